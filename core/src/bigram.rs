@@ -1,0 +1,182 @@
+//! Bigram counts: everything a zero-layer model can learn from a text.
+//!
+//! The model sees only the current token, so the mean cross-entropy over a text depends on the
+//! text only through `C[i][j]`, the number of times token `j` follows token `i`. This module
+//! counts them once; [`crate::loss`] then costs O(V²·D) per step whatever the corpus length.
+
+use nalgebra::{SMatrix, SVector};
+
+use crate::corpus::{CorpusError, Vocab};
+
+/// Largest number of predictions whose counts stay exact in f32 (2^24).
+pub const MAX_PREDICTIONS: u64 = 1 << 24;
+
+/// Bigram counts of a token sequence over a vocabulary of `vocab_len ≤ V` tokens.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Bigrams<const V: usize> {
+    /// `counts[(i, j)]`: how often token `j` follows token `i`. Whole numbers, exact in f32.
+    pub counts: SMatrix<f32, V, V>,
+    /// `row_totals[i] = Σ_j counts[(i, j)]`: how often token `i` is followed by anything.
+    pub row_totals: SVector<f32, V>,
+    /// Number of predictions (corpus length − 1).
+    pub total: f32,
+    vocab_len: usize,
+}
+
+impl<const V: usize> Bigrams<V> {
+    /// Counts the bigrams of a token sequence. Ids must be `< vocab_len ≤ V`; the sequence must
+    /// hold at least 2 tokens and at most 2^24 + 1.
+    pub fn from_tokens(
+        vocab_len: usize,
+        tokens: impl IntoIterator<Item = usize>,
+    ) -> Result<Self, CorpusError> {
+        let mut b = Bigrams {
+            counts: SMatrix::zeros(),
+            row_totals: SVector::zeros(),
+            total: 0.0,
+            vocab_len,
+        };
+        let mut prev: Option<usize> = None;
+        let mut n: u64 = 0;
+        let mut seen = 0;
+        for (offset, t) in tokens.into_iter().enumerate() {
+            if t >= vocab_len || t >= V {
+                return Err(CorpusError::TokenOutOfRange {
+                    token: t,
+                    offset,
+                    vocab_len: vocab_len.min(V),
+                });
+            }
+            seen += 1;
+            if let Some(p) = prev {
+                n += 1;
+                if n > MAX_PREDICTIONS {
+                    return Err(CorpusError::TooLong { chars: seen });
+                }
+                b.counts[(p, t)] += 1.0;
+                b.row_totals[p] += 1.0;
+            }
+            prev = Some(t);
+        }
+        if n == 0 {
+            return Err(CorpusError::TooShort { chars: seen });
+        }
+        b.total = n as f32;
+        Ok(b)
+    }
+
+    /// Counts the bigrams of `text` under `vocab`.
+    pub fn from_text(vocab: &Vocab<V>, text: &str) -> Result<Self, CorpusError> {
+        let mut err = None;
+        let tokens = vocab.encode(text).map_while(|r| match r {
+            Ok(t) => Some(t),
+            Err(e) => {
+                err = Some(e);
+                None
+            }
+        });
+        let b = Self::from_tokens(vocab.len(), tokens);
+        match err {
+            Some(e) => Err(e),
+            None => b,
+        }
+    }
+
+    /// Builds counts from a row-major `vocab_len × vocab_len` table of whole numbers (for
+    /// counts made elsewhere, such as a parallel counter over a large file).
+    pub fn from_count_table(vocab_len: usize, table: &[u64]) -> Result<Self, CorpusError> {
+        if vocab_len > V {
+            return Err(CorpusError::TooManyDistinct {
+                found: vocab_len,
+                capacity: V,
+            });
+        }
+        let mut b = Bigrams {
+            counts: SMatrix::zeros(),
+            row_totals: SVector::zeros(),
+            total: 0.0,
+            vocab_len,
+        };
+        let mut n: u64 = 0;
+        for i in 0..vocab_len {
+            let mut row: u64 = 0;
+            for j in 0..vocab_len {
+                let c = table[i * vocab_len + j];
+                b.counts[(i, j)] = c as f32;
+                row += c;
+            }
+            b.row_totals[i] = row as f32;
+            n += row;
+        }
+        if n > MAX_PREDICTIONS {
+            return Err(CorpusError::TooLong {
+                chars: MAX_PREDICTIONS as usize + 2,
+            });
+        }
+        if n == 0 {
+            return Err(CorpusError::TooShort { chars: 1 });
+        }
+        b.total = n as f32;
+        Ok(b)
+    }
+
+    /// Tokens in the vocabulary.
+    pub fn vocab_len(&self) -> usize {
+        self.vocab_len
+    }
+
+    /// `P[i][j] = C[i][j] / n_i`, the data's next-token distribution after token `i`
+    /// (all zero for a token never followed by anything).
+    pub fn probability(&self, i: usize, j: usize) -> f32 {
+        let n = self.row_totals[i];
+        if n > 0.0 {
+            self.counts[(i, j)] / n
+        } else {
+            0.0
+        }
+    }
+
+    /// `H(next | current) = −Σ_ij (C_ij / N) ln(C_ij / n_i)` in nats: the bigram entropy, the
+    /// lowest mean cross-entropy any model that sees only the current token can reach.
+    pub fn conditional_entropy(&self) -> f64 {
+        let mut h = 0.0f64;
+        for i in 0..self.vocab_len {
+            let n = self.row_totals[i] as f64;
+            for j in 0..self.vocab_len {
+                let c = self.counts[(i, j)] as f64;
+                if c > 0.0 {
+                    h -= c * libm::log(c / n);
+                }
+            }
+        }
+        h / self.total as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::corpus::{Vocab, SEED_TEXT};
+
+    #[test]
+    fn seed_counts() {
+        let b = Bigrams::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
+        assert_eq!(b.total, 192.0);
+        assert_eq!(b.counts.iter().sum::<f32>(), 192.0);
+        // "Be": 'B' (2) is followed once, by 'e' (22).
+        assert_eq!(b.counts[(2, 22)], 1.0);
+        assert_eq!(b.row_totals[2], 1.0);
+        // The last character, 'n' of "token", is followed by nothing more.
+        let space = 29;
+        assert_eq!(b.row_totals[space], b.counts.row(space).sum());
+    }
+
+    #[test]
+    fn rejects_out_of_range_and_short() {
+        assert!(Bigrams::<4>::from_tokens(3, [0, 1, 3]).is_err());
+        assert_eq!(
+            Bigrams::<4>::from_tokens(3, [0]),
+            Err(CorpusError::TooShort { chars: 1 })
+        );
+    }
+}

@@ -1,0 +1,250 @@
+//! The training text and its character vocabulary.
+//!
+//! Tokens are `char`s, not bytes: the seed text holds a U+2019 apostrophe, one token of three
+//! UTF-8 bytes. The seed vocabulary keeps the order the notebook printed (`set(text)` in one
+//! CPython process), so that token ids, and every number indexed by them, line up with it.
+//! Other texts get nanoGPT's order, `sorted(set(text))`, so that a person's own PyTorch code
+//! assigns the same ids.
+
+use heapless::Vec;
+
+/// The seed notebook's corpus, exactly: 193 characters, 30 distinct, with a U+2019 apostrophe.
+pub const SEED_TEXT: &str = "Before moving on to more complex models, it\u{2019}s useful to briefly consider a zero-layer transformer. Such a model takes a token, embeds it, unembeds it to produce logits predicting the next token";
+
+/// The notebook's `char_to_token` mapping, in token-id order:
+/// `{'h': 0, 'i': 1, 'B': 2, … ' ': 29}`.
+pub const SEED_VOCAB: [char; 30] = [
+    'h', 'i', 'B', 'y', 'x', 'o', 'd', 'c', 'm', '.', 'a', 'r', 'u', 'f', 'n', '-', 'p', 's', 'z',
+    'l', 't', '\u{2019}', 'e', 'S', 'k', 'g', ',', 'v', 'b', ' ',
+];
+
+/// Why a text could not be turned into tokens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CorpusError {
+    /// The text holds more distinct characters than the vocabulary's capacity.
+    TooManyDistinct {
+        /// Distinct characters found (counted up to `capacity + 1`).
+        found: usize,
+        /// The most this build supports.
+        capacity: usize,
+    },
+    /// A character that is not in the vocabulary, at this char offset.
+    UnknownChar {
+        /// The character.
+        ch: char,
+        /// Its position in the text, counted in characters.
+        offset: usize,
+    },
+    /// Fewer than two characters: there is no next-token prediction to train on.
+    TooShort {
+        /// Characters in the text.
+        chars: usize,
+    },
+    /// Only one distinct character: every prediction is trivially certain.
+    OneDistinct,
+    /// A token id outside the vocabulary, at this position of a token sequence.
+    TokenOutOfRange {
+        /// The id.
+        token: usize,
+        /// Its position in the sequence.
+        offset: usize,
+        /// Tokens in the vocabulary.
+        vocab_len: usize,
+    },
+    /// The text is longer than the counts can hold exactly (2^24 bigrams, the f32 integer limit).
+    TooLong {
+        /// Characters in the text (counted up to the limit + 2).
+        chars: usize,
+    },
+}
+
+impl core::fmt::Display for CorpusError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match *self {
+            CorpusError::TooManyDistinct { found, capacity } => write!(
+                f,
+                "the text has at least {found} distinct characters, more than the {capacity} this model supports"
+            ),
+            CorpusError::UnknownChar { ch, offset } => {
+                write!(f, "character {ch:?} (U+{:04X}) at character offset {offset} is not in the vocabulary", ch as u32)
+            }
+            CorpusError::TooShort { chars } => {
+                write!(f, "the text has {chars} character(s); at least 2 are needed for one next-token prediction")
+            }
+            CorpusError::OneDistinct => {
+                write!(f, "the text has only one distinct character; at least 2 are needed")
+            }
+            CorpusError::TokenOutOfRange { token, offset, vocab_len } => {
+                write!(f, "token id {token} at position {offset} is outside the vocabulary of {vocab_len} tokens")
+            }
+            CorpusError::TooLong { chars } => write!(
+                f,
+                "the text has {chars}+ characters; bigram counts are exact only up to 2^24 = 16777216 predictions"
+            ),
+        }
+    }
+}
+
+/// A character vocabulary of at most `V` tokens; token id = position.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Vocab<const V: usize> {
+    chars: Vec<char, V>,
+}
+
+impl Vocab<30> {
+    /// The seed notebook's vocabulary, in the order its `char_to_token` printed.
+    pub fn seed() -> Self {
+        let mut chars = Vec::new();
+        for c in SEED_VOCAB {
+            // Capacity 30 holds the 30 seed characters.
+            let _ = chars.push(c);
+        }
+        Vocab { chars }
+    }
+}
+
+impl<const V: usize> Vocab<V> {
+    /// A vocabulary of these characters, ids in the order given; a repeated character keeps its
+    /// first id. Fails with more than `V` distinct characters, or fewer than 2.
+    pub fn from_chars(list: &[char]) -> Result<Self, CorpusError> {
+        let mut chars: Vec<char, V> = Vec::new();
+        for &c in list {
+            if chars.contains(&c) {
+                continue;
+            }
+            if chars.push(c).is_err() {
+                return Err(CorpusError::TooManyDistinct {
+                    found: V + 1,
+                    capacity: V,
+                });
+            }
+        }
+        if chars.len() < 2 {
+            return Err(CorpusError::OneDistinct);
+        }
+        Ok(Vocab { chars })
+    }
+
+    /// nanoGPT's vocabulary for a text: `sorted(set(text))`, ids in code-point order.
+    pub fn from_text_sorted(text: &str) -> Result<Self, CorpusError> {
+        let mut chars: Vec<char, V> = Vec::new();
+        let mut n = 0usize;
+        for c in text.chars() {
+            n += 1;
+            match chars.binary_search(&c) {
+                Ok(_) => {}
+                Err(at) => {
+                    if chars.insert(at, c).is_err() {
+                        return Err(CorpusError::TooManyDistinct {
+                            found: V + 1,
+                            capacity: V,
+                        });
+                    }
+                }
+            }
+        }
+        if n < 2 {
+            return Err(CorpusError::TooShort { chars: n });
+        }
+        if chars.len() < 2 {
+            return Err(CorpusError::OneDistinct);
+        }
+        Ok(Vocab { chars })
+    }
+
+    /// Number of tokens.
+    pub fn len(&self) -> usize {
+        self.chars.len()
+    }
+
+    /// Whether the vocabulary is empty (never, for one built by this module).
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    /// The characters in token-id order.
+    pub fn chars(&self) -> &[char] {
+        &self.chars
+    }
+
+    /// The token id of `c`, if it is in the vocabulary.
+    pub fn id(&self, c: char) -> Option<usize> {
+        self.chars.iter().position(|&x| x == c)
+    }
+
+    /// The character of token `id`.
+    pub fn char(&self, id: usize) -> Option<char> {
+        self.chars.get(id).copied()
+    }
+
+    /// Token ids of `text`, in order, failing at the first character outside the vocabulary.
+    pub fn encode<'a>(
+        &'a self,
+        text: &'a str,
+    ) -> impl Iterator<Item = Result<usize, CorpusError>> + 'a {
+        text.chars()
+            .enumerate()
+            .map(move |(offset, ch)| self.id(ch).ok_or(CorpusError::UnknownChar { ch, offset }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seed_text_has_193_chars_30_distinct() {
+        assert_eq!(SEED_TEXT.chars().count(), 193);
+        assert_eq!(
+            SEED_TEXT.len(),
+            195,
+            "the U+2019 apostrophe is 3 UTF-8 bytes"
+        );
+        let v = Vocab::<30>::from_text_sorted(SEED_TEXT).unwrap();
+        assert_eq!(v.len(), 30);
+        for c in SEED_VOCAB {
+            assert!(
+                v.id(c).is_some(),
+                "{c:?} of the notebook's vocabulary is in the text"
+            );
+        }
+    }
+
+    #[test]
+    fn seed_tokens_match_the_notebook_print() {
+        // The first 126 ids of the tensor the notebook printed (it cut the rest off).
+        const PRINTED: [usize; 126] = [
+            2, 22, 13, 5, 11, 22, 29, 8, 5, 27, 1, 14, 25, 29, 5, 14, 29, 20, 5, 29, 8, 5, 11, 22,
+            29, 7, 5, 8, 16, 19, 22, 4, 29, 8, 5, 6, 22, 19, 17, 26, 29, 1, 20, 21, 17, 29, 12, 17,
+            22, 13, 12, 19, 29, 20, 5, 29, 28, 11, 1, 22, 13, 19, 3, 29, 7, 5, 14, 17, 1, 6, 22,
+            11, 29, 10, 29, 18, 22, 11, 5, 15, 19, 10, 3, 22, 11, 29, 20, 11, 10, 14, 17, 13, 5,
+            11, 8, 22, 11, 9, 29, 23, 12, 7, 0, 29, 10, 29, 8, 5, 6, 22, 19, 29, 20, 10, 24, 22,
+            17, 29, 10, 29, 20, 5, 24, 22, 14, 26,
+        ];
+        let v = Vocab::seed();
+        let ids: std::vec::Vec<usize> = v.encode(SEED_TEXT).map(|r| r.unwrap()).collect();
+        assert_eq!(ids.len(), 193);
+        assert_eq!(&ids[..126], &PRINTED[..]);
+    }
+
+    #[test]
+    fn sorted_vocab_is_code_point_order_and_rejects_overflow() {
+        let v = Vocab::<8>::from_text_sorted("cabbé a").unwrap();
+        assert_eq!(v.chars(), &[' ', 'a', 'b', 'c', 'é']);
+        assert_eq!(
+            Vocab::<3>::from_text_sorted("abcd"),
+            Err(CorpusError::TooManyDistinct {
+                found: 4,
+                capacity: 3
+            })
+        );
+        assert_eq!(
+            Vocab::<3>::from_text_sorted("a"),
+            Err(CorpusError::TooShort { chars: 1 })
+        );
+        assert_eq!(
+            Vocab::<3>::from_text_sorted("aaaa"),
+            Err(CorpusError::OneDistinct)
+        );
+    }
+}

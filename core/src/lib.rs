@@ -1,0 +1,40 @@
+//! zl-core: a zero-layer transformer, trained exactly as the seed notebook trains it.
+//!
+//! A zero-layer transformer embeds the current token and unembeds it straight into next-token
+//! logits: `logits = W_E[token] · W_U`. Its loss depends on the training text only through the
+//! V×V bigram count matrix, so one full-batch training step costs O(V²·D) whatever the corpus
+//! length ([`loss`]). The core reproduces the notebook's PyTorch run: the same `torch.randn`
+//! initialisation ([`rng`]), the same mean cross-entropy, and `torch.optim.AdamW` ([`adamw`]).
+//!
+//! The crate is `no_std` with no allocator: every matrix is an nalgebra `SMatrix` on the stack,
+//! and every transcendental is `libm`'s, so the same inputs give the same bits on x86-64,
+//! Cortex-M and wasm32.
+//!
+//! Layout conventions: nalgebra matrices are column-major. Wherever weights leave the core
+//! (files, JSON, checksums) they are written row-major, as PyTorch stores them.
+#![cfg_attr(not(test), no_std)]
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod adamw;
+pub mod bigram;
+pub mod checksum;
+pub mod corpus;
+pub mod loss;
+pub mod model;
+pub mod rng;
+pub mod train;
+
+pub use adamw::{AdamW, AdamWConfig};
+pub use bigram::Bigrams;
+pub use corpus::{CorpusError, Vocab, SEED_TEXT, SEED_VOCAB};
+pub use loss::{loss, loss_and_grad, Grads, Workspace};
+pub use model::{Model, ShapeError};
+pub use train::{TrainConfig, Trainer};
+
+/// Vocabulary size of the seed notebook's corpus (30 distinct characters).
+pub const SEED_V: usize = 30;
+/// `d_model` of the seed notebook's model.
+pub const SEED_D: usize = 16;
+/// The seed notebook's model: W_E 30×16, W_U 16×30.
+pub type SeedModel = Model<SEED_V, SEED_D>;

@@ -1,0 +1,97 @@
+//! Support for zl's integration tests: the golden reference data, named-tolerance comparison,
+//! and the path of the `zl` binary.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+/// The repository root.
+pub fn root() -> &'static Path {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `tests/golden/reference.json`, written by `tests/golden/gen.py` (PyTorch on CPU).
+pub fn golden() -> Value {
+    let path = root().join("tests/golden/reference.json");
+    let text = std::fs::read_to_string(&path)
+        .unwrap_or_else(|e| panic!("{}: {e}; run python3 tests/golden/gen.py", path.display()));
+    serde_json::from_str(&text).expect("reference.json is JSON")
+}
+
+/// A JSON array of numbers, or of arrays of numbers (a matrix, flattened row-major), as f32.
+pub fn floats(v: &Value) -> Vec<f32> {
+    match v {
+        Value::Array(a) => a.iter().flat_map(floats).collect(),
+        Value::Number(n) => vec![n.as_f64().expect("number") as f32],
+        other => panic!("expected numbers, got {other}"),
+    }
+}
+
+/// Distance in units in the last place between two finite f32 of the same sign (or zeros).
+pub fn ulp_distance(a: f32, b: f32) -> u32 {
+    let key = |x: f32| {
+        let bits = x.to_bits() as i32;
+        if bits < 0 {
+            i32::MIN - bits
+        } else {
+            bits
+        }
+    };
+    key(a).abs_diff(key(b))
+}
+
+/// Asserts `|got − want| ≤ atol + rtol·|want|` element by element. On failure it names the
+/// quantity, the first failing index, both values, and the largest difference seen. Returns the
+/// largest absolute difference, for the test to print.
+pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f64, rtol: f64) -> f64 {
+    assert_eq!(
+        got.len(),
+        want.len(),
+        "{what}: length {} vs reference {}",
+        got.len(),
+        want.len()
+    );
+    let mut worst = (0.0f64, 0usize);
+    let mut first_bad = None;
+    for (i, (&g, &w)) in got.iter().zip(want).enumerate() {
+        let d = (g as f64 - w as f64).abs();
+        if d.is_nan() || d > atol + rtol * (w as f64).abs() {
+            first_bad.get_or_insert(i);
+        }
+        if d > worst.0 || d.is_nan() {
+            worst = (d, i);
+        }
+    }
+    if let Some(i) = first_bad {
+        panic!(
+            "{what}: element {i} is {} but the reference is {} (atol {atol:e}, rtol {rtol:e}); \
+             largest difference {:e} at element {}",
+            got[i], want[i], worst.0, worst.1
+        );
+    }
+    worst.0
+}
+
+/// The `zl` binary of this build (target/<profile>/zl), built first if `cargo test` has not.
+pub fn zl_bin() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let dir = exe
+        .parent()
+        .and_then(|d| d.parent())
+        .expect("target/<profile>");
+    let bin = dir.join(format!("zl{}", std::env::consts::EXE_SUFFIX));
+    if !bin.exists() {
+        let release = dir.file_name().is_some_and(|n| n == "release");
+        let mut cmd = std::process::Command::new(env!("CARGO"));
+        cmd.args(["build", "-q", "-p", "zl-cli", "--bin", "zl"])
+            .current_dir(root());
+        if release {
+            cmd.arg("--release");
+        }
+        assert!(
+            cmd.status().expect("cargo build").success(),
+            "building zl failed"
+        );
+    }
+    bin
+}
