@@ -21,6 +21,7 @@ pub mod bigram;
 pub mod checksum;
 pub mod corpus;
 pub mod loss;
+pub mod math;
 pub mod model;
 pub mod rng;
 pub mod train;

@@ -126,12 +126,12 @@ pub fn forward<const V: usize, const D: usize>(
     for j in 0..v {
         let pj = col_mut::<V>(p, j);
         for (i, (e, x)) in pj.iter_mut().zip(col::<V>(l, j)).enumerate() {
-            *e = libm::expf(*x - mx[i]);
+            *e = crate::math::exp(*x - mx[i]);
             sum[i] += *e;
         }
     }
     for i in 0..V {
-        ws.lse[i] = mx[i] + libm::logf(sum[i]);
+        ws.lse[i] = mx[i] + crate::math::ln(sum[i]);
     }
     for j in 0..v {
         for (e, s) in col_mut::<V>(p, j).iter_mut().zip(sum.iter()) {

@@ -55,12 +55,15 @@ def rows(t):
     return t.detach().cpu().tolist()
 
 
-def run(seed, lr, weight_decay, epochs, d_model=16, perturb=False):
+def run(seed, lr, weight_decay, epochs, d_model=16, perturb=None):
     model = ZeroLayerTransformer(len(VOCAB), d_model, seed)
-    if perturb:
-        # Move every W_E entry up by one ulp: how far does PyTorch itself land from its own run?
+    if perturb is not None:
+        # Move every entry of one matrix by one ulp up or down: how far does PyTorch itself land
+        # from its own run?
+        name, direction = perturb
+        w = getattr(model, name)
         with torch.no_grad():
-            model.W_E.copy_(torch.nextafter(model.W_E, torch.full_like(model.W_E, 10.0)))
+            w.copy_(torch.nextafter(w, torch.full_like(w, direction * 10.0)))
     init = {"W_E": rows(model.W_E), "W_U": rows(model.W_U)}
     optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=weight_decay)
     losses = []
@@ -117,17 +120,24 @@ def main():
     runs = [run(*c) for c in configs]
     # Training is chaotic near convergence: Adam divides a vanishing gradient by its own RMS, so
     # rounding-level differences move the weights along directions that barely change the loss.
-    # Record how far PyTorch lands from itself after a 1-ulp change of W_E, so that the tests
-    # can hold zl to a tolerance measured here rather than guessed.
+    # Record how far PyTorch lands from itself after 1-ulp changes of its initial weights (four
+    # of them: W_E or W_U, up or down), so that the tests hold zl to a tolerance measured here
+    # rather than guessed.
+    def dist(a, b):
+        return (torch.tensor(a) - torch.tensor(b)).abs().max().item()
+
+    def probs(w):
+        return (torch.tensor(w["W_E"]) @ torch.tensor(w["W_U"])).softmax(-1).tolist()
+
     for r, c in zip(runs, configs):
-        p = run(*c, perturb=True)
-        probs = lambda w: torch.tensor(w["W_E"]) @ torch.tensor(w["W_U"])
-        r["self_sensitivity"] = {
-            "W_E": max(abs(a - b) for ra, rb in zip(r["final"]["W_E"], p["final"]["W_E"]) for a, b in zip(ra, rb)),
-            "W_U": max(abs(a - b) for ra, rb in zip(r["final"]["W_U"], p["final"]["W_U"]) for a, b in zip(ra, rb)),
-            "probs": (probs(r["final"]).softmax(-1) - probs(p["final"]).softmax(-1)).abs().max().item(),
-            "final_loss": abs(r["final_loss"] - p["final_loss"]),
-        }
+        sens = {"W_E": 0.0, "W_U": 0.0, "probs": 0.0, "final_loss": 0.0}
+        for perturb in [("W_E", 1), ("W_E", -1), ("W_U", 1), ("W_U", -1)]:
+            p = run(*c, perturb=perturb)
+            sens["W_E"] = max(sens["W_E"], dist(r["final"]["W_E"], p["final"]["W_E"]))
+            sens["W_U"] = max(sens["W_U"], dist(r["final"]["W_U"], p["final"]["W_U"]))
+            sens["probs"] = max(sens["probs"], dist(probs(r["final"]), probs(p["final"])))
+            sens["final_loss"] = max(sens["final_loss"], abs(r["final_loss"] - p["final_loss"]))
+        r["self_sensitivity"] = sens
     # Keep the every-epoch losses of the notebook's run only; the others keep every 100th.
     for r in runs[1:]:
         del r["losses"]
