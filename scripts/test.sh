@@ -6,6 +6,9 @@ cd "$(dirname "$0")/.."
 
 step() { printf '\n== %s\n' "$*" >&2; }
 
+step "python packages: torch, numpy, safetensors (the PyTorch load test; several GB the first time)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore torch numpy safetensors
+
 step "rustup targets (no_std proof)"
 rustup target add thumbv7em-none-eabihf >/dev/null
 

@@ -5,7 +5,7 @@ use serde_json::Value;
 use zl_core::{
     loss::{loss_and_grad, Grads, Workspace},
     rng::TorchGenerator,
-    AdamWConfig, Bigrams, Model, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT,
+    AdamWConfig, Bigrams, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT,
 };
 use zl_tests::{assert_close, floats, golden, ulp_distance};
 

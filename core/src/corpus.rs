@@ -85,6 +85,8 @@ impl core::fmt::Display for CorpusError {
     }
 }
 
+impl core::error::Error for CorpusError {}
+
 /// A character vocabulary of at most `V` tokens; token id = position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vocab<const V: usize> {

@@ -15,6 +15,8 @@
 #![cfg_attr(not(test), no_std)]
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+// Index loops mirror the maths (C[i][j], W_E[i][k]); iterator chains would hide it.
+#![allow(clippy::needless_range_loop)]
 
 pub mod adamw;
 pub mod bigram;

@@ -108,8 +108,8 @@ pub fn forward<const V: usize, const D: usize>(
         let lj = col_mut::<V>(l, j);
         lj.fill(0.0);
         let wuj = col::<D>(wu, j);
-        for k in 0..D {
-            axpy(lj, wuj[k], col::<V>(we, k));
+        for (k, &w) in wuj.iter().enumerate() {
+            axpy(lj, w, col::<V>(we, k));
         }
     }
 
@@ -210,8 +210,8 @@ pub fn loss_and_grad<const V: usize, const D: usize>(
     for j in 0..v {
         let guj = col_mut::<D>(gu, j);
         let gj = col::<V>(gm, j);
-        for i in 0..v {
-            axpy(guj, gj[i], col::<D>(wet, i));
+        for (i, &g) in gj[..v].iter().enumerate() {
+            axpy(guj, g, col::<D>(wet, i));
         }
     }
     loss

@@ -33,6 +33,8 @@ impl core::fmt::Display for ShapeError {
     }
 }
 
+impl core::error::Error for ShapeError {}
+
 /// Weights of a zero-layer transformer with capacity `V` tokens × `D` dimensions.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Model<const V: usize, const D: usize> {

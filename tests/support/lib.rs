@@ -72,15 +72,17 @@ pub fn assert_close(what: &str, got: &[f32], want: &[f32], atol: f64, rtol: f64)
     worst.0
 }
 
-/// The `zl` binary of this build (target/<profile>/zl), built first if `cargo test` has not.
+/// The `zl` binary of this build (target/<profile>/zl). It is brought up to date once per test
+/// process: `cargo test --test cli` alone does not rebuild another package's binary, and a stale
+/// binary would test old code.
 pub fn zl_bin() -> PathBuf {
-    let exe = std::env::current_exe().expect("test executable path");
-    let dir = exe
-        .parent()
-        .and_then(|d| d.parent())
-        .expect("target/<profile>");
-    let bin = dir.join(format!("zl{}", std::env::consts::EXE_SUFFIX));
-    if !bin.exists() {
+    static BIN: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
+    BIN.get_or_init(|| {
+        let exe = std::env::current_exe().expect("test executable path");
+        let dir = exe
+            .parent()
+            .and_then(|d| d.parent())
+            .expect("target/<profile>");
         let release = dir.file_name().is_some_and(|n| n == "release");
         let mut cmd = std::process::Command::new(env!("CARGO"));
         cmd.args(["build", "-q", "-p", "zl-cli", "--bin", "zl"])
@@ -92,6 +94,7 @@ pub fn zl_bin() -> PathBuf {
             cmd.status().expect("cargo build").success(),
             "building zl failed"
         );
-    }
-    bin
+        dir.join(format!("zl{}", std::env::consts::EXE_SUFFIX))
+    })
+    .clone()
 }

@@ -1,0 +1,187 @@
+//! The command line: flags, their defaults, and the checks that turn a bad value into one line.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Train a zero-layer transformer (logits = W_E[token]·W_U) on the seed notebook's text and
+/// show that it learned the text's bigram statistics.
+#[derive(Parser, Debug)]
+#[command(name = "zl", version, about, long_about = None)]
+pub struct Cli {
+    /// Where to train: cpu (zl-core) or cuda (hand-written PTX kernels).
+    #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
+    pub backend: Backend,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Training backends.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum Backend {
+    /// zl-core on this CPU.
+    Cpu,
+    /// zl-cuda on an NVIDIA GPU.
+    Cuda,
+}
+
+impl std::fmt::Display for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Backend::Cpu => "cpu",
+            Backend::Cuda => "cuda",
+        })
+    }
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Train the model and print the losses and the bigram comparison.
+    Train(TrainArgs),
+}
+
+/// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
+/// beyond that a typo is likelier than intent.
+pub const MAX_EPOCHS: u32 = 10_000_000;
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    /// torch.manual_seed for the initial weights.
+    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: u64,
+
+    /// Full-batch epochs (one AdamW step each), 1 to 10,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true)]
+    pub epochs: u32,
+
+    /// AdamW learning rate (positive, finite).
+    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true)]
+    pub lr: f64,
+
+    /// AdamW decoupled weight decay (zero or positive, finite).
+    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
+    pub weight_decay: f64,
+
+    /// Print the loss every N epochs, as the notebook does every 100 (N ≥ 1).
+    #[arg(long, default_value_t = 100, value_parser = parse_log_every, allow_hyphen_values = true)]
+    pub log_every: u32,
+
+    /// Write the trained weights to this safetensors file (W_E, W_U as F32, vocabulary in the
+    /// metadata); it loads into the notebook's model with load_state_dict.
+    #[arg(long, value_name = "PATH")]
+    pub save: Option<PathBuf>,
+
+    /// Print one JSON object on stdout (logs go to stderr).
+    #[arg(long)]
+    pub json: bool,
+
+    /// Print the cross-target checksum line last:
+    /// `epochs=N final_loss=0x%08x weights_fnv1a=0x%08x`.
+    #[arg(long)]
+    pub checksum: bool,
+}
+
+fn parse_f64(s: &str) -> Result<f64, String> {
+    s.trim()
+        .parse::<f64>()
+        .map_err(|_| format!("'{s}' is not a number"))
+}
+
+fn parse_lr(s: &str) -> Result<f64, String> {
+    let x = parse_f64(s)?;
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "the learning rate must be a positive finite number, such as 1e-3 (got {s})"
+        ))
+    }
+}
+
+fn parse_weight_decay(s: &str) -> Result<f64, String> {
+    let x = parse_f64(s)?;
+    if x.is_finite() && x >= 0.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "the weight decay must be zero or a positive finite number, such as 0.01 (got {s})"
+        ))
+    }
+}
+
+fn parse_count(s: &str, what: &str, max: u32) -> Result<u32, String> {
+    let n: i128 = s
+        .trim()
+        .replace('_', "")
+        .parse()
+        .map_err(|_| format!("'{s}' is not a whole number"))?;
+    if n < 1 || n > max as i128 {
+        return Err(format!("{what} must be between 1 and {max} (got {s})"));
+    }
+    Ok(n as u32)
+}
+
+fn parse_seed(s: &str) -> Result<u64, String> {
+    s.trim().parse::<u64>().map_err(|_| {
+        format!(
+            "the seed must be a whole number from 0 to {} (got {s})",
+            u64::MAX
+        )
+    })
+}
+
+fn parse_epochs(s: &str) -> Result<u32, String> {
+    parse_count(s, "the epoch count", MAX_EPOCHS)
+}
+
+fn parse_log_every(s: &str) -> Result<u32, String> {
+    parse_count(s, "--log-every", u32::MAX)
+}
+
+/// Prints clap's error as one line (its message and any tip), or help/version as clap would.
+pub fn report_usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    match e.kind() {
+        ErrorKind::DisplayHelp
+        | ErrorKind::DisplayVersion
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                ExitCode::from(2)
+            } else {
+                ExitCode::SUCCESS
+            };
+        }
+        _ => {}
+    }
+    let text = e.to_string();
+    let mut parts = Vec::new();
+    for line in text.lines().map(str::trim) {
+        if let Some(msg) = line.strip_prefix("error: ") {
+            parts.push(msg.to_string());
+        } else if let Some(tip) = line.strip_prefix("tip: ") {
+            parts.push(tip.to_string());
+        } else if let Some(values) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            parts.push(values.to_string());
+        }
+    }
+    if parts.is_empty() {
+        parts.push(
+            text.lines()
+                .next()
+                .unwrap_or("invalid command line")
+                .to_string(),
+        );
+    }
+    // Clap leaves the list out when it has a suggestion; a user fixing a typo wants both.
+    if let Some(clap::error::ContextValue::Strings(values)) =
+        e.get(clap::error::ContextKind::ValidValue)
+    {
+        if !parts.iter().any(|p| p.starts_with("possible values")) {
+            parts.push(format!("possible values: {}", values.join(", ")));
+        }
+    }
+    eprintln!("zl: error: {} (see zl --help)", parts.join("; "));
+    ExitCode::from(2)
+}

@@ -1,0 +1,181 @@
+//! Files zl writes and reads: atomic writes, and weights as safetensors.
+//!
+//! The safetensors layout is PyTorch's: `W_E` is F32 [vocab, d_model] and `W_U` is F32
+//! [d_model, vocab], row-major, little-endian, so that
+//! `model.load_state_dict(safetensors.torch.load_file(PATH))` works on the notebook's
+//! `ZeroLayerTransformer`. The metadata holds the vocabulary (a JSON array of one-character
+//! strings in token-id order) and the training settings.
+
+use std::{
+    collections::HashMap,
+    io::Write,
+    path::{Path, PathBuf},
+};
+
+use anyhow::{bail, Context, Result};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+/// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that an
+/// existing file is only ever replaced by a complete new one.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if path.is_dir() {
+        bail!(
+            "{} is a folder; give a file name, such as {}/model.safetensors",
+            path.display(),
+            path.display()
+        );
+    }
+    let mut tmp = tempfile::Builder::new()
+        .prefix(".zl-tmp-")
+        .tempfile_in(&dir)
+        .with_context(|| {
+            format!(
+                "cannot write in folder {} (does it exist, and may you write there?)",
+                dir.display()
+            )
+        })?;
+    tmp.write_all(bytes)
+        .and_then(|_| tmp.as_file().sync_all())
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .map_err(|e| e.error)
+        .with_context(|| format!("replacing {}", path.display()))?;
+    Ok(())
+}
+
+/// Weights in PyTorch's layout, with the vocabulary they index.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Weights {
+    /// Characters in token-id order.
+    pub vocab: Vec<char>,
+    /// Columns of W_E (rows of W_U).
+    pub d_model: usize,
+    /// W_E, row-major, vocab × d_model.
+    pub w_e: Vec<f32>,
+    /// W_U, row-major, d_model × vocab.
+    pub w_u: Vec<f32>,
+}
+
+fn le_bytes(values: &[f32]) -> Vec<u8> {
+    values.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// Serialises weights and metadata to safetensors bytes.
+pub fn to_safetensors(w: &Weights, extra: &[(&str, String)]) -> Result<Vec<u8>> {
+    let v = w.vocab.len();
+    let (we, wu) = (le_bytes(&w.w_e), le_bytes(&w.w_u));
+    let tensors = [
+        ("W_E", TensorView::new(Dtype::F32, vec![v, w.d_model], &we)?),
+        ("W_U", TensorView::new(Dtype::F32, vec![w.d_model, v], &wu)?),
+    ];
+    let vocab: Vec<String> = w.vocab.iter().map(|c| c.to_string()).collect();
+    let mut meta: HashMap<String, String> = HashMap::new();
+    meta.insert("vocab".into(), serde_json::to_string(&vocab)?);
+    meta.insert(
+        "format".into(),
+        "zl zero-layer transformer: logits = W_E[token] @ W_U".into(),
+    );
+    for (k, val) in extra {
+        meta.insert((*k).into(), val.clone());
+    }
+    Ok(safetensors::serialize(tensors, Some(meta))?)
+}
+
+#[allow(dead_code)] // the reader for `--load` (zl interpret) and the hostile-input battery
+/// Reads weights saved by `zl train --save` (or any safetensors file with F32 `W_E` [V, D] and
+/// `W_U` [D, V] and a `vocab` metadata entry).
+pub fn read_safetensors(path: &Path) -> Result<Weights> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let what = || format!("{} is not a zl model", path.display());
+    let (_, header) = SafeTensors::read_metadata(&bytes)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| {
+            format!(
+                "{}: not a complete safetensors file (truncated or corrupt?)",
+                path.display()
+            )
+        })?;
+    let st = SafeTensors::deserialize(&bytes)
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .with_context(|| {
+            format!(
+                "{}: not a complete safetensors file (truncated or corrupt?)",
+                path.display()
+            )
+        })?;
+    let vocab_json = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("vocab"))
+        .with_context(|| {
+            format!(
+                "{}: no 'vocab' metadata; save the model with zl train --save",
+                path.display()
+            )
+        })?;
+    let vocab_strings: Vec<String> = serde_json::from_str(vocab_json).with_context(|| {
+        format!(
+            "{}: the 'vocab' metadata is not a JSON array of strings",
+            path.display()
+        )
+    })?;
+    let mut vocab = Vec::with_capacity(vocab_strings.len());
+    for (i, s) in vocab_strings.iter().enumerate() {
+        let mut it = s.chars();
+        match (it.next(), it.next()) {
+            (Some(c), None) => vocab.push(c),
+            _ => bail!(
+                "{}: vocab entry {i} is {s:?}, not one character",
+                path.display()
+            ),
+        }
+    }
+    let tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
+        let t = st.tensor(name).map_err(|_| {
+            let names: Vec<&str> = st.names();
+            anyhow::anyhow!(
+                "{}: no tensor named {name} (it has {names:?}); expected W_E and W_U",
+                what()
+            )
+        })?;
+        if t.dtype() != Dtype::F32 {
+            bail!(
+                "{}: {name} is {:?}, expected F32",
+                path.display(),
+                t.dtype()
+            );
+        }
+        let values: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+            .collect();
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            bail!(
+                "{}: {name} holds a non-finite value ({}) at flat index {i}",
+                path.display(),
+                values[i]
+            );
+        }
+        Ok((t.shape().to_vec(), values))
+    };
+    let (se, w_e) = tensor("W_E")?;
+    let (su, w_u) = tensor("W_U")?;
+    let v = vocab.len();
+    if se.len() != 2 || su.len() != 2 || se[0] != v || su[1] != v || se[1] != su[0] {
+        bail!(
+            "{}: shapes W_E {se:?} and W_U {su:?} do not fit a vocabulary of {v}; expected [{v}, D] and [D, {v}]",
+            path.display()
+        );
+    }
+    Ok(Weights {
+        vocab,
+        d_model: se[1],
+        w_e,
+        w_u,
+    })
+}

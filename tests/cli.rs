@@ -1,0 +1,342 @@
+//! The `zl` binary as a user runs it: the notebook's numbers, JSON, saved weights, bad input.
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+use zl_tests::{floats, root, zl_bin};
+
+struct Out {
+    code: i32,
+    stdout: String,
+    stderr: String,
+}
+
+fn zl(args: &[&str]) -> Out {
+    let o = Command::new(zl_bin()).args(args).output().expect("run zl");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(o.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// The notebook's printed losses for epochs 0, 100, …, 2200.
+const NOTEBOOK: [f64; 23] = [
+    3.412891387939453,
+    3.0832862854003906,
+    2.645434617996216,
+    2.256800651550293,
+    2.0204482078552246,
+    1.8752901554107666,
+    1.783310890197754,
+    1.724074363708496,
+    1.6863884925842285,
+    1.662880301475525,
+    1.6479673385620117,
+    1.6381254196166992,
+    1.631356954574585,
+    1.6265252828598022,
+    1.6229636669158936,
+    1.6202653646469116,
+    1.6181726455688477,
+    1.616517424583435,
+    1.6151856184005737,
+    1.614098310470581,
+    1.6131986379623413,
+    1.6124461889266968,
+    1.6118104457855225,
+];
+
+#[test]
+fn train_prints_the_notebooks_losses_and_the_comparison() {
+    let o = zl(&["train"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let mut printed = Vec::new();
+    for line in o.stdout.lines() {
+        if let Some(rest) = line.strip_prefix("Epoch: ") {
+            let (e, l) = rest.split_once(", train loss: ").expect("notebook format");
+            printed.push((e.parse::<u32>().unwrap(), l.parse::<f64>().unwrap()));
+        }
+    }
+    assert_eq!(printed.len(), 100, "one line every 100 epochs");
+    for (i, want) in NOTEBOOK.iter().enumerate() {
+        let (e, got) = printed[i];
+        assert_eq!(e, 100 * i as u32);
+        assert!(
+            (got - want).abs() <= 1e-5,
+            "epoch {e}: {got} vs the notebook's {want}"
+        );
+    }
+    assert!(
+        o.stdout.contains("{'h': 0, 'i': 1, 'B': 2,"),
+        "the notebook's vocabulary"
+    );
+    assert!(o
+        .stdout
+        .contains("uniform loss: ln 30 = 3.4011973816621555"));
+    assert!(o.stdout.contains("bigram entropy floor"));
+    assert!(
+        o.stdout.contains("for 30 of 30 characters"),
+        "every argmax agrees after 10k epochs"
+    );
+}
+
+#[test]
+fn json_is_one_object_with_the_documented_keys() {
+    let o = zl(&["train", "--json", "--epochs", "300", "--seed", "3"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).expect("stdout is exactly one JSON object");
+    assert_eq!(v["losses"].as_array().unwrap().len(), 300);
+    assert_eq!(v["initial_loss"], v["losses"][0]);
+    let vocab: Vec<&str> = v["vocab"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(vocab.len(), 30);
+    assert_eq!((vocab[0], vocab[21], vocab[29]), ("h", "\u{2019}", " "));
+    let we = v["W_E"].as_array().unwrap();
+    let wu = v["W_U"].as_array().unwrap();
+    assert_eq!((we.len(), we[0].as_array().unwrap().len()), (30, 16));
+    assert_eq!((wu.len(), wu[0].as_array().unwrap().len()), (16, 30));
+    let final_loss = v["final_loss"].as_f64().unwrap();
+    let last = v["losses"][299].as_f64().unwrap();
+    assert!(
+        final_loss < last,
+        "final_loss is after the last update: {final_loss} vs {last}"
+    );
+    assert!(v["train_seconds"].as_f64().unwrap() > 0.0);
+    assert!(
+        o.stderr.contains("Epoch: 0, train loss:"),
+        "logs go to stderr"
+    );
+}
+
+#[test]
+fn checksum_line_is_last() {
+    let o = zl(&["train", "--epochs", "100", "--checksum"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let last = o.stdout.lines().last().unwrap();
+    let parts: Vec<&str> = last.split(' ').collect();
+    assert_eq!(parts[0], "epochs=100");
+    assert!(
+        parts[1].starts_with("final_loss=0x") && parts[1].len() == 21,
+        "{last}"
+    );
+    assert!(
+        parts[2].starts_with("weights_fnv1a=0x") && parts[2].len() == 24,
+        "{last}"
+    );
+}
+
+#[test]
+fn saved_weights_equal_the_json_and_carry_the_vocab() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let o = zl(&[
+        "train",
+        "--epochs",
+        "200",
+        "--json",
+        "--save",
+        path.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let bytes = std::fs::read(&path).unwrap();
+    let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+    for (name, shape) in [("W_E", [30, 16]), ("W_U", [16, 30])] {
+        let t = st.tensor(name).unwrap();
+        assert_eq!(t.dtype(), safetensors::Dtype::F32);
+        assert_eq!(t.shape(), shape);
+        let got: Vec<f32> = t
+            .data()
+            .chunks_exact(4)
+            .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
+            .collect();
+        assert_eq!(
+            got,
+            floats(&v[name]),
+            "{name} in the file equals {name} in the JSON, row-major"
+        );
+    }
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    let vocab: Vec<String> =
+        serde_json::from_str(&header.metadata().as_ref().unwrap()["vocab"]).unwrap();
+    assert_eq!(vocab.concat(), "hiByxodcm.arufn-pszlt\u{2019}eSkg,vb ");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        leftovers.len(),
+        1,
+        "no temporary file is left behind: {leftovers:?}"
+    );
+}
+
+fn python_has_torch() -> bool {
+    Command::new("python3")
+        .args(["-c", "import torch, safetensors"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+#[test]
+fn saved_model_loads_into_the_notebooks_pytorch_model() {
+    if !python_has_torch() {
+        // CI installs torch (scripts/test.sh), so there a skip would hide a failure.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must have torch and safetensors for this test"
+        );
+        eprintln!("SKIP: python3 with torch and safetensors is not installed (pip install torch safetensors numpy)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let o = zl(&["train", "--save", path.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let py = Command::new("python3")
+        .arg(root().join("tests/golden/load_check.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&py.stdout),
+        String::from_utf8_lossy(&py.stderr)
+    );
+}
+
+/// A bad command line: exit 2, one line on stderr that names the culprit, no panic, no stdout.
+fn assert_one_line_error(args: &[&str], code: i32, names: &str) {
+    let o = zl(args);
+    assert_eq!(o.code, code, "zl {args:?}: exit code; stderr: {}", o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "zl {args:?}: one line on stderr, got {:?}",
+        o.stderr
+    );
+    assert!(lines[0].starts_with("zl: error: "), "{}", lines[0]);
+    assert!(
+        lines[0].contains(names),
+        "zl {args:?}: {:?} should name {names:?}",
+        lines[0]
+    );
+    assert!(
+        !o.stderr.contains("panicked") && !o.stderr.contains("RUST_BACKTRACE"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "zl {args:?}: nothing on stdout, got {:?}",
+        o.stdout
+    );
+}
+
+#[test]
+fn bad_flags_get_one_clear_line() {
+    assert_one_line_error(&["train", "--lr", "nan"], 2, "--lr");
+    assert_one_line_error(&["train", "--lr", "-1e-3"], 2, "--lr");
+    assert_one_line_error(&["train", "--lr", "inf"], 2, "positive finite");
+    assert_one_line_error(&["train", "--lr", "fast"], 2, "'fast' is not a number");
+    assert_one_line_error(&["train", "--weight-decay", "-0.1"], 2, "--weight-decay");
+    assert_one_line_error(&["train", "--weight-decay", "NaN"], 2, "--weight-decay");
+    assert_one_line_error(&["train", "--epochs", "0"], 2, "--epochs");
+    assert_one_line_error(&["train", "--epochs", "-5"], 2, "--epochs");
+    assert_one_line_error(
+        &["train", "--epochs", "99999999999"],
+        2,
+        "between 1 and 10000000",
+    );
+    assert_one_line_error(&["train", "--log-every", "0"], 2, "--log-every");
+    assert_one_line_error(&["--backend", "tpu", "train"], 2, "tpu");
+    assert_one_line_error(
+        &["train", "--backend", "tpu"],
+        2,
+        "possible values: cpu, cuda",
+    );
+    assert_one_line_error(&["train", "--sed", "1"], 2, "--seed");
+    assert_one_line_error(&["train", "--seed", "-1"], 2, "--seed");
+    assert_one_line_error(&["fly"], 2, "fly");
+}
+
+#[test]
+fn cuda_without_a_gpu_is_one_line() {
+    for args in [
+        &["--backend", "cuda", "train"][..],
+        &["train", "--backend", "cuda"][..],
+    ] {
+        let o = zl(args);
+        if o.code == 0 {
+            eprintln!(
+                "SKIP: this machine trained on CUDA; the no-GPU error path is not exercised here"
+            );
+            continue;
+        }
+        assert_eq!(o.code, 1);
+        assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+        assert!(
+            o.stderr.starts_with("zl: error: ") && o.stderr.contains("cuda"),
+            "{}",
+            o.stderr
+        );
+        assert!(!o.stderr.contains("panicked"));
+    }
+}
+
+fn snapshot(p: &Path) -> Vec<u8> {
+    std::fs::read(p).unwrap()
+}
+
+#[test]
+fn divergence_stops_the_run_and_saves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("keep.safetensors");
+    std::fs::write(&path, b"an existing file that must survive").unwrap();
+    let before = snapshot(&path);
+    let o = zl(&["train", "--lr", "1e30", "--save", path.to_str().unwrap()]);
+    assert_eq!(o.code, 1, "{}{}", o.stdout, o.stderr);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("diverged at epoch") && o.stderr.contains("--lr"),
+        "{}",
+        o.stderr
+    );
+    assert_eq!(snapshot(&path), before, "the existing file is untouched");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        1,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn unwritable_save_path_is_one_line_and_nothing_is_lost() {
+    let o = zl(&[
+        "train",
+        "--epochs",
+        "10",
+        "--save",
+        "/nonexistent-dir/m.safetensors",
+    ]);
+    assert_eq!(o.code, 1);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(o.stderr.contains("/nonexistent-dir"), "{}", o.stderr);
+    let dir = tempfile::tempdir().unwrap();
+    let o = zl(&[
+        "train",
+        "--epochs",
+        "10",
+        "--save",
+        dir.path().to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 1);
+    assert!(o.stderr.contains("is a folder"), "{}", o.stderr);
+}
