@@ -340,3 +340,97 @@ fn unwritable_save_path_is_one_line_and_nothing_is_lost() {
     assert_eq!(o.code, 1);
     assert!(o.stderr.contains("is a folder"), "{}", o.stderr);
 }
+
+#[test]
+fn custom_corpus_trains_through_the_cli_like_the_core() {
+    let path = root().join("tests/golden/custom.txt");
+    let args = [
+        "train",
+        "--corpus",
+        path.to_str().unwrap(),
+        "--d-model",
+        "5",
+        "--lr",
+        "1e-2",
+        "--epochs",
+        "300",
+        "--json",
+    ];
+    let o = zl(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    let vocab = zl_core::Vocab::<128>::from_text_sorted(&text).unwrap();
+    let got: String = v["vocab"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        got,
+        vocab.chars().iter().collect::<String>(),
+        "ids in code-point order"
+    );
+    assert_eq!(v["d_model"], 5);
+    assert_eq!(v["W_E"][0].as_array().unwrap().len(), 5);
+    // The same run through the core directly, at another capacity: the same bits.
+    let b = zl_core::Bigrams::from_text(&vocab, &text).unwrap();
+    let cfg = zl_core::AdamWConfig {
+        lr: 1e-2,
+        ..Default::default()
+    };
+    let mut t = Box::new(zl_core::Trainer::new(
+        zl_core::Model::<128, 64>::init_torch(0, vocab.len(), 5).unwrap(),
+        cfg,
+    ));
+    let final_loss = t.run(&b, 300, |_, _| {}).unwrap();
+    assert_eq!(v["final_loss"].as_f64().unwrap(), final_loss as f64);
+    assert_eq!(
+        floats(&v["W_U"]),
+        t.model.w_u_row_major().collect::<Vec<f32>>()
+    );
+}
+
+#[test]
+fn bad_corpus_files_get_one_clear_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let write = |name: &str, bytes: &[u8]| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.to_str().unwrap().to_string()
+    };
+    let cases: Vec<(String, &str)> = vec![
+        (
+            dir.path().join("missing.txt").to_str().unwrap().to_string(),
+            "cannot open",
+        ),
+        (write("empty.txt", b""), "empty"),
+        (write("one.txt", b"a"), "1 character"),
+        (write("same.txt", b"aaaa"), "one distinct character"),
+        (write("latin1.txt", b"caf\xe9 au lait"), "byte offset 3"),
+        (
+            write(
+                "wide.txt",
+                (0..300u32)
+                    .map(|i| char::from_u32(0x4e00 + i).unwrap())
+                    .collect::<String>()
+                    .as_bytes(),
+            ),
+            "300 distinct characters, more than the 256",
+        ),
+    ];
+    for (path, names) in cases {
+        let o = zl(&["train", "--corpus", &path, "--epochs", "5"]);
+        assert_eq!(o.code, 1, "{path}: {}", o.stderr);
+        assert_eq!(o.stderr.lines().count(), 1, "{path}: {}", o.stderr);
+        assert!(
+            o.stderr.contains(&path) && o.stderr.contains(names),
+            "{path}: {:?} should name {names:?}",
+            o.stderr
+        );
+        assert!(!o.stderr.contains("panicked"));
+    }
+    assert_one_line_error(&["train", "--d-model", "0"], 2, "--d-model");
+    assert_one_line_error(&["train", "--d-model", "65"], 2, "between 1 and 64");
+}

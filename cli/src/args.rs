@@ -67,6 +67,15 @@ pub struct TrainArgs {
     #[arg(long, default_value_t = 100, value_parser = parse_log_every, allow_hyphen_values = true)]
     pub log_every: u32,
 
+    /// Train on this UTF-8 text file instead of the seed notebook's sentence (vocabulary in
+    /// code-point order, at most 256 distinct characters).
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+
+    /// Width of the residual stream, 1 to 64 (the notebook's is 16).
+    #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true)]
+    pub d_model: usize,
+
     /// Write the trained weights to this safetensors file (W_E, W_U as F32, vocabulary in the
     /// metadata); it loads into the notebook's model with load_state_dict.
     #[arg(long, value_name = "PATH")]
@@ -129,6 +138,10 @@ fn parse_seed(s: &str) -> Result<u64, String> {
             u64::MAX
         )
     })
+}
+
+fn parse_d_model(s: &str) -> Result<usize, String> {
+    parse_count(s, "d_model", crate::shape::MAX_D_MODEL as u32).map(|d| d as usize)
 }
 
 fn parse_epochs(s: &str) -> Result<u32, String> {

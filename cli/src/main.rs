@@ -5,7 +5,9 @@
 //! 2 for a bad command line, 1 for anything that fails afterwards.
 
 mod args;
+mod corpus;
 mod files;
+mod shape;
 mod show;
 mod train;
 

@@ -1,25 +1,60 @@
-//! `zl train`: the seed notebook's training run, its losses, and the bigram comparison.
+//! `zl train`: a training run, its losses, and the bigram comparison.
 
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use serde_json::json;
-use zl_core::{AdamWConfig, Bigrams, SeedModel, Trainer, Vocab, SEED_TEXT};
+use zl_core::{AdamWConfig, Bigrams, Model, Trainer};
 
 use crate::{
     args::{Backend, TrainArgs},
-    files, show,
+    corpus::{Corpus, Source},
+    files,
+    shape::{on_big_stack, with_capacity},
+    show,
 };
 
-/// A finished run.
-struct Run {
-    losses: Vec<f32>,
-    final_loss: f32,
-    model: SeedModel,
-    train_seconds: f64,
+/// What a run needs besides the corpus.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub seed: u64,
+    pub epochs: u32,
+    pub lr: f64,
+    pub weight_decay: f64,
+    pub d_model: usize,
 }
 
-fn diverged(epoch: u32, loss: f32, losses: &[f32], a: &TrainArgs) -> anyhow::Error {
+impl Settings {
+    pub fn from_args(a: &TrainArgs) -> Self {
+        Settings {
+            seed: a.seed,
+            epochs: a.epochs,
+            lr: a.lr,
+            weight_decay: a.weight_decay,
+            d_model: a.d_model,
+        }
+    }
+
+    fn adamw(&self) -> AdamWConfig {
+        AdamWConfig {
+            lr: self.lr,
+            weight_decay: self.weight_decay,
+            ..AdamWConfig::default()
+        }
+    }
+}
+
+/// A finished run, out of the core's generic types.
+pub struct Trained {
+    pub losses: Vec<f32>,
+    pub final_loss: f32,
+    pub weights: files::Weights,
+    pub train_seconds: f64,
+    pub comparison: show::Comparison,
+    pub checksum: String,
+}
+
+fn diverged(epoch: u32, loss: f32, losses: &[f32], lr: f64) -> anyhow::Error {
     let last = match losses.last() {
         Some(l) => format!(
             "the last finite loss was {} at epoch {}",
@@ -29,55 +64,76 @@ fn diverged(epoch: u32, loss: f32, losses: &[f32], a: &TrainArgs) -> anyhow::Err
         None => "no epoch had a finite loss".to_string(),
     };
     anyhow::anyhow!(
-        "training diverged at epoch {epoch}: the loss became {loss} ({last}); nothing was saved; try a smaller --lr than {}",
-        a.lr
+        "training diverged at epoch {epoch}: the loss became {loss} ({last}); nothing was saved; try a smaller --lr than {lr}"
     )
 }
 
-fn train_cpu(a: &TrainArgs, b: &Bigrams<30>) -> Result<Run> {
-    let model = SeedModel::init_torch(a.seed, 30, 16)?;
-    let adamw = AdamWConfig {
-        lr: a.lr,
-        weight_decay: a.weight_decay,
-        ..AdamWConfig::default()
-    };
-    let mut t = Trainer::new(model, adamw);
-    let mut losses = Vec::with_capacity(a.epochs as usize);
+/// The core's bigram counts for a corpus, at capacity V.
+pub fn bigrams<const V: usize>(c: &Corpus) -> Result<Bigrams<V>> {
+    Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts).map_err(|e| anyhow::anyhow!("{e}"))
+}
+
+/// Row-major weights of a model, with its vocabulary.
+pub fn weights_of<const V: usize, const D: usize>(
+    m: &Model<V, D>,
+    vocab: &[char],
+) -> files::Weights {
+    files::Weights {
+        vocab: vocab.to_vec(),
+        d_model: m.d_model(),
+        w_e: m.w_e_row_major().collect(),
+        w_u: m.w_u_row_major().collect(),
+    }
+}
+
+fn train_at<const V: usize, const D: usize>(c: &Corpus, s: &Settings) -> Result<Trained> {
+    let b = bigrams::<V>(c)?;
+    let model = Model::<V, D>::init_torch(s.seed, c.vocab.len(), s.d_model)?;
+    let mut t = Box::new(Trainer::new(model, s.adamw()));
+    let mut losses = Vec::with_capacity(s.epochs as usize);
     // train_seconds: the loop alone, on a monotonic clock.
     let start = Instant::now();
-    let result = t.run(b, a.epochs, |_, l| losses.push(l));
+    let result = t.run(&b, s.epochs, |_, l| losses.push(l));
     let train_seconds = start.elapsed().as_secs_f64();
-    let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, a))?;
-    Ok(Run {
+    let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, s.lr))?;
+    let mut checksum = String::new();
+    zl_core::checksum::write_line(&mut checksum, s.epochs, final_loss, &t.model)?;
+    Ok(Trained {
+        comparison: show::compare(&t.model, &b),
+        weights: weights_of(&t.model, &c.vocab),
         losses,
         final_loss,
-        model: t.model,
         train_seconds,
+        checksum,
     })
 }
 
-pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
-    let vocab = Vocab::seed();
-    let b = Bigrams::from_text(&vocab, SEED_TEXT).context("counting the seed text's bigrams")?;
-    let chars = vocab.chars().to_vec();
-    let uniform = (chars.len() as f64).ln();
+/// Trains on the CPU at the smallest capacity that fits the corpus and d_model.
+pub fn train_cpu(c: &Corpus, s: &Settings) -> Result<Trained> {
+    on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, train_at(c, s)))
+}
 
+/// The corpus named by --corpus, or the seed text.
+pub fn load_corpus(path: Option<&std::path::Path>) -> Result<Corpus> {
+    match path {
+        Some(p) => Corpus::from_file(p),
+        None => Ok(Corpus::seed()),
+    }
+}
+
+pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
+    let corpus = load_corpus(a.corpus.as_deref())?;
+    let s = Settings::from_args(a);
     let run = match backend {
-        Backend::Cpu => train_cpu(a, &b)?,
+        Backend::Cpu => train_cpu(&corpus, &s)?,
         Backend::Cuda => {
             zl_cuda::open().context("--backend cuda")?;
-            bail!("--backend cuda: no CUDA trainer is wired up in this build; use --backend cpu")
+            anyhow::bail!(
+                "--backend cuda: no CUDA trainer is wired up in this build; use --backend cpu"
+            )
         }
     };
-    let cmp = show::compare(&run.model, &b);
-
     if let Some(path) = &a.save {
-        let w = files::Weights {
-            vocab: chars.clone(),
-            d_model: 16,
-            w_e: run.model.w_e_row_major().collect(),
-            w_u: run.model.w_u_row_major().collect(),
-        };
         let meta = [
             ("seed", a.seed.to_string()),
             ("epochs", a.epochs.to_string()),
@@ -85,61 +141,79 @@ pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
             ("weight_decay", a.weight_decay.to_string()),
             ("final_loss", (run.final_loss as f64).to_string()),
             ("backend", backend.to_string()),
+            ("corpus", corpus.source.to_string()),
         ];
-        let bytes = files::to_safetensors(&w, &meta)?;
+        let bytes = files::to_safetensors(&run.weights, &meta)?;
         files::write_atomic(path, &bytes).with_context(|| format!("--save {}", path.display()))?;
     }
-
-    let mut checksum = String::new();
-    zl_core::checksum::write_line(&mut checksum, a.epochs, run.final_loss, &run.model)?;
-
     if a.json {
-        // Logs to stderr, one JSON object to stdout.
-        for (e, l) in run.losses.iter().enumerate().step_by(a.log_every as usize) {
-            eprintln!("Epoch: {e}, train loss: {}", *l as f64);
-        }
-        let rows = |n: usize, it: &mut dyn Iterator<Item = f32>| -> Vec<Vec<f64>> {
-            let flat: Vec<f64> = it.map(|x| x as f64).collect();
-            flat.chunks(n).map(|c| c.to_vec()).collect()
-        };
-        let out = json!({
-            "backend": backend.to_string(),
-            "seed": a.seed,
-            "epochs": a.epochs,
-            "lr": a.lr,
-            "weight_decay": a.weight_decay,
-            "vocab": chars.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-            "corpus_chars": SEED_TEXT.chars().count(),
-            "uniform_loss": uniform,
-            "bigram_entropy": cmp.bigram_entropy,
-            "initial_loss": run.losses[0] as f64,
-            "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
-            "final_loss": run.final_loss as f64,
-            "kl_weighted": cmp.kl_weighted,
-            "W_E": rows(16, &mut run.model.w_e_row_major()),
-            "W_U": rows(30, &mut run.model.w_u_row_major()),
-            "train_seconds": run.train_seconds,
-            "checksum": checksum,
-        });
-        println!("{out}");
-        return Ok(());
+        print_json(backend, a, &corpus, &run);
+    } else {
+        print_report(backend, a, &corpus, &run);
     }
+    Ok(())
+}
 
+fn print_json(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained) {
+    // Logs to stderr, one JSON object to stdout.
+    for (e, l) in run.losses.iter().enumerate().step_by(a.log_every as usize) {
+        eprintln!("Epoch: {e}, train loss: {}", *l as f64);
+    }
+    let w = &run.weights;
+    let rows = |flat: &[f32], n: usize| -> Vec<Vec<f64>> {
+        flat.chunks(n)
+            .map(|c| c.iter().map(|&x| x as f64).collect())
+            .collect()
+    };
+    let out = json!({
+        "backend": backend.to_string(),
+        "corpus": corpus.source.to_string(),
+        "corpus_chars": corpus.chars,
+        "count_seconds": corpus.count_seconds,
+        "seed": a.seed,
+        "epochs": a.epochs,
+        "lr": a.lr,
+        "weight_decay": a.weight_decay,
+        "d_model": w.d_model,
+        "vocab": w.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "uniform_loss": (w.vocab.len() as f64).ln(),
+        "bigram_entropy": run.comparison.bigram_entropy,
+        "initial_loss": run.losses[0] as f64,
+        "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
+        "final_loss": run.final_loss as f64,
+        "kl_weighted": run.comparison.kl_weighted,
+        "W_E": rows(&w.w_e, w.d_model),
+        "W_U": rows(&w.w_u, w.vocab.len()),
+        "train_seconds": run.train_seconds,
+        "checksum": run.checksum,
+    });
+    println!("{out}");
+}
+
+fn print_report(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained) {
+    let vocab = &run.weights.vocab;
+    let v = vocab.len();
+    let uniform = (v as f64).ln();
     println!(
-        "zl train: backend {backend}, seed {}, {} epochs, AdamW lr {} weight decay {}",
-        a.seed, a.epochs, a.lr, a.weight_decay
+        "zl train: backend {backend}, seed {}, {} epochs, AdamW lr {} weight decay {}, d_model {}",
+        a.seed, a.epochs, a.lr, a.weight_decay, run.weights.d_model
     );
-    println!(
-        "corpus: the seed notebook's text, {} characters, {} next-token predictions",
-        SEED_TEXT.chars().count(),
-        b.total
+    print!(
+        "corpus: {}, {} characters, {} next-token predictions",
+        corpus.source,
+        corpus.chars,
+        corpus.predictions()
     );
-    println!(
-        "vocab ({} characters, the notebook's ids): {}",
-        chars.len(),
-        show::vocab_dict(&chars)
-    );
-    println!("uniform loss: ln {} = {uniform}", chars.len());
+    match corpus.count_seconds {
+        Some(t) => println!(" (read and counted in {:.3} s)", t),
+        None => println!(),
+    }
+    let ids = match corpus.source {
+        Source::Seed => "the notebook's ids",
+        Source::File(_) => "ids in code-point order, as sorted(set(text))",
+    };
+    println!("vocab ({v} characters, {ids}): {}", show::vocab_dict(vocab));
+    println!("uniform loss: ln {v} = {uniform}");
     println!();
     for (e, l) in run.losses.iter().enumerate().step_by(a.log_every as usize) {
         println!("Epoch: {e}, train loss: {}", *l as f64);
@@ -155,7 +229,8 @@ pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
         run.train_seconds * 1e6 / a.epochs as f64
     );
     println!();
-    print!("{}", show::comparison_table(&cmp, &chars, 4));
+    let cmp = &run.comparison;
+    print!("{}", show::comparison_table(cmp, vocab, 4));
     let agree = cmp
         .rows
         .iter()
@@ -178,7 +253,6 @@ pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
     );
     println!("uniform (ln V):                        {uniform:.6} nats");
     if a.checksum {
-        println!("{checksum}");
+        println!("{}", run.checksum);
     }
-    Ok(())
 }

@@ -83,7 +83,9 @@ impl<const V: usize> Bigrams<V> {
     }
 
     /// Builds counts from a row-major `vocab_len × vocab_len` table of whole numbers (for
-    /// counts made elsewhere, such as a parallel counter over a large file).
+    /// counts made elsewhere, such as a parallel counter over a large file). Counts above 2^24
+    /// are rounded to the nearest f32 (a relative change below 6e-8, as PyTorch's f32 mean over
+    /// that many positions would also round).
     pub fn from_count_table(vocab_len: usize, table: &[u64]) -> Result<Self, CorpusError> {
         if vocab_len > V {
             return Err(CorpusError::TooManyDistinct {
@@ -107,11 +109,6 @@ impl<const V: usize> Bigrams<V> {
             }
             b.row_totals[i] = row as f32;
             n += row;
-        }
-        if n > MAX_PREDICTIONS {
-            return Err(CorpusError::TooLong {
-                chars: MAX_PREDICTIONS as usize + 2,
-            });
         }
         if n == 0 {
             return Err(CorpusError::TooShort { chars: 1 });

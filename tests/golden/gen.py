@@ -97,6 +97,36 @@ def run(seed, lr, weight_decay, epochs, d_model=16, perturb=None):
     }
 
 
+def custom_runs():
+    """nanoGPT-style vocabulary (sorted(set(text))) on a text with non-ASCII characters, at three
+    d_model; V·D is not a multiple of 16 for two of them, so randn takes its tail path."""
+    with open("tests/golden/custom.txt", encoding="utf-8", newline="") as f:
+        text = f.read()
+    vocab = sorted(set(text))
+    stoi = {ch: i for i, ch in enumerate(vocab)}
+    toks = torch.tensor([stoi[ch] for ch in text]).unsqueeze(0)
+    out = []
+    for seed, d_model, lr, wd, epochs in [(0, 5, 1e-2, 0.01, 1500), (1, 8, 3e-3, 0.1, 1500), (2, 32, 1e-3, 0.0, 1500)]:
+        model = ZeroLayerTransformer(len(vocab), d_model, seed)
+        init = {"W_E": rows(model.W_E), "W_U": rows(model.W_U)}
+        opt = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=wd)
+        losses = []
+        for _ in range(epochs):
+            loss = loss_fn(model(toks), toks)
+            loss.backward()
+            losses.append(loss.item())
+            opt.step()
+            opt.zero_grad()
+        with torch.inference_mode():
+            final_loss = loss_fn(model(toks), toks).item()
+        out.append({
+            "seed": seed, "d_model": d_model, "lr": lr, "weight_decay": wd, "epochs": epochs,
+            "initial": init, "losses_every_100": losses[::100], "final_loss": final_loss,
+            "final": {"W_E": rows(model.W_E), "W_U": rows(model.W_U)},
+        })
+    return {"file": "tests/golden/custom.txt", "vocab": vocab, "chars": len(text), "runs": out}
+
+
 def randn_cases():
     out = []
     for seed, n in [(0, 7), (0, 16), (0, 480), (1, 481), (12345, 1000), (7, 15), (3, 33)]:
@@ -153,6 +183,7 @@ def main():
         "tokens": tokens[0].tolist(),
         "randn": randn_cases(),
         "runs": runs,
+        "custom": custom_runs(),
     }
     with open("tests/golden/reference.json", "w") as f:
         json.dump(ref, f)

@@ -1,0 +1,473 @@
+//! Training text: the seed notebook's sentence, or a UTF-8 file of any size.
+//!
+//! The model sees a text only through its bigram counts, so a file is read once, memory-mapped,
+//! and counted in parallel: each core validates and counts its own chunk, and the pairs that
+//! straddle chunk boundaries are added when the chunks are merged. Token ids follow nanoGPT's
+//! `sorted(set(text))` (code-point order), so a person's PyTorch code assigns the same ids; the
+//! seed text keeps the notebook's printed order.
+
+use std::{
+    collections::HashMap,
+    path::{Path, PathBuf},
+    sync::atomic::{AtomicU64, Ordering},
+    time::{Duration, Instant},
+};
+
+use anyhow::{bail, Context, Result};
+use zl_core::{SEED_TEXT, SEED_VOCAB};
+
+/// The largest vocabulary a model can have (token ids 0..=255).
+pub const MAX_VOCAB: usize = 256;
+
+/// A text's vocabulary and bigram counts, all a zero-layer model can learn from it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Corpus {
+    /// Where the text came from, for messages.
+    pub source: Source,
+    /// Characters in token-id order.
+    pub vocab: Vec<char>,
+    /// `counts[i * V + j]`: times token j follows token i.
+    pub counts: Vec<u64>,
+    /// Characters in the text.
+    pub chars: u64,
+    /// Seconds spent reading, validating and counting (files only).
+    pub count_seconds: Option<f64>,
+}
+
+/// Where a corpus came from.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Source {
+    /// The seed notebook's sentence.
+    Seed,
+    /// A file given with --corpus.
+    File(PathBuf),
+}
+
+impl std::fmt::Display for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Seed => f.write_str("the seed notebook's text"),
+            Source::File(p) => write!(f, "{}", p.display()),
+        }
+    }
+}
+
+impl Corpus {
+    /// The seed notebook's text with its printed vocabulary order.
+    pub fn seed() -> Self {
+        let vocab = SEED_VOCAB.to_vec();
+        let id = |c: char| {
+            vocab
+                .iter()
+                .position(|&x| x == c)
+                .expect("seed vocabulary covers the seed text")
+        };
+        let v = vocab.len();
+        let mut counts = vec![0u64; v * v];
+        let ids: Vec<usize> = SEED_TEXT.chars().map(id).collect();
+        for w in ids.windows(2) {
+            counts[w[0] * v + w[1]] += 1;
+        }
+        Corpus {
+            source: Source::Seed,
+            vocab,
+            counts,
+            chars: ids.len() as u64,
+            count_seconds: None,
+        }
+    }
+
+    /// Reads, validates and counts a UTF-8 file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let start = Instant::now();
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("--corpus {}: cannot open it", path.display()))?;
+        let len = file
+            .metadata()
+            .with_context(|| format!("--corpus {}", path.display()))?
+            .len();
+        if len == 0 {
+            bail!(
+                "--corpus {}: the file is empty; give a text of at least 2 characters",
+                path.display()
+            );
+        }
+        // SAFETY: the map is read-only and lives only inside this function; zl does not write
+        // the file, and a concurrent writer could at worst change the counts, not memory safety
+        // of this process on Linux (pages stay mapped until the Mmap is dropped).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("--corpus {}: cannot map it", path.display()))?;
+        let (vocab, counts, chars) = count(&map, &path.display().to_string())?;
+        Ok(Corpus {
+            source: Source::File(path.to_path_buf()),
+            vocab,
+            counts,
+            chars,
+            count_seconds: Some(start.elapsed().as_secs_f64()),
+        })
+    }
+
+    /// Next-token predictions (characters − 1).
+    pub fn predictions(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// Local token ids of one chunk: ASCII bytes are their own ids, other characters get ids from
+/// 128 on, in order of appearance. Pairs of ids below `DENSE` are counted in a dense table.
+const DENSE: usize = 384;
+const NONE: u32 = u32::MAX;
+
+struct ChunkCounts {
+    /// Non-ASCII characters by local id − 128.
+    others: Vec<char>,
+    /// `dense[a * DENSE + b]` for local ids a, b < DENSE.
+    dense: Vec<u32>,
+    /// Pairs with an id ≥ DENSE (only in texts with more than 256 distinct non-ASCII characters).
+    sparse: HashMap<(u32, u32), u64>,
+    first: u32,
+    last: u32,
+    chars: u64,
+}
+
+impl ChunkCounts {
+    fn char_of(&self, id: u32) -> char {
+        if id < 128 {
+            id as u8 as char
+        } else {
+            self.others[id as usize - 128]
+        }
+    }
+}
+
+/// ASCII pairs are counted in four 128×128 tables, taken in turn by position, so that a run of
+/// one repeated pair ("    ", "----") updates four counters in turn instead of waiting on one.
+const ASCII_PAIRS: usize = 128 * 128;
+type AsciiTables = [[u32; ASCII_PAIRS]; 4];
+
+/// Counts the ASCII pairs of `bytes[i..]` from previous byte `p` (< 128) until the first
+/// non-ASCII byte; returns the new position and the last byte. 16 bytes at a time while a whole
+/// block is ASCII: one test per block, no bounds checks (indices are masked below 2^14).
+fn count_ascii_run(
+    bytes: &[u8],
+    mut i: usize,
+    mut p: usize,
+    t: &mut AsciiTables,
+) -> (usize, usize) {
+    while let Some(block) = bytes.get(i..i + 16) {
+        let block: [u8; 16] = block.try_into().expect("16 bytes");
+        if u128::from_le_bytes(block) & 0x8080_8080_8080_8080_8080_8080_8080_8080 != 0 {
+            break;
+        }
+        for k in (0..16).step_by(4) {
+            let b = [
+                block[k] as usize & 127,
+                block[k + 1] as usize & 127,
+                block[k + 2] as usize & 127,
+                block[k + 3] as usize & 127,
+            ];
+            t[0][((p & 127) << 7) | b[0]] += 1;
+            t[1][(b[0] << 7) | b[1]] += 1;
+            t[2][(b[1] << 7) | b[2]] += 1;
+            t[3][(b[2] << 7) | b[3]] += 1;
+            p = b[3];
+        }
+        i += 16;
+    }
+    while let Some(&b) = bytes.get(i) {
+        if b >= 0x80 {
+            break;
+        }
+        t[0][((p & 127) << 7) | b as usize] += 1;
+        p = b as usize;
+        i += 1;
+    }
+    (i, p)
+}
+
+/// Counts one chunk, which must be valid UTF-8 on its own (it starts and ends on char boundaries).
+fn count_chunk(s: &str, progress: &AtomicU64) -> ChunkCounts {
+    let bytes = s.as_bytes();
+    let mut c = ChunkCounts {
+        others: Vec::new(),
+        dense: vec![0u32; DENSE * DENSE],
+        sparse: HashMap::new(),
+        first: NONE,
+        last: NONE,
+        chars: 0,
+    };
+    let mut t: Box<AsciiTables> = vec![[0u32; ASCII_PAIRS]; 4]
+        .into_boxed_slice()
+        .try_into()
+        .expect("4 tables");
+    // The last non-ASCII character and its id: runs such as "━━━━" skip the map.
+    let mut cached: (char, u32) = ('\0', NONE);
+    let mut local: HashMap<char, u32> = HashMap::new();
+    let mut prev = NONE;
+    let mut i = 0;
+    let mut reported = 0;
+    while i < bytes.len() {
+        // ASCII run after an ASCII character: the hot loop for most text.
+        if prev < 128 {
+            let start = i;
+            let (end, last) = count_ascii_run(bytes, i, prev as usize, &mut t);
+            if end > start {
+                c.chars += (end - start) as u64;
+                prev = last as u32;
+            }
+            i = end;
+            if i >= bytes.len() {
+                break;
+            }
+        }
+        // One character outside the fast path (the first, a non-ASCII one, or one after it).
+        let (id, width) = if bytes[i] < 0x80 {
+            (bytes[i] as u32, 1)
+        } else {
+            let ch = s[i..]
+                .chars()
+                .next()
+                .expect("valid UTF-8 at a char boundary");
+            if cached.0 != ch || cached.1 == NONE {
+                let next = 128 + local.len() as u32;
+                let id = *local.entry(ch).or_insert_with(|| {
+                    c.others.push(ch);
+                    next
+                });
+                cached = (ch, id);
+            }
+            (cached.1, ch.len_utf8())
+        };
+        if prev == NONE {
+            c.first = id;
+        } else if (prev as usize) < DENSE && (id as usize) < DENSE {
+            c.dense[prev as usize * DENSE + id as usize] += 1;
+        } else {
+            *c.sparse.entry((prev, id)).or_insert(0) += 1;
+        }
+        prev = id;
+        c.chars += 1;
+        i += width;
+        if i - reported > 1 << 24 {
+            progress.fetch_add((i - reported) as u64, Ordering::Relaxed);
+            reported = i;
+        }
+    }
+    progress.fetch_add((bytes.len() - reported) as u64, Ordering::Relaxed);
+    for a in 0..128 {
+        for b in 0..128 {
+            c.dense[a * DENSE + b] += t.iter().map(|t| t[a * 128 + b]).sum::<u32>();
+        }
+    }
+    c.last = prev;
+    c
+}
+
+/// Splits `bytes` into about `n` chunks at UTF-8 character starts (never before a continuation
+/// byte), so that each chunk of a valid text is valid on its own and an invalid byte is found
+/// by the chunk that holds it.
+fn split(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
+    let mut cuts = vec![0];
+    for k in 1..n {
+        let mut at = bytes.len() * k / n;
+        while at < bytes.len() && (bytes[at] & 0xC0) == 0x80 {
+            at += 1;
+        }
+        if at > *cuts.last().unwrap() && at < bytes.len() {
+            cuts.push(at);
+        }
+    }
+    cuts.push(bytes.len());
+    cuts.windows(2).map(|w| (w[0], w[1])).collect()
+}
+
+/// Validates and counts a whole text in parallel: (vocab in code-point order, counts, chars).
+pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // At least 4 MiB a chunk, and at most 1 GiB so that u32 counts cannot overflow.
+    let n = (bytes.len() / (4 << 20))
+        .clamp(1, threads)
+        .max(bytes.len().div_ceil(1 << 30));
+    let chunks = split(bytes, n);
+    let progress = AtomicU64::new(0);
+    let bar = progress_bar(bytes.len() as u64);
+    let results: Vec<Result<ChunkCounts, usize>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&(a, b)| {
+                let progress = &progress;
+                scope.spawn(move || match std::str::from_utf8(&bytes[a..b]) {
+                    Ok(s) => Ok(count_chunk(s, progress)),
+                    Err(e) => Err(a + e.valid_up_to()),
+                })
+            })
+            .collect();
+        while !handles.iter().all(|h| h.is_finished()) {
+            bar.set_position(progress.load(Ordering::Relaxed));
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("counting thread"))
+            .collect()
+    });
+    bar.finish_and_clear();
+    let mut parts = Vec::with_capacity(results.len());
+    for r in results {
+        match r {
+            Ok(c) => parts.push(c),
+            Err(offset) => bail!(
+                "--corpus {name}: not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
+                bytes[offset]
+            ),
+        }
+    }
+    merge(parts, name)
+}
+
+fn progress_bar(len: u64) -> indicatif::ProgressBar {
+    // Drawn on stderr only when it is a terminal and the count takes a while.
+    if len < 64 << 20 {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::with_draw_target(
+        Some(len),
+        indicatif::ProgressDrawTarget::stderr(),
+    );
+    bar.set_style(
+        indicatif::ProgressStyle::with_template(
+            "counting bigrams {bar:40} {bytes}/{total_bytes} {bytes_per_sec}",
+        )
+        .expect("valid template"),
+    );
+    bar
+}
+
+fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
+    // Pairs by character, then the vocabulary: every character that occurs.
+    let mut pairs: HashMap<(char, char), u64> = HashMap::new();
+    let mut seen: std::collections::BTreeSet<char> = std::collections::BTreeSet::new();
+    let mut chars = 0u64;
+    let mut prev_last: Option<char> = None;
+    for p in &parts {
+        chars += p.chars;
+        for a in 0..DENSE.min(128 + p.others.len()) {
+            for b in 0..DENSE.min(128 + p.others.len()) {
+                let n = p.dense[a * DENSE + b];
+                if n > 0 {
+                    *pairs
+                        .entry((p.char_of(a as u32), p.char_of(b as u32)))
+                        .or_insert(0) += n as u64;
+                }
+            }
+        }
+        for (&(a, b), &n) in &p.sparse {
+            *pairs.entry((p.char_of(a), p.char_of(b))).or_insert(0) += n;
+        }
+        if p.first != NONE {
+            let first = p.char_of(p.first);
+            seen.insert(first);
+            if let Some(l) = prev_last {
+                *pairs.entry((l, first)).or_insert(0) += 1;
+            }
+        }
+        if p.last != NONE {
+            prev_last = Some(p.char_of(p.last));
+        }
+    }
+    for &(a, b) in pairs.keys() {
+        seen.insert(a);
+        seen.insert(b);
+    }
+    if chars < 2 {
+        bail!("--corpus {name}: the text has {chars} character(s); give at least 2 so that there is a next character to predict");
+    }
+    if seen.len() < 2 {
+        bail!("--corpus {name}: the text uses only one distinct character; give a text with at least 2");
+    }
+    if seen.len() > MAX_VOCAB {
+        bail!(
+            "--corpus {name}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
+            seen.len()
+        );
+    }
+    let vocab: Vec<char> = seen.into_iter().collect();
+    let v = vocab.len();
+    let id: HashMap<char, usize> = vocab.iter().enumerate().map(|(i, &c)| (c, i)).collect();
+    let mut counts = vec![0u64; v * v];
+    for ((a, b), n) in pairs {
+        counts[id[&a] * v + id[&b]] += n;
+    }
+    Ok((vocab, counts, chars))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn naive(text: &str) -> (Vec<char>, Vec<u64>, u64) {
+        let mut vocab: Vec<char> = text.chars().collect();
+        vocab.sort();
+        vocab.dedup();
+        let v = vocab.len();
+        let mut counts = vec![0; v * v];
+        let ids: Vec<usize> = text
+            .chars()
+            .map(|c| vocab.binary_search(&c).unwrap())
+            .collect();
+        for w in ids.windows(2) {
+            counts[w[0] * v + w[1]] += 1;
+        }
+        (vocab, counts, ids.len() as u64)
+    }
+
+    #[test]
+    fn parallel_chunks_count_like_the_naive_loop() {
+        let text =
+            "Ærøskøbing café — naïve façade; 日本語のテキスト and plain ASCII.\n".repeat(40_000);
+        for n in [1, 2, 3, 7, 16] {
+            let chunks = split(text.as_bytes(), n);
+            let progress = AtomicU64::new(0);
+            let parts: Vec<ChunkCounts> = chunks
+                .iter()
+                .map(|&(a, b)| {
+                    count_chunk(
+                        std::str::from_utf8(&text.as_bytes()[a..b]).unwrap(),
+                        &progress,
+                    )
+                })
+                .collect();
+            assert_eq!(merge(parts, "t").unwrap(), naive(&text), "{n} chunks");
+        }
+        assert_eq!(count(text.as_bytes(), "t").unwrap(), naive(&text));
+    }
+
+    #[test]
+    fn invalid_utf8_reports_the_byte_offset() {
+        let mut bytes = b"hello world".to_vec();
+        bytes.insert(6, 0xff);
+        let e = count(&bytes, "x.txt").unwrap_err().to_string();
+        assert!(e.contains("byte offset 6") && e.contains("0xff"), "{e}");
+    }
+
+    #[test]
+    fn too_many_distinct_names_both_numbers() {
+        let text: String = (0..300u32)
+            .map(|i| char::from_u32(0x4e00 + i).unwrap())
+            .collect();
+        let e = count(text.as_bytes(), "big.txt").unwrap_err().to_string();
+        assert!(e.contains("300 distinct") && e.contains("256"), "{e}");
+    }
+
+    #[test]
+    fn seed_corpus_matches_the_core() {
+        let c = Corpus::seed();
+        let b = zl_core::Bigrams::<30>::from_text(&zl_core::Vocab::seed(), SEED_TEXT).unwrap();
+        for i in 0..30 {
+            for j in 0..30 {
+                assert_eq!(c.counts[i * 30 + j] as f32, b.counts[(i, j)]);
+            }
+        }
+        assert_eq!(c.chars, 193);
+    }
+}
