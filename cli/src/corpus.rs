@@ -430,12 +430,7 @@ mod tests {
             let progress = AtomicU64::new(0);
             let parts: Vec<ChunkCounts> = chunks
                 .iter()
-                .map(|&(a, b)| {
-                    count_chunk(
-                        std::str::from_utf8(&text.as_bytes()[a..b]).unwrap(),
-                        &progress,
-                    )
-                })
+                .map(|&(a, b)| count_chunk(&text[a..b], &progress))
                 .collect();
             assert_eq!(merge(parts, "t").unwrap(), naive(&text), "{n} chunks");
         }
