@@ -39,6 +39,8 @@ impl std::fmt::Display for Backend {
 pub enum Command {
     /// Train the model and print the losses and the bigram comparison.
     Train(TrainArgs),
+    /// Train one model per d_model and show where the rank limit starts to cost loss.
+    Sweep(SweepArgs),
 }
 
 /// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
@@ -89,6 +91,41 @@ pub struct TrainArgs {
     /// `epochs=N final_loss=0x%08x weights_fnv1a=0x%08x`.
     #[arg(long)]
     pub checksum: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SweepArgs {
+    /// The sizes to train, comma-separated, each 1 to 64.
+    #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = parse_d_model)]
+    pub d_model: Vec<usize>,
+
+    /// Train on this UTF-8 text file instead of the seed notebook's sentence.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+
+    /// torch.manual_seed for every size's initial weights.
+    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: u64,
+
+    /// Full-batch epochs per size, 1 to 10,000,000.
+    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true)]
+    pub epochs: u32,
+
+    /// AdamW learning rate (positive, finite).
+    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true)]
+    pub lr: f64,
+
+    /// AdamW decoupled weight decay (zero or positive, finite).
+    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
+    pub weight_decay: f64,
+
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Write loss-against-d_model figures (SVG and PNG) into this folder.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
 }
 
 fn parse_f64(s: &str) -> Result<f64, String> {

@@ -85,13 +85,17 @@ pub fn to_safetensors(w: &Weights, extra: &[(&str, String)]) -> Result<Vec<u8>> 
     Ok(safetensors::serialize(tensors, Some(meta))?)
 }
 
-#[allow(dead_code)] // the reader for `--load` (zl interpret) and the hostile-input battery
 /// Reads weights saved by `zl train --save` (or any safetensors file with F32 `W_E` [V, D] and
 /// `W_U` [D, V] and a `vocab` metadata entry).
 pub fn read_safetensors(path: &Path) -> Result<Weights> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    weights_from_safetensors(&bytes, path)
+}
+
+/// Parses and checks safetensors bytes; `path` only names the file in messages.
+pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
     let what = || format!("{} is not a zl model", path.display());
-    let (_, header) = SafeTensors::read_metadata(&bytes)
+    let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
             format!(
@@ -99,7 +103,7 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
                 path.display()
             )
         })?;
-    let st = SafeTensors::deserialize(&bytes)
+    let st = SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(|| {
             format!(
@@ -172,10 +176,19 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
             path.display()
         );
     }
-    Ok(Weights {
-        vocab,
-        d_model: se[1],
-        w_e,
-        w_u,
-    })
+    let d = se[1];
+    if !(2..=crate::corpus::MAX_VOCAB).contains(&v) || !(1..=crate::shape::MAX_D_MODEL).contains(&d) {
+        bail!(
+            "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
+            path.display(),
+            crate::corpus::MAX_VOCAB,
+            crate::shape::MAX_D_MODEL
+        );
+    }
+    let mut sorted = vocab.clone();
+    sorted.sort_unstable();
+    if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+        bail!("{}: the vocab metadata lists {:?} twice", path.display(), w[0]);
+    }
+    Ok(Weights { vocab, d_model: d, w_e, w_u })
 }

@@ -1,0 +1,43 @@
+//! zl-cli: the `zl` command line as a library, so that fuzz targets and tests reach the same
+//! file and corpus readers the binary uses. `src/main.rs` only calls [`main`].
+//!
+//! Data (reports, JSON) goes to stdout; progress and errors go to stderr. Every error is one
+//! line that names the flag, file or value at fault and how to fix it, with a non-zero exit:
+//! 2 for a bad command line, 1 for anything that fails afterwards.
+
+pub mod args;
+pub mod corpus;
+pub mod files;
+pub mod shape;
+pub mod show;
+pub mod sweep;
+pub mod sweep_plot;
+pub mod train;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+/// Parses the command line, runs the command, and turns any error into one line on stderr.
+pub fn main() -> ExitCode {
+    let cli = match args::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return args::report_usage_error(e),
+    };
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            // One line: the context chain, outermost first.
+            let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+            eprintln!("zl: error: {}", msg.join(": "));
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn run(cli: args::Cli) -> anyhow::Result<()> {
+    match cli.command {
+        args::Command::Train(a) => train::run(cli.backend, &a),
+        args::Command::Sweep(a) => sweep::run(&a),
+    }
+}

@@ -1,0 +1,28 @@
+//! Fuzzes the corpus reader (`--corpus FILE`): any bytes give counts or an error, never a panic;
+//! and for valid UTF-8 the parallel chunked counter must equal the naive one-pass count.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+
+fuzz_target!(|data: &[u8]| {
+    let got = zl_cli::corpus::count(data, "fuzz.txt");
+    match std::str::from_utf8(data) {
+        Err(_) => assert!(got.is_err()),
+        Ok(text) => {
+            let mut vocab: Vec<char> = text.chars().collect();
+            vocab.sort_unstable();
+            vocab.dedup();
+            if text.chars().count() < 2 || vocab.len() < 2 || vocab.len() > zl_cli::corpus::MAX_VOCAB {
+                assert!(got.is_err());
+                return;
+            }
+            let v = vocab.len();
+            let mut counts = vec![0u64; v * v];
+            let ids: Vec<usize> = text.chars().map(|c| vocab.binary_search(&c).unwrap()).collect();
+            for w in ids.windows(2) {
+                counts[w[0] * v + w[1]] += 1;
+            }
+            assert_eq!(got.unwrap(), (vocab, counts, ids.len() as u64));
+        }
+    }
+});
