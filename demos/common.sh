@@ -13,16 +13,17 @@ need_target() {
 }
 
 # timed LIMIT_S NAME COMMAND...: runs COMMAND with stdin closed, killing it after LIMIT_S
-# seconds, and reports its wall time. Returns COMMAND's status (124 when it hung).
+# seconds, and reports its wall and CPU time (CPU time, unlike wall time, hardly depends on
+# what else the machine runs). Returns COMMAND's status (124 when it hung).
 timed() {
-    local limit=$1 name=$2 start ms rc=0
+    local limit=$1 name=$2 rc=0
     shift 2
-    start=$(date +%s%N)
-    timeout --kill-after=10 "$limit" "$@" </dev/null || rc=$?
-    ms=$((($(date +%s%N) - start) / 1000000))
-    note "$(printf '%s: %d.%01d s wall, exit %d' "$name" $((ms / 1000)) $((ms % 1000 / 100)) "$rc")"
+    local TIMEFORMAT="$name: %1R s wall, %1U s CPU"
+    time timeout --kill-after=10 "$limit" "$@" </dev/null || rc=$?
     if [ "$rc" = 124 ] || [ "$rc" = 137 ]; then
         note "$name: killed after ${limit} s (raise the limit with ZL_DEMO_TIMEOUT=SECONDS)"
+    elif [ "$rc" != 0 ]; then
+        note "$name: failed with exit status $rc"
     fi
     return "$rc"
 }
