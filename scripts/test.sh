@@ -21,3 +21,13 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 
 step "unit, golden and CLI tests"
 cargo test --workspace --release
+
+# --- demos (docs/EMBEDDED.md) ---------------------------------------------------------------
+# tests/demos.rs, run above by `cargo test`, builds and runs demos/cortex-m on QEMU (two boards)
+# and demos/wasi under node, each run.sh installing QEMU and the rustup targets it needs. The
+# demos are workspaces of their own, so the workspace's fmt and clippy above do not see them.
+step "demos: formatting and lints of their own code (zl-core's are checked above)"
+rustup target add wasm32-wasip1 >/dev/null
+for demo in seed-train cortex-m wasi; do
+    (cd "demos/$demo" && cargo fmt -- --check && cargo clippy -q --no-deps -- -D warnings)
+done

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Builds the WASI demo for wasm32-wasip1 and runs it under node's built-in WASI (node 20 or
+# later), installing the rustup target when missing. Stdout is the demo's own output, ending
+# with the checksum line; exits non-zero if the build or the run fails or hangs.
+set -euo pipefail
+here="$(cd "$(dirname "$0")" && pwd)"
+. "$here/../common.sh"
+export CARGO_TARGET_DIR="$here/target"
+
+need_target wasm32-wasip1
+(cd "$here" && cargo build --release >&2)
+wasm="$CARGO_TARGET_DIR/wasm32-wasip1/release/zl-demo-wasi.wasm"
+note "wasm size: $(wc -c <"$wasm") bytes"
+# node warns that WASI is experimental on every run; the warning is not the demo's output.
+timed "${ZL_DEMO_TIMEOUT:-60}" "node wasi" \
+    node --disable-warning=ExperimentalWarning "$here/run.mjs" "$wasm"
