@@ -177,7 +177,8 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
         );
     }
     let d = se[1];
-    if !(2..=crate::corpus::MAX_VOCAB).contains(&v) || !(1..=crate::shape::MAX_D_MODEL).contains(&d) {
+    if !(2..=crate::corpus::MAX_VOCAB).contains(&v) || !(1..=crate::shape::MAX_D_MODEL).contains(&d)
+    {
         bail!(
             "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
             path.display(),
@@ -188,7 +189,16 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
     let mut sorted = vocab.clone();
     sorted.sort_unstable();
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-        bail!("{}: the vocab metadata lists {:?} twice", path.display(), w[0]);
+        bail!(
+            "{}: the vocab metadata lists {:?} twice",
+            path.display(),
+            w[0]
+        );
     }
-    Ok(Weights { vocab, d_model: d, w_e, w_u })
+    Ok(Weights {
+        vocab,
+        d_model: d,
+        w_e,
+        w_u,
+    })
 }

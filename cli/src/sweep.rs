@@ -34,7 +34,9 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     sizes.dedup();
     let floor = corpus_floor(&corpus);
     let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(sizes.len());
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(sizes.len());
     let mut results: Vec<Result<Point>> = std::thread::scope(|s| {
         let workers: Vec<_> = (0..threads)
             .map(|_| {
@@ -43,7 +45,13 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&d) = sizes.get(k) else { break done };
-                        let settings = Settings { seed: a.seed, epochs: a.epochs, lr: a.lr, weight_decay: a.weight_decay, d_model: d };
+                        let settings = Settings {
+                            seed: a.seed,
+                            epochs: a.epochs,
+                            lr: a.lr,
+                            weight_decay: a.weight_decay,
+                            d_model: d,
+                        };
                         let r = train_cpu(&corpus, &settings).map(|t| Point {
                             d_model: d,
                             final_loss: t.final_loss as f64,
@@ -55,7 +63,10 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                 })
             })
             .collect();
-        workers.into_iter().flat_map(|w| w.join().expect("sweep worker")).collect()
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("sweep worker"))
+            .collect()
     });
     let mut points = Vec::new();
     for r in results.drain(..) {
@@ -69,7 +80,12 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     let uniform = (v as f64).ln();
     let best = points.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min);
     // The smallest size from which every larger one is within COST_NATS of the best.
-    let enough = points.iter().rev().take_while(|p| p.gap - best <= COST_NATS).last().map(|p| p.d_model);
+    let enough = points
+        .iter()
+        .rev()
+        .take_while(|p| p.gap - best <= COST_NATS)
+        .last()
+        .map(|p| p.d_model);
     let verdict = verdict(&points, enough, best, v);
 
     if a.json {
@@ -97,9 +113,18 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         );
         println!("bigram entropy floor H(next|current) = {floor:.6} nats; uniform ln {v} = {uniform:.6} nats");
         println!();
-        println!("{:>8}  {:>11}  {:>13}  {:>9}", "d_model", "final loss", "gap to floor", "train ms");
+        println!(
+            "{:>8}  {:>11}  {:>13}  {:>9}",
+            "d_model", "final loss", "gap to floor", "train ms"
+        );
         for p in &points {
-            println!("{:>8}  {:>11.6}  {:>13.6}  {:>9.1}", p.d_model, p.final_loss, p.gap, p.train_seconds * 1e3);
+            println!(
+                "{:>8}  {:>11.6}  {:>13.6}  {:>9.1}",
+                p.d_model,
+                p.final_loss,
+                p.gap,
+                p.train_seconds * 1e3
+            );
         }
         println!();
         println!("{verdict}");

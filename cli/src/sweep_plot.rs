@@ -8,5 +8,8 @@ use anyhow::Result;
 use crate::sweep::Point;
 
 pub fn write(dir: &Path, _points: &[Point], _floor: f64, _corpus: &str) -> Result<()> {
-    anyhow::bail!("--plot {}: figures for the sweep are not built yet", dir.display())
+    anyhow::bail!(
+        "--plot {}: figures for the sweep are not built yet",
+        dir.display()
+    )
 }
