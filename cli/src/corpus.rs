@@ -302,7 +302,8 @@ pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
                 })
             })
             .collect();
-        while !handles.iter().all(|h| h.is_finished()) {
+        // Only a visible bar is worth polling for; small texts just join.
+        while !bar.is_hidden() && !handles.iter().all(|h| h.is_finished()) {
             bar.set_position(progress.load(Ordering::Relaxed));
             std::thread::sleep(Duration::from_millis(50));
         }
