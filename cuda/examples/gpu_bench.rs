@@ -196,7 +196,7 @@ fn main() -> ExitCode {
     // (b) A batch of seeds 0..models in one launch; a sample checked against the CPU.
     eprintln!("(b) {models} models x {epochs} epochs, one launch");
     let configs: Vec<TrainConfig> = (0..models as u64).map(cfg).collect();
-    let sizes = [None, Some(128), Some(512)];
+    let sizes = [None, Some(64), Some(128), Some(256), Some(512)];
     let (batch_rows, best_batch, default) = sweep(&mut dev, &b, &configs, false, &sizes);
     let batch = default.expect("default launch");
     let mut batch_checks = vec![];

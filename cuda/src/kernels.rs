@@ -73,6 +73,29 @@ impl Gpu {
         })
     }
 
+    /// Lets the kernel use `smem` bytes of dynamic shared memory (an opt-in above 48 KiB).
+    fn allow_shared(&self, smem: u64) -> Result<(), CudaError> {
+        if smem > DEFAULT_SHARED_BYTES {
+            self.train.set_attribute(
+                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
+                smem as i32,
+            )?;
+        }
+        Ok(())
+    }
+
+    /// How many blocks of `threads` threads and `smem` bytes of shared memory the whole GPU
+    /// holds at once (the driver's occupancy calculator, times the SMs).
+    pub fn resident_blocks(&self, threads: u32, smem: u64) -> Result<usize, CudaError> {
+        self.allow_shared(smem)?;
+        let per_sm = self.train.occupancy_max_active_blocks_per_multiprocessor(
+            threads,
+            smem as usize,
+            None,
+        )?;
+        Ok(per_sm as usize * self.sm_count)
+    }
+
     /// Uploads `job`, runs it as one launch of `threads` threads per block, and downloads the
     /// results. The kernel time is measured with CUDA events around the launch alone.
     pub fn run(&self, job: &Job, threads: u32) -> Result<JobOutput, CudaError> {
@@ -97,12 +120,7 @@ impl Gpu {
         let mut losses = s.alloc_zeros::<f32>(job.losses_len().max(1))?;
         let mut final_loss = s.alloc_zeros::<f32>(job.n as usize)?;
         let smem = job.shared_bytes();
-        if smem > DEFAULT_SHARED_BYTES {
-            self.train.set_attribute(
-                CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_DYNAMIC_SHARED_SIZE_BYTES,
-                smem as i32,
-            )?;
-        }
+        self.allow_shared(smem)?;
         let cfg = LaunchConfig {
             grid_dim: (job.n, 1, 1),
             block_dim: (threads, 1, 1),

@@ -33,8 +33,8 @@ pub use job::shared_bytes;
 pub use kernels::{TRAIN_ENTRY, TRAIN_PTX};
 pub use sim::PTXSIM_PY;
 
-/// Threads per block when many models share the GPU (several blocks per SM).
-const BATCH_THREADS: u32 = 256;
+/// Block sizes tried, largest first, when many models share the GPU (several blocks per SM).
+const BATCH_THREADS: [u32; 3] = [256, 128, 64];
 
 enum Exec {
     Gpu(Box<kernels::Gpu>),
@@ -182,8 +182,11 @@ impl Device {
     }
 
     /// Fixes the threads per block (1..=1024, and at most what the kernel's registers allow on
-    /// this GPU); `None` restores the default: 256 when the models outnumber the SMs, else one
-    /// thread per logit rounded up to a warp (64..=1024), since a lone block has the SM to itself.
+    /// this GPU); `None` restores the default. The default: a launch with fewer models than SMs
+    /// gives each block one thread per logit, rounded up to a warp (64..=1024), since a lone
+    /// block has its SM to itself; a larger launch takes the largest of 256, 128, 64 threads at
+    /// which every block is resident at once (one wave; the driver's occupancy calculator
+    /// decides), else 128.
     pub fn set_threads_per_block(&mut self, threads: Option<u32>) -> Result<(), CudaError> {
         if let Some(t) = threads {
             if t == 0 || t > self.max_threads() {
@@ -197,16 +200,24 @@ impl Device {
         Ok(())
     }
 
-    fn threads_for(&self, n_models: usize, vocab_len: usize) -> u32 {
+    fn threads_for(&self, n_models: usize, v: usize, d: usize) -> Result<u32, CudaError> {
         if let Some(t) = self.threads_per_block {
-            return t;
+            return Ok(t);
         }
-        if n_models >= self.sm_count() {
-            BATCH_THREADS.min(self.max_threads())
-        } else {
-            let per_logit = (vocab_len * vocab_len).div_ceil(32) * 32;
-            (per_logit.clamp(64, 1024) as u32).min(self.max_threads())
+        let max = self.max_threads();
+        if n_models < self.sm_count() {
+            let per_logit = (v * v).div_ceil(32) * 32;
+            return Ok((per_logit.clamp(64, 1024) as u32).min(max));
         }
+        if let Exec::Gpu(g) = &self.exec {
+            for t in BATCH_THREADS.into_iter().filter(|&t| t <= max) {
+                if g.resident_blocks(t, shared_bytes(v, d))? >= n_models {
+                    return Ok(t);
+                }
+            }
+            return Ok(128.min(max));
+        }
+        Ok(BATCH_THREADS[0].min(max))
     }
 
     /// Continues every trainer for `epochs` epochs on `b`, all in one launch (one block each),
@@ -233,7 +244,7 @@ impl Device {
             trainers.iter().map(|t| (&t.model, &t.opt)).collect();
         let job = job::Job::new(b, &states, epochs, record_losses)?;
         self.check_size(job.v as usize, job.d as usize)?;
-        let threads = self.threads_for(trainers.len(), job.v as usize);
+        let threads = self.threads_for(trainers.len(), job.v as usize, job.d as usize)?;
         let out = match &self.exec {
             Exec::Gpu(g) => g.run(&job, threads)?,
             Exec::Sim => sim::run(&job, threads)?,
