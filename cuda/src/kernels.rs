@@ -58,6 +58,12 @@ impl Gpu {
         let stream = ctx.default_stream();
         let module = ctx.load_module(Ptx::from_src(TRAIN_PTX))?;
         let train = module.load_function(TRAIN_ENTRY)?;
+        // All of a block's data lives in shared memory; L1 serves only the first load and the
+        // last store. Prefer the largest shared carveout, so that more blocks fit on an SM.
+        train.set_attribute(
+            CUfunction_attribute::CU_FUNC_ATTRIBUTE_PREFERRED_SHARED_MEMORY_CARVEOUT,
+            100,
+        )?;
         let attr = |a| ctx.attribute(a).map(|x| x.max(0));
         let compute_capability = ctx.compute_capability()?;
         Ok(Gpu {
