@@ -15,6 +15,13 @@ rustup target add thumbv7em-none-eabihf >/dev/null
 step "zl-core builds for thumbv7em-none-eabihf: no std, no allocator"
 cargo build -q -p zl-core --target thumbv7em-none-eabihf
 
+# --- CUDA backend (zl-cuda, kernels/): no GPU needed -------------------------------------------
+# ptxas (from PyPI) assembles every hand-written kernel for sm_80 and sm_90; the kernel's logic
+# runs in kernels/sim/ptxsim.py inside `cargo test` (tests/backends.rs, the *_ptxsim tests).
+step "hand-written PTX assembles for sm_80 and sm_90 (scripts/check-ptx.sh)"
+scripts/check-ptx.sh
+# --- end of the CUDA section ---------------------------------------------------------------------
+
 step "formatting and lints"
 cargo fmt --all -- --check
 cargo clippy -q --workspace --all-targets -- -D warnings

@@ -1,6 +1,8 @@
 //! Support for zl's integration tests: the golden reference data, named-tolerance comparison,
 //! and the path of the `zl` binary.
 
+pub mod backend;
+
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
