@@ -83,6 +83,12 @@ pub struct TrainArgs {
     #[arg(long, value_name = "PATH")]
     pub save: Option<PathBuf>,
 
+    /// Train one model per seed instead of one: a range A..B (B excluded, e.g. 0..1024) or a
+    /// comma-separated list; on cuda all in one launch, on cpu in parallel. Reports each model's
+    /// final loss.
+    #[arg(long, value_name = "SEEDS", value_parser = parse_seeds, conflicts_with = "checksum")]
+    pub seeds: Option<Seeds>,
+
     /// Print one JSON object on stdout (logs go to stderr).
     #[arg(long)]
     pub json: bool,
@@ -179,6 +185,47 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 
 fn parse_d_model(s: &str) -> Result<usize, String> {
     parse_count(s, "d_model", crate::shape::MAX_D_MODEL as u32).map(|d| d as usize)
+}
+
+/// Most models in one batch.
+pub const MAX_SEEDS: u64 = 1 << 20;
+
+/// The seeds of a batch (one value on the command line, so not clap's `Vec`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Seeds(pub Vec<u64>);
+
+fn parse_seeds(s: &str) -> Result<Seeds, String> {
+    let bad = || {
+        format!(
+            "'{s}' is not a seed range A..B (B excluded, such as 0..1024) or a list such as 0,1,2"
+        )
+    };
+    let seeds: Vec<u64> = if let Some((a, b)) = s.split_once("..") {
+        let (a, b): (u64, u64) = (
+            a.trim().parse().map_err(|_| bad())?,
+            b.trim().parse().map_err(|_| bad())?,
+        );
+        if b <= a {
+            return Err(format!(
+                "the range {s} is empty; write A..B with B > A, such as 0..1024"
+            ));
+        }
+        if b - a > MAX_SEEDS {
+            return Err(format!(
+                "{s} holds {} seeds, more than the {MAX_SEEDS} one batch takes",
+                b - a
+            ));
+        }
+        (a..b).collect()
+    } else {
+        s.split(',')
+            .map(|x| x.trim().parse::<u64>().map_err(|_| bad()))
+            .collect::<Result<_, _>>()?
+    };
+    if seeds.is_empty() || seeds.len() as u64 > MAX_SEEDS {
+        return Err(bad());
+    }
+    Ok(Seeds(seeds))
 }
 
 fn parse_epochs(s: &str) -> Result<u32, String> {

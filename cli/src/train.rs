@@ -4,7 +4,7 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 use serde_json::json;
-use zl_core::{AdamWConfig, Bigrams, Model, Trainer};
+use zl_core::{AdamWConfig, Bigrams, Model, TrainConfig, Trainer};
 
 use crate::{
     args::{Backend, TrainArgs},
@@ -86,6 +86,28 @@ pub fn weights_of<const V: usize, const D: usize>(
     }
 }
 
+/// The rest of a run, on either backend: the comparison, the weights and the checksum.
+fn finish<const V: usize, const D: usize>(
+    model: &Model<V, D>,
+    b: &Bigrams<V>,
+    c: &Corpus,
+    s: &Settings,
+    losses: Vec<f32>,
+    final_loss: f32,
+    train_seconds: f64,
+) -> Result<Trained> {
+    let mut checksum = String::new();
+    zl_core::checksum::write_line(&mut checksum, s.epochs, final_loss, model)?;
+    Ok(Trained {
+        comparison: show::compare(model, b),
+        weights: weights_of(model, &c.vocab),
+        losses,
+        final_loss,
+        train_seconds,
+        checksum,
+    })
+}
+
 fn train_at<const V: usize, const D: usize>(c: &Corpus, s: &Settings) -> Result<Trained> {
     let b = bigrams::<V>(c)?;
     let model = Model::<V, D>::init_torch(s.seed, c.vocab.len(), s.d_model)?;
@@ -96,21 +118,156 @@ fn train_at<const V: usize, const D: usize>(c: &Corpus, s: &Settings) -> Result<
     let result = t.run(&b, s.epochs, |_, l| losses.push(l));
     let train_seconds = start.elapsed().as_secs_f64();
     let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, s.lr))?;
-    let mut checksum = String::new();
-    zl_core::checksum::write_line(&mut checksum, s.epochs, final_loss, &t.model)?;
-    Ok(Trained {
-        comparison: show::compare(&t.model, &b),
-        weights: weights_of(&t.model, &c.vocab),
-        losses,
-        final_loss,
-        train_seconds,
-        checksum,
-    })
+    finish(&t.model, &b, c, s, losses, final_loss, train_seconds)
 }
 
 /// Trains on the CPU at the smallest capacity that fits the corpus and d_model.
 pub fn train_cpu(c: &Corpus, s: &Settings) -> Result<Trained> {
     on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, train_at(c, s)))
+}
+
+fn config(s: &Settings, seed: u64) -> TrainConfig {
+    TrainConfig {
+        seed,
+        epochs: s.epochs,
+        adamw: s.adamw(),
+    }
+}
+
+fn train_cuda_at<const V: usize, const D: usize>(
+    dev: &zl_cuda::Device,
+    c: &Corpus,
+    s: &Settings,
+) -> Result<Trained> {
+    let b = bigrams::<V>(c)?;
+    let mut batch = dev.train_batch::<V, D>(&b, &[config(s, s.seed)], s.d_model, true)?;
+    let run = batch.runs.remove(0);
+    if let Some((epoch, loss)) = run.first_non_finite() {
+        return Err(diverged(epoch, loss, &run.losses[..epoch as usize], s.lr));
+    }
+    if !run.final_loss.is_finite() || !run.trainer.model.is_finite() {
+        return Err(diverged(s.epochs, run.final_loss, &run.losses, s.lr));
+    }
+    // train_seconds: the kernel alone (one launch for the whole run).
+    finish(
+        &run.trainer.model,
+        &b,
+        c,
+        s,
+        run.losses,
+        run.final_loss,
+        batch.kernel_time.as_secs_f64(),
+    )
+}
+
+/// Opens the GPU and checks that the model fits it, or says in one line what is missing.
+fn open_cuda(c: &Corpus, s: &Settings) -> Result<zl_cuda::Device> {
+    let dev = zl_cuda::Device::open().map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
+    dev.check_size(c.vocab.len(), s.d_model)
+        .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
+    Ok(dev)
+}
+
+/// Trains on the GPU, one launch for the whole run.
+pub fn train_cuda(c: &Corpus, s: &Settings) -> Result<Trained> {
+    let dev = open_cuda(c, s)?;
+    on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, train_cuda_at(&dev, c, s)))
+}
+
+/// One model of a batch.
+pub struct BatchRun {
+    pub seed: u64,
+    pub final_loss: f32,
+}
+
+fn batch_cpu_at<const V: usize, const D: usize>(
+    c: &Corpus,
+    s: &Settings,
+    seeds: &[u64],
+) -> Result<Vec<BatchRun>> {
+    let b = bigrams::<V>(c)?;
+    let train_one = |seed: u64| -> Result<f32> {
+        let m = Model::<V, D>::init_torch(seed, c.vocab.len(), s.d_model)?;
+        let mut t = Box::new(Trainer::new(m, s.adamw()));
+        t.run(&b, s.epochs, |_, _| {}).map_err(|(epoch, loss)| {
+            anyhow::anyhow!("seed {seed}: {}", diverged(epoch, loss, &[], s.lr))
+        })
+    };
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(seeds.len());
+    let mut out: Vec<(usize, Result<f32>)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&seed) = seeds.get(k) else {
+                            break done;
+                        };
+                        done.push((k, train_one(seed)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("batch worker"))
+            .collect()
+    });
+    out.sort_by_key(|(k, _)| *k);
+    out.into_iter()
+        .map(|(k, r)| {
+            r.map(|final_loss| BatchRun {
+                seed: seeds[k],
+                final_loss,
+            })
+        })
+        .collect()
+}
+
+fn batch_cuda_at<const V: usize, const D: usize>(
+    dev: &zl_cuda::Device,
+    c: &Corpus,
+    s: &Settings,
+    seeds: &[u64],
+) -> Result<Vec<BatchRun>> {
+    let b = bigrams::<V>(c)?;
+    let configs: Vec<TrainConfig> = seeds.iter().map(|&seed| config(s, seed)).collect();
+    let batch = dev.train_batch::<V, D>(&b, &configs, s.d_model, false)?;
+    Ok(seeds
+        .iter()
+        .zip(batch.runs)
+        .map(|(&seed, r)| BatchRun {
+            seed,
+            final_loss: r.final_loss,
+        })
+        .collect())
+}
+
+/// Trains one model per seed: on the GPU in one launch, on the CPU in parallel across cores.
+/// Returns the runs and the wall time of the whole batch.
+pub fn train_batch(
+    backend: Backend,
+    c: &Corpus,
+    s: &Settings,
+    seeds: &[u64],
+) -> Result<(Vec<BatchRun>, f64)> {
+    let start = Instant::now();
+    let runs = match backend {
+        Backend::Cpu => {
+            on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, batch_cpu_at(c, s, seeds)))?
+        }
+        Backend::Cuda => {
+            let dev = open_cuda(c, s)?;
+            on_big_stack(|| {
+                with_capacity!(c.vocab.len(), s.d_model, batch_cuda_at(&dev, c, s, seeds))
+            })?
+        }
+    };
+    Ok((runs, start.elapsed().as_secs_f64()))
 }
 
 /// The corpus named by --corpus, or the seed text.
@@ -124,14 +281,12 @@ pub fn load_corpus(path: Option<&std::path::Path>) -> Result<Corpus> {
 pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
     let corpus = load_corpus(a.corpus.as_deref())?;
     let s = Settings::from_args(a);
+    if let Some(seeds) = &a.seeds {
+        return run_batch(backend, a, &corpus, &s, &seeds.0);
+    }
     let run = match backend {
         Backend::Cpu => train_cpu(&corpus, &s)?,
-        Backend::Cuda => {
-            zl_cuda::open().context("--backend cuda")?;
-            anyhow::bail!(
-                "--backend cuda: no CUDA trainer is wired up in this build; use --backend cpu"
-            )
-        }
+        Backend::Cuda => train_cuda(&corpus, &s)?,
     };
     if let Some(path) = &a.save {
         let meta = [
@@ -255,4 +410,50 @@ fn print_report(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained)
     if a.checksum {
         println!("{}", run.checksum);
     }
+}
+
+fn run_batch(
+    backend: Backend,
+    a: &TrainArgs,
+    corpus: &Corpus,
+    s: &Settings,
+    seeds: &[u64],
+) -> Result<()> {
+    if a.save.is_some() {
+        anyhow::bail!(
+            "--save writes one model; drop --seeds to save one, or --save to train a batch"
+        );
+    }
+    let (runs, seconds) = train_batch(backend, corpus, s, seeds)?;
+    if a.json {
+        let out = json!({
+            "backend": backend.to_string(),
+            "corpus": corpus.source.to_string(),
+            "epochs": a.epochs,
+            "lr": a.lr,
+            "weight_decay": a.weight_decay,
+            "d_model": a.d_model,
+            "train_seconds": seconds,
+            "models": runs.iter().map(|r| json!({"seed": r.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
+        });
+        println!("{out}");
+    } else {
+        println!(
+            "zl train: backend {backend}, {} models, {} epochs each, AdamW lr {} weight decay {}, d_model {}",
+            runs.len(),
+            a.epochs,
+            a.lr,
+            a.weight_decay,
+            a.d_model
+        );
+        println!("{:>8}  {:>20}", "seed", "final loss");
+        for r in &runs {
+            println!("{:>8}  {:>20}", r.seed, r.final_loss as f64);
+        }
+        println!(
+            "trained in {:.1} ms in all (wall clock, every model)",
+            seconds * 1e3
+        );
+    }
+    Ok(())
 }
