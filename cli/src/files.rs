@@ -85,7 +85,6 @@ pub fn to_safetensors(w: &Weights, extra: &[(&str, String)]) -> Result<Vec<u8>> 
     Ok(safetensors::serialize(tensors, Some(meta))?)
 }
 
-#[allow(dead_code)] // the reader for `--load` (zl interpret) and the hostile-input battery
 /// Reads weights saved by `zl train --save` (or any safetensors file with F32 `W_E` [V, D] and
 /// `W_U` [D, V] and a `vocab` metadata entry).
 pub fn read_safetensors(path: &Path) -> Result<Weights> {

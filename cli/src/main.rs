@@ -6,6 +6,9 @@
 
 mod args;
 mod files;
+mod heatmap;
+mod interpret;
+mod plot;
 mod show;
 mod train;
 
@@ -32,5 +35,6 @@ fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Train(a) => train::run(cli.backend, &a),
+        args::Command::Interpret(a) => interpret::run(cli.backend, &a),
     }
 }

@@ -12,11 +12,11 @@ use crate::{
 };
 
 /// A finished run.
-struct Run {
-    losses: Vec<f32>,
-    final_loss: f32,
-    model: SeedModel,
-    train_seconds: f64,
+pub(crate) struct Run {
+    pub(crate) losses: Vec<f32>,
+    pub(crate) final_loss: f32,
+    pub(crate) model: SeedModel,
+    pub(crate) train_seconds: f64,
 }
 
 fn diverged(epoch: u32, loss: f32, losses: &[f32], a: &TrainArgs) -> anyhow::Error {
@@ -56,19 +56,24 @@ fn train_cpu(a: &TrainArgs, b: &Bigrams<30>) -> Result<Run> {
     })
 }
 
+/// Trains on `backend` (shared with `zl interpret` and `zl report`).
+pub(crate) fn train(backend: Backend, a: &TrainArgs, b: &Bigrams<30>) -> Result<Run> {
+    match backend {
+        Backend::Cpu => train_cpu(a, b),
+        Backend::Cuda => {
+            zl_cuda::open().context("--backend cuda")?;
+            bail!("--backend cuda: no CUDA trainer is wired up in this build; use --backend cpu")
+        }
+    }
+}
+
 pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
     let vocab = Vocab::seed();
     let b = Bigrams::from_text(&vocab, SEED_TEXT).context("counting the seed text's bigrams")?;
     let chars = vocab.chars().to_vec();
     let uniform = (chars.len() as f64).ln();
 
-    let run = match backend {
-        Backend::Cpu => train_cpu(a, &b)?,
-        Backend::Cuda => {
-            zl_cuda::open().context("--backend cuda")?;
-            bail!("--backend cuda: no CUDA trainer is wired up in this build; use --backend cpu")
-        }
-    };
+    let run = train(backend, a, &b)?;
     let cmp = show::compare(&run.model, &b);
 
     if let Some(path) = &a.save {
