@@ -416,6 +416,7 @@ fn bad_loads_and_flags_get_one_line() {
     );
     assert_one_line_error(&["interpret", "--load", "x", "--seed", "1"], 2, "--seed");
     assert_one_line_error(&["interpret", "--epochs", "0"], 2, "--epochs");
+    assert_one_line_error(&["report"], 2, "--out");
     let file = dir.path().join("a-file");
     std::fs::write(&file, b"x").unwrap();
     assert_one_line_error(

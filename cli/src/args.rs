@@ -42,6 +42,8 @@ pub enum Command {
     /// Show that the model is a bigram table: the loss decomposition, the per-token table, three
     /// mechanistic tests (ablation, substitution, spectrum) and the heatmaps.
     Interpret(InterpretArgs),
+    /// Write one self-contained HTML page that tells the story with the figures and numbers.
+    Report(ReportArgs),
 }
 
 /// Which model `zl interpret` and `zl report` look at: a saved one, or one trained now.
@@ -87,6 +89,16 @@ pub struct InterpretArgs {
     /// Also write the figures to this folder (created if missing), each as SVG and PNG.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+
+    /// The HTML file to write (one self-contained page: figures inline, no external requests).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
 }
 
 /// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);

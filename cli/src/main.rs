@@ -9,6 +9,7 @@ mod files;
 mod heatmap;
 mod interpret;
 mod plot;
+mod report;
 mod show;
 mod train;
 
@@ -36,5 +37,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Train(a) => train::run(cli.backend, &a),
         args::Command::Interpret(a) => interpret::run(cli.backend, &a),
+        args::Command::Report(a) => report::run(cli.backend, &a),
     }
 }
