@@ -9,6 +9,19 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "python packages: torch, numpy, safetensors (the PyTorch load test; several GB the first time)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore torch numpy safetensors
 
+step "zl interpret/report: a TTF font for the figures, and Chromium for the report screenshot (tests/report.rs)"
+# fonts-dejavu-core: plot.rs measures and draws figure text with DejaVu Sans. chromium: the
+# screenshot test renders report.html headless; under CI it fails rather than skips without it.
+if ! { [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && command -v chromium >/dev/null; }; then
+    if command -v apt-get >/dev/null; then
+        sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+        $sudo apt-get update -qq >/dev/null
+        DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq fonts-dejavu-core chromium >/dev/null
+    else
+        echo "no apt-get: install DejaVu Sans and Chromium by hand (or set ZL_FONT and CHROMIUM)" >&2
+    fi
+fi
+
 step "rustup targets (no_std proof)"
 rustup target add thumbv7em-none-eabihf >/dev/null
 

@@ -1,5 +1,7 @@
 //! Property tests of zl-core's invariants on random weights, counts and optimiser states.
 //! Each property is a statement about the maths that would fail if the code were wrong.
+// Index loops mirror the maths (C[i][j]).
+#![allow(clippy::needless_range_loop)]
 
 use proptest::prelude::*;
 use zl_core::{

@@ -41,6 +41,77 @@ pub enum Command {
     Train(TrainArgs),
     /// Train one model per d_model and show where the rank limit starts to cost loss.
     Sweep(SweepArgs),
+    /// Show that the model is a bigram table: the loss decomposition, the per-token table, three
+    /// mechanistic tests (ablation, substitution, spectrum) and the heatmaps.
+    Interpret(InterpretArgs),
+    /// Write one self-contained HTML page that tells the story with the figures and numbers.
+    Report(ReportArgs),
+}
+
+/// Which model `zl interpret` and `zl report` look at: a saved one, or one trained now.
+#[derive(Args, Debug, Clone)]
+pub struct ModelSource {
+    /// Interpret these weights (a `zl train --save` safetensors file) instead of training.
+    #[arg(long, value_name = "PATH")]
+    pub load: Option<PathBuf>,
+
+    /// Without --load: torch.manual_seed for the initial weights.
+    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true, conflicts_with = "load")]
+    pub seed: u64,
+
+    /// Without --load: full-batch epochs, 1 to 10,000,000 (fewer leave a visible gap to the floor).
+    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true, conflicts_with = "load")]
+    pub epochs: u32,
+
+    /// The text: this UTF-8 file instead of the seed notebook's sentence. With --load, the
+    /// model's vocabulary must be this text's.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+
+    /// Without --load: the width of the residual stream, 1 to 64.
+    #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true, conflicts_with = "load")]
+    pub d_model: usize,
+}
+
+impl ModelSource {
+    /// The `zl train` settings for this source: every other flag at its default (the notebook's).
+    pub fn train_args(&self) -> TrainArgs {
+        #[derive(Parser)]
+        struct Defaults {
+            #[command(flatten)]
+            a: TrainArgs,
+        }
+        let mut a = Defaults::parse_from(["zl-train"]).a;
+        a.seed = self.seed;
+        a.epochs = self.epochs;
+        a.corpus = self.corpus.clone();
+        a.d_model = self.d_model;
+        a
+    }
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct InterpretArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+
+    /// Print one JSON object with every metric on stdout instead of the text report.
+    #[arg(long)]
+    pub json: bool,
+
+    /// Also write the figures to this folder (created if missing), each as SVG and PNG.
+    #[arg(long, value_name = "DIR")]
+    pub plot: Option<PathBuf>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct ReportArgs {
+    #[command(flatten)]
+    pub source: ModelSource,
+
+    /// The HTML file to write (one self-contained page: figures inline, no external requests).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
 }
 
 /// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
@@ -261,6 +332,14 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
             parts.push(tip.to_string());
         } else if let Some(values) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
             parts.push(values.to_string());
+        }
+    }
+    // Clap lists missing required arguments on indented lines of their own; name them.
+    if let (ErrorKind::MissingRequiredArgument, Some(clap::error::ContextValue::Strings(args))) =
+        (e.kind(), e.get(clap::error::ContextKind::InvalidArg))
+    {
+        if let Some(first) = parts.first_mut() {
+            *first = format!("{first} {}", args.join(", "));
         }
     }
     if parts.is_empty() {

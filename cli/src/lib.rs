@@ -8,6 +8,10 @@
 pub mod args;
 pub mod corpus;
 pub mod files;
+pub mod heatmap;
+pub mod interpret;
+pub mod plot;
+pub mod report;
 pub mod shape;
 pub mod show;
 pub mod sweep;
@@ -39,5 +43,7 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Train(a) => train::run(cli.backend, &a),
         args::Command::Sweep(a) => sweep::run(&a),
+        args::Command::Interpret(a) => interpret::run(cli.backend, &a),
+        args::Command::Report(a) => report::run(cli.backend, &a),
     }
 }

@@ -98,6 +98,27 @@ pub fn compare<const V: usize, const D: usize>(m: &Model<V, D>, b: &Bigrams<V>) 
 /// The comparison as a table: for each current character, its most frequent next characters
 /// with the data's P and the model's Q, and the row's KL.
 pub fn comparison_table(c: &Comparison, vocab: &[char], max_next: usize) -> String {
+    // The "next" cells first, so that the column is as wide as its widest cell.
+    let cells: Vec<String> = c
+        .rows
+        .iter()
+        .map(|r| {
+            let mut next = String::new();
+            for &(j, p, q) in r.data_top.iter().take(max_next) {
+                let _ = write!(next, "{} {p:.3}/{q:.3}  ", py_repr(vocab[j]));
+            }
+            if r.data_top.len() > max_next {
+                let _ = write!(next, "+{}", r.data_top.len() - max_next);
+            }
+            next.trim_end().to_string()
+        })
+        .collect();
+    let w = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("next: P / Q".len());
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -109,10 +130,10 @@ pub fn comparison_table(c: &Comparison, vocab: &[char], max_next: usize) -> Stri
     );
     let _ = writeln!(
         s,
-        "{:>5} {:>4}  {:<66} {:>9}  model top-1",
+        "{:>5} {:>4}  {:<w$} {:>9}  model top-1",
         "cur", "n", "next: P / Q", "KL(P‖Q)"
     );
-    for (i, r) in c.rows.iter().enumerate() {
+    for (i, (r, next)) in c.rows.iter().zip(&cells).enumerate() {
         let label = py_repr(vocab[i]);
         if r.count == 0.0 {
             let _ = writeln!(
@@ -122,19 +143,13 @@ pub fn comparison_table(c: &Comparison, vocab: &[char], max_next: usize) -> Stri
             );
             continue;
         }
-        let mut next = String::new();
-        for &(j, p, q) in r.data_top.iter().take(max_next) {
-            let _ = write!(next, "{} {p:.3}/{q:.3}  ", py_repr(vocab[j]));
-        }
-        if r.data_top.len() > max_next {
-            let _ = write!(next, "+{}", r.data_top.len() - max_next);
-        }
         let mark = if r.argmax_agrees { "✓" } else { "✗" };
+        let pad = w - next.chars().count();
         let _ = writeln!(
             s,
-            "{label:>5} {:>4}  {:<66} {:>9.5}  {} {:.3} {mark}",
+            "{label:>5} {:>4}  {next}{:pad$} {:>9.5}  {} {:.3} {mark}",
             r.count,
-            next.trim_end(),
+            "",
             r.kl,
             py_repr(vocab[r.model_top.0]),
             r.model_top.1

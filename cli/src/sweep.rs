@@ -160,7 +160,7 @@ fn verdict(points: &[Point], enough: Option<usize>, best: f64, v: usize) -> Stri
              bigram table needs no more)."
         ),
         Some(d) => {
-            let below = points.iter().filter(|p| p.d_model < d).last().expect("a smaller size exists");
+            let below = points.iter().rfind(|p| p.d_model < d).expect("a smaller size exists");
             let (k, gap, extra) = (below.d_model, below.gap, below.gap - best);
             format!(
                 "The rank limit costs loss below d_model {d}: at d_model {k} the gap is {gap:.6} nats, {extra:.6} more \

@@ -22,6 +22,7 @@ pub mod adamw;
 pub mod bigram;
 pub mod checksum;
 pub mod corpus;
+pub mod interpret;
 pub mod loss;
 pub mod math;
 pub mod model;

@@ -1,0 +1,646 @@
+//! The figures of `zl interpret --plot` and `zl report`, drawn once with plotters for two
+//! backends: SVG (text left to the viewer's fonts) and PNG (text rasterised by ab_glyph).
+//!
+//! Both backends measure text with a TrueType font, so one must be found: `ZL_FONT` if set, else
+//! DejaVu Sans where Linux distributions and Homebrew put it (Debian: `fonts-dejavu-core`, which
+//! scripts/test.sh installs). Heatmaps follow the notebook's `imshow`: row = input (current)
+//! token, column = next token, token 0 top left, labelled with the characters.
+
+use std::{
+    path::{Path, PathBuf},
+    sync::OnceLock,
+};
+
+use anyhow::{anyhow, bail, Context, Result};
+use plotters::{
+    coord::Shift,
+    prelude::*,
+    style::text_anchor::{HPos, Pos, VPos},
+};
+
+use crate::{files, heatmap::glyph, interpret::Analysis};
+
+/// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
+const FONT_PATHS: [&str; 6] = [
+    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", // Debian, Ubuntu (fonts-dejavu-core)
+    "/usr/share/fonts/TTF/DejaVuSans.ttf",             // Arch
+    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf", // Fedora
+    "/usr/share/fonts/dejavu/DejaVuSans.ttf",          // older Fedora, Alpine
+    "/usr/local/share/fonts/dejavu/DejaVuSans.ttf",    // FreeBSD
+    "/opt/homebrew/share/fonts/DejaVuSans.ttf",        // Homebrew font-dejavu
+];
+
+const FONT: &str = "sans-serif";
+/// Text sizes in pixels: the report scales the figures to its column (about 0.75×), so these
+/// stay at 13 px or more there.
+const TITLE: u32 = 28;
+const DESC: u32 = 21;
+const TICK: u32 = 18;
+
+/// Loads and registers the font once per process; returns its path.
+fn ensure_font() -> Result<&'static Path> {
+    static LOADED: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+    let r = LOADED.get_or_init(|| {
+        let env = std::env::var_os("ZL_FONT").map(PathBuf::from);
+        let candidates: Vec<PathBuf> = match &env {
+            Some(p) => vec![p.clone()],
+            None => FONT_PATHS.iter().map(PathBuf::from).collect(),
+        };
+        for p in candidates {
+            if let Ok(bytes) = std::fs::read(&p) {
+                // plotters keeps fonts for the life of the process; one leak per process.
+                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+                return match plotters::style::register_font(FONT, FontStyle::Normal, bytes) {
+                    Ok(()) => Ok(p),
+                    Err(_) => Err(format!(
+                        "{} is not a TrueType/OpenType font; set ZL_FONT to a .ttf file",
+                        p.display()
+                    )),
+                };
+            }
+        }
+        Err(match env {
+            Some(p) => format!("cannot read ZL_FONT={}; point it at a .ttf file", p.display()),
+            None => "the figures need a TrueType font for their text and none was found; install DejaVu Sans (Debian/Ubuntu: apt-get install fonts-dejavu-core) or set ZL_FONT=/path/to/font.ttf".into(),
+        })
+    });
+    match r {
+        Ok(p) => Ok(p.as_path()),
+        Err(e) => Err(anyhow!("{e}")),
+    }
+}
+
+/// One figure: a file stem, a caption, and its size in pixels.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Figure {
+    LossCurve,
+    BigramCounts,
+    BigramVsModel,
+    Spectrum,
+    GapByToken,
+}
+
+impl Figure {
+    pub fn stem(self) -> &'static str {
+        match self {
+            Figure::LossCurve => "loss_curve",
+            Figure::BigramCounts => "bigram_counts",
+            Figure::BigramVsModel => "bigram_vs_model",
+            Figure::Spectrum => "spectrum",
+            Figure::GapByToken => "gap_by_token",
+        }
+    }
+
+    fn size(self) -> (u32, u32) {
+        match self {
+            Figure::LossCurve => (1400, 560),
+            Figure::BigramCounts => (960, 900),
+            Figure::BigramVsModel => (1500, 800),
+            Figure::Spectrum => (1400, 560),
+            Figure::GapByToken => (1400, 520),
+        }
+    }
+
+    /// The figures this analysis has (no loss curve for a loaded model).
+    pub fn all(an: &Analysis) -> Vec<Figure> {
+        let mut v = vec![];
+        if an.losses.is_some() {
+            v.push(Figure::LossCurve);
+        }
+        v.extend([
+            Figure::BigramCounts,
+            Figure::BigramVsModel,
+            Figure::Spectrum,
+            Figure::GapByToken,
+        ]);
+        v
+    }
+
+    fn draw<DB: DrawingBackend>(self, root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        root.fill(&WHITE)?;
+        match self {
+            Figure::LossCurve => loss_curve(root, an),
+            Figure::BigramCounts => {
+                let vmax = an.counts.iter().flatten().cloned().fold(1.0, f64::max);
+                heatmap(
+                    root,
+                    &an.counts,
+                    &an.vocab,
+                    "Bigram frequency table (for training corpus)",
+                    vmax,
+                    Some(&|c| {
+                        if c > 0.0 {
+                            format!("{c}")
+                        } else {
+                            String::new()
+                        }
+                    }),
+                )
+            }
+            Figure::BigramVsModel => {
+                let title = style(30).pos(Pos::new(HPos::Center, VPos::Top));
+                let (w, _) = root.dim_in_pixel();
+                root.draw(&Text::new(
+                    "Bigram statistics vs W_E @ W_U",
+                    (w as i32 / 2, 10),
+                    title,
+                ))?;
+                let body = root.margin(50, 0, 0, 0);
+                let (l, r) = body.split_horizontally(w / 2);
+                heatmap(
+                    &l,
+                    &an.p,
+                    &an.vocab,
+                    "Bigram statistics P(next | input)",
+                    1.0,
+                    None,
+                )?;
+                heatmap(
+                    &r,
+                    &an.q,
+                    &an.vocab,
+                    "W_E @ W_U (post softmax) Q",
+                    1.0,
+                    None,
+                )
+            }
+            Figure::Spectrum => spectrum(root, an),
+            Figure::GapByToken => gap_by_token(root, an),
+        }
+    }
+
+    /// The figure as an SVG document.
+    pub fn svg(self, an: &Analysis) -> Result<String> {
+        ensure_font()?;
+        let mut s = String::new();
+        {
+            let root = SVGBackend::with_string(&mut s, self.size()).into_drawing_area();
+            self.draw(&root, an)?;
+            root.present()?;
+        }
+        Ok(s)
+    }
+
+    /// The figure as PNG bytes (8-bit RGB).
+    pub fn png(self, an: &Analysis) -> Result<Vec<u8>> {
+        ensure_font()?;
+        let (w, h) = self.size();
+        let mut rgb = vec![0u8; (w * h * 3) as usize];
+        {
+            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+            self.draw(&root, an)?;
+            root.present()?;
+        }
+        let mut out = Vec::new();
+        let mut enc = png::Encoder::new(&mut out, w, h);
+        enc.set_color(png::ColorType::Rgb);
+        enc.set_depth(png::BitDepth::Eight);
+        let mut writer = enc.write_header().context("encoding PNG")?;
+        writer.write_image_data(&rgb).context("encoding PNG")?;
+        writer.finish().context("encoding PNG")?;
+        Ok(out)
+    }
+}
+
+/// Writes every figure as `DIR/<stem>.svg` and `DIR/<stem>.png`; returns the paths written.
+pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
+    ensure_font()?;
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "{} exists and is not a folder; give a folder for the figures",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create folder {} (may you write there?)",
+            dir.display()
+        )
+    })?;
+    let mut written = vec![];
+    for fig in Figure::all(an) {
+        for (ext, bytes) in [("svg", fig.svg(an)?.into_bytes()), ("png", fig.png(an)?)] {
+            let path = dir.join(format!("{}.{ext}", fig.stem()));
+            files::write_atomic(&path, &bytes)?;
+            written.push(path);
+        }
+    }
+    Ok(written)
+}
+
+fn style(size: u32) -> TextStyle<'static> {
+    (FONT, size).into_font().color(&BLACK)
+}
+
+/// White → dark blue, the positive half of the notebook's RdBu scale (ColorBrewer RdBu).
+fn blues(x: f64) -> RGBColor {
+    const STOPS: [(u8, u8, u8); 5] = [
+        (247, 247, 247),
+        (146, 197, 222),
+        (67, 147, 195),
+        (33, 102, 172),
+        (5, 48, 97),
+    ];
+    let x = x.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
+    let k = (x.floor() as usize).min(STOPS.len() - 2);
+    let f = x - k as f64;
+    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
+    let (a, b) = (STOPS[k], STOPS[k + 1]);
+    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
+}
+
+/// A labelled heatmap filling `area`: title, the table's cells (row i at the top for i = 0),
+/// the characters along both axes, axis titles and a colour bar from 0 to `vmax`.
+fn heatmap<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    t: &[Vec<f64>],
+    vocab: &[char],
+    title: &str,
+    vmax: f64,
+    annotate: Option<&dyn Fn(f64) -> String>,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let v = vocab.len() as i32;
+    let (w, h) = area.dim_in_pixel();
+    let (w, h) = (w as i32, h as i32);
+    let (top, left, bottom, bar) = (60, 80, 84, 100);
+    let cell = ((w - left - bar) / v).min((h - top - bottom) / v).max(4);
+    let x0 = left + ((w - left - bar) - cell * v) / 2;
+    let y0 = top;
+    area.draw(&Text::new(
+        title.to_string(),
+        (x0 + cell * v / 2, 14),
+        style(26).pos(Pos::new(HPos::Center, VPos::Top)),
+    ))?;
+    let label = style((cell * 9 / 10).clamp(10, 22) as u32);
+    for i in 0..v {
+        for j in 0..v {
+            let x = t[i as usize][j as usize];
+            let (cx, cy) = (x0 + j * cell, y0 + i * cell);
+            area.draw(&Rectangle::new(
+                [(cx, cy), (cx + cell, cy + cell)],
+                blues(x / vmax).filled(),
+            ))?;
+            if let Some(f) = annotate {
+                let s = f(x);
+                if !s.is_empty() {
+                    let ink = if x / vmax > 0.5 { WHITE } else { BLACK };
+                    area.draw(&Text::new(
+                        s,
+                        (cx + cell / 2, cy + cell / 2),
+                        (FONT, (cell / 2).clamp(8, 16))
+                            .into_font()
+                            .color(&ink)
+                            .pos(Pos::new(HPos::Center, VPos::Center)),
+                    ))?;
+                }
+            }
+        }
+        let g = glyph(vocab[i as usize]).to_string();
+        // Row labels left of the grid, column labels under it.
+        area.draw(&Text::new(
+            g.clone(),
+            (x0 - 8, y0 + i * cell + cell / 2),
+            label.pos(Pos::new(HPos::Right, VPos::Center)),
+        ))?;
+        area.draw(&Text::new(
+            g,
+            (x0 + i * cell + cell / 2, y0 + v * cell + 6),
+            label.pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(x0, y0), (x0 + v * cell, y0 + v * cell)],
+        BLACK.stroke_width(1),
+    ))?;
+    area.draw(&Text::new(
+        "next token",
+        (x0 + v * cell / 2, y0 + v * cell + 44),
+        style(DESC).pos(Pos::new(HPos::Center, VPos::Top)),
+    ))?;
+    area.draw(&Text::new(
+        "input token",
+        (x0 - 50, y0 + v * cell / 2),
+        style(DESC)
+            .transform(FontTransform::Rotate270)
+            .pos(Pos::new(HPos::Center, VPos::Center)),
+    ))?;
+    // Colour bar.
+    let (bx, bh) = (x0 + v * cell + 30, v * cell);
+    let steps = 100;
+    for s in 0..steps {
+        // Each band overlaps the next by a pixel, so that no seam shows between them.
+        let y = y0 + bh - (s + 1) * bh / steps;
+        area.draw(&Rectangle::new(
+            [
+                (bx, y),
+                (bx + 20, (y0 + bh - s * bh / steps + 1).min(y0 + bh)),
+            ],
+            blues((s as f64 + 0.5) / steps as f64).filled(),
+        ))?;
+    }
+    area.draw(&Rectangle::new(
+        [(bx, y0), (bx + 20, y0 + bh)],
+        BLACK.stroke_width(1),
+    ))?;
+    for k in 0..=4 {
+        let val = vmax * k as f64 / 4.0;
+        let y = y0 + bh - k * bh / 4;
+        let txt = if vmax > 1.5 {
+            format!("{val:.0}")
+        } else {
+            format!("{val:.2}")
+        };
+        area.draw(&Text::new(
+            txt,
+            (bx + 26, y),
+            style(TICK).pos(Pos::new(HPos::Left, VPos::Center)),
+        ))?;
+    }
+    Ok(())
+}
+
+/// A legend entry's swatch: a short thick line in the series' colour.
+fn swatch(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+    move |(x, y)| PathElement::new([(x, y), (x + 24, y)], col.stroke_width(3))
+}
+
+/// The legend, top right, on a white box.
+fn legend_box<'a, DB, CT>(c: &mut ChartContext<'a, DB, CT>) -> Result<()>
+where
+    DB: DrawingBackend + 'a,
+    DB::ErrorType: 'static,
+    CT: plotters::coord::CoordTranslate,
+{
+    c.configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font(style(TICK))
+        .background_style(WHITE.mix(0.9))
+        .border_style(BLACK)
+        .draw()?;
+    Ok(())
+}
+
+/// At most about `max` indices of `0..n`, evenly spaced, always with the last: a 10,000-point
+/// curve drawn with 2,000 looks the same and keeps the SVG small.
+fn thin(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let step = n.div_ceil(max).max(1);
+    (0..n)
+        .step_by(step)
+        .chain((n > 0 && (n - 1) % step != 0).then_some(n - 1))
+}
+
+/// About `max` indices of `0..n` spaced evenly on a log axis (every index while they are dense).
+fn log_thin(n: usize, max: usize) -> impl Iterator<Item = usize> {
+    let ratio = (n.max(2) as f64).powf(1.0 / max as f64);
+    let mut next = 0.0f64;
+    (0..n).filter(move |&e| {
+        let keep = e as f64 >= next || e + 1 == n;
+        if keep {
+            next = (e as f64 + 1.0) * ratio - 1.0;
+        }
+        keep
+    })
+}
+
+/// The notebook's loss curve, with the floor and the reference points; beside it the gap to the
+/// floor on a log scale, where the approach to the bigram entropy shows.
+fn loss_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let Some(losses) = &an.losses else {
+        return Ok(());
+    };
+    let d = &an.decomposition;
+    let n = losses.len() as f64;
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 * 55 / 100);
+    let ymax = losses.iter().fold(d.uniform_loss, |a, &b| a.max(b as f64)) + 0.1;
+    let ymin = d.bigram_entropy - 0.15;
+    let mut c = ChartBuilder::on(&left)
+        .caption("Loss curve", style(TITLE))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(0.0..n, ymin..ymax)?;
+    c.configure_mesh()
+        .x_desc("Epoch")
+        .y_desc("Loss (nats)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let refs = [
+        (
+            d.uniform_loss,
+            format!("uniform, ln {} = {:.4}", an.vocab.len(), d.uniform_loss),
+            RGBColor(150, 150, 150),
+        ),
+        (
+            d.unigram_entropy,
+            format!("unigram entropy H(next) = {:.4}", d.unigram_entropy),
+            RGBColor(230, 140, 30),
+        ),
+        (
+            d.bigram_entropy,
+            format!("bigram floor H(next|cur) = {:.4}", d.bigram_entropy),
+            RGBColor(200, 30, 30),
+        ),
+    ];
+    for (y, name, col) in refs {
+        c.draw_series(LineSeries::new([(0.0, y), (n, y)], col.stroke_width(2)))?
+            .label(name)
+            .legend(swatch(col));
+    }
+    let blue = RGBColor(31, 90, 180);
+    c.draw_series(LineSeries::new(
+        thin(losses.len(), 2000).map(|e| (e as f64, losses[e] as f64)),
+        blue.stroke_width(2),
+    ))?
+    .label(format!("train loss (final {:.4})", an.model_loss_f32))
+    .legend(swatch(blue));
+    legend_box(&mut c)?;
+
+    let gaps: Vec<(f64, f64)> = log_thin(losses.len(), 800)
+        .map(|e| {
+            (
+                e as f64 + 1.0,
+                (losses[e] as f64 - d.bigram_entropy).max(1e-9),
+            )
+        })
+        .collect();
+    let gmin = gaps.iter().map(|g| g.1).fold(f64::INFINITY, f64::min) / 2.0;
+    let gmax = gaps.iter().map(|g| g.1).fold(0.0, f64::max) * 2.0;
+    let mut c = ChartBuilder::on(&right)
+        .caption("Gap to the floor: loss − H(next|cur)", style(TITLE))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d((1.0..n + 1.0).log_scale(), (gmin..gmax).log_scale())?;
+    c.configure_mesh()
+        .x_desc("Epoch + 1 (log)")
+        .y_desc("nats (log)")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()?;
+    c.draw_series(LineSeries::new(gaps, blue.stroke_width(2)))?;
+    Ok(())
+}
+
+/// Singular values of W_E·W_U (log scale, with the numerical-rank threshold) and the loss with
+/// the table truncated to rank k.
+fn spectrum<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let d = &an.decomposition;
+    let v = an.vocab.len();
+    let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
+    // Exact zeros (a padded model) are drawn at the bottom of the axis.
+    let floor = an.rank_threshold * 1e-12;
+    let sig: Vec<f64> = an.singular_values.iter().map(|&s| s.max(floor)).collect();
+    let smax = sig[0] * 3.0;
+    let smin = sig.iter().cloned().fold(f64::INFINITY, f64::min) / 3.0;
+    let mut c = ChartBuilder::on(&left)
+        .caption("Singular values of W_E·W_U", style(TITLE))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.5..v as f64 + 0.5, (smin..smax).log_scale())?;
+    c.configure_mesh()
+        .x_desc("k")
+        .y_desc("σ_k (log)")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .draw()?;
+    let kept = RGBColor(31, 90, 180);
+    let dropped = RGBColor(170, 170, 170);
+    c.draw_series(sig.iter().enumerate().map(|(k, &s)| {
+        let col = if k < an.rank { kept } else { dropped };
+        Rectangle::new([(k as f64 + 0.6, smin), (k as f64 + 1.4, s)], col.filled())
+    }))?;
+    let red = RGBColor(200, 30, 30);
+    c.draw_series(LineSeries::new(
+        [
+            (0.5, an.rank_threshold),
+            (v as f64 + 0.5, an.rank_threshold),
+        ],
+        red.stroke_width(2),
+    ))?
+    .label(format!("rank threshold σ_1·{v}·2⁻²³ → rank {}", an.rank))
+    .legend(swatch(red));
+    legend_box(&mut c)?;
+
+    let ymax = an
+        .rank_losses
+        .iter()
+        .cloned()
+        .fold(d.uniform_loss, f64::max)
+        + 0.15;
+    let ymin = d.bigram_entropy - 0.15;
+    let mut c = ChartBuilder::on(&right)
+        .caption("Loss with W_E·W_U truncated to rank k", style(TITLE))
+        .margin(16)
+        .x_label_area_size(50)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5..v as f64 + 0.5, ymin..ymax)?;
+    c.configure_mesh()
+        .x_desc("rank k")
+        .y_desc("Loss (nats)")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .light_line_style(WHITE.mix(0.0))
+        .draw()?;
+    let grey = RGBColor(150, 150, 150);
+    for (y, name, col) in [
+        (d.uniform_loss, format!("uniform ln {v}"), grey),
+        (
+            d.bigram_entropy,
+            format!("bigram floor {:.4}", d.bigram_entropy),
+            red,
+        ),
+    ] {
+        c.draw_series(LineSeries::new(
+            [(-0.5, y), (v as f64 + 0.5, y)],
+            col.stroke_width(2),
+        ))?
+        .label(name)
+        .legend(swatch(col));
+    }
+    let pts: Vec<(f64, f64)> = an
+        .rank_losses
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| (k as f64, l))
+        .collect();
+    c.draw_series(LineSeries::new(pts.clone(), kept.stroke_width(2)))?
+        .label(format!("rank-k loss (full: {:.4})", d.model_loss))
+        .legend(swatch(kept));
+    c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, kept.filled())))?;
+    legend_box(&mut c)?;
+    Ok(())
+}
+
+/// Where the remaining gap lives: each token's share (n_i/N)·KL(P_i‖Q_i) of the loss above the
+/// floor.
+fn gap_by_token<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let v = an.vocab.len();
+    let n = an.predictions;
+    let share: Vec<f64> = an.rows.iter().map(|r| r.count / n * r.kl).collect();
+    let ymax = share.iter().cloned().fold(0.0, f64::max) * 1.15 + 1e-12;
+    let mut c = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "The gap to the floor, by input token: (n_i/N)·KL(P_i‖Q_i), total {:.3e} nats",
+                an.decomposition.kl_weighted
+            ),
+            style(26),
+        )
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(100)
+        .build_cartesian_2d(-0.5..v as f64 - 0.5, 0.0..ymax)?;
+    c.configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .x_labels(0)
+        .y_desc("nats")
+        .x_desc("input token")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .y_label_formatter(&|y| format!("{y:.1e}"))
+        .draw()?;
+    let blue = RGBColor(31, 90, 180);
+    c.draw_series(share.iter().enumerate().map(|(i, &s)| {
+        Rectangle::new(
+            [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, s)],
+            blue.filled(),
+        )
+    }))?;
+    // The characters under their bars, in pixels: plotters picks "nice" ticks, not one per bar.
+    let area = c.plotting_area();
+    let (_, ypx) = area.get_pixel_range();
+    for (i, &ch) in an.vocab.iter().enumerate() {
+        let (x, _) = c.backend_coord(&(i as f64, 0.0));
+        root.draw(&Text::new(
+            glyph(ch).to_string(),
+            (x, ypx.end + 8),
+            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+    }
+    Ok(())
+}
