@@ -434,3 +434,52 @@ fn bad_corpus_files_get_one_clear_line() {
     assert_one_line_error(&["train", "--d-model", "0"], 2, "--d-model");
     assert_one_line_error(&["train", "--d-model", "65"], 2, "between 1 and 64");
 }
+
+#[test]
+fn sweep_shows_where_the_rank_limit_costs_loss() {
+    let dir = tempfile::tempdir().unwrap();
+    let figs = dir.path().join("figs");
+    let o = zl(&[
+        "sweep",
+        "--d-model",
+        "16,1,4,8",
+        "--epochs",
+        "4000",
+        "--json",
+        "--plot",
+        figs.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+    let runs = v["runs"].as_array().unwrap();
+    let sizes: Vec<u64> = runs
+        .iter()
+        .map(|r| r["d_model"].as_u64().unwrap())
+        .collect();
+    assert_eq!(sizes, [1, 4, 8, 16], "sorted");
+    let floor = v["bigram_entropy"].as_f64().unwrap();
+    let losses: Vec<f64> = runs
+        .iter()
+        .map(|r| r["final_loss"].as_f64().unwrap())
+        .collect();
+    assert!(
+        losses.iter().all(|&l| l > floor),
+        "no size beats the floor: {losses:?} vs {floor}"
+    );
+    assert!(
+        losses[0] > losses[3] + 0.5,
+        "rank 1 cannot hold the bigram table: {losses:?}"
+    );
+    // Each size equals `zl train` at that size: the sweep only runs them side by side.
+    let t = zl(&["train", "--d-model", "4", "--epochs", "4000", "--json"]);
+    let t: Value = serde_json::from_str(&t.stdout).unwrap();
+    assert_eq!(t["final_loss"].as_f64().unwrap(), losses[1]);
+    let limit = v["rank_limit_costs_below"].as_u64().unwrap();
+    assert!(
+        limit == 8 || limit == 16,
+        "the seed text needs rank above 4: {limit}"
+    );
+    for f in ["sweep.svg", "sweep.png"] {
+        assert!(std::fs::metadata(figs.join(f)).unwrap().len() > 1000, "{f}");
+    }
+}

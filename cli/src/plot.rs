@@ -33,9 +33,9 @@ const FONT_PATHS: [&str; 6] = [
 const FONT: &str = "sans-serif";
 /// Text sizes in pixels: the report scales the figures to its column (about 0.75×), so these
 /// stay at 13 px or more there.
-const TITLE: u32 = 28;
-const DESC: u32 = 21;
-const TICK: u32 = 18;
+pub(crate) const TITLE: u32 = 28;
+pub(crate) const DESC: u32 = 21;
+pub(crate) const TICK: u32 = 18;
 
 /// Loads and registers the font once per process; returns its path.
 fn ensure_font() -> Result<&'static Path> {
@@ -174,39 +174,56 @@ impl Figure {
 
     /// The figure as an SVG document.
     pub fn svg(self, an: &Analysis) -> Result<String> {
-        ensure_font()?;
-        let mut s = String::new();
-        {
-            let root = SVGBackend::with_string(&mut s, self.size()).into_drawing_area();
-            self.draw(&root, an)?;
-            root.present()?;
-        }
-        Ok(s)
+        svg_of(self.size(), |root| self.draw(root, an))
     }
 
     /// The figure as PNG bytes (8-bit RGB).
     pub fn png(self, an: &Analysis) -> Result<Vec<u8>> {
-        ensure_font()?;
-        let (w, h) = self.size();
-        let mut rgb = vec![0u8; (w * h * 3) as usize];
-        {
-            let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-            self.draw(&root, an)?;
-            root.present()?;
-        }
-        let mut out = Vec::new();
-        let mut enc = png::Encoder::new(&mut out, w, h);
-        enc.set_color(png::ColorType::Rgb);
-        enc.set_depth(png::BitDepth::Eight);
-        let mut writer = enc.write_header().context("encoding PNG")?;
-        writer.write_image_data(&rgb).context("encoding PNG")?;
-        writer.finish().context("encoding PNG")?;
-        Ok(out)
+        png_of(self.size(), |root| self.draw(root, an))
     }
 }
 
-/// Writes every figure as `DIR/<stem>.svg` and `DIR/<stem>.png`; returns the paths written.
-pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
+/// Draws a figure of `size` pixels into an SVG document.
+pub(crate) fn svg_of(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
+) -> Result<String> {
+    ensure_font()?;
+    let mut s = String::new();
+    {
+        let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
+        draw(&root)?;
+        root.present()?;
+    }
+    Ok(s)
+}
+
+/// Draws a figure of `size` pixels into PNG bytes (8-bit RGB), encoded in memory so that
+/// `files::write_atomic` writes the file.
+pub(crate) fn png_of(
+    size: (u32, u32),
+    draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
+) -> Result<Vec<u8>> {
+    ensure_font()?;
+    let (w, h) = size;
+    let mut rgb = vec![0u8; (w * h * 3) as usize];
+    {
+        let root = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+        draw(&root)?;
+        root.present()?;
+    }
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().context("encoding PNG")?;
+    writer.write_image_data(&rgb).context("encoding PNG")?;
+    writer.finish().context("encoding PNG")?;
+    Ok(out)
+}
+
+/// Creates the figures folder (or says why not).
+pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
     ensure_font()?;
     if dir.exists() && !dir.is_dir() {
         bail!(
@@ -219,7 +236,12 @@ pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
             "cannot create folder {} (may you write there?)",
             dir.display()
         )
-    })?;
+    })
+}
+
+/// Writes every figure as `DIR/<stem>.svg` and `DIR/<stem>.png`; returns the paths written.
+pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
+    ensure_dir(dir)?;
     let mut written = vec![];
     for fig in Figure::all(an) {
         for (ext, bytes) in [("svg", fig.svg(an)?.into_bytes()), ("png", fig.png(an)?)] {
@@ -231,7 +253,7 @@ pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
     Ok(written)
 }
 
-fn style(size: u32) -> TextStyle<'static> {
+pub(crate) fn style(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
 }
 
@@ -366,12 +388,12 @@ where
 }
 
 /// A legend entry's swatch: a short thick line in the series' colour.
-fn swatch(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
+pub(crate) fn swatch(col: RGBColor) -> impl Fn((i32, i32)) -> PathElement<(i32, i32)> {
     move |(x, y)| PathElement::new([(x, y), (x + 24, y)], col.stroke_width(3))
 }
 
 /// The legend, top right, on a white box.
-fn legend_box<'a, DB, CT>(c: &mut ChartContext<'a, DB, CT>) -> Result<()>
+pub(crate) fn legend_box<'a, DB, CT>(c: &mut ChartContext<'a, DB, CT>) -> Result<()>
 where
     DB: DrawingBackend + 'a,
     DB::ErrorType: 'static,

@@ -1,15 +1,79 @@
-//! The sweep's figure: final loss against d_model, with the bigram entropy floor.
-//! Written as SVG and PNG into the --plot folder.
+//! The sweep's figure: final loss against d_model (log scale), with the bigram entropy floor.
+//! Written as `sweep.svg` and `sweep.png` into the --plot folder.
 
 use std::path::Path;
 
-use anyhow::Result;
+use anyhow::{Context, Result};
+use plotters::{coord::Shift, prelude::*};
 
-use crate::sweep::Point;
+use crate::{
+    files,
+    plot::{ensure_dir, legend_box, png_of, style, svg_of, swatch, DESC, TICK, TITLE},
+    sweep::Point,
+};
 
-pub fn write(dir: &Path, _points: &[Point], _floor: f64, _corpus: &str) -> Result<()> {
-    anyhow::bail!(
-        "--plot {}: figures for the sweep are not built yet",
-        dir.display()
-    )
+const SIZE: (u32, u32) = (1100, 700);
+
+fn draw<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    points: &[Point],
+    floor: f64,
+    corpus: &str,
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    root.fill(&WHITE)?;
+    let dmax = points.iter().map(|p| p.d_model).max().unwrap_or(1) as f64;
+    let lmax = points.iter().map(|p| p.final_loss).fold(floor, f64::max);
+    let span = (lmax - floor).max(1e-3);
+    let mut c = ChartBuilder::on(root)
+        .caption(
+            format!("Final loss against d_model ({corpus})"),
+            style(TITLE),
+        )
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(90)
+        .build_cartesian_2d(
+            (0.8..dmax * 1.25).log_scale(),
+            (floor - 0.08 * span)..(lmax + 0.08 * span),
+        )?;
+    c.configure_mesh()
+        .x_desc("d_model (log scale)")
+        .y_desc("final loss (nats)")
+        .x_label_formatter(&|x| format!("{x:.0}"))
+        .y_label_formatter(&|y| format!("{y:.3}"))
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .draw()?;
+    let red = RGBColor(200, 30, 30);
+    c.draw_series(LineSeries::new(
+        [(0.8, floor), (dmax * 1.25, floor)],
+        red.stroke_width(2),
+    ))?
+    .label(format!("bigram floor H(next|cur) = {floor:.4}"))
+    .legend(swatch(red));
+    let blue = RGBColor(31, 90, 180);
+    let pts: Vec<(f64, f64)> = points
+        .iter()
+        .map(|p| (p.d_model as f64, p.final_loss))
+        .collect();
+    c.draw_series(LineSeries::new(pts.clone(), blue.stroke_width(2)))?
+        .label("final loss after training")
+        .legend(swatch(blue));
+    c.draw_series(pts.iter().map(|&p| Circle::new(p, 6, blue.filled())))?;
+    legend_box(&mut c)?;
+    Ok(())
+}
+
+/// Writes `DIR/sweep.svg` and `DIR/sweep.png`.
+pub fn write(dir: &Path, points: &[Point], floor: f64, corpus: &str) -> Result<()> {
+    let flag = || format!("--plot {}", dir.display());
+    ensure_dir(dir).with_context(flag)?;
+    let svg = svg_of(SIZE, |root| draw(root, points, floor, corpus)).with_context(flag)?;
+    let png = png_of(SIZE, |root| draw(root, points, floor, corpus)).with_context(flag)?;
+    files::write_atomic(&dir.join("sweep.svg"), svg.as_bytes()).with_context(flag)?;
+    files::write_atomic(&dir.join("sweep.png"), &png).with_context(flag)?;
+    Ok(())
 }
