@@ -7,6 +7,7 @@
 mod args;
 mod files;
 mod show;
+mod simd;
 mod train;
 
 use std::process::ExitCode;

@@ -45,7 +45,7 @@ fn train_cpu(a: &TrainArgs, b: &Bigrams<30>) -> Result<Run> {
     let mut losses = Vec::with_capacity(a.epochs as usize);
     // train_seconds: the loop alone, on a monotonic clock.
     let start = Instant::now();
-    let result = t.run(b, a.epochs, |_, l| losses.push(l));
+    let result = crate::simd::run(&mut t, b, a.epochs, |_, l| losses.push(l));
     let train_seconds = start.elapsed().as_secs_f64();
     let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, a))?;
     Ok(Run {
