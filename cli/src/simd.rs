@@ -186,6 +186,57 @@ mod avx512 {
         _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x), x)
     }
 
+    /// `math::ln`, lane by lane: the same operations in the same order, its branches as masks.
+    #[target_feature(enable = "avx512f")]
+    #[inline]
+    unsafe fn ln(x: __m512) -> __m512 {
+        let ints = _mm512_set1_epi32;
+        // Subnormals scaled into the normal range first (exactly, by 2^23).
+        let subnormal = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, splat(f32::MIN_POSITIVE));
+        let xs = _mm512_mask_mul_ps(x, subnormal, x, splat(8_388_608.0));
+        let bits = _mm512_castps_si512(xs);
+        // x = m·2^e with m in [0.5, 1).
+        let e = _mm512_sub_epi32(
+            _mm512_and_si512(_mm512_srli_epi32::<23>(bits), ints(0xff)),
+            ints(126),
+        );
+        let mut e = _mm512_mask_sub_epi32(e, subnormal, e, ints(23));
+        let m = _mm512_castsi512_ps(_mm512_or_si512(
+            _mm512_and_si512(bits, ints(0x007f_ffff)),
+            ints(0x3f00_0000),
+        ));
+        let small = _mm512_cmp_ps_mask::<_CMP_LT_OQ>(m, splat(core::f32::consts::FRAC_1_SQRT_2));
+        e = _mm512_mask_sub_epi32(e, small, e, ints(1));
+        let one = splat(1.0);
+        let f = _mm512_mask_blend_ps(small, sub(m, one), sub(add(m, m), one));
+        let ef = _mm512_cvtepi32_ps(e);
+        let z = mul(f, f);
+        let c = math::LN_POLY;
+        let mut y = splat(c[0]);
+        for &ci in &c[1..] {
+            y = add(mul(y, f), splat(ci));
+        }
+        y = mul(mul(y, f), z);
+        y = add(y, mul(splat(math::LN2_LO), ef));
+        y = add(y, mul(splat(-0.5), z));
+        let r = add(add(f, y), mul(splat(math::LN2_HI), ef));
+        // NaN for NaN or x < 0, −∞ at ±0, ∞ at ∞, in the scalar code's order of precedence.
+        let zero = _mm512_setzero_ps();
+        let nan =
+            _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x) | _mm512_cmp_ps_mask::<_CMP_LT_OQ>(x, zero);
+        let r = _mm512_mask_mov_ps(
+            r,
+            _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, splat(f32::INFINITY)),
+            x,
+        );
+        let r = _mm512_mask_mov_ps(
+            r,
+            _mm512_cmp_ps_mask::<_CMP_EQ_OQ>(x, zero),
+            splat(f32::NEG_INFINITY),
+        );
+        _mm512_mask_mov_ps(r, nan, splat(f32::NAN))
+    }
+
     /// `L[r0.., j0 + c] = Σ_k W_E[r0.., k] · W_U[k, j0 + c]` for `c < NB`, k ascending from +0.
     #[target_feature(enable = "avx512f")]
     #[inline]
@@ -277,14 +328,8 @@ mod avx512 {
                 store(p.add(j * V + r0), rows, e);
                 sum = add(sum, e);
             }
-            // lse = max + ln(sum), lane by lane with the core's own `ln` (V values a step).
-            let (mut mxa, mut suma) = ([0.0f32; LANES], [0.0f32; LANES]);
-            _mm512_storeu_ps(mxa.as_mut_ptr(), mx);
-            _mm512_storeu_ps(suma.as_mut_ptr(), sum);
-            for i in 0..(V - r0).min(LANES) {
-                *lse_out.add(r0 + i) = mxa[i] + math::ln(suma[i]);
-            }
-            let lse = load(lse_out.add(r0), rows);
+            let lse = add(mx, ln(sum));
+            store(lse_out.add(r0), rows, lse);
 
             // Σ_j C_ij (lse_i − L_ij), j ascending.
             let mut acc = _mm512_setzero_ps();
@@ -495,6 +540,51 @@ mod avx512 {
                 assert!(
                     o.to_bits() == want.to_bits() || (o.is_nan() && want.is_nan()),
                     "exp({x:e}): {o:e} vs the core's {want:e}"
+                );
+            }
+        }
+
+        #[test]
+        fn ln_matches_the_core_bit_for_bit() {
+            if !is_x86_feature_detected!("avx512f") {
+                eprintln!("skipped: this CPU has no AVX-512F");
+                return;
+            }
+            // The log-sum-exp's domain [1, 31] densely, every 61st positive f32 (subnormals
+            // included), and the special values.
+            let mut xs: Vec<f32> = Vec::new();
+            let mut u = 1.0f32.to_bits();
+            while f32::from_bits(u) <= 31.0 {
+                xs.push(f32::from_bits(u));
+                u += 3;
+            }
+            let mut u = 1u32;
+            while u < f32::INFINITY.to_bits() {
+                xs.push(f32::from_bits(u));
+                u += 61;
+            }
+            xs.extend([
+                0.0,
+                -0.0,
+                -1.0,
+                f32::NAN,
+                f32::INFINITY,
+                f32::NEG_INFINITY,
+                f32::MAX,
+            ]);
+            while !xs.len().is_multiple_of(LANES) {
+                xs.push(2.0);
+            }
+            let mut out = vec![0.0f32; xs.len()];
+            for (x, o) in xs.chunks(LANES).zip(out.chunks_mut(LANES)) {
+                // SAFETY: AVX-512F checked above; both chunks hold 16 floats.
+                unsafe { _mm512_storeu_ps(o.as_mut_ptr(), ln(_mm512_loadu_ps(x.as_ptr()))) };
+            }
+            for (x, o) in xs.iter().zip(&out) {
+                let want = math::ln(*x);
+                assert!(
+                    o.to_bits() == want.to_bits(),
+                    "ln({x:e}): {o:e} vs the core's {want:e}"
                 );
             }
         }

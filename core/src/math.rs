@@ -26,6 +26,19 @@ pub const LN2_LO: f32 = -2.121_944_4e-4;
 pub const EXP_LO: f32 = -104.0;
 /// Above this, `exp(x)` overflows to ∞.
 pub const EXP_HI: f32 = 88.8;
+/// `ln`'s polynomial in `f = m − 1`, highest degree first (Cephes `logf`):
+/// `(((c0·f + c1)·f + …)·f + c8)·f·f²`.
+pub const LN_POLY: [f32; 9] = [
+    7.037_683_6e-2,
+    -1.151_461_e-1,
+    1.167_699_9e-1,
+    -1.242_014_1e-1,
+    1.424_932_3e-1,
+    -1.666_805_8e-1,
+    2.000_071_5e-1,
+    -2.499_999_4e-1,
+    3.333_333e-1,
+];
 /// `exp`'s polynomial, highest degree first: `((((c0·r + c1)·r + c2)·r + c3)·r + c4)·r + ½`,
 /// then `·r² + r + 1` (Cephes `expf`).
 pub const EXP_POLY: [f32; 5] = [
@@ -83,20 +96,14 @@ pub fn ln(x: f32) -> f32 {
     let f = if small { (m + m) - 1.0 } else { m - 1.0 };
     let ef = e as f32;
     let z = f * f;
-    let mut y = ((((((((7.037_683_6e-2 * f - 1.151_461_e-1) * f + 1.167_699_9e-1) * f
-        - 1.242_014_1e-1)
-        * f
-        + 1.424_932_3e-1)
-        * f
-        - 1.666_805_8e-1)
-        * f
-        + 2.000_071_5e-1)
-        * f
-        - 2.499_999_4e-1)
-        * f
-        + 3.333_333e-1)
-        * f
-        * z;
+    // Horner's scheme; adding a negative coefficient is the same IEEE operation as subtracting
+    // its magnitude.
+    let c = LN_POLY;
+    let mut y = c[0];
+    for &ci in &c[1..] {
+        y = y * f + ci;
+    }
+    y = y * f * z;
     y += LN2_LO * ef;
     y += -0.5 * z;
     let r = (f + y) + LN2_HI * ef;
