@@ -4,6 +4,10 @@
 //!
 //! Run: `cargo bench -p zl-core --bench train`. The machine is shared and noisy: compare
 //! medians from one run, not across runs.
+//!
+//! The AVX-512 code here (the CLI's loop, and the divider floor) uses intrinsics stable since
+//! Rust 1.89, zl-cli's MSRV; this benchmark needs it too, while zl-core's library keeps 1.85.
+#![allow(clippy::incompatible_msrv)]
 
 use std::hint::black_box;
 
@@ -11,9 +15,8 @@ use criterion::{criterion_group, criterion_main, Criterion};
 use zl_core::{AdamWConfig, Bigrams, SeedModel, Trainer, Vocab, SEED_TEXT};
 
 // The CLI's training loop, compiled from its own file so that this measures what `zl train`
-// runs. It uses AVX-512 intrinsics, stable since Rust 1.89 (zl-cli's MSRV; the benchmark needs
-// it too). Its tests are zl-cli's to run; here they are dead code.
-#[allow(clippy::incompatible_msrv, dead_code, unused_imports)]
+// runs. Its tests are zl-cli's to run; here they are dead code.
+#[allow(dead_code, unused_imports)]
 #[path = "../../cli/src/simd.rs"]
 mod simd;
 
@@ -52,6 +55,48 @@ fn bench(c: &mut Criterion) {
         })
     });
     g.finish();
+
+    #[cfg(target_arch = "x86_64")]
+    if is_x86_feature_detected!("avx512f") {
+        let mut g = c.benchmark_group("floor");
+        g.bench_function("divider_per_step", |bench| {
+            // SAFETY: AVX-512F checked above.
+            bench.iter(|| unsafe { floor::divider(black_box(1.0000001)) })
+        });
+        g.finish();
+    }
+}
+
+/// What no bit-exact step can beat on this CPU: the divisions and square roots of one step
+/// (V² = 900 elements × 2 divisions in the softmax and G, and 2 × 480 parameters × 2
+/// divisions + 1 square root in AdamW: 240 vdivps and 60 vsqrtps on 16 lanes), issued as
+/// independent as they can be. IEEE division and square root are correctly rounded, so they
+/// cannot be replaced by multiplications without changing bits, and without FMA they cannot be
+/// emulated in fewer operations.
+#[cfg(target_arch = "x86_64")]
+mod floor {
+    use std::arch::x86_64::*;
+
+    #[target_feature(enable = "avx512f")]
+    pub unsafe fn divider(d: f32) -> f32 {
+        let d = _mm512_set1_ps(d);
+        let mut a = [_mm512_set1_ps(1.5); 10];
+        for _ in 0..24 {
+            for x in a.iter_mut() {
+                *x = _mm512_div_ps(*x, d); // 24 × 10 = 240 divisions
+            }
+        }
+        for _ in 0..6 {
+            for x in a.iter_mut() {
+                *x = _mm512_sqrt_ps(*x); // 6 × 10 = 60 square roots
+            }
+        }
+        let mut s = _mm512_setzero_ps();
+        for x in a {
+            s = _mm512_add_ps(s, x);
+        }
+        _mm512_reduce_add_ps(s)
+    }
 }
 
 criterion_group!(benches, bench);
