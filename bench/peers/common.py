@@ -1,9 +1,10 @@
-"""What the peers share: the seed notebook's text and vocabulary, its bigram counts, and the
-torch-identical initialisation (torch.manual_seed(seed), randn / sqrt(d_model)).
-
-The text and vocabulary are the ones tests/golden/gen.py uses (the notebook's, verbatim).
+"""What the peers share: the seed notebook's text, vocabulary, model and loss (imported from
+tests/golden/gen.py, the notebook's code as zl's golden data was made with it), its bigram
+counts, and the torch-identical initialisation (torch.manual_seed(seed), randn / sqrt(d_model)).
 """
 import os
+import sys
+from pathlib import Path
 
 # One thread for every library, set before any of them is imported.
 ONE_THREAD_ENV = {
@@ -17,23 +18,18 @@ ONE_THREAD_ENV = {
 for k, v in ONE_THREAD_ENV.items():
     os.environ.setdefault(k, v)
 
-TEXT = ("Before moving on to more complex models, it\u2019s useful to briefly consider a zero-layer "
-        "transformer. Such a model takes a token, embeds it, unembeds it to produce logits predicting the next token")
-VOCAB = ['h', 'i', 'B', 'y', 'x', 'o', 'd', 'c', 'm', '.', 'a', 'r', 'u', 'f', 'n', '-', 'p', 's', 'z',
-         'l', 't', '\u2019', 'e', 'S', 'k', 'g', ',', 'v', 'b', ' ']
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "tests" / "golden"))
+import gen  # noqa: E402  (the notebook's code; importing it runs nothing but definitions)
+
+TEXT, VOCAB = gen.TEXT, gen.VOCAB
 D_MODEL = 16
 TOKENS = [VOCAB.index(ch) for ch in TEXT]
 
 
 def init_weights(seed=0, d_model=D_MODEL):
-    """W_E (V×d) then W_U (d×V) from one torch generator, as the notebook draws them."""
-    import numpy as np
-    import torch
-
-    torch.manual_seed(seed)
-    w_e = torch.randn((len(VOCAB), d_model)) / np.sqrt(d_model)
-    w_u = torch.randn((d_model, len(VOCAB))) / np.sqrt(d_model)
-    return w_e.numpy(), w_u.numpy()
+    """W_E (V×d) then W_U (d×V) from one torch generator, as the notebook's model draws them."""
+    m = gen.ZeroLayerTransformer(len(VOCAB), d_model, seed)
+    return m.W_E.detach().numpy().copy(), m.W_U.detach().numpy().copy()
 
 
 def bigram_counts():

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """The seed notebook's training loop in PyTorch eager mode, on one CPU thread.
 
-The model, per-position loss and optimiser are the notebook's (as in tests/golden/gen.py):
+The model, per-position loss and optimiser are the notebook's (tests/golden/gen.py's code):
 logits = W_E[tokens] @ W_U, -log_softmax(...).gather(labels).mean(), torch.optim.AdamW(lr=1e-3)
 with PyTorch's defaults (weight_decay=0.01), 10,000 epochs, each recording loss.item() as the
 notebook's train_losses does. Times the loop alone (time.perf_counter) and prints one JSON line.
@@ -12,29 +12,10 @@ import argparse
 import json
 import time
 
-import common  # noqa: F401  (sets the one-thread environment first)
+import common  # sets the one-thread environment first
 import numpy as np
 import torch
-import torch.nn as nn
-
-
-class ZeroLayerTransformer(nn.Module):
-    def __init__(self, w_e, w_u):
-        super().__init__()
-        self.W_E = nn.Parameter(torch.from_numpy(w_e.copy()))
-        self.W_U = nn.Parameter(torch.from_numpy(w_u.copy()))
-
-    def forward(self, x):
-        embed = self.W_E[x]
-        return embed @ self.W_U
-
-
-def loss_fn(logits, tokens):
-    logits = logits[:, :-1]
-    labels = tokens[:, 1:]
-    log_probs = logits.log_softmax(dim=-1)
-    correct_log_probs = log_probs.gather(dim=-1, index=labels[..., None])[..., 0]
-    return -correct_log_probs.mean()
+from common import gen
 
 
 def main():
@@ -44,25 +25,24 @@ def main():
     args = ap.parse_args()
     torch.set_num_threads(1)
     torch.set_num_interop_threads(1)
-    tokens = torch.tensor(common.TOKENS).unsqueeze(0)
-    w_e, w_u = common.init_weights(0)
+    tokens = gen.tokens
     times = []
     for _ in range(args.repeat):
         # A fresh model and optimiser each time: every run is the notebook's run.
-        model = ZeroLayerTransformer(w_e, w_u)
+        model = gen.ZeroLayerTransformer(len(gen.VOCAB), common.D_MODEL, 0)
         optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
         train_losses = []
         t0 = time.perf_counter()
         for _ in range(args.epochs):
             logits = model(tokens)
-            loss = loss_fn(logits, tokens)
+            loss = gen.loss_fn(logits, tokens)
             loss.backward()
             train_losses.append(loss.item())
             optimizer.step()
             optimizer.zero_grad()
         times.append(time.perf_counter() - t0)
     with torch.inference_mode():
-        final_loss = loss_fn(model(tokens), tokens).item()
+        final_loss = gen.loss_fn(model(tokens), tokens).item()
     print(json.dumps({
         "peer": "pytorch-eager", "epochs": args.epochs, "train_seconds": float(np.median(times)),
         "all_seconds": times, "initial_loss": train_losses[0], "final_loss": final_loss,
