@@ -157,11 +157,7 @@ mod avx512 {
         let xc = _mm512_min_ps(splat(math::EXP_HI), _mm512_max_ps(splat(math::EXP_LO), x));
         let magic = splat(math::ROUND_MAGIC);
         let t = add(mul(xc, splat(math::LOG2E)), magic);
-        let nf = sub(t, magic);
-        let n = _mm512_sub_epi32(
-            _mm512_castps_si512(t),
-            _mm512_set1_epi32(math::ROUND_MAGIC.to_bits() as i32),
-        );
+        let nf = sub(t, magic); // n = round(x / ln 2), exactly, as a float
         let r = sub(
             sub(xc, mul(nf, splat(math::LN2_HI))),
             mul(nf, splat(math::LN2_LO)),
@@ -174,15 +170,12 @@ mod avx512 {
         p = add(mul(p, r), splat(c[4]));
         p = add(mul(p, r), splat(0.5));
         p = add(add(mul(p, z), r), splat(1.0));
-        // p·2^(n>>1)·2^(n − n>>1), each power of two built from its exponent bits.
-        let n1 = _mm512_srai_epi32::<1>(n);
-        let bias = _mm512_set1_epi32(127);
-        let pow1 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(n1, bias)));
-        let pow2 = _mm512_castsi512_ps(_mm512_slli_epi32::<23>(_mm512_add_epi32(
-            _mm512_sub_epi32(n, n1),
-            bias,
-        )));
-        let y = mul(mul(p, pow1), pow2);
+        // The core's p·2^(n>>1)·2^(n − n>>1): two products by exact powers of two, the first
+        // exact (p·2^(n>>1) is a normal number), the second rounded once. vscalefps(a, b)
+        // computes a·2^⌊b⌋ rounded once, which is the same product: with h = n/2 (exact),
+        // ⌊h⌋ = n>>1 and ⌊h + ½⌋ = n − n>>1.
+        let h = mul(nf, splat(0.5));
+        let y = _mm512_scalef_ps(_mm512_scalef_ps(p, h), add(h, splat(0.5)));
         _mm512_mask_mov_ps(y, _mm512_cmp_ps_mask::<_CMP_UNORD_Q>(x, x), x)
     }
 

@@ -80,7 +80,8 @@ mod floor {
     #[target_feature(enable = "avx512f")]
     pub unsafe fn divider(d: f32) -> f32 {
         let d = _mm512_set1_ps(d);
-        let mut a = [_mm512_set1_ps(1.5); 10];
+        // Ten different chains: identical ones would be merged by the compiler into one.
+        let mut a: [__m512; 10] = core::array::from_fn(|i| _mm512_set1_ps(1.5 + i as f32));
         for _ in 0..24 {
             for x in a.iter_mut() {
                 *x = _mm512_div_ps(*x, d); // 24 × 10 = 240 divisions
