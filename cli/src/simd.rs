@@ -44,8 +44,8 @@ pub fn run<const V: usize, const D: usize>(
     t.run(b, epochs, on_epoch)
 }
 
-/// [`Trainer::step`] (one epoch, returns the loss before the update), in AVX-512 where the CPU
-/// has it.
+/// One epoch of [`Trainer::run`] (the loss before the update; no update after a non-finite
+/// loss), in AVX-512 where the CPU has it.
 #[allow(dead_code)] // used by the benchmark
 pub fn step<const V: usize, const D: usize>(t: &mut Trainer<V, D>, b: &Bigrams<V>) -> f32 {
     #[cfg(target_arch = "x86_64")]
@@ -277,10 +277,18 @@ mod avx512 {
         }
     }
 
-    /// `loss_and_grad`: the loss before the update; the gradient into `t.grads`, `G` into
-    /// `t.ws.probs`, the logits and log-sum-exps into `t.ws`.
+    /// One epoch of `Trainer::run`: `loss_and_grad` (the loss before the update, the gradient
+    /// into `t.grads`, `G` into `t.ws.probs`, the logits and log-sum-exps into `t.ws`), then,
+    /// if the loss is finite, `AdamW::step`. Returns the loss.
+    ///
+    /// The order of the work differs from the core's where no result depends on it, so that
+    /// the divider (softmax, `G`, AdamW) runs beside the multiplies: `G` is computed column by
+    /// column inside the `∂W_E` sums that read it, and AdamW updates each block of `W_U`'s
+    /// columns right after its `∂W_U` pass, and a share of `W_E` (whose old rows the `∂W_U`
+    /// passes read from a copy) after every pass. Every element still sees the same operations
+    /// in the same order.
     #[target_feature(enable = "avx512f")]
-    unsafe fn loss_and_grad<const V: usize, const D: usize>(
+    unsafe fn epoch<const V: usize, const D: usize>(
         t: &mut Trainer<V, D>,
         b: &Bigrams<V>,
         s: &mut Scratch<V, D>,
@@ -288,11 +296,13 @@ mod avx512 {
         let v = b.vocab_len();
         // Column-major everywhere, as nalgebra stores it: W_E[i, k] at k·V + i, W_U[k, j] at
         // j·D + k, and V×V matrices [i, j] at j·V + i.
-        let we = t.model.w_e.as_slice().as_ptr();
-        let wu = t.model.w_u.as_slice().as_ptr();
+        let we = t.model.w_e.as_mut_slice().as_mut_ptr();
+        let wu = t.model.w_u.as_mut_slice().as_mut_ptr();
         let l = t.ws.logits.as_mut_slice().as_mut_ptr();
         let p = t.ws.probs.as_mut_slice().as_mut_ptr();
         let lse_out = t.ws.lse.as_mut_slice().as_mut_ptr();
+        let ge = t.grads.w_e.as_mut_slice().as_mut_ptr();
+        let gu = t.grads.w_u.as_mut_slice().as_mut_ptr();
         let c = b.counts.as_slice().as_ptr();
         let big_n = splat(b.total);
 
@@ -310,14 +320,25 @@ mod avx512 {
                 j += 1;
             }
 
-            // Row maxima (j ascending from column 0), exp(L − max) and the row sums.
-            let mut mx = load(l.add(r0), rows);
-            for j in 1..v {
-                mx = max(mx, load(l.add(j * V + r0), rows));
+            // Row maxima, in two interleaved chains: f32::max ignores NaN and is exact, so
+            // the maximum does not depend on the order (a zero's sign may, and cannot matter:
+            // exp(±0) = 1 and ±0 + ln(sum) = ln(sum) or +0).
+            let col = |j: usize| load(l.add(j * V + r0), rows);
+            let (mut m0, mut m1) = (col(0), col(0));
+            let mut j = 1;
+            while j + 1 < v {
+                m1 = max(m1, col(j));
+                m0 = max(m0, col(j + 1));
+                j += 2;
             }
+            if j < v {
+                m1 = max(m1, col(j));
+            }
+            let mx = max(m0, m1);
+            // exp(L − max) and the row sums, j ascending.
             let mut sum = _mm512_setzero_ps();
             for j in 0..v {
-                let e = exp(sub(load(l.add(j * V + r0), rows), mx));
+                let e = exp(sub(col(j), mx));
                 store(p.add(j * V + r0), rows, e);
                 sum = add(sum, e);
             }
@@ -327,32 +348,23 @@ mod avx512 {
             // Σ_j C_ij (lse_i − L_ij), j ascending.
             let mut acc = _mm512_setzero_ps();
             for j in 0..v {
-                let x = load(l.add(j * V + r0), rows);
-                acc = add(acc, mul(load(c.add(j * V + r0), rows), sub(lse, x)));
+                acc = add(acc, mul(load(c.add(j * V + r0), rows), sub(lse, col(j))));
             }
             store(s.row_loss.as_mut_ptr().add(r0), rows, acc);
 
-            // G = (n_i p_ij − C_ij) / N with p_ij = e_ij / sum_i, in place of e.
+            // G[:, j] = (n_i p_ij − C_ij) / N with p_ij = e_ij / sum_i, in place of e; and
+            // ∂W_E[:, k] = Σ_j G[:, j] · W_U[k, j], j ascending, for these rows.
             let n = load(b.row_totals.as_slice().as_ptr().add(r0), rows);
+            let mut acc = [_mm512_setzero_ps(); D];
             for j in 0..v {
                 let at = j * V + r0;
                 let pij = div(load(p.add(at), rows), sum);
-                store(
-                    p.add(at),
-                    rows,
-                    div(sub(mul(n, pij), load(c.add(at), rows)), big_n),
-                );
-            }
-
-            // ∂W_E[:, k] = Σ_j G[:, j] · W_U[k, j], j ascending, for these rows.
-            let mut acc = [_mm512_setzero_ps(); D];
-            for j in 0..v {
-                let g = load(p.add(j * V + r0), rows);
+                let g = div(sub(mul(n, pij), load(c.add(at), rows)), big_n);
+                store(p.add(at), rows, g);
                 for k in 0..D {
                     acc[k] = add(acc[k], mul(splat(*wu.add(j * D + k)), g));
                 }
             }
-            let ge = t.grads.w_e.as_mut_slice().as_mut_ptr();
             for k in 0..D {
                 store(ge.add(k * V + r0), rows, acc[k]);
             }
@@ -365,7 +377,7 @@ mod avx512 {
         }
         let loss = total / b.total;
 
-        // ∂W_U[:, j] = Σ_i W_E[i, :] · G[i, j], i ascending, over rows of W_E (gathered).
+        // W_E by rows (gathered) for ∂W_U, before AdamW changes W_E.
         let stride = _mm512_mullo_epi32(
             _mm512_set1_epi32(V as i32),
             _mm512_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15),
@@ -383,29 +395,87 @@ mod avx512 {
                 store(rows_out.add(i * D + d0), dims, row);
             }
         }
-        let gu = t.grads.w_u.as_mut_slice().as_mut_ptr();
-        for d0 in (0..D).step_by(LANES) {
-            let dims = first(D - d0);
-            let mut j = 0;
-            while j + COLS <= v {
-                grad_w_u_pass::<V, D, COLS>(p, rows_out, gu, v, d0, dims, j);
-                j += COLS;
+
+        // AdamW only after a finite loss, as Trainer::run steps.
+        let scalars = loss.is_finite().then(|| {
+            t.opt.step += 1;
+            t.opt.config.scalars(t.opt.step)
+        });
+        let o = &mut t.opt;
+        let (me, ve) = (
+            o.m.w_e.as_mut_slice().as_mut_ptr(),
+            o.v.w_e.as_mut_slice().as_mut_ptr(),
+        );
+        let (mu, vu) = (
+            o.m.w_u.as_mut_slice().as_mut_ptr(),
+            o.v.w_u.as_mut_slice().as_mut_ptr(),
+        );
+        // AdamW of parameters [from, to) of W_E or of W_U.
+        let adamw_e = |from: usize, to: usize| {
+            if let Some(sc) = &scalars {
+                update(
+                    we.add(from),
+                    me.add(from),
+                    ve.add(from),
+                    ge.add(from),
+                    to - from,
+                    sc,
+                );
             }
-            while j < v {
-                grad_w_u_pass::<V, D, 1>(p, rows_out, gu, v, d0, dims, j);
-                j += 1;
+        };
+        let adamw_u = |from: usize, to: usize| {
+            if let Some(sc) = &scalars {
+                update(
+                    wu.add(from),
+                    mu.add(from),
+                    vu.add(from),
+                    gu.add(from),
+                    to - from,
+                    sc,
+                );
             }
+        };
+        let (e_len, passes) = (V * D, v / COLS + v % COLS);
+        let e_share = e_len.div_ceil(passes.max(1)).next_multiple_of(LANES);
+        let mut e_done = 0;
+
+        // ∂W_U[:, j] = Σ_i W_E[i, :] · G[i, j], i ascending, a block of columns at a time;
+        // then AdamW of those columns, and of a share of W_E.
+        let mut j = 0;
+        while j < v {
+            let nb = if j + COLS <= v { COLS } else { 1 };
+            for d0 in (0..D).step_by(LANES) {
+                let dims = first(D - d0);
+                if nb == COLS {
+                    grad_w_u_pass::<V, D, COLS>(p, rows_out, gu, v, d0, dims, j);
+                } else {
+                    grad_w_u_pass::<V, D, 1>(p, rows_out, gu, v, d0, dims, j);
+                }
+            }
+            adamw_u(j * D, (j + nb) * D);
+            let to = (e_done + e_share).min(e_len);
+            adamw_e(e_done, to);
+            e_done = to;
+            j += nb;
         }
-        // Columns j ≥ v (a padded model's) stay zero, as in the core.
+        // Columns j ≥ v (a padded model's): zero gradient, as in the core, and still updated.
         t.grads.w_u.as_mut_slice()[v * D..].fill(0.0);
+        adamw_u(v * D, V * D);
+        adamw_e(e_done, e_len);
         loss
     }
 
-    /// `adamw::update`, 16 parameters at a time.
+    /// `adamw::update` of `n` parameters at `p` (moments at `m`, `v`, gradient at `g`), 16 at
+    /// a time.
     #[target_feature(enable = "avx512f")]
-    unsafe fn update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], s: &StepScalars) {
-        let n = p.len();
-        assert!(m.len() == n && v.len() == n && g.len() == n);
+    unsafe fn update(
+        p: *mut f32,
+        m: *mut f32,
+        v: *mut f32,
+        g: *const f32,
+        n: usize,
+        s: &StepScalars,
+    ) {
         let (decay, omb1, beta2, omb2) = (
             splat(s.decay),
             splat(s.one_minus_beta1),
@@ -419,12 +489,8 @@ mod avx512 {
         );
         for i in (0..n).step_by(LANES) {
             let k = first(n - i);
-            let (pp, mp, vp) = (
-                p.as_mut_ptr().add(i),
-                m.as_mut_ptr().add(i),
-                v.as_mut_ptr().add(i),
-            );
-            let gi = load(g.as_ptr().add(i), k);
+            let (pp, mp, vp) = (p.add(i), m.add(i), v.add(i));
+            let gi = load(g.add(i), k);
             let pi = mul(load(pp, k), decay);
             let mi = load(mp, k);
             let mi = add(mi, mul(omb1, sub(gi, mi)));
@@ -436,39 +502,14 @@ mod avx512 {
         }
     }
 
-    /// `AdamW::step`.
-    #[target_feature(enable = "avx512f")]
-    unsafe fn adamw_step<const V: usize, const D: usize>(t: &mut Trainer<V, D>) {
-        let o = &mut t.opt;
-        o.step += 1;
-        let s = o.config.scalars(o.step);
-        let (g, m) = (&t.grads, &mut t.model);
-        update(
-            m.w_e.as_mut_slice(),
-            o.m.w_e.as_mut_slice(),
-            o.v.w_e.as_mut_slice(),
-            g.w_e.as_slice(),
-            &s,
-        );
-        update(
-            m.w_u.as_mut_slice(),
-            o.m.w_u.as_mut_slice(),
-            o.v.w_u.as_mut_slice(),
-            g.w_u.as_slice(),
-            &s,
-        );
-    }
-
-    /// `Trainer::step`. Safety: the CPU must support AVX-512F.
+    /// One epoch of `Trainer::run` (no update after a non-finite loss). Safety: the CPU must
+    /// support AVX-512F.
     #[target_feature(enable = "avx512f")]
     pub unsafe fn step<const V: usize, const D: usize>(
         t: &mut Trainer<V, D>,
         b: &Bigrams<V>,
     ) -> f32 {
-        let mut s = Scratch::<V, D>::new();
-        let loss = loss_and_grad(t, b, &mut s);
-        adamw_step(t);
-        loss
+        epoch(t, b, &mut Scratch::<V, D>::new())
     }
 
     /// `Trainer::run`. Safety: the CPU must support AVX-512F.
@@ -480,13 +521,13 @@ mod avx512 {
         mut on_epoch: impl FnMut(u32, f32),
     ) -> Result<f32, (u32, f32)> {
         let mut s = Scratch::<V, D>::new();
-        for epoch in 0..epochs {
-            let loss = loss_and_grad(t, b, &mut s);
+        for e in 0..epochs {
+            let loss = epoch(t, b, &mut s);
             if !loss.is_finite() {
-                return Err((epoch, loss));
+                return Err((e, loss));
             }
-            on_epoch(epoch, loss);
-            adamw_step(t);
+            // After the update rather than before it: on_epoch sees only the loss.
+            on_epoch(e, loss);
         }
         let final_loss = t.loss(b);
         if final_loss.is_finite() && t.model.is_finite() {
