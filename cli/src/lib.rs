@@ -14,6 +14,7 @@ pub mod plot;
 pub mod report;
 pub mod shape;
 pub mod show;
+pub mod simd;
 pub mod sweep;
 pub mod sweep_plot;
 pub mod train;

@@ -115,7 +115,8 @@ fn train_at<const V: usize, const D: usize>(c: &Corpus, s: &Settings) -> Result<
     let mut losses = Vec::with_capacity(s.epochs as usize);
     // train_seconds: the loop alone, on a monotonic clock.
     let start = Instant::now();
-    let result = t.run(&b, s.epochs, |_, l| losses.push(l));
+    // The AVX-512 loop where the CPU has it (the same bits as the core's), else the core's.
+    let result = crate::simd::run(&mut t, &b, s.epochs, |_, l| losses.push(l));
     let train_seconds = start.elapsed().as_secs_f64();
     let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, s.lr))?;
     finish(&t.model, &b, c, s, losses, final_loss, train_seconds)
@@ -189,7 +190,7 @@ fn batch_cpu_at<const V: usize, const D: usize>(
     let train_one = |seed: u64| -> Result<f32> {
         let m = Model::<V, D>::init_torch(seed, c.vocab.len(), s.d_model)?;
         let mut t = Box::new(Trainer::new(m, s.adamw()));
-        t.run(&b, s.epochs, |_, _| {}).map_err(|(epoch, loss)| {
+        crate::simd::run(&mut t, &b, s.epochs, |_, _| {}).map_err(|(epoch, loss)| {
             anyhow::anyhow!("seed {seed}: {}", diverged(epoch, loss, &[], s.lr))
         })
     };

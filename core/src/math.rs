@@ -11,15 +11,43 @@
 //! a two-part ln2 (Cody–Waite) and evaluates a degree-6 polynomial; ln splits off the binary
 //! exponent, maps the mantissa to `[√½, √2)` and evaluates a degree-9 polynomial.
 
+// The constants are public so that an explicitly vectorised copy of `exp` (the CLI's AVX-512
+// training loop) uses these very values; its tests check it against `exp` bit for bit.
+
 /// 1.5·2^23: adding it rounds an f32 below 2^22 in magnitude to an integer (ties to even).
-const ROUND_MAGIC: f32 = 12_582_912.0;
-const LOG2E: f32 = core::f32::consts::LOG2_E;
+pub const ROUND_MAGIC: f32 = 12_582_912.0;
+/// log2(e), the range reduction's scale.
+pub const LOG2E: f32 = core::f32::consts::LOG2_E;
 /// ln 2 in two parts: `LN2_HI` has 9 significant bits, so `n·LN2_HI` is exact for |n| < 2^15.
-const LN2_HI: f32 = 0.693_359_4;
-const LN2_LO: f32 = -2.121_944_4e-4;
+pub const LN2_HI: f32 = 0.693_359_4;
+/// The low part of ln 2 (`ln 2 − LN2_HI`).
+pub const LN2_LO: f32 = -2.121_944_4e-4;
 /// Below this, `exp(x)` rounds to zero in f32; above the upper bound it overflows.
-const EXP_LO: f32 = -104.0;
-const EXP_HI: f32 = 88.8;
+pub const EXP_LO: f32 = -104.0;
+/// Above this, `exp(x)` overflows to ∞.
+pub const EXP_HI: f32 = 88.8;
+/// `ln`'s polynomial in `f = m − 1`, highest degree first (Cephes `logf`):
+/// `(((c0·f + c1)·f + …)·f + c8)·f·f²`.
+pub const LN_POLY: [f32; 9] = [
+    7.037_683_6e-2,
+    -1.151_461_e-1,
+    1.167_699_9e-1,
+    -1.242_014_1e-1,
+    1.424_932_3e-1,
+    -1.666_805_8e-1,
+    2.000_071_5e-1,
+    -2.499_999_4e-1,
+    3.333_333e-1,
+];
+/// `exp`'s polynomial, highest degree first: `((((c0·r + c1)·r + c2)·r + c3)·r + c4)·r + ½`,
+/// then `·r² + r + 1` (Cephes `expf`).
+pub const EXP_POLY: [f32; 5] = [
+    1.987_569_1e-4,
+    1.398_199_9e-3,
+    8.333_452e-3,
+    4.166_579_6e-2,
+    1.666_666_5e-1,
+];
 
 /// `2^n` for `n` in −126..=127, built from its exponent bits.
 #[inline(always)]
@@ -37,14 +65,8 @@ pub fn exp(x: f32) -> f32 {
     let n = (t.to_bits() as i32) - (ROUND_MAGIC.to_bits() as i32);
     let r = (xc - nf * LN2_HI) - nf * LN2_LO;
     let z = r * r;
-    let p = ((((((1.987_569_1e-4 * r + 1.398_199_9e-3) * r + 8.333_452e-3) * r + 4.166_579_6e-2)
-        * r
-        + 1.666_666_5e-1)
-        * r
-        + 0.5)
-        * z
-        + r)
-        + 1.0;
+    let c = EXP_POLY;
+    let p = ((((((c[0] * r + c[1]) * r + c[2]) * r + c[3]) * r + c[4]) * r + 0.5) * z + r) + 1.0;
     // p·2^n in two exact-then-once-rounded steps, so that subnormal results and n = 128 need
     // no branch: p·2^(n>>1) is a normal number, the second product rounds once.
     let n1 = n >> 1;
@@ -74,20 +96,14 @@ pub fn ln(x: f32) -> f32 {
     let f = if small { (m + m) - 1.0 } else { m - 1.0 };
     let ef = e as f32;
     let z = f * f;
-    let mut y = ((((((((7.037_683_6e-2 * f - 1.151_461_e-1) * f + 1.167_699_9e-1) * f
-        - 1.242_014_1e-1)
-        * f
-        + 1.424_932_3e-1)
-        * f
-        - 1.666_805_8e-1)
-        * f
-        + 2.000_071_5e-1)
-        * f
-        - 2.499_999_4e-1)
-        * f
-        + 3.333_333e-1)
-        * f
-        * z;
+    // Horner's scheme; adding a negative coefficient is the same IEEE operation as subtracting
+    // its magnitude.
+    let c = LN_POLY;
+    let mut y = c[0];
+    for &ci in &c[1..] {
+        y = y * f + ci;
+    }
+    y = y * f * z;
     y += LN2_LO * ef;
     y += -0.5 * z;
     let r = (f + y) + LN2_HI * ef;
