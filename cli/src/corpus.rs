@@ -185,9 +185,23 @@ fn count_ascii_run(
     (i, p)
 }
 
-/// Counts one chunk, which must be valid UTF-8 on its own (it starts and ends on char boundaries).
-fn count_chunk(s: &str, progress: &AtomicU64) -> ChunkCounts {
-    let bytes = s.as_bytes();
+/// Decodes the non-ASCII character at `bytes[i]`, validating it (overlong forms, surrogates and
+/// truncated sequences included, by `str::from_utf8` on its few bytes); `None` if it is invalid.
+fn decode_at(bytes: &[u8], i: usize) -> Option<char> {
+    let len = match bytes[i] {
+        0xC2..=0xDF => 2,
+        0xE0..=0xEF => 3,
+        0xF0..=0xF4 => 4,
+        _ => return None,
+    };
+    let s = std::str::from_utf8(bytes.get(i..i + len)?).ok()?;
+    s.chars().next()
+}
+
+/// Validates and counts one chunk, which starts at a character start. ASCII bytes are valid by
+/// themselves, so validation costs nothing on the fast path: only the non-ASCII characters are
+/// decoded and checked. Returns the offset (within the chunk) of the first invalid byte.
+fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize> {
     let mut c = ChunkCounts {
         others: Vec::new(),
         dense: vec![0u32; DENSE * DENSE],
@@ -224,10 +238,9 @@ fn count_chunk(s: &str, progress: &AtomicU64) -> ChunkCounts {
         let (id, width) = if bytes[i] < 0x80 {
             (bytes[i] as u32, 1)
         } else {
-            let ch = s[i..]
-                .chars()
-                .next()
-                .expect("valid UTF-8 at a char boundary");
+            let Some(ch) = decode_at(bytes, i) else {
+                return Err(i);
+            };
             if cached.0 != ch || cached.1 == NONE {
                 let next = 128 + local.len() as u32;
                 let id = *local.entry(ch).or_insert_with(|| {
@@ -260,7 +273,7 @@ fn count_chunk(s: &str, progress: &AtomicU64) -> ChunkCounts {
         }
     }
     c.last = prev;
-    c
+    Ok(c)
 }
 
 /// Splits `bytes` into about `n` chunks at UTF-8 character starts (never before a continuation
@@ -296,10 +309,7 @@ pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
             .iter()
             .map(|&(a, b)| {
                 let progress = &progress;
-                scope.spawn(move || match std::str::from_utf8(&bytes[a..b]) {
-                    Ok(s) => Ok(count_chunk(s, progress)),
-                    Err(e) => Err(a + e.valid_up_to()),
-                })
+                scope.spawn(move || count_chunk(&bytes[a..b], progress).map_err(|at| a + at))
             })
             .collect();
         // Only a visible bar is worth polling for; small texts just join.
@@ -431,7 +441,7 @@ mod tests {
             let progress = AtomicU64::new(0);
             let parts: Vec<ChunkCounts> = chunks
                 .iter()
-                .map(|&(a, b)| count_chunk(&text[a..b], &progress))
+                .map(|&(a, b)| count_chunk(&text.as_bytes()[a..b], &progress).unwrap())
                 .collect();
             assert_eq!(merge(parts, "t").unwrap(), naive(&text), "{n} chunks");
         }
