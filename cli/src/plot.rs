@@ -414,7 +414,7 @@ fn thin(n: usize, max: usize) -> impl Iterator<Item = usize> {
     let step = n.div_ceil(max).max(1);
     (0..n)
         .step_by(step)
-        .chain((n > 0 && (n - 1) % step != 0).then_some(n - 1))
+        .chain((n > 0 && !(n - 1).is_multiple_of(step)).then_some(n - 1))
 }
 
 /// About `max` indices of `0..n` spaced evenly on a log axis (every index while they are dense).
