@@ -116,7 +116,7 @@ pub fn html(an: &Analysis) -> Result<String> {
         "<h2>1. The problem</h2>\
          <p>A transformer with no layers is trained to predict the next character of this text \
          ({} characters, {} next-character predictions):</p><blockquote>{}</blockquote>\
-         <p>Its vocabulary is the {v} distinct characters, numbered in the notebook's order \
+                  <p>Its vocabulary is the {v} distinct characters, numbered {order} \
          (␣ is the space):</p><p class=vocab>{}</p>\
          <p>The model embeds the current token and unembeds it straight into logits for the next \
          one: <span class=eq>logits = W_E[token] · W_U</span>, with W_E of shape {v}×{dm} and \
@@ -133,6 +133,11 @@ pub fn html(an: &Analysis) -> Result<String> {
             .collect::<Vec<_>>()
             .join(" "),
         dm = an.d_model,
+        order = if an.vocab[..] == zl_core::SEED_VOCAB[..] {
+            "in the notebook's order"
+        } else {
+            "in code-point order, as sorted(set(text))"
+        },
     );
     if let Some(losses) = &an.losses {
         let _ = write!(
