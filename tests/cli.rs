@@ -3,7 +3,7 @@
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use zl_tests::{floats, root, zl_bin};
+use zl_tests::{floats, python_torch_or_skip, root, zl_bin, NOTEBOOK_LOSSES};
 
 struct Out {
     code: i32,
@@ -20,33 +20,6 @@ fn zl(args: &[&str]) -> Out {
     }
 }
 
-/// The notebook's printed losses for epochs 0, 100, …, 2200.
-const NOTEBOOK: [f64; 23] = [
-    3.412891387939453,
-    3.0832862854003906,
-    2.645434617996216,
-    2.256800651550293,
-    2.0204482078552246,
-    1.8752901554107666,
-    1.783310890197754,
-    1.724074363708496,
-    1.6863884925842285,
-    1.662880301475525,
-    1.6479673385620117,
-    1.6381254196166992,
-    1.631356954574585,
-    1.6265252828598022,
-    1.6229636669158936,
-    1.6202653646469116,
-    1.6181726455688477,
-    1.616517424583435,
-    1.6151856184005737,
-    1.614098310470581,
-    1.6131986379623413,
-    1.6124461889266968,
-    1.6118104457855225,
-];
-
 #[test]
 fn train_prints_the_notebooks_losses_and_the_comparison() {
     let o = zl(&["train"]);
@@ -59,7 +32,7 @@ fn train_prints_the_notebooks_losses_and_the_comparison() {
         }
     }
     assert_eq!(printed.len(), 100, "one line every 100 epochs");
-    for (i, want) in NOTEBOOK.iter().enumerate() {
+    for (i, want) in NOTEBOOK_LOSSES.iter().enumerate() {
         let (e, got) = printed[i];
         assert_eq!(e, 100 * i as u32);
         assert!(
@@ -176,22 +149,9 @@ fn saved_weights_equal_the_json_and_carry_the_vocab() {
     );
 }
 
-fn python_has_torch() -> bool {
-    Command::new("python3")
-        .args(["-c", "import torch, safetensors"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 #[test]
 fn saved_model_loads_into_the_notebooks_pytorch_model() {
-    if !python_has_torch() {
-        // CI installs torch (scripts/test.sh), so there a skip would hide a failure.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have torch and safetensors for this test"
-        );
-        eprintln!("SKIP: python3 with torch and safetensors is not installed (pip install torch safetensors numpy)");
+    if !python_torch_or_skip("saved_model_loads_into_the_notebooks_pytorch_model") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

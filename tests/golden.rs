@@ -7,34 +7,7 @@ use zl_core::{
     rng::TorchGenerator,
     AdamWConfig, Bigrams, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT,
 };
-use zl_tests::{assert_close, floats, golden, ulp_distance};
-
-/// The notebook's printed `train_losses[::100]` for epochs 0..=2200 (its run was on a GPU).
-const NOTEBOOK_LOSSES: [f64; 23] = [
-    3.412891387939453,
-    3.0832862854003906,
-    2.645434617996216,
-    2.256800651550293,
-    2.0204482078552246,
-    1.8752901554107666,
-    1.783310890197754,
-    1.724074363708496,
-    1.6863884925842285,
-    1.662880301475525,
-    1.6479673385620117,
-    1.6381254196166992,
-    1.631356954574585,
-    1.6265252828598022,
-    1.6229636669158936,
-    1.6202653646469116,
-    1.6181726455688477,
-    1.616517424583435,
-    1.6151856184005737,
-    1.614098310470581,
-    1.6131986379623413,
-    1.6124461889266968,
-    1.6118104457855225,
-];
+use zl_tests::{assert_close, floats, golden, ulp_distance, NOTEBOOK_LOSSES};
 
 /// Box–Muller through libm against PyTorch's vectorised log/sin/cos: a couple of ulp apart.
 const RANDN_ULP: u32 = 2;

@@ -169,13 +169,6 @@ fn random_model(path: &Path, seed: u64, d: usize, scale: f32) {
     std::fs::write(path, safetensors::serialize(tensors, Some(meta)).unwrap()).unwrap();
 }
 
-fn python_has_torch() -> bool {
-    Command::new("python3")
-        .args(["-c", "import torch, numpy, safetensors"])
-        .output()
-        .is_ok_and(|o| o.status.success())
-}
-
 /// `zl interpret --load PATH --json` against interpret_check.py on the same file, quantity by
 /// quantity with named tolerances. Returns nothing; prints the largest differences.
 fn compare_with_numpy(path: &Path, what: &str) {
@@ -314,13 +307,7 @@ fn compare_with_numpy(path: &Path, what: &str) {
 
 #[test]
 fn numbers_agree_with_numpy_on_trained_and_random_weights() {
-    if !python_has_torch() {
-        // CI installs torch and numpy (scripts/test.sh), so there a skip would hide a failure.
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "CI must have torch, numpy and safetensors for this test"
-        );
-        eprintln!("SKIP: python3 with torch, numpy and safetensors is not installed (pip install torch numpy safetensors)");
+    if !zl_tests::python_torch_or_skip("numbers_agree_with_numpy_on_trained_and_random_weights") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();

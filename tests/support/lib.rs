@@ -100,3 +100,48 @@ pub fn zl_bin() -> PathBuf {
     })
     .clone()
 }
+
+/// Whether python3 can import torch, numpy and safetensors, for the tests that run PyTorch. Where
+/// it cannot, the caller skips, printing why; under CI (which installs them through
+/// scripts/test.sh) a missing package fails the test instead, so a skip cannot hide a failure.
+pub fn python_torch_or_skip(test: &str) -> bool {
+    let ok = std::process::Command::new("python3")
+        .args(["-c", "import torch, numpy, safetensors"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: CI must have torch, numpy and safetensors (scripts/test.sh installs them)"
+        );
+        eprintln!("SKIP {test}: python3 with torch, numpy and safetensors is not installed (pip install torch numpy safetensors)");
+    }
+    ok
+}
+
+/// The seed notebook's printed `train_losses[::100]` for epochs 0..=2200 (its run was on a GPU).
+pub const NOTEBOOK_LOSSES: [f64; 23] = [
+    3.412891387939453,
+    3.0832862854003906,
+    2.645434617996216,
+    2.256800651550293,
+    2.0204482078552246,
+    1.8752901554107666,
+    1.783310890197754,
+    1.724074363708496,
+    1.6863884925842285,
+    1.662880301475525,
+    1.6479673385620117,
+    1.6381254196166992,
+    1.631356954574585,
+    1.6265252828598022,
+    1.6229636669158936,
+    1.6202653646469116,
+    1.6181726455688477,
+    1.616517424583435,
+    1.6151856184005737,
+    1.614098310470581,
+    1.6131986379623413,
+    1.6124461889266968,
+    1.6118104457855225,
+];
