@@ -3,22 +3,7 @@
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use zl_tests::{floats, python_torch_or_skip, root, zl_bin, NOTEBOOK_LOSSES};
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn zl(args: &[&str]) -> Out {
-    let o = Command::new(zl_bin()).args(args).output().expect("run zl");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(o.stderr).expect("utf-8 stderr"),
-    }
-}
+use zl_tests::{assert_one_line_error, floats, python_torch_or_skip, root, zl, NOTEBOOK_LOSSES};
 
 #[test]
 fn train_prints_the_notebooks_losses_and_the_comparison() {
@@ -168,35 +153,6 @@ fn saved_model_loads_into_the_notebooks_pytorch_model() {
         "{}{}",
         String::from_utf8_lossy(&py.stdout),
         String::from_utf8_lossy(&py.stderr)
-    );
-}
-
-/// A bad command line: exit 2, one line on stderr that names the culprit, no panic, no stdout.
-fn assert_one_line_error(args: &[&str], code: i32, names: &str) {
-    let o = zl(args);
-    assert_eq!(o.code, code, "zl {args:?}: exit code; stderr: {}", o.stderr);
-    let lines: Vec<&str> = o.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "zl {args:?}: one line on stderr, got {:?}",
-        o.stderr
-    );
-    assert!(lines[0].starts_with("zl: error: "), "{}", lines[0]);
-    assert!(
-        lines[0].contains(names),
-        "zl {args:?}: {:?} should name {names:?}",
-        lines[0]
-    );
-    assert!(
-        !o.stderr.contains("panicked") && !o.stderr.contains("RUST_BACKTRACE"),
-        "{}",
-        o.stderr
-    );
-    assert!(
-        o.stdout.is_empty(),
-        "zl {args:?}: nothing on stdout, got {:?}",
-        o.stdout
     );
 }
 

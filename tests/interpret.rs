@@ -6,22 +6,7 @@ use std::{collections::HashMap, path::Path, process::Command};
 
 use serde_json::Value;
 use zl_core::{rng::TorchGenerator, SEED_VOCAB};
-use zl_tests::{assert_close, floats, root, zl_bin};
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn zl(args: &[&str]) -> Out {
-    let o = Command::new(zl_bin()).args(args).output().expect("run zl");
-    Out {
-        code: o.status.code().unwrap_or(-1),
-        stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),
-        stderr: String::from_utf8(o.stderr).expect("utf-8 stderr"),
-    }
-}
+use zl_tests::{assert_close, assert_one_line_error, floats, root, zl};
 
 fn zl_json(args: &[&str]) -> Value {
     let o = zl(args);
@@ -362,20 +347,6 @@ fn interpret_without_load_equals_interpret_of_the_saved_model() {
         0.0,
         0.0,
     );
-}
-
-/// A failure: exit `code`, one line on stderr naming `names`, nothing on stdout.
-fn assert_one_line_error(args: &[&str], code: i32, names: &str) {
-    let o = zl(args);
-    assert_eq!(o.code, code, "zl {args:?}: stderr {}", o.stderr);
-    assert_eq!(o.stderr.lines().count(), 1, "zl {args:?}: {:?}", o.stderr);
-    assert!(
-        o.stderr.starts_with("zl: error: ") && o.stderr.contains(names),
-        "zl {args:?}: {:?} should name {names:?}",
-        o.stderr
-    );
-    assert!(!o.stderr.contains("panicked"), "{}", o.stderr);
-    assert!(o.stdout.is_empty(), "zl {args:?}: stdout {:?}", o.stdout);
 }
 
 #[test]

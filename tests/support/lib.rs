@@ -145,3 +145,53 @@ pub const NOTEBOOK_LOSSES: [f64; 23] = [
     1.6124461889266968,
     1.6118104457855225,
 ];
+
+/// What a run of the `zl` binary printed, and its exit code.
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs `zl ARGS` (the binary of this build) and captures its output.
+pub fn zl(args: &[&str]) -> Out {
+    let o = std::process::Command::new(zl_bin())
+        .args(args)
+        .output()
+        .expect("run zl");
+    Out {
+        code: o.status.code().unwrap_or(-1),
+        stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),
+        stderr: String::from_utf8(o.stderr).expect("utf-8 stderr"),
+    }
+}
+
+/// The bad-input contract: exit `code`, one line on stderr that starts `zl: error: ` and names
+/// `names`, no panic or backtrace, and nothing on stdout.
+pub fn assert_one_line_error(args: &[&str], code: i32, names: &str) {
+    let o = zl(args);
+    assert_eq!(o.code, code, "zl {args:?}: exit code; stderr: {}", o.stderr);
+    let lines: Vec<&str> = o.stderr.lines().collect();
+    assert_eq!(
+        lines.len(),
+        1,
+        "zl {args:?}: one line on stderr, got {:?}",
+        o.stderr
+    );
+    assert!(lines[0].starts_with("zl: error: "), "{}", lines[0]);
+    assert!(
+        lines[0].contains(names),
+        "zl {args:?}: {:?} should name {names:?}",
+        lines[0]
+    );
+    assert!(
+        !o.stderr.contains("panicked") && !o.stderr.contains("RUST_BACKTRACE"),
+        "{}",
+        o.stderr
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "zl {args:?}: nothing on stdout, got {:?}",
+        o.stdout
+    );
+}
