@@ -103,22 +103,19 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
 /// Parses and checks safetensors bytes; `path` only names the file in messages.
 pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
     let what = || format!("{} is not a zl model", path.display());
+    let corrupt = || {
+        format!(
+            "{}: not a complete safetensors file (truncated or corrupt?)",
+            path.display()
+        )
+    };
+    // The header (for the metadata) and the tensors are two views of the same bytes.
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| {
-            format!(
-                "{}: not a complete safetensors file (truncated or corrupt?)",
-                path.display()
-            )
-        })?;
+        .with_context(corrupt)?;
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
-        .with_context(|| {
-            format!(
-                "{}: not a complete safetensors file (truncated or corrupt?)",
-                path.display()
-            )
-        })?;
+        .with_context(corrupt)?;
     let vocab_json = header
         .metadata()
         .as_ref()

@@ -529,12 +529,7 @@ mod avx512 {
             // After the update rather than before it: on_epoch sees only the loss.
             on_epoch(e, loss);
         }
-        let final_loss = t.loss(b);
-        if final_loss.is_finite() && t.model.is_finite() {
-            Ok(final_loss)
-        } else {
-            Err((epochs, final_loss))
-        }
+        t.final_loss(b, epochs)
     }
 
     #[cfg(test)]

@@ -122,17 +122,6 @@ impl<const V: usize> Bigrams<V> {
         self.vocab_len
     }
 
-    /// `P[i][j] = C[i][j] / n_i`, the data's next-token distribution after token `i`
-    /// (all zero for a token never followed by anything).
-    pub fn probability(&self, i: usize, j: usize) -> f32 {
-        let n = self.row_totals[i];
-        if n > 0.0 {
-            self.counts[(i, j)] / n
-        } else {
-            0.0
-        }
-    }
-
     /// `H(next | current) = −Σ_ij (C_ij / N) ln(C_ij / n_i)` in nats: the bigram entropy, the
     /// lowest mean cross-entropy any model that sees only the current token can reach.
     pub fn conditional_entropy(&self) -> f64 {

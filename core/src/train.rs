@@ -85,6 +85,12 @@ impl<const V: usize, const D: usize> Trainer<V, D> {
             on_epoch(epoch, loss);
             self.opt.step(&mut self.model, &self.grads);
         }
+        self.final_loss(b, epochs)
+    }
+
+    /// The end of a run of `epochs` epochs: the loss after the last update, or
+    /// `Err((epochs, loss))` when that loss or any weight is not finite.
+    pub fn final_loss(&mut self, b: &Bigrams<V>, epochs: u32) -> Result<f32, (u32, f32)> {
         let final_loss = self.loss(b);
         if final_loss.is_finite() && self.model.is_finite() {
             Ok(final_loss)
