@@ -7,9 +7,13 @@
 //! equal bits; `bit_identical_to_cpu` checks that aim separately, so that a GPU that meets the
 //! tolerances but not the bits shows up as exactly that.
 
+use proptest::{
+    prelude::*,
+    test_runner::{Config as ProptestConfig, TestRunner},
+};
 use zl_core::{AdamWConfig, Bigrams, Model, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT};
 use zl_cuda::{CudaError, Device};
-use zl_tests::{assert_close, backend::Backend, test_backends};
+use zl_tests::{assert_close, backend::Backend, loss_f64, test_backends};
 
 /// Issue 5's bound on every epoch's loss against the CPU. Equal operations in equal order give
 /// equal bits, so any difference at all means the kernel departed from the core somewhere.
@@ -385,6 +389,165 @@ test_backends!(
     odd_shapes_and_thread_counts_cpu,
     odd_shapes_and_thread_counts_cuda,
     odd_shapes_and_thread_counts_ptxsim
+);
+
+/// A random problem for [`random_problems_match_cpu`]: a token sequence over `v` of the
+/// capacity's 8 tokens (a token may never occur), a d_model of the capacity's 6, and 1 to 3
+/// models, each with its own seed, AdamW settings and CPU epochs taken before the launch (so that
+/// moments and step counts start away from zero and differ between the models of one launch).
+#[derive(Clone, Debug)]
+struct Problem {
+    v: usize,
+    d: usize,
+    tokens: Vec<usize>,
+    models: Vec<(u64, AdamWConfig, u32)>,
+    epochs: u32,
+    threads: Option<u32>,
+}
+
+fn problem() -> impl Strategy<Value = Problem> {
+    let adamw = (
+        -4.0f64..-0.7,
+        0.0f64..0.3,
+        0.5f64..0.99,
+        0.9f64..0.9999,
+        -10.0f64..-3.0,
+    )
+        .prop_map(|(lr, weight_decay, beta1, beta2, eps)| AdamWConfig {
+            lr: 10f64.powf(lr),
+            weight_decay,
+            beta1,
+            beta2,
+            eps: 10f64.powf(eps),
+        });
+    let model = (any::<u64>(), adamw, 0u32..4);
+    (1usize..=8, 1usize..=6).prop_flat_map(move |(v, d)| {
+        (
+            proptest::collection::vec(0..v, 2..300),
+            proptest::collection::vec(model.clone(), 1..=3),
+            0u32..=6,
+            prop_oneof![Just(None), (1u32..=256).prop_map(Some)],
+        )
+            .prop_map(move |(tokens, models, epochs, threads)| Problem {
+                v,
+                d,
+                tokens,
+                models,
+                epochs,
+                threads,
+            })
+    })
+}
+
+/// How far an f32 loss may sit from the f64 evaluation of the same weights: a few f32 roundings
+/// of log-sum-exp values of up to about 30 (`F32_LOSS_ATOL` + `F32_LOSS_RTOL`·loss).
+const F32_LOSS_ATOL: f64 = 1e-5;
+const F32_LOSS_RTOL: f64 = 1e-6;
+
+/// On random problems, one launch on the backend agrees with the CPU core epoch by epoch
+/// (losses, weights, moments and step counts), and the losses it reports are the losses of the
+/// weights it returns, checked against an f64 evaluation that shares no code with either. The
+/// second check is what the `_cpu` expansion tests: there the first is the core against itself.
+fn random_problems_match_cpu(be: Backend) {
+    // The simulator interprets the kernel (a fraction of a second a case); the others are fast.
+    let cases = match be {
+        Backend::PtxSim(_) => 48,
+        _ => 256,
+    };
+    let name = be.name();
+    let be = std::cell::RefCell::new(be);
+    let worst_vs_f64 = std::cell::Cell::new(0.0f64);
+    let mut runner = TestRunner::new(ProptestConfig {
+        cases,
+        failure_persistence: None,
+        ..ProptestConfig::default()
+    });
+    let result = runner.run(&problem(), |p| {
+        let b = Bigrams::<8>::from_tokens(p.v, p.tokens.iter().copied()).unwrap();
+        let start: Vec<Trainer<8, 6>> = p
+            .models
+            .iter()
+            .map(|&(seed, cfg, warm)| {
+                let mut t = Trainer::new(Model::init_torch(seed, p.v, p.d).unwrap(), cfg);
+                for _ in 0..warm {
+                    t.step(&b);
+                }
+                t
+            })
+            .collect();
+        let (mut cpu, mut dev) = (start.clone(), start.clone());
+        let want = Backend::Cpu.step(&b, &mut cpu, p.epochs).unwrap();
+        be.borrow_mut().set_threads(p.threads);
+        let got = be.borrow().step(&b, &mut dev, p.epochs).unwrap();
+        for n in 0..start.len() {
+            let close = |got: &[f32], want: &[f32], atol: f64, rtol: f64| {
+                got.len() == want.len()
+                    && got.iter().zip(want).all(|(&g, &w)| {
+                        (g as f64 - w as f64).abs() <= atol + rtol * (w as f64).abs()
+                    })
+            };
+            prop_assert_eq!(
+                dev[n].opt.step,
+                start[n].opt.step + p.epochs,
+                "model {}: steps",
+                n
+            );
+            prop_assert_eq!(dev[n].opt.step, cpu[n].opt.step);
+            prop_assert!(
+                close(&got.losses[n], &want.losses[n], LOSS_ATOL, 0.0),
+                "model {}: losses {:?}, CPU {:?}",
+                n,
+                got.losses[n],
+                want.losses[n]
+            );
+            prop_assert!(
+                close(
+                    &full_state(&dev[n]),
+                    &full_state(&cpu[n]),
+                    FEW_EPOCHS_ATOL,
+                    0.0
+                ),
+                "model {}: weights and moments differ from the CPU's by more than {:e}",
+                n,
+                FEW_EPOCHS_ATOL
+            );
+            // The reported losses belong to the weights: the first to the start, the final one
+            // to the weights returned.
+            let first = got.losses[n]
+                .first()
+                .copied()
+                .unwrap_or(got.final_losses[n]);
+            for (what, loss, m) in [
+                ("first", first, &start[n].model),
+                ("final", got.final_losses[n], &dev[n].model),
+            ] {
+                let exact = loss_f64(m, &b, None, None);
+                worst_vs_f64.set(worst_vs_f64.get().max((loss as f64 - exact).abs()));
+                prop_assert!(
+                    (loss as f64 - exact).abs() <= F32_LOSS_ATOL + F32_LOSS_RTOL * exact.abs(),
+                    "model {}: {} loss {} but the f64 loss of those weights is {}",
+                    n,
+                    what,
+                    loss,
+                    exact
+                );
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = result {
+        panic!("{name}: {e}");
+    }
+    println!(
+        "{name}: {cases} random problems agree with the CPU core; reported losses within {:e} of the f64 loss",
+        worst_vs_f64.get()
+    );
+}
+test_backends!(
+    random_problems_match_cpu,
+    random_problems_match_cpu_cpu,
+    random_problems_match_cpu_cuda,
+    random_problems_match_cpu_ptxsim
 );
 
 /// Without a driver or a GPU, opening the device is an error with a one-line message that says

@@ -9,6 +9,7 @@ use zl_core::{
     loss::{forward, loss_and_grad, Grads, Workspace},
     Bigrams, Model,
 };
+use zl_tests::loss_f64;
 
 /// Capacity for the random models: up to 12 tokens and d_model 6.
 const V: usize = 12;
@@ -30,34 +31,6 @@ fn case() -> impl Strategy<Value = (M, Bigrams<V>)> {
                 (m, Bigrams::from_tokens(v, tokens).unwrap())
             })
     })
-}
-
-/// The loss in f64 straight from its definition, for finite differences.
-fn loss_f64(
-    m: &M,
-    b: &Bigrams<V>,
-    we: Option<(usize, usize, f64)>,
-    wu: Option<(usize, usize, f64)>,
-) -> f64 {
-    let v = b.vocab_len();
-    let e = |i: usize, k: usize| {
-        m.w_e[(i, k)] as f64 + we.filter(|p| (p.0, p.1) == (i, k)).map_or(0.0, |p| p.2)
-    };
-    let u = |k: usize, j: usize| {
-        m.w_u[(k, j)] as f64 + wu.filter(|p| (p.0, p.1) == (k, j)).map_or(0.0, |p| p.2)
-    };
-    let mut total = 0.0;
-    for i in 0..v {
-        let l: Vec<f64> = (0..v)
-            .map(|j| (0..D).map(|k| e(i, k) * u(k, j)).sum())
-            .collect();
-        let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
-        let lse = mx + l.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
-        for j in 0..v {
-            total += b.counts[(i, j)] as f64 * (lse - l[j]);
-        }
-    }
-    total / b.total as f64
 }
 
 proptest! {

@@ -6,6 +6,7 @@ pub mod backend;
 use std::path::{Path, PathBuf};
 
 use serde_json::Value;
+use zl_core::{Bigrams, Model};
 
 /// The repository root.
 pub fn root() -> &'static Path {
@@ -40,6 +41,36 @@ pub fn ulp_distance(a: f32, b: f32) -> u32 {
         }
     };
     key(a).abs_diff(key(b))
+}
+
+/// The mean cross-entropy of `m` on `b` in f64, straight from its definition (log-sum-exp per
+/// row, counts times `lse − L`), independent of the f32 code under test. `we` and `wu` add a
+/// perturbation `(row, column, h)` to one weight of W_E or W_U, for finite differences.
+pub fn loss_f64<const V: usize, const D: usize>(
+    m: &Model<V, D>,
+    b: &Bigrams<V>,
+    we: Option<(usize, usize, f64)>,
+    wu: Option<(usize, usize, f64)>,
+) -> f64 {
+    let v = b.vocab_len();
+    let e = |i: usize, k: usize| {
+        m.w_e[(i, k)] as f64 + we.filter(|p| (p.0, p.1) == (i, k)).map_or(0.0, |p| p.2)
+    };
+    let u = |k: usize, j: usize| {
+        m.w_u[(k, j)] as f64 + wu.filter(|p| (p.0, p.1) == (k, j)).map_or(0.0, |p| p.2)
+    };
+    let mut total = 0.0;
+    for i in 0..v {
+        let l: Vec<f64> = (0..v)
+            .map(|j| (0..m.d_model()).map(|k| e(i, k) * u(k, j)).sum())
+            .collect();
+        let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
+        let lse = mx + l.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
+        for (j, lj) in l.iter().enumerate() {
+            total += b.counts[(i, j)] as f64 * (lse - lj);
+        }
+    }
+    total / b.total as f64
 }
 
 /// Asserts `|got − want| ≤ atol + rtol·|want|` element by element. On failure it names the
