@@ -82,8 +82,8 @@ impl ModelSource {
             a: TrainArgs,
         }
         let mut a = Defaults::parse_from(["zl-train"]).a;
-        a.seed = self.seed;
-        a.epochs = self.epochs;
+        a.hyper.seed = self.seed;
+        a.hyper.epochs = self.epochs;
         a.corpus = self.corpus.clone();
         a.d_model = self.d_model;
         a
@@ -118,8 +118,10 @@ pub struct ReportArgs {
 /// beyond that a typo is likelier than intent.
 pub const MAX_EPOCHS: u32 = 10_000_000;
 
+/// The training run's hyperparameters, shared by `zl train` and `zl sweep` (the notebook's
+/// values by default).
 #[derive(Args, Debug, Clone)]
-pub struct TrainArgs {
+pub struct Hyper {
     /// torch.manual_seed for the initial weights.
     #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
     pub seed: u64,
@@ -135,6 +137,12 @@ pub struct TrainArgs {
     /// AdamW decoupled weight decay (zero or positive, finite).
     #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
     pub weight_decay: f64,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct TrainArgs {
+    #[command(flatten)]
+    pub hyper: Hyper,
 
     /// Print the loss every N epochs, as the notebook does every 100 (N ≥ 1).
     #[arg(long, default_value_t = 100, value_parser = parse_log_every, allow_hyphen_values = true)]
@@ -180,21 +188,9 @@ pub struct SweepArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 
-    /// torch.manual_seed for every size's initial weights.
-    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
-    pub seed: u64,
-
-    /// Full-batch epochs per size, 1 to 10,000,000.
-    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true)]
-    pub epochs: u32,
-
-    /// AdamW learning rate (positive, finite).
-    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true)]
-    pub lr: f64,
-
-    /// AdamW decoupled weight decay (zero or positive, finite).
-    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
-    pub weight_decay: f64,
+    /// The same hyperparameters for every size.
+    #[command(flatten)]
+    pub hyper: Hyper,
 
     /// Print one JSON object on stdout.
     #[arg(long)]

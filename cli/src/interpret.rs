@@ -210,11 +210,11 @@ pub fn prepare(backend: Backend, src: &ModelSource) -> Result<Analysis> {
             let what = format!(
                 "a model trained here on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {} ({:.0} ms)",
                 corpus.source,
-                a.seed,
-                a.epochs,
+                a.hyper.seed,
+                a.hyper.epochs,
                 a.d_model,
-                a.lr,
-                a.weight_decay,
+                a.hyper.lr,
+                a.hyper.weight_decay,
                 run.train_seconds * 1e3
             );
             (run.weights, what, Some(run.losses))

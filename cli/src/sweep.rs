@@ -45,13 +45,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
                     loop {
                         let k = next.fetch_add(1, Ordering::Relaxed);
                         let Some(&d) = sizes.get(k) else { break done };
-                        let settings = Settings {
-                            seed: a.seed,
-                            epochs: a.epochs,
-                            lr: a.lr,
-                            weight_decay: a.weight_decay,
-                            d_model: d,
-                        };
+                        let settings = Settings::new(&a.hyper, d);
                         let r = train_cpu(&corpus, &settings).map(|t| Point {
                             d_model: d,
                             final_loss: t.final_loss as f64,
@@ -92,10 +86,10 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         let out = json!({
             "corpus": corpus.source.to_string(),
             "vocab_size": v,
-            "seed": a.seed,
-            "epochs": a.epochs,
-            "lr": a.lr,
-            "weight_decay": a.weight_decay,
+            "seed": a.hyper.seed,
+            "epochs": a.hyper.epochs,
+            "lr": a.hyper.lr,
+            "weight_decay": a.hyper.weight_decay,
             "bigram_entropy": floor,
             "uniform_loss": uniform,
             "cost_threshold_nats": COST_NATS,
@@ -109,7 +103,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
     } else {
         println!(
             "zl sweep: {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
-            corpus.source, a.seed, a.epochs, a.lr, a.weight_decay
+            corpus.source, a.hyper.seed, a.hyper.epochs, a.hyper.lr, a.hyper.weight_decay
         );
         println!("bigram entropy floor H(next|current) = {floor:.6} nats; uniform ln {v} = {uniform:.6} nats");
         println!();

@@ -7,7 +7,7 @@ use serde_json::json;
 use zl_core::{AdamWConfig, Bigrams, Model, TrainConfig, Trainer};
 
 use crate::{
-    args::{Backend, TrainArgs},
+    args::{Backend, Hyper, TrainArgs},
     corpus::{Corpus, Source},
     files,
     shape::{on_big_stack, with_capacity},
@@ -26,12 +26,16 @@ pub struct Settings {
 
 impl Settings {
     pub fn from_args(a: &TrainArgs) -> Self {
+        Settings::new(&a.hyper, a.d_model)
+    }
+
+    pub fn new(h: &Hyper, d_model: usize) -> Self {
         Settings {
-            seed: a.seed,
-            epochs: a.epochs,
-            lr: a.lr,
-            weight_decay: a.weight_decay,
-            d_model: a.d_model,
+            seed: h.seed,
+            epochs: h.epochs,
+            lr: h.lr,
+            weight_decay: h.weight_decay,
+            d_model,
         }
     }
 
@@ -291,10 +295,10 @@ pub fn run(backend: Backend, a: &TrainArgs) -> Result<()> {
     };
     if let Some(path) = &a.save {
         let meta = [
-            ("seed", a.seed.to_string()),
-            ("epochs", a.epochs.to_string()),
-            ("lr", a.lr.to_string()),
-            ("weight_decay", a.weight_decay.to_string()),
+            ("seed", a.hyper.seed.to_string()),
+            ("epochs", a.hyper.epochs.to_string()),
+            ("lr", a.hyper.lr.to_string()),
+            ("weight_decay", a.hyper.weight_decay.to_string()),
             ("final_loss", (run.final_loss as f64).to_string()),
             ("backend", backend.to_string()),
             ("corpus", corpus.source.to_string()),
@@ -326,10 +330,10 @@ fn print_json(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained) {
         "corpus": corpus.source.to_string(),
         "corpus_chars": corpus.chars,
         "count_seconds": corpus.count_seconds,
-        "seed": a.seed,
-        "epochs": a.epochs,
-        "lr": a.lr,
-        "weight_decay": a.weight_decay,
+        "seed": a.hyper.seed,
+        "epochs": a.hyper.epochs,
+        "lr": a.hyper.lr,
+        "weight_decay": a.hyper.weight_decay,
         "d_model": w.d_model,
         "vocab": w.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
         "uniform_loss": (w.vocab.len() as f64).ln(),
@@ -352,7 +356,7 @@ fn print_report(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained)
     let uniform = (v as f64).ln();
     println!(
         "zl train: backend {backend}, seed {}, {} epochs, AdamW lr {} weight decay {}, d_model {}",
-        a.seed, a.epochs, a.lr, a.weight_decay, run.weights.d_model
+        a.hyper.seed, a.hyper.epochs, a.hyper.lr, a.hyper.weight_decay, run.weights.d_model
     );
     print!(
         "corpus: {}, {} characters, {} next-token predictions",
@@ -376,13 +380,13 @@ fn print_report(backend: Backend, a: &TrainArgs, corpus: &Corpus, run: &Trained)
     }
     println!(
         "final loss (after epoch {}'s update): {}",
-        a.epochs - 1,
+        a.hyper.epochs - 1,
         run.final_loss as f64
     );
     println!(
         "train time: {:.1} ms ({:.2} µs per epoch)",
         run.train_seconds * 1e3,
-        run.train_seconds * 1e6 / a.epochs as f64
+        run.train_seconds * 1e6 / a.hyper.epochs as f64
     );
     println!();
     let cmp = &run.comparison;
@@ -430,9 +434,9 @@ fn run_batch(
         let out = json!({
             "backend": backend.to_string(),
             "corpus": corpus.source.to_string(),
-            "epochs": a.epochs,
-            "lr": a.lr,
-            "weight_decay": a.weight_decay,
+            "epochs": a.hyper.epochs,
+            "lr": a.hyper.lr,
+            "weight_decay": a.hyper.weight_decay,
             "d_model": a.d_model,
             "train_seconds": seconds,
             "models": runs.iter().map(|r| json!({"seed": r.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
@@ -442,9 +446,9 @@ fn run_batch(
         println!(
             "zl train: backend {backend}, {} models, {} epochs each, AdamW lr {} weight decay {}, d_model {}",
             runs.len(),
-            a.epochs,
-            a.lr,
-            a.weight_decay,
+            a.hyper.epochs,
+            a.hyper.lr,
+            a.hyper.weight_decay,
             a.d_model
         );
         println!("{:>8}  {:>20}", "seed", "final loss");
