@@ -5,7 +5,7 @@ use serde_json::Value;
 use zl_core::{
     loss::{loss_and_grad, Grads, Workspace},
     rng::TorchGenerator,
-    AdamWConfig, Bigrams, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT,
+    AdamWConfig, Bigrams, Model, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT,
 };
 use zl_tests::{assert_close, floats, golden, ulp_distance, NOTEBOOK_LOSSES};
 
@@ -42,6 +42,59 @@ fn run_config(r: &Value) -> TrainConfig {
             ..AdamWConfig::default()
         },
     }
+}
+
+/// One reference run of gen.py replayed: trains `m` with `cfg` and compares its losses every 100
+/// epochs (and every epoch's, where the reference has them) and its final loss with the run `r`.
+/// Returns the trainer, the largest loss difference, and the model the reference ends with.
+fn replay<const V: usize, const D: usize>(
+    tag: &str,
+    r: &Value,
+    b: &Bigrams<V>,
+    m: Model<V, D>,
+    cfg: &TrainConfig,
+) -> (Box<Trainer<V, D>>, f64, Model<V, D>) {
+    let mut t = Box::new(Trainer::new(m, cfg.adamw));
+    let mut losses = Vec::new();
+    let final_loss = t.run(b, cfg.epochs, |_, l| losses.push(l)).unwrap();
+    let every_100: Vec<f32> = losses.iter().step_by(100).copied().collect();
+    let d = assert_close(
+        &format!("{tag}: losses every 100"),
+        &every_100,
+        &floats(&r["losses_every_100"]),
+        LOSS_ATOL,
+        0.0,
+    );
+    if let Some(all) = r.get("losses") {
+        assert_close(
+            &format!("{tag}: every epoch's loss"),
+            &losses,
+            &floats(all),
+            LOSS_ATOL,
+            0.0,
+        );
+    }
+    let fl = r["final_loss"].as_f64().unwrap();
+    assert!(
+        (final_loss as f64 - fl).abs() <= LOSS_ATOL,
+        "{tag}: final loss {final_loss} vs {fl}"
+    );
+    let want = Model::from_row_major(
+        b.vocab_len(),
+        t.model.d_model(),
+        &floats(&r["final"]["W_E"]),
+        &floats(&r["final"]["W_U"]),
+    )
+    .unwrap();
+    (t, d, want)
+}
+
+/// softmax(W_E W_U), row-major over the vocabulary in use.
+fn probs<const V: usize, const D: usize>(m: &Model<V, D>, b: &Bigrams<V>) -> Vec<f32> {
+    let v = b.vocab_len();
+    let mut ws = Box::<Workspace<V, D>>::default();
+    zl_core::loss::forward(m, b, &mut ws);
+    (0..v * v).map(|n| ws.probs[(n / v, n % v)]).collect()
 }
 
 #[test]
@@ -216,54 +269,19 @@ fn pytorch_runs_reproduced() {
     let b = seed_bigrams();
     for r in g["runs"].as_array().unwrap() {
         let cfg = run_config(r);
-        let mut t = Trainer::new(SeedModel::init_torch(cfg.seed, 30, 16).unwrap(), cfg.adamw);
-        let mut losses = Vec::new();
-        let final_loss = t.run(&b, cfg.epochs, |_, l| losses.push(l)).unwrap();
         let tag = format!(
             "seed {} lr {} wd {}",
             cfg.seed, cfg.adamw.lr, cfg.adamw.weight_decay
         );
-        let every_100: Vec<f32> = losses.iter().step_by(100).copied().collect();
-        let d100 = assert_close(
-            &format!("{tag}: losses every 100"),
-            &every_100,
-            &floats(&r["losses_every_100"]),
-            LOSS_ATOL,
-            0.0,
-        );
-        if let Some(all) = r.get("losses") {
-            assert_close(
-                &format!("{tag}: every epoch's loss"),
-                &losses,
-                &floats(all),
-                LOSS_ATOL,
-                0.0,
-            );
-        }
-        let fl = r["final_loss"].as_f64().unwrap();
-        assert!(
-            (final_loss as f64 - fl).abs() <= LOSS_ATOL,
-            "{tag}: final loss {final_loss} vs {fl}"
-        );
-        let probs = |m: &SeedModel| -> Vec<f32> {
-            let mut ws = Workspace::default();
-            zl_core::loss::forward(m, &b, &mut ws);
-            (0..900).map(|n| ws.probs[(n / 30, n % 30)]).collect()
-        };
-        let want_model = SeedModel::from_row_major(
-            30,
-            16,
-            &floats(&r["final"]["W_E"]),
-            &floats(&r["final"]["W_U"]),
-        )
-        .unwrap();
+        let m = SeedModel::init_torch(cfg.seed, 30, 16).unwrap();
+        let (t, d100, want_model) = replay(&tag, r, &b, m, &cfg);
         let tol = |key: &str| {
             SENSITIVITY_FACTOR * r["self_sensitivity"][key].as_f64().unwrap() + SENSITIVITY_FLOOR
         };
         let dp = assert_close(
             &format!("{tag}: final softmax(W_E W_U)"),
-            &probs(&t.model),
-            &probs(&want_model),
+            &probs(&t.model, &b),
+            &probs(&want_model, &b),
             tol("probs"),
             0.0,
         );
@@ -337,38 +355,11 @@ fn custom_corpus_and_sizes_match_pytorch() {
                 );
             }
         }
-        let mut t = Box::new(Trainer::new(m, cfg.adamw));
-        let mut losses = Vec::new();
-        let final_loss = t.run(&b, cfg.epochs, |_, l| losses.push(l)).unwrap();
-        let every_100: Vec<f32> = losses.iter().step_by(100).copied().collect();
-        let dl = assert_close(
-            &format!("{tag}: losses every 100"),
-            &every_100,
-            &floats(&r["losses_every_100"]),
-            LOSS_ATOL,
-            0.0,
-        );
-        let fl = r["final_loss"].as_f64().unwrap();
-        assert!(
-            (final_loss as f64 - fl).abs() <= LOSS_ATOL,
-            "{tag}: final loss {final_loss} vs {fl}"
-        );
-        let probs = |m: &CustomModel| -> Vec<f32> {
-            let mut ws = Box::<Workspace<128, 32>>::default();
-            zl_core::loss::forward(m, &b, &mut ws);
-            (0..v * v).map(|n| ws.probs[(n / v, n % v)]).collect()
-        };
-        let want_model = CustomModel::from_row_major(
-            v,
-            d,
-            &floats(&r["final"]["W_E"]),
-            &floats(&r["final"]["W_U"]),
-        )
-        .unwrap();
+        let (t, dl, want_model) = replay(&tag, r, &b, m, &cfg);
         let dp = assert_close(
             &format!("{tag}: final softmax(W_E W_U)"),
-            &probs(&t.model),
-            &probs(&want_model),
+            &probs(&t.model, &b),
+            &probs(&want_model, &b),
             CUSTOM_PROBS_ATOL,
             0.0,
         );
