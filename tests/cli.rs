@@ -3,7 +3,9 @@
 use std::{path::Path, process::Command};
 
 use serde_json::Value;
-use zl_tests::{assert_one_line_error, floats, python_torch_or_skip, root, zl, NOTEBOOK_LOSSES};
+use zl_tests::{
+    assert_one_line_error, floats, python_torch_or_skip, root, zl, zl_with, Out, NOTEBOOK_LOSSES,
+};
 
 #[test]
 fn train_prints_the_notebooks_losses_and_the_comparison() {
@@ -204,6 +206,98 @@ fn cuda_without_a_gpu_is_one_line() {
             o.stderr
         );
         assert!(!o.stderr.contains("panicked"));
+    }
+}
+
+/// `--backend cuda` in the PTX interpreter: the kernel text and the host code a GPU runs.
+const SIMULATOR: &[(&str, &str)] = &[("ZL_CUDA_SIMULATOR", "1")];
+
+/// `zl --backend BACKEND ARGS`, the cuda backend in the PTX interpreter.
+fn on(backend: &str, args: &[&str]) -> Out {
+    let mut all = vec!["--backend", backend];
+    all.extend_from_slice(args);
+    zl_with(&all, SIMULATOR)
+}
+
+/// The cuda backend's whole command-line path (device, launch, divergence check, text, JSON,
+/// --save, --checksum), run in the PTX interpreter: every output equals the CPU backend's but
+/// for the backend's name and the time, since the kernel gives the CPU's bits.
+#[test]
+fn cuda_backend_prints_what_the_cpu_backend_prints() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = ["train", "--epochs", "3", "--log-every", "1"];
+    let text = |backend: &str| {
+        let o = on(backend, &[&args[..], &["--checksum"]].concat());
+        assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
+        o.stdout
+            .lines()
+            .filter(|l| !l.starts_with("train time:"))
+            .map(|l| l.replace("backend cuda", "backend cpu"))
+            .collect::<Vec<_>>()
+    };
+    let (cpu, cuda) = (text("cpu"), text("cuda"));
+    assert!(cpu.len() > 40 && cpu.last().unwrap().starts_with("epochs=3 "));
+    assert_eq!(cuda, cpu, "text output, checksum line included");
+
+    let json = |backend: &str| {
+        let save = dir.path().join(format!("{backend}.safetensors"));
+        let o = on(
+            backend,
+            &[&args[..], &["--json", "--save", save.to_str().unwrap()]].concat(),
+        );
+        assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
+        let mut v: Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(v["backend"], backend);
+        assert!(v["train_seconds"].as_f64().unwrap() > 0.0);
+        for key in ["backend", "train_seconds"] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        let bytes = std::fs::read(&save).unwrap();
+        let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
+        let tensors: Vec<Vec<u8>> = ["W_E", "W_U"]
+            .iter()
+            .map(|n| st.tensor(n).unwrap().data().to_vec())
+            .collect();
+        (v, tensors)
+    };
+    let (cpu, cuda) = (json("cpu"), json("cuda"));
+    assert_eq!(cuda.0, cpu.0, "--json, but for backend and train_seconds");
+    assert_eq!(cuda.1, cpu.1, "--save: W_E and W_U, byte for byte");
+}
+
+/// `--seeds` on cuda is one launch of several models; each model's final loss is the CPU's.
+/// A model that diverges stops the batch with the CPU's message, naming the seed and the epoch.
+#[test]
+fn cuda_batch_and_divergence_match_the_cpu_backend() {
+    let batch = |backend: &str| {
+        let o = on(
+            backend,
+            &["train", "--seeds", "0..3", "--epochs", "2", "--json"],
+        );
+        assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
+        let v: Value = serde_json::from_str(&o.stdout).unwrap();
+        v["models"].clone()
+    };
+    let cpu = batch("cpu");
+    assert_eq!(cpu.as_array().unwrap().len(), 3);
+    assert_eq!(batch("cuda"), cpu, "each seed's final loss");
+
+    for args in [
+        &["train", "--epochs", "3", "--lr", "1e30"][..],
+        &["train", "--seeds", "3,0", "--epochs", "3", "--lr", "1e30"][..],
+    ] {
+        let (cpu, cuda) = (on("cpu", args), on("cuda", args));
+        assert_eq!(cpu.code, 1, "{args:?}: {}", cpu.stderr);
+        assert!(
+            cpu.stderr.contains("diverged at epoch 1") && cpu.stderr.contains("epoch 0"),
+            "{}",
+            cpu.stderr
+        );
+        assert_eq!(
+            (cuda.code, &cuda.stderr),
+            (cpu.code, &cpu.stderr),
+            "{args:?}"
+        );
     }
 }
 

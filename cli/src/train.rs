@@ -58,17 +58,19 @@ pub struct Trained {
     pub checksum: String,
 }
 
-fn diverged(epoch: u32, loss: f32, losses: &[f32], lr: f64) -> anyhow::Error {
-    let last = match losses.last() {
+/// The error of a run whose loss (or weights) stopped being finite at `epoch`; `previous` is the
+/// loss of epoch − 1, the last finite one, if there was an earlier epoch.
+fn diverged(epoch: u32, loss: f32, previous: Option<f32>, lr: f64) -> anyhow::Error {
+    let last = match previous {
         Some(l) => format!(
             "the last finite loss was {} at epoch {}",
-            *l as f64,
-            losses.len() - 1
+            l as f64,
+            epoch - 1
         ),
         None => "no epoch had a finite loss".to_string(),
     };
     anyhow::anyhow!(
-        "training diverged at epoch {epoch}: the loss became {loss} ({last}); nothing was saved; try a smaller --lr than {lr}"
+        "training diverged at epoch {epoch}: the loss became {loss} ({last}); nothing was saved; try a smaller --lr than {lr:?}"
     )
 }
 
@@ -122,7 +124,8 @@ fn train_at<const V: usize, const D: usize>(c: &Corpus, s: &Settings) -> Result<
     // The AVX-512 loop where the CPU has it (the same bits as the core's), else the core's.
     let result = crate::simd::run(&mut t, &b, s.epochs, |_, l| losses.push(l));
     let train_seconds = start.elapsed().as_secs_f64();
-    let final_loss = result.map_err(|(epoch, loss)| diverged(epoch, loss, &losses, s.lr))?;
+    let final_loss =
+        result.map_err(|(epoch, loss)| diverged(epoch, loss, losses.last().copied(), s.lr))?;
     finish(&t.model, &b, c, s, losses, final_loss, train_seconds)
 }
 
@@ -147,12 +150,7 @@ fn train_cuda_at<const V: usize, const D: usize>(
     let b = bigrams::<V>(c)?;
     let mut batch = dev.train_batch::<V, D>(&b, &[config(s, s.seed)], s.d_model, true)?;
     let run = batch.runs.remove(0);
-    if let Some((epoch, loss)) = run.first_non_finite() {
-        return Err(diverged(epoch, loss, &run.losses[..epoch as usize], s.lr));
-    }
-    if !run.final_loss.is_finite() || !run.trainer.model.is_finite() {
-        return Err(diverged(s.epochs, run.final_loss, &run.losses, s.lr));
-    }
+    check_finite(&run, s)?;
     // train_seconds: the kernel alone (one launch for the whole run).
     finish(
         &run.trainer.model,
@@ -165,9 +163,44 @@ fn train_cuda_at<const V: usize, const D: usize>(
     )
 }
 
-/// Opens the GPU and checks that the model fits it, or says in one line what is missing.
+/// The CPU's divergence check for a GPU run, which runs every epoch regardless: the first
+/// epoch whose loss is not finite, else a final loss or weight that is not finite.
+fn check_finite<const V: usize, const D: usize>(
+    run: &zl_cuda::Run<V, D>,
+    s: &Settings,
+) -> Result<()> {
+    if let Some((epoch, loss)) = run.first_non_finite() {
+        let previous = epoch.checked_sub(1).map(|e| run.losses[e as usize]);
+        return Err(diverged(epoch, loss, previous, s.lr));
+    }
+    if !run.final_loss.is_finite() || !run.trainer.model.is_finite() {
+        return Err(diverged(
+            s.epochs,
+            run.final_loss,
+            run.losses.last().copied(),
+            s.lr,
+        ));
+    }
+    Ok(())
+}
+
+/// Set to 1, `--backend cuda` runs the kernel in the PTX interpreter (kernels/sim/ptxsim.py,
+/// carried in the binary; needs python3) instead of on a GPU: the same kernel text and host code,
+/// about 10^5 times slower, for checking the cuda path end to end on a machine without a GPU.
+pub const SIMULATOR_ENV: &str = "ZL_CUDA_SIMULATOR";
+
+/// Opens the GPU (or, with `ZL_CUDA_SIMULATOR=1`, the PTX interpreter) and checks that the
+/// model fits it, or says in one line what is missing.
 fn open_cuda(c: &Corpus, s: &Settings) -> Result<zl_cuda::Device> {
-    let dev = zl_cuda::Device::open().map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
+    let dev = match std::env::var(SIMULATOR_ENV).as_deref() {
+        Ok("1") => zl_cuda::Device::simulated(),
+        Ok("0") | Err(std::env::VarError::NotPresent) => zl_cuda::Device::open(),
+        Ok(other) => {
+            anyhow::bail!("{SIMULATOR_ENV}={other}: set it to 1 (the PTX interpreter) or 0")
+        }
+        Err(e) => anyhow::bail!("{SIMULATOR_ENV}: {e}; set it to 1 or 0"),
+    }
+    .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
     dev.check_size(c.vocab.len(), s.d_model)
         .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
     Ok(dev)
@@ -194,9 +227,12 @@ fn batch_cpu_at<const V: usize, const D: usize>(
     let train_one = |seed: u64| -> Result<f32> {
         let m = Model::<V, D>::init_torch(seed, c.vocab.len(), s.d_model)?;
         let mut t = Box::new(Trainer::new(m, s.adamw()));
-        crate::simd::run(&mut t, &b, s.epochs, |_, _| {}).map_err(|(epoch, loss)| {
-            anyhow::anyhow!("seed {seed}: {}", diverged(epoch, loss, &[], s.lr))
-        })
+        let mut previous = None;
+        crate::simd::run(&mut t, &b, s.epochs, |_, l| previous = Some(l)).map_err(
+            |(epoch, loss)| {
+                anyhow::anyhow!("seed {seed}: {}", diverged(epoch, loss, previous, s.lr))
+            },
+        )
     };
     let next = std::sync::atomic::AtomicUsize::new(0);
     let threads = std::thread::available_parallelism()
@@ -242,6 +278,22 @@ fn batch_cuda_at<const V: usize, const D: usize>(
     let b = bigrams::<V>(c)?;
     let configs: Vec<TrainConfig> = seeds.iter().map(|&seed| config(s, seed)).collect();
     let batch = dev.train_batch::<V, D>(&b, &configs, s.d_model, false)?;
+    // The batch records no per-epoch losses; a model that diverged is trained again alone, with
+    // them, so that the error names its epoch as the CPU backend's does.
+    if let Some(k) = batch
+        .runs
+        .iter()
+        .position(|r| !r.final_loss.is_finite() || !r.trainer.model.is_finite())
+    {
+        let mut again = dev.train_batch::<V, D>(&b, &configs[k..=k], s.d_model, true)?;
+        check_finite(&again.runs.remove(0), s)
+            .map_err(|e| anyhow::anyhow!("seed {}: {e}", seeds[k]))?;
+        anyhow::bail!(
+            "seed {}: the batch's final loss was {} but a run of that seed alone stayed finite",
+            seeds[k],
+            batch.runs[k].final_loss
+        );
+    }
     Ok(seeds
         .iter()
         .zip(batch.runs)

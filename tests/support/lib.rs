@@ -184,10 +184,18 @@ pub struct Out {
     pub stderr: String,
 }
 
-/// Runs `zl ARGS` (the binary of this build) and captures its output.
+/// Runs `zl ARGS` (the binary of this build) and captures its output. `ZL_CUDA_SIMULATOR` is
+/// cleared, so that `--backend cuda` means the GPU whatever the caller's environment says.
 pub fn zl(args: &[&str]) -> Out {
+    zl_with(args, &[])
+}
+
+/// [`zl`] with these environment variables set.
+pub fn zl_with(args: &[&str], env: &[(&str, &str)]) -> Out {
     let o = std::process::Command::new(zl_bin())
         .args(args)
+        .env_remove("ZL_CUDA_SIMULATOR")
+        .envs(env.iter().copied())
         .output()
         .expect("run zl");
     Out {
