@@ -8,11 +8,12 @@
 #   3. gpu_bench (cuda/examples/gpu_bench.rs): (a) one seed-model run of 10,000 epochs in one
 #      launch, (b) 1,024 seeds x 10,000 epochs in one launch, each compared with the CPU core;
 #   4. the notebook's own PyTorch loop on the same GPU (bench/peers/torch_gpu_loop.py);
-#   5. a short table, last.
+#   5. the headline command, `zl --backend cuda train --checksum`, against the CPU backend's line;
+#   6. a short table, last.
 #
 # Usage
-#   scripts/gpu-check.sh --prepare   # where Rust is (no GPU needed): build the two programs into
-#                                    # target/gpu-bin/ (about 10 MiB), to carry to the GPU machine
+#   scripts/gpu-check.sh --prepare   # where Rust is (no GPU needed): build the programs into
+#                                    # target/gpu-bin/ (about 7 MB), to carry to the GPU machine
 #   scripts/gpu-check.sh             # on the GPU machine
 # On the GPU machine it runs target/gpu-bin/ when that was built from these very sources (its
 # STAMP holds their hash); otherwise it builds with cargo, offline first, if cargo is there.
@@ -24,16 +25,17 @@ cd "$(dirname "$0")/.."
 BIN=target/gpu-bin
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
-# What the programs are built from: the two crates, the kernels and the tests.
+# What the programs are built from: the three crates, the kernels and the tests.
 source_hash() {
-    find core cuda kernels tests/backends.rs tests/support Cargo.toml Cargo.lock -type f \
+    find core cuda cli kernels tests/backends.rs tests/support Cargo.toml Cargo.lock -type f \
         \( -name '*.rs' -o -name '*.ptx' -o -name '*.py' -o -name '*.toml' -o -name Cargo.lock \) \
         -not -path '*/target/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
 }
 
-build() { # $1: output folder. Builds gpu_bench and the backends test binary into it.
+build() { # $1: output folder. Builds gpu_bench, zl and the backends test binary into it.
     local out=$1 cargo_args=("${@:2}")
     cargo build -q --release "${cargo_args[@]}" -p zl-cuda --example gpu_bench || return 1
+    cargo build -q --release "${cargo_args[@]}" -p zl-cli --bin zl || return 1
     local tests
     tests=$(cargo test -q --release "${cargo_args[@]}" --test backends --no-run --message-format=json 2>/dev/null |
         python3 -c 'import json,sys
@@ -44,6 +46,7 @@ for l in sys.stdin:
     [ -n "$tests" ] || return 1
     mkdir -p "$out"
     cp target/release/examples/gpu_bench "$out/gpu_bench"
+    cp target/release/zl "$out/zl"
     cp "$tests" "$out/backends"
     echo "sources $(source_hash)" >"$out/STAMP"
 }
@@ -70,7 +73,7 @@ else
 fi
 
 say "programs"
-if [ -x "$BIN/gpu_bench" ] && [ -x "$BIN/backends" ] && [ "$(cat "$BIN/STAMP" 2>/dev/null)" = "sources $(source_hash)" ]; then
+if [ -x "$BIN/gpu_bench" ] && [ -x "$BIN/backends" ] && [ -x "$BIN/zl" ] && [ "$(cat "$BIN/STAMP" 2>/dev/null)" = "sources $(source_hash)" ]; then
     RUN=$BIN
     echo "using $BIN, built by --prepare from these sources ($(cat "$BIN/STAMP"))"
 elif command -v cargo >/dev/null && { build target/gpu-build --offline ||
@@ -104,7 +107,18 @@ if ! timeout 150 python3 bench/peers/torch_gpu_loop.py --epochs 10000 >"$OUTDIR/
     : >"$OUTDIR/torch.json"
 fi
 
-say "5. summary"
+say "5. zl --backend cuda train --checksum, against the CPU backend"
+cpu_line=$("$RUN/zl" train --checksum 2>/dev/null | tail -n1)
+cuda_line=$(timeout 60 "$RUN/zl" --backend cuda train --checksum 2>"$OUTDIR/zl-cuda.err" | tail -n1)
+cat "$OUTDIR/zl-cuda.err" >&2
+printf 'cpu:  %s\ncuda: %s\n' "$cpu_line" "$cuda_line" | tee "$OUTDIR/checksum.txt"
+if [ -n "$cuda_line" ] && [ "$cuda_line" = "$cpu_line" ]; then
+    echo equal >>"$OUTDIR/checksum.txt"
+else
+    echo "gpu-check: the cuda backend's checksum line differs from the CPU's (or zl failed)" >&2
+fi
+
+say "6. summary"
 python3 - "$OUTDIR" <<'EOF' | tee "$OUTDIR/table.txt"
 import json, pathlib, sys
 out = pathlib.Path(sys.argv[1])
@@ -137,6 +151,12 @@ if b and t:
     row("(c) speed-up of (a) over the PyTorch loop", "%.0fx" % speedup, ">= 50x", speedup >= 50)
     wall = 1e3 * t["seconds"] / next(r for r in b["single"] if r["default"])["wall_ms"]
     row("    same, (a) with transfers", "%.0fx" % wall, "", None)
+try:
+    ck = (out / "checksum.txt").read_text().split("\n")
+    cuda_line = ck[1].removeprefix("cuda: ")
+    row("zl --backend cuda train --checksum", cuda_line or "(zl failed)", "= the CPU's line", "equal" in ck)
+except Exception:
+    pass
 print("device: %s" % (b["device"] if b else "?"))
 w = [max(len(r[i]) for r in rows) for i in range(4)] if rows else [0] * 4
 for r in rows:
