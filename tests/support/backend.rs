@@ -139,12 +139,16 @@ impl Backend {
 /// Runs `property` on the backend `name`, or prints why it cannot run here and returns. The
 /// reason goes straight to stderr, past the test harness's capture, so that `cargo test` shows it.
 /// With `ZL_REQUIRE_GPU` set (scripts/gpu-check.sh sets it), a GPU test that cannot run fails
-/// instead of skipping.
+/// instead of skipping; under CI (`CI` set), so does a simulator test.
 pub fn run_on(name: &str, test: &str, property: impl FnOnce(Backend)) {
     match Backend::open(name) {
         Ok(b) => property(b),
         Err(why) if name == "cuda" && std::env::var_os("ZL_REQUIRE_GPU").is_some() => {
             panic!("{test}: ZL_REQUIRE_GPU is set but the GPU cannot be used: {why}")
+        }
+        // CI always has python3 (scripts/test.sh uses it), so there the simulator must run.
+        Err(why) if name == "ptxsim" && std::env::var_os("CI").is_some() => {
+            panic!("{test}: CI must run the PTX simulator: {why}")
         }
         Err(why) => {
             let _ = writeln!(std::io::stderr(), "{test}: skipped, {why}");
