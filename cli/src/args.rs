@@ -9,7 +9,8 @@ use clap::{Args, Parser, Subcommand, ValueEnum};
 #[derive(Parser, Debug)]
 #[command(name = "zl", version, about, long_about = None)]
 pub struct Cli {
-    /// Where to train: cpu (zl-core) or cuda (hand-written PTX kernels).
+    /// Where to train: cpu (zl-core) or cuda (hand-written PTX kernels; without a GPU,
+    /// ZL_CUDA_SIMULATOR=1 runs them in a PTX interpreter, about half a second an epoch).
     #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
     pub backend: Backend,
 
