@@ -455,3 +455,44 @@ fn plot_writes_every_figure_as_svg_and_png() {
     );
     assert!(no_curve.join("spectrum.png").exists());
 }
+
+/// A corpus longer than the position-by-position ablation reruns: the decomposition and N cover
+/// every character, the ablation says which prefix it reran and counts exactly its positions,
+/// and the text shown is cut to its start.
+#[test]
+fn long_corpora_say_what_the_ablation_covered() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("long.txt");
+    let chars = 4_200_000usize;
+    let text: String = (0..chars)
+        .map(|i| if i % 3 == 0 { 'a' } else { 'b' })
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    let v = zl_json(&["interpret", "--corpus", p, "--epochs", "20", "--json"]);
+    let ablated = 1usize << 22;
+    assert_eq!(v["corpus_chars"], chars);
+    assert_eq!(num(&v, "predictions"), (chars - 1) as f64);
+    assert_eq!(v["ablation_chars"], ablated);
+    assert_eq!(v["text"].as_str().unwrap().chars().count(), 2_000);
+    for row in v["rows"].as_array().unwrap() {
+        let a = &row["ablation"];
+        let positions =
+            a["positions_with"].as_u64().unwrap() + a["positions_without"].as_u64().unwrap();
+        assert_eq!(positions, ablated as u64 - 1, "{a}");
+        assert_eq!(a["changed_without"], 0);
+    }
+    let o = zl(&["interpret", "--corpus", p, "--epochs", "20"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stdout.contains(&format!(
+            "rerun the first {ablated} characters of the {chars}-character text"
+        )) && o
+            .stdout
+            .contains(&format!("each of its {} predictions", ablated - 1))
+            && o.stdout
+                .contains(&format!("N = {} next-token predictions", chars - 1)),
+        "{}",
+        o.stdout
+    );
+}

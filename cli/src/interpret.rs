@@ -29,10 +29,14 @@ pub struct Analysis {
     /// Characters in token-id order.
     pub vocab: Vec<char>,
     pub d_model: usize,
-    /// The corpus, its length in characters, and N, the number of next-token predictions.
+    /// The start of the corpus (at most [`TEXT_SHOWN`] characters), for display.
     pub text: String,
+    /// The corpus's length in characters, and N, the number of next-token predictions.
     pub corpus_chars: usize,
     pub predictions: f64,
+    /// Characters the ablation reruns position by position: the whole corpus, or the first
+    /// [`ABLATION_CHARS`] of a longer one.
+    pub ablation_chars: usize,
     /// Where the model came from, in words.
     pub source: String,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
@@ -59,7 +63,25 @@ pub struct Analysis {
     pub analysis_seconds: f64,
 }
 
+/// Characters of the corpus that the text report, the JSON and the HTML page show.
+pub const TEXT_SHOWN: usize = 2_000;
+
 impl Analysis {
+    /// What the ablation reruns, in words ("the whole 193-character text"), and how many
+    /// predictions that is.
+    pub fn ablation_scope(&self) -> (String, usize) {
+        let predictions = self.ablation_chars.saturating_sub(1);
+        let what = if self.ablation_chars < self.corpus_chars {
+            format!(
+                "the first {} characters of the {}-character text",
+                self.ablation_chars, self.corpus_chars
+            )
+        } else {
+            format!("the whole {}-character text", self.corpus_chars)
+        };
+        (what, predictions)
+    }
+
     /// Tokens followed by another, and of those, how many have the model's top-1 among the
     /// data's most frequent next tokens.
     pub fn argmax_agreement(&self) -> (usize, usize) {
@@ -108,8 +130,9 @@ pub fn analyse<const V: usize, const D: usize>(
     Ok(Analysis {
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
-        text: tokens.iter().map(|&t| vocab[t]).collect(),
+        text: tokens.iter().take(TEXT_SHOWN).map(|&t| vocab[t]).collect(),
         corpus_chars: tokens.len(),
+        ablation_chars: tokens.len(),
         predictions: b.total as f64,
         source: String::new(),
         losses: None,
@@ -230,6 +253,7 @@ pub fn prepare(backend: Backend, src: &ModelSource) -> Result<Analysis> {
     })?;
     an.source = source;
     an.losses = losses;
+    an.corpus_chars = corpus.chars as usize;
     Ok(an)
 }
 
@@ -293,6 +317,7 @@ pub fn to_json(an: &Analysis) -> Value {
         "d_model": an.d_model,
         "text": an.text,
         "corpus_chars": an.corpus_chars,
+        "ablation_chars": an.ablation_chars,
         "predictions": an.predictions,
         "model_loss": d.model_loss,
         "model_loss_f32": an.model_loss_f32,
@@ -433,11 +458,15 @@ pub fn text(an: &Analysis, colour: bool) -> String {
         s,
         "\n3. Mechanistic tests (each would fail if the model were not a bigram table)"
     );
-    let _ = writeln!(s, "\n(a) Ablation: zero row i of W_E, rerun the {}-token text (embedding and logits at every position,", an.corpus_chars);
-    let _ = writeln!(s, "    the notebook's hook_embed), and compare each of the N = {n} predictions bit for bit with the original.");
+    let (scope, ablated) = an.ablation_scope();
     let _ = writeln!(
         s,
-        "    Δloss: change of the mean loss over all N predictions coming from those positions."
+        "\n(a) Ablation: zero row i of W_E, rerun {scope} (embedding and logits at every position,"
+    );
+    let _ = writeln!(s, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.");
+    let _ = writeln!(
+        s,
+        "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
     );
     let _ = writeln!(
         s,

@@ -125,7 +125,15 @@ pub fn html(an: &Analysis) -> Result<String> {
          how can we be sure?</p>",
         an.corpus_chars,
         n,
-        esc(&an.text),
+        if an.text.chars().count() < an.corpus_chars {
+            format!(
+                "{} … <i>(the first {} characters)</i>",
+                esc(&an.text),
+                an.text.chars().count()
+            )
+        } else {
+            esc(&an.text)
+        },
         an.vocab
             .iter()
             .enumerate()
@@ -273,15 +281,16 @@ pub fn html(an: &Analysis) -> Result<String> {
         "<h3>3.4 Test 1: ablate one embedding</h3>\
          <p>If the model only looks up the current token, then zeroing row <i>i</i> of W_E must \
          change its predictions at the positions whose current token is <i>i</i>, and nowhere \
-         else. For each token we zero its row, run the whole {}-character text through both \
+         else. For each token we zero its row, run {} through both \
          models (the embedding, the notebook's <code>hook_embed</code>, and the logits at every \
-         position) and compare each of the {n} predictions bit for bit. Predictions changed \
+         position) and compare each of its {} predictions bit for bit. Predictions changed \
          away from the ablated token, over all {v} ablations: <b class={}>{elsewhere}</b>. \
          An ablated row's logits are all zero, so its positions fall to the uniform loss ln {v}.</p>\
          <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
          <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
          <th>loss there: before → after</th></tr>",
-        an.corpus_chars,
+        esc(&an.ablation_scope().0),
+        an.ablation_scope().1,
         if elsewhere == 0 { "ok" } else { "bad" },
     );
     for (i, a) in an.ablations.iter().enumerate() {
