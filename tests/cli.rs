@@ -320,6 +320,32 @@ fn cuda_batch_and_divergence_match_the_cpu_backend() {
     }
 }
 
+/// `zl --backend cuda sweep` trains on the GPU (one launch per size), not silently on the CPU:
+/// the JSON names the backend, and every size's final loss is the CPU backend's.
+#[test]
+fn cuda_sweep_matches_the_cpu_backend() {
+    if !simulator_or_skip("cuda_sweep_matches_the_cpu_backend") {
+        return;
+    }
+    let sweep = |backend: &str| {
+        let o = on(
+            backend,
+            &["sweep", "--d-model", "3,1", "--epochs", "2", "--json"],
+        );
+        assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
+        let mut v: Value = serde_json::from_str(&o.stdout).unwrap();
+        assert_eq!(v["backend"], backend);
+        for run in v["runs"].as_array_mut().unwrap() {
+            run.as_object_mut().unwrap().remove("train_seconds");
+        }
+        v.as_object_mut().unwrap().remove("backend");
+        v
+    };
+    let cpu = sweep("cpu");
+    assert_eq!(cpu["runs"][0]["d_model"], 1);
+    assert_eq!(sweep("cuda"), cpu);
+}
+
 fn snapshot(p: &Path) -> Vec<u8> {
     std::fs::read(p).unwrap()
 }

@@ -43,7 +43,7 @@ pub fn main() -> ExitCode {
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
         args::Command::Train(a) => train::run(cli.backend, &a),
-        args::Command::Sweep(a) => sweep::run(&a),
+        args::Command::Sweep(a) => sweep::run(cli.backend, &a),
         args::Command::Interpret(a) => interpret::run(cli.backend, &a),
         args::Command::Report(a) => report::run(cli.backend, &a),
     }

@@ -1,17 +1,17 @@
 //! `zl sweep`: train one model per d_model and show where the rank limit starts to cost loss.
 //!
 //! `W_E·W_U` has rank at most d_model, so a small d_model cannot hold an arbitrary V×V table of
-//! bigram logits. The sweep trains each size on the same counts, in parallel across cores, and
-//! sets each final loss beside the bigram entropy floor that a full-rank table reaches.
-
-use std::sync::atomic::{AtomicUsize, Ordering};
+//! bigram logits. The sweep trains each size on the same counts, in parallel across cores (on
+//! cuda, one launch per size), and sets each final loss beside the bigram entropy floor that a
+//! full-rank table reaches.
 
 use anyhow::{bail, Result};
+use rayon::prelude::*;
 use serde_json::json;
 
 use crate::{
-    args::SweepArgs,
-    train::{load_corpus, train_cpu, Settings},
+    args::{Backend, SweepArgs},
+    train::{load_corpus, train_cpu, train_cuda, Settings},
 };
 
 /// A size costs loss when its gap to the floor exceeds the best size's gap by this much (nats).
@@ -27,46 +27,34 @@ pub struct Point {
     pub train_seconds: f64,
 }
 
-pub fn run(a: &SweepArgs) -> Result<()> {
+pub fn run(backend: Backend, a: &SweepArgs) -> Result<()> {
     let corpus = load_corpus(a.corpus.as_deref())?;
     let mut sizes = a.d_model.clone();
     sizes.sort_unstable();
     sizes.dedup();
     let floor = corpus_floor(&corpus);
-    let next = AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(sizes.len());
-    let mut results: Vec<Result<Point>> = std::thread::scope(|s| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                s.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, Ordering::Relaxed);
-                        let Some(&d) = sizes.get(k) else { break done };
-                        let settings = Settings::new(&a.hyper, d);
-                        let r = train_cpu(&corpus, &settings).map(|t| Point {
-                            d_model: d,
-                            final_loss: t.final_loss as f64,
-                            gap: t.final_loss as f64 - floor,
-                            train_seconds: t.train_seconds,
-                        });
-                        done.push(r.map_err(|e| e.context(format!("d_model {d}"))));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("sweep worker"))
-            .collect()
-    });
-    let mut points = Vec::new();
-    for r in results.drain(..) {
-        points.push(r?);
-    }
-    points.sort_by_key(|p| p.d_model);
+    let train_one = |&d: &usize| -> Result<Point> {
+        let settings = Settings::new(&a.hyper, d);
+        let t = match backend {
+            Backend::Cpu => train_cpu(&corpus, &settings),
+            Backend::Cuda => train_cuda(&corpus, &settings),
+        }
+        .map_err(|e| e.context(format!("d_model {d}")))?;
+        Ok(Point {
+            d_model: d,
+            final_loss: t.final_loss as f64,
+            gap: t.final_loss as f64 - floor,
+            train_seconds: t.train_seconds,
+        })
+    };
+    // On the CPU one size per core; on the GPU one launch per size (each d_model is its own
+    // kernel shape), one after another.
+    // In the sizes' order, so that the first failing size is the one reported.
+    let results: Vec<Result<Point>> = match backend {
+        Backend::Cpu => sizes.par_iter().map(train_one).collect(),
+        Backend::Cuda => sizes.iter().map(train_one).collect(),
+    };
+    let points = results.into_iter().collect::<Result<Vec<Point>>>()?;
     if points.is_empty() {
         bail!("--d-model: no sizes given; list them, such as --d-model 1,2,4,8,16,32");
     }
@@ -84,6 +72,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
 
     if a.json {
         let out = json!({
+            "backend": backend.to_string(),
             "corpus": corpus.source.to_string(),
             "vocab_size": v,
             "seed": a.hyper.seed,
@@ -102,7 +91,7 @@ pub fn run(a: &SweepArgs) -> Result<()> {
         println!("{out}");
     } else {
         println!(
-            "zl sweep: {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
+            "zl sweep: backend {backend}, {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
             corpus.source, a.hyper.seed, a.hyper.epochs, a.hyper.lr, a.hyper.weight_decay
         );
         println!("bigram entropy floor H(next|current) = {floor:.6} nats; uniform ln {v} = {uniform:.6} nats");

@@ -3,6 +3,7 @@
 use std::time::Instant;
 
 use anyhow::{Context, Result};
+use rayon::prelude::*;
 use serde_json::json;
 use zl_core::{AdamWConfig, Bigrams, Model, TrainConfig, Trainer};
 
@@ -234,39 +235,13 @@ fn batch_cpu_at<const V: usize, const D: usize>(
             },
         )
     };
-    let next = std::sync::atomic::AtomicUsize::new(0);
-    let threads = std::thread::available_parallelism()
-        .map_or(1, |n| n.get())
-        .min(seeds.len());
-    let mut out: Vec<(usize, Result<f32>)> = std::thread::scope(|scope| {
-        let workers: Vec<_> = (0..threads)
-            .map(|_| {
-                scope.spawn(|| {
-                    let mut done = Vec::new();
-                    loop {
-                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        let Some(&seed) = seeds.get(k) else {
-                            break done;
-                        };
-                        done.push((k, train_one(seed)));
-                    }
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("batch worker"))
-            .collect()
-    });
-    out.sort_by_key(|(k, _)| *k);
-    out.into_iter()
-        .map(|(k, r)| {
-            r.map(|final_loss| BatchRun {
-                seed: seeds[k],
-                final_loss,
-            })
-        })
-        .collect()
+    // One model per task across every core; the first error in the seeds' order wins, as on
+    // the cuda backend.
+    let runs: Vec<Result<BatchRun>> = seeds
+        .par_iter()
+        .map(|&seed| train_one(seed).map(|final_loss| BatchRun { seed, final_loss }))
+        .collect();
+    runs.into_iter().collect()
 }
 
 /// Models per launch on the GPU: 65,536 seed models hold about 3 GB of state on the host and
