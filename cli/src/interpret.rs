@@ -231,7 +231,7 @@ pub fn prepare(backend: Backend, src: &ModelSource) -> Result<Analysis> {
                 Backend::Cuda => train::train_cuda(&corpus, &s)?,
             };
             let what = format!(
-                "a model trained here on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {} ({:.0} ms)",
+                "a model trained here ({backend} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {} ({:.0} ms)",
                 corpus.source,
                 a.hyper.seed,
                 a.hyper.epochs,
