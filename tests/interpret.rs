@@ -496,3 +496,41 @@ fn long_corpora_say_what_the_ablation_covered() {
         o.stdout
     );
 }
+
+/// The ablation's work grows as characters × V² × d_model: a text of many distinct characters
+/// reruns only as many as the documented budget allows (2^32 / (2·V²·d) characters), so that
+/// `zl interpret` on a researcher's own text takes seconds, not the minutes of a full rerun.
+#[test]
+fn the_ablation_keeps_to_its_budget_on_large_vocabularies() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v80.txt");
+    let chars = 25_000usize;
+    // 80 distinct characters in a fixed pseudo-random order.
+    let mut x = 7u32;
+    let text: String = (0..chars)
+        .map(|i| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            char::from(
+                33 + if i < 80 {
+                    i as u8
+                } else {
+                    ((x >> 16) % 80) as u8
+                },
+            )
+        })
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    let v = zl_json(&[
+        "interpret",
+        "--corpus",
+        path.to_str().unwrap(),
+        "--epochs",
+        "5",
+        "--json",
+    ]);
+    assert_eq!(v["vocab"].as_array().unwrap().len(), 80);
+    let budget = (1usize << 32) / (2 * 80 * 80 * 16);
+    assert_eq!(v["corpus_chars"], chars);
+    assert_eq!(v["ablation_chars"], budget);
+    assert_eq!(v["ablation_changed_elsewhere"], 0);
+}
