@@ -461,6 +461,7 @@ fn bad_corpus_files_get_one_clear_line() {
             "cannot open",
         ),
         (write("empty.txt", b""), "empty"),
+        (dir.path().to_str().unwrap().to_string(), "is a folder"),
         (write("one.txt", b"a"), "1 character"),
         (write("same.txt", b"aaaa"), "one distinct character"),
         (write("latin1.txt", b"caf\xe9 au lait"), "byte offset 3"),
@@ -488,6 +489,54 @@ fn bad_corpus_files_get_one_clear_line() {
     }
     assert_one_line_error(&["train", "--d-model", "0"], 2, "--d-model");
     assert_one_line_error(&["train", "--d-model", "65"], 2, "between 1 and 64");
+}
+
+/// A corpus that cannot be mapped (a pipe: `--corpus /dev/stdin`, `--corpus <(zcat t.gz)`) is
+/// read into memory and trains exactly as the same text in a file.
+#[test]
+fn a_piped_corpus_trains_like_the_same_file() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("text.txt");
+    let text = "the cat sat on the mat, and the dog ran — naïvely.\n".repeat(50);
+    std::fs::write(&path, &text).unwrap();
+    let args = [
+        "train",
+        "--epochs",
+        "20",
+        "--checksum",
+        "--json",
+        "--corpus",
+    ];
+    let from_file = zl(&[&args[..], &[path.to_str().unwrap()]].concat());
+    assert_eq!(from_file.code, 0, "{}", from_file.stderr);
+    let mut child = Command::new(zl_tests::zl_bin())
+        .args(args)
+        .arg("/dev/stdin")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let feed = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(text.as_bytes()).unwrap();
+    });
+    let piped = child.wait_with_output().unwrap();
+    feed.join().unwrap();
+    assert!(
+        piped.status.success(),
+        "{}",
+        String::from_utf8_lossy(&piped.stderr)
+    );
+    let json = |out: &[u8]| -> Value {
+        let mut v: Value = serde_json::from_str(std::str::from_utf8(out).unwrap()).unwrap();
+        for key in ["corpus", "train_seconds", "count_seconds"] {
+            v.as_object_mut().unwrap().remove(key);
+        }
+        v
+    };
+    assert_eq!(json(&piped.stdout), json(from_file.stdout.as_bytes()));
 }
 
 #[test]

@@ -80,24 +80,38 @@ impl Corpus {
     /// Reads, validates and counts a UTF-8 file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let start = Instant::now();
+        let flag = || format!("--corpus {}", path.display());
         let file = std::fs::File::open(path)
             .with_context(|| format!("--corpus {}: cannot open it", path.display()))?;
-        let len = file
-            .metadata()
-            .with_context(|| format!("--corpus {}", path.display()))?
-            .len();
-        if len == 0 {
+        let meta = file.metadata().with_context(flag)?;
+        if meta.is_dir() {
             bail!(
-                "--corpus {}: the file is empty; give a text of at least 2 characters",
+                "--corpus {}: this is a folder; give a UTF-8 text file",
                 path.display()
             );
         }
-        // SAFETY: the map is read-only and lives only inside this function; zl does not write
-        // the file, and a concurrent writer could at worst change the counts, not memory safety
-        // of this process on Linux (pages stay mapped until the Mmap is dropped).
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("--corpus {}: cannot map it", path.display()))?;
-        let (vocab, counts, chars) = count(&map, &path.display().to_string())?;
+        let name = path.display().to_string();
+        let (vocab, counts, chars) = if meta.is_file() {
+            if meta.len() == 0 {
+                bail!("--corpus {name}: the file is empty; give a text of at least 2 characters");
+            }
+            // SAFETY: the map is read-only and lives only inside this block; zl does not write
+            // the file, and a concurrent writer could at worst change the counts, not memory
+            // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("--corpus {name}: cannot map it"))?;
+            count(&map, &name)?
+        } else {
+            // A pipe, a process substitution (`--corpus <(zcat text.gz)`) or a device: it cannot
+            // be mapped, so it is read into memory.
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut &file, &mut bytes)
+                .with_context(|| format!("--corpus {name}: cannot read it"))?;
+            if bytes.is_empty() {
+                bail!("--corpus {name}: it gave no bytes; give a text of at least 2 characters");
+            }
+            count(&bytes, &name)?
+        };
         Ok(Corpus {
             source: Source::File(path.to_path_buf()),
             vocab,
