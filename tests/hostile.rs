@@ -245,7 +245,13 @@ fn hostile_flags_and_outputs_change_nothing() {
             "10",
         ],
         1,
-        &["no-such-dir"],
+        &["no-such-dir", "does it exist"],
+    );
+    fails_cleanly(
+        d,
+        &["train", "--epochs", "2", "--save", "."],
+        1,
+        &["--save", "is a folder"],
     );
     std::fs::write(d.join("archive.zip"), b"PK\x03\x04\x14\x00\xff\xfe binary").unwrap();
     fails_cleanly(

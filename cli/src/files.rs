@@ -24,18 +24,19 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     };
     if path.is_dir() {
         bail!(
-            "{} is a folder; give a file name, such as {}/model.safetensors",
-            path.display(),
+            "{} is a folder; give the path of a file (inside it, for example)",
             path.display()
         );
     }
     let mut tmp = tempfile::Builder::new()
         .prefix(".zl-tmp-")
         .tempfile_in(&dir)
-        .with_context(|| {
-            format!(
-                "cannot write in folder {} (does it exist, and may you write there?)",
-                dir.display()
+        .map_err(|e| {
+            // The reason alone: tempfile's message names its random file, not the user's.
+            anyhow::anyhow!(
+                "cannot write in folder {} ({}); does it exist, and may you write there?",
+                dir.display(),
+                std::io::Error::from(e.kind())
             )
         })?;
     tmp.write_all(bytes)
