@@ -51,6 +51,10 @@ fn fails_cleanly(dir: &Path, args: &[&str], code: i32, names: &[&str]) {
         "{stderr}"
     );
     assert!(
+        !stderr.contains(".zl-tmp"),
+        "zl {args:?}: names its own temporary file: {stderr}"
+    );
+    assert!(
         o.stdout.is_empty(),
         "zl {args:?}: stdout {:?}",
         String::from_utf8_lossy(&o.stdout)
