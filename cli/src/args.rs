@@ -164,8 +164,8 @@ pub struct TrainArgs {
     pub save: Option<PathBuf>,
 
     /// Train one model per seed instead of one: a range A..B (B excluded, e.g. 0..1024) or a
-    /// comma-separated list; on cuda in one launch (up to 65,536 models a launch), on cpu in parallel. Reports each model's
-    /// final loss.
+    /// comma-separated list; on cuda in one launch (up to 65,536 models a launch), on cpu in
+    /// parallel. Reports each model's final loss.
     #[arg(long, value_name = "SEEDS", value_parser = parse_seeds, conflicts_with = "checksum")]
     pub seeds: Option<Seeds>,
 

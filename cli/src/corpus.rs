@@ -80,17 +80,15 @@ impl Corpus {
     /// Reads, validates and counts a UTF-8 file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let start = Instant::now();
-        let flag = || format!("--corpus {}", path.display());
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("--corpus {}: cannot open it", path.display()))?;
-        let meta = file.metadata().with_context(flag)?;
-        if meta.is_dir() {
-            bail!(
-                "--corpus {}: this is a folder; give a UTF-8 text file",
-                path.display()
-            );
-        }
         let name = path.display().to_string();
+        let file = std::fs::File::open(path)
+            .with_context(|| format!("--corpus {name}: cannot open it"))?;
+        let meta = file
+            .metadata()
+            .with_context(|| format!("--corpus {name}"))?;
+        if meta.is_dir() {
+            bail!("--corpus {name}: this is a folder; give a UTF-8 text file");
+        }
         let (vocab, counts, chars) = if meta.is_file() {
             if meta.len() == 0 {
                 bail!("--corpus {name}: the file is empty; give a text of at least 2 characters");

@@ -276,6 +276,7 @@ pub fn html(an: &Analysis) -> Result<String> {
 
     // Ablation.
     let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
+    let (scope, ablated) = an.ablation_scope();
     let _ = write!(
         s,
         "<h3>3.4 Test 1: ablate one embedding</h3>\
@@ -289,8 +290,8 @@ pub fn html(an: &Analysis) -> Result<String> {
          <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
          <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
          <th>loss there: before → after</th></tr>",
-        esc(&an.ablation_scope().0),
-        an.ablation_scope().1,
+        esc(&scope),
+        ablated,
         if elsewhere == 0 { "ok" } else { "bad" },
     );
     for (i, a) in an.ablations.iter().enumerate() {

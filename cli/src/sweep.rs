@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::{
     args::{Backend, SweepArgs},
-    train::{load_corpus, train_cpu, train_cuda, Settings},
+    train::{load_corpus, open_cuda, train_cpu, train_cuda_on, Settings},
 };
 
 /// A size costs loss when its gap to the floor exceeds the best size's gap by this much (nats).
@@ -33,11 +33,16 @@ pub fn run(backend: Backend, a: &SweepArgs) -> Result<()> {
     sizes.sort_unstable();
     sizes.dedup();
     let floor = corpus_floor(&corpus);
+    // The GPU is opened, and its kernel loaded, once for all sizes.
+    let gpu = match backend {
+        Backend::Cpu => None,
+        Backend::Cuda => Some(open_cuda()?),
+    };
     let train_one = |&d: &usize| -> Result<Point> {
         let settings = Settings::new(&a.hyper, d);
-        let t = match backend {
-            Backend::Cpu => train_cpu(&corpus, &settings),
-            Backend::Cuda => train_cuda(&corpus, &settings),
+        let t = match &gpu {
+            None => train_cpu(&corpus, &settings),
+            Some(dev) => train_cuda_on(dev, &corpus, &settings),
         }
         .map_err(|e| e.context(format!("d_model {d}")))?;
         Ok(Point {
@@ -48,11 +53,11 @@ pub fn run(backend: Backend, a: &SweepArgs) -> Result<()> {
         })
     };
     // On the CPU one size per core; on the GPU one launch per size (each d_model is its own
-    // kernel shape), one after another.
-    // In the sizes' order, so that the first failing size is the one reported.
-    let results: Vec<Result<Point>> = match backend {
-        Backend::Cpu => sizes.par_iter().map(train_one).collect(),
-        Backend::Cuda => sizes.iter().map(train_one).collect(),
+    // kernel shape), one after another. Either way in the sizes' order, so that the first
+    // failing size is the one reported.
+    let results: Vec<Result<Point>> = match gpu {
+        None => sizes.par_iter().map(train_one).collect(),
+        Some(_) => sizes.iter().map(train_one).collect(),
     };
     let points = results.into_iter().collect::<Result<Vec<Point>>>()?;
     if points.is_empty() {

@@ -190,10 +190,10 @@ fn check_finite<const V: usize, const D: usize>(
 /// about 10^5 times slower, for checking the cuda path end to end on a machine without a GPU.
 pub const SIMULATOR_ENV: &str = "ZL_CUDA_SIMULATOR";
 
-/// Opens the GPU (or, with `ZL_CUDA_SIMULATOR=1`, the PTX interpreter) and checks that the
-/// model fits it, or says in one line what is missing.
-fn open_cuda(c: &Corpus, s: &Settings) -> Result<zl_cuda::Device> {
-    let dev = match std::env::var(SIMULATOR_ENV).as_deref() {
+/// Opens the GPU (or, with `ZL_CUDA_SIMULATOR=1`, the PTX interpreter), loading the kernel
+/// once, or says in one line what is missing.
+pub fn open_cuda() -> Result<zl_cuda::Device> {
+    match std::env::var(SIMULATOR_ENV).as_deref() {
         Ok("1") => zl_cuda::Device::simulated(),
         Ok("0") | Err(std::env::VarError::NotPresent) => zl_cuda::Device::open(),
         Ok(other) => {
@@ -201,16 +201,24 @@ fn open_cuda(c: &Corpus, s: &Settings) -> Result<zl_cuda::Device> {
         }
         Err(e) => anyhow::bail!("{SIMULATOR_ENV}: {e}; set it to 1 or 0"),
     }
-    .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
-    dev.check_size(c.vocab.len(), s.d_model)
-        .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))?;
-    Ok(dev)
+    .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))
 }
 
-/// Trains on the GPU, one launch for the whole run.
+/// Checks that a model of the corpus's vocabulary and `s.d_model` fits one block of `dev`.
+fn check_fits(dev: &zl_cuda::Device, c: &Corpus, s: &Settings) -> Result<()> {
+    dev.check_size(c.vocab.len(), s.d_model)
+        .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))
+}
+
+/// Trains on an opened GPU, one launch for the whole run.
+pub fn train_cuda_on(dev: &zl_cuda::Device, c: &Corpus, s: &Settings) -> Result<Trained> {
+    check_fits(dev, c, s)?;
+    on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, train_cuda_at(dev, c, s)))
+}
+
+/// Opens the GPU and trains on it, one launch for the whole run.
 pub fn train_cuda(c: &Corpus, s: &Settings) -> Result<Trained> {
-    let dev = open_cuda(c, s)?;
-    on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, train_cuda_at(&dev, c, s)))
+    train_cuda_on(&open_cuda()?, c, s)
 }
 
 /// One model of a batch.
@@ -244,8 +252,9 @@ fn batch_cpu_at<const V: usize, const D: usize>(
     runs.into_iter().collect()
 }
 
-/// Models per launch on the GPU: 65,536 seed models hold about 3 GB of state on the host and
-/// under 1 GB on the GPU, so that `--seeds 0..1048576` runs in 16 launches instead of needing 50 GB.
+/// Models per launch on the GPU. By arithmetic (not measured), 65,536 seed models hold about
+/// 3 GB of state on the host and under 1 GB on the GPU, so that `--seeds 0..1048576` runs in 16
+/// launches instead of needing about 50 GB at once.
 const MODELS_PER_LAUNCH: usize = 1 << 16;
 
 fn batch_cuda_at<const V: usize, const D: usize>(
@@ -261,11 +270,7 @@ fn batch_cuda_at<const V: usize, const D: usize>(
         let batch = dev.train_batch::<V, D>(&b, &configs, s.d_model, false)?;
         // The batch records no per-epoch losses; a model that diverged is trained again alone,
         // with them, so that the error names its epoch as the CPU backend's does.
-        if let Some(k) = batch
-            .runs
-            .iter()
-            .position(|r| !r.final_loss.is_finite() || !r.trainer.model.is_finite())
-        {
+        if let Some(k) = batch.runs.iter().position(|r| check_finite(r, s).is_err()) {
             let mut again = dev.train_batch::<V, D>(&b, &configs[k..=k], s.d_model, true)?;
             check_finite(&again.runs.remove(0), s)
                 .map_err(|e| anyhow::anyhow!("seed {}: {e}", seeds[k]))?;
@@ -298,7 +303,8 @@ pub fn train_batch(
             on_big_stack(|| with_capacity!(c.vocab.len(), s.d_model, batch_cpu_at(c, s, seeds)))?
         }
         Backend::Cuda => {
-            let dev = open_cuda(c, s)?;
+            let dev = open_cuda()?;
+            check_fits(&dev, c, s)?;
             on_big_stack(|| {
                 with_capacity!(c.vocab.len(), s.d_model, batch_cuda_at(&dev, c, s, seeds))
             })?
