@@ -1,8 +1,11 @@
-//! Cross-backend agreement: every property runs on the CPU core, on the GPU (zl-cuda's
-//! kernels/train.ptx) and on the PTX simulator (the same kernel text interpreted on the CPU).
-//! The GPU tests skip, saying why, on a machine without one; the simulator's need only python3.
+//! Cross-backend agreement: every property runs through zl-cli's backend layer (the one
+//! interface `zl train` trains through) on every backend: `cpu-portable` (zl-core as the
+//! target's baseline compiles it), `cpu-avx512` (zl-lanes), `cuda` (zl-cuda's
+//! kernels/train.ptx on a GPU) and `ptxsim` (the same kernel text interpreted on the CPU). The
+//! GPU tests skip, saying why, on a machine without one; the simulator's need only python3;
+//! under CI a backend this machine can run must run (tests/support/backend.rs).
 //!
-//! The CPU core is the reference. The kernel performs the core's f32 operations in the core's
+//! zl-core's `Trainer::run` is the reference (`reference`). The kernel performs the core's f32 operations in the core's
 //! order with one rounding each, so the hard tolerances below are loose bounds and the aim is
 //! equal bits; `bit_identical_to_cpu` checks that aim separately, so that a GPU that meets the
 //! tolerances but not the bits shows up as exactly that.
@@ -13,7 +16,11 @@ use proptest::{
 };
 use zl_core::{AdamWConfig, Bigrams, Model, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT};
 use zl_cuda::{CudaError, Device};
-use zl_tests::{assert_close, backend::Backend, loss_f64, test_backends};
+use zl_tests::{
+    assert_close,
+    backend::{reference, Backend},
+    loss_f64, test_backends,
+};
 
 /// Issue 5's bound on every epoch's loss against the CPU. Equal operations in equal order give
 /// equal bits, so any difference at all means the kernel departed from the core somewhere.
@@ -94,7 +101,7 @@ fn notebook_run(
         )
     };
     let mut cpu = vec![fresh()];
-    let want = Backend::Cpu.step(&b, &mut cpu, epochs).unwrap();
+    let want = reference(&b, &mut cpu, epochs).unwrap();
     let mut dev = vec![fresh()];
     let got = be.step(&b, &mut dev, epochs).unwrap();
     assert_eq!(got.losses[0].len(), epochs as usize, "one loss per epoch");
@@ -131,7 +138,8 @@ fn losses_and_weights_match_cpu(be: Backend) {
 }
 test_backends!(
     losses_and_weights_match_cpu,
-    losses_and_weights_match_cpu_cpu,
+    losses_and_weights_match_cpu_cpu_portable,
+    losses_and_weights_match_cpu_cpu_avx512,
     losses_and_weights_match_cpu_cuda,
     losses_and_weights_match_cpu_ptxsim
 );
@@ -150,7 +158,8 @@ fn bit_identical_to_cpu(be: Backend) {
 }
 test_backends!(
     bit_identical_to_cpu,
-    bit_identical_to_cpu_cpu,
+    bit_identical_to_cpu_cpu_portable,
+    bit_identical_to_cpu_cpu_avx512,
     bit_identical_to_cpu_cuda,
     bit_identical_to_cpu_ptxsim
 );
@@ -171,7 +180,7 @@ fn k_epoch_state_round_trip(be: Backend) {
         start.step(&b); // moments and step count away from their initial zeros
     }
     let mut cpu = vec![start.clone()];
-    let want = Backend::Cpu.step(&b, &mut cpu, 3).unwrap();
+    let want = reference(&b, &mut cpu, 3).unwrap();
 
     let mut whole = vec![start.clone()];
     let one = be.step(&b, &mut whole, 3).unwrap();
@@ -258,7 +267,8 @@ fn k_epoch_state_round_trip(be: Backend) {
 }
 test_backends!(
     k_epoch_state_round_trip,
-    k_epoch_state_round_trip_cpu,
+    k_epoch_state_round_trip_cpu_portable,
+    k_epoch_state_round_trip_cpu_avx512,
     k_epoch_state_round_trip_cuda,
     k_epoch_state_round_trip_ptxsim
 );
@@ -285,9 +295,11 @@ fn batch_equals_separate_runs(be: Backend) {
         cfg(3, 3e-3, 0.0, 0.8), // another β1: its own step-size schedule
     ];
     let (together, steps) = be.train_batch::<30, 16>(&b, &configs, d_model).unwrap();
-    let (cpu, want) = Backend::Cpu
-        .train_batch::<30, 16>(&b, &configs, d_model)
-        .unwrap();
+    let mut cpu: Vec<Trainer<30, 16>> = configs
+        .iter()
+        .map(|c| Trainer::new(Model::init_torch(c.seed, 30, d_model).unwrap(), c.adamw))
+        .collect();
+    let want = reference(&b, &mut cpu, 2).unwrap();
     for (n, c) in configs.iter().enumerate() {
         let (alone, alone_steps) = be
             .train_batch::<30, 16>(&b, std::slice::from_ref(c), d_model)
@@ -333,7 +345,8 @@ fn batch_equals_separate_runs(be: Backend) {
 }
 test_backends!(
     batch_equals_separate_runs,
-    batch_equals_separate_runs_cpu,
+    batch_equals_separate_runs_cpu_portable,
+    batch_equals_separate_runs_cpu_avx512,
     batch_equals_separate_runs_cuda,
     batch_equals_separate_runs_ptxsim
 );
@@ -359,7 +372,7 @@ fn odd_shapes_and_thread_counts(mut be: Backend) {
         );
         let (mut dev, mut cpu) = (vec![start.clone()], vec![start]);
         let got = be.step(&b, &mut dev, 5).unwrap();
-        let want = Backend::Cpu.step(&b, &mut cpu, 5).unwrap();
+        let want = reference(&b, &mut cpu, 5).unwrap();
         let what = format!("d_model {d_model}, {threads:?} threads");
         assert_close(
             &format!("{what}: losses"),
@@ -386,7 +399,8 @@ fn odd_shapes_and_thread_counts(mut be: Backend) {
 }
 test_backends!(
     odd_shapes_and_thread_counts,
-    odd_shapes_and_thread_counts_cpu,
+    odd_shapes_and_thread_counts_cpu_portable,
+    odd_shapes_and_thread_counts_cpu_avx512,
     odd_shapes_and_thread_counts_cuda,
     odd_shapes_and_thread_counts_ptxsim
 );
@@ -450,10 +464,7 @@ const F32_LOSS_RTOL: f64 = 1e-6;
 /// second check is what the `_cpu` expansion tests: there the first is the core against itself.
 fn random_problems_match_cpu(be: Backend) {
     // The simulator interprets the kernel (a fraction of a second a case); the others are fast.
-    let cases = match be {
-        Backend::PtxSim(_) => 48,
-        _ => 256,
-    };
+    let cases = if be.is_simulator() { 48 } else { 256 };
     let name = be.name();
     let be = std::cell::RefCell::new(be);
     let worst_vs_f64 = std::cell::Cell::new(0.0f64);
@@ -476,9 +487,19 @@ fn random_problems_match_cpu(be: Backend) {
             })
             .collect();
         let (mut cpu, mut dev) = (start.clone(), start.clone());
-        let want = Backend::Cpu.step(&b, &mut cpu, p.epochs).unwrap();
         be.borrow_mut().set_threads(p.threads);
-        let got = be.borrow().step(&b, &mut dev, p.epochs).unwrap();
+        let got = be.borrow().step(&b, &mut dev, p.epochs);
+        let want = match reference(&b, &mut cpu, p.epochs) {
+            Ok(want) => want,
+            Err((model, epoch)) => {
+                // A diverging problem: the backend must stop with the core's model and epoch.
+                let e = got.expect_err("the core diverged, so must the backend");
+                let d = e.downcast_ref::<zl_cli::backend::Diverged>();
+                prop_assert_eq!(d.map(|d| (d.model, d.epoch)), Some((model, epoch)), "{}", e);
+                return Ok(());
+            }
+        };
+        let got = got.unwrap();
         for n in 0..start.len() {
             let close = |got: &[f32], want: &[f32], atol: f64, rtol: f64| {
                 got.len() == want.len()
@@ -545,7 +566,8 @@ fn random_problems_match_cpu(be: Backend) {
 }
 test_backends!(
     random_problems_match_cpu,
-    random_problems_match_cpu_cpu,
+    random_problems_match_cpu_cpu_portable,
+    random_problems_match_cpu_cpu_avx512,
     random_problems_match_cpu_cuda,
     random_problems_match_cpu_ptxsim
 );

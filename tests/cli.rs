@@ -178,7 +178,7 @@ fn bad_flags_get_one_clear_line() {
     assert_one_line_error(
         &["train", "--backend", "tpu"],
         2,
-        "possible values: cpu, cuda",
+        "possible values: cpu, cpu-portable, cpu-avx512, cuda, ptxsim",
     );
     assert_one_line_error(&["train", "--sed", "1"], 2, "--seed");
     assert_one_line_error(&["train", "--seed", "-1"], 2, "--seed");
@@ -209,11 +209,8 @@ fn cuda_without_a_gpu_is_one_line() {
     }
 }
 
-/// `--backend cuda` in the PTX interpreter: the kernel text and the host code a GPU runs.
-const SIMULATOR: &[(&str, &str)] = &[("ZL_CUDA_SIMULATOR", "1")];
-
-/// Whether the PTX interpreter can run here (python3); where it cannot, the caller skips, saying
-/// why, except under CI, where python3 is always installed and a skip could hide a failure.
+/// The ptxsim backend needs python3; where it cannot run, the caller skips, saying why, except
+/// under CI, where python3 is always installed and a skip could hide a failure.
 fn simulator_or_skip(test: &str) -> bool {
     match zl_cuda::Device::simulated() {
         Ok(_) => true,
@@ -225,125 +222,250 @@ fn simulator_or_skip(test: &str) -> bool {
     }
 }
 
-/// `zl --backend BACKEND ARGS`, the cuda backend in the PTX interpreter.
-fn on(backend: &str, args: &[&str]) -> Out {
-    let mut all = vec!["--backend", backend];
-    all.extend_from_slice(args);
-    zl_with(&all, SIMULATOR)
+/// The name `--backend cpu` resolves to on this CPU.
+fn best_cpu() -> String {
+    zl_cli::backend::Backend::open(zl_cli::backend::Choice::Cpu)
+        .unwrap()
+        .name()
 }
 
-/// The cuda backend's whole command-line path (device, launch, divergence check, text, JSON,
-/// --save, --checksum), run in the PTX interpreter: every output equals the CPU backend's but
-/// for the backend's name and the time, since the kernel gives the CPU's bits.
+/// A backend this machine runs without a GPU: (what --backend takes, its environment, the name
+/// zl reports).
+type GpuLess = (
+    &'static str,
+    &'static [(&'static str, &'static str)],
+    String,
+);
+
+/// The backends this machine runs without a GPU, as (what --backend takes, the environment, the
+/// name zl reports): every CPU instruction set, ptxsim, and cuda with ZL_CUDA_SIMULATOR=1 (the
+/// alias, which reports ptxsim).
+fn gpu_less_backends() -> Vec<GpuLess> {
+    const NONE: &[(&str, &str)] = &[];
+    const ALIAS: &[(&str, &str)] = &[("ZL_CUDA_SIMULATOR", "1")];
+    let mut all = vec![
+        ("cpu", NONE, best_cpu()),
+        ("cpu-portable", NONE, "cpu-portable".to_string()),
+    ];
+    if best_cpu() == "cpu-avx512" {
+        all.push(("cpu-avx512", NONE, "cpu-avx512".to_string()));
+    }
+    all.push(("ptxsim", NONE, "ptxsim".to_string()));
+    all.push(("cuda", ALIAS, "ptxsim".to_string()));
+    all
+}
+
+/// `zl --backend BACKEND ARGS` with the backend's environment.
+fn on(backend: &str, env: &[(&str, &str)], args: &[&str]) -> Out {
+    let mut all = vec!["--backend", backend];
+    all.extend_from_slice(args);
+    zl_with(&all, env)
+}
+
+/// Every backend prints the same checksum line: the seed run on each CPU instruction set, and a
+/// short run in the PTX interpreter (both names for it) against the CPU's.
 #[test]
-fn cuda_backend_prints_what_the_cpu_backend_prints() {
-    if !simulator_or_skip("cuda_backend_prints_what_the_cpu_backend_prints") {
+fn every_backend_prints_the_same_checksum_line() {
+    let line = |backend: &str, env: &[(&str, &str)], epochs: &str| {
+        let o = on(backend, env, &["train", "--epochs", epochs, "--checksum"]);
+        assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
+        o.stdout.lines().last().unwrap().to_string()
+    };
+    let full = line("cpu", &[], "10000");
+    assert!(full.starts_with("epochs=10000 final_loss=0x"), "{full}");
+    let short = line("cpu", &[], "2");
+    for (backend, env, _) in gpu_less_backends() {
+        if backend == "ptxsim" || backend == "cuda" {
+            if simulator_or_skip("every_backend_prints_the_same_checksum_line") {
+                assert_eq!(
+                    line(backend, env, "2"),
+                    short,
+                    "--backend {backend} {env:?}"
+                );
+            }
+        } else {
+            assert_eq!(line(backend, env, "10000"), full, "--backend {backend}");
+        }
+    }
+}
+
+/// The whole command-line path of every backend (device, launch, divergence check, text, JSON,
+/// --save, --checksum), the GPU's in the PTX interpreter: every output equals the CPU
+/// backend's but for the name of the backend that ran, which each output says, and the time.
+#[test]
+fn every_backend_prints_what_the_cpu_backend_prints() {
+    if !simulator_or_skip("every_backend_prints_what_the_cpu_backend_prints") {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
     let args = ["train", "--epochs", "3", "--log-every", "1"];
-    let text = |backend: &str| {
-        let o = on(backend, &[&args[..], &["--checksum"]].concat());
+    let reference = best_cpu();
+    let mut texts = vec![];
+    let mut jsons = vec![];
+    for (backend, env, name) in gpu_less_backends() {
+        let o = on(backend, env, &[&args[..], &["--checksum"]].concat());
         assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
-        o.stdout
+        assert!(
+            o.stdout.starts_with(&format!("zl train: backend {name}, ")),
+            "{backend}: {}",
+            o.stdout
+        );
+        let text: Vec<String> = o
+            .stdout
             .lines()
             .filter(|l| !l.starts_with("train time:"))
-            .map(|l| l.replace("backend cuda", "backend cpu"))
-            .collect::<Vec<_>>()
-    };
-    let (cpu, cuda) = (text("cpu"), text("cuda"));
-    assert!(cpu.len() > 40 && cpu.last().unwrap().starts_with("epochs=3 "));
-    assert_eq!(cuda, cpu, "text output, checksum line included");
+            .map(|l| {
+                l.replace(
+                    &format!("backend {name},"),
+                    &format!("backend {reference},"),
+                )
+            })
+            .collect();
+        assert!(text.len() > 40 && text.last().unwrap().starts_with("epochs=3 "));
+        texts.push((backend, text));
 
-    let json = |backend: &str| {
         let save = dir.path().join(format!("{backend}.safetensors"));
         let o = on(
             backend,
+            env,
             &[&args[..], &["--json", "--save", save.to_str().unwrap()]].concat(),
         );
         assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
         let mut v: Value = serde_json::from_str(&o.stdout).unwrap();
-        assert_eq!(v["backend"], backend);
+        assert_eq!(v["backend"], name.as_str(), "{backend}");
         assert!(v["train_seconds"].as_f64().unwrap() > 0.0);
         for key in ["backend", "train_seconds"] {
             v.as_object_mut().unwrap().remove(key);
         }
         let bytes = std::fs::read(&save).unwrap();
+        let (_, meta) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+        let saved_by = meta.metadata().as_ref().and_then(|m| m.get("backend"));
+        assert_eq!(saved_by, Some(&name), "{backend}");
         let st = safetensors::SafeTensors::deserialize(&bytes).unwrap();
         let tensors: Vec<Vec<u8>> = ["W_E", "W_U"]
             .iter()
             .map(|n| st.tensor(n).unwrap().data().to_vec())
             .collect();
-        (v, tensors)
-    };
-    let (cpu, cuda) = (json("cpu"), json("cuda"));
-    assert_eq!(cuda.0, cpu.0, "--json, but for backend and train_seconds");
-    assert_eq!(cuda.1, cpu.1, "--save: W_E and W_U, byte for byte");
+        jsons.push((backend, v, tensors));
+    }
+    for (backend, text) in &texts[1..] {
+        assert_eq!(
+            text, &texts[0].1,
+            "--backend {backend}: text, checksum line included"
+        );
+    }
+    for (backend, v, tensors) in &jsons[1..] {
+        assert_eq!(
+            v, &jsons[0].1,
+            "--backend {backend}: --json, but for backend and time"
+        );
+        assert_eq!(
+            tensors, &jsons[0].2,
+            "--backend {backend}: --save, byte for byte"
+        );
+    }
 }
 
-/// `--seeds` on cuda is one launch of several models; each model's final loss is the CPU's.
-/// A model that diverges stops the batch with the CPU's message, naming the seed and the epoch.
+/// `--seeds` on every backend (one launch of several models on the GPU's path): each model's
+/// final loss is the CPU's. A model that diverges stops the batch with the same message on
+/// every backend, naming the seed and the epoch.
 #[test]
-fn cuda_batch_and_divergence_match_the_cpu_backend() {
-    if !simulator_or_skip("cuda_batch_and_divergence_match_the_cpu_backend") {
+fn every_backend_batches_and_diverges_alike() {
+    if !simulator_or_skip("every_backend_batches_and_diverges_alike") {
         return;
     }
-    let batch = |backend: &str| {
+    let batch = |backend: &str, env: &[(&str, &str)]| {
         let o = on(
             backend,
+            env,
             &["train", "--seeds", "0..3", "--epochs", "2", "--json"],
         );
         assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
         let v: Value = serde_json::from_str(&o.stdout).unwrap();
         v["models"].clone()
     };
-    let cpu = batch("cpu");
+    let cpu = batch("cpu", &[]);
     assert_eq!(cpu.as_array().unwrap().len(), 3);
-    assert_eq!(batch("cuda"), cpu, "each seed's final loss");
-
+    for (backend, env, _) in gpu_less_backends() {
+        assert_eq!(
+            batch(backend, env),
+            cpu,
+            "--backend {backend}: each seed's final loss"
+        );
+    }
     for args in [
         &["train", "--epochs", "3", "--lr", "1e30"][..],
         &["train", "--seeds", "3,0", "--epochs", "3", "--lr", "1e30"][..],
     ] {
-        let (cpu, cuda) = (on("cpu", args), on("cuda", args));
+        let cpu = on("cpu", &[], args);
         assert_eq!(cpu.code, 1, "{args:?}: {}", cpu.stderr);
         assert!(
             cpu.stderr.contains("diverged at epoch 1") && cpu.stderr.contains("epoch 0"),
             "{}",
             cpu.stderr
         );
-        assert_eq!(
-            (cuda.code, &cuda.stderr),
-            (cpu.code, &cpu.stderr),
-            "{args:?}"
-        );
+        if args.contains(&"--seeds") {
+            assert!(
+                cpu.stderr.starts_with("zl: error: seed 3: "),
+                "{}",
+                cpu.stderr
+            );
+        }
+        for (backend, env, _) in gpu_less_backends() {
+            let o = on(backend, env, args);
+            assert_eq!(
+                (o.code, &o.stderr),
+                (cpu.code, &cpu.stderr),
+                "{backend} {args:?}"
+            );
+        }
     }
 }
 
-/// `zl --backend cuda sweep` trains on the GPU (one launch per size), not silently on the CPU:
-/// the JSON names the backend, and every size's final loss is the CPU backend's.
+/// `zl sweep` trains on the backend asked for (on the GPU one launch per size), not silently on
+/// the CPU: the JSON names the backend, and every size's final loss is the CPU backend's.
 #[test]
-fn cuda_sweep_matches_the_cpu_backend() {
-    if !simulator_or_skip("cuda_sweep_matches_the_cpu_backend") {
+fn every_backend_sweeps_alike() {
+    if !simulator_or_skip("every_backend_sweeps_alike") {
         return;
     }
-    let sweep = |backend: &str| {
+    let sweep = |backend: &str, env: &[(&str, &str)], name: &str| {
         let o = on(
             backend,
+            env,
             &["sweep", "--d-model", "3,1", "--epochs", "2", "--json"],
         );
         assert_eq!(o.code, 0, "{backend}: {}", o.stderr);
         let mut v: Value = serde_json::from_str(&o.stdout).unwrap();
-        assert_eq!(v["backend"], backend);
+        assert_eq!(v["backend"], name, "{backend}");
         for run in v["runs"].as_array_mut().unwrap() {
             run.as_object_mut().unwrap().remove("train_seconds");
         }
         v.as_object_mut().unwrap().remove("backend");
         v
     };
-    let cpu = sweep("cpu");
+    let cpu = sweep("cpu", &[], &best_cpu());
     assert_eq!(cpu["runs"][0]["d_model"], 1);
-    assert_eq!(sweep("cuda"), cpu);
+    for (backend, env, name) in gpu_less_backends() {
+        assert_eq!(sweep(backend, env, &name), cpu, "--backend {backend}");
+    }
+}
+
+/// `--backend cpu-avx512` on a CPU without AVX-512F is one line naming the flag and the fix.
+#[test]
+fn an_instruction_set_the_cpu_lacks_is_one_line() {
+    let o = zl(&["train", "--backend", "cpu-avx512", "--epochs", "1"]);
+    if best_cpu() == "cpu-avx512" {
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        return;
+    }
+    assert_eq!(o.code, 1);
+    assert_eq!(o.stderr.lines().count(), 1, "{}", o.stderr);
+    assert!(
+        o.stderr.contains("--backend cpu-avx512") && o.stderr.contains("--backend cpu"),
+        "{}",
+        o.stderr
+    );
 }
 
 fn snapshot(p: &Path) -> Vec<u8> {

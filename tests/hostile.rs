@@ -235,7 +235,12 @@ fn hostile_flags_and_outputs_change_nothing() {
     );
     fails_cleanly(d, &["train", "--epochs", "1e9"], 2, &["--epochs"]);
     fails_cleanly(d, &["train", "--log-every", "0"], 2, &["--log-every"]);
-    fails_cleanly(d, &["train", "--backend", "gpu"], 2, &["gpu", "cpu, cuda"]);
+    fails_cleanly(
+        d,
+        &["train", "--backend", "gpu"],
+        2,
+        &["gpu", "cpu, cpu-portable, cpu-avx512, cuda, ptxsim"],
+    );
     fails_cleanly(d, &["train", "--seeds", "9..3"], 2, &["--seeds"]);
     fails_cleanly(d, &["sweep", "--d-model", "4,0"], 2, &["--d-model"]);
     fails_cleanly(d, &["sweep", "--d-model", "4,x"], 2, &["--d-model"]);

@@ -2,38 +2,24 @@
 
 use std::{path::PathBuf, process::ExitCode};
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, Parser, Subcommand};
+use zl_core::{AdamWConfig, TrainConfig};
+
+use crate::backend::Choice;
 
 /// Train a zero-layer transformer (logits = W_E[token]·W_U) on the seed notebook's text and
 /// show that it learned the text's bigram statistics.
 #[derive(Parser, Debug)]
 #[command(name = "zl", version, about, long_about = None)]
 pub struct Cli {
-    /// Where to train: cpu (zl-core) or cuda (hand-written PTX kernels; without a GPU,
-    /// ZL_CUDA_SIMULATOR=1 runs them in a PTX interpreter, about half a second an epoch).
-    #[arg(long, global = true, value_enum, default_value_t = Backend::Cpu)]
-    pub backend: Backend,
+    /// Where to train: cpu (the fastest instruction set this CPU has), cpu-portable,
+    /// cpu-avx512, cuda (hand-written PTX on an NVIDIA GPU) or ptxsim (the same kernel in a PTX
+    /// interpreter, about half a second an epoch; ZL_CUDA_SIMULATOR=1 makes cuda mean ptxsim).
+    #[arg(long, global = true, value_enum, default_value_t = Choice::Cpu)]
+    pub backend: Choice,
 
     #[command(subcommand)]
     pub command: Command,
-}
-
-/// Training backends.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-pub enum Backend {
-    /// zl-core on this CPU.
-    Cpu,
-    /// zl-cuda on an NVIDIA GPU.
-    Cuda,
-}
-
-impl std::fmt::Display for Backend {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            Backend::Cpu => "cpu",
-            Backend::Cuda => "cuda",
-        })
-    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -75,19 +61,13 @@ pub struct ModelSource {
 }
 
 impl ModelSource {
-    /// The `zl train` settings for this source: every other flag at its default (the notebook's).
-    pub fn train_args(&self) -> TrainArgs {
-        #[derive(Parser)]
-        struct Defaults {
-            #[command(flatten)]
-            a: TrainArgs,
+    /// The training settings without --load: the flags given, the notebook's AdamW otherwise.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            seed: self.seed,
+            epochs: self.epochs,
+            adamw: AdamWConfig::default(),
         }
-        let mut a = Defaults::parse_from(["zl-train"]).a;
-        a.hyper.seed = self.seed;
-        a.hyper.epochs = self.epochs;
-        a.corpus = self.corpus.clone();
-        a.d_model = self.d_model;
-        a
     }
 }
 
@@ -138,6 +118,21 @@ pub struct Hyper {
     /// AdamW decoupled weight decay (zero or positive, finite).
     #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
     pub weight_decay: f64,
+}
+
+impl Hyper {
+    /// The run's settings, zl-core's one hyperparameter struct.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            seed: self.seed,
+            epochs: self.epochs,
+            adamw: AdamWConfig {
+                lr: self.lr,
+                weight_decay: self.weight_decay,
+                ..AdamWConfig::default()
+            },
+        }
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -252,7 +247,7 @@ fn parse_seed(s: &str) -> Result<u64, String> {
 }
 
 fn parse_d_model(s: &str) -> Result<usize, String> {
-    parse_count(s, "d_model", crate::shape::MAX_D_MODEL as u32).map(|d| d as usize)
+    parse_count(s, "d_model", crate::data::MAX_D_MODEL as u32).map(|d| d as usize)
 }
 
 /// Most models in one batch.

@@ -5,19 +5,16 @@
 //! line that names the flag, file or value at fault and how to fix it, with a non-zero exit:
 //! 2 for a bad command line, 1 for anything that fails afterwards.
 
+//!
+//! The layers, each a folder, with dependencies pointing one way (docs/ARCHITECTURE.md):
+//! [`cmd`] → [`backend`], [`data`], [`analysis`], [`render`] → zl-core (and zl-lanes, zl-cuda).
+
+pub mod analysis;
 pub mod args;
-pub mod corpus;
-pub mod files;
-pub mod heatmap;
-pub mod interpret;
-pub mod plot;
-pub mod report;
-pub mod shape;
-pub mod show;
-pub mod simd;
-pub mod sweep;
-pub mod sweep_plot;
-pub mod train;
+pub mod backend;
+pub mod cmd;
+pub mod data;
+pub mod render;
 
 use std::process::ExitCode;
 
@@ -42,9 +39,9 @@ pub fn main() -> ExitCode {
 
 fn run(cli: args::Cli) -> anyhow::Result<()> {
     match cli.command {
-        args::Command::Train(a) => train::run(cli.backend, &a),
-        args::Command::Sweep(a) => sweep::run(cli.backend, &a),
-        args::Command::Interpret(a) => interpret::run(cli.backend, &a),
-        args::Command::Report(a) => report::run(cli.backend, &a),
+        args::Command::Train(a) => cmd::train::run(cli.backend, &a),
+        args::Command::Sweep(a) => cmd::sweep::run(cli.backend, &a),
+        args::Command::Interpret(a) => cmd::interpret::run(cli.backend, &a),
+        args::Command::Report(a) => cmd::report::run(cli.backend, &a),
     }
 }

@@ -125,18 +125,25 @@ impl<const V: usize> Bigrams<V> {
     /// `H(next | current) = −Σ_ij (C_ij / N) ln(C_ij / n_i)` in nats: the bigram entropy, the
     /// lowest mean cross-entropy any model that sees only the current token can reach.
     pub fn conditional_entropy(&self) -> f64 {
-        let mut h = 0.0f64;
-        for i in 0..self.vocab_len {
-            let n = self.row_totals[i] as f64;
-            for j in 0..self.vocab_len {
-                let c = self.counts[(i, j)] as f64;
-                if c > 0.0 {
-                    h -= c * libm::log(c / n);
-                }
+        conditional_entropy(self.vocab_len, |i, j| self.counts[(i, j)] as f64)
+    }
+}
+
+/// [`Bigrams::conditional_entropy`] of any `v`×`v` table of counts, `count(i, j)` the times
+/// token `j` follows token `i` (the one implementation, for tables outside [`Bigrams`] too).
+pub fn conditional_entropy(v: usize, count: impl Fn(usize, usize) -> f64) -> f64 {
+    let (mut h, mut total) = (0.0f64, 0.0f64);
+    for i in 0..v {
+        let n: f64 = (0..v).map(|j| count(i, j)).sum();
+        total += n;
+        for j in 0..v {
+            let c = count(i, j);
+            if c > 0.0 {
+                h -= c * libm::log(c / n);
             }
         }
-        h / self.total as f64
     }
+    h / total
 }
 
 #[cfg(test)]

@@ -7,8 +7,13 @@
 //! initialisation ([`rng`]), the same mean cross-entropy, and `torch.optim.AdamW` ([`adamw`]).
 //!
 //! The crate is `no_std` with no allocator: every matrix is an nalgebra `SMatrix` on the stack,
-//! and every transcendental is `libm`'s, so the same inputs give the same bits on x86-64,
-//! Cortex-M and wasm32.
+//! and `exp` and `ln` are computed in plain f32 operations ([`math`]), so the same inputs give
+//! the same bits on x86-64, Cortex-M and wasm32.
+//!
+//! This is the reference. The fast versions of the training loop (AVX-512 and the other
+//! instruction sets) live in the crate zl-lanes (`lanes/`), and the GPU's in `kernels/`; each
+//! must match [`Trainer::run`] bit for bit, and the tests check that they do. The constants of
+//! [`math`] and the fields of [`Workspace`], [`Grads`] and [`AdamW`] are public for them.
 //!
 //! Layout conventions: nalgebra matrices are column-major. Wherever weights leave the core
 //! (files, JSON, checksums) they are written row-major, as PyTorch stores them.

@@ -11,8 +11,8 @@
 //! a two-part ln2 (Cody–Waite) and evaluates a degree-6 polynomial; ln splits off the binary
 //! exponent, maps the mantissa to `[√½, √2)` and evaluates a degree-9 polynomial.
 
-// The constants are public so that an explicitly vectorised copy of `exp` (the CLI's AVX-512
-// training loop) uses these very values; its tests check it against `exp` bit for bit.
+// The constants are public so that the vectorised copies of `exp` and `ln` (zl-lanes, `lanes/`)
+// use these very values; their tests check them against `exp` and `ln` bit for bit.
 
 /// 1.5·2^23: adding it rounds an f32 below 2^22 in magnitude to an integer (ties to even).
 pub const ROUND_MAGIC: f32 = 12_582_912.0;

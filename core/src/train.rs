@@ -55,11 +55,14 @@ impl<const V: usize, const D: usize> Trainer<V, D> {
         }
     }
 
-    /// One epoch: returns the loss before the update (what the notebook appends to
-    /// `train_losses`), then updates the weights.
+    /// One epoch of [`Trainer::run`]: returns the loss before the update (what the notebook
+    /// appends to `train_losses`), then updates the weights, unless that loss is not finite
+    /// (where a run stops, as diverged, without the update).
     pub fn step(&mut self, b: &Bigrams<V>) -> f32 {
         let loss = loss_and_grad(&self.model, b, &mut self.ws, &mut self.grads);
-        self.opt.step(&mut self.model, &self.grads);
+        if loss.is_finite() {
+            self.opt.step(&mut self.model, &self.grads);
+        }
         loss
     }
 
@@ -70,7 +73,9 @@ impl<const V: usize, const D: usize> Trainer<V, D> {
 
     /// Runs `epochs` steps, calling `on_epoch(epoch, loss_before_update)` after each; stops
     /// early, returning `Err((epoch, loss))`, at the first loss that is not finite (the step of
-    /// that epoch is not taken). Returns the loss after the last update.
+    /// that epoch is not taken). Returns the loss after the last update, or `Err((epochs,
+    /// loss))` when it or any weight is not finite. This is the divergence rule of every
+    /// backend.
     pub fn run(
         &mut self,
         b: &Bigrams<V>,
@@ -78,12 +83,11 @@ impl<const V: usize, const D: usize> Trainer<V, D> {
         mut on_epoch: impl FnMut(u32, f32),
     ) -> Result<f32, (u32, f32)> {
         for epoch in 0..epochs {
-            let loss = loss_and_grad(&self.model, b, &mut self.ws, &mut self.grads);
+            let loss = self.step(b);
             if !loss.is_finite() {
                 return Err((epoch, loss));
             }
             on_epoch(epoch, loss);
-            self.opt.step(&mut self.model, &self.grads);
         }
         self.final_loss(b, epochs)
     }

@@ -230,10 +230,12 @@ impl Device {
         trainers: &mut [Trainer<V, D>],
         epochs: u32,
     ) -> Result<Stepped, CudaError> {
-        self.step_inner(b, trainers, epochs, true)
+        self.step_recording(b, trainers, epochs, true)
     }
 
-    fn step_inner<const V: usize, const D: usize>(
+    /// [`Device::step`], recording each epoch's loss only when `record_losses` is true (a large
+    /// batch then moves no per-epoch losses, and its `losses` are empty).
+    pub fn step_recording<const V: usize, const D: usize>(
         &self,
         b: &Bigrams<V>,
         trainers: &mut [Trainer<V, D>],
@@ -302,7 +304,7 @@ impl Device {
                     .map_err(|e| CudaError::Invalid(e.to_string()))
             })
             .collect::<Result<Vec<_>, _>>()?;
-        let stepped = self.step_inner(b, &mut trainers, first.epochs, record_losses)?;
+        let stepped = self.step_recording(b, &mut trainers, first.epochs, record_losses)?;
         let runs = trainers
             .into_iter()
             .zip(stepped.losses)

@@ -5,14 +5,14 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    let got = zl_cli::corpus::count(data, "fuzz.txt");
+    let got = zl_cli::data::corpus::count(data, "fuzz.txt");
     match std::str::from_utf8(data) {
         Err(_) => assert!(got.is_err()),
         Ok(text) => {
             let mut vocab: Vec<char> = text.chars().collect();
             vocab.sort_unstable();
             vocab.dedup();
-            if text.chars().count() < 2 || vocab.len() < 2 || vocab.len() > zl_cli::corpus::MAX_VOCAB {
+            if text.chars().count() < 2 || vocab.len() < 2 || vocab.len() > zl_cli::data::corpus::MAX_VOCAB {
                 assert!(got.is_err());
                 return;
             }

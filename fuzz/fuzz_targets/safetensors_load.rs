@@ -5,7 +5,7 @@
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(w) = zl_cli::files::weights_from_safetensors(data, std::path::Path::new("fuzz.safetensors")) {
+    if let Ok(w) = zl_cli::data::files::weights_from_safetensors(data, std::path::Path::new("fuzz.safetensors")) {
         let v = w.vocab.len();
         assert_eq!(w.w_e.len(), v * w.d_model);
         assert_eq!(w.w_u.len(), w.d_model * v);

@@ -1,25 +1,27 @@
-//! The backends a property test runs on, behind one interface (candle's `test_device!`):
-//! the CPU core, the CUDA GPU, and the PTX simulator (the GPU's exact kernel text, interpreted on
-//! the CPU by kernels/sim/ptxsim.py, so that the kernel's logic is tested on machines without a
-//! GPU). `test_backends!` expands one property into a `_cpu`, a `_cuda` and a `_ptxsim` test; a
-//! backend that cannot run here makes its test print why and return.
+//! The backends a property test runs on: zl-cli's own backend layer (`zl_cli::backend`), the one
+//! `zl train` trains through, opened by its `--backend` names (candle's `test_device!`).
+//! `test_backends!` expands one property into a test per backend: `cpu-portable` (zl-core as
+//! the target's baseline compiles it), `cpu-avx512` (zl-lanes), `cuda` (the GPU) and `ptxsim`
+//! (the GPU's kernel text in kernels/sim/ptxsim.py). A backend that cannot run here makes its
+//! test print why and return; under `CI`, one this machine can run must run.
+//!
+//! The reference every property compares with is zl-core's `Trainer::run` itself
+//! ([`reference`]), not a backend.
 
 use std::io::Write;
 
-use zl_core::{Bigrams, TrainConfig, Trainer};
-use zl_cuda::{CudaError, Device};
+use clap::ValueEnum;
+use zl_cli::backend::{self as cli, Choice};
+use zl_core::{Bigrams, Model, TrainConfig, Trainer};
 
-/// Where a property runs.
-pub enum Backend {
-    /// zl-core's `Trainer`, on this CPU.
-    Cpu,
-    /// The GPU, through zl-cuda.
-    Cuda(Device),
-    /// kernels/train.ptx in the PTX interpreter, through zl-cuda's simulated device.
-    PtxSim(Device),
-}
+/// Every backend name the properties run on.
+pub const NAMES: [&str; 4] = ["cpu-portable", "cpu-avx512", "cuda", "ptxsim"];
+
+/// Where a property runs: an opened backend of zl-cli's.
+pub struct Backend(pub cli::Backend);
 
 /// The result of running some trainers for some epochs.
+#[derive(Debug, PartialEq)]
 pub struct Steps {
     /// Per trainer, the loss of each epoch before its update.
     pub losses: Vec<Vec<f32>>,
@@ -27,143 +29,156 @@ pub struct Steps {
     pub final_losses: Vec<f32>,
 }
 
+/// zl-core's `Trainer::run` on each trainer in turn, recording every loss: the reference.
+/// `Err` is the first trainer that diverged, with its epoch, by the core's rule.
+pub fn reference<const V: usize, const D: usize>(
+    b: &Bigrams<V>,
+    trainers: &mut [Trainer<V, D>],
+    epochs: u32,
+) -> Result<Steps, (usize, u32)> {
+    let mut steps = Steps {
+        losses: vec![],
+        final_losses: vec![],
+    };
+    for (n, t) in trainers.iter_mut().enumerate() {
+        let mut losses = vec![];
+        let f = t
+            .run(b, epochs, |_, l| losses.push(l))
+            .map_err(|(e, _)| (n, e))?;
+        steps.losses.push(losses);
+        steps.final_losses.push(f);
+    }
+    Ok(steps)
+}
+
 impl Backend {
-    /// The backend called `name` ("cpu", "cuda", "ptxsim"), or why it cannot run here.
+    /// The backend called `name` (one of [`NAMES`]), or why it cannot run here.
     pub fn open(name: &str) -> Result<Backend, String> {
-        match name {
-            "cpu" => Ok(Backend::Cpu),
-            "cuda" => Device::open().map(Backend::Cuda).map_err(|e| e.to_string()),
-            "ptxsim" => Device::simulated()
-                .map(Backend::PtxSim)
-                .map_err(|e| e.to_string()),
-            other => panic!("unknown backend {other}"),
+        let choice = Choice::from_str(name, false).expect("a backend name");
+        // ZL_CUDA_SIMULATOR must not turn the cuda tests into simulator tests.
+        if choice == Choice::Cuda && std::env::var_os(cli::SIMULATOR_ENV).is_some() {
+            return Err(format!(
+                "{} is set; unset it to test the GPU",
+                cli::SIMULATOR_ENV
+            ));
         }
+        cli::Backend::open(choice)
+            .map(Backend)
+            .map_err(|e| format!("{e:#}"))
     }
 
-    /// "cpu", "cuda" or "ptxsim".
-    pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Cpu => "cpu",
-            Backend::Cuda(_) => "cuda",
-            Backend::PtxSim(_) => "ptxsim",
-        }
+    /// The backend that runs, resolved ("cpu-avx512", "cpu-portable", "cuda" or "ptxsim").
+    pub fn name(&self) -> String {
+        self.0.name()
+    }
+
+    /// Whether this is the PTX interpreter (slow: small runs only).
+    pub fn is_simulator(&self) -> bool {
+        self.name() == "ptxsim"
     }
 
     /// Epochs of a "full run" here: the notebook's 10,000 on the CPU and the GPU; 3 in the
     /// simulator, which interprets about 3·10^5 PTX instructions a second (one seed-model epoch
     /// is about 4·10^5).
     pub fn full_run_epochs(&self) -> u32 {
-        match self {
-            Backend::PtxSim(_) => 3,
-            _ => 10_000,
+        if self.is_simulator() {
+            3
+        } else {
+            10_000
         }
     }
 
     /// Fixes the threads per block of the kernel (ignored on the CPU).
     pub fn set_threads(&mut self, threads: Option<u32>) {
-        if let Backend::Cuda(d) | Backend::PtxSim(d) = self {
+        if let cli::Backend::Cuda(d) = &mut self.0 {
             d.set_threads_per_block(threads)
                 .expect("a valid thread count");
         }
     }
 
-    /// Continues every trainer for `epochs` epochs (one launch on a device).
+    /// Continues every trainer for `epochs` epochs through the backend layer's one training
+    /// interface (one launch on a device), recording every loss.
     pub fn step<const V: usize, const D: usize>(
         &self,
         b: &Bigrams<V>,
         trainers: &mut [Trainer<V, D>],
         epochs: u32,
-    ) -> Result<Steps, CudaError> {
-        match self {
-            Backend::Cpu => {
-                let mut losses = vec![];
-                let mut final_losses = vec![];
-                for t in trainers.iter_mut() {
-                    losses.push((0..epochs).map(|_| t.step(b)).collect());
-                    final_losses.push(t.loss(b));
-                }
-                Ok(Steps {
-                    losses,
-                    final_losses,
-                })
-            }
-            Backend::Cuda(d) | Backend::PtxSim(d) => {
-                let s = d.step(b, trainers, epochs)?;
-                Ok(Steps {
-                    losses: s.losses,
-                    final_losses: s.final_losses,
-                })
-            }
+    ) -> anyhow::Result<Steps> {
+        let runs = self.0.train_states(b, trainers.to_vec(), epochs, true)?;
+        let mut steps = Steps {
+            losses: vec![],
+            final_losses: vec![],
+        };
+        for (t, r) in trainers.iter_mut().zip(runs) {
+            *t = r.trainer;
+            steps.losses.push(r.losses);
+            steps.final_losses.push(r.final_loss);
         }
+        Ok(steps)
     }
 
     /// Trains one model per configuration from `init_torch` (one launch on a device), returning
-    /// the trainers and per-epoch losses.
+    /// the trainers and per-epoch losses. Every configuration has the same epochs.
     pub fn train_batch<const V: usize, const D: usize>(
         &self,
         b: &Bigrams<V>,
         configs: &[TrainConfig],
         d_model: usize,
-    ) -> Result<(Vec<Trainer<V, D>>, Steps), CudaError> {
-        match self {
-            Backend::Cpu => {
-                let mut trainers: Vec<Trainer<V, D>> = configs
-                    .iter()
-                    .map(|c| {
-                        let m = zl_core::Model::init_torch(c.seed, b.vocab_len(), d_model)
-                            .expect("a model that fits");
-                        Trainer::new(m, c.adamw)
-                    })
-                    .collect();
-                let steps = self.step(b, &mut trainers, configs[0].epochs)?;
-                Ok((trainers, steps))
-            }
-            Backend::Cuda(d) | Backend::PtxSim(d) => {
-                let batch = d.train_batch::<V, D>(b, configs, d_model, true)?;
-                let mut trainers = vec![];
-                let mut steps = Steps {
-                    losses: vec![],
-                    final_losses: vec![],
-                };
-                for r in batch.runs {
-                    trainers.push(r.trainer);
-                    steps.losses.push(r.losses);
-                    steps.final_losses.push(r.final_loss);
-                }
-                Ok((trainers, steps))
-            }
-        }
+    ) -> anyhow::Result<(Vec<Trainer<V, D>>, Steps)> {
+        let mut trainers: Vec<Trainer<V, D>> = configs
+            .iter()
+            .map(|c| {
+                let m =
+                    Model::init_torch(c.seed, b.vocab_len(), d_model).expect("a model that fits");
+                Trainer::new(m, c.adamw)
+            })
+            .collect();
+        let steps = self.step(b, &mut trainers, configs[0].epochs)?;
+        Ok((trainers, steps))
     }
 }
 
 /// Runs `property` on the backend `name`, or prints why it cannot run here and returns. The
 /// reason goes straight to stderr, past the test harness's capture, so that `cargo test` shows it.
-/// With `ZL_REQUIRE_GPU` set (scripts/gpu-check.sh sets it), a GPU test that cannot run fails
-/// instead of skipping; under CI (`CI` set), so does a simulator test.
+/// - `cpu-portable` always runs.
+/// - `cpu-avx512` skips only where the CPU lacks AVX-512F (zl-lanes' own test checks that
+///   against /proc/cpuinfo).
+/// - `cuda` skips where there is no driver or no GPU; with `ZL_REQUIRE_GPU` set
+///   (scripts/gpu-check.sh sets it) it fails instead, and any other failure to open a GPU fails.
+/// - `ptxsim` fails under `CI`, which always has python3.
 pub fn run_on(name: &str, test: &str, property: impl FnOnce(Backend)) {
-    match Backend::open(name) {
-        Ok(b) => property(b),
-        Err(why) if name == "cuda" && std::env::var_os("ZL_REQUIRE_GPU").is_some() => {
-            panic!("{test}: ZL_REQUIRE_GPU is set but the GPU cannot be used: {why}")
+    let why = match Backend::open(name) {
+        Ok(b) => return property(b),
+        Err(why) => why,
+    };
+    let must_run = match name {
+        "cuda" => {
+            std::env::var_os("ZL_REQUIRE_GPU").is_some()
+                || zl_cuda::Device::open().is_err_and(|e| !e.is_unavailable())
         }
-        // CI always has python3 (scripts/test.sh uses it), so there the simulator must run.
-        Err(why) if name == "ptxsim" && std::env::var_os("CI").is_some() => {
-            panic!("{test}: CI must run the PTX simulator: {why}")
-        }
-        Err(why) => {
-            let _ = writeln!(std::io::stderr(), "{test}: skipped, {why}");
-        }
+        "ptxsim" => std::env::var_os("CI").is_some(),
+        "cpu-avx512" => false,
+        _ => true,
+    };
+    if must_run {
+        panic!("{test}: the {name} backend must run here but cannot: {why}");
     }
+    let _ = writeln!(std::io::stderr(), "{test}: skipped, {why}");
 }
 
 /// Expands one property `fn(Backend)` into a test per backend:
-/// `test_backends!(property, property_cpu, property_cuda, property_ptxsim);`
+/// `test_backends!(property, property_cpu_portable, property_cpu_avx512, property_cuda,
+/// property_ptxsim);`
 #[macro_export]
 macro_rules! test_backends {
-    ($property:ident, $cpu:ident, $cuda:ident, $sim:ident) => {
+    ($property:ident, $portable:ident, $avx512:ident, $cuda:ident, $sim:ident) => {
         #[test]
-        fn $cpu() {
-            $crate::backend::run_on("cpu", stringify!($cpu), $property);
+        fn $portable() {
+            $crate::backend::run_on("cpu-portable", stringify!($portable), $property);
+        }
+        #[test]
+        fn $avx512() {
+            $crate::backend::run_on("cpu-avx512", stringify!($avx512), $property);
         }
         #[test]
         fn $cuda() {

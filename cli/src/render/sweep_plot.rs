@@ -1,16 +1,11 @@
 //! The sweep's figure: final loss against d_model (log scale), with the bigram entropy floor.
 //! Written as `sweep.svg` and `sweep.png` into the --plot folder.
 
-use std::path::Path;
-
-use anyhow::{Context, Result};
+use anyhow::Result;
 use plotters::{coord::Shift, prelude::*};
 
-use crate::{
-    files,
-    plot::{ensure_dir, legend_box, png_of, style, svg_of, swatch, DESC, TICK, TITLE},
-    sweep::Point,
-};
+use super::plot::{legend_box, png_of, style, svg_of, swatch, DESC, TICK, TITLE};
+use crate::analysis::sweep::Point;
 
 const SIZE: (u32, u32) = (1100, 700);
 
@@ -67,13 +62,12 @@ where
     Ok(())
 }
 
-/// Writes `DIR/sweep.svg` and `DIR/sweep.png`.
-pub fn write(dir: &Path, points: &[Point], floor: f64, corpus: &str) -> Result<()> {
-    let flag = || format!("--plot {}", dir.display());
-    ensure_dir(dir).with_context(flag)?;
-    let svg = svg_of(SIZE, |root| draw(root, points, floor, corpus)).with_context(flag)?;
-    let png = png_of(SIZE, |root| draw(root, points, floor, corpus)).with_context(flag)?;
-    files::write_atomic(&dir.join("sweep.svg"), svg.as_bytes()).with_context(flag)?;
-    files::write_atomic(&dir.join("sweep.png"), &png).with_context(flag)?;
-    Ok(())
+/// The figure as `(file name, bytes)`: `sweep.svg` and `sweep.png`.
+pub fn all(points: &[Point], floor: f64, corpus: &str) -> Result<Vec<(String, Vec<u8>)>> {
+    let svg = svg_of(SIZE, |root| draw(root, points, floor, corpus))?;
+    let png = png_of(SIZE, |root| draw(root, points, floor, corpus))?;
+    Ok(vec![
+        ("sweep.svg".into(), svg.into_bytes()),
+        ("sweep.png".into(), png),
+    ])
 }

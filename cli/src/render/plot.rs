@@ -11,14 +11,15 @@ use std::{
     sync::OnceLock,
 };
 
-use anyhow::{anyhow, bail, Context, Result};
+use anyhow::{anyhow, Context, Result};
 use plotters::{
     coord::Shift,
     prelude::*,
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use crate::{files, heatmap::glyph, interpret::Analysis};
+use super::heatmap::glyph;
+use crate::analysis::Analysis;
 
 /// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
 const FONT_PATHS: [&str; 6] = [
@@ -124,11 +125,11 @@ impl Figure {
         match self {
             Figure::LossCurve => loss_curve(root, an),
             Figure::BigramCounts => {
-                let vmax = an.counts.iter().flatten().cloned().fold(1.0, f64::max);
+                let vmax = an.cmp.counts.iter().flatten().cloned().fold(1.0, f64::max);
                 heatmap(
                     root,
-                    &an.counts,
-                    &an.vocab,
+                    &an.cmp.counts,
+                    &an.cmp.vocab,
                     "Bigram frequency table (for training corpus)",
                     vmax,
                     Some(&|c| {
@@ -152,16 +153,16 @@ impl Figure {
                 let (l, r) = body.split_horizontally(w / 2);
                 heatmap(
                     &l,
-                    &an.p,
-                    &an.vocab,
+                    &an.cmp.p,
+                    &an.cmp.vocab,
                     "Bigram statistics P(next | input)",
                     1.0,
                     None,
                 )?;
                 heatmap(
                     &r,
-                    &an.q,
-                    &an.vocab,
+                    &an.cmp.q,
+                    &an.cmp.vocab,
                     "W_E @ W_U (post softmax) Q",
                     1.0,
                     None,
@@ -198,8 +199,8 @@ pub(crate) fn svg_of(
     Ok(s)
 }
 
-/// Draws a figure of `size` pixels into PNG bytes (8-bit RGB), encoded in memory so that
-/// `files::write_atomic` writes the file.
+/// Draws a figure of `size` pixels into PNG bytes (8-bit RGB), encoded in memory so that the
+/// file is written atomically like every output.
 pub(crate) fn png_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
@@ -222,35 +223,14 @@ pub(crate) fn png_of(
     Ok(out)
 }
 
-/// Creates the figures folder (or says why not).
-pub(crate) fn ensure_dir(dir: &Path) -> Result<()> {
-    ensure_font()?;
-    if dir.exists() && !dir.is_dir() {
-        bail!(
-            "{} exists and is not a folder; give a folder for the figures",
-            dir.display()
-        );
-    }
-    std::fs::create_dir_all(dir).with_context(|| {
-        format!(
-            "cannot create folder {} (may you write there?)",
-            dir.display()
-        )
-    })
-}
-
-/// Writes every figure as `DIR/<stem>.svg` and `DIR/<stem>.png`; returns the paths written.
-pub fn write_all(an: &Analysis, dir: &Path) -> Result<Vec<PathBuf>> {
-    ensure_dir(dir)?;
-    let mut written = vec![];
+/// Every figure as `(file name, bytes)`: `<stem>.svg` and `<stem>.png` each.
+pub fn all(an: &Analysis) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut out = vec![];
     for fig in Figure::all(an) {
-        for (ext, bytes) in [("svg", fig.svg(an)?.into_bytes()), ("png", fig.png(an)?)] {
-            let path = dir.join(format!("{}.{ext}", fig.stem()));
-            files::write_atomic(&path, &bytes)?;
-            written.push(path);
-        }
+        out.push((format!("{}.svg", fig.stem()), fig.svg(an)?.into_bytes()));
+        out.push((format!("{}.png", fig.stem()), fig.png(an)?));
     }
-    Ok(written)
+    Ok(out)
 }
 
 pub(crate) fn style(size: u32) -> TextStyle<'static> {
@@ -439,7 +419,7 @@ where
     let Some(losses) = &an.losses else {
         return Ok(());
     };
-    let d = &an.decomposition;
+    let d = &an.cmp.decomposition;
     let n = losses.len() as f64;
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 * 55 / 100);
     let ymax = losses.iter().fold(d.uniform_loss, |a, &b| a.max(b as f64)) + 0.1;
@@ -461,7 +441,7 @@ where
     let refs = [
         (
             d.uniform_loss,
-            format!("uniform, ln {} = {:.4}", an.vocab.len(), d.uniform_loss),
+            format!("uniform, ln {} = {:.4}", an.cmp.vocab.len(), d.uniform_loss),
             RGBColor(150, 150, 150),
         ),
         (
@@ -485,7 +465,7 @@ where
         thin(losses.len(), 2000).map(|e| (e as f64, losses[e] as f64)),
         blue.stroke_width(2),
     ))?
-    .label(format!("train loss (final {:.4})", an.model_loss_f32))
+    .label(format!("train loss (final {:.4})", an.cmp.model_loss_f32))
     .legend(swatch(blue));
     legend_box(&mut c)?;
 
@@ -523,8 +503,8 @@ fn spectrum<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) ->
 where
     DB::ErrorType: 'static,
 {
-    let d = &an.decomposition;
-    let v = an.vocab.len();
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 / 2);
     // Exact zeros (a padded model) are drawn at the bottom of the axis.
     let floor = an.rank_threshold * 1e-12;
@@ -620,15 +600,15 @@ fn gap_by_token<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis
 where
     DB::ErrorType: 'static,
 {
-    let v = an.vocab.len();
+    let v = an.cmp.vocab.len();
     let n = an.predictions;
-    let share: Vec<f64> = an.rows.iter().map(|r| r.count / n * r.kl).collect();
+    let share: Vec<f64> = an.cmp.rows.iter().map(|r| r.count / n * r.kl).collect();
     let ymax = share.iter().cloned().fold(0.0, f64::max) * 1.15 + 1e-12;
     let mut c = ChartBuilder::on(root)
         .caption(
             format!(
                 "The gap to the floor, by input token: (n_i/N)·KL(P_i‖Q_i), total {:.3e} nats",
-                an.decomposition.kl_weighted
+                an.cmp.decomposition.kl_weighted
             ),
             style(26),
         )
@@ -656,7 +636,7 @@ where
     // The characters under their bars, in pixels: plotters picks "nice" ticks, not one per bar.
     let area = c.plotting_area();
     let (_, ypx) = area.get_pixel_range();
-    for (i, &ch) in an.vocab.iter().enumerate() {
+    for (i, &ch) in an.cmp.vocab.iter().enumerate() {
         let (x, _) = c.backend_coord(&(i as f64, 0.0));
         root.draw(&Text::new(
             glyph(ch).to_string(),

@@ -1,24 +1,15 @@
 //! Criterion benchmarks of the training loop: one step, and the seed notebook's full run
-//! (10,000 epochs), each both as the portable core compiles for plain x86-64 and through the
-//! CLI's runtime SIMD dispatch (the code `zl train` runs).
+//! (10,000 epochs), on every instruction set this CPU runs (`portable` is zl-core's own loop
+//! as the target's baseline compiles it; `zl train --backend cpu` runs the last, fastest one).
 //!
-//! Run: `cargo bench -p zl-core --bench train`. The machine is shared and noisy: compare
+//! Run: `cargo bench -p zl-lanes --bench train`. The machine is shared and noisy: compare
 //! medians from one run, not across runs.
-//!
-//! The AVX-512 code here (the CLI's loop, and the divider floor) uses intrinsics stable since
-//! Rust 1.89, zl-cli's MSRV; this benchmark needs it too, while zl-core's library keeps 1.85.
-#![allow(clippy::incompatible_msrv)]
 
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, Criterion};
 use zl_core::{AdamWConfig, Bigrams, SeedModel, Trainer, Vocab, SEED_TEXT};
-
-// The CLI's training loop, compiled from its own file so that this measures what `zl train`
-// runs. Its tests are zl-cli's to run; here they are dead code.
-#[allow(dead_code, unused_imports)]
-#[path = "../../cli/src/simd.rs"]
-mod simd;
+use zl_lanes::Isa;
 
 fn trainer() -> Trainer<30, 16> {
     Trainer::new(
@@ -34,42 +25,30 @@ fn bench(c: &mut Criterion) {
     // dependence was found: nothing goes subnormal in a million steps, and the step costs the
     // same after 0 or 1,000,000 of them; this only keeps the benchmark to the seed run.)
     let mut g = c.benchmark_group("step");
-    let mut t = trainer();
-    g.bench_function("portable", |bench| {
-        bench.iter(|| {
-            if t.opt.step == 10_000 {
-                t = trainer();
-            }
-            t.step(black_box(&b))
-        })
-    });
-    let mut t = trainer();
-    g.bench_function(simd::selected(), |bench| {
-        bench.iter(|| {
-            if t.opt.step == 10_000 {
-                t = trainer();
-            }
-            simd::step(&mut t, black_box(&b))
-        })
-    });
+    for isa in Isa::available() {
+        let mut t = trainer();
+        g.bench_function(isa.name(), |bench| {
+            bench.iter(|| {
+                if t.opt.step == 10_000 {
+                    t = trainer();
+                }
+                isa.step(&mut t, black_box(&b))
+            })
+        });
+    }
     g.finish();
 
     let mut g = c.benchmark_group("train_10k");
     g.sample_size(20);
-    g.bench_function("portable", |bench| {
-        bench.iter(|| {
-            trainer().run(black_box(&b), 10_000, |_, l| {
-                black_box(l);
+    for isa in Isa::available() {
+        g.bench_function(isa.name(), |bench| {
+            bench.iter(|| {
+                isa.run(&mut trainer(), black_box(&b), 10_000, |_, l| {
+                    black_box(l);
+                })
             })
-        })
-    });
-    g.bench_function(simd::selected(), |bench| {
-        bench.iter(|| {
-            simd::run(&mut trainer(), black_box(&b), 10_000, |_, l| {
-                black_box(l);
-            })
-        })
-    });
+        });
+    }
     g.finish();
 
     #[cfg(target_arch = "x86_64")]

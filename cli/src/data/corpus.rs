@@ -14,7 +14,7 @@ use std::{
 };
 
 use anyhow::{bail, Context, Result};
-use zl_core::{SEED_TEXT, SEED_VOCAB};
+use zl_core::{Bigrams, Vocab, SEED_TEXT, SEED_V};
 
 /// The largest vocabulary a model can have (token ids 0..=255).
 pub const MAX_VOCAB: usize = 256;
@@ -53,27 +53,29 @@ impl std::fmt::Display for Source {
 }
 
 impl Corpus {
-    /// The seed notebook's text with its printed vocabulary order.
+    /// The seed notebook's text with its printed vocabulary order, counted by zl-core.
     pub fn seed() -> Self {
-        let vocab = SEED_VOCAB.to_vec();
-        let id = |c: char| {
-            vocab
-                .iter()
-                .position(|&x| x == c)
-                .expect("seed vocabulary covers the seed text")
-        };
+        let vocab = Vocab::seed();
+        let b = Bigrams::<SEED_V>::from_text(&vocab, SEED_TEXT).expect("the seed text counts");
         let v = vocab.len();
-        let mut counts = vec![0u64; v * v];
-        let ids: Vec<usize> = SEED_TEXT.chars().map(id).collect();
-        for w in ids.windows(2) {
-            counts[w[0] * v + w[1]] += 1;
-        }
+        // Whole numbers below 2^24, exact in f32.
+        let counts = (0..v * v)
+            .map(|n| b.counts[(n / v, n % v)] as u64)
+            .collect();
         Corpus {
             source: Source::Seed,
-            vocab,
+            vocab: vocab.chars().to_vec(),
             counts,
-            chars: ids.len() as u64,
+            chars: SEED_TEXT.chars().count() as u64,
             count_seconds: None,
+        }
+    }
+
+    /// The corpus named by `--corpus`, or the seed text.
+    pub fn load(path: Option<&Path>) -> Result<Self> {
+        match path {
+            Some(p) => Corpus::from_file(p),
+            None => Ok(Corpus::seed()),
         }
     }
 
@@ -122,6 +124,53 @@ impl Corpus {
     /// Next-token predictions (characters − 1).
     pub fn predictions(&self) -> u64 {
         self.counts.iter().sum()
+    }
+
+    /// H(next | current), the bigram entropy floor (zl-core's).
+    pub fn bigram_entropy(&self) -> f64 {
+        let v = self.vocab.len();
+        zl_core::bigram::conditional_entropy(v, |i, j| self.counts[i * v + j] as f64)
+    }
+
+    /// The text's first `limit` characters as token ids: all of the seed text, or a prefix of a
+    /// file (read again: the counts are all that was kept of it).
+    pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
+        let text = match &self.source {
+            Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
+            Source::File(path) => {
+                use std::io::Read;
+                let mut bytes = Vec::new();
+                std::fs::File::open(path)
+                    .and_then(|f| f.take(4 * limit as u64).read_to_end(&mut bytes))
+                    .with_context(|| format!("--corpus {}", path.display()))?;
+                // The file was validated when it was counted; a cut may split one character.
+                let valid = match std::str::from_utf8(&bytes) {
+                    Ok(s) => s.len(),
+                    Err(e) => e.valid_up_to(),
+                };
+                std::str::from_utf8(&bytes[..valid])
+                    .expect("valid prefix")
+                    .chars()
+                    .take(limit)
+                    .collect()
+            }
+        };
+        let id: HashMap<char, usize> = self
+            .vocab
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i))
+            .collect();
+        text.chars()
+            .map(|c| {
+                id.get(&c).copied().ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "--corpus {}: the file changed since it was counted ({c:?} is new)",
+                        self.source
+                    )
+                })
+            })
+            .collect()
     }
 }
 

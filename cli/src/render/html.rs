@@ -6,13 +6,8 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use crate::{
-    args::{Backend, ReportArgs},
-    files,
-    heatmap::glyph,
-    interpret::{self, Analysis},
-    plot::Figure,
-};
+use super::{heatmap::glyph, plot::Figure};
+use crate::analysis::Analysis;
 
 /// Escapes text for HTML element content and attribute values.
 fn esc(s: &str) -> String {
@@ -89,11 +84,11 @@ fn sci(x: f64) -> String {
 }
 
 /// The page.
-pub fn html(an: &Analysis) -> Result<String> {
-    let d = &an.decomposition;
-    let v = an.vocab.len();
+pub fn page(an: &Analysis) -> Result<String> {
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
     let n = an.predictions;
-    let (agree, followed) = an.argmax_agreement();
+    let (agree, followed) = an.cmp.argmax_agreement();
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -134,14 +129,15 @@ pub fn html(an: &Analysis) -> Result<String> {
         } else {
             esc(&an.text)
         },
-        an.vocab
+        an.cmp
+            .vocab
             .iter()
             .enumerate()
             .map(|(i, &c)| format!("<code>{}:{i}</code>", esc(&glyph(c).to_string())))
             .collect::<Vec<_>>()
             .join(" "),
-        dm = an.d_model,
-        order = if an.vocab[..] == zl_core::SEED_VOCAB[..] {
+        dm = an.cmp.d_model,
+        order = if an.cmp.vocab[..] == zl_core::SEED_VOCAB[..] {
             "in the notebook's order"
         } else {
             "in code-point order, as sorted(set(text))"
@@ -154,7 +150,7 @@ pub fn html(an: &Analysis) -> Result<String> {
              and ends at {} after {} epochs.</p>",
             f(losses[0] as f64, 6),
             f(d.uniform_loss, 4),
-            f(an.model_loss_f32, 6),
+            f(an.cmp.model_loss_f32, 6),
             losses.len()
         );
         figure(
@@ -206,7 +202,7 @@ pub fn html(an: &Analysis) -> Result<String> {
          <tr><td class=l>reference: unigram entropy H(next) of the next-token marginal (the best loss without looking at the current token)</td><td>{}</td></tr>\
          </table>\
          <p>The model has closed {:.4}% of the distance from uniform to the floor.</p>",
-        f(an.model_loss_f32, 9),
+        f(an.cmp.model_loss_f32, 9),
         f(d.model_loss, 9),
         f(d.bigram_entropy, 9),
         f(d.kl_weighted, 9),
@@ -241,21 +237,21 @@ pub fn html(an: &Analysis) -> Result<String> {
          <table><tr><th class=l>input</th><th>n</th><th>KL(P‖Q)</th>\
          <th class=l>data: next (P)</th><th class=l>model: next (Q)</th><th>top-1 agrees</th></tr>"
     );
-    for (i, r) in an.rows.iter().enumerate() {
+    for (i, r) in an.cmp.rows.iter().enumerate() {
         let list = |tops: &[usize], t: &[Vec<f64>]| -> String {
             tops.iter()
-                .map(|&j| format!("{} {:.3}", ch(an.vocab[j]), t[i][j]))
+                .map(|&j| format!("{} {:.3}", ch(an.cmp.vocab[j]), t[i][j]))
                 .collect::<Vec<_>>()
                 .join(" &nbsp; ")
         };
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td>{}</td><td class=num>{:.2e}</td><td class=l>{}</td><td class=l>{}</td><td>{}</td></tr>",
-            ch(an.vocab[i]),
+            ch(an.cmp.vocab[i]),
             r.count,
             r.kl,
-            list(&an.data_top[i], &an.p),
-            list(&an.model_top[i], &an.q),
+            list(&an.cmp.data_top[i], &an.cmp.p),
+            list(&an.cmp.model_top[i], &an.cmp.q),
             if r.count == 0.0 {
                 "never followed".to_string()
             } else if r.argmax_agrees {
@@ -298,7 +294,7 @@ pub fn html(an: &Analysis) -> Result<String> {
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-            ch(an.vocab[i]),
+            ch(an.cmp.vocab[i]),
             a.positions_with,
             a.changed_with,
             a.positions_with,
@@ -347,7 +343,7 @@ pub fn html(an: &Analysis) -> Result<String> {
         sci(an.rank_threshold),
         r.saturating_sub(1),
         f(an.rank_losses[r.saturating_sub(1)], 6),
-        dm = an.d_model,
+        dm = an.cmp.d_model,
     );
     figure(
         &mut s,
@@ -380,13 +376,4 @@ pub fn html(an: &Analysis) -> Result<String> {
         an.analysis_seconds * 1e3,
     );
     Ok(s)
-}
-
-pub fn run(backend: Backend, a: &ReportArgs) -> Result<()> {
-    let an = interpret::prepare(backend, &a.source)?;
-    let page = html(&an)?;
-    files::write_atomic(&a.out, page.as_bytes())
-        .with_context(|| format!("--out {}", a.out.display()))?;
-    eprintln!("wrote {} ({} KiB)", a.out.display(), page.len() / 1024);
-    Ok(())
 }

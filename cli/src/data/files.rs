@@ -14,6 +14,7 @@ use std::{
 
 use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use zl_core::Model;
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that an
 /// existing file is only ever replaced by a complete new one.
@@ -56,6 +57,35 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     Ok(())
 }
 
+/// Creates the folder `dir` if it is missing, or says why it cannot hold files.
+pub fn ensure_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "{} exists and is not a folder; give a folder for the figures",
+            dir.display()
+        );
+    }
+    std::fs::create_dir_all(dir).with_context(|| {
+        format!(
+            "cannot create folder {} (may you write there?)",
+            dir.display()
+        )
+    })
+}
+
+/// Writes each `(name, bytes)` as `dir/name`, atomically, creating `dir` if it is missing;
+/// returns the paths written.
+pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathBuf>> {
+    ensure_dir(dir)?;
+    let mut written = vec![];
+    for (name, bytes) in files {
+        let path = dir.join(name);
+        write_atomic(&path, bytes)?;
+        written.push(path);
+    }
+    Ok(written)
+}
+
 /// Weights in PyTorch's layout, with the vocabulary they index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weights {
@@ -67,6 +97,28 @@ pub struct Weights {
     pub w_e: Vec<f32>,
     /// W_U, row-major, d_model × vocab.
     pub w_u: Vec<f32>,
+}
+
+impl Weights {
+    /// A model's weights, row-major (zl-core's one conversion: `Model::w_e_row_major`).
+    pub fn of<const V: usize, const D: usize>(m: &Model<V, D>, vocab: &[char]) -> Weights {
+        Weights {
+            vocab: vocab.to_vec(),
+            d_model: m.d_model(),
+            w_e: m.w_e_row_major().collect(),
+            w_u: m.w_u_row_major().collect(),
+        }
+    }
+
+    /// The model, at capacity `V` × `D` (zl-core's `Model::from_row_major`).
+    pub fn model<const V: usize, const D: usize>(&self) -> Result<Model<V, D>> {
+        Ok(Model::from_row_major(
+            self.vocab.len(),
+            self.d_model,
+            &self.w_e,
+            &self.w_u,
+        )?)
+    }
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {
@@ -183,13 +235,12 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
         );
     }
     let d = se[1];
-    if !(2..=crate::corpus::MAX_VOCAB).contains(&v) || !(1..=crate::shape::MAX_D_MODEL).contains(&d)
-    {
+    if !(2..=super::MAX_VOCAB).contains(&v) || !(1..=super::MAX_D_MODEL).contains(&d) {
         bail!(
             "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
             path.display(),
-            crate::corpus::MAX_VOCAB,
-            crate::shape::MAX_D_MODEL
+            super::MAX_VOCAB,
+            super::MAX_D_MODEL
         );
     }
     let mut sorted = vocab.clone();

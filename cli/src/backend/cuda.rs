@@ -1,0 +1,139 @@
+//! The CUDA backend: zl-cuda's kernel (kernels/train.ptx) on a GPU, or the same kernel text and
+//! host code in the PTX interpreter (ptxsim). One launch trains a whole batch, one block per
+//! model, every epoch; the divergence rule is then applied to what it returns.
+
+use anyhow::Result;
+use zl_core::{Bigrams, Trainer};
+use zl_cuda::Device;
+
+use super::{Backend, Diverged, Run};
+
+pub(super) fn open_gpu() -> Result<Backend> {
+    Device::open()
+        .map(Backend::Cuda)
+        .map_err(|e| anyhow::anyhow!("--backend cuda: {e}"))
+}
+
+pub(super) fn open_simulator() -> Result<Backend> {
+    Device::simulated()
+        .map(Backend::Cuda)
+        .map_err(|e| anyhow::anyhow!("--backend ptxsim: {e}"))
+}
+
+pub(super) fn check_size(dev: &Device, vocab_len: usize, d_model: usize) -> Result<()> {
+    dev.check_size(vocab_len, d_model)
+        .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
+}
+
+fn name(dev: &Device) -> &'static str {
+    if dev.is_simulated() {
+        "ptxsim"
+    } else {
+        "cuda"
+    }
+}
+
+/// Host memory for one launch's trainers, in bytes. A launch keeps a copy of its models'
+/// starting states (to retrain a diverged one with its losses), so that a batch of 2^20 seed
+/// models runs in launches of 65,536 and a batch of 256×64 models in launches of about 900,
+/// rather than needing tens of GB at once (by arithmetic: size_of::<Trainer<V, D>>() each).
+const LAUNCH_BYTES: usize = 1 << 30;
+/// The most models in one launch.
+const MODELS_PER_LAUNCH: usize = 1 << 16;
+
+pub(super) fn train_states<const V: usize, const D: usize>(
+    dev: &Device,
+    b: &Bigrams<V>,
+    trainers: Vec<Trainer<V, D>>,
+    epochs: u32,
+    record: bool,
+) -> Result<Vec<Run<V, D>>> {
+    let per_launch =
+        (LAUNCH_BYTES / std::mem::size_of::<Trainer<V, D>>()).clamp(1, MODELS_PER_LAUNCH);
+    let mut runs = Vec::with_capacity(trainers.len());
+    let mut rest = trainers;
+    while !rest.is_empty() {
+        let tail = rest.split_off(per_launch.min(rest.len()));
+        let mut chunk = rest;
+        rest = tail;
+        let start = chunk.clone();
+        let stepped = dev
+            .step_recording(b, &mut chunk, epochs, record)
+            .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))?;
+        let seconds = stepped.kernel_time.as_secs_f64();
+        for (n, ((trainer, losses), final_loss)) in chunk
+            .into_iter()
+            .zip(stepped.losses)
+            .zip(stepped.final_losses)
+            .enumerate()
+        {
+            let run = Run {
+                trainer,
+                losses,
+                final_loss,
+                seconds,
+            };
+            let model = runs.len();
+            if let Some(mut d) = diverged(&run, epochs) {
+                d.model = model;
+                return Err(d.into());
+            }
+            if !run.is_finite() {
+                // Without recorded losses the epoch is unknown: that model again, alone, with
+                // them, so that the error names its epoch as the CPU backend's does.
+                let mut again = vec![start[n].clone()];
+                let s = dev
+                    .step_recording(b, &mut again, epochs, true)
+                    .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))?;
+                let alone = Run {
+                    trainer: again.remove(0),
+                    losses: s.losses.into_iter().next().unwrap_or_default(),
+                    final_loss: s.final_losses[0],
+                    seconds,
+                };
+                let mut d = diverged(&alone, epochs).ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "model {model}: its final loss in the batch was {} but alone it stayed finite",
+                        run.final_loss
+                    )
+                })?;
+                d.model = model;
+                return Err(d.into());
+            }
+            runs.push(run);
+        }
+    }
+    Ok(runs)
+}
+
+impl<const V: usize, const D: usize> Run<V, D> {
+    fn is_finite(&self) -> bool {
+        self.final_loss.is_finite() && self.trainer.model.is_finite()
+    }
+}
+
+/// zl-core's divergence rule (`Trainer::run`) on a run that went through every epoch: the first
+/// recorded loss that is not finite, else the end when the final loss or a weight is not finite.
+/// Needs the recorded losses where the end is not finite.
+fn diverged<const V: usize, const D: usize>(run: &Run<V, D>, epochs: u32) -> Option<Diverged> {
+    let lr = run.trainer.opt.config.lr;
+    if let Some(e) = run.losses.iter().position(|l| !l.is_finite()) {
+        return Some(Diverged {
+            model: 0,
+            epoch: e as u32,
+            loss: run.losses[e],
+            previous: e.checked_sub(1).map(|p| run.losses[p]),
+            lr,
+        });
+    }
+    if run.is_finite() || run.losses.len() != epochs as usize {
+        return None;
+    }
+    Some(Diverged {
+        model: 0,
+        epoch: epochs,
+        loss: run.final_loss,
+        previous: run.losses.last().copied(),
+        lr,
+    })
+}

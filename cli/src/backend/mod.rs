@@ -1,0 +1,312 @@
+//! The backends: one training interface that every command and every cross-backend test uses.
+//!
+//! A backend is chosen once, by name ([`Choice`], the `--backend` flag), and opened into a
+//! [`Backend`], which says which one actually runs ([`Backend::name`]). It trains a batch of one
+//! or more models for some epochs from given states ([`Backend::train_states`], generic over
+//! the core's capacities), or, for the commands, from `init_torch` seeds on a corpus
+//! ([`Backend::train`], which meets the capacities in [`capacity::dispatch`]). Every backend
+//! applies one divergence rule, zl-core's `Trainer::run`'s ([`Diverged`]).
+//!
+//! Adding a backend is one file here (its `train_states`) and one variant of [`Backend`] and of
+//! [`Choice`]. Adding an instruction set to the CPU backend is one file in zl-lanes.
+
+pub mod capacity;
+mod cpu;
+mod cuda;
+
+use std::fmt;
+
+use anyhow::{Context, Result};
+use rayon::prelude::*;
+use zl_core::{Bigrams, Model, TrainConfig, Trainer};
+use zl_lanes::Isa;
+
+use crate::data::{corpus::Corpus, files::Weights};
+
+/// The backends by name, as `--backend` takes them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Choice {
+    /// The fastest instruction set this CPU has (cpu-avx512 where it has AVX-512F, else
+    /// cpu-portable).
+    Cpu,
+    /// zl-core's own loop, as the target's baseline compiles it (SSE2 on x86-64).
+    CpuPortable,
+    /// The AVX-512F loop (zl-lanes); refused where the CPU lacks AVX-512F.
+    CpuAvx512,
+    /// The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
+    /// means ptxsim.
+    Cuda,
+    /// The same kernel and host code in the PTX interpreter (kernels/sim/ptxsim.py; needs
+    /// python3; about half a second an epoch).
+    Ptxsim,
+}
+
+/// Set to 1, `--backend cuda` means `--backend ptxsim` (kept from before that name existed).
+pub const SIMULATOR_ENV: &str = "ZL_CUDA_SIMULATOR";
+
+/// An opened backend.
+pub enum Backend {
+    /// zl-core's training loop on this CPU, in one instruction set, models in parallel across
+    /// cores.
+    Cpu(Isa),
+    /// zl-cuda's kernel on a GPU or in the PTX interpreter, many models in one launch.
+    Cuda(zl_cuda::Device),
+}
+
+/// A model whose loss stopped being finite, by zl-core's rule (`Trainer::run`): at the first
+/// epoch whose loss before its update is not finite, or at `epochs` when every epoch's loss was
+/// finite but the loss after the last update or a weight is not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Diverged {
+    /// Which model of the batch (its index).
+    pub model: usize,
+    /// The epoch.
+    pub epoch: u32,
+    /// The loss there.
+    pub loss: f32,
+    /// The loss of the epoch before, the last finite one, if there was one.
+    pub previous: Option<f32>,
+    /// The model's learning rate.
+    pub lr: f64,
+}
+
+impl fmt::Display for Diverged {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let last = match self.previous {
+            Some(l) => format!(
+                "the last finite loss was {} at epoch {}",
+                l as f64,
+                self.epoch - 1
+            ),
+            None => "no epoch had a finite loss".to_string(),
+        };
+        write!(
+            f,
+            "training diverged at epoch {}: the loss became {} ({last}); nothing was saved; try a smaller --lr than {:?}",
+            self.epoch, self.loss, self.lr
+        )
+    }
+}
+
+impl std::error::Error for Diverged {}
+
+/// One model's run on any backend, in the core's types.
+#[derive(Clone, Debug)]
+pub struct Run<const V: usize, const D: usize> {
+    /// The final weights, AdamW moments and step count.
+    pub trainer: Trainer<V, D>,
+    /// The loss of each epoch before its update (the notebook's `train_losses`); empty when
+    /// the batch was trained without recording them.
+    pub losses: Vec<f32>,
+    /// The loss after the last update.
+    pub final_loss: f32,
+    /// Seconds of training: the loop alone on the CPU, the launch alone on a GPU (which every
+    /// model of one launch shares).
+    pub seconds: f64,
+}
+
+/// A model for [`Backend::train`]: its width and its settings (seed, epochs, AdamW).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Job {
+    /// Width of the residual stream.
+    pub d_model: usize,
+    /// `init_torch(config.seed)`, then `config.epochs` AdamW steps.
+    pub config: TrainConfig,
+}
+
+/// One model trained by [`Backend::train`]: a [`Run`] out of the core's generic types.
+#[derive(Clone, Debug)]
+pub struct Trained {
+    /// What was asked.
+    pub job: Job,
+    /// The final weights, row-major, with the corpus's vocabulary.
+    pub weights: Weights,
+    /// As [`Run::losses`].
+    pub losses: Vec<f32>,
+    /// As [`Run::final_loss`].
+    pub final_loss: f32,
+    /// As [`Run::seconds`].
+    pub seconds: f64,
+    /// The cross-target checksum line (zl_core::checksum).
+    pub checksum: String,
+}
+
+impl Backend {
+    /// Opens the backend `choice` names, or says in one line why it cannot run here.
+    pub fn open(choice: Choice) -> Result<Backend> {
+        let cpu = |name: &str| {
+            Isa::by_name(name).map(Backend::Cpu).map_err(|e| {
+                anyhow::anyhow!(
+                    "--backend cpu-{}: {}; use --backend cpu (the fastest this CPU has) or cpu-portable",
+                    name,
+                    e.why
+                )
+            })
+        };
+        match choice {
+            Choice::Cpu => Ok(Backend::Cpu(Isa::best())),
+            Choice::CpuPortable => cpu("portable"),
+            Choice::CpuAvx512 => cpu("avx512"),
+            Choice::Cuda if simulator_alias()? => cuda::open_simulator(),
+            Choice::Cuda => cuda::open_gpu(),
+            Choice::Ptxsim => cuda::open_simulator(),
+        }
+    }
+
+    /// The backend that actually runs: `cpu-avx512`, `cpu-portable`, `cuda` or `ptxsim`.
+    pub fn name(&self) -> String {
+        match self {
+            Backend::Cpu(isa) => format!("cpu-{isa}"),
+            Backend::Cuda(dev) if dev.is_simulated() => "ptxsim".into(),
+            Backend::Cuda(_) => "cuda".into(),
+        }
+    }
+
+    /// Whether a model of `vocab_len` tokens × `d_model` fits (a GPU block's shared memory).
+    pub fn check_size(&self, vocab_len: usize, d_model: usize) -> Result<()> {
+        match self {
+            Backend::Cpu(_) => Ok(()),
+            Backend::Cuda(dev) => cuda::check_size(dev, vocab_len, d_model),
+        }
+    }
+
+    /// Trains every model for `epochs` epochs from its state (weights, moments, step count,
+    /// AdamW settings), all on `b`, and returns each one's run in order. With `record` false the
+    /// runs' `losses` are empty. The first model that diverges, in order, is the error
+    /// ([`Diverged`], or a failure of the backend itself).
+    pub fn train_states<const V: usize, const D: usize>(
+        &self,
+        b: &Bigrams<V>,
+        trainers: Vec<Trainer<V, D>>,
+        epochs: u32,
+        record: bool,
+    ) -> Result<Vec<Run<V, D>>> {
+        match self {
+            Backend::Cpu(isa) => cpu::train_states(*isa, b, trainers, epochs, record),
+            Backend::Cuda(dev) => cuda::train_states(dev, b, trainers, epochs, record),
+        }
+    }
+
+    /// Trains one model per job from `init_torch` on the corpus's counts, on this backend: the
+    /// commands' entry. Jobs of one width and epoch count train as one batch (one launch on a
+    /// GPU, in parallel on the CPU); each width is a batch of its own. A diverged model's error
+    /// names its seed and width where the batch has several.
+    pub fn train(&self, corpus: &Corpus, jobs: &[Job], record: bool) -> Result<Vec<Trained>> {
+        let mut groups: Vec<(usize, u32)> =
+            jobs.iter().map(|j| (j.d_model, j.config.epochs)).collect();
+        groups.sort_unstable();
+        groups.dedup();
+        let train_group = |&(d, epochs): &(usize, u32)| -> Result<Vec<(usize, Trained)>> {
+            let index: Vec<usize> = (0..jobs.len())
+                .filter(|&n| jobs[n].d_model == d && jobs[n].config.epochs == epochs)
+                .collect();
+            self.check_size(corpus.vocab.len(), d)?;
+            let group: Vec<Job> = index.iter().map(|&n| jobs[n]).collect();
+            let batch = Batch {
+                backend: self,
+                corpus,
+                jobs: &group,
+                record,
+            };
+            let trained = capacity::dispatch(corpus.vocab.len(), d, batch)
+                .map_err(|e| name_model(e, jobs, &index))?;
+            Ok(index.into_iter().zip(trained).collect())
+        };
+        // On the CPU the widths train side by side too (each its own capacity); a GPU takes
+        // one launch after another. Either way the first failing width, in order, is reported.
+        let results: Vec<Result<Vec<(usize, Trained)>>> = match self {
+            Backend::Cpu(_) => groups.par_iter().map(train_group).collect(),
+            Backend::Cuda(_) => groups.iter().map(train_group).collect(),
+        };
+        let mut out: Vec<Option<Trained>> = vec![None; jobs.len()];
+        for group in results {
+            for (n, t) in group? {
+                out[n] = Some(t);
+            }
+        }
+        Ok(out
+            .into_iter()
+            .map(|t| t.expect("every job trained"))
+            .collect())
+    }
+}
+
+/// Whether `ZL_CUDA_SIMULATOR=1` turns `--backend cuda` into ptxsim.
+fn simulator_alias() -> Result<bool> {
+    match std::env::var(SIMULATOR_ENV).as_deref() {
+        Ok("1") => Ok(true),
+        Ok("0") | Err(std::env::VarError::NotPresent) => Ok(false),
+        Ok(other) => anyhow::bail!(
+            "{SIMULATOR_ENV}={other}: set it to 1 (the PTX interpreter, as --backend ptxsim) or 0"
+        ),
+        Err(e) => anyhow::bail!("{SIMULATOR_ENV}: {e}; set it to 1 or 0"),
+    }
+}
+
+/// Names the seed (and the width, where widths differ) of a diverged model of `jobs`.
+fn name_model(e: anyhow::Error, jobs: &[Job], index: &[usize]) -> anyhow::Error {
+    let Some(d) = e.downcast_ref::<Diverged>() else {
+        return e;
+    };
+    let job = jobs[index[d.model]];
+    let seeds_differ = jobs.iter().any(|j| j.config.seed != job.config.seed);
+    let widths_differ = jobs.iter().any(|j| j.d_model != job.d_model);
+    match (seeds_differ, widths_differ) {
+        (false, false) => e,
+        (true, false) => e.context(format!("seed {}", job.config.seed)),
+        (false, true) => e.context(format!("d_model {}", job.d_model)),
+        (true, true) => e.context(format!("seed {}, d_model {}", job.config.seed, job.d_model)),
+    }
+}
+
+/// One width's jobs, at the capacity that fits them.
+struct Batch<'a> {
+    backend: &'a Backend,
+    corpus: &'a Corpus,
+    jobs: &'a [Job],
+    record: bool,
+}
+
+impl capacity::AtCapacity for Batch<'_> {
+    type Output = Result<Vec<Trained>>;
+
+    fn at<const V: usize, const D: usize>(self) -> Self::Output {
+        let c = self.corpus;
+        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        let trainers = self
+            .jobs
+            .iter()
+            .map(|j| {
+                Model::<V, D>::init_torch(j.config.seed, c.vocab.len(), j.d_model)
+                    .map(|m| Trainer::new(m, j.config.adamw))
+                    .context("the initial weights")
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let epochs = self.jobs[0].config.epochs;
+        let runs = self
+            .backend
+            .train_states(&b, trainers, epochs, self.record)?;
+        self.jobs
+            .iter()
+            .zip(runs)
+            .map(|(job, run)| {
+                let mut checksum = String::new();
+                zl_core::checksum::write_line(
+                    &mut checksum,
+                    epochs,
+                    run.final_loss,
+                    &run.trainer.model,
+                )?;
+                Ok(Trained {
+                    job: *job,
+                    weights: Weights::of(&run.trainer.model, &c.vocab),
+                    losses: run.losses,
+                    final_loss: run.final_loss,
+                    seconds: run.seconds,
+                    checksum,
+                })
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,28 @@
+//! `zl interpret`: the evidence that the trained model is the text's bigram table, as text
+//! (with terminal heatmaps) or JSON, and the figures.
+
+use std::io::IsTerminal;
+
+use anyhow::{Context, Result};
+
+use super::source;
+use crate::{args::InterpretArgs, backend::Choice, data::files, render};
+
+pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
+    let an = source::analyse(choice, &a.source)?;
+    if let Some(dir) = &a.plot {
+        let written = render::plot::all(&an)
+            .and_then(|f| files::write_folder(dir, &f))
+            .with_context(|| format!("--plot {}", dir.display()))?;
+        for p in written {
+            eprintln!("wrote {}", p.display());
+        }
+    }
+    if a.json {
+        println!("{}", render::json::interpret(&an));
+    } else {
+        let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        print!("{}", render::text::interpret(&an, colour));
+    }
+    Ok(())
+}

@@ -1,0 +1,11 @@
+//! What zl reads and writes: corpus files ([`corpus`]), and weights, figures and reports as files
+//! written atomically ([`files`]). Everything read is checked against zl's limits here, before
+//! it reaches a backend.
+
+pub mod corpus;
+pub mod files;
+
+pub use corpus::MAX_VOCAB;
+
+/// Largest d_model zl trains or loads (the widest capacity tier, backend::capacity).
+pub const MAX_D_MODEL: usize = 64;

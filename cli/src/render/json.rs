@@ -1,0 +1,148 @@
+//! JSON output: one object on stdout per command (`--json`), every number as computed.
+
+use serde_json::{json, Value};
+
+use crate::{
+    analysis::{sweep::Sweep, Analysis, Comparison, TOP},
+    backend::Trained,
+    data::corpus::Corpus,
+};
+
+/// Rows of a row-major matrix with `n` columns.
+fn rows(flat: &[f32], n: usize) -> Vec<Vec<f64>> {
+    flat.chunks(n)
+        .map(|c| c.iter().map(|&x| x as f64).collect())
+        .collect()
+}
+
+/// `zl train --json`.
+pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) -> Value {
+    let (w, cfg) = (&run.weights, &run.job.config);
+    json!({
+        "backend": backend,
+        "corpus": corpus.source.to_string(),
+        "corpus_chars": corpus.chars,
+        "count_seconds": corpus.count_seconds,
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
+        "lr": cfg.adamw.lr,
+        "weight_decay": cfg.adamw.weight_decay,
+        "d_model": w.d_model,
+        "vocab": w.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "uniform_loss": (w.vocab.len() as f64).ln(),
+        "bigram_entropy": cmp.decomposition.bigram_entropy,
+        "initial_loss": run.losses[0] as f64,
+        "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
+        "final_loss": run.final_loss as f64,
+        "kl_weighted": cmp.decomposition.kl_weighted,
+        "W_E": rows(&w.w_e, w.d_model),
+        "W_U": rows(&w.w_u, w.vocab.len()),
+        "train_seconds": run.seconds,
+        "checksum": run.checksum,
+    })
+}
+
+/// `zl train --seeds … --json`.
+pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> Value {
+    let first = &runs[0];
+    let cfg = &first.job.config;
+    json!({
+        "backend": backend,
+        "corpus": corpus.source.to_string(),
+        "epochs": cfg.epochs,
+        "lr": cfg.adamw.lr,
+        "weight_decay": cfg.adamw.weight_decay,
+        "d_model": first.job.d_model,
+        "train_seconds": seconds,
+        "models": runs.iter().map(|r| json!({"seed": r.job.config.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
+    })
+}
+
+/// `zl sweep --json`.
+pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sweep) -> Value {
+    let v = corpus.vocab.len();
+    json!({
+        "backend": backend,
+        "corpus": corpus.source.to_string(),
+        "vocab_size": v,
+        "seed": cfg.seed,
+        "epochs": cfg.epochs,
+        "lr": cfg.adamw.lr,
+        "weight_decay": cfg.adamw.weight_decay,
+        "bigram_entropy": sw.floor,
+        "uniform_loss": (v as f64).ln(),
+        "cost_threshold_nats": crate::analysis::sweep::COST_NATS,
+        "rank_limit_costs_below": sw.enough,
+        "summary": sw.verdict,
+        "runs": sw.points.iter().map(|p| json!({
+            "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// `zl interpret --json`: every metric as one JSON object. Tables are nested arrays indexed
+/// [current][next].
+pub fn interpret(an: &Analysis) -> Value {
+    let (agree, followed) = an.cmp.argmax_agreement();
+    let d = &an.cmp.decomposition;
+    let rows: Vec<Value> = an
+        .cmp
+        .rows
+        .iter()
+        .enumerate()
+        .map(|(i, r)| {
+            let a = &an.ablations[i];
+            json!({
+                "token": i,
+                "char": an.cmp.vocab[i].to_string(),
+                "count": r.count,
+                "kl": r.kl,
+                "data_top": an.cmp.data_top[i].iter().take(TOP).map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
+                "model_top": an.cmp.model_top[i].iter().map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
+                "argmax_agrees": r.argmax_agrees,
+                "ablation": {
+                    "positions_with": a.positions_with,
+                    "positions_without": a.positions_without,
+                    "changed_with": a.changed_with,
+                    "changed_without": a.changed_without,
+                    "delta_loss_with": a.delta_with,
+                    "delta_loss_without": a.delta_without,
+                    "mean_loss_with_before": a.mean_before,
+                    "mean_loss_with_after": a.mean_after,
+                },
+            })
+        })
+        .collect();
+    json!({
+        "source": an.source,
+        "vocab": an.cmp.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "d_model": an.cmp.d_model,
+        "text": an.text,
+        "corpus_chars": an.corpus_chars,
+        "ablation_chars": an.ablation_chars,
+        "predictions": an.predictions,
+        "model_loss": d.model_loss,
+        "model_loss_f32": an.cmp.model_loss_f32,
+        "bigram_entropy": d.bigram_entropy,
+        "kl_weighted": d.kl_weighted,
+        "decomposition_residual": d.residual,
+        "uniform_loss": d.uniform_loss,
+        "unigram_entropy": d.unigram_entropy,
+        "unigram_entropy_of": "next-token marginal: the N prediction targets",
+        "argmax_agreement": agree,
+        "tokens_followed": followed,
+        "rows": rows,
+        "ablation_changed_elsewhere": an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
+        "substitution_loss": an.substitution_loss,
+        "singular_values": an.singular_values,
+        "rank_threshold": an.rank_threshold,
+        "rank_threshold_rule": "sigma_1 * vocab * 2^-23 (f32 epsilon)",
+        "rank": an.rank,
+        "rank_k_losses": an.rank_losses,
+        "losses": an.losses.as_ref().map(|l| l.iter().map(|&x| x as f64).collect::<Vec<_>>()),
+        "bigram_counts": an.cmp.counts,
+        "bigram_probs": an.cmp.p,
+        "model_probs": an.cmp.q,
+        "analysis_seconds": an.analysis_seconds,
+    })
+}

@@ -1,0 +1,491 @@
+//! Text output: characters as Python prints them, the bigram comparison table, and the text
+//! reports of `zl train`, `zl sweep` and `zl interpret`.
+
+use std::fmt::Write;
+
+use zl_core::TrainConfig;
+
+use crate::{
+    analysis::{sweep::Sweep, Analysis, Comparison, TOP},
+    backend::Trained,
+    data::corpus::{Corpus, Source},
+};
+
+/// A character as Python's `repr` shows it, so that labels match the notebook's prints.
+pub fn py_repr(c: char) -> String {
+    match c {
+        '\'' => "\"'\"".to_string(),
+        '\\' => "'\\\\'".to_string(),
+        '\n' => "'\\n'".to_string(),
+        '\r' => "'\\r'".to_string(),
+        '\t' => "'\\t'".to_string(),
+        c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("'\\x{:02x}'", c as u32),
+        c if c.is_control() => format!("'\\u{:04x}'", c as u32),
+        c => format!("'{c}'"),
+    }
+}
+
+/// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`.
+pub fn vocab_dict(vocab: &[char]) -> String {
+    let items: Vec<String> = vocab
+        .iter()
+        .enumerate()
+        .map(|(i, &c)| format!("{}: {i}", py_repr(c)))
+        .collect();
+    format!("{{{}}}", items.join(", "))
+}
+
+/// The comparison as a table: for each current character, its most frequent next characters
+/// with the data's P and the model's Q, and the row's KL.
+pub fn comparison_table(c: &Comparison, max_next: usize) -> String {
+    let vocab = &c.vocab;
+    // The "next" cells first, so that the column is as wide as its widest cell.
+    let cells: Vec<String> = c
+        .data_top
+        .iter()
+        .enumerate()
+        .map(|(i, top)| {
+            let mut next = String::new();
+            for &j in top.iter().take(max_next) {
+                let _ = write!(
+                    next,
+                    "{} {:.3}/{:.3}  ",
+                    py_repr(vocab[j]),
+                    c.p[i][j],
+                    c.q[i][j]
+                );
+            }
+            if top.len() > max_next {
+                let _ = write!(next, "+{}", top.len() - max_next);
+            }
+            next.trim_end().to_string()
+        })
+        .collect();
+    let w = cells
+        .iter()
+        .map(|c| c.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max("next: P / Q".len());
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Bigram statistics vs the model: for each current character, its most frequent next"
+    );
+    let _ = writeln!(
+        s,
+        "characters with the data's P(next|cur) and the model's softmax(W_E W_U) Q(next|cur)."
+    );
+    let _ = writeln!(
+        s,
+        "{:>5} {:>4}  {:<w$} {:>9}  model top-1",
+        "cur", "n", "next: P / Q", "KL(P‖Q)"
+    );
+    for (i, (r, next)) in c.rows.iter().zip(&cells).enumerate() {
+        let label = py_repr(vocab[i]);
+        if r.count == 0.0 {
+            let _ = writeln!(
+                s,
+                "{label:>5} {:>4}  (never followed: the text's last character)",
+                0
+            );
+            continue;
+        }
+        let mark = if r.argmax_agrees { "✓" } else { "✗" };
+        let pad = w - next.chars().count();
+        let _ = writeln!(
+            s,
+            "{label:>5} {:>4}  {next}{:pad$} {:>9.5}  {} {:.3} {mark}",
+            r.count,
+            "",
+            r.kl,
+            py_repr(vocab[r.model_top]),
+            r.model_top_q
+        );
+    }
+    s
+}
+
+/// `zl interpret`'s report: decomposition, per-token tables, the three tests, the heatmaps.
+pub fn interpret(an: &Analysis, colour: bool) -> String {
+    let mut s = String::new();
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
+    let n = an.predictions;
+    let _ = writeln!(s, "zl interpret: {}", an.source);
+    let _ = writeln!(
+        s,
+        "model: logits = W_E[token]·W_U, W_E {v}×{}, W_U {}×{v}; corpus: {} characters, N = {n} next-token predictions",
+        an.cmp.d_model, an.cmp.d_model, an.corpus_chars
+    );
+    let _ = writeln!(
+        s,
+        "All numbers are f64 arithmetic on the f32 weights, in nats."
+    );
+
+    let _ = writeln!(
+        s,
+        "\n1. Loss decomposition: model loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i)"
+    );
+    let _ = writeln!(
+        s,
+        "   model loss, −(1/N) Σ C_ij ln Q_ij        {:.9}   (its own f32 forward: {:.9})",
+        d.model_loss, an.cmp.model_loss_f32
+    );
+    let _ = writeln!(
+        s,
+        " = H(next|current), the bigram floor        {:.9}",
+        d.bigram_entropy
+    );
+    let _ = writeln!(
+        s,
+        " + Σ_i (n_i/N)·KL(P_i‖Q_i), the gap          {:.9}",
+        d.kl_weighted
+    );
+    let _ = writeln!(
+        s,
+        "   residual (model − floor − gap)            {:+.3e}",
+        d.residual
+    );
+    let _ = writeln!(s, "   reference points:");
+    let _ = writeln!(
+        s,
+        "   uniform predictions, ln {v}                {:.9}",
+        d.uniform_loss
+    );
+    let _ = writeln!(s, "   unigram entropy H(next)                   {:.9}   (entropy of the next-token marginal over the {n} targets:", d.unigram_entropy);
+    let _ = writeln!(s, "                                                            the best loss without looking at the current token)");
+    let gap_share = d.kl_weighted / (d.uniform_loss - d.bigram_entropy);
+    let _ = writeln!(
+        s,
+        "   the model has closed {:.4}% of the way from uniform to the floor",
+        100.0 * (1.0 - gap_share)
+    );
+
+    let (agree, followed) = an.cmp.argmax_agreement();
+    let _ = writeln!(s, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U))");
+    s.push_str(&comparison_table(&an.cmp, 4));
+    let _ = writeln!(s, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters");
+    let _ = writeln!(
+        s,
+        "\nThe model's own top {TOP} next characters (Q, with the data's P):"
+    );
+    for (i, tops) in an.cmp.model_top.iter().enumerate() {
+        let cells: Vec<String> = tops
+            .iter()
+            .map(|&j| {
+                format!(
+                    "{:<5} {:.3}/{:.3}",
+                    py_repr(an.cmp.vocab[j]),
+                    an.cmp.q[i][j],
+                    an.cmp.p[i][j]
+                )
+            })
+            .collect();
+        let _ = writeln!(s, "{:>5}  {}", py_repr(an.cmp.vocab[i]), cells.join("   "));
+    }
+
+    let _ = writeln!(
+        s,
+        "\n3. Mechanistic tests (each would fail if the model were not a bigram table)"
+    );
+    let (scope, ablated) = an.ablation_scope();
+    let _ = writeln!(
+        s,
+        "\n(a) Ablation: zero row i of W_E, rerun {scope} (embedding and logits at every position,"
+    );
+    let _ = writeln!(s, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.");
+    let _ = writeln!(
+        s,
+        "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
+    );
+    let _ = writeln!(
+        s,
+        "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
+        "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
+    );
+    for (i, a) in an.ablations.iter().enumerate() {
+        let _ = writeln!(
+            s,
+            "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
+            py_repr(an.cmp.vocab[i]),
+            a.positions_with,
+            format!("{} of {}", a.changed_with, a.positions_with),
+            format!("{} of {}", a.changed_without, a.positions_without),
+            a.delta_with,
+            if a.delta_without == 0.0 {
+                "0 (exact)".to_string()
+            } else {
+                format!("{:+.3e}", a.delta_without)
+            },
+            if a.positions_with > 0 {
+                format!("{:.4} → {:.4}", a.mean_before, a.mean_after)
+            } else {
+                "(never current)".into()
+            }
+        );
+    }
+    let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
+    let total_delta: f64 = an.ablations.iter().map(|a| a.delta_with).sum();
+    let _ = writeln!(
+        s,
+        "    predictions changed away from the ablated token: {elsewhere} (over all {v} ablations); an ablated row's\n    logits are all zero, so its positions predict uniformly (ln {v} = {:.4}). Σ Δloss over all tokens = {total_delta:.6}",
+        d.uniform_loss
+    );
+
+    let _ = writeln!(
+        s,
+        "\n(b) Substitution: replace the logits with ln P(next|cur), the log bigram probabilities."
+    );
+    let _ = writeln!(s, "    An unseen pair gets ln 0 = −∞, which the softmax turns into probability exactly 0 (it is never a target).");
+    let _ = writeln!(
+        s,
+        "    loss with ln P as logits                  {:.12}",
+        an.substitution_loss
+    );
+    let _ = writeln!(
+        s,
+        "    H(next|current)                           {:.12}   difference {:+.3e}",
+        d.bigram_entropy,
+        an.substitution_loss - d.bigram_entropy
+    );
+    let _ = writeln!(
+        s,
+        "    the model's loss is {:.6} above it: exactly the KL gap of section 1.",
+        d.model_loss - an.substitution_loss
+    );
+
+    let _ = writeln!(
+        s,
+        "\n(c) Spectrum: singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi)."
+    );
+    let _ = writeln!(
+        s,
+        "    numerical rank: σ > σ_1·{v}·2⁻²³ = {:.3e} (f32 rounding of the table) → rank {} (d_model {}, so at most {})",
+        an.rank_threshold, an.rank, an.cmp.d_model, an.cmp.d_model.min(v)
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>14} {:>14}   (k: keep the k largest; loss of the rank-k table)",
+        "k", "σ_k", "loss at rank k"
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>14} {:>14.9}   (all-zero logits: uniform)",
+        0, "", an.rank_losses[0]
+    );
+    for k in 1..=v {
+        if k > an.rank + 1 && k < v {
+            continue;
+        }
+        if k == an.rank + 2 && k < v {
+            let _ = writeln!(s, "   …");
+        }
+        let _ = writeln!(
+            s,
+            "{k:>4} {:>14.6e} {:>14.9}",
+            an.singular_values[k - 1],
+            an.rank_losses[k]
+        );
+    }
+    if an.rank + 2 < v {
+        let _ = writeln!(
+            s,
+            "   (k = {}..{}: σ at rounding level like k = {} and {v}, the loss unchanged)",
+            an.rank + 2,
+            v - 1,
+            an.rank + 1
+        );
+    }
+    let _ = writeln!(
+        s,
+        "    the model's loss {:.9} is reached at k = {} and no earlier k:",
+        d.model_loss, an.rank
+    );
+    let _ = writeln!(
+        s,
+        "    Δ from rank {} to {}: {:+.3e}; from rank {} to {v}: {:+.3e}",
+        an.rank.saturating_sub(1),
+        an.rank,
+        an.rank_losses[an.rank] - an.rank_losses[an.rank.saturating_sub(1)],
+        an.rank,
+        an.rank_losses[v] - an.rank_losses[an.rank]
+    );
+
+    let _ = writeln!(
+        s,
+        "\n4. Heatmaps: row = current character, column = next character"
+    );
+    s.push_str(&super::heatmap::side_by_side(
+        &an.cmp.p,
+        &an.cmp.q,
+        &an.cmp.vocab,
+        (
+            "Bigram statistics P(next|cur)",
+            "W_E @ W_U (post softmax) Q",
+        ),
+        colour,
+    ));
+    let _ = writeln!(s, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3);
+    s
+}
+
+/// What `zl train` prints about one run.
+pub struct TrainView<'a> {
+    pub backend: &'a str,
+    pub corpus: &'a Corpus,
+    pub run: &'a Trained,
+    pub cmp: &'a Comparison,
+    pub log_every: u32,
+    pub checksum: bool,
+}
+
+/// `zl train`'s report: the header, the losses every `log_every` epochs, the comparison table
+/// and the decomposition, and the checksum line last when asked for.
+pub fn train(t: &TrainView) -> String {
+    let (run, corpus, cmp) = (t.run, t.corpus, t.cmp);
+    let cfg = &run.job.config;
+    let vocab = &run.weights.vocab;
+    let v = vocab.len();
+    let uniform = (v as f64).ln();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "zl train: backend {}, seed {}, {} epochs, AdamW lr {} weight decay {}, d_model {}",
+        t.backend, cfg.seed, cfg.epochs, cfg.adamw.lr, cfg.adamw.weight_decay, run.weights.d_model
+    );
+    let _ = write!(
+        s,
+        "corpus: {}, {} characters, {} next-token predictions",
+        corpus.source,
+        corpus.chars,
+        corpus.predictions()
+    );
+    match corpus.count_seconds {
+        Some(secs) => {
+            let _ = writeln!(s, " (read and counted in {secs:.3} s)");
+        }
+        None => s.push('\n'),
+    }
+    let ids = match corpus.source {
+        Source::Seed => "the notebook's ids",
+        Source::File(_) => "ids in code-point order, as sorted(set(text))",
+    };
+    let _ = writeln!(s, "vocab ({v} characters, {ids}): {}", vocab_dict(vocab));
+    let _ = writeln!(s, "uniform loss: ln {v} = {uniform}");
+    s.push('\n');
+    s.push_str(&losses(&run.losses, t.log_every));
+    let _ = writeln!(
+        s,
+        "final loss (after epoch {}'s update): {}",
+        cfg.epochs - 1,
+        run.final_loss as f64
+    );
+    let _ = writeln!(
+        s,
+        "train time: {:.1} ms ({:.2} µs per epoch)",
+        run.seconds * 1e3,
+        run.seconds * 1e6 / cfg.epochs as f64
+    );
+    s.push('\n');
+    s.push_str(&comparison_table(cmp, 4));
+    let (agree, followed) = cmp.argmax_agreement();
+    s.push('\n');
+    let _ = writeln!(s, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters");
+    let _ = writeln!(
+        s,
+        "mean cross-entropy (model):            {:.6} nats",
+        run.final_loss
+    );
+    let d = &cmp.decomposition;
+    let _ = writeln!(
+        s,
+        "bigram entropy floor H(next|current):  {:.6} nats",
+        d.bigram_entropy
+    );
+    let _ = writeln!(
+        s,
+        "gap = Σ_i (n_i/N)·KL(P_i‖Q_i):         {:.6} nats",
+        d.kl_weighted
+    );
+    let _ = writeln!(
+        s,
+        "uniform (ln V):                        {uniform:.6} nats"
+    );
+    if t.checksum {
+        let _ = writeln!(s, "{}", run.checksum);
+    }
+    s
+}
+
+/// The notebook's loss lines, every `every` epochs.
+pub fn losses(losses: &[f32], every: u32) -> String {
+    let mut s = String::new();
+    for (e, l) in losses.iter().enumerate().step_by(every as usize) {
+        let _ = writeln!(s, "Epoch: {e}, train loss: {}", *l as f64);
+    }
+    s
+}
+
+/// `zl train --seeds`: each model's final loss.
+pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
+    let mut s = String::new();
+    if let Some(first) = runs.first() {
+        let cfg = &first.job.config;
+        let _ = writeln!(
+            s,
+            "zl train: backend {backend}, {} models, {} epochs each, AdamW lr {} weight decay {}, d_model {}",
+            runs.len(),
+            cfg.epochs,
+            cfg.adamw.lr,
+            cfg.adamw.weight_decay,
+            first.job.d_model
+        );
+    }
+    let _ = writeln!(s, "{:>8}  {:>20}", "seed", "final loss");
+    for r in runs {
+        let _ = writeln!(s, "{:>8}  {:>20}", r.job.config.seed, r.final_loss as f64);
+    }
+    let _ = writeln!(
+        s,
+        "trained in {:.1} ms in all (wall clock, every model)",
+        seconds * 1e3
+    );
+    s
+}
+
+/// `zl sweep`'s table and verdict.
+pub fn sweep(backend: &str, corpus: &Corpus, cfg: &TrainConfig, sw: &Sweep) -> String {
+    let v = corpus.vocab.len();
+    let uniform = (v as f64).ln();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "zl sweep: backend {backend}, {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
+        corpus.source, cfg.seed, cfg.epochs, cfg.adamw.lr, cfg.adamw.weight_decay
+    );
+    let _ = writeln!(
+        s,
+        "bigram entropy floor H(next|current) = {:.6} nats; uniform ln {v} = {uniform:.6} nats",
+        sw.floor
+    );
+    s.push('\n');
+    let _ = writeln!(
+        s,
+        "{:>8}  {:>11}  {:>13}  {:>9}",
+        "d_model", "final loss", "gap to floor", "train ms"
+    );
+    for p in &sw.points {
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>11.6}  {:>13.6}  {:>9.1}",
+            p.d_model,
+            p.final_loss,
+            p.gap,
+            p.train_seconds * 1e3
+        );
+    }
+    s.push('\n');
+    let _ = writeln!(s, "{}", sw.verdict);
+    s
+}

@@ -1,0 +1,283 @@
+//! zl-lanes: zl-core's training loop on this CPU's vector units, with zl-core's exact bits.
+//!
+//! zl-core (`core/`) is the reference: portable, safe, `no_std`, and what every target runs
+//! when nothing faster is known. The fast versions of the same [`Trainer::step`] and
+//! [`Trainer::run`] live here, one file per instruction set, and each must match the core
+//! bit for bit (the tests below, and every cross-backend property in `tests/backends.rs`):
+//! the same f32 operations in the same order, no FMA, no reordered sum.
+//!
+//! An [`Isa`] names one of them and can only be had where the CPU runs it, so that calling
+//! it is safe. Adding an instruction set is one file (its `step` and `run`) and one [`Kind`]
+//! variant with its arms below.
+//!
+//! | name | lanes | chosen |
+//! |---|---|---|
+//! | `portable` | as the target's baseline compiles zl-core | always available |
+//! | `avx512` | 16 | at run time, on x86-64 CPUs with AVX-512F |
+
+use core::fmt;
+
+use zl_core::{Bigrams, Trainer};
+
+#[cfg(target_arch = "x86_64")]
+mod avx512;
+
+/// The instruction sets, fastest last.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+enum Kind {
+    Portable,
+    #[cfg(target_arch = "x86_64")]
+    Avx512,
+}
+
+/// An instruction set this CPU runs, for the training loop. Only [`Isa::portable`],
+/// [`Isa::by_name`] and [`Isa::best`] make one, each after checking the CPU.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Isa(Kind);
+
+/// Every instruction-set name, in the order [`Isa::available`] lists them.
+pub const NAMES: &[&str] = &["portable", "avx512"];
+
+/// An instruction set this CPU (or this build's target) cannot run.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Unsupported {
+    /// The name asked for.
+    pub name: String,
+    /// Why it cannot run here.
+    pub why: &'static str,
+}
+
+impl fmt::Display for Unsupported {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.name, self.why)
+    }
+}
+
+impl std::error::Error for Unsupported {}
+
+impl Isa {
+    /// zl-core's own loop, as the target's baseline compiles it: runs everywhere.
+    pub const fn portable() -> Isa {
+        Isa(Kind::Portable)
+    }
+
+    /// The instruction set called `name` (one of [`NAMES`]), if this CPU runs it.
+    pub fn by_name(name: &str) -> Result<Isa, Unsupported> {
+        let no = |why| {
+            Err(Unsupported {
+                name: name.to_string(),
+                why,
+            })
+        };
+        match name {
+            "portable" => Ok(Isa::portable()),
+            "avx512" => {
+                #[cfg(target_arch = "x86_64")]
+                if std::is_x86_feature_detected!("avx512f") {
+                    return Ok(Isa(Kind::Avx512));
+                }
+                if cfg!(target_arch = "x86_64") {
+                    no("this CPU has no AVX-512F")
+                } else {
+                    no("AVX-512 exists only on x86-64 CPUs")
+                }
+            }
+            _ => no("no such instruction set"),
+        }
+    }
+
+    /// Every instruction set this CPU runs, slowest first (portable first).
+    pub fn available() -> Vec<Isa> {
+        NAMES.iter().filter_map(|n| Isa::by_name(n).ok()).collect()
+    }
+
+    /// The fastest instruction set this CPU runs.
+    pub fn best() -> Isa {
+        *Isa::available()
+            .last()
+            .expect("portable is always available")
+    }
+
+    /// Its name: one of [`NAMES`].
+    pub fn name(self) -> &'static str {
+        match self.0 {
+            Kind::Portable => "portable",
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512 => "avx512",
+        }
+    }
+
+    /// [`Trainer::step`]: one epoch (the loss before the update; no update after a non-finite
+    /// loss).
+    pub fn step<const V: usize, const D: usize>(
+        self,
+        t: &mut Trainer<V, D>,
+        b: &Bigrams<V>,
+    ) -> f32 {
+        match self.0 {
+            Kind::Portable => t.step(b),
+            // SAFETY: an `Isa` of this kind exists only where the CPU has AVX-512F (by_name).
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512 => unsafe { avx512::step(t, b) },
+        }
+    }
+
+    /// [`Trainer::run`]: `epochs` epochs, `on_epoch(epoch, loss)` after each; `Err((epoch,
+    /// loss))` at the first loss that is not finite, or at the end for a non-finite final loss
+    /// or weight. Returns the loss after the last update.
+    pub fn run<const V: usize, const D: usize>(
+        self,
+        t: &mut Trainer<V, D>,
+        b: &Bigrams<V>,
+        epochs: u32,
+        on_epoch: impl FnMut(u32, f32),
+    ) -> Result<f32, (u32, f32)> {
+        match self.0 {
+            Kind::Portable => t.run(b, epochs, on_epoch),
+            // SAFETY: as in `step`.
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512 => unsafe { avx512::run(t, b, epochs, on_epoch) },
+        }
+    }
+}
+
+impl fmt::Display for Isa {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zl_core::{AdamWConfig, Model, SeedModel, Vocab, SEED_TEXT};
+
+    fn bits<const V: usize, const D: usize>(t: &Trainer<V, D>) -> Vec<u32> {
+        t.model
+            .w_e
+            .iter()
+            .chain(t.model.w_u.iter())
+            .chain(t.opt.m.w_e.iter())
+            .chain(t.opt.m.w_u.iter())
+            .chain(t.opt.v.w_e.iter())
+            .chain(t.opt.v.w_u.iter())
+            .map(|x| x.to_bits())
+            .collect()
+    }
+
+    /// Runs `isa` and the core on the same trainer and checks every loss, the final loss, the
+    /// weights, both moments and the last gradient bit for bit; then one `step` of each.
+    fn check<const V: usize, const D: usize>(
+        isa: Isa,
+        b: &Bigrams<V>,
+        start: Trainer<V, D>,
+        epochs: u32,
+        what: &str,
+    ) {
+        let (mut a, mut c) = (start.clone(), start);
+        let (mut la, mut lc) = (Vec::new(), Vec::new());
+        let ra = isa.run(&mut a, b, epochs, |_, l| la.push(l.to_bits()));
+        let rc = c.run(b, epochs, |_, l| lc.push(l.to_bits()));
+        assert_eq!(ra.map(f32::to_bits), rc.map(f32::to_bits), "{isa} {what}");
+        assert_eq!(la, lc, "{isa} {what}: losses");
+        assert!(bits(&a) == bits(&c), "{isa} {what}: weights or moments");
+        assert_eq!(a.grads, c.grads, "{isa} {what}: last gradient");
+        let (sa, sc) = (isa.step(&mut a, b), c.step(b));
+        assert_eq!(sa.to_bits(), sc.to_bits(), "{isa} {what}: step");
+        assert!(bits(&a) == bits(&c), "{isa} {what}: state after step");
+    }
+
+    /// Every instruction set this CPU runs against the core, bit for bit, for several seeds
+    /// and hyperparameters (a large rate included, for peaked softmax rows).
+    #[test]
+    fn every_isa_matches_the_core_bit_for_bit() {
+        let b = Bigrams::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
+        for isa in Isa::available() {
+            for (seed, lr, wd, epochs) in [
+                (0u64, 1e-3, 0.01, 300u32),
+                (3, 3e-3, 0.1, 300),
+                (7, 1e-2, 0.0, 300),
+                (42, 0.3, 0.01, 200),
+            ] {
+                let cfg = AdamWConfig {
+                    lr,
+                    weight_decay: wd,
+                    ..AdamWConfig::default()
+                };
+                let t = Trainer::new(SeedModel::init_torch(seed, 30, 16).unwrap(), cfg);
+                check(isa, &b, t, epochs, &format!("seed {seed}"));
+            }
+            eprintln!("compared the {isa} loop with the core's");
+        }
+    }
+
+    /// A padded model (capacity 32×20, 30 tokens × 16 dims used) and one smaller than a
+    /// register (7×3), against the core.
+    #[test]
+    fn every_isa_matches_the_core_for_other_sizes() {
+        let vocab = Vocab::seed();
+        let tokens: Vec<usize> = vocab.encode(SEED_TEXT).map(|t| t.unwrap()).collect();
+        let b32 = Bigrams::<32>::from_tokens(30, tokens.iter().copied()).unwrap();
+        let small: Vec<usize> = tokens.iter().map(|t| t % 7).collect();
+        let b7 = Bigrams::<7>::from_tokens(7, small.iter().copied()).unwrap();
+        let cfg = AdamWConfig {
+            lr: 1e-2,
+            ..AdamWConfig::default()
+        };
+        for isa in Isa::available() {
+            let m32 = Model::<32, 20>::init_torch(5, 30, 16).unwrap();
+            check(
+                isa,
+                &b32,
+                Trainer::new(m32, AdamWConfig::default()),
+                100,
+                "32×20",
+            );
+            let m7 = Model::<7, 3>::init_torch(1, 7, 3).unwrap();
+            check(isa, &b7, Trainer::new(m7, cfg), 100, "7×3");
+        }
+    }
+
+    /// A run that diverges stops at the same epoch with the same loss on every instruction set.
+    #[test]
+    fn every_isa_diverges_as_the_core_does() {
+        let b = Bigrams::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
+        let cfg = AdamWConfig {
+            lr: 1e30,
+            ..AdamWConfig::default()
+        };
+        for isa in Isa::available() {
+            let t = Trainer::new(SeedModel::init_torch(0, 30, 16).unwrap(), cfg);
+            let (mut a, mut c) = (t.clone(), t);
+            let ra = isa.run(&mut a, &b, 50, |_, _| {});
+            let rc = c.run(&b, 50, |_, _| {});
+            assert!(ra.is_err(), "{isa}: lr 1e30 must diverge");
+            // The epoch, and the loss's bits, except that every NaN counts as one: IEEE 754
+            // leaves a NaN result's sign and payload open, and x86's vector units make the
+            // negative default NaN where the core's scalar code returns f32::NAN.
+            let bits = |r: Result<f32, (u32, f32)>| {
+                r.map_err(|(e, l)| (e, if l.is_nan() { u32::MAX } else { l.to_bits() }))
+            };
+            assert_eq!(bits(ra), bits(rc), "{isa}");
+        }
+    }
+
+    #[test]
+    fn names_resolve_or_say_why_not() {
+        assert_eq!(Isa::by_name("portable"), Ok(Isa::portable()));
+        assert_eq!(Isa::available()[0], Isa::portable());
+        for isa in Isa::available() {
+            assert_eq!(Isa::by_name(isa.name()), Ok(isa));
+        }
+        let e = Isa::by_name("avx3000").unwrap_err();
+        assert_eq!(e.to_string(), "avx3000: no such instruction set");
+        // Under CI on x86-64 the machine's AVX-512 must be found where /proc/cpuinfo has it.
+        if let Ok(info) = std::fs::read_to_string("/proc/cpuinfo") {
+            let has = info.split_whitespace().any(|w| w == "avx512f");
+            assert_eq!(
+                Isa::by_name("avx512").is_ok(),
+                has && cfg!(target_arch = "x86_64")
+            );
+        }
+    }
+}
