@@ -353,8 +353,10 @@ say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is le
 {
     if [ "$GPU_STATE" = sim ]; then
         echo "result all: not run: --simulate (the interpreter checks races and barriers itself)"
-    elif [ "$GPU_STATE" != ok ]; then
+    elif [ "$GPU_STATE" = none ]; then
         echo "result all: not run: no GPU"
+    elif [ "$GPU_STATE" != ok ]; then
+        echo "result all: not run: the kernel did not load (see env.txt)"
     elif [ -z "$CS" ]; then
         echo "result all: not run: compute-sanitizer is not installed"
     else
@@ -368,8 +370,10 @@ say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is le
                 "$RUN/zl" --backend cuda train --seeds 0..4 --epochs 3 >"$SCRATCH/cs" 2>&1
             rc=$?
             cat "$SCRATCH/cs"
-            summary=$(grep -o 'ERROR SUMMARY: [0-9]* error[s]*' "$SCRATCH/cs" | tail -n1)
-            echo "result $tool: exit status $rc, ${summary:-no ERROR SUMMARY line}"
+            # initcheck and synccheck end on "ERROR SUMMARY: N errors", racecheck on
+            # "RACECHECK SUMMARY: N hazards displayed (N errors, N warnings)".
+            summary=$(grep -E '(ERROR|RACECHECK) SUMMARY' "$SCRATCH/cs" | tail -n1 | sed 's/^=* *//')
+            echo "result $tool: exit status $rc, ${summary:-no SUMMARY line}"
         done
     fi
 } >"$OUTDIR/sanitizer.log" 2>&1
@@ -565,7 +569,7 @@ else:
 for m in re.finditer(r"^result (\w+): (.*)$", text("sanitizer.log"), re.M):
     tool, v = m[1], m[2]
     ran = v.startswith("exit status")
-    ok = (v.startswith("exit status 0") and "0 errors" in v) if ran else None
+    ok = (v.startswith("exit status 0,") and re.search(r"(?<![0-9])0 errors", v) is not None) if ran else None
     row(("compute-sanitizer " + (tool if tool != "all" else "")).strip(), ("no GPU" if nogpu else v),
         "0 errors" if ran else "", ok)
 
