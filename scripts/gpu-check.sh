@@ -25,7 +25,7 @@
 #                                    # script and its table, not the kernel's speed
 # Output: at most 8 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
 #   env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log table.txt
-# Time: every step runs under `timeout`; the limits add up to at most 355 s, and each is also cut
+# Time: every step runs under `timeout`; the limits add up to 350 s, and each is also cut
 # to what is left of a 360 s budget (ZL_GPU_CHECK_BUDGET_S may lower it), so one call ends within
 # about 6 minutes; give the device tool a limit of about 480 s.
 # Exit status: 0 every check ran and passed; 1 something failed or did not run; 2 no GPU here

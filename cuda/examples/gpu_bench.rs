@@ -186,16 +186,25 @@ struct Part<'a> {
     slowest: Duration,
 }
 
+/// The run's clock and its time budget, which ends repeats early rather than let the caller's
+/// timeout cut the run before its records are out.
+struct Clock {
+    started: Instant,
+    budget: Duration,
+}
+
 /// Launches `part` `repeats` times at `threads` threads per block (`None`: the default),
 /// emitting one record with every kernel and wall time, their median and minimum, and any
 /// error. Returns the last batch that ran. A launch that fails ends this configuration (a
-/// failed launch may leave the context unusable, and its error is the news), not the run.
+/// failed launch may leave the context unusable, and its error is the news), not the run; so
+/// does a next repeat that the budget would not hold (the record says how many ran).
 fn measure(
     dev: &mut Device,
     b: &Bigrams<30>,
     part: &mut Part,
     threads: Option<u32>,
     repeats: u32,
+    clock: &Clock,
     errors: &mut u32,
 ) -> Option<Batch<30, 16>> {
     let mut rec = json!({
@@ -211,6 +220,10 @@ fn measure(
     let (mut kernel_ms, mut wall_ms, mut last) = (vec![], vec![], None::<Batch<30, 16>>);
     let mut deterministic = true;
     for _ in 0..repeats {
+        if last.is_some() && clock.started.elapsed() + part.slowest > clock.budget {
+            rec["cut_short"] = json!(format!("the time budget of {} s", clock.budget.as_secs()));
+            break;
+        }
         let wall = Instant::now();
         match dev.train_batch::<30, 16>(b, part.configs, 16, part.record_losses) {
             Ok(batch) => {
@@ -355,7 +368,10 @@ fn main() -> ExitCode {
         info(&dev);
         return ExitCode::SUCCESS;
     }
-    let started = Instant::now();
+    let clock = Clock {
+        started: Instant::now(),
+        budget: args.budget,
+    };
     let (epochs, models) = (args.epochs, args.models);
     eprintln!("device: {}", dev.describe());
     emit(json!({
@@ -405,14 +421,30 @@ fn main() -> ExitCode {
     let cpu0 = cpu_run(&b, 0, epochs);
     eprintln!("  CPU (zl-core, one thread): {:.1} ms", cpu0.ms);
     emit(json!({"kind": "cpu", "seed": 0, "epochs": epochs, "ms": cpu0.ms}));
-    if let Some(run) = measure(&mut dev, &b, &mut single, None, args.repeats, &mut errors) {
+    if let Some(run) = measure(
+        &mut dev,
+        &b,
+        &mut single,
+        None,
+        args.repeats,
+        &clock,
+        &mut errors,
+    ) {
         let (ok, rec) = check(&run.runs[0], &cpu0, "single", 0);
         all_ok &= ok;
         emit(rec);
     }
 
     eprintln!("(b) {models} models x {epochs} epochs, one launch");
-    if let Some(run) = measure(&mut dev, &b, &mut batch, None, args.repeats, &mut errors) {
+    if let Some(run) = measure(
+        &mut dev,
+        &b,
+        &mut batch,
+        None,
+        args.repeats,
+        &clock,
+        &mut errors,
+    ) {
         let last = models as u64 - 1;
         let mut sample = vec![0, 1, 2, last / 2, last];
         sample.retain(|&s| s <= last);
@@ -436,7 +468,7 @@ fn main() -> ExitCode {
     ];
     for (part, sizes) in sweeps {
         for &t in sizes {
-            let foreseen = started.elapsed() + part.slowest * args.repeats;
+            let foreseen = clock.started.elapsed() + part.slowest * args.repeats;
             if foreseen > args.budget {
                 emit(json!({
                     "kind": "time", "part": part.name, "threads": t, "default": false,
@@ -444,13 +476,21 @@ fn main() -> ExitCode {
                 }));
                 continue;
             }
-            measure(&mut dev, &b, part, Some(t), args.repeats, &mut errors);
+            measure(
+                &mut dev,
+                &b,
+                part,
+                Some(t),
+                args.repeats,
+                &clock,
+                &mut errors,
+            );
         }
     }
 
     emit(json!({
         "kind": "done", "agrees_with_cpu": all_ok, "errors": errors,
-        "seconds": started.elapsed().as_secs_f64(),
+        "seconds": clock.started.elapsed().as_secs_f64(),
     }));
     if all_ok && errors == 0 {
         ExitCode::SUCCESS
