@@ -16,6 +16,17 @@ pub enum CudaError {
         /// Devices the driver reports.
         count: usize,
     },
+    /// The driver's JIT could not compile kernels/train.ptx for this GPU; `log` is the JIT's own
+    /// error log, on one line.
+    #[error(
+        "the CUDA driver could not JIT-compile kernels/train.ptx ({error}); the JIT says: {log}"
+    )]
+    Jit {
+        /// What cuModuleLoadDataEx returned.
+        error: DriverError,
+        /// The JIT's error log (else its info log), its lines joined by " | ".
+        log: String,
+    },
     /// A call into the CUDA driver failed.
     #[error("CUDA driver error: {0}")]
     Driver(#[from] DriverError),

@@ -1,11 +1,15 @@
 //! The PTX modules and the GPU side of a launch: load once when the device opens, keep the
 //! function handles (candle's module cache), upload, launch, download.
 
-use std::{sync::Arc, time::Duration};
+use std::{
+    ffi::{c_void, CString},
+    sync::Arc,
+    time::Duration,
+};
 
 use cudarc::{
     driver::{
-        sys::{CUdevice_attribute, CUevent_flags, CUfunction_attribute},
+        sys::{self, CUdevice_attribute, CUevent_flags, CUfunction_attribute, CUjit_option},
         CudaContext, CudaFunction, CudaStream, LaunchConfig, PushKernelArg,
     },
     nvrtc::Ptx,
@@ -25,6 +29,31 @@ pub const TRAIN_ENTRY: &str = "zl_train_f32";
 /// Shared memory a block may use without opting in (all GPUs since sm_20).
 const DEFAULT_SHARED_BYTES: u64 = 48 * 1024;
 
+/// Bytes of each JIT log buffer. ptxas's verbose report on one kernel is a few lines, and an
+/// error log longer than this is cut (the first errors are the ones that matter).
+const JIT_LOG_BYTES: usize = 16 * 1024;
+
+/// What the driver's JIT made of the training kernel here (`cuFuncGetAttribute`), and what the
+/// JIT said while making it: the figures that tell whether the GPU runs the kernel that ptxas
+/// reported offline (40 registers, no local memory) in scripts/check-ptx.sh.
+#[derive(Clone, Debug)]
+pub struct KernelInfo {
+    /// Registers per thread.
+    pub registers: i32,
+    /// Local memory per thread, in bytes (non-zero means spills or a stack).
+    pub local_bytes: i32,
+    /// Static shared memory, in bytes (the kernel uses only dynamic shared memory).
+    pub static_shared_bytes: i32,
+    /// The most threads a block of this kernel may have on this GPU.
+    pub max_threads_per_block: i32,
+    /// The SASS's architecture, as major·10 + minor (90 on an H100 or H200).
+    pub binary_version: i32,
+    /// The PTX ISA version the kernel was compiled from, as major·10 + minor.
+    pub ptx_version: i32,
+    /// The JIT's info log (verbose: ptxas's own lines on registers and spills).
+    pub jit_log: String,
+}
+
 /// An opened GPU with its loaded kernels.
 pub(crate) struct Gpu {
     stream: Arc<CudaStream>,
@@ -34,6 +63,83 @@ pub(crate) struct Gpu {
     pub sm_count: usize,
     pub max_shared_bytes: u64,
     pub max_threads: u32,
+    /// `cuDriverGetVersion`: the CUDA driver API version, as major·1000 + minor·10.
+    pub driver_version: i32,
+    pub kernel: KernelInfo,
+}
+
+/// The text of a NUL-terminated log buffer the driver wrote.
+fn log_text(buf: &[u8]) -> String {
+    let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..end]).trim().to_string()
+}
+
+/// JIT-compiles [`TRAIN_PTX`] in `ctx` with `cuModuleLoadDataEx` and the JIT's info and error
+/// log buffers, because cudarc's `load_module` uses `cuModuleLoadData`, which gives no log: a
+/// failure would read only `CUDA_ERROR_INVALID_PTX`. On failure the error carries the JIT's
+/// error log; on success this returns its info log and unloads the module again. cudarc cannot
+/// wrap a raw `CUmodule` (its fields are private), and the launches go through cudarc's tested
+/// launch path, so `Gpu::open` loads the same text once more through cudarc; the driver's JIT
+/// cache makes that second compile of one small kernel cheap.
+fn jit_log(ctx: &CudaContext) -> Result<String, CudaError> {
+    ctx.bind_to_thread()?;
+    let src = CString::new(TRAIN_PTX)
+        .map_err(|_| CudaError::Invalid("kernels/train.ptx contains a NUL byte".into()))?;
+    let mut info = vec![0u8; JIT_LOG_BYTES];
+    let mut error = vec![0u8; JIT_LOG_BYTES];
+    let mut options = [
+        CUjit_option::CU_JIT_INFO_LOG_BUFFER,
+        CUjit_option::CU_JIT_INFO_LOG_BUFFER_SIZE_BYTES,
+        CUjit_option::CU_JIT_ERROR_LOG_BUFFER,
+        CUjit_option::CU_JIT_ERROR_LOG_BUFFER_SIZE_BYTES,
+        CUjit_option::CU_JIT_LOG_VERBOSE,
+    ];
+    // A size or a flag travels in the pointer-sized value itself, not behind it (the driver
+    // API's convention for JIT options).
+    let mut values: [*mut c_void; 5] = [
+        info.as_mut_ptr().cast(),
+        std::ptr::without_provenance_mut(JIT_LOG_BYTES),
+        error.as_mut_ptr().cast(),
+        std::ptr::without_provenance_mut(JIT_LOG_BYTES),
+        std::ptr::without_provenance_mut(1),
+    ];
+    let mut module: sys::CUmodule = std::ptr::null_mut();
+    // SAFETY: `ctx` is current on this thread (bound above); `src` is a NUL-terminated PTX text
+    // that outlives the call; `options` and `values` have the same length, passed as the count;
+    // each log buffer is JIT_LOG_BYTES long, the size given with it, and outlives the call (the
+    // driver writes at most that many bytes, NUL included); `module` is a valid place for the
+    // handle.
+    let loaded = unsafe {
+        sys::cuModuleLoadDataEx(
+            &mut module,
+            src.as_ptr().cast(),
+            options.len() as u32,
+            options.as_mut_ptr(),
+            values.as_mut_ptr(),
+        )
+    }
+    .result();
+    match loaded {
+        Ok(()) => {
+            // SAFETY: `module` was loaded just above in the current context, and nothing else
+            // holds it or any function from it.
+            unsafe { sys::cuModuleUnload(module) }.result()?;
+            Ok(log_text(&info))
+        }
+        Err(e) => {
+            let mut log = log_text(&error);
+            if log.is_empty() {
+                log = log_text(&info);
+            }
+            if log.is_empty() {
+                log = "(the JIT wrote no log)".into();
+            }
+            Err(CudaError::Jit {
+                error: e,
+                log: log.lines().map(str::trim).collect::<Vec<_>>().join(" | "),
+            })
+        }
+    }
 }
 
 impl Gpu {
@@ -55,7 +161,12 @@ impl Gpu {
             return Err(CudaError::NoGpu { ordinal, count });
         }
         let ctx = CudaContext::new(ordinal)?;
+        let mut driver_version = 0;
+        // SAFETY: cuDriverGetVersion writes one int through a pointer valid for the call; the
+        // driver is initialised (CudaContext::new called cuInit).
+        unsafe { sys::cuDriverGetVersion(&mut driver_version) }.result()?;
         let stream = ctx.default_stream();
+        let jit_log = jit_log(&ctx)?;
         let module = ctx.load_module(Ptx::from_src(TRAIN_PTX))?;
         let train = module.load_function(TRAIN_ENTRY)?;
         // All of a block's data lives in shared memory; L1 serves only the first load and the
@@ -66,6 +177,20 @@ impl Gpu {
         )?;
         let attr = |a| ctx.attribute(a).map(|x| x.max(0));
         let compute_capability = ctx.compute_capability()?;
+        let kernel = KernelInfo {
+            registers: train.get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_NUM_REGS)?,
+            local_bytes: train
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_LOCAL_SIZE_BYTES)?,
+            static_shared_bytes: train
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_SHARED_SIZE_BYTES)?,
+            max_threads_per_block: train
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_MAX_THREADS_PER_BLOCK)?,
+            binary_version: train
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_BINARY_VERSION)?,
+            ptx_version: train
+                .get_attribute(CUfunction_attribute::CU_FUNC_ATTRIBUTE_PTX_VERSION)?,
+            jit_log,
+        };
         Ok(Gpu {
             name: ctx.name()?,
             compute_capability,
@@ -73,7 +198,9 @@ impl Gpu {
             max_shared_bytes: attr(
                 CUdevice_attribute::CU_DEVICE_ATTRIBUTE_MAX_SHARED_MEMORY_PER_BLOCK_OPTIN,
             )? as u64,
-            max_threads: train.max_threads_per_block()?.max(0) as u32,
+            max_threads: kernel.max_threads_per_block.max(0) as u32,
+            driver_version,
+            kernel,
             train,
             stream,
         })

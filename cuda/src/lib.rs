@@ -30,7 +30,7 @@ use zl_core::{AdamW, Bigrams, Model, TrainConfig, Trainer};
 
 pub use error::CudaError;
 pub use job::shared_bytes;
-pub use kernels::{TRAIN_ENTRY, TRAIN_PTX};
+pub use kernels::{KernelInfo, TRAIN_ENTRY, TRAIN_PTX};
 pub use sim::PTXSIM_PY;
 
 /// Block sizes tried, largest first, when many models share the GPU (several blocks per SM).
@@ -139,6 +139,24 @@ impl Device {
                 g.max_shared_bytes / 1024
             ),
             Exec::Sim => "PTX simulator (kernels/sim/ptxsim.py)".into(),
+        }
+    }
+
+    /// What the driver's JIT made of the training kernel on this GPU (registers, local memory,
+    /// binary version, its info log); `None` in the simulator, which has no JIT.
+    pub fn kernel_info(&self) -> Option<&KernelInfo> {
+        match &self.exec {
+            Exec::Gpu(g) => Some(&g.kernel),
+            Exec::Sim => None,
+        }
+    }
+
+    /// The CUDA driver API version (`cuDriverGetVersion`: major·1000 + minor·10, e.g. 12080 for
+    /// 12.8); `None` in the simulator.
+    pub fn driver_version(&self) -> Option<i32> {
+        match &self.exec {
+            Exec::Gpu(g) => Some(g.driver_version),
+            Exec::Sim => None,
         }
     }
 
