@@ -43,7 +43,7 @@ die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 # What the programs are built from: the three crates, the kernels and the tests they carry. The
 # hash tells whether target/gpu-bin/ still matches the sources beside it.
 source_hash() {
-    find core cuda cli kernels tests/backends.rs tests/cuda_large.rs tests/support Cargo.toml \
+    find core lanes cuda cli kernels tests/backends.rs tests/cuda_large.rs tests/support Cargo.toml \
         Cargo.lock -type f \
         \( -name '*.rs' -o -name '*.ptx' -o -name '*.py' -o -name '*.toml' -o -name Cargo.lock \) \
         -not -path '*/target/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
@@ -329,7 +329,7 @@ zl_args=(train --checksum)
     cat "$SCRATCH/cpu"
     echo "== zl --backend cuda ${zl_args[*]}"
     if [ "$SIM" -eq 1 ]; then
-        capped 30 env ZL_CUDA_SIMULATOR=1 "$RUN/zl" --backend cuda "${zl_args[@]}" >"$SCRATCH/cuda" 2>&1
+        capped 30 "$RUN/zl" --backend ptxsim "${zl_args[@]}" >"$SCRATCH/cuda" 2>&1
     else
         capped 30 "$RUN/zl" --backend cuda "${zl_args[@]}" >"$SCRATCH/cuda" 2>&1
     fi

@@ -42,6 +42,24 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 step "unit, golden and CLI tests"
 cargo test --workspace --release
 
+# The one-call GPU check (docs/GPU.md), dry-run here without a GPU: the programs it carries build,
+# it writes every file, exits 2 ("no GPU") and its table says so, so that the first GPU session
+# cannot lose its minutes to a broken harness.
+step "the GPU check, dry-run without a GPU (scripts/gpu-check.sh --prepare, then the check)"
+scripts/gpu-check.sh --prepare 2>/dev/null
+gpu_out=$(mktemp -d)
+gpu_rc=0
+OUT=$gpu_out scripts/gpu-check.sh >"$gpu_out.log" 2>&1 || gpu_rc=$?
+for f in env.txt table.txt tests.log bench.json zl.log; do
+    [ -s "$gpu_out/$f" ] || { cat "$gpu_out.log" >&2; echo "gpu-check dry run: no $f" >&2; exit 1; }
+done
+if [ "$gpu_rc" -ne 2 ] || ! grep -q "no GPU" "$gpu_out/table.txt"; then
+    cat "$gpu_out.log" >&2
+    echo "gpu-check dry run: exit $gpu_rc (want 2, no GPU) or its table does not say no GPU" >&2
+    exit 1
+fi
+echo "gpu-check dry run: exit 2 (no GPU), $(ls "$gpu_out" | wc -l) files"
+
 # --- demos (docs/EMBEDDED.md) ---------------------------------------------------------------
 # tests/demos.rs, run above by `cargo test`, builds and runs demos/cortex-m on QEMU (two boards)
 # and demos/wasi under node, each run.sh installing QEMU and the rustup targets it needs. The

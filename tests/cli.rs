@@ -289,6 +289,46 @@ fn every_backend_prints_the_same_checksum_line() {
     }
 }
 
+/// The checksum lines that docs/PERFORMANCE.md gives as the proof that every fast path keeps
+/// zl-core's bits hold on every CPU backend this machine runs: each documented command, with
+/// `--backend cpu`, `cpu-portable` and (where the CPU has it) `cpu-avx512`, prints its line.
+#[test]
+fn documented_checksum_lines_hold_on_every_cpu_backend() {
+    let doc = std::fs::read_to_string(
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/PERFORMANCE.md"),
+    )
+    .unwrap();
+    let lines: Vec<(Vec<&str>, &str)> = doc
+        .lines()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("zl train --checksum")?;
+            let at = rest.find("epochs=")?;
+            Some((rest[..at].split_whitespace().collect(), rest[at..].trim()))
+        })
+        .collect();
+    assert!(
+        lines.len() >= 5,
+        "docs/PERFORMANCE.md lists {} checksum lines",
+        lines.len()
+    );
+    let mut backends = vec!["cpu", "cpu-portable"];
+    if best_cpu() == "cpu-avx512" {
+        backends.push("cpu-avx512");
+    }
+    for (args, want) in &lines {
+        for backend in &backends {
+            let all = [
+                &["--backend", backend, "train", "--checksum"][..],
+                &args[..],
+            ]
+            .concat();
+            let o = zl(&all);
+            assert_eq!(o.code, 0, "{all:?}: {}", o.stderr);
+            assert_eq!(o.stdout.lines().last(), Some(*want), "{all:?}");
+        }
+    }
+}
+
 /// The whole command-line path of every backend (device, launch, divergence check, text, JSON,
 /// --save, --checksum), the GPU's in the PTX interpreter: every output equals the CPU
 /// backend's but for the name of the backend that ran, which each output says, and the time.

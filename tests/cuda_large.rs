@@ -4,11 +4,16 @@
 //! the seed model's 26,768 bytes. Two epochs from `init_torch`, against zl-core's `Trainer`, bit
 //! for bit: per-epoch losses, final loss, weights and both AdamW moments.
 //!
-//! `_ptxsim` runs in the PTX interpreter (CI: it must run); `_cuda` runs on a GPU and skips, saying
-//! why, where there is none, unless `ZL_REQUIRE_GPU` is set (scripts/gpu-check.sh sets it).
+//! Expanded per backend (tests/support/backend.rs): `_ptxsim` runs in the PTX interpreter (CI: it
+//! must run); `_cuda` runs on a GPU and skips, saying why, where there is none, unless
+//! `ZL_REQUIRE_GPU` is set (scripts/gpu-check.sh sets it); the CPU's instruction sets run too.
 
+use zl_core::Model;
 use zl_core::{AdamWConfig, Bigrams, TrainConfig, Trainer};
-use zl_tests::backend::{run_on, Backend};
+use zl_tests::{
+    backend::{reference, Backend},
+    test_backends,
+};
 
 const V: usize = 64;
 const D: usize = 64;
@@ -79,9 +84,11 @@ fn large_shared_memory_matches_cpu(be: Backend) {
         .train_batch::<V, D>(&b, std::slice::from_ref(&cfg), D)
         .unwrap_or_else(|e| panic!("{}: {e}", be.name()));
     let seconds = start.elapsed().as_secs_f64();
-    let (cpu, want) = Backend::Cpu
-        .train_batch::<V, D>(&b, std::slice::from_ref(&cfg), D)
-        .expect("the CPU core");
+    let mut cpu = vec![Trainer::new(
+        Model::<V, D>::init_torch(cfg.seed, V, D).unwrap(),
+        cfg.adamw,
+    )];
+    let want = reference(&b, &mut cpu, EPOCHS).expect("the CPU core");
     assert_eq!(got.losses[0].len(), EPOCHS as usize, "one loss per epoch");
     assert_bits("per-epoch loss", &got.losses[0], &want.losses[0]);
     assert_bits("final loss", &got.final_losses, &want.final_losses);
@@ -104,20 +111,10 @@ fn large_shared_memory_matches_cpu(be: Backend) {
     );
 }
 
-#[test]
-fn large_shared_memory_matches_cpu_cuda() {
-    run_on(
-        "cuda",
-        "large_shared_memory_matches_cpu_cuda",
-        large_shared_memory_matches_cpu,
-    );
-}
-
-#[test]
-fn large_shared_memory_matches_cpu_ptxsim() {
-    run_on(
-        "ptxsim",
-        "large_shared_memory_matches_cpu_ptxsim",
-        large_shared_memory_matches_cpu,
-    );
-}
+test_backends!(
+    large_shared_memory_matches_cpu,
+    large_shared_memory_matches_cpu_cpu_portable,
+    large_shared_memory_matches_cpu_cpu_avx512,
+    large_shared_memory_matches_cpu_cuda,
+    large_shared_memory_matches_cpu_ptxsim
+);
