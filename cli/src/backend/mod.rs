@@ -192,23 +192,54 @@ impl Backend {
     /// GPU, in parallel on the CPU); each width is a batch of its own. A diverged model's error
     /// names its seed and width where the batch has several.
     pub fn train(&self, corpus: &Corpus, jobs: &[Job], record: bool) -> Result<Vec<Trained>> {
-        let mut groups: Vec<(usize, u32)> =
-            jobs.iter().map(|j| (j.d_model, j.config.epochs)).collect();
+        let groups = jobs.iter().map(|j| (j.d_model, j.config.epochs)).collect();
+        self.train_groups(corpus, jobs, groups, record, &|_, _| true, |g| vec![g.1])
+    }
+
+    /// Trains one model per job from `init_torch` in segments: each job runs to the epoch counts
+    /// `ends` (ascending; each job's `config.epochs` is ignored), and after each segment
+    /// `after(job, trained)` sees its state so far (`trained.job.config.epochs` is the epochs
+    /// done); a job whose `after` returns false stops there. Returns each job's last state.
+    /// Jobs of one width train as one batch per segment, as in [`Backend::train`].
+    pub fn train_segments(
+        &self,
+        corpus: &Corpus,
+        jobs: &[Job],
+        ends: &[u32],
+        record: bool,
+        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+    ) -> Result<Vec<Trained>> {
+        let groups = jobs.iter().map(|j| (j.d_model, 0)).collect();
+        self.train_groups(corpus, jobs, groups, record, after, |_| ends.to_vec())
+    }
+
+    /// [`Backend::train`] and [`Backend::train_segments`]: the jobs grouped by `groups[n]`
+    /// (a width and a key), each group trained through its segment ends.
+    fn train_groups(
+        &self,
+        corpus: &Corpus,
+        jobs: &[Job],
+        of_job: Vec<(usize, u32)>,
+        record: bool,
+        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+        ends: impl Fn((usize, u32)) -> Vec<u32> + Sync,
+    ) -> Result<Vec<Trained>> {
+        let mut groups = of_job.clone();
         groups.sort_unstable();
         groups.dedup();
-        let train_group = |&(d, epochs): &(usize, u32)| -> Result<Vec<(usize, Trained)>> {
-            let index: Vec<usize> = (0..jobs.len())
-                .filter(|&n| jobs[n].d_model == d && jobs[n].config.epochs == epochs)
-                .collect();
-            self.check_size(corpus.vocab.len(), d)?;
-            let group: Vec<Job> = index.iter().map(|&n| jobs[n]).collect();
+        let train_group = |&g: &(usize, u32)| -> Result<Vec<(usize, Trained)>> {
+            let index: Vec<usize> = (0..jobs.len()).filter(|&n| of_job[n] == g).collect();
+            self.check_size(corpus.vocab.len(), g.0)?;
             let batch = Batch {
                 backend: self,
                 corpus,
-                jobs: &group,
+                jobs,
+                index: &index,
+                ends: &ends(g),
                 record,
+                after,
             };
-            let trained = capacity::dispatch(corpus.vocab.len(), d, batch)
+            let trained = capacity::dispatch(corpus.vocab.len(), g.0, batch)
                 .map_err(|e| name_model(e, jobs, &index))?;
             Ok(index.into_iter().zip(trained).collect())
         };
@@ -259,12 +290,16 @@ fn name_model(e: anyhow::Error, jobs: &[Job], index: &[usize]) -> anyhow::Error 
     }
 }
 
-/// One width's jobs, at the capacity that fits them.
+/// One width's jobs (`jobs[index[..]]`), at the capacity that fits them, trained through the
+/// segment ends.
 struct Batch<'a> {
     backend: &'a Backend,
     corpus: &'a Corpus,
     jobs: &'a [Job],
+    index: &'a [usize],
+    ends: &'a [u32],
     record: bool,
+    after: &'a (dyn Fn(usize, &Trained) -> bool + Sync),
 }
 
 impl capacity::AtCapacity for Batch<'_> {
@@ -272,41 +307,81 @@ impl capacity::AtCapacity for Batch<'_> {
 
     fn at<const V: usize, const D: usize>(self) -> Self::Output {
         let c = self.corpus;
+        anyhow::ensure!(
+            !self.ends.is_empty() && self.ends.windows(2).all(|w| w[0] < w[1]),
+            "the segments must end at ascending epoch counts"
+        );
         let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
-        let trainers = self
-            .jobs
-            .iter()
-            .map(|j| {
-                Model::<V, D>::init_torch(j.config.seed, c.vocab.len(), j.d_model)
-                    .map(|m| Trainer::new(m, j.config.adamw))
-                    .context("the initial weights")
-            })
-            .collect::<Result<Vec<_>>>()?;
-        let epochs = self.jobs[0].config.epochs;
-        let runs = self
-            .backend
-            .train_states(&b, trainers, epochs, self.record)?;
-        self.jobs
-            .iter()
-            .zip(runs)
-            .map(|(job, run)| {
+        // Per model of the group: its trainer, and what it has done so far.
+        let mut trainers = Vec::with_capacity(self.index.len());
+        for &n in self.index {
+            let j = &self.jobs[n];
+            let m = Model::<V, D>::init_torch(j.config.seed, c.vocab.len(), j.d_model)
+                .context("the initial weights")?;
+            trainers.push(Trainer::new(m, j.config.adamw));
+        }
+        let mut last: Vec<Option<Trained>> = vec![None; self.index.len()];
+        let mut active: Vec<usize> = (0..self.index.len()).collect();
+        let mut done = 0u32;
+        for &end in self.ends {
+            if active.is_empty() {
+                break;
+            }
+            let epochs = end.saturating_sub(done);
+            let states = active.iter().map(|&k| trainers[k].clone()).collect();
+            let runs = self
+                .backend
+                .train_states(&b, states, epochs, self.record)
+                .map_err(|e| match e.downcast::<Diverged>() {
+                    // The model's index within the group, and the epoch within the whole run.
+                    Ok(d) => Diverged {
+                        model: active[d.model],
+                        epoch: d.epoch + done,
+                        ..d
+                    }
+                    .into(),
+                    Err(e) => e,
+                })?;
+            done = end;
+            let mut still = vec![];
+            for (&k, run) in active.iter().zip(runs) {
                 let mut checksum = String::new();
                 zl_core::checksum::write_line(
                     &mut checksum,
-                    epochs,
+                    done,
                     run.final_loss,
                     &run.trainer.model,
                 )?;
-                Ok(Trained {
-                    job: *job,
+                let job = self.jobs[self.index[k]];
+                let seconds = last[k].as_ref().map_or(0.0, |t| t.seconds) + run.seconds;
+                let mut losses = last[k].take().map(|t| t.losses).unwrap_or_default();
+                losses.extend(run.losses);
+                let t = Trained {
+                    job: Job {
+                        config: zl_core::TrainConfig {
+                            epochs: done,
+                            ..job.config
+                        },
+                        ..job
+                    },
                     weights: Weights::of(&run.trainer.model, &c.vocab),
-                    losses: run.losses,
+                    losses,
                     final_loss: run.final_loss,
-                    seconds: run.seconds,
+                    seconds,
                     checksum,
-                })
-            })
-            .collect()
+                };
+                if (self.after)(self.index[k], &t) {
+                    still.push(k);
+                }
+                trainers[k] = run.trainer;
+                last[k] = Some(t);
+            }
+            active = still;
+        }
+        Ok(last
+            .into_iter()
+            .map(|t| t.expect("every model ran at least one segment"))
+            .collect())
     }
 }
