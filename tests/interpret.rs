@@ -33,12 +33,18 @@ fn interpret_prints_the_decomposition_tests_and_heatmaps() {
         "unigram entropy H(next)",
         "2. Per input token",
         "for 30 of 30 characters",
+        "the model's top-1 is it for 24 of 24",
+        "3. Evidence beside its controls",
+        "4. The logits before softmax",
+        "5. Sanity checks: facts of the architecture, true for ANY weights",
         "(a) Ablation",
         "predictions changed away from the ablated token: 0 (over all 30 ablations)",
         "(b) Substitution",
         "(c) Spectrum",
         "→ rank 16 (d_model 16, so at most 16)",
-        "4. Heatmaps",
+        "6. Rank, invariant to the row shift",
+        "7. The gap against training time",
+        "8. Heatmaps",
         "   hiByxodcm.arufn-pszlt’eSkg,vb␣       hiByxodcm.arufn-pszlt’eSkg,vb␣",
     ] {
         assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
@@ -282,6 +288,139 @@ fn compare_with_numpy(path: &Path, what: &str) {
         F64_SUMS,
         "Q",
     );
+    // Issue 13's evidence: the gap split, margins, the indicator fit, the correlation, the
+    // honest top-1 counts, on the model and on the untrained control.
+    let (ev, npe) = (&ours["evidence"], &np["evidence"]);
+    for key in [
+        "kl_weighted",
+        "gap_leak",
+        "gap_seen_misfit",
+        "indicator_r2",
+        "seen_logit_correlation",
+    ] {
+        let (a, b) = (num(ev, key), num(npe, key));
+        assert!(
+            (a - b).abs() <= F64_SUMS,
+            "{what}: evidence {key}: zl {a} vs numpy {b}"
+        );
+    }
+    for key in [
+        "argmax_agreement",
+        "single_max_agreement",
+        "positive_margins",
+        "rows_with_margin",
+    ] {
+        assert_eq!(ev[key], npe[key], "{what}: evidence {key}");
+    }
+    assert_eq!(ours["agreement"]["single_max"], npe["single_max"], "{what}");
+    assert_eq!(
+        ours["agreement"]["single_successor"], npe["single_successor"],
+        "{what}"
+    );
+    assert!(
+        (num(ev, "gap_leak") + num(ev, "gap_seen_misfit") - num(ev, "kl_weighted")).abs()
+            <= F64_SUMS,
+        "{what}: the split sums to the gap"
+    );
+    let by_token = ours["leak_by_token"].as_array().unwrap();
+    for key in ["unseen_mass", "leak", "misfit"] {
+        let z: Vec<f64> = by_token.iter().map(|r| num(r, key)).collect();
+        max_diff(
+            &z,
+            &f64s(&npe[key]),
+            F64_SUMS,
+            &format!("leak_by_token {key}"),
+        );
+    }
+    let margins = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (mz, mn) = (margins(&ours["margins"]), margins(&npe["margins"]));
+    assert_eq!(
+        mz.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        mn.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        "{what}: rows with a margin"
+    );
+    let keep = |x: &[f64]| -> Vec<f64> { x.iter().copied().filter(|m| !m.is_nan()).collect() };
+    max_diff(&keep(&mz), &keep(&mn), F64_SUMS, "margins");
+    // The untrained control is init_torch(0): zl's torch.randn matches PyTorch's within 2 ulp
+    // (tests/golden.rs), so its numbers agree to about 2·2^-24 relative of an O(1) gap.
+    const RANDN_ULPS: f64 = 1e-7;
+    let (cu, npu) = (&ours["controls"]["untrained"], &np["untrained"]);
+    for key in [
+        "kl_weighted",
+        "gap_leak",
+        "gap_seen_misfit",
+        "indicator_r2",
+        "seen_logit_correlation",
+    ] {
+        let (a, b) = (num(cu, key), num(npu, key));
+        assert!(
+            (a - b).abs() <= RANDN_ULPS * (1.0 + b.abs()),
+            "{what}: untrained control {key}: zl {a} vs numpy {b}"
+        );
+    }
+    for key in [
+        "argmax_agreement",
+        "single_max_agreement",
+        "positive_margins",
+    ] {
+        assert_eq!(cu[key], npu[key], "{what}: untrained control {key}");
+    }
+    // The row-centred spectrum and its truncations, as the raw one's above.
+    let sc = f64s(&np["centred_singular_values"]);
+    max_diff(
+        &f64s(&ours["centred_singular_values"]),
+        &sc,
+        1e-12 * sc[0],
+        "centred σ",
+    );
+    max_diff(
+        &f64s(&ours["centred_rank_k_losses"]),
+        &f64s(&np["centred_rank_k_losses"]),
+        RANK_K,
+        "centred rank-k losses",
+    );
+    // Directions: a singular vector's sign is arbitrary, so loadings and correlations are
+    // compared in absolute value. A direction is defined to about ε·σ_1/(σ_r − σ_{r+1}).
+    const DIRECTION: f64 = 1e-9;
+    for (r, (dz, dn)) in ours["directions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(np["directions"].as_array().unwrap())
+        .enumerate()
+    {
+        for key in [
+            "current_frequency_correlation",
+            "next_frequency_correlation",
+            "current_vowel_correlation",
+            "next_vowel_correlation",
+        ] {
+            let (a, b) = (num(dz, key).abs(), num(dn, key).abs());
+            assert!(
+                (a - b).abs() <= DIRECTION,
+                "{what}: direction {r} {key}: zl {a} vs numpy {b}"
+            );
+        }
+        for (side, abs_key) in [("current", "abs_current"), ("next", "abs_next")] {
+            let abs = f64s(&dn[abs_key]);
+            for l in dz[side].as_array().unwrap() {
+                let (t, x) = (
+                    l["token"].as_u64().unwrap() as usize,
+                    num(l, "loading").abs(),
+                );
+                assert!(
+                    (x - abs[t]).abs() <= DIRECTION,
+                    "{what}: direction {r} {side} loading of {t}"
+                );
+            }
+        }
+    }
     eprintln!(
         "{what}: max |zl − numpy|: {}, row KL {d_kl:.1e}, row count {d_n:.1e}, ablation Δ {d_ab:.1e}, σ {d_sv:.1e} (σ_1 {:.3}), rank-k loss {d_rk:.1e}, P {d_p:.1e}, Q {d_q:.1e}; rank {}",
         report.join(", "),
@@ -317,6 +456,92 @@ fn numbers_agree_with_numpy_on_trained_and_random_weights() {
             "a loaded model has no training curve"
         );
     }
+}
+
+/// Each piece of evidence fails on its controls, and each sanity check passes on the untrained
+/// model too (which is why it is not evidence): measured, not asserted in prose.
+#[test]
+fn controls_fail_the_evidence_and_pass_the_sanity_checks() {
+    let v = zl_json(&["interpret", "--json"]);
+    let (t, u, sh) = (
+        &v["evidence"],
+        &v["controls"]["untrained"],
+        &v["controls"]["shuffled"],
+    );
+    let gap = num(t, "kl_weighted");
+    assert!(gap < 1e-4, "10,000 epochs: gap {gap}");
+    for (name, c) in [("untrained", u), ("shuffled", sh)] {
+        // Orders of magnitude, not a close call: the shuffled model learned the unigram table.
+        assert!(
+            num(c, "kl_weighted") > 1e3 * gap,
+            "{name}: gap {}",
+            c["kl_weighted"]
+        );
+        assert!(
+            num(c, "gap_leak") > 1e3 * num(t, "gap_leak"),
+            "{name}: leak"
+        );
+        assert!(
+            c["argmax_agreement"].as_u64() < Some(t["argmax_agreement"].as_u64().unwrap() / 2),
+            "{name}: top-1 {} vs {}",
+            c["argmax_agreement"],
+            t["argmax_agreement"]
+        );
+        assert!(
+            c["positive_margins"].as_u64() < Some(t["positive_margins"].as_u64().unwrap() / 2),
+            "{name}: margins"
+        );
+        assert!(
+            num(c, "indicator_r2") < 0.5 * num(t, "indicator_r2"),
+            "{name}: R²"
+        );
+        assert!(
+            num(c, "seen_logit_correlation") < 0.5 * num(t, "seen_logit_correlation"),
+            "{name}: correlation"
+        );
+    }
+    for check in v["sanity_checks"].as_array().unwrap() {
+        assert_eq!(check["holds_for_any_weights"], true, "{check}");
+        match check["name"].as_str().unwrap() {
+            "ablation_locality" => {
+                assert_eq!(
+                    (&check["trained"], &check["untrained"]),
+                    (&0.into(), &0.into())
+                )
+            }
+            "substitution_equals_floor" => {
+                assert_eq!(check["trained"], check["untrained"]);
+                assert!((num(check, "trained") - num(check, "floor")).abs() < 1e-12);
+            }
+            "rank_at_most_d_model" => {
+                assert_eq!(check["trained"], check["d_model"]);
+                assert_eq!(check["untrained"], check["d_model"]);
+            }
+            other => panic!("unknown sanity check {other}"),
+        }
+    }
+    // The gap is a stopping time: it keeps falling with the epoch, with and without decay.
+    let g = &v["gap_curve"];
+    let (e, a, b) = (&g["epochs"], &g["gap"], &g["gap_without_weight_decay"]);
+    let last = e.as_array().unwrap().len() - 1;
+    assert!(
+        e[last].as_u64().unwrap() >= 100_000,
+        "to at least 10^5 epochs"
+    );
+    let at = |s: &Value, epoch: u64| {
+        let k = e
+            .as_array()
+            .unwrap()
+            .iter()
+            .position(|x| x.as_u64() == Some(epoch))
+            .unwrap();
+        s[k].as_f64().unwrap()
+    };
+    assert!(
+        (at(a, 10_000) - gap).abs() < 1e-15,
+        "the curve meets the model at 10^4 epochs"
+    );
+    assert!(at(a, 100_000) < 0.5 * at(a, 10_000) && at(b, 100_000) < 0.5 * at(b, 10_000));
 }
 
 #[test]

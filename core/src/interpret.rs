@@ -12,10 +12,16 @@
 //!
 //! (add and subtract `(1/N) Σ C_ij ln P_ij`; Cover & Thomas, *Elements of Information Theory*,
 //! §2.3). The KL term is the whole gap between the model and the floor; [`decompose`] computes
-//! all three terms independently and the identity's residual. The mechanistic tests here could
-//! each fail if the story were wrong: [`ablate_embedding_row`] zeroes one row of `W_E` and checks
-//! which positions change; [`substitution_loss`] puts `ln P` in place of the logits and gets the
-//! floor; [`Spectrum`] factors `L` and measures the loss at every truncated rank.
+//! all three terms independently and the identity's residual; [`gap_row`] splits each row's KL
+//! into the probability leaked onto pairs that never occur and the misfit on those that do.
+//!
+//! Evidence and sanity checks are different things. Three facts hold for *any* weights of this
+//! architecture, trained or not, and so are sanity checks of the code, not evidence of what was
+//! learned: [`ablate_embedding_row`] (a position's logits depend on its token alone, so zeroing
+//! a row of `W_E` changes nothing elsewhere), [`substitution_loss`] (it reads only the counts)
+//! and the rank of [`Spectrum`] (at most d_model for any `W_E·W_U`). Evidence is what an
+//! untrained or wrongly trained model fails: the gap, the per-row agreement, the margins of
+//! [`unseen_margin`].
 //!
 //! Precision: everything here is f64 arithmetic on the model's f32 weights. A product of two f32
 //! is exact in f64 (24 + 24 < 53 significant bits), so `L` is the table the weights define, to
@@ -461,6 +467,142 @@ pub fn ablate_embedding_row<const V: usize, const D: usize>(
     Ok(r)
 }
 
+/// One row's KL gap split in two: `KL(P_i ‖ Q_i) = leak + misfit`, with `ε_i` the probability
+/// `Q_i` puts on next tokens that never follow token `i` in the data.
+///
+/// With `Q'_i = Q_i / (1 − ε_i)` on the seen pairs (the model's row renormalised onto them),
+/// `KL(P_i ‖ Q_i) = KL(P_i ‖ Q'_i) − ln(1 − ε_i)`: the leak `−ln(1 − ε_i) ≈ ε_i` is what the
+/// unseen pairs cost, and the misfit `KL(P_i ‖ Q'_i) ≥ 0` what the seen ones do. Both are
+/// computed on their own (neither as the KL minus the other), so their sum checks the split.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct GapRow {
+    /// `ε_i`: `Q_i`'s mass on unseen pairs (0 for a row never followed).
+    pub unseen_mass: f64,
+    /// `−ln(1 − ε_i)`.
+    pub leak: f64,
+    /// `KL(P_i ‖ Q'_i)`.
+    pub misfit: f64,
+}
+
+/// [`GapRow`] of row `i`, from the model's log-probabilities.
+pub fn gap_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> GapRow {
+    let n = b.row_totals[i] as f64;
+    if n == 0.0 {
+        return GapRow::default();
+    }
+    let v = b.vocab_len();
+    // ln(1 − ε) = ln Σ_seen Q_ij, as a log-sum-exp of the seen log-probabilities: exact where ε
+    // is tiny (a trained model) and where it is near 1 (an untrained one), unlike 1 − Σ_unseen.
+    let mut mx = f64::NEG_INFINITY;
+    for j in 0..v {
+        if b.counts[(i, j)] > 0.0 {
+            mx = mx.max(log_q[(i, j)]);
+        }
+    }
+    let mut sum = 0.0f64;
+    for j in 0..v {
+        if b.counts[(i, j)] > 0.0 {
+            sum += libm::exp(log_q[(i, j)] - mx);
+        }
+    }
+    let log_seen = mx + libm::log(sum);
+    let unseen_mass = -libm::expm1(log_seen);
+    let mut misfit = 0.0f64;
+    for j in 0..v {
+        let c = b.counts[(i, j)] as f64;
+        if c > 0.0 {
+            let p = c / n;
+            misfit += p * (libm::log(p) - (log_q[(i, j)] - log_seen));
+        }
+    }
+    GapRow {
+        unseen_mass,
+        leak: -log_seen,
+        misfit,
+    }
+}
+
+/// The logit table with each row's mean (over the first `v` columns) subtracted. Softmax
+/// ignores a constant added to a row, so this table gives the same `Q` as `l`, and it is the
+/// one whose truncations and directions mean something: an SVD of `l` itself spends rank on
+/// the row shifts, which no prediction sees.
+pub fn row_centred<const V: usize>(l: &Table<V>, v: usize) -> Table<V> {
+    let mut out = Table::<V>::zeros();
+    for i in 0..v {
+        let mut mean = 0.0f64;
+        for j in 0..v {
+            mean += l[(i, j)];
+        }
+        mean /= v as f64;
+        for j in 0..v {
+            out[(i, j)] = l[(i, j)] - mean;
+        }
+    }
+    out
+}
+
+/// Row `i`'s margin: its weakest logit on a pair that occurs minus its strongest logit on a pair
+/// that never occurs. Positive when every unseen pair is ranked below every seen one. `None`
+/// for a row with no seen or no unseen pair.
+pub fn unseen_margin<const V: usize>(l: &Table<V>, b: &Bigrams<V>, i: usize) -> Option<f64> {
+    let (mut weakest_seen, mut strongest_unseen) = (f64::INFINITY, f64::NEG_INFINITY);
+    for j in 0..b.vocab_len() {
+        if b.counts[(i, j)] > 0.0 {
+            weakest_seen = weakest_seen.min(l[(i, j)]);
+        } else {
+            strongest_unseen = strongest_unseen.max(l[(i, j)]);
+        }
+    }
+    (weakest_seen.is_finite() && strongest_unseen.is_finite())
+        .then_some(weakest_seen - strongest_unseen)
+}
+
+/// How much of the row-centred table one seen/unseen indicator explains: over the rows that are
+/// followed, the row-centred logits `y_ij` are fitted by `β·x_ij`, with `x_ij` the row-centred
+/// indicator (1 where the pair occurs, else 0) and one `β` for the whole table, by least squares;
+/// returns `(β, R²)`, `R² = 1 − Σ(y − βx)² / Σy²`. A trained table is mostly "which pairs
+/// occur"; an untrained one is not.
+pub fn seen_indicator_fit<const V: usize>(l: &Table<V>, b: &Bigrams<V>) -> (f64, f64) {
+    let v = b.vocab_len();
+    let y = row_centred(l, v);
+    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
+    let x = |i: usize, j: usize, mean: f64| {
+        if b.counts[(i, j)] > 0.0 {
+            1.0 - mean
+        } else {
+            -mean
+        }
+    };
+    for i in 0..v {
+        if b.row_totals[i] == 0.0 {
+            continue;
+        }
+        let seen = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count();
+        let mean = seen as f64 / v as f64;
+        for j in 0..v {
+            let xi = x(i, j, mean);
+            sxy += xi * y[(i, j)];
+            sxx += xi * xi;
+            syy += y[(i, j)] * y[(i, j)];
+        }
+    }
+    let beta = if sxx > 0.0 { sxy / sxx } else { 0.0 };
+    let mut sse = 0.0f64;
+    for i in 0..v {
+        if b.row_totals[i] == 0.0 {
+            continue;
+        }
+        let seen = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count();
+        let mean = seen as f64 / v as f64;
+        for j in 0..v {
+            let r = y[(i, j)] - beta * x(i, j, mean);
+            sse += r * r;
+        }
+    }
+    let r2 = if syy > 0.0 { 1.0 - sse / syy } else { 0.0 };
+    (beta, r2)
+}
+
 /// The singular value decomposition of `W_E·W_U` (f64), and its truncations.
 ///
 /// Method: one-sided Jacobi (Hestenes 1958; Demmel & Veselić 1992): rotate pairs of columns of
@@ -564,6 +706,21 @@ impl<const V: usize> Spectrum<V> {
         }
     }
 
+    /// Entry `i` of the `r`-th left singular vector `u_r` (unit length; 0 where `σ_r` is 0).
+    pub fn left(&self, r: usize, i: usize) -> f64 {
+        let s = self.singular_values[r];
+        if s > 0.0 {
+            self.us[(i, r)] / s
+        } else {
+            0.0
+        }
+    }
+
+    /// Entry `j` of the `r`-th right singular vector `v_r` (unit length).
+    pub fn right(&self, r: usize, j: usize) -> f64 {
+        self.right[(j, r)]
+    }
+
     /// The SVD of the model's `W_E·W_U` ([`logit_table`]).
     pub fn of_model<const D: usize>(m: &Model<V, D>) -> Self {
         Self::of(&logit_table(m), m.vocab_len())
@@ -612,6 +769,64 @@ mod tests {
         g.randn(&mut wu);
         we.iter_mut().chain(wu.iter_mut()).for_each(|x| *x *= scale);
         Model::from_row_major(30, d, &we, &wu).unwrap()
+    }
+
+    #[test]
+    fn gap_split_sums_to_the_kl_and_row_centring_keeps_q() {
+        let (b, _) = seed();
+        for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
+            let m = random(s, 16, scale);
+            let l = logit_table(&m);
+            let log_q = log_softmax(&l, 30);
+            for i in 0..30 {
+                let g = gap_row(&log_q, &b, i);
+                let kl = row_kl(&log_q, &b, i);
+                assert!(
+                    (g.leak + g.misfit - kl).abs() <= 1e-12 * (1.0 + kl),
+                    "row {i}"
+                );
+                assert!(
+                    g.misfit >= -1e-12 && g.unseen_mass >= 0.0 && g.unseen_mass <= 1.0,
+                    "row {i}: {g:?}"
+                );
+            }
+            let c = row_centred(&l, 30);
+            let log_qc = log_softmax(&c, 30);
+            for i in 0..30 {
+                let row: f64 = (0..30).map(|j| c[(i, j)]).sum();
+                assert!(row.abs() < 1e-12);
+                for j in 0..30 {
+                    assert!((log_qc[(i, j)] - log_q[(i, j)]).abs() < 1e-12);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn exact_bigram_logits_have_positive_margins_and_fit_the_indicator() {
+        // ln P where the pair occurs and a constant far below elsewhere: every margin is
+        // positive and the indicator explains the table up to the spread of ln P.
+        let (b, _) = seed();
+        let mut l = Table::<30>::zeros();
+        for i in 0..30 {
+            for j in 0..30 {
+                let c = b.counts[(i, j)] as f64;
+                l[(i, j)] = if c > 0.0 {
+                    libm::log(c / b.row_totals[i] as f64)
+                } else {
+                    -30.0
+                };
+            }
+        }
+        for i in 0..29 {
+            assert!(unseen_margin(&l, &b, i).unwrap() > 20.0, "row {i}");
+        }
+        let (beta, r2) = seen_indicator_fit(&l, &b);
+        assert!(beta > 20.0 && r2 > 0.95, "{beta} {r2}");
+        // Random weights: no margin, and the indicator explains almost nothing.
+        let l = logit_table(&random(1, 16, 1.0));
+        let (_, r2) = seen_indicator_fit(&l, &b);
+        assert!(r2 < 0.2, "{r2}");
     }
 
     #[test]

@@ -95,7 +95,97 @@ threshold = S[0] * V * np.finfo(np.float32).eps
 # Top-1 agreement: the model's argmax is one of the row's most frequent next tokens.
 agree = sum(1 for i in range(V) if n[i] > 0 and C[i, int(np.argmax(logQ[i]))] == C[i].max())
 
+
+
+def evidence(L):
+    """What zl reports as evidence (zl interpret --json's `evidence`), for any logit table L,
+    computed here in numpy from the definitions, position-free where they are per pair."""
+    lq = log_softmax(L)
+    seen = C > 0
+    rows = n > 0
+    # The gap split: eps_i is Q's mass on unseen pairs; leak = -ln(1 - eps), misfit = KL(P || Q/(1-eps)).
+    q = np.exp(lq)
+    eps = np.where(seen, 0.0, q).sum(axis=1)
+    log_seen = np.log(np.where(seen, q, 0.0).sum(axis=1))
+    leak = np.where(rows, -log_seen, 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        misfit = np.array([(P[i][seen[i]] * (logP[i][seen[i]] - (lq[i][seen[i]] - log_seen[i]))).sum()
+                           if rows[i] else 0.0 for i in range(V)])
+    w = n / N
+    # Margins: weakest seen logit - strongest unseen logit, rows with both.
+    margins = [float(L[i][seen[i]].min() - L[i][~seen[i]].max()) if seen[i].any() and (~seen[i]).any() else None
+               for i in range(V)]
+    with_margin = [m for m in margins if m is not None]
+    # One indicator for the row-centred table, least squares over the followed rows.
+    Y = (L - L.mean(axis=1, keepdims=True))[rows]
+    X = (seen - seen.mean(axis=1, keepdims=True))[rows]
+    beta = float((X * Y).sum() / (X * X).sum())
+    r2 = float(1.0 - ((Y - beta * X) ** 2).sum() / (Y ** 2).sum())
+    # Seen logits against ln P, each centred on its row's seen pairs, rows with >= 2 seen pairs.
+    xs, ys = [], []
+    for i in range(V):
+        if seen[i].sum() >= 2:
+            xs.append(logP[i][seen[i]] - logP[i][seen[i]].mean())
+            ys.append(L[i][seen[i]] - L[i][seen[i]].mean())
+    xs, ys = np.concatenate(xs), np.concatenate(ys)
+    corr = float((xs * ys).sum() / np.sqrt((xs * xs).sum() * (ys * ys).sum()))
+    # Top-1: the model's argmax (lowest id among equals) in the row's set of most frequent.
+    top = [int(np.argmax(lq[i])) for i in range(V)]
+    agree = [bool(rows[i] and C[i, top[i]] == C[i].max()) for i in range(V)]
+    single = [bool(rows[i] and (C[i] == C[i].max()).sum() == 1) for i in range(V)]
+    return {
+        "kl_weighted": float((w * np.array([(P[i][seen[i]] * (logP[i][seen[i]] - lq[i][seen[i]])).sum() for i in range(V)])).sum()),
+        "gap_leak": float((w * leak).sum()),
+        "gap_seen_misfit": float((w * misfit).sum()),
+        "unseen_mass": eps.tolist(), "leak": leak.tolist(), "misfit": misfit.tolist(),
+        "margins": margins,
+        "positive_margins": sum(1 for m in with_margin if m > 0), "rows_with_margin": len(with_margin),
+        "indicator_beta": beta, "indicator_r2": r2,
+        "seen_logit_correlation": corr,
+        "argmax_agreement": sum(agree),
+        "single_max": sum(single), "single_max_agreement": sum(a and s for a, s in zip(agree, single)),
+        "single_successor": int(sum(1 for i in range(V) if rows[i] and seen[i].sum() == 1)),
+    }
+
+
+# The row-centred table's spectrum (softmax ignores each row's constant) and its truncations.
+Lc = L - L.mean(axis=1, keepdims=True)
+Uc, Sc, Vct = np.linalg.svd(Lc)
+centred_rank_k = [loss_of_table((Uc[:, :k] * Sc[:k]) @ Vct[:k]) for k in range(V + 1)]
+# Its top directions: loadings and correlations with frequency and vowel class (letters only).
+cur_freq = n
+next_freq = C.sum(axis=0)
+letters = [i for i, c in enumerate(vocab) if c.isalpha()]
+vowel = np.array([1.0 if vocab[i] in "aeiouAEIOU" else 0.0 for i in letters])
+
+
+def pearson(a, b):
+    a, b = a - a.mean(), b - b.mean()
+    return float((a * b).sum() / np.sqrt((a * a).sum() * (b * b).sum()))
+
+
+directions = []
+for r in range(3):
+    u, v = Uc[:, r], Vct[r]
+    directions.append({
+        "sigma": float(Sc[r]),
+        "current_frequency_correlation": pearson(u, cur_freq),
+        "next_frequency_correlation": pearson(v, next_freq),
+        "current_vowel_correlation": pearson(u[letters], vowel),
+        "next_vowel_correlation": pearson(v[letters], vowel),
+        "abs_current": np.abs(u).tolist(), "abs_next": np.abs(v).tolist(),
+    })
+
+# The untrained control: the notebook's model at epoch 0 (torch.manual_seed(0), randn / sqrt(D)).
+init = gen.ZeroLayerTransformer(V, D, 0)
+L0 = init.W_E.detach().numpy().astype(np.float64) @ init.W_U.detach().numpy().astype(np.float64)
+
 print(json.dumps({
+    "evidence": evidence(L),
+    "untrained": evidence(L0),
+    "centred_singular_values": Sc.tolist(),
+    "centred_rank_k_losses": centred_rank_k,
+    "directions": directions,
     "model_loss": model_loss,
     "model_loss_f32": model_loss_f32,
     "bigram_entropy": H,

@@ -10,7 +10,7 @@ use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
 use zl_core::{
-    interpret::{self as zi, Ablation, Decomposition, TokenRow},
+    interpret::{self as zi, Ablation, Decomposition, GapRow, TokenRow},
     Bigrams, Model,
 };
 
@@ -39,18 +39,130 @@ pub struct Comparison {
     pub rows: Vec<TokenRow>,
     /// Per row: every next token that occurs, most frequent first (lower id first among equals).
     pub data_top: Vec<Vec<usize>>,
-    /// Per row: the model's [`TOP`] most likely next tokens.
+    /// Per row: the model's [`TOP`] most likely next tokens (ties at the printed precision,
+    /// 3 decimals, in token-id order, as the data's are).
     pub model_top: Vec<Vec<usize>>,
+    /// Per row: the KL gap split into the leak onto unseen pairs and the misfit on seen ones.
+    pub gap_rows: Vec<GapRow>,
+    /// `Σ_i (n_i/N)·leak_i` and `Σ_i (n_i/N)·misfit_i`: they sum to `kl_weighted`.
+    pub gap_leak: f64,
+    pub gap_seen_misfit: f64,
+    /// Per row: weakest seen logit − strongest unseen logit (`None`: no seen or no unseen pair).
+    pub margins: Vec<Option<f64>>,
+    /// The seen/unseen indicator's fit to the row-centred table: (β, R²).
+    pub indicator_fit: (f64, f64),
+    /// Over the seen pairs: the Pearson correlation of the row-centred logits (centred over the
+    /// row's seen pairs) with ln P (centred likewise), pooled over rows with two or more.
+    pub seen_logit_correlation: f64,
+}
+
+/// The top-1 agreement, counted honestly.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Agreement {
+    /// Rows followed by something, and of those, the rows whose most frequent next tokens (a
+    /// set, with ties) contain the model's top-1.
+    pub agree: usize,
+    pub followed: usize,
+    /// Rows with a single most frequent next token, and of those, the agreeing ones.
+    pub single_max: usize,
+    pub single_max_agree: usize,
+    /// Rows with one possible next token only (agreement there needs no more than its order).
+    pub single_successor: usize,
 }
 
 impl Comparison {
     /// Tokens followed by another, and of those, how many have the model's top-1 among the
     /// data's most frequent next tokens.
     pub fn argmax_agreement(&self) -> (usize, usize) {
-        let followed = self.rows.iter().filter(|r| r.count > 0.0);
-        let agree = followed.clone().filter(|r| r.argmax_agrees).count();
-        (agree, followed.count())
+        let a = self.agreement();
+        (a.agree, a.followed)
     }
+
+    /// [`Agreement`]: the plain count, and the rows with a single maximum apart.
+    pub fn agreement(&self) -> Agreement {
+        let mut a = Agreement {
+            agree: 0,
+            followed: 0,
+            single_max: 0,
+            single_max_agree: 0,
+            single_successor: 0,
+        };
+        for (i, r) in self.rows.iter().enumerate() {
+            if r.count == 0.0 {
+                continue;
+            }
+            a.followed += 1;
+            a.agree += r.argmax_agrees as usize;
+            let maxima = self.counts[i]
+                .iter()
+                .filter(|&&c| c == r.data_top_count)
+                .count();
+            if maxima == 1 {
+                a.single_max += 1;
+                a.single_max_agree += r.argmax_agrees as usize;
+            }
+            if self.data_top[i].len() == 1 {
+                a.single_successor += 1;
+            }
+        }
+        a
+    }
+
+    /// Rows with a margin, and how many of those margins are positive.
+    pub fn positive_margins(&self) -> (usize, usize) {
+        let with: Vec<f64> = self.margins.iter().flatten().copied().collect();
+        (with.iter().filter(|&&m| m > 0.0).count(), with.len())
+    }
+
+    /// The pieces of evidence, by name, for the controls' side-by-side table and the JSON.
+    pub fn evidence(&self) -> Evidence {
+        let a = self.agreement();
+        let (positive, with) = self.positive_margins();
+        Evidence {
+            model_loss: self.decomposition.model_loss,
+            kl_weighted: self.decomposition.kl_weighted,
+            gap_leak: self.gap_leak,
+            gap_seen_misfit: self.gap_seen_misfit,
+            argmax_agreement: a.agree,
+            single_max_agreement: a.single_max_agree,
+            positive_margins: positive,
+            rows_with_margin: with,
+            indicator_r2: self.indicator_fit.1,
+            seen_logit_correlation: self.seen_logit_correlation,
+        }
+    }
+}
+
+/// What is evidence about a trained model: each number an untrained model, or one trained on a
+/// shuffled text, should fail (the report shows the three side by side).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Evidence {
+    pub model_loss: f64,
+    pub kl_weighted: f64,
+    pub gap_leak: f64,
+    pub gap_seen_misfit: f64,
+    pub argmax_agreement: usize,
+    pub single_max_agreement: usize,
+    pub positive_margins: usize,
+    pub rows_with_margin: usize,
+    pub indicator_r2: f64,
+    pub seen_logit_correlation: f64,
+}
+
+/// A control: a model that should fail the evidence, analysed on the same text.
+pub struct Control {
+    /// What it is, in words.
+    pub what: String,
+    pub cmp: Comparison,
+}
+
+/// The two controls beside every piece of evidence.
+pub struct Controls {
+    /// The same model at epoch 0: its `init_torch` weights.
+    pub untrained: Control,
+    /// The same training on a shuffled text (the same characters, bigrams destroyed), evaluated
+    /// on the original text.
+    pub shuffled: Control,
 }
 
 /// Everything `zl interpret` and `zl report` show about one model, computed (never stored).
@@ -66,6 +178,8 @@ pub struct Analysis {
     pub ablation_chars: usize,
     /// Where the model came from, in words.
     pub source: String,
+    /// Its training budget, in words ("10000 epochs"), which every quoted gap depends on.
+    pub budget: String,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
     pub losses: Option<Vec<f32>>,
     pub ablations: Vec<Ablation>,
@@ -73,10 +187,64 @@ pub struct Analysis {
     pub singular_values: Vec<f64>,
     pub rank_threshold: f64,
     pub rank: usize,
-    /// `rank_losses[k]`: the loss with W_E W_U truncated to rank k, k = 0..=vocab.
+    /// `rank_losses[k]`: the loss with W_E W_U truncated to rank k, k = 0..=vocab. Not
+    /// invariant to the per-row shift softmax ignores, so not monotone in k.
     pub rank_losses: Vec<f64>,
+    /// The same for the row-centred table: its singular values, and the loss of each rank-k
+    /// truncation, k = 0..=vocab.
+    pub centred_singular_values: Vec<f64>,
+    pub centred_rank_losses: Vec<f64>,
+    /// The row-centred table's top singular directions.
+    pub directions: Vec<Direction>,
+    /// The sanity checks on the untrained model (epoch 0): they hold for any weights.
+    pub untrained_sanity: Sanity,
+    pub controls: Controls,
+    /// The gap against the epoch, where it was measured (`zl interpret` and `zl report` train
+    /// it; a loaded model has none, and neither has a run on the PTX interpreter).
+    pub gap_curve: Option<GapCurve>,
     pub analysis_seconds: f64,
 }
+
+/// The facts of the architecture, for one model: true for any weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sanity {
+    /// Predictions that changed away from the ablated token, over all ablations.
+    pub ablation_changed_elsewhere: usize,
+    /// The loss with ln P as logits (it reads only the counts).
+    pub substitution_loss: f64,
+    /// The numerical rank of W_E·W_U, and its bound.
+    pub rank: usize,
+    pub d_model: usize,
+}
+
+/// One singular direction of the row-centred table: `σ u vᵀ`, `u` over the current character,
+/// `v` over the next.
+pub struct Direction {
+    pub sigma: f64,
+    /// The characters that load most on `u` and on `v` (largest |loading| first), with their
+    /// loadings.
+    pub current: Vec<(usize, f64)>,
+    pub next: Vec<(usize, f64)>,
+    /// Pearson correlations of `u` with how often each character is current (n_i), and of `v`
+    /// with how often it is next; and of both with the vowel class (letters only: 1 for
+    /// a e i o u in either case, 0 for other letters).
+    pub current_frequency: f64,
+    pub next_frequency: f64,
+    pub current_vowel: f64,
+    pub next_vowel: f64,
+}
+
+/// The gap `Σ_i (n_i/N)·KL(P_i‖Q_i)` (exact f64) against the epoch, at the run's weight decay
+/// and without weight decay, the rest of the run's settings kept.
+pub struct GapCurve {
+    pub weight_decay: f64,
+    /// (epoch, gap with `weight_decay`, gap without).
+    pub points: Vec<(u32, f64, f64)>,
+}
+
+/// How many singular directions the analysis describes, and characters per direction.
+pub const DIRECTIONS: usize = 3;
+pub const LOADINGS: usize = 5;
 
 /// Characters of the corpus that the text report, the JSON and the HTML page show.
 pub const TEXT_SHOWN: usize = 2_000;
@@ -125,6 +293,9 @@ fn compare_at<const V: usize, const D: usize>(
     }
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l, v);
+    let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
+    let weight = |i: usize| b.row_totals[i] as f64 / b.total as f64;
+    let q = table(v, |i, j| log_q[(i, j)].exp());
     Ok(Comparison {
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
@@ -140,19 +311,56 @@ fn compare_at<const V: usize, const D: usize>(
                 0.0
             }
         }),
-        q: table(v, |i, j| log_q[(i, j)].exp()),
         rows: (0..v).map(|i| zi::token_row(&log_q, b, i)).collect(),
         data_top: (0..v)
             .map(|i| ranked(|j| b.counts[(i, j)] as f64, v, |j| b.counts[(i, j)] > 0.0))
             .collect(),
         model_top: (0..v)
             .map(|i| {
-                let mut r = ranked(|j| log_q[(i, j)], v, |_| true);
+                // Ranked by Q as printed (3 decimals), then by id: characters the table shows
+                // with equal Q come in the data's order for its ties.
+                let mut r = ranked(|j| (q[i][j] * 1e3).round(), v, |_| true);
                 r.truncate(TOP);
                 r
             })
             .collect(),
+        q,
+        gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
+        gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
+        gap_rows,
+        margins: (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect(),
+        indicator_fit: zi::seen_indicator_fit(&l, b),
+        seen_logit_correlation: seen_correlation(&l, b),
     })
+}
+
+/// The Pearson correlation of logits with ln P over the seen pairs, each centred on its row's
+/// seen pairs (so that softmax's free per-row constant does not count), pooled over the rows
+/// with at least two seen pairs.
+fn seen_correlation<const V: usize>(l: &zi::Table<V>, b: &Bigrams<V>) -> f64 {
+    let v = b.vocab_len();
+    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
+    for i in 0..v {
+        let seen: Vec<usize> = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).collect();
+        if seen.len() < 2 {
+            continue;
+        }
+        let n = b.row_totals[i] as f64;
+        let lp = |j: usize| (b.counts[(i, j)] as f64 / n).ln();
+        let mx = seen.iter().map(|&j| lp(j)).sum::<f64>() / seen.len() as f64;
+        let my = seen.iter().map(|&j| l[(i, j)]).sum::<f64>() / seen.len() as f64;
+        for &j in &seen {
+            let (x, y) = (lp(j) - mx, l[(i, j)] - my);
+            sxy += x * y;
+            sxx += x * x;
+            syy += y * y;
+        }
+    }
+    if sxx > 0.0 && syy > 0.0 {
+        sxy / (sxx * syy).sqrt()
+    } else {
+        0.0
+    }
 }
 
 /// The comparison of saved or trained weights on a corpus.
@@ -194,30 +402,56 @@ pub fn ablation_chars(v: usize, d: usize) -> usize {
     (ABLATION_WORK / (2 * v * v * d).max(1)).clamp(ABLATION_MIN_CHARS, ABLATION_CHARS)
 }
 
+/// The models an analysis sets beside the one it analyses.
+pub struct ControlWeights {
+    /// The model at epoch 0, and what it is in words.
+    pub untrained: (Weights, String),
+    /// The model trained the same way on a shuffled text, and what it is in words.
+    pub shuffled: (Weights, String),
+}
+
 /// Analyses weights on a corpus: the comparison, the ablation (over the first
-/// [`ablation_chars`] characters), substitution and the spectrum. `source` says in words where
-/// the model came from; `losses` is its training curve, when it was trained here.
+/// [`ablation_chars`] characters), substitution and the spectra, the sanity checks on the
+/// untrained model, and the controls. `source` says in words where the model came from;
+/// `losses` is its training curve, when it was trained here.
 pub fn analyse(
     w: &Weights,
     corpus: &Corpus,
     source: String,
     losses: Option<Vec<f32>>,
+    controls: ControlWeights,
 ) -> Result<Analysis> {
     let start = Instant::now();
     let tokens = corpus.tokens(ablation_chars(w.vocab.len(), w.d_model))?;
-    struct At<'a>(&'a Weights, &'a Corpus, &'a [usize]);
+    struct At<'a>(&'a Weights, &'a Corpus, &'a [usize], &'a Weights);
     impl AtCapacity for At<'_> {
-        type Output = Result<Analysis>;
-        fn at<const V: usize, const D: usize>(self) -> Result<Analysis> {
+        type Output = Result<(Analysis, Sanity)>;
+        fn at<const V: usize, const D: usize>(self) -> Result<(Analysis, Sanity)> {
             let (m, b) = model_and_counts::<V, D>(self.0, self.1)?;
             let cmp = compare_at(&m, &b, &self.0.vocab)?;
             let v = b.vocab_len();
-            let ablations = (0..v)
-                .map(|i| zi::ablate_embedding_row(&m, self.2, i))
-                .collect::<Result<Vec<_>, _>>()
-                .context("running the corpus through the model")?;
-            let spectrum = zi::Spectrum::of(&zi::logit_table(&m), v);
-            Ok(Analysis {
+            let ablate = |m: &Model<V, D>| {
+                (0..v)
+                    .map(|i| zi::ablate_embedding_row(m, self.2, i))
+                    .collect::<Result<Vec<_>, _>>()
+                    .context("running the corpus through the model")
+            };
+            let ablations = ablate(&m)?;
+            let l = zi::logit_table(&m);
+            let spectrum = zi::Spectrum::of(&l, v);
+            let centred = zi::Spectrum::of(&zi::row_centred(&l, v), v);
+            let untrained: Model<V, D> = self.3.model()?;
+            let u_spectrum = zi::Spectrum::of_model(&untrained);
+            let untrained_sanity = Sanity {
+                ablation_changed_elsewhere: ablate(&untrained)?
+                    .iter()
+                    .map(|a| a.changed_without)
+                    .sum(),
+                substitution_loss: zi::substitution_loss(&b),
+                rank: u_spectrum.rank,
+                d_model: untrained.d_model(),
+            };
+            let an = Analysis {
                 text: self
                     .2
                     .iter()
@@ -228,6 +462,7 @@ pub fn analyse(
                 ablation_chars: self.2.len(),
                 predictions: b.total as f64,
                 source: String::new(),
+                budget: String::new(),
                 losses: None,
                 ablations,
                 substitution_loss: zi::substitution_loss(&b),
@@ -235,14 +470,100 @@ pub fn analyse(
                 rank_threshold: spectrum.threshold,
                 rank: spectrum.rank,
                 rank_losses: (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect(),
+                centred_singular_values: centred.singular_values.as_slice()[..v].to_vec(),
+                centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
+                directions: directions(&centred, &b, &self.0.vocab),
+                untrained_sanity,
+                // Filled in below, outside the capacity's generic types.
+                controls: Controls {
+                    untrained: Control {
+                        what: String::new(),
+                        cmp: compare_at(&untrained, &b, &self.0.vocab)?,
+                    },
+                    shuffled: Control {
+                        what: String::new(),
+                        cmp: compare_at(&untrained, &b, &self.0.vocab)?,
+                    },
+                },
+                gap_curve: None,
                 analysis_seconds: 0.0,
                 cmp,
-            })
+            };
+            Ok((an, untrained_sanity))
         }
     }
-    let mut an = capacity::dispatch(w.vocab.len(), w.d_model, At(w, corpus, &tokens))?;
+    let (untrained, untrained_what) = controls.untrained;
+    let (shuffled, shuffled_what) = controls.shuffled;
+    let (mut an, _) =
+        capacity::dispatch(w.vocab.len(), w.d_model, At(w, corpus, &tokens, &untrained))?;
+    an.controls.untrained.what = untrained_what;
+    an.controls.shuffled = Control {
+        what: shuffled_what,
+        cmp: compare(&shuffled, corpus)?,
+    };
     an.source = source;
     an.losses = losses;
     an.analysis_seconds = start.elapsed().as_secs_f64();
     Ok(an)
+}
+
+/// The top singular directions of the row-centred table, with the characters that load most
+/// and the correlations with frequency and vowel class.
+fn directions<const V: usize>(
+    sp: &zi::Spectrum<V>,
+    b: &Bigrams<V>,
+    vocab: &[char],
+) -> Vec<Direction> {
+    let v = b.vocab_len();
+    let current_n: Vec<f64> = (0..v).map(|i| b.row_totals[i] as f64).collect();
+    let next_n: Vec<f64> = (0..v)
+        .map(|j| (0..v).map(|i| b.counts[(i, j)] as f64).sum())
+        .collect();
+    let vowel = |c: char| "aeiouAEIOU".contains(c) as u8 as f64;
+    let letters: Vec<usize> = (0..v).filter(|&i| vocab[i].is_alphabetic()).collect();
+    let top = |f: &dyn Fn(usize) -> f64| {
+        let mut idx: Vec<usize> = (0..v).collect();
+        idx.sort_by(|&a, &b| f(b).abs().total_cmp(&f(a).abs()).then(a.cmp(&b)));
+        idx.into_iter().take(LOADINGS).map(|i| (i, f(i))).collect()
+    };
+    (0..DIRECTIONS.min(v))
+        .filter(|&r| sp.singular_values[r] > sp.threshold)
+        .map(|r| {
+            let u: Vec<f64> = (0..v).map(|i| sp.left(r, i)).collect();
+            let w: Vec<f64> = (0..v).map(|j| sp.right(r, j)).collect();
+            let on = |x: &[f64], idx: &[usize]| -> Vec<f64> { idx.iter().map(|&i| x[i]).collect() };
+            let vow: Vec<f64> = letters.iter().map(|&i| vowel(vocab[i])).collect();
+            Direction {
+                sigma: sp.singular_values[r],
+                current: top(&|i| u[i]),
+                next: top(&|j| w[j]),
+                current_frequency: pearson(&u, &current_n),
+                next_frequency: pearson(&w, &next_n),
+                current_vowel: pearson(&on(&u, &letters), &vow),
+                next_vowel: pearson(&on(&w, &letters), &vow),
+            }
+        })
+        .collect()
+}
+
+/// Pearson's correlation of two equally long series (0 when either is constant).
+pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
+    let n = x.len().min(y.len());
+    if n < 2 {
+        return 0.0;
+    }
+    let mx = x[..n].iter().sum::<f64>() / n as f64;
+    let my = y[..n].iter().sum::<f64>() / n as f64;
+    let (mut sxy, mut sxx, mut syy) = (0.0, 0.0, 0.0);
+    for k in 0..n {
+        let (a, b) = (x[k] - mx, y[k] - my);
+        sxy += a * b;
+        sxx += a * a;
+        syy += b * b;
+    }
+    if sxx > 0.0 && syy > 0.0 {
+        sxy / (sxx * syy).sqrt()
+    } else {
+        0.0
+    }
 }

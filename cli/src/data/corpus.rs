@@ -41,6 +41,8 @@ pub enum Source {
     Seed,
     /// A file given with --corpus.
     File(PathBuf),
+    /// A shuffle of another corpus's characters (a control: its bigrams destroyed).
+    Shuffled { of: String, seed: u64 },
 }
 
 impl std::fmt::Display for Source {
@@ -48,6 +50,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Seed => f.write_str("the seed notebook's text"),
             Source::File(p) => write!(f, "{}", p.display()),
+            Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
         }
     }
 }
@@ -126,6 +129,48 @@ impl Corpus {
         self.counts.iter().sum()
     }
 
+    /// The same characters in a random order (Fisher–Yates, from SplitMix64 seeded with
+    /// `seed`): the same vocabulary and unigram counts, the bigrams destroyed. Built from the
+    /// counts alone (each character's count is its count as a next token, plus one for the
+    /// first character), so it works for a text of any length.
+    pub fn shuffled(&self, seed: u64) -> Result<Corpus> {
+        let v = self.vocab.len();
+        let first = *self.tokens(1)?.first().context("an empty corpus")?;
+        let mut text: Vec<u8> = Vec::with_capacity(self.chars as usize);
+        for j in 0..v {
+            let n: u64 = (0..v).map(|i| self.counts[i * v + j]).sum::<u64>() + (j == first) as u64;
+            text.extend(std::iter::repeat_n(j as u8, n as usize));
+        }
+        let mut state = seed;
+        let mut next = || {
+            // SplitMix64 (Steele, Lea and Flood 2014), as java.util.SplittableRandom.
+            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+            z ^ (z >> 31)
+        };
+        for k in (1..text.len()).rev() {
+            // Lemire's multiply-shift: an index in 0..=k (bias below 2^-40 for these lengths).
+            let r = ((next() as u128 * (k as u128 + 1)) >> 64) as usize;
+            text.swap(k, r);
+        }
+        let mut counts = vec![0u64; v * v];
+        for w in text.windows(2) {
+            counts[w[0] as usize * v + w[1] as usize] += 1;
+        }
+        Ok(Corpus {
+            source: Source::Shuffled {
+                of: self.source.to_string(),
+                seed,
+            },
+            vocab: self.vocab.clone(),
+            counts,
+            chars: text.len() as u64,
+            count_seconds: None,
+        })
+    }
+
     /// H(next | current), the bigram entropy floor (zl-core's).
     pub fn bigram_entropy(&self) -> f64 {
         let v = self.vocab.len();
@@ -137,6 +182,12 @@ impl Corpus {
     pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
         let text = match &self.source {
             Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
+            Source::Shuffled { .. } => {
+                bail!(
+                    "{}: a shuffled control keeps only its counts, not its text",
+                    self.source
+                )
+            }
             Source::File(path) => {
                 use std::io::Read;
                 let mut bytes = Vec::new();

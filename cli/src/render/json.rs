@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    analysis::{sweep::Sweep, Analysis, Comparison, TOP},
+    analysis::{sweep::Sweep, Analysis, Comparison, Control, TOP},
     backend::Trained,
     data::corpus::Corpus,
 };
@@ -113,7 +113,7 @@ pub fn interpret(an: &Analysis) -> Value {
             })
         })
         .collect();
-    json!({
+    let mut out = json!({
         "source": an.source,
         "vocab": an.cmp.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
         "d_model": an.cmp.d_model,
@@ -144,5 +144,110 @@ pub fn interpret(an: &Analysis) -> Value {
         "bigram_probs": an.cmp.p,
         "model_probs": an.cmp.q,
         "analysis_seconds": an.analysis_seconds,
+    });
+    // The evidence, its controls and the sanity checks (issue 13), as a second object: one
+    // json! this large passes the macro's recursion limit.
+    let more = json!({
+        "budget": an.budget,
+        "gap_leak": an.cmp.gap_leak,
+        "gap_seen_misfit": an.cmp.gap_seen_misfit,
+        "leak_by_token": an.cmp.gap_rows.iter().enumerate().map(|(i, g)| json!({
+            "token": i,
+            "char": an.cmp.vocab[i].to_string(),
+            "unseen_mass": g.unseen_mass,
+            "leak": g.leak,
+            "misfit": g.misfit,
+            "weight": an.cmp.rows[i].count / an.predictions,
+        })).collect::<Vec<_>>(),
+        "evidence": evidence(&an.cmp),
+        "controls": {
+            "untrained": control(&an.controls.untrained),
+            "shuffled": control(&an.controls.shuffled),
+        },
+        "sanity_checks": [
+            {
+                "name": "ablation_locality",
+                "holds_for_any_weights": true,
+                "why": "a position's logits depend on its own token alone",
+                "trained": an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
+                "untrained": an.untrained_sanity.ablation_changed_elsewhere,
+            },
+            {
+                "name": "substitution_equals_floor",
+                "holds_for_any_weights": true,
+                "why": "the substitution reads only the counts",
+                "trained": an.substitution_loss,
+                "untrained": an.untrained_sanity.substitution_loss,
+                "floor": d.bigram_entropy,
+            },
+            {
+                "name": "rank_at_most_d_model",
+                "holds_for_any_weights": true,
+                "why": "W_E·W_U passes through d_model dimensions",
+                "trained": an.rank,
+                "untrained": an.untrained_sanity.rank,
+                "d_model": an.untrained_sanity.d_model,
+            },
+        ],
+        "margins": an.cmp.margins,
+        "indicator_beta": an.cmp.indicator_fit.0,
+        "indicator_r2": an.cmp.indicator_fit.1,
+        "seen_logit_correlation": an.cmp.seen_logit_correlation,
+        "agreement": agreement(&an.cmp),
+        "centred_singular_values": an.centred_singular_values,
+        "centred_rank_k_losses": an.centred_rank_losses,
+        "directions": an.directions.iter().map(|d| json!({
+            "sigma": d.sigma,
+            "current": d.current.iter().map(|&(i, x)| json!({"token": i, "char": an.cmp.vocab[i].to_string(), "loading": x})).collect::<Vec<_>>(),
+            "next": d.next.iter().map(|&(i, x)| json!({"token": i, "char": an.cmp.vocab[i].to_string(), "loading": x})).collect::<Vec<_>>(),
+            "current_frequency_correlation": d.current_frequency,
+            "next_frequency_correlation": d.next_frequency,
+            "current_vowel_correlation": d.current_vowel,
+            "next_vowel_correlation": d.next_vowel,
+        })).collect::<Vec<_>>(),
+        "gap_curve": an.gap_curve.as_ref().map(|g| json!({
+            "weight_decay": g.weight_decay,
+            "epochs": g.points.iter().map(|p| p.0).collect::<Vec<_>>(),
+            "gap": g.points.iter().map(|p| p.1).collect::<Vec<_>>(),
+            "gap_without_weight_decay": g.points.iter().map(|p| p.2).collect::<Vec<_>>(),
+        })),
+    });
+    if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
+        o.extend(m);
+    }
+    out
+}
+
+fn agreement(c: &Comparison) -> Value {
+    let a = c.agreement();
+    json!({
+        "agree": a.agree,
+        "followed": a.followed,
+        "single_max": a.single_max,
+        "single_max_agree": a.single_max_agree,
+        "single_successor": a.single_successor,
     })
+}
+
+fn evidence(c: &Comparison) -> Value {
+    let e = c.evidence();
+    json!({
+        "model_loss": e.model_loss,
+        "kl_weighted": e.kl_weighted,
+        "gap_leak": e.gap_leak,
+        "gap_seen_misfit": e.gap_seen_misfit,
+        "argmax_agreement": e.argmax_agreement,
+        "single_max_agreement": e.single_max_agreement,
+        "positive_margins": e.positive_margins,
+        "rows_with_margin": e.rows_with_margin,
+        "indicator_r2": e.indicator_r2,
+        "seen_logit_correlation": e.seen_logit_correlation,
+    })
+}
+
+fn control(c: &Control) -> Value {
+    let mut v = evidence(&c.cmp);
+    v["what"] = json!(c.what);
+    v["agreement"] = agreement(&c.cmp);
+    v
 }

@@ -125,7 +125,8 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
 
     let _ = writeln!(
         s,
-        "\n1. Loss decomposition: model loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i)"
+        "\n1. Loss decomposition: model loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i), after {}",
+        an.budget
     );
     let _ = writeln!(
         s,
@@ -155,6 +156,29 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
     );
     let _ = writeln!(s, "   unigram entropy H(next)                   {:.9}   (entropy of the next-token marginal over the {n} targets:", d.unigram_entropy);
     let _ = writeln!(s, "                                                            the best loss without looking at the current token)");
+    let unseen: usize = an
+        .cmp
+        .counts
+        .iter()
+        .flatten()
+        .filter(|&&c| c == 0.0)
+        .count();
+    let _ = writeln!(
+        s,
+        "   the gap, split exactly (f64): leak onto the {unseen} unseen pairs −Σ_i (n_i/N)·ln(1 − ε_i)  {:.4e}",
+        an.cmp.gap_leak
+    );
+    let _ = writeln!(
+        s,
+        "                                 misfit on the {} seen pairs Σ_i (n_i/N)·KL(P_i‖Q_i/(1−ε_i))  {:.4e}",
+        v * v - unseen,
+        an.cmp.gap_seen_misfit
+    );
+    let _ = writeln!(
+        s,
+        "   (ε_i: the probability row i puts on next characters that never follow it). The gap is a stopping time,\n   not a floor: it holds for {} (section 7).",
+        an.budget
+    );
     let gap_share = d.kl_weighted / (d.uniform_loss - d.bigram_entropy);
     let _ = writeln!(
         s,
@@ -163,7 +187,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
     );
 
     let (agree, followed) = an.cmp.argmax_agreement();
-    let _ = writeln!(s, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U))");
+    let _ = writeln!(s, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   ties in P, and in Q as printed, in token-id order)");
     s.push_str(&comparison_table(&an.cmp, 4));
     let _ = writeln!(s, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters");
     let _ = writeln!(
@@ -185,9 +209,39 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         let _ = writeln!(s, "{:>5}  {}", py_repr(an.cmp.vocab[i]), cells.join("   "));
     }
 
+    let a = an.cmp.agreement();
     let _ = writeln!(
         s,
-        "\n3. Mechanistic tests (each would fail if the model were not a bigram table)"
+        "rows with a single most frequent next character: the model's top-1 is it for {} of {}; {} of the {} rows have only\none possible next character",
+        a.single_max_agree, a.single_max, a.single_successor, a.followed
+    );
+    s.push_str(&gap_rows(an));
+    s.push_str(&evidence(an));
+    s.push_str(&logits(an));
+    let _ = writeln!(
+        s,
+        "\n5. Sanity checks: facts of the architecture, true for ANY weights, so not evidence of learning"
+    );
+    let u = &an.untrained_sanity;
+    let _ = writeln!(
+        s,
+        "   (shown on the untrained model too: it passes all three, as it must)"
+    );
+    let _ = writeln!(
+        s,
+        "   ablation locality: predictions changed away from the ablated token: trained {}, untrained {}",
+        an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
+        u.ablation_changed_elsewhere
+    );
+    let _ = writeln!(
+        s,
+        "   substitution = floor: loss with ln P as logits {:.12} for both (it reads only the counts)",
+        u.substitution_loss
+    );
+    let _ = writeln!(
+        s,
+        "   rank ≤ d_model: rank of W_E·W_U trained {}, untrained {} (d_model {})",
+        an.rank, u.rank, u.d_model
     );
     let (scope, ablated) = an.ablation_scope();
     let _ = writeln!(
@@ -257,7 +311,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
 
     let _ = writeln!(
         s,
-        "\n(c) Spectrum: singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi)."
+        "\n(c) Spectrum: singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi). The raw truncations\n    below are not invariant to the per-row shift softmax ignores, so they need not fall with k (section 6)."
     );
     let _ = writeln!(
         s,
@@ -312,9 +366,11 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         an.rank_losses[v] - an.rank_losses[an.rank]
     );
 
+    s.push_str(&centred_spectrum(an));
+    s.push_str(&gap_curve(an));
     let _ = writeln!(
         s,
-        "\n4. Heatmaps: row = current character, column = next character"
+        "\n8. Heatmaps: row = current character, column = next character"
     );
     s.push_str(&super::heatmap::side_by_side(
         &an.cmp.p,
@@ -327,6 +383,253 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         colour,
     ));
     let _ = writeln!(s, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3);
+    s
+}
+
+/// Where the gap lives, row by row: the rows with the largest weighted KL.
+fn gap_rows(an: &Analysis) -> String {
+    let c = &an.cmp;
+    let n = an.predictions;
+    let mut order: Vec<usize> = (0..c.vocab.len())
+        .filter(|&i| c.rows[i].count > 0.0)
+        .collect();
+    let w = |i: usize| c.rows[i].count / n * c.rows[i].kl;
+    order.sort_by(|&a, &b| w(b).total_cmp(&w(a)).then(a.cmp(&b)));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\nWhere the gap lives (the 8 rows that hold most of it; every row in --json's leak_by_token):"
+    );
+    let _ = writeln!(
+        s,
+        "{:>5} {:>4}  {:>11}  {:>11}  {:>11}  {:>11}",
+        "cur", "n", "(n_i/N)·KL", "ε_i", "leak_i", "misfit_i"
+    );
+    for &i in order.iter().take(8) {
+        let g = &c.gap_rows[i];
+        let _ = writeln!(
+            s,
+            "{:>5} {:>4}  {:>11.3e}  {:>11.3e}  {:>11.3e}  {:>11.3e}",
+            py_repr(c.vocab[i]),
+            c.rows[i].count,
+            w(i),
+            g.unseen_mass,
+            g.leak,
+            g.misfit
+        );
+    }
+    s
+}
+
+/// The evidence beside its two controls.
+fn evidence(an: &Analysis) -> String {
+    let (t, u, sh) = (
+        an.cmp.evidence(),
+        an.controls.untrained.cmp.evidence(),
+        an.controls.shuffled.cmp.evidence(),
+    );
+    let a = an.cmp.agreement();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n3. Evidence beside its controls: each number on the model, on the untrained model, and on a model trained on"
+    );
+    let _ = writeln!(
+        s,
+        "   a shuffled text (same characters, bigrams destroyed), all three evaluated on this text"
+    );
+    let _ = writeln!(s, "   untrained: {}", an.controls.untrained.what);
+    let _ = writeln!(s, "   shuffled:  {}", an.controls.shuffled.what);
+    let _ = writeln!(
+        s,
+        "{:<58} {:>12} {:>12} {:>12}  controls fail?",
+        "", "trained", "untrained", "shuffled"
+    );
+    let mut row = |what: &str, f: &dyn Fn(&crate::analysis::Evidence) -> String, fail: bool| {
+        let _ = writeln!(
+            s,
+            "{what:<58} {:>12} {:>12} {:>12}  {}",
+            f(&t),
+            f(&u),
+            f(&sh),
+            if fail { "both" } else { "NO" }
+        );
+    };
+    // A control fails a gap-like number when its value is at least 10× the model's.
+    let worse = |x: f64, y: f64| y >= 10.0 * x.max(1e-300);
+    row(
+        "gap Σ_i (n_i/N)·KL(P_i‖Q_i) (nats)",
+        &|e| format!("{:.3e}", e.kl_weighted),
+        worse(t.kl_weighted, u.kl_weighted) && worse(t.kl_weighted, sh.kl_weighted),
+    );
+    row(
+        "  of which leak onto unseen pairs",
+        &|e| format!("{:.3e}", e.gap_leak),
+        worse(t.gap_leak, u.gap_leak) && worse(t.gap_leak, sh.gap_leak),
+    );
+    row(
+        "  of which misfit on seen pairs",
+        &|e| format!("{:.3e}", e.gap_seen_misfit),
+        worse(t.gap_seen_misfit, u.gap_seen_misfit) && worse(t.gap_seen_misfit, sh.gap_seen_misfit),
+    );
+    row(
+        &format!(
+            "top-1 is a most frequent next character (of {} rows)",
+            a.followed
+        ),
+        &|e| e.argmax_agreement.to_string(),
+        u.argmax_agreement < t.argmax_agreement && sh.argmax_agreement < t.argmax_agreement,
+    );
+    row(
+        &format!("  among the {} rows with a single maximum", a.single_max),
+        &|e| e.single_max_agreement.to_string(),
+        u.single_max_agreement < t.single_max_agreement
+            && sh.single_max_agreement < t.single_max_agreement,
+    );
+    row(
+        &format!(
+            "rows whose unseen logits all lie below every seen one (of {})",
+            t.rows_with_margin
+        ),
+        &|e| e.positive_margins.to_string(),
+        u.positive_margins < t.positive_margins && sh.positive_margins < t.positive_margins,
+    );
+    row(
+        "R² of the row-centred table by the seen/unseen indicator",
+        &|e| format!("{:.3}", e.indicator_r2),
+        u.indicator_r2 < t.indicator_r2 && sh.indicator_r2 < t.indicator_r2,
+    );
+    row(
+        "correlation of seen logits with ln P (row-centred)",
+        &|e| format!("{:.3}", e.seen_logit_correlation),
+        u.seen_logit_correlation < t.seen_logit_correlation
+            && sh.seen_logit_correlation < t.seen_logit_correlation,
+    );
+    let _ = writeln!(
+        s,
+        "   (\"both\": each control does worse than the model; a gap counts as worse at 10× or more)"
+    );
+    s
+}
+
+/// The logits before softmax, and why rank d_model suffices.
+fn logits(an: &Analysis) -> String {
+    let c = &an.cmp;
+    let (positive, with) = c.positive_margins();
+    let margins: Vec<f64> = c.margins.iter().flatten().copied().collect();
+    let smallest = margins.iter().copied().fold(f64::INFINITY, f64::min);
+    let (beta, r2) = c.indicator_fit;
+    let mut s = String::new();
+    let _ = writeln!(s, "\n4. The logits before softmax");
+    let _ = writeln!(
+        s,
+        "   margin (weakest seen logit − strongest unseen logit, per row): positive in {positive} of {with} rows; smallest {smallest:+.3}"
+    );
+    let _ = writeln!(
+        s,
+        "   one seen/unseen indicator explains R² = {r2:.3} of the row-centred table's variance (β = {beta:.2} nats)"
+    );
+    let _ = writeln!(
+        s,
+        "   seen logits against ln P, each centred on its row's seen pairs: correlation {:.4}",
+        c.seen_logit_correlation
+    );
+    let _ = writeln!(
+        s,
+        "   Why rank {} suffices for a {}×{} table: softmax ignores a constant per row, so a row needs only the ratios\n   of its seen pairs (ln P differences) and a margin that pushes its unseen pairs far below; it never needs the\n   −∞ of exact bigram logits. The leak above is what a finite margin costs, and it shrinks as training goes on.",
+        c.d_model,
+        c.vocab.len(),
+        c.vocab.len()
+    );
+    s
+}
+
+/// The row-centred table's spectrum, truncations and directions.
+fn centred_spectrum(an: &Analysis) -> String {
+    let v = an.cmp.vocab.len();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "\n6. Rank, invariant to the row shift: the row-centred table L_ij − mean_j L_ij (the same softmax)"
+    );
+    let _ = writeln!(
+        s,
+        "   its rank-k truncations, beside the raw table's (section 5c); these are truncations of THIS model, not\n   models retrained at d_model k (zl sweep --until-gap measures those)"
+    );
+    let _ = writeln!(
+        s,
+        "{:>4} {:>14} {:>16} {:>16}",
+        "k", "σ_k centred", "loss, centred", "loss, raw"
+    );
+    let shown = (an.rank + 1).min(v);
+    for k in 0..=shown {
+        let sigma = if k == 0 {
+            String::new()
+        } else {
+            format!("{:.6e}", an.centred_singular_values[k - 1])
+        };
+        let _ = writeln!(
+            s,
+            "{k:>4} {sigma:>14} {:>16.9} {:>16.9}",
+            an.centred_rank_losses[k], an.rank_losses[k]
+        );
+    }
+    let _ = writeln!(
+        s,
+        "   directions (the row-centred table's top singular vectors; W_E and W_U alone are defined only up to an\n   invertible d_model×d_model change of basis, so only W_E·W_U is interpreted):"
+    );
+    for (r, d) in an.directions.iter().enumerate() {
+        let list = |xs: &[(usize, f64)]| {
+            xs.iter()
+                .map(|&(i, x)| format!("{} {x:+.2}", py_repr(an.cmp.vocab[i])))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let _ = writeln!(
+            s,
+            "   {} σ {:.3}: current {}; next {}",
+            r + 1,
+            d.sigma,
+            list(&d.current),
+            list(&d.next)
+        );
+        let _ = writeln!(
+            s,
+            "     correlation with frequency: current {:+.2}, next {:+.2}; with vowel (letters only): current {:+.2}, next {:+.2}",
+            d.current_frequency, d.next_frequency, d.current_vowel, d.next_vowel
+        );
+    }
+    s
+}
+
+/// The gap against the epoch.
+fn gap_curve(an: &Analysis) -> String {
+    let mut s = String::new();
+    let _ = writeln!(s, "\n7. The gap against training time");
+    match &an.gap_curve {
+        None => {
+            let _ = writeln!(
+                s,
+                "   not measured here (a loaded model, or the PTX interpreter, too slow for 10^5 epochs)"
+            );
+        }
+        Some(g) => {
+            let _ = writeln!(
+                s,
+                "{:>9} {:>18} {:>18}",
+                "epoch",
+                format!("gap, wd {}", g.weight_decay),
+                "gap, wd 0"
+            );
+            for &(e, a, b) in &g.points {
+                let _ = writeln!(s, "{e:>9} {a:>18.4e} {b:>18.4e}");
+            }
+            let _ = writeln!(
+                s,
+                "   the gap keeps falling with the epoch: it measures when training stopped, not what a rank can hold"
+            );
+        }
+    }
     s
 }
 
@@ -369,7 +672,9 @@ pub fn train(t: &TrainView) -> String {
     }
     let ids = match corpus.source {
         Source::Seed => "the notebook's ids",
-        Source::File(_) => "ids in code-point order, as sorted(set(text))",
+        Source::File(_) | Source::Shuffled { .. } => {
+            "ids in code-point order, as sorted(set(text))"
+        }
     };
     let _ = writeln!(s, "vocab ({v} characters, {ids}): {}", vocab_dict(vocab));
     let _ = writeln!(s, "uniform loss: ln {v} = {uniform}");
