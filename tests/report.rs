@@ -65,15 +65,33 @@ fn report_is_one_self_contained_page_with_the_story_and_numbers() {
         "2. The mechanism",
         "3. The evidence",
         "3.1 The loss, decomposed",
-        "Test 1: ablate one embedding",
-        "Test 2: substitute the bigram table",
-        "Test 3: the spectrum",
-        "4. What this shows, and what it does not",
+        "3.2 Each piece of evidence beside its controls",
+        "3.5 The logits, before softmax",
+        "3.6 The gap against training time",
+        "4. Sanity checks: facts of the architecture",
+        "4.1 Ablation is local",
+        "4.2 The bigram table reaches the floor",
+        "4.3 The rank is at most d_model",
+        "5. What this shows, and what it does not",
     ] {
         assert!(html.contains(section), "missing section {section:?}");
     }
-    // Figures inline, one <svg> each: loss curve, both heatmaps, counts, gap, spectrum.
-    assert_eq!(html.matches("<svg").count(), 5, "five inline SVG figures");
+    // Figures inline, one <svg> each: loss curve, both heatmaps, counts, gap by token, seen
+    // logits, margins, gap against the epoch, spectrum.
+    assert_eq!(html.matches("<svg").count(), 8, "eight inline SVG figures");
+    // No sentence claims a test "would fail" (issue 13): the controls are shown instead.
+    assert!(
+        !html.contains("would fail"),
+        "a claim the page does not show failing"
+    );
+    assert!(
+        html.contains("<span class=ok>both</span>"),
+        "the controls fail the evidence"
+    );
+    assert!(
+        !html.contains("<span class=bad>no</span>"),
+        "every piece of evidence has failing controls"
+    );
     // Computed numbers inline: the seed text's floor, and the exact-zero ablation result.
     assert!(html.contains("1.606703529"), "the bigram entropy");
     assert!(
@@ -93,7 +111,8 @@ fn report_is_one_self_contained_page_with_the_story_and_numbers() {
     assert!(o.status.success());
     let html = make_report(dir.path(), &["--load", m.to_str().unwrap()]);
     assert!(html.contains("there is no training curve"));
-    assert_eq!(html.matches("<svg").count(), 4);
+    // No loss curve and no gap-against-epoch figure for a loaded model.
+    assert_eq!(html.matches("<svg").count(), 6);
 }
 
 #[test]

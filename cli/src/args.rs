@@ -28,8 +28,8 @@ pub enum Command {
     Train(TrainArgs),
     /// Train one model per d_model and show where the rank limit starts to cost loss.
     Sweep(SweepArgs),
-    /// Show that the model is a bigram table: the loss decomposition, the per-token table, three
-    /// mechanistic tests (ablation, substitution, spectrum) and the heatmaps.
+    /// Show that the model is a bigram table: the loss decomposition, the per-token table, the
+    /// evidence beside its controls, the sanity checks, the spectra and the heatmaps.
     Interpret(InterpretArgs),
     /// Write one self-contained HTML page that tells the story with the figures and numbers.
     Report(ReportArgs),

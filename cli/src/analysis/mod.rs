@@ -149,6 +149,99 @@ pub struct Evidence {
     pub seen_logit_correlation: f64,
 }
 
+/// One line of the evidence-and-controls table: a number on the trained model and on each
+/// control, and whether both controls do worse (the verdict the text and the report print).
+pub struct EvidenceRow {
+    pub what: String,
+    /// Trained, untrained, shuffled.
+    pub values: [f64; 3],
+    /// A count (printed as a whole number) rather than nats or a ratio.
+    pub count: bool,
+    pub controls_fail: bool,
+}
+
+/// A control does worse on a gap-like number (lower is better) when its value is at least this
+/// many times the model's: far from a close call, and clear of f64 rounding at any gap.
+pub const GAP_FAIL_FACTOR: f64 = 10.0;
+
+impl Analysis {
+    /// The evidence beside its controls, one row a number.
+    pub fn evidence_rows(&self) -> Vec<EvidenceRow> {
+        let e = [
+            self.cmp.evidence(),
+            self.controls.untrained.cmp.evidence(),
+            self.controls.shuffled.cmp.evidence(),
+        ];
+        let a = self.cmp.agreement();
+        let lower = |f: &dyn Fn(&Evidence) -> f64| {
+            let v = [f(&e[0]), f(&e[1]), f(&e[2])];
+            let fail = v[1..]
+                .iter()
+                .all(|&c| c >= GAP_FAIL_FACTOR * v[0].max(f64::MIN_POSITIVE));
+            (v, fail)
+        };
+        let higher = |f: &dyn Fn(&Evidence) -> f64| {
+            let v = [f(&e[0]), f(&e[1]), f(&e[2])];
+            (v, v[1] < v[0] && v[2] < v[0])
+        };
+        let row =
+            |what: String, (values, controls_fail): ([f64; 3], bool), count: bool| EvidenceRow {
+                what,
+                values,
+                count,
+                controls_fail,
+            };
+        vec![
+            row(
+                "gap Σ_i (n_i/N)·KL(P_i‖Q_i) (nats)".into(),
+                lower(&|e| e.kl_weighted),
+                false,
+            ),
+            row(
+                "  of which leak onto unseen pairs".into(),
+                lower(&|e| e.gap_leak),
+                false,
+            ),
+            row(
+                "  of which misfit on seen pairs".into(),
+                lower(&|e| e.gap_seen_misfit),
+                false,
+            ),
+            row(
+                format!(
+                    "top-1 is a most frequent next character (of {} rows)",
+                    a.followed
+                ),
+                higher(&|e| e.argmax_agreement as f64),
+                true,
+            ),
+            row(
+                format!("  among the {} rows with a single maximum", a.single_max),
+                higher(&|e| e.single_max_agreement as f64),
+                true,
+            ),
+            row(
+                format!(
+                    "rows with every unseen logit below every seen one (of {})",
+                    e[0].rows_with_margin
+                ),
+                higher(&|e| e.positive_margins as f64),
+                true,
+            ),
+            row(
+                "R² of the row-centred table by the seen/unseen indicator".into(),
+                higher(&|e| e.indicator_r2),
+                false,
+            ),
+            row(
+                "correlation of seen logits with ln P (row-centred)".into(),
+                higher(&|e| e.seen_logit_correlation),
+                false,
+            ),
+        ]
+    }
+}
+
 /// A control: a model that should fail the evidence, analysed on the same text.
 pub struct Control {
     /// What it is, in words.
@@ -196,6 +289,9 @@ pub struct Analysis {
     pub centred_rank_losses: Vec<f64>,
     /// The row-centred table's top singular directions.
     pub directions: Vec<Direction>,
+    /// Every seen pair as (row, ln P − its row's mean over seen pairs, logit − likewise), for the
+    /// figure of logits against ln P.
+    pub seen_points: Vec<(usize, f64, f64)>,
     /// The sanity checks on the untrained model (epoch 0): they hold for any weights.
     pub untrained_sanity: Sanity,
     pub controls: Controls,
@@ -473,6 +569,7 @@ pub fn analyse(
                 centred_singular_values: centred.singular_values.as_slice()[..v].to_vec(),
                 centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
                 directions: directions(&centred, &b, &self.0.vocab),
+                seen_points: seen_points(&l, &b),
                 untrained_sanity,
                 // Filled in below, outside the capacity's generic types.
                 controls: Controls {
@@ -544,6 +641,24 @@ fn directions<const V: usize>(
             }
         })
         .collect()
+}
+
+/// The seen pairs' logits against ln P, each centred on its row's seen pairs.
+fn seen_points<const V: usize>(l: &zi::Table<V>, b: &Bigrams<V>) -> Vec<(usize, f64, f64)> {
+    let v = b.vocab_len();
+    let mut out = vec![];
+    for i in 0..v {
+        let seen: Vec<usize> = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).collect();
+        if seen.is_empty() {
+            continue;
+        }
+        let n = b.row_totals[i] as f64;
+        let lp = |j: usize| (b.counts[(i, j)] as f64 / n).ln();
+        let mx = seen.iter().map(|&j| lp(j)).sum::<f64>() / seen.len() as f64;
+        let my = seen.iter().map(|&j| l[(i, j)]).sum::<f64>() / seen.len() as f64;
+        out.extend(seen.iter().map(|&j| (i, lp(j) - mx, l[(i, j)] - my)));
+    }
+    out
 }
 
 /// Pearson's correlation of two equally long series (0 when either is constant).

@@ -135,6 +135,26 @@ impl Corpus {
     /// first character), so it works for a text of any length.
     pub fn shuffled(&self, seed: u64) -> Result<Corpus> {
         let v = self.vocab.len();
+        let text = self.shuffled_text(seed)?;
+        let mut counts = vec![0u64; v * v];
+        for w in text.windows(2) {
+            counts[w[0] as usize * v + w[1] as usize] += 1;
+        }
+        Ok(Corpus {
+            source: Source::Shuffled {
+                of: self.source.to_string(),
+                seed,
+            },
+            vocab: self.vocab.clone(),
+            counts,
+            chars: text.len() as u64,
+            count_seconds: None,
+        })
+    }
+
+    /// [`Corpus::shuffled`]'s text, as token ids.
+    fn shuffled_text(&self, seed: u64) -> Result<Vec<u8>> {
+        let v = self.vocab.len();
         let first = *self.tokens(1)?.first().context("an empty corpus")?;
         let mut text: Vec<u8> = Vec::with_capacity(self.chars as usize);
         for j in 0..v {
@@ -155,20 +175,7 @@ impl Corpus {
             let r = ((next() as u128 * (k as u128 + 1)) >> 64) as usize;
             text.swap(k, r);
         }
-        let mut counts = vec![0u64; v * v];
-        for w in text.windows(2) {
-            counts[w[0] as usize * v + w[1] as usize] += 1;
-        }
-        Ok(Corpus {
-            source: Source::Shuffled {
-                of: self.source.to_string(),
-                seed,
-            },
-            vocab: self.vocab.clone(),
-            counts,
-            chars: text.len() as u64,
-            count_seconds: None,
-        })
+        Ok(text)
     }
 
     /// H(next | current), the bigram entropy floor (zl-core's).
@@ -527,6 +534,32 @@ fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u6
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The shuffled control has exactly the text's characters (as token ids), in another order;
+    /// its counts are that sequence's bigrams; the same seed gives the same shuffle.
+    #[test]
+    fn a_shuffle_keeps_the_unigrams_and_destroys_the_bigrams() {
+        let c = Corpus::seed();
+        let v = c.vocab.len();
+        let ids = c.tokens(usize::MAX).unwrap();
+        let text = c.shuffled_text(0).unwrap();
+        let mut a: Vec<usize> = text.iter().map(|&t| t as usize).collect();
+        assert_ne!(a, ids, "another order");
+        let mut b = ids.clone();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b, "the same characters");
+        let s = c.shuffled(0).unwrap();
+        let mut counts = vec![0u64; v * v];
+        for w in text.windows(2) {
+            counts[w[0] as usize * v + w[1] as usize] += 1;
+        }
+        assert_eq!(s.counts, counts);
+        assert_eq!(s.chars, c.chars);
+        assert_ne!(s.counts, c.counts, "the bigrams changed");
+        assert_eq!(c.shuffled(0).unwrap().counts, s.counts, "deterministic");
+        assert_ne!(c.shuffled(1).unwrap().counts, s.counts, "the seed matters");
+    }
 
     fn naive(text: &str) -> (Vec<char>, Vec<u64>, u64) {
         let mut vocab: Vec<char> = text.chars().collect();

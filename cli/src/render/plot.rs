@@ -79,6 +79,9 @@ pub enum Figure {
     BigramVsModel,
     Spectrum,
     GapByToken,
+    SeenLogits,
+    Margins,
+    GapCurve,
 }
 
 impl Figure {
@@ -89,6 +92,9 @@ impl Figure {
             Figure::BigramVsModel => "bigram_vs_model",
             Figure::Spectrum => "spectrum",
             Figure::GapByToken => "gap_by_token",
+            Figure::SeenLogits => "seen_logits",
+            Figure::Margins => "margins",
+            Figure::GapCurve => "gap_curve",
         }
     }
 
@@ -99,6 +105,9 @@ impl Figure {
             Figure::BigramVsModel => (1500, 800),
             Figure::Spectrum => (1400, 560),
             Figure::GapByToken => (1400, 520),
+            Figure::SeenLogits => (900, 800),
+            Figure::Margins => (1400, 520),
+            Figure::GapCurve => (1100, 700),
         }
     }
 
@@ -113,7 +122,12 @@ impl Figure {
             Figure::BigramVsModel,
             Figure::Spectrum,
             Figure::GapByToken,
+            Figure::SeenLogits,
+            Figure::Margins,
         ]);
+        if an.gap_curve.is_some() {
+            v.push(Figure::GapCurve);
+        }
         v
     }
 
@@ -170,6 +184,9 @@ impl Figure {
             }
             Figure::Spectrum => spectrum(root, an),
             Figure::GapByToken => gap_by_token(root, an),
+            Figure::SeenLogits => seen_logits(root, an),
+            Figure::Margins => margins(root, an),
+            Figure::GapCurve => gap_curve(root, an),
         }
     }
 
@@ -546,6 +563,7 @@ where
     let ymax = an
         .rank_losses
         .iter()
+        .chain(&an.centred_rank_losses)
         .cloned()
         .fold(d.uniform_loss, f64::max)
         + 0.15;
@@ -587,9 +605,23 @@ where
         .map(|(k, &l)| (k as f64, l))
         .collect();
     c.draw_series(LineSeries::new(pts.clone(), kept.stroke_width(2)))?
-        .label(format!("rank-k loss (full: {:.4})", d.model_loss))
+        .label(format!(
+            "rank-k loss, raw table (full: {:.4})",
+            d.model_loss
+        ))
         .legend(swatch(kept));
     c.draw_series(pts.into_iter().map(|p| Circle::new(p, 4, kept.filled())))?;
+    let centred = RGBColor(120, 60, 170);
+    let pts: Vec<(f64, f64)> = an
+        .centred_rank_losses
+        .iter()
+        .enumerate()
+        .map(|(k, &l)| (k as f64, l))
+        .collect();
+    c.draw_series(LineSeries::new(pts.clone(), centred.stroke_width(2)))?
+        .label("rank-k loss, row-centred table")
+        .legend(swatch(centred));
+    c.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, centred.filled())))?;
     legend_box(&mut c)?;
     Ok(())
 }
@@ -644,5 +676,148 @@ where
             style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
         ))?;
     }
+    Ok(())
+}
+
+/// Row-centred logits against ln P on the seen pairs, each centred on its row's seen pairs: on
+/// the diagonal when the model's seen logits are the log bigram probabilities up to the row's
+/// constant (which softmax ignores).
+fn seen_logits<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let pts = &an.seen_points;
+    let lo = pts.iter().flat_map(|p| [p.1, p.2]).fold(0.0f64, f64::min) - 0.3;
+    let hi = pts.iter().flat_map(|p| [p.1, p.2]).fold(0.0f64, f64::max) + 0.3;
+    let mut c = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "Seen pairs: logit against ln P, row-centred (correlation {:.4})",
+                an.cmp.seen_logit_correlation
+            ),
+            style(24),
+        )
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(80)
+        .build_cartesian_2d(lo..hi, lo..hi)?;
+    c.configure_mesh()
+        .x_desc("ln P(next|cur) − its row's mean over seen pairs")
+        .y_desc("logit − its row's mean over seen pairs")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .draw()?;
+    let grey = RGBColor(150, 150, 150);
+    c.draw_series(LineSeries::new([(lo, lo), (hi, hi)], grey.stroke_width(2)))?
+        .label("y = x")
+        .legend(swatch(grey));
+    let blue = RGBColor(31, 90, 180);
+    c.draw_series(
+        pts.iter()
+            .map(|&(_, x, y)| Circle::new((x, y), 5, blue.mix(0.6).filled())),
+    )?
+    .label(format!("{} seen pairs", pts.len()))
+    .legend(swatch(blue));
+    legend_box(&mut c)?;
+    Ok(())
+}
+
+/// Per row, how far below its weakest seen logit its strongest unseen logit falls.
+fn margins<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let v = an.cmp.vocab.len();
+    let m: Vec<f64> = an.cmp.margins.iter().map(|m| m.unwrap_or(0.0)).collect();
+    let ymax = m.iter().cloned().fold(0.0, f64::max) * 1.15 + 0.1;
+    let ymin = m.iter().cloned().fold(0.0, f64::min) * 1.15 - 0.1;
+    let (positive, with) = an.cmp.positive_margins();
+    let mut c = ChartBuilder::on(root)
+        .caption(
+            format!(
+                "Margin by input token: weakest seen logit − strongest unseen logit ({positive} of {with} positive)"
+            ),
+            style(24),
+        )
+        .margin(16)
+        .x_label_area_size(60)
+        .y_label_area_size(100)
+        .build_cartesian_2d(-0.5..v as f64 - 0.5, ymin..ymax)?;
+    c.configure_mesh()
+        .disable_x_mesh()
+        .light_line_style(WHITE.mix(0.0))
+        .x_labels(0)
+        .y_desc("nats (logit units)")
+        .x_desc("input token")
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .draw()?;
+    let (blue, red) = (RGBColor(31, 90, 180), RGBColor(200, 30, 30));
+    c.draw_series(m.iter().enumerate().map(|(i, &y)| {
+        let col = if y > 0.0 { blue } else { red };
+        Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, y)], col.filled())
+    }))?;
+    let area = c.plotting_area();
+    let (_, ypx) = area.get_pixel_range();
+    for (i, &ch) in an.cmp.vocab.iter().enumerate() {
+        let (x, _) = c.backend_coord(&(i as f64, 0.0));
+        root.draw(&Text::new(
+            glyph(ch).to_string(),
+            (x, ypx.end + 8),
+            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+    }
+    Ok(())
+}
+
+/// The gap against the epoch, log–log, with the run's weight decay and without.
+fn gap_curve<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let Some(g) = &an.gap_curve else {
+        return Ok(());
+    };
+    let emax = g.points.last().map_or(10.0, |p| p.0 as f64);
+    let gaps = g
+        .points
+        .iter()
+        .flat_map(|p| [p.1, p.2])
+        .filter(|&x| x > 0.0);
+    let (gmin, gmax) = gaps.fold((f64::INFINITY, 0.0f64), |(a, b), x| (a.min(x), b.max(x)));
+    let mut c = ChartBuilder::on(root)
+        .caption("The gap to the floor against training time", style(TITLE))
+        .margin(20)
+        .x_label_area_size(60)
+        .y_label_area_size(100)
+        .build_cartesian_2d(
+            (0.8..emax * 1.25).log_scale(),
+            (gmin * 0.5..gmax * 2.0).log_scale(),
+        )?;
+    c.configure_mesh()
+        .x_desc("epoch (log scale)")
+        .y_desc("Σ_i (n_i/N)·KL(P_i‖Q_i), nats (log scale)")
+        .x_label_formatter(&|x| format!("{x:.0e}"))
+        .y_label_formatter(&|y| format!("{y:.0e}"))
+        .label_style(style(TICK))
+        .axis_desc_style(style(DESC))
+        .draw()?;
+    let (blue, orange) = (RGBColor(31, 90, 180), RGBColor(230, 140, 30));
+    for (col, name, pick) in [
+        (blue, format!("weight decay {}", g.weight_decay), 1usize),
+        (orange, "weight decay 0".to_string(), 2),
+    ] {
+        let pts: Vec<(f64, f64)> = g
+            .points
+            .iter()
+            .map(|p| (p.0 as f64, if pick == 1 { p.1 } else { p.2 }))
+            .filter(|p| p.1 > 0.0)
+            .collect();
+        c.draw_series(LineSeries::new(pts.clone(), col.stroke_width(2)))?
+            .label(name)
+            .legend(swatch(col));
+        c.draw_series(pts.iter().map(|&p| Circle::new(p, 4, col.filled())))?;
+    }
+    legend_box(&mut c)?;
     Ok(())
 }
