@@ -42,21 +42,20 @@ fn kl_gap(w_e: &Value, w_u: &Value) -> f64 {
     let (e, un) = (rows(w_e), rows(w_u));
     let total: u64 = c.counts.iter().sum();
     let mut gap = 0.0;
-    for i in 0..v {
-        let n_i: u64 = c.counts[i * v..(i + 1) * v].iter().sum();
+    for (e_i, row) in e.iter().zip(c.counts.chunks(v)) {
+        let n_i: u64 = row.iter().sum();
         if n_i == 0 {
             continue;
         }
         let l: Vec<f64> = (0..v)
-            .map(|j| (0..e[i].len()).map(|k| e[i][k] * un[k][j]).sum())
+            .map(|j| e_i.iter().zip(&un).map(|(x, u_k)| x * u_k[j]).sum())
             .collect();
         let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
         let lse = mx + l.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
-        for j in 0..v {
-            let cij = c.counts[i * v + j];
+        for (&cij, l_ij) in row.iter().zip(&l) {
             if cij > 0 {
                 let p = cij as f64 / n_i as f64;
-                gap += cij as f64 / total as f64 * (p.ln() - (l[j] - lse));
+                gap += cij as f64 / total as f64 * (p.ln() - (l_ij - lse));
             }
         }
     }
