@@ -192,9 +192,28 @@ pub struct SweepArgs {
     #[arg(long)]
     pub json: bool,
 
-    /// Write loss-against-d_model figures (SVG and PNG) into this folder.
+    /// Write loss-against-d_model figures (SVG and PNG) into this folder; with --until-gap
+    /// also the best gap per d_model against EPS (sweep_gap.svg, .png).
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+
+    /// Instead of a fixed --epochs, train each size (and seed) until its KL gap to the bigram
+    /// floor is below EPS nats (a positive number, such as 1e-4) or --max-epochs have run, and
+    /// name the smallest d_model that got there.
+    #[arg(long, value_name = "EPS", value_parser = parse_gap, allow_hyphen_values = true,
+          requires = "max_epochs", conflicts_with = "epochs")]
+    pub until_gap: Option<f64>,
+
+    /// With --until-gap: the most epochs any run trains, 1 to 10,000,000.
+    #[arg(long, value_name = "N", value_parser = parse_epochs, allow_hyphen_values = true,
+          requires = "until_gap")]
+    pub max_epochs: Option<u32>,
+
+    /// With --until-gap: train every size once per seed, a range A..B (B excluded, e.g. 0..4)
+    /// or a comma-separated list, and report each size's best (default: --seed alone).
+    #[arg(long, value_name = "SEEDS", value_parser = parse_seeds, requires = "until_gap",
+          conflicts_with = "seed")]
+    pub seeds: Option<Seeds>,
 }
 
 fn parse_f64(s: &str) -> Result<f64, String> {
@@ -210,6 +229,17 @@ fn parse_lr(s: &str) -> Result<f64, String> {
     } else {
         Err(format!(
             "the learning rate must be a positive finite number, such as 1e-3 (got {s})"
+        ))
+    }
+}
+
+fn parse_gap(s: &str) -> Result<f64, String> {
+    let x = parse_f64(s)?;
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "the gap to reach must be a positive finite number of nats, such as 1e-4 (got {s})"
         ))
     }
 }

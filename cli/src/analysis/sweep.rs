@@ -1,14 +1,65 @@
-//! The sweep's verdict: where the rank limit of `W_E·W_U` (at most d_model) starts to cost loss.
+//! The sweep's verdicts ([`Sweep`]): what a fixed epoch budget shows about each d_model
+//! ([`Fixed`]), and which sizes reach a given gap to the bigram floor when trained to
+//! convergence ([`UntilGap`]).
 //!
-//! Each size's final loss is set beside the bigram entropy floor that a full-rank table reaches;
-//! a size costs loss when its gap exceeds the best size's gap by more than [`COST_NATS`].
+//! `W_E·W_U` has rank at most d_model, so a small d_model may be unable to hold the V×V table
+//! of bigram logits. But a gap measured after a fixed number of epochs is a stopping time as
+//! much as a rank limit: on the seed text d_model 5 is 0.002 nats short at 10,000 epochs and
+//! under 1e-6 after millions. [`Fixed`] therefore only says which sizes are within
+//! [`COST_NATS`] *at its budget*; [`UntilGap`] trains each size until its gap is below EPS or
+//! the budget runs out, and says for each size that did not get there whether it was still
+//! falling ([`STILL_FALLING_DROP`]), so that a slow size is not taken for a rank-limited one.
+
+use std::sync::{Mutex, PoisonError};
+
+use anyhow::{ensure, Result};
+
+use crate::data::{corpus::Corpus, files::Weights};
 
 /// A size costs loss when its gap to the floor exceeds the best size's gap by this much (nats).
 /// 0.01 nats is about 1% of a typical bigram entropy and far above the gap that 10,000 epochs of
 /// AdamW leave at full rank (3e-5 nats on the seed text).
 pub const COST_NATS: f64 = 0.01;
 
-/// One trained size.
+/// A run that did not reach EPS is still falling when its gap after all N epochs is more than
+/// this fraction below its gap at ⌊N/2⌋ epochs (the last doubling of its training). Measured on
+/// the seed text (f64 KL gap, seeds 0..4, 150,000 → 300,000 epochs): d_model 1 and 2, which
+/// their rank holds far from the floor, fall 0.07–0.5%; d_model 3 and 4 fall 1.7–14% as they
+/// creep toward floors of their own; d_model 5 and 6, on their way to under 1e-5, fall 17% and
+/// 7% (seed 0). 1% sits above the stalls and below the slow descents, so a slow descent is
+/// called "still falling" rather than a rank limit: the rule errs toward not claiming what the
+/// budget did not show.
+pub const STILL_FALLING_DROP: f64 = 0.01;
+
+/// What `zl sweep` found, by the way it trained.
+pub enum Sweep {
+    /// Every size for the same `--epochs`.
+    Fixed(Fixed),
+    /// Every size and seed until its gap is below EPS or `--max-epochs` have run.
+    UntilGap(UntilGap),
+}
+
+impl Sweep {
+    /// Each size as a point of the loss figure (for `--until-gap`, its best seed's run).
+    pub fn points(&self) -> Vec<Point> {
+        match self {
+            Sweep::Fixed(f) => f.points.clone(),
+            Sweep::UntilGap(u) => u.points(),
+        }
+    }
+
+    /// H(next|current).
+    pub fn floor(&self) -> f64 {
+        match self {
+            Sweep::Fixed(f) => f.floor,
+            Sweep::UntilGap(u) => u.floor,
+        }
+    }
+}
+
+/// One trained size: for a fixed budget, its f32 final loss; for `--until-gap`, its best run's
+/// f64 loss and gap.
+#[derive(Clone, Debug, PartialEq)]
 pub struct Point {
     pub d_model: usize,
     pub final_loss: f64,
@@ -16,55 +67,586 @@ pub struct Point {
     pub train_seconds: f64,
 }
 
-/// The sizes' results, smallest d_model first, and what they say.
-pub struct Sweep {
+/// A fixed-budget sweep's sizes, smallest d_model first, and what they say at that budget.
+pub struct Fixed {
     pub points: Vec<Point>,
     /// H(next|current).
     pub floor: f64,
+    /// The epochs every size trained for: the budget the verdict holds for.
+    pub epochs: u32,
+    /// The sizes whose gap is within [`COST_NATS`] of the best size's gap.
+    pub within: Vec<usize>,
     /// The smallest size from which every larger one is within [`COST_NATS`] of the best gap.
     pub enough: Option<usize>,
     /// The verdict in words.
     pub verdict: String,
 }
 
-impl Sweep {
-    /// `points` must be sorted by d_model and not empty; `v` is the vocabulary size.
-    pub fn new(points: Vec<Point>, floor: f64, v: usize) -> Sweep {
-        let best = points.iter().map(|p| p.gap).fold(f64::INFINITY, f64::min);
+impl Fixed {
+    /// `points` must be sorted by d_model and not empty; each trained for `epochs`.
+    pub fn new(points: Vec<Point>, floor: f64, epochs: u32) -> Fixed {
+        let (best_at, best) = points
+            .iter()
+            .map(|p| (p.d_model, p.gap))
+            .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+        let is_within = |p: &Point| p.gap - best <= COST_NATS;
+        let within: Vec<usize> = points
+            .iter()
+            .filter(|p| is_within(p))
+            .map(|p| p.d_model)
+            .collect();
         let enough = points
             .iter()
             .rev()
-            .take_while(|p| p.gap - best <= COST_NATS)
+            .take_while(|p| is_within(p))
             .last()
             .map(|p| p.d_model);
-        let verdict = verdict(&points, enough, best, v);
-        Sweep {
+        let outside: Vec<&Point> = points.iter().filter(|p| !is_within(p)).collect();
+        let at = format!("At {}", self::epochs(epochs));
+        let rest = "That is what this budget shows, not a rank limit: W_E·W_U has rank ≤ \
+             d_model, but a size may still be falling when its epochs run out. To see which sizes \
+             can reach a gap at all, train each to convergence: zl sweep --until-gap 1e-4 \
+             --max-epochs 300000.";
+        let verdict = match outside.last() {
+            None => format!(
+                "{at}, every size, down to d_model {}, is within {COST_NATS} nats of the best \
+                 run's gap ({best:.6} nats, d_model {best_at}). {rest}",
+                points[0].d_model
+            ),
+            Some(worst_near) => format!(
+                "{at}, {} within {COST_NATS} nats of the best run's gap ({best:.6} nats, d_model \
+                 {best_at}); {} not (d_model {}: {:.6} nats, {:.6} more). {rest}",
+                sizes_are(&within),
+                sizes_are(&outside.iter().map(|p| p.d_model).collect::<Vec<_>>()),
+                worst_near.d_model,
+                worst_near.gap,
+                worst_near.gap - best
+            ),
+        };
+        Fixed {
             points,
             floor,
+            epochs,
+            within,
             enough,
             verdict,
         }
     }
 }
 
-fn verdict(points: &[Point], enough: Option<usize>, best: f64, v: usize) -> String {
-    let smallest = points[0].d_model;
-    match enough {
-        Some(d) if d == smallest => format!(
-            "Every size reaches within {COST_NATS} nats of the best run's gap ({best:.6} nats), down to d_model {d}: \
-             the rank limit costs no measurable loss at these sizes (W_E·W_U has rank ≤ d_model, and this text's \
-             bigram table needs no more)."
-        ),
-        Some(d) => {
-            let below = points.iter().rfind(|p| p.d_model < d).expect("a smaller size exists");
-            let (k, gap, extra) = (below.d_model, below.gap, below.gap - best);
-            format!(
-                "The rank limit costs loss below d_model {d}: at d_model {k} the gap is {gap:.6} nats, {extra:.6} more \
-                 than the best run; from d_model {d} on, every size is within {COST_NATS} nats of it. W_E·W_U has \
-                 rank ≤ d_model, and of the sizes tried, this {v}×{v} bigram logit table needs a rank above {k} and \
-                 at most {d} to be learned this closely."
-            )
+/// "d_model 5, 6 and 8 are" / "d_model 4 is".
+fn sizes_are(sizes: &[usize]) -> String {
+    let names: Vec<String> = sizes.iter().map(|d| d.to_string()).collect();
+    match names.as_slice() {
+        [] => "no size is".into(),
+        [one] => format!("d_model {one} is"),
+        [init @ .., last] => format!("d_model {} and {last} are", init.join(", ")),
+    }
+}
+
+/// `n` epochs in words: "1 epoch", "300,000 epochs".
+pub fn epochs(n: u32) -> String {
+    match n {
+        1 => "1 epoch".into(),
+        n => format!("{} epochs", grouped(n as u64)),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
         }
-        None => format!("No size comes within {COST_NATS} nats of the best run; train longer (--epochs)."),
+        out.push(c);
+    }
+    out
+}
+
+/// What an `--until-gap` sweep trains to: a gap below `eps` nats, within `max_epochs`, for
+/// each of `seeds`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Budget {
+    pub eps: f64,
+    pub max_epochs: u32,
+    pub seeds: Vec<u64>,
+}
+
+impl Budget {
+    /// The epoch counts at which each run's gap is measured: 1, 2, 5, 10, 20, 50, … below
+    /// `max_epochs`, plus ⌊max_epochs/2⌋ (which [`STILL_FALLING_DROP`]'s rule compares with)
+    /// and `max_epochs` itself. Roughly geometric, so that the epochs a size needs are known to
+    /// within a factor of 2.5 at a cost of three gap measurements a decade.
+    pub fn checkpoints(&self) -> Vec<u32> {
+        let n = self.max_epochs;
+        let mut ends = vec![];
+        let mut decade = 1u64;
+        'grid: loop {
+            for m in [1u64, 2, 5] {
+                let e = decade * m;
+                if e >= n as u64 {
+                    break 'grid;
+                }
+                ends.push(e as u32);
+            }
+            decade *= 10;
+        }
+        if n / 2 >= 1 {
+            ends.push(n / 2);
+        }
+        ends.push(n);
+        ends.sort_unstable();
+        ends.dedup();
+        ends
+    }
+
+    /// The seeds in words: "seed 0", "seeds 0..5", "seeds 3, 7 and 9", "1024 seeds from 0 to 1023".
+    pub fn seeds_text(&self) -> String {
+        let s = &self.seeds;
+        let contiguous = s.windows(2).all(|w| w[1] == w[0] + 1);
+        match s.as_slice() {
+            [one] => format!("seed {one}"),
+            [first, .., last] if contiguous => format!("seeds {first}..{}", last + 1),
+            _ if s.len() <= 8 => {
+                let names: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+                let (init, last) = names.split_at(names.len() - 1);
+                format!("seeds {} and {}", init.join(", "), last[0])
+            }
+            _ => format!("{} seeds from {} to {}", s.len(), s[0], s[s.len() - 1]),
+        }
+    }
+
+    /// [`STILL_FALLING_DROP`]'s rule in words, with this budget's numbers.
+    pub fn still_falling_rule(&self) -> String {
+        let n = self.max_epochs;
+        if n < 2 {
+            return "still falling: not measured, since a budget of 1 epoch has no halfway checkpoint".into();
+        }
+        format!(
+            "still falling: a size that did not reach {:e} is still falling when some seed's gap \
+             at {} is more than {}% below its gap at {}",
+            self.eps,
+            epochs(n),
+            STILL_FALLING_DROP * 100.0,
+            epochs(n / 2)
+        )
+    }
+}
+
+/// The gap of one run at one checkpoint, from the f64 decomposition of its f32 weights.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Checkpoint {
+    /// Epochs trained so far.
+    pub epochs: u32,
+    /// `Σ_i (n_i/N)·KL(P_i‖Q_i)`: the model's loss less the bigram entropy floor.
+    pub gap: f64,
+    /// The model's loss (f64).
+    pub loss: f64,
+}
+
+/// Measures every run's gap after each training segment, from the backend's worker threads,
+/// and says whether the run goes on (it stops once its gap is below EPS).
+pub struct Recorder<'a> {
+    corpus: &'a Corpus,
+    eps: f64,
+    runs: Mutex<Vec<Vec<Checkpoint>>>,
+    failure: Mutex<Option<String>>,
+}
+
+impl<'a> Recorder<'a> {
+    /// A recorder for `jobs` runs on `corpus`, stopping each below `eps`.
+    pub fn new(corpus: &'a Corpus, eps: f64, jobs: usize) -> Recorder<'a> {
+        Recorder {
+            corpus,
+            eps,
+            runs: Mutex::new(vec![vec![]; jobs]),
+            failure: Mutex::new(None),
+        }
+    }
+
+    /// Run `job` has trained `epochs` and has these weights: records its gap; true while the
+    /// gap is not yet below EPS. A failure to measure stops the run and is kept for
+    /// [`Recorder::finish`] (this runs on a worker thread and cannot return it).
+    pub fn after(&self, job: usize, epochs: u32, weights: &Weights) -> bool {
+        match super::compare(weights, self.corpus) {
+            Ok(c) => {
+                let d = c.decomposition;
+                let gap = d.kl_weighted;
+                self.runs.lock().unwrap_or_else(PoisonError::into_inner)[job].push(Checkpoint {
+                    epochs,
+                    gap,
+                    loss: d.model_loss,
+                });
+                // NaN is not below EPS either, but the backend stops a diverged run itself.
+                gap >= self.eps
+            }
+            Err(e) => {
+                self.failure
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .get_or_insert_with(|| format!("measuring the gap at epoch {epochs}: {e:#}"));
+                false
+            }
+        }
+    }
+
+    /// Every run's checkpoints, in job order, or the first failure to measure one.
+    pub fn finish(self) -> Result<Vec<Vec<Checkpoint>>> {
+        if let Some(e) = self
+            .failure
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner)
+        {
+            anyhow::bail!(e);
+        }
+        let runs = self
+            .runs
+            .into_inner()
+            .unwrap_or_else(PoisonError::into_inner);
+        ensure!(
+            runs.iter().all(|r| !r.is_empty()),
+            "a run ended without a measured checkpoint"
+        );
+        Ok(runs)
+    }
+}
+
+/// One seed's run at one size.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SeedRun {
+    pub seed: u64,
+    /// Its gap at each checkpoint it trained to; the last is where it stopped.
+    pub checkpoints: Vec<Checkpoint>,
+    /// Seconds of training, all segments together.
+    pub train_seconds: f64,
+    /// Whether its last gap is below EPS.
+    pub reached: bool,
+    /// For a run that did not reach EPS: `1 − gap(N)/gap(⌊N/2⌋)`, how much its gap fell over
+    /// the last half of its epochs (None when N < 2, or the run reached EPS).
+    pub drop: Option<f64>,
+}
+
+impl SeedRun {
+    /// `checkpoints` must not be empty.
+    pub fn new(seed: u64, checkpoints: Vec<Checkpoint>, train_seconds: f64, b: &Budget) -> Self {
+        let last = *checkpoints.last().expect("a run has a checkpoint");
+        let reached = last.gap < b.eps;
+        let half = b.max_epochs / 2;
+        let drop = match checkpoints.iter().find(|c| c.epochs == half) {
+            // A run that did not reach EPS trained to N, and every gap it saw was ≥ EPS > 0.
+            Some(h) if !reached && half >= 1 => Some(1.0 - last.gap / h.gap),
+            _ => None,
+        };
+        SeedRun {
+            seed,
+            checkpoints,
+            train_seconds,
+            reached,
+            drop,
+        }
+    }
+
+    pub fn last(&self) -> Checkpoint {
+        *self.checkpoints.last().expect("a run has a checkpoint")
+    }
+
+    /// By [`STILL_FALLING_DROP`]'s rule; None where it does not apply.
+    pub fn still_falling(&self) -> Option<bool> {
+        self.drop.map(|d| d > STILL_FALLING_DROP)
+    }
+}
+
+/// One size of an `--until-gap` sweep: its seeds' runs and what they add up to.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Size {
+    pub d_model: usize,
+    pub seeds: Vec<SeedRun>,
+    /// The index in `seeds` of the run with the lowest last gap (the first, on a tie).
+    pub best: usize,
+    /// Whether any seed reached EPS.
+    pub reached: bool,
+    /// For a size no seed of which reached EPS: whether any seed was still falling (a size is
+    /// not called stalled while one of its runs was still moving). None where the rule does not
+    /// apply (the size reached EPS, or N < 2).
+    pub still_falling: Option<bool>,
+}
+
+impl Size {
+    /// `seeds` must not be empty.
+    pub fn new(d_model: usize, seeds: Vec<SeedRun>) -> Size {
+        let mut best = 0;
+        for (k, s) in seeds.iter().enumerate() {
+            if s.last().gap < seeds[best].last().gap {
+                best = k;
+            }
+        }
+        let reached = seeds.iter().any(|s| s.reached);
+        let still_falling = if reached {
+            None
+        } else {
+            let each: Option<Vec<bool>> = seeds.iter().map(SeedRun::still_falling).collect();
+            each.map(|e| e.into_iter().any(|f| f))
+        };
+        Size {
+            d_model,
+            seeds,
+            best,
+            reached,
+            still_falling,
+        }
+    }
+
+    pub fn best(&self) -> &SeedRun {
+        &self.seeds[self.best]
+    }
+
+    /// The largest fall over the last half among its seeds, and that seed (None where none
+    /// was measured).
+    pub fn largest_drop(&self) -> Option<(u64, f64)> {
+        self.seeds
+            .iter()
+            .filter_map(|s| Some((s.seed, s.drop?)))
+            .reduce(|a, b| if b.1 > a.1 { b } else { a })
+    }
+
+    /// How many of its seeds reached EPS.
+    pub fn seeds_reached(&self) -> usize {
+        self.seeds.iter().filter(|s| s.reached).count()
+    }
+}
+
+/// An `--until-gap` sweep: every size trained to EPS or N epochs, and the smallest that got there.
+pub struct UntilGap {
+    pub budget: Budget,
+    /// H(next|current).
+    pub floor: f64,
+    /// Smallest d_model first.
+    pub sizes: Vec<Size>,
+    /// The smallest d_model some seed of which reached EPS.
+    pub smallest: Option<usize>,
+    /// The verdict in words.
+    pub verdict: String,
+}
+
+impl UntilGap {
+    /// `sizes` must be sorted by d_model and not empty.
+    pub fn new(budget: Budget, floor: f64, sizes: Vec<Size>) -> UntilGap {
+        let smallest = sizes.iter().find(|s| s.reached).map(|s| s.d_model);
+        let verdict = until_verdict(&budget, &sizes, smallest);
+        UntilGap {
+            budget,
+            floor,
+            sizes,
+            smallest,
+            verdict,
+        }
+    }
+
+    /// Each size's best run as a point of the loss figure.
+    pub fn points(&self) -> Vec<Point> {
+        self.sizes
+            .iter()
+            .map(|s| {
+                let last = s.best().last();
+                Point {
+                    d_model: s.d_model,
+                    final_loss: last.loss,
+                    gap: last.gap,
+                    train_seconds: s.seeds.iter().map(|r| r.train_seconds).sum(),
+                }
+            })
+            .collect()
+    }
+}
+
+/// One size that did not reach EPS, in words: its best gap and whether it was still falling.
+fn short_of(s: &Size, b: &Budget) -> String {
+    let best = s.best();
+    let gap = format!(
+        "d_model {} (best gap {:.3e} nats, seed {})",
+        s.d_model,
+        best.last().gap,
+        best.seed
+    );
+    let (n, half) = (epochs(b.max_epochs), epochs(b.max_epochs / 2));
+    let (seed, drop) = s.largest_drop().unwrap_or((best.seed, 0.0));
+    let drop = drop * 100.0;
+    match s.still_falling {
+        Some(true) => format!(
+            "{gap} was still falling (seed {seed}'s gap fell {drop:.2}% from {half} to {n}), so \
+             this budget does not show that its rank holds it back"
+        ),
+        Some(false) => format!(
+            "{gap} had stalled (no seed's gap fell more than {}% from {half} to {n}; the most \
+             was {drop:.2}%, seed {seed}): consistent with a rank limit, not proof of one",
+            STILL_FALLING_DROP * 100.0
+        ),
+        None => format!("{gap} was not measured for a trend (a 1-epoch budget)"),
+    }
+}
+
+fn until_verdict(b: &Budget, sizes: &[Size], smallest: Option<usize>) -> String {
+    let n = epochs(b.max_epochs);
+    let missed = |pick: &dyn Fn(&Size) -> bool| -> Vec<String> {
+        sizes
+            .iter()
+            .filter(|s| !s.reached && pick(s))
+            .map(|s| short_of(s, b))
+            .collect()
+    };
+    let falling = sizes.iter().any(|s| s.still_falling == Some(true));
+    let longer = if falling {
+        " Raise --max-epochs to settle the sizes that were still falling."
+    } else {
+        ""
+    };
+    let Some(d) = smallest else {
+        return format!(
+            "No size reached a gap below {:e} nats within {n} ({}): {}.{longer}",
+            b.eps,
+            b.seeds_text(),
+            missed(&|_| true).join("; ")
+        );
+    };
+    let s = sizes
+        .iter()
+        .find(|s| s.d_model == d)
+        .expect("the smallest is a size");
+    // The seed that reached EPS first: the evidence that d_model d can.
+    let first = s
+        .seeds
+        .iter()
+        .filter(|r| r.reached)
+        .min_by_key(|r| r.last().epochs)
+        .expect("a seed reached EPS");
+    let mut out = format!(
+        "Trained until the gap was below {:e} nats, for at most {n} ({}), the smallest d_model \
+         that reached it is {d}: seed {} at {} (gap {:.3e} nats; {} of {} seeds).",
+        b.eps,
+        b.seeds_text(),
+        first.seed,
+        epochs(first.last().epochs),
+        first.last().gap,
+        s.seeds_reached(),
+        s.seeds.len()
+    );
+    let below = missed(&|x| x.d_model < d);
+    if below.is_empty() {
+        out.push_str(
+            " It is the smallest size tried, so the rank limit of W_E·W_U (≤ d_model) did not \
+             keep any size here from the gap within this budget.",
+        );
+    } else {
+        out.push_str(&format!(
+            " Smaller sizes did not reach it within {n}: {}.",
+            below.join("; ")
+        ));
+    }
+    let above = missed(&|x| x.d_model > d);
+    if !above.is_empty() {
+        out.push_str(&format!(
+            " Of the larger sizes, these did not reach it either: {}.",
+            above.join("; ")
+        ));
+    }
+    out.push_str(longer);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn budget(n: u32) -> Budget {
+        Budget {
+            eps: 1e-4,
+            max_epochs: n,
+            seeds: vec![0],
+        }
+    }
+
+    #[test]
+    fn checkpoints_are_geometric_hold_the_half_and_end_at_n() {
+        assert_eq!(budget(1).checkpoints(), [1]);
+        assert_eq!(budget(3).checkpoints(), [1, 2, 3]);
+        assert_eq!(
+            budget(1000).checkpoints(),
+            [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000]
+        );
+        let c = budget(300_000).checkpoints();
+        assert_eq!(&c[c.len() - 4..], [100_000, 150_000, 200_000, 300_000]);
+        let c = budget(crate::args::MAX_EPOCHS).checkpoints();
+        assert_eq!(&c[c.len() - 3..], [2_000_000, 5_000_000, 10_000_000]);
+    }
+
+    fn run(seed: u64, gaps: &[(u32, f64)], b: &Budget) -> SeedRun {
+        let cps = gaps
+            .iter()
+            .map(|&(epochs, gap)| Checkpoint {
+                epochs,
+                gap,
+                loss: 1.0 + gap,
+            })
+            .collect();
+        SeedRun::new(seed, cps, 0.0, b)
+    }
+
+    #[test]
+    fn the_still_falling_rule_compares_the_end_with_the_half() {
+        let b = budget(1000);
+        let fell = run(0, &[(500, 0.1), (1000, 0.098)], &b);
+        assert_eq!((fell.reached, fell.still_falling()), (false, Some(true)));
+        let flat = run(1, &[(500, 0.1), (1000, 0.0995)], &b);
+        assert_eq!(flat.still_falling(), Some(false));
+        let rose = run(2, &[(500, 0.1), (1000, 0.2)], &b);
+        assert_eq!(rose.still_falling(), Some(false));
+        let hit = run(3, &[(500, 0.1), (1000, 5e-5)], &b);
+        assert_eq!((hit.reached, hit.still_falling()), (true, None));
+        // A size is still falling when any of its seeds is, and its best is the lowest gap.
+        let size = Size::new(4, vec![flat.clone(), fell.clone()]);
+        assert_eq!((size.still_falling, size.best().seed), (Some(true), 0));
+        let stalled = Size::new(4, vec![flat.clone()]);
+        assert_eq!(stalled.still_falling, Some(false));
+        let sw = UntilGap::new(b.clone(), 1.0, vec![stalled, size, Size::new(5, vec![hit])]);
+        assert_eq!(sw.smallest, Some(5));
+        assert!(
+            sw.verdict.contains("smallest d_model that reached it is 5"),
+            "{}",
+            sw.verdict
+        );
+        assert!(sw.verdict.contains("had stalled") && sw.verdict.contains("still falling"));
+    }
+
+    #[test]
+    fn a_fixed_budget_names_its_epochs_and_claims_no_rank() {
+        let p = |d_model, gap| Point {
+            d_model,
+            final_loss: 1.0 + gap,
+            gap,
+            train_seconds: 0.0,
+        };
+        let sw = Fixed::new(
+            vec![p(1, 1.0), p(4, 0.09), p(5, 0.002), p(8, 1e-4)],
+            1.0,
+            10_000,
+        );
+        assert_eq!(
+            (sw.within.as_slice(), sw.enough),
+            ([5, 8].as_slice(), Some(5))
+        );
+        assert!(
+            sw.verdict
+                .starts_with("At 10,000 epochs, d_model 5 and 8 are within"),
+            "{}",
+            sw.verdict
+        );
+        assert!(
+            sw.verdict.contains("d_model 1 and 4 are not"),
+            "{}",
+            sw.verdict
+        );
+        assert!(!sw.verdict.contains("needs a rank"), "{}", sw.verdict);
     }
 }

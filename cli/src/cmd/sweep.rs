@@ -1,13 +1,16 @@
-//! `zl sweep`: train one model per d_model and show where the rank limit starts to cost loss.
+//! `zl sweep`: train one model per d_model and show which sizes come close to the bigram floor.
 //!
 //! `W_E·W_U` has rank at most d_model, so a small d_model cannot hold an arbitrary V×V table of
-//! bigram logits. Every size trains on the same counts in one request to the backend (on the
-//! CPU in parallel across cores, on cuda one launch per size).
+//! bigram logits. With a fixed `--epochs` every size trains on the same counts in one request to
+//! the backend (on the CPU in parallel across cores, on cuda one launch per size), and the
+//! verdict holds for that budget only. With `--until-gap EPS --max-epochs N` every size and seed
+//! trains in segments until its f64 KL gap is below EPS or N epochs have run, which separates a
+//! size that is slow from one that stalls.
 
 use anyhow::{bail, Context, Result};
 
 use crate::{
-    analysis::sweep::{Point, Sweep},
+    analysis::sweep::{Budget, Fixed, Point, Recorder, SeedRun, Size, Sweep, UntilGap},
     args::SweepArgs,
     backend::{Backend, Choice, Job},
     data::{corpus::Corpus, files},
@@ -24,22 +27,38 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
     }
     let backend = Backend::open(choice)?;
     let config = a.hyper.config();
-    let jobs: Vec<Job> = sizes
-        .iter()
-        .map(|&d_model| Job { d_model, config })
-        .collect();
-    let runs = backend.train(&corpus, &jobs, false)?;
     let floor = corpus.bigram_entropy();
-    let points = runs
-        .iter()
-        .map(|t| Point {
-            d_model: t.job.d_model,
-            final_loss: t.final_loss as f64,
-            gap: t.final_loss as f64 - floor,
-            train_seconds: t.seconds,
-        })
-        .collect();
-    let sw = Sweep::new(points, floor, corpus.vocab.len());
+    let sw = match (a.until_gap, a.max_epochs) {
+        (Some(eps), Some(max_epochs)) => {
+            let mut seeds = a.seeds.as_ref().map_or(vec![config.seed], |s| s.0.clone());
+            seeds.sort_unstable();
+            seeds.dedup();
+            let budget = Budget {
+                eps,
+                max_epochs,
+                seeds,
+            };
+            Sweep::UntilGap(until_gap(&backend, &corpus, &sizes, config, budget, floor)?)
+        }
+        (None, None) => {
+            let jobs: Vec<Job> = sizes
+                .iter()
+                .map(|&d_model| Job { d_model, config })
+                .collect();
+            let runs = backend.train(&corpus, &jobs, false)?;
+            let points = runs
+                .iter()
+                .map(|t| Point {
+                    d_model: t.job.d_model,
+                    final_loss: t.final_loss as f64,
+                    gap: t.final_loss as f64 - floor,
+                    train_seconds: t.seconds,
+                })
+                .collect();
+            Sweep::Fixed(Fixed::new(points, floor, config.epochs))
+        }
+        _ => unreachable!("clap's `requires` makes --until-gap and --max-epochs need each other"),
+    };
     let name = backend.name();
     if a.json {
         println!("{}", render::json::sweep(&name, &corpus, &config, &sw));
@@ -47,10 +66,78 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
         print!("{}", render::text::sweep(&name, &corpus, &config, &sw));
     }
     if let Some(dir) = &a.plot {
-        let figures = render::sweep_plot::all(&sw.points, floor, &corpus.source.to_string());
-        figures
+        let source = corpus.source.to_string();
+        let figures = || -> Result<Vec<(String, Vec<u8>)>> {
+            let mut f = render::sweep_plot::all(&sw.points(), floor, &source)?;
+            if let Sweep::UntilGap(u) = &sw {
+                f.extend(render::sweep_plot::gaps(u, &source)?);
+            }
+            Ok(f)
+        };
+        figures()
             .and_then(|f| files::write_folder(dir, &f))
             .with_context(|| format!("--plot {}", dir.display()))?;
     }
     Ok(())
+}
+
+/// Trains every size once per seed, each run until its gap is below EPS or N epochs have run.
+fn until_gap(
+    backend: &Backend,
+    corpus: &Corpus,
+    sizes: &[usize],
+    config: zl_core::TrainConfig,
+    budget: Budget,
+    floor: f64,
+) -> Result<UntilGap> {
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .flat_map(|&d_model| {
+            budget.seeds.iter().map(move |&seed| Job {
+                d_model,
+                config: zl_core::TrainConfig { seed, ..config },
+            })
+        })
+        .collect();
+    let recorder = Recorder::new(corpus, budget.eps, jobs.len());
+    let ends = budget.checkpoints();
+    let per_size = budget.seeds.len();
+    // One seed a size: every size in one request, side by side as the fixed sweep trains them.
+    // Several: one request per size, its seeds in parallel. The CPU backend trains the widths
+    // of one request on rayon's workers and each width's models on the same pool from a
+    // big-stack thread the worker waits for, so with as many multi-model widths as workers
+    // (two on a 2-core machine) every worker waits and nothing runs: it hangs. One width a
+    // request keeps the outer loop off the pool; the fix belongs in backend/capacity.
+    let runs = if per_size == 1 {
+        backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
+            recorder.after(n, t.job.config.epochs, &t.weights)
+        })?
+    } else {
+        let mut runs = Vec::with_capacity(jobs.len());
+        for (k, group) in jobs.chunks(per_size).enumerate() {
+            let first = k * per_size;
+            runs.extend(
+                backend.train_segments(corpus, group, &ends, false, &|n, t| {
+                    recorder.after(first + n, t.job.config.epochs, &t.weights)
+                })?,
+            );
+        }
+        runs
+    };
+    let mut checkpoints = recorder.finish()?.into_iter();
+    let mut runs = runs.into_iter();
+    let sizes = sizes
+        .iter()
+        .map(|&d_model| {
+            let seeds = (0..per_size)
+                .map(|_| {
+                    let (t, cps) = (runs.next().expect("a run per job"), checkpoints.next());
+                    let cps = cps.expect("checkpoints per job");
+                    SeedRun::new(t.job.config.seed, cps, t.seconds, &budget)
+                })
+                .collect();
+            Size::new(d_model, seeds)
+        })
+        .collect();
+    Ok(UntilGap::new(budget, floor, sizes))
 }

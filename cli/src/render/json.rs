@@ -58,26 +58,74 @@ pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> 
     })
 }
 
-/// `zl sweep --json`.
+/// `zl sweep --json`: a fixed budget's runs, or with `--until-gap` each size's best gap, the
+/// epochs it took, whether it reached EPS and was still falling, and every seed's run.
 pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sweep) -> Value {
+    use crate::analysis::sweep::{COST_NATS, STILL_FALLING_DROP};
     let v = corpus.vocab.len();
-    json!({
+    let mut out = json!({
         "backend": backend,
         "corpus": corpus.source.to_string(),
         "vocab_size": v,
-        "seed": cfg.seed,
-        "epochs": cfg.epochs,
         "lr": cfg.adamw.lr,
         "weight_decay": cfg.adamw.weight_decay,
-        "bigram_entropy": sw.floor,
+        "bigram_entropy": sw.floor(),
         "uniform_loss": (v as f64).ln(),
-        "cost_threshold_nats": crate::analysis::sweep::COST_NATS,
-        "rank_limit_costs_below": sw.enough,
-        "summary": sw.verdict,
-        "runs": sw.points.iter().map(|p| json!({
-            "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
-        })).collect::<Vec<_>>(),
-    })
+    });
+    let more = match sw {
+        Sweep::Fixed(f) => json!({
+            "seed": cfg.seed,
+            "epochs": f.epochs,
+            "cost_threshold_nats": COST_NATS,
+            "within_cost": f.within,
+            "rank_limit_costs_below": f.enough,
+            "summary": f.verdict,
+            "runs": f.points.iter().map(|p| json!({
+                "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
+            })).collect::<Vec<_>>(),
+        }),
+        Sweep::UntilGap(u) => {
+            let b = &u.budget;
+            json!({
+                "until_gap": b.eps,
+                "max_epochs": b.max_epochs,
+                "seeds": b.seeds,
+                "checkpoints": b.checkpoints(),
+                "still_falling_drop": STILL_FALLING_DROP,
+                "still_falling_rule": b.still_falling_rule(),
+                "smallest_d_model_at_gap": u.smallest,
+                "summary": u.verdict,
+                "runs": u.sizes.iter().map(|z| {
+                    let best = z.best();
+                    json!({
+                        "d_model": z.d_model,
+                        "best_gap": best.last().gap,
+                        "best_seed": best.seed,
+                        "epochs": best.last().epochs,
+                        "reached": z.reached,
+                        "seeds_reached": z.seeds_reached(),
+                        "still_falling": z.still_falling,
+                        "train_seconds": z.seeds.iter().map(|r| r.train_seconds).sum::<f64>(),
+                        "seeds": z.seeds.iter().map(|r| json!({
+                            "seed": r.seed,
+                            "gap": r.last().gap,
+                            "loss": r.last().loss,
+                            "epochs": r.last().epochs,
+                            "reached": r.reached,
+                            "drop_over_last_half": r.drop,
+                            "still_falling": r.still_falling(),
+                            "train_seconds": r.train_seconds,
+                            "gaps": r.checkpoints.iter().map(|c| json!([c.epochs, c.gap])).collect::<Vec<_>>(),
+                        })).collect::<Vec<_>>(),
+                    })
+                }).collect::<Vec<_>>(),
+            })
+        }
+    };
+    if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
+        o.extend(m);
+    }
+    out
 }
 
 /// `zl interpret --json`: every metric as one JSON object. Tables are nested arrays indexed

@@ -714,38 +714,104 @@ pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
     s
 }
 
-/// `zl sweep`'s table and verdict.
+/// `zl sweep`'s table and verdict: each size's final loss at a fixed budget, or, with
+/// `--until-gap`, each size's best gap, the epochs it took and whether it got there.
 pub fn sweep(backend: &str, corpus: &Corpus, cfg: &TrainConfig, sw: &Sweep) -> String {
+    use crate::analysis::sweep::{epochs, grouped, Fixed, UntilGap};
     let v = corpus.vocab.len();
     let uniform = (v as f64).ln();
     let mut s = String::new();
-    let _ = writeln!(
-        s,
-        "zl sweep: backend {backend}, {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
-        corpus.source, cfg.seed, cfg.epochs, cfg.adamw.lr, cfg.adamw.weight_decay
-    );
-    let _ = writeln!(
-        s,
-        "bigram entropy floor H(next|current) = {:.6} nats; uniform ln {v} = {uniform:.6} nats",
-        sw.floor
-    );
-    s.push('\n');
-    let _ = writeln!(
-        s,
-        "{:>8}  {:>11}  {:>13}  {:>9}",
-        "d_model", "final loss", "gap to floor", "train ms"
-    );
-    for p in &sw.points {
+    let floor_line = |s: &mut String| {
         let _ = writeln!(
             s,
-            "{:>8}  {:>11.6}  {:>13.6}  {:>9.1}",
-            p.d_model,
-            p.final_loss,
-            p.gap,
-            p.train_seconds * 1e3
+            "bigram entropy floor H(next|current) = {:.6} nats; uniform ln {v} = {uniform:.6} nats",
+            sw.floor()
         );
+        s.push('\n');
+    };
+    let fixed = |s: &mut String, f: &Fixed| {
+        let _ = writeln!(
+            s,
+            "zl sweep: backend {backend}, {}, {v} characters in the vocabulary; seed {}, {} epochs, AdamW lr {} weight decay {}",
+            corpus.source, cfg.seed, f.epochs, cfg.adamw.lr, cfg.adamw.weight_decay
+        );
+        floor_line(s);
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>11}  {:>13}  {:>9}",
+            "d_model", "final loss", "gap to floor", "train ms"
+        );
+        for p in &f.points {
+            let _ = writeln!(
+                s,
+                "{:>8}  {:>11.6}  {:>13.6}  {:>9.1}",
+                p.d_model,
+                p.final_loss,
+                p.gap,
+                p.train_seconds * 1e3
+            );
+        }
+        s.push('\n');
+        let _ = writeln!(s, "{}", f.verdict);
+    };
+    let until = |s: &mut String, u: &UntilGap| {
+        let b = &u.budget;
+        let _ = writeln!(
+            s,
+            "zl sweep: backend {backend}, {}, {v} characters in the vocabulary; AdamW lr {} weight decay {}",
+            corpus.source, cfg.adamw.lr, cfg.adamw.weight_decay
+        );
+        let ends: Vec<String> = b.checkpoints().iter().map(|&e| grouped(e as u64)).collect();
+        let _ = writeln!(
+            s,
+            "each size and seed trains until its gap Σ_i (n_i/N)·KL(P_i‖Q_i) (f64) is below {:e} nats, for at most {}; {}; gap measured at epochs {}",
+            b.eps,
+            epochs(b.max_epochs),
+            b.seeds_text(),
+            ends.join(", ")
+        );
+        floor_line(s);
+        let many = b.seeds.len() > 1;
+        let _ = writeln!(
+            s,
+            "{:>8}  {:>11}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9}",
+            "d_model", "best gap", "seed", "epochs", "reached", "over the last half", "train ms"
+        );
+        for z in &u.sizes {
+            let best = z.best().last();
+            let reached = if many {
+                format!("{}/{}", z.seeds_reached(), z.seeds.len())
+            } else if z.reached {
+                "yes".into()
+            } else {
+                "no".into()
+            };
+            let trend = match (z.still_falling, z.largest_drop()) {
+                (Some(true), Some((_, d))) => format!("still falling ({:.2}%)", d * 100.0),
+                (Some(false), Some((_, d))) => format!("stalled ({:.2}%)", d * 100.0),
+                _ => "-".into(),
+            };
+            let seconds: f64 = z.seeds.iter().map(|r| r.train_seconds).sum();
+            let _ = writeln!(
+                s,
+                "{:>8}  {:>11.4e}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
+                z.d_model,
+                best.gap,
+                z.best().seed,
+                grouped(best.epochs as u64),
+                reached,
+                trend,
+                seconds * 1e3
+            );
+        }
+        s.push('\n');
+        let _ = writeln!(s, "{}", b.still_falling_rule());
+        s.push('\n');
+        let _ = writeln!(s, "{}", u.verdict);
+    };
+    match sw {
+        Sweep::Fixed(f) => fixed(&mut s, f),
+        Sweep::UntilGap(u) => until(&mut s, u),
     }
-    s.push('\n');
-    let _ = writeln!(s, "{}", sw.verdict);
     s
 }
