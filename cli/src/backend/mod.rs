@@ -17,7 +17,6 @@ mod cuda;
 use std::fmt;
 
 use anyhow::{Context, Result};
-use rayon::prelude::*;
 use zl_core::{Bigrams, Model, TrainConfig, Trainer};
 use zl_lanes::Isa;
 
@@ -243,11 +242,24 @@ impl Backend {
                 .map_err(|e| name_model(e, jobs, &index))?;
             Ok(index.into_iter().zip(trained).collect())
         };
-        // On the CPU the widths train side by side too (each its own capacity); a GPU takes
-        // one launch after another. Either way the first failing width, in order, is reported.
+        // On the CPU the widths train side by side too (each its own capacity), each from a
+        // thread of its own rather than a rayon worker: capacity::dispatch blocks its caller
+        // until the width's models, trained on rayon's pool, are done, and a worker that blocks
+        // so takes itself from that pool (with as many widths as workers, nothing would run). A
+        // GPU takes one launch after another. Either way the first failing width, in order, is
+        // reported.
         let results: Vec<Result<Vec<(usize, Trained)>>> = match self {
-            Backend::Cpu(_) => groups.par_iter().map(train_group).collect(),
-            Backend::Cuda(_) => groups.iter().map(train_group).collect(),
+            Backend::Cpu(_) if groups.len() > 1 => std::thread::scope(|s| {
+                let handles: Vec<_> = groups
+                    .iter()
+                    .map(|g| s.spawn(move || train_group(g)))
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+                    .collect()
+            }),
+            _ => groups.iter().map(train_group).collect(),
         };
         let mut out: Vec<Option<Trained>> = vec![None; jobs.len()];
         for group in results {

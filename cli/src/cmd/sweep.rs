@@ -102,28 +102,10 @@ fn until_gap(
     let recorder = Recorder::new(corpus, budget.eps, jobs.len());
     let ends = budget.checkpoints();
     let per_size = budget.seeds.len();
-    // One seed a size: every size in one request, side by side as the fixed sweep trains them.
-    // Several: one request per size, its seeds in parallel. The CPU backend trains the widths
-    // of one request on rayon's workers and each width's models on the same pool from a
-    // big-stack thread the worker waits for, so with as many multi-model widths as workers
-    // (two on a 2-core machine) every worker waits and nothing runs: it hangs. One width a
-    // request keeps the outer loop off the pool; the fix belongs in backend/capacity.
-    let runs = if per_size == 1 {
-        backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
-            recorder.after(n, t.job.config.epochs, &t.weights)
-        })?
-    } else {
-        let mut runs = Vec::with_capacity(jobs.len());
-        for (k, group) in jobs.chunks(per_size).enumerate() {
-            let first = k * per_size;
-            runs.extend(
-                backend.train_segments(corpus, group, &ends, false, &|n, t| {
-                    recorder.after(first + n, t.job.config.epochs, &t.weights)
-                })?,
-            );
-        }
-        runs
-    };
+    // Every size and seed in one request: on the CPU side by side, on a GPU one launch a size.
+    let runs = backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
+        recorder.after(n, t.job.config.epochs, &t.weights)
+    })?;
     let mut checkpoints = recorder.finish()?.into_iter();
     let mut runs = runs.into_iter();
     let sizes = sizes
