@@ -520,6 +520,15 @@ fn controls_fail_the_evidence_and_pass_the_sanity_checks() {
             other => panic!("unknown sanity check {other}"),
         }
     }
+    // Retrained at every d_model up to 16 with the same settings: the d_model 16 run is this
+    // model (the same bits, so the same loss), and d_model 1 is far from it, unlike the
+    // truncation's rank 1, which is worse than uniform.
+    let refit = v["refit_losses"].as_array().unwrap();
+    assert_eq!(refit.len(), 16);
+    assert_eq!(refit[15]["d_model"], 16);
+    assert_eq!(num(&refit[15], "loss"), num(&v, "model_loss"));
+    assert!(num(&refit[0], "loss") < num(&v, "uniform_loss"));
+    assert!(v["rank_k_losses"][1].as_f64().unwrap() > num(&v, "uniform_loss"));
     // The gap is a stopping time: it keeps falling with the epoch, with and without decay.
     let g = &v["gap_curve"];
     let (e, a, b) = (&g["epochs"], &g["gap"], &g["gap_without_weight_decay"]);

@@ -295,6 +295,10 @@ pub struct Analysis {
     /// The sanity checks on the untrained model (epoch 0): they hold for any weights.
     pub untrained_sanity: Sanity,
     pub controls: Controls,
+    /// Models retrained at smaller d_model with the same settings: (d_model, f64 loss), where
+    /// they were trained (not for a loaded model, nor on the PTX interpreter, nor past a work
+    /// budget); the fair counterpart of a rank-k truncation.
+    pub refit_losses: Option<Vec<(usize, f64)>>,
     /// The gap against the epoch, where it was measured (`zl interpret` and `zl report` train
     /// it; a loaded model has none, and neither has a run on the PTX interpreter).
     pub gap_curve: Option<GapCurve>,
@@ -583,6 +587,7 @@ pub fn analyse(
                     },
                 },
                 gap_curve: None,
+                refit_losses: None,
                 analysis_seconds: 0.0,
                 cmp,
             };

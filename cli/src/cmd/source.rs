@@ -113,8 +113,46 @@ pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
     };
     if losses.is_some() && backend.name() != "ptxsim" {
         an.gap_curve = Some(gap_curve(&backend, &corpus, job)?);
+        an.refit_losses = refit(&backend, &corpus, job)?;
     }
     Ok(an)
+}
+
+/// The models retrained at d_model 1..=d (every size up to 16, then powers of two and d), with
+/// the job's settings, and their f64 losses; `None` past [`GAP_CURVE_WORK`].
+fn refit(backend: &Backend, corpus: &Corpus, job: Job) -> Result<Option<Vec<(usize, f64)>>> {
+    let d = job.d_model;
+    let mut sizes: Vec<usize> = (1..=d.min(16)).collect();
+    sizes.extend((5..=6).map(|p| 1usize << p).filter(|&k| k < d));
+    if d > 16 {
+        sizes.push(d);
+    }
+    let v = corpus.vocab.len() as f64;
+    let work: f64 = sizes
+        .iter()
+        .map(|&k| 6.0 * v * v * k as f64 * job.config.epochs as f64)
+        .sum();
+    if work > GAP_CURVE_WORK {
+        return Ok(None);
+    }
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .map(|&d_model| Job { d_model, ..job })
+        .collect();
+    let runs = backend
+        .train(corpus, &jobs, false)
+        .context("retraining at smaller d_model")?;
+    runs.iter()
+        .map(|t| {
+            Ok((
+                t.job.d_model,
+                analysis::compare(&t.weights, corpus)?
+                    .decomposition
+                    .model_loss,
+            ))
+        })
+        .collect::<Result<Vec<_>>>()
+        .map(Some)
 }
 
 /// The exact gap at roughly geometric epochs, to as many epochs as [`GAP_CURVE_WORK`] allows

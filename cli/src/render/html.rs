@@ -469,8 +469,7 @@ pub fn page(an: &Analysis) -> Result<String> {
          rank-2 losses ({} and {}) are worse than uniform ({}). Truncating the row-centred table \
          instead gives {} and {}: better, and still not a monotone curve, because the best \
          rank-k approximation in squared error is not the best in cross-entropy. Neither is the \
-         loss of a model trained at d_model k; <code>zl sweep --until-gap</code> measures \
-         that.</p>",
+         loss of a model trained at d_model k: {}</p>",
         u.rank,
         sci(an.rank_threshold),
         f(an.rank_losses[1.min(v)], 4),
@@ -478,6 +477,19 @@ pub fn page(an: &Analysis) -> Result<String> {
         f(an.rank_losses[0], 4),
         f(an.centred_rank_losses[1.min(v)], 4),
         f(an.centred_rank_losses[2.min(v)], 4),
+        match &an.refit_losses {
+            Some(r) => format!(
+                "retrained with the same settings ({}), d_model {} reaches {}. \
+                 <code>zl sweep --until-gap</code> trains each size to convergence.",
+                esc(&an.budget),
+                r.iter()
+                    .map(|x| x.0.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+                r.iter().map(|x| f(x.1, 4)).collect::<Vec<_>>().join(", ")
+            ),
+            None => "<code>zl sweep --until-gap</code> measures that.".to_string(),
+        },
         dm = an.cmp.d_model,
     );
     figure(

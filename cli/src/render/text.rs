@@ -509,12 +509,12 @@ fn centred_spectrum(an: &Analysis) -> String {
     );
     let _ = writeln!(
         s,
-        "   its rank-k truncations, beside the raw table's (section 5c); these are truncations of THIS model, not\n   models retrained at d_model k (zl sweep --until-gap measures those)"
+        "   its rank-k truncations beside the raw table's (section 5c): truncations of THIS model; last, models\n   retrained at d_model k with the same budget (zl sweep --until-gap trains them to convergence)"
     );
     let _ = writeln!(
         s,
-        "{:>4} {:>14} {:>16} {:>16}",
-        "k", "σ_k centred", "loss, centred", "loss, raw"
+        "{:>4} {:>14} {:>16} {:>16} {:>22}",
+        "k", "σ_k centred", "loss, centred", "loss, raw", "retrained at d_model k"
     );
     let shown = (an.rank + 1).min(v);
     for k in 0..=shown {
@@ -523,10 +523,23 @@ fn centred_spectrum(an: &Analysis) -> String {
         } else {
             format!("{:.6e}", an.centred_singular_values[k - 1])
         };
+        let refit = an
+            .refit_losses
+            .iter()
+            .flatten()
+            .find(|r| r.0 == k)
+            .map_or(String::new(), |r| format!("{:.9}", r.1));
         let _ = writeln!(
             s,
-            "{k:>4} {sigma:>14} {:>16.9} {:>16.9}",
+            "{k:>4} {sigma:>14} {:>16.9} {:>16.9} {refit:>22}",
             an.centred_rank_losses[k], an.rank_losses[k]
+        );
+    }
+    if an.refit_losses.is_some() {
+        let _ = writeln!(
+            s,
+            "   (retrained: a model of that d_model trained with the same settings, for {}; the loss it reaches)",
+            an.budget
         );
     }
     let _ = writeln!(
