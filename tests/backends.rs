@@ -18,7 +18,7 @@ use zl_core::{AdamWConfig, Bigrams, Model, SeedModel, TrainConfig, Trainer, Voca
 use zl_cuda::{CudaError, Device};
 use zl_tests::{
     assert_close,
-    backend::{reference, Backend},
+    backend::{assert_bits, full_state, reference, same_bits, Backend},
     loss_f64, test_backends,
 };
 
@@ -41,45 +41,6 @@ fn weights<const V: usize, const D: usize>(t: &Trainer<V, D>) -> Vec<f32> {
         .w_e_row_major()
         .chain(t.model.w_u_row_major())
         .collect()
-}
-
-/// Everything a trainer holds across the whole capacity: weights, both moments (column-major).
-fn full_state<const V: usize, const D: usize>(t: &Trainer<V, D>) -> Vec<f32> {
-    let o = &t.opt;
-    [
-        t.model.w_e.as_slice(),
-        t.model.w_u.as_slice(),
-        o.m.w_e.as_slice(),
-        o.m.w_u.as_slice(),
-        o.v.w_e.as_slice(),
-        o.v.w_u.as_slice(),
-    ]
-    .concat()
-}
-
-/// How many elements have equal bits.
-fn same_bits(a: &[f32], b: &[f32]) -> usize {
-    a.iter()
-        .zip(b)
-        .filter(|(x, y)| x.to_bits() == y.to_bits())
-        .count()
-}
-
-/// Asserts equal bits element by element, naming the first difference.
-fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
-        panic!(
-            "{what}: element {i} is {:e} ({:#010x}) but the CPU has {:e} ({:#010x}); \
-             {} of {} elements have equal bits",
-            got[i],
-            got[i].to_bits(),
-            want[i],
-            want[i].to_bits(),
-            same_bits(got, want),
-            got.len()
-        );
-    }
 }
 
 /// The seed notebook's run on `be` and on the CPU: (device trainer, device steps, CPU trainer,

@@ -11,7 +11,7 @@
 use zl_core::Model;
 use zl_core::{AdamWConfig, Bigrams, TrainConfig, Trainer};
 use zl_tests::{
-    backend::{reference, Backend},
+    backend::{assert_bits, full_state, reference, Backend},
     test_backends,
 };
 
@@ -30,41 +30,6 @@ fn corpus() -> Bigrams<V> {
         (x >> 24) as usize % V
     }));
     Bigrams::from_tokens(V, tokens).expect("tokens below 64")
-}
-
-/// Everything a trainer holds: weights, both moments (column-major, the whole capacity).
-fn full_state(t: &Trainer<V, D>) -> Vec<f32> {
-    let o = &t.opt;
-    [
-        t.model.w_e.as_slice(),
-        t.model.w_u.as_slice(),
-        o.m.w_e.as_slice(),
-        o.m.w_u.as_slice(),
-        o.v.w_e.as_slice(),
-        o.v.w_u.as_slice(),
-    ]
-    .concat()
-}
-
-/// Asserts equal bits element by element, naming the first difference.
-fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
-    assert_eq!(got.len(), want.len(), "{what}: length");
-    if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
-        let same = got
-            .iter()
-            .zip(want)
-            .filter(|(a, b)| a.to_bits() == b.to_bits())
-            .count();
-        panic!(
-            "{what}: element {i} is {:e} ({:#010x}) but the CPU has {:e} ({:#010x}); {same} of \
-             {} elements have equal bits",
-            got[i],
-            got[i].to_bits(),
-            want[i],
-            want[i].to_bits(),
-            got.len()
-        );
-    }
 }
 
 fn large_shared_memory_matches_cpu(be: Backend) {

@@ -138,6 +138,45 @@ impl Backend {
     }
 }
 
+/// Everything a trainer holds across the whole capacity: weights, both moments (column-major).
+pub fn full_state<const V: usize, const D: usize>(t: &Trainer<V, D>) -> Vec<f32> {
+    let o = &t.opt;
+    [
+        t.model.w_e.as_slice(),
+        t.model.w_u.as_slice(),
+        o.m.w_e.as_slice(),
+        o.m.w_u.as_slice(),
+        o.v.w_e.as_slice(),
+        o.v.w_u.as_slice(),
+    ]
+    .concat()
+}
+
+/// How many elements have equal bits.
+pub fn same_bits(a: &[f32], b: &[f32]) -> usize {
+    a.iter()
+        .zip(b)
+        .filter(|(x, y)| x.to_bits() == y.to_bits())
+        .count()
+}
+
+/// Asserts equal bits element by element, naming the first difference.
+pub fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: length");
+    if let Some(i) = (0..got.len()).find(|&i| got[i].to_bits() != want[i].to_bits()) {
+        panic!(
+            "{what}: element {i} is {:e} ({:#010x}) but the CPU has {:e} ({:#010x}); \
+             {} of {} elements have equal bits",
+            got[i],
+            got[i].to_bits(),
+            want[i],
+            want[i].to_bits(),
+            same_bits(got, want),
+            got.len()
+        );
+    }
+}
+
 /// Runs `property` on the backend `name`, or prints why it cannot run here and returns. The
 /// reason goes straight to stderr, past the test harness's capture, so that `cargo test` shows it.
 /// - `cpu-portable` always runs.

@@ -160,6 +160,20 @@ pub struct EvidenceRow {
     pub controls_fail: bool,
 }
 
+impl EvidenceRow {
+    /// Column `k` (trained, untrained, shuffled) as the text and the report print it.
+    pub fn cell(&self, k: usize) -> String {
+        let x = self.values[k];
+        if self.count {
+            format!("{x:.0}")
+        } else if x.abs() < 0.01 {
+            format!("{x:.3e}")
+        } else {
+            format!("{x:.3}")
+        }
+    }
+}
+
 /// A control does worse on a gap-like number (lower is better) when its value is at least this
 /// many times the model's: far from a close call, and clear of f64 rounding at any gap.
 pub const GAP_FAIL_FACTOR: f64 = 10.0;

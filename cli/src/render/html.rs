@@ -240,22 +240,13 @@ pub fn page(an: &Analysis) -> Result<String> {
         esc(&an.controls.shuffled.what)
     );
     for r in an.evidence_rows() {
-        let cell = |x: f64| {
-            if r.count {
-                format!("{x:.0}")
-            } else if x.abs() < 0.01 {
-                sci(x)
-            } else {
-                f(x, 3)
-            }
-        };
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td></tr>",
             esc(r.what.trim()),
-            cell(r.values[0]),
-            cell(r.values[1]),
-            cell(r.values[2]),
+            r.cell(0),
+            r.cell(1),
+            r.cell(2),
             if r.controls_fail {
                 "<span class=ok>both</span>"
             } else {

@@ -665,18 +665,7 @@ where
             blue.filled(),
         )
     }))?;
-    // The characters under their bars, in pixels: plotters picks "nice" ticks, not one per bar.
-    let area = c.plotting_area();
-    let (_, ypx) = area.get_pixel_range();
-    for (i, &ch) in an.cmp.vocab.iter().enumerate() {
-        let (x, _) = c.backend_coord(&(i as f64, 0.0));
-        root.draw(&Text::new(
-            glyph(ch).to_string(),
-            (x, ypx.end + 8),
-            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-    }
-    Ok(())
+    chars_under_bars(root, &c, &an.cmp.vocab)
 }
 
 /// Row-centred logits against ln P on the seen pairs, each centred on its row's seen pairs: on
@@ -757,17 +746,7 @@ where
         let col = if y > 0.0 { blue } else { red };
         Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, y)], col.filled())
     }))?;
-    let area = c.plotting_area();
-    let (_, ypx) = area.get_pixel_range();
-    for (i, &ch) in an.cmp.vocab.iter().enumerate() {
-        let (x, _) = c.backend_coord(&(i as f64, 0.0));
-        root.draw(&Text::new(
-            glyph(ch).to_string(),
-            (x, ypx.end + 8),
-            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-    }
-    Ok(())
+    chars_under_bars(root, &c, &an.cmp.vocab)
 }
 
 /// The gap against the epoch, log–log, with the run's weight decay and without.
@@ -819,5 +798,31 @@ where
         c.draw_series(pts.iter().map(|&p| Circle::new(p, 4, col.filled())))?;
     }
     legend_box(&mut c)?;
+    Ok(())
+}
+
+/// The characters under a bar chart's bars (one bar per token at x = 0, 1, …), in pixels:
+/// plotters picks "nice" ticks, not one per bar.
+fn chars_under_bars<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    c: &ChartContext<
+        DB,
+        Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+    >,
+    vocab: &[char],
+) -> Result<()>
+where
+    DB::ErrorType: 'static,
+{
+    let area = c.plotting_area();
+    let (_, ypx) = area.get_pixel_range();
+    for (i, &ch) in vocab.iter().enumerate() {
+        let (x, _) = c.backend_coord(&(i as f64, 0.0));
+        root.draw(&Text::new(
+            glyph(ch).to_string(),
+            (x, ypx.end + 8),
+            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
+        ))?;
+    }
     Ok(())
 }

@@ -440,22 +440,13 @@ fn evidence(an: &Analysis) -> String {
         "", "trained", "untrained", "shuffled"
     );
     for r in an.evidence_rows() {
-        let cell = |x: f64| {
-            if r.count {
-                format!("{x:.0}")
-            } else if x.abs() < 0.01 {
-                format!("{x:.3e}")
-            } else {
-                format!("{x:.3}")
-            }
-        };
         let _ = writeln!(
             s,
             "{:<58} {:>12} {:>12} {:>12}  {}",
             r.what,
-            cell(r.values[0]),
-            cell(r.values[1]),
-            cell(r.values[2]),
+            r.cell(0),
+            r.cell(1),
+            r.cell(2),
             if r.controls_fail { "both" } else { "NO" }
         );
     }
