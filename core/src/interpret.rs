@@ -565,37 +565,32 @@ pub fn unseen_margin<const V: usize>(l: &Table<V>, b: &Bigrams<V>, i: usize) -> 
 pub fn seen_indicator_fit<const V: usize>(l: &Table<V>, b: &Bigrams<V>) -> (f64, f64) {
     let v = b.vocab_len();
     let y = row_centred(l, v);
-    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    let x = |i: usize, j: usize, mean: f64| {
+    // Each row's share of seen pairs: the mean its indicator is centred by.
+    let mut mean = SVector::<f64, V>::zeros();
+    for i in 0..v {
+        mean[i] = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count() as f64 / v as f64;
+    }
+    let x = |i: usize, j: usize| {
         if b.counts[(i, j)] > 0.0 {
-            1.0 - mean
+            1.0 - mean[i]
         } else {
-            -mean
+            -mean[i]
         }
     };
-    for i in 0..v {
-        if b.row_totals[i] == 0.0 {
-            continue;
-        }
-        let seen = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count();
-        let mean = seen as f64 / v as f64;
+    let followed = |i: usize| b.row_totals[i] > 0.0;
+    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
+    for i in (0..v).filter(|&i| followed(i)) {
         for j in 0..v {
-            let xi = x(i, j, mean);
-            sxy += xi * y[(i, j)];
-            sxx += xi * xi;
+            sxy += x(i, j) * y[(i, j)];
+            sxx += x(i, j) * x(i, j);
             syy += y[(i, j)] * y[(i, j)];
         }
     }
     let beta = if sxx > 0.0 { sxy / sxx } else { 0.0 };
     let mut sse = 0.0f64;
-    for i in 0..v {
-        if b.row_totals[i] == 0.0 {
-            continue;
-        }
-        let seen = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count();
-        let mean = seen as f64 / v as f64;
+    for i in (0..v).filter(|&i| followed(i)) {
         for j in 0..v {
-            let r = y[(i, j)] - beta * x(i, j, mean);
+            let r = y[(i, j)] - beta * x(i, j);
             sse += r * r;
         }
     }

@@ -108,6 +108,11 @@ impl Comparison {
         a
     }
 
+    /// How many (current, next) pairs never occur in the text.
+    pub fn unseen_pairs(&self) -> usize {
+        self.counts.iter().flatten().filter(|&&c| c == 0.0).count()
+    }
+
     /// Rows with a margin, and how many of those margins are positive.
     pub fn positive_margins(&self) -> (usize, usize) {
         let with: Vec<f64> = self.margins.iter().flatten().copied().collect();
@@ -537,10 +542,18 @@ pub fn analyse(
 ) -> Result<Analysis> {
     let start = Instant::now();
     let tokens = corpus.tokens(ablation_chars(w.vocab.len(), w.d_model))?;
-    struct At<'a>(&'a Weights, &'a Corpus, &'a [usize], &'a Weights);
+    // The model, its corpus, the ablation's tokens, and the two controls (the same vocabulary
+    // and d_model, so the same capacity).
+    struct At<'a>(
+        &'a Weights,
+        &'a Corpus,
+        &'a [usize],
+        &'a Weights,
+        &'a Weights,
+    );
     impl AtCapacity for At<'_> {
-        type Output = Result<(Analysis, Sanity)>;
-        fn at<const V: usize, const D: usize>(self) -> Result<(Analysis, Sanity)> {
+        type Output = Result<Analysis>;
+        fn at<const V: usize, const D: usize>(self) -> Result<Analysis> {
             let (m, b) = model_and_counts::<V, D>(self.0, self.1)?;
             let cmp = compare_at(&m, &b, &self.0.vocab)?;
             let v = b.vocab_len();
@@ -589,7 +602,7 @@ pub fn analyse(
                 directions: directions(&centred, &b, &self.0.vocab),
                 seen_points: seen_points(&l, &b),
                 untrained_sanity,
-                // Filled in below, outside the capacity's generic types.
+                // Their descriptions are filled in below.
                 controls: Controls {
                     untrained: Control {
                         what: String::new(),
@@ -597,7 +610,7 @@ pub fn analyse(
                     },
                     shuffled: Control {
                         what: String::new(),
-                        cmp: compare_at(&untrained, &b, &self.0.vocab)?,
+                        cmp: compare_at(&self.4.model::<V, D>()?, &b, &self.0.vocab)?,
                     },
                 },
                 gap_curve: None,
@@ -605,18 +618,15 @@ pub fn analyse(
                 analysis_seconds: 0.0,
                 cmp,
             };
-            Ok((an, untrained_sanity))
+            Ok(an)
         }
     }
     let (untrained, untrained_what) = controls.untrained;
     let (shuffled, shuffled_what) = controls.shuffled;
-    let (mut an, _) =
-        capacity::dispatch(w.vocab.len(), w.d_model, At(w, corpus, &tokens, &untrained))?;
+    let at = At(w, corpus, &tokens, &untrained, &shuffled);
+    let mut an = capacity::dispatch(w.vocab.len(), w.d_model, at)?;
     an.controls.untrained.what = untrained_what;
-    an.controls.shuffled = Control {
-        what: shuffled_what,
-        cmp: compare(&shuffled, corpus)?,
-    };
+    an.controls.shuffled.what = shuffled_what;
     an.source = source;
     an.losses = losses;
     an.analysis_seconds = start.elapsed().as_secs_f64();

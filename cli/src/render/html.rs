@@ -188,13 +188,7 @@ pub fn page(an: &Analysis) -> Result<String> {
     );
 
     // 3. Evidence.
-    let unseen = an
-        .cmp
-        .counts
-        .iter()
-        .flatten()
-        .filter(|&&c| c == 0.0)
-        .count();
+    let unseen = an.cmp.unseen_pairs();
     let _ = write!(
         s,
         "<h2>3. The evidence</h2><h3>3.1 The loss, decomposed (after {})</h3>",

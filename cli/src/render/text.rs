@@ -156,13 +156,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
     );
     let _ = writeln!(s, "   unigram entropy H(next)                   {:.9}   (entropy of the next-token marginal over the {n} targets:", d.unigram_entropy);
     let _ = writeln!(s, "                                                            the best loss without looking at the current token)");
-    let unseen: usize = an
-        .cmp
-        .counts
-        .iter()
-        .flatten()
-        .filter(|&&c| c == 0.0)
-        .count();
+    let unseen = an.cmp.unseen_pairs();
     let _ = writeln!(
         s,
         "   the gap, split exactly (f64): leak onto the {unseen} unseen pairs −Σ_i (n_i/N)·ln(1 − ε_i)  {:.4e}",
