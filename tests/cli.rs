@@ -740,7 +740,7 @@ fn sweep_shows_where_the_rank_limit_costs_loss() {
     let t = zl(&["train", "--d-model", "4", "--epochs", "4000", "--json"]);
     let t: Value = serde_json::from_str(&t.stdout).unwrap();
     assert_eq!(t["final_loss"].as_f64().unwrap(), losses[1]);
-    let limit = v["rank_limit_costs_below"].as_u64().unwrap();
+    let limit = v["smallest_d_model_within_cost"].as_u64().unwrap();
     assert!(
         limit == 8 || limit == 16,
         "the seed text needs rank above 4: {limit}"

@@ -297,6 +297,7 @@ fn compare_with_numpy(path: &Path, what: &str) {
         "gap_seen_misfit",
         "indicator_r2",
         "seen_logit_correlation",
+        "seen_spread_max",
     ] {
         let (a, b) = (num(ev, key), num(npe, key));
         assert!(
@@ -332,14 +333,14 @@ fn compare_with_numpy(path: &Path, what: &str) {
             &format!("leak_by_token {key}"),
         );
     }
-    let margins = |v: &Value| -> Vec<f64> {
+    let nullable = |v: &Value| -> Vec<f64> {
         v.as_array()
             .unwrap()
             .iter()
             .map(|m| m.as_f64().unwrap_or(f64::NAN))
             .collect()
     };
-    let (mz, mn) = (margins(&ours["margins"]), margins(&npe["margins"]));
+    let (mz, mn) = (nullable(&ours["margins"]), nullable(&npe["margins"]));
     assert_eq!(
         mz.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
         mn.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
@@ -347,6 +348,17 @@ fn compare_with_numpy(path: &Path, what: &str) {
     );
     let keep = |x: &[f64]| -> Vec<f64> { x.iter().copied().filter(|m| !m.is_nan()).collect() };
     max_diff(&keep(&mz), &keep(&mn), F64_SUMS, "margins");
+    // Each row's spread about y = x in the seen-logits figure.
+    let (sz, sn) = (
+        nullable(&ours["seen_logit_spread_by_token"]),
+        nullable(&npe["seen_spread"]),
+    );
+    assert_eq!(
+        sz.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        sn.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        "{what}: rows with a spread"
+    );
+    max_diff(&keep(&sz), &keep(&sn), F64_SUMS, "seen spread");
     // The untrained control is init_torch(0): zl's torch.randn matches PyTorch's within 2 ulp
     // (tests/golden.rs), so its numbers agree to about 2·2^-24 relative of an O(1) gap.
     const RANDN_ULPS: f64 = 1e-7;
@@ -357,6 +369,7 @@ fn compare_with_numpy(path: &Path, what: &str) {
         "gap_seen_misfit",
         "indicator_r2",
         "seen_logit_correlation",
+        "seen_spread_max",
     ] {
         let (a, b) = (num(cu, key), num(npu, key));
         assert!(
@@ -498,6 +511,12 @@ fn controls_fail_the_evidence_and_pass_the_sanity_checks() {
         assert!(
             num(c, "seen_logit_correlation") < 0.5 * num(t, "seen_logit_correlation"),
             "{name}: correlation"
+        );
+        assert!(
+            num(c, "seen_spread_max") > 1e2 * num(t, "seen_spread_max"),
+            "{name}: row spread {} vs {}",
+            c["seen_spread_max"],
+            t["seen_spread_max"]
         );
     }
     for check in v["sanity_checks"].as_array().unwrap() {

@@ -58,15 +58,27 @@ pub struct ModelSource {
     /// Without --load: the width of the residual stream, 1 to 64.
     #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true, conflicts_with = "load")]
     pub d_model: usize,
+
+    /// Without --load: AdamW learning rate (positive, finite).
+    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true, conflicts_with = "load")]
+    pub lr: f64,
+
+    /// Without --load: AdamW decoupled weight decay (zero or positive, finite).
+    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true, conflicts_with = "load")]
+    pub weight_decay: f64,
 }
 
 impl ModelSource {
-    /// The training settings without --load: the flags given, the notebook's AdamW otherwise.
+    /// The training settings without --load: the flags given, the notebook's otherwise.
     pub fn config(&self) -> TrainConfig {
         TrainConfig {
             seed: self.seed,
             epochs: self.epochs,
-            adamw: AdamWConfig::default(),
+            adamw: AdamWConfig {
+                lr: self.lr,
+                weight_decay: self.weight_decay,
+                ..AdamWConfig::default()
+            },
         }
     }
 }
@@ -161,7 +173,8 @@ pub struct TrainArgs {
     /// Train one model per seed instead of one: a range A..B (B excluded, e.g. 0..1024) or a
     /// comma-separated list; on cuda in one launch (up to 65,536 models a launch), on cpu in
     /// parallel. Reports each model's final loss.
-    #[arg(long, value_name = "SEEDS", value_parser = parse_seeds, conflicts_with = "checksum")]
+    #[arg(long, value_name = "SEEDS", value_parser = parse_seeds,
+          conflicts_with_all = ["checksum", "save", "log_every"])]
     pub seeds: Option<Seeds>,
 
     /// Print one JSON object on stdout (logs go to stderr).
@@ -329,7 +342,9 @@ fn parse_log_every(s: &str) -> Result<u32, String> {
     parse_count(s, "--log-every", u32::MAX)
 }
 
-/// Prints clap's error as one line (its message and any tip), or help/version as clap would.
+/// Prints clap's error as one line (its message, the flags or values it lists, any tip, and for
+/// two flags that cannot go together, how to fix that), or help/version as clap would. Exit
+/// code 2 for every bad command line.
 pub fn report_usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
@@ -345,41 +360,126 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
         }
         _ => {}
     }
+    eprintln!("zl: error: {} (see zl --help)", usage_line(&e));
+    ExitCode::from(2)
+}
+
+/// Clap's error flattened into one line, with nothing of its content lost: clap puts the flags
+/// of a conflict and the missing arguments on indented lines of their own, the possible values
+/// in brackets and suggestions on `tip:` lines.
+pub fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
     let text = e.to_string();
-    let mut parts = Vec::new();
-    for line in text.lines().map(str::trim) {
+    let mut head = String::new();
+    let mut listed: Vec<String> = vec![];
+    let mut extras: Vec<String> = vec![];
+    let mut in_usage = false;
+    for raw in text.lines() {
+        let line = raw.trim();
+        if line.is_empty() {
+            continue;
+        }
+        if line.starts_with("Usage:") {
+            in_usage = true;
+            continue;
+        }
+        if line.starts_with("For more information") {
+            continue;
+        }
         if let Some(msg) = line.strip_prefix("error: ") {
-            parts.push(msg.to_string());
+            head = msg.to_string();
+            in_usage = false;
         } else if let Some(tip) = line.strip_prefix("tip: ") {
-            parts.push(tip.to_string());
-        } else if let Some(values) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            parts.push(values.to_string());
+            extras.push(tip.to_string());
+        } else if let Some(inner) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
+            // `[possible values: a, b]`; an empty list says nothing.
+            if inner
+                .split_once(':')
+                .is_some_and(|(_, v)| !v.trim().is_empty())
+            {
+                extras.push(inner.to_string());
+            }
+        } else if !in_usage && raw.starts_with(char::is_whitespace) && head.ends_with(':') {
+            listed.push(format!("'{line}'"));
         }
     }
-    // Clap lists missing required arguments on indented lines of their own; name them.
-    if let (ErrorKind::MissingRequiredArgument, Some(clap::error::ContextValue::Strings(args))) =
-        (e.kind(), e.get(clap::error::ContextKind::InvalidArg))
-    {
-        if let Some(first) = parts.first_mut() {
-            *first = format!("{first} {}", args.join(", "));
-        }
+    if head.is_empty() {
+        head = text
+            .lines()
+            .next()
+            .unwrap_or("invalid command line")
+            .to_string();
     }
-    if parts.is_empty() {
-        parts.push(
-            text.lines()
-                .next()
-                .unwrap_or("invalid command line")
-                .to_string(),
-        );
+    if !listed.is_empty() {
+        let head_ = head.strip_suffix(" with:").map(|h| format!("{h} with"));
+        head = format!("{} {}", head_.unwrap_or(head), listed.join(", "));
     }
     // Clap leaves the list out when it has a suggestion; a user fixing a typo wants both.
-    if let Some(clap::error::ContextValue::Strings(values)) =
-        e.get(clap::error::ContextKind::ValidValue)
-    {
-        if !parts.iter().any(|p| p.starts_with("possible values")) {
-            parts.push(format!("possible values: {}", values.join(", ")));
+    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
+        if !values.is_empty() && !extras.iter().any(|p| p.starts_with("possible values")) {
+            extras.push(format!("possible values: {}", values.join(", ")));
         }
     }
-    eprintln!("zl: error: {} (see zl --help)", parts.join("; "));
-    ExitCode::from(2)
+    if e.kind() == ErrorKind::ArgumentConflict {
+        let flag = |s: &str| s.split_whitespace().next().unwrap_or("").to_string();
+        let first = match e.get(ContextKind::InvalidArg) {
+            Some(ContextValue::String(a)) => flag(a),
+            _ => String::new(),
+        };
+        let others: Vec<String> = match e.get(ContextKind::PriorArg) {
+            Some(ContextValue::String(a)) => vec![flag(a)],
+            Some(ContextValue::Strings(a)) => a.iter().map(|a| flag(a)).collect(),
+            _ => vec![],
+        };
+        if !others.is_empty() {
+            extras.push(conflict_fix(&first, &others));
+        }
+    }
+    std::iter::once(head)
+        .chain(extras)
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// How to fix flags given together that cannot be: what they mean, and which to drop.
+fn conflict_fix(a: &str, others: &[String]) -> String {
+    let b = others[0].as_str();
+    let pair = |x: &str, y: &str| (a == x && b == y) || (a == y && b == x);
+    let training = ["--seed", "--epochs", "--d-model", "--lr", "--weight-decay"];
+    if a == "--load" || b == "--load" {
+        let drop: Vec<&str> = std::iter::once(a)
+            .chain(others.iter().map(String::as_str))
+            .filter(|f| training.contains(f))
+            .collect();
+        if !drop.is_empty() {
+            return format!(
+                "--load reads a model that is already trained: drop {} to analyse the file, or \
+                 drop --load to train one now",
+                drop.join(", ")
+            );
+        }
+    }
+    if pair("--until-gap", "--epochs") {
+        "--until-gap trains each size until its gap is below EPS, with --max-epochs N as the \
+         budget: drop --epochs"
+            .into()
+    } else if pair("--seeds", "--save") {
+        "--save writes one model: drop --seeds to save one (--seed S), or drop --save to train a \
+         batch"
+            .into()
+    } else if pair("--seeds", "--checksum") {
+        "--checksum prints one model's line: drop --seeds (train one with --seed S), or drop \
+         --checksum"
+            .into()
+    } else if pair("--seeds", "--log-every") {
+        "--seeds prints each model's final loss, not a log: drop --log-every, or train one \
+         model with --seed S to see its losses"
+            .into()
+    } else if pair("--seeds", "--seed") {
+        "--seeds lists every seed to train: drop --seed, or put it in --seeds".into()
+    } else if a == b {
+        format!("give {a} once")
+    } else {
+        format!("use {a} or {b}, not both")
+    }
 }

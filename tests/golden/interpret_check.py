@@ -122,11 +122,13 @@ def evidence(L):
     beta = float((X * Y).sum() / (X * X).sum())
     r2 = float(1.0 - ((Y - beta * X) ** 2).sum() / (Y ** 2).sum())
     # Seen logits against ln P, each centred on its row's seen pairs, rows with >= 2 seen pairs.
-    xs, ys = [], []
+    xs, ys, spread = [], [], [None] * V
     for i in range(V):
         if seen[i].sum() >= 2:
             xs.append(logP[i][seen[i]] - logP[i][seen[i]].mean())
             ys.append(L[i][seen[i]] - L[i][seen[i]].mean())
+            # The row's spread about y = x: RMS of (centred logit - centred ln P).
+            spread[i] = float(np.sqrt(((ys[-1] - xs[-1]) ** 2).mean()))
     xs, ys = np.concatenate(xs), np.concatenate(ys)
     corr = float((xs * ys).sum() / np.sqrt((xs * xs).sum() * (ys * ys).sum()))
     # Top-1: the model's argmax (lowest id among equals) in the row's set of most frequent.
@@ -142,6 +144,8 @@ def evidence(L):
         "positive_margins": sum(1 for m in with_margin if m > 0), "rows_with_margin": len(with_margin),
         "indicator_beta": beta, "indicator_r2": r2,
         "seen_logit_correlation": corr,
+        "seen_spread": spread,
+        "seen_spread_max": max(x for x in spread if x is not None),
         "argmax_agreement": sum(agree),
         "single_max": sum(single), "single_max_agreement": sum(a and s for a, s in zip(agree, single)),
         "single_successor": int(sum(1 for i in range(V) if rows[i] and seen[i].sum() == 1)),

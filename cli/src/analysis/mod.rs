@@ -54,6 +54,10 @@ pub struct Comparison {
     /// Over the seen pairs: the Pearson correlation of the row-centred logits (centred over the
     /// row's seen pairs) with ln P (centred likewise), pooled over rows with two or more.
     pub seen_logit_correlation: f64,
+    /// Per row, the spread of its seen pairs about y = x in that comparison: the RMS of
+    /// (centred logit − centred ln P) over the row's seen pairs, for rows with at least two
+    /// (a row with one seen pair has nothing to spread: `None`).
+    pub seen_spread: Vec<Option<f64>>,
 }
 
 /// The top-1 agreement, counted honestly.
@@ -134,6 +138,12 @@ impl Comparison {
             rows_with_margin: with,
             indicator_r2: self.indicator_fit.1,
             seen_logit_correlation: self.seen_logit_correlation,
+            seen_spread_max: self
+                .seen_spread
+                .iter()
+                .flatten()
+                .copied()
+                .fold(0.0, f64::max),
         }
     }
 }
@@ -152,6 +162,8 @@ pub struct Evidence {
     pub rows_with_margin: usize,
     pub indicator_r2: f64,
     pub seen_logit_correlation: f64,
+    /// The largest of [`Comparison::seen_spread`] (0 when no row has two seen pairs).
+    pub seen_spread_max: f64,
 }
 
 /// One line of the evidence-and-controls table: a number on the trained model and on each
@@ -255,6 +267,11 @@ impl Analysis {
             row(
                 "correlation of seen logits with ln P (row-centred)".into(),
                 higher(&|e| e.seen_logit_correlation),
+                false,
+            ),
+            row(
+                "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
+                lower(&|e| e.seen_spread_max),
                 false,
             ),
         ]
@@ -415,6 +432,7 @@ fn compare_at<const V: usize, const D: usize>(
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
     let weight = |i: usize| b.row_totals[i] as f64 / b.total as f64;
     let q = table(v, |i, j| log_q[(i, j)].exp());
+    let seen = seen_points(&l, b);
     Ok(Comparison {
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
@@ -449,31 +467,21 @@ fn compare_at<const V: usize, const D: usize>(
         gap_rows,
         margins: (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect(),
         indicator_fit: zi::seen_indicator_fit(&l, b),
-        seen_logit_correlation: seen_correlation(&l, b),
+        seen_logit_correlation: seen_correlation(&seen),
+        seen_spread: seen_spread(&seen, v),
     })
 }
 
 /// The Pearson correlation of logits with ln P over the seen pairs, each centred on its row's
 /// seen pairs (so that softmax's free per-row constant does not count), pooled over the rows
-/// with at least two seen pairs.
-fn seen_correlation<const V: usize>(l: &zi::Table<V>, b: &Bigrams<V>) -> f64 {
-    let v = b.vocab_len();
+/// with at least two seen pairs (a row with one contributes its (0, 0) point, which adds
+/// nothing).
+fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
     let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    for i in 0..v {
-        let seen: Vec<usize> = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).collect();
-        if seen.len() < 2 {
-            continue;
-        }
-        let n = b.row_totals[i] as f64;
-        let lp = |j: usize| (b.counts[(i, j)] as f64 / n).ln();
-        let mx = seen.iter().map(|&j| lp(j)).sum::<f64>() / seen.len() as f64;
-        let my = seen.iter().map(|&j| l[(i, j)]).sum::<f64>() / seen.len() as f64;
-        for &j in &seen {
-            let (x, y) = (lp(j) - mx, l[(i, j)] - my);
-            sxy += x * y;
-            sxx += x * x;
-            syy += y * y;
-        }
+    for &(_, x, y) in pts {
+        sxy += x * y;
+        sxx += x * x;
+        syy += y * y;
     }
     if sxx > 0.0 && syy > 0.0 {
         sxy / (sxx * syy).sqrt()
@@ -578,6 +586,7 @@ pub fn analyse(
                 rank: u_spectrum.rank,
                 d_model: untrained.d_model(),
             };
+            let seen_points = seen_points(&l, &b);
             let an = Analysis {
                 text: self
                     .2
@@ -600,7 +609,7 @@ pub fn analyse(
                 centred_singular_values: centred.singular_values.as_slice()[..v].to_vec(),
                 centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
                 directions: directions(&centred, &b, &self.0.vocab),
-                seen_points: seen_points(&l, &b),
+                seen_points,
                 untrained_sanity,
                 // Their descriptions are filled in below.
                 controls: Controls {
@@ -688,6 +697,19 @@ fn seen_points<const V: usize>(l: &zi::Table<V>, b: &Bigrams<V>) -> Vec<(usize, 
         out.extend(seen.iter().map(|&j| (i, lp(j) - mx, l[(i, j)] - my)));
     }
     out
+}
+
+/// Each row's RMS distance from the diagonal over its seen points (rows with at least two).
+fn seen_spread(pts: &[(usize, f64, f64)], v: usize) -> Vec<Option<f64>> {
+    let mut sum = vec![0.0f64; v];
+    let mut n = vec![0usize; v];
+    for &(i, x, y) in pts {
+        sum[i] += (y - x) * (y - x);
+        n[i] += 1;
+    }
+    (0..v)
+        .map(|i| (n[i] >= 2).then(|| (sum[i] / n[i] as f64).sqrt()))
+        .collect()
 }
 
 /// Pearson's correlation of two equally long series (0 when either is constant).

@@ -61,11 +61,6 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
 }
 
 fn run_batch(choice: Choice, a: &TrainArgs, corpus: &Corpus, seeds: &[u64]) -> Result<()> {
-    if a.save.is_some() {
-        anyhow::bail!(
-            "--save writes one model; drop --seeds to save one, or --save to train a batch"
-        );
-    }
     let backend = Backend::open(choice)?;
     let jobs: Vec<Job> = seeds
         .iter()

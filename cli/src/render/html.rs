@@ -340,9 +340,10 @@ pub fn page(an: &Analysis) -> Result<String> {
         &mut s,
         Figure::SeenLogits,
         an,
-        "Every seen pair: the model's logit against ln P(next | current), each centred on its \
-         row's seen pairs. On the line y = x the row's predictions among its seen pairs are \
-         exactly the data's.",
+        "Left: every seen pair, the model's logit against ln P(next | current), each centred on \
+         its row's seen pairs. On the line y = x the row's predictions among its seen pairs are \
+         exactly the data's. Right: each row's spread about that line (the RMS of centred logit \
+         − centred ln P over its seen pairs; rows with one seen pair have none).",
     )?;
     figure(
         &mut s,

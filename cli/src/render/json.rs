@@ -78,7 +78,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
             "epochs": f.epochs,
             "cost_threshold_nats": COST_NATS,
             "within_cost": f.within,
-            "rank_limit_costs_below": f.enough,
+            "smallest_d_model_within_cost": f.enough,
             "summary": f.verdict,
             "runs": f.points.iter().map(|p| json!({
                 "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
@@ -241,6 +241,7 @@ pub fn interpret(an: &Analysis) -> Value {
         "indicator_beta": an.cmp.indicator_fit.0,
         "indicator_r2": an.cmp.indicator_fit.1,
         "seen_logit_correlation": an.cmp.seen_logit_correlation,
+        "seen_logit_spread_by_token": an.cmp.seen_spread,
         "agreement": agreement(&an.cmp),
         "centred_singular_values": an.centred_singular_values,
         "centred_rank_k_losses": an.centred_rank_losses,
@@ -291,6 +292,7 @@ fn evidence(c: &Comparison) -> Value {
         "rows_with_margin": e.rows_with_margin,
         "indicator_r2": e.indicator_r2,
         "seen_logit_correlation": e.seen_logit_correlation,
+        "seen_spread_max": e.seen_spread_max,
     })
 }
 

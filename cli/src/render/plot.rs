@@ -105,7 +105,7 @@ impl Figure {
             Figure::BigramVsModel => (1500, 800),
             Figure::Spectrum => (1400, 560),
             Figure::GapByToken => (1400, 520),
-            Figure::SeenLogits => (900, 800),
+            Figure::SeenLogits => (1600, 800),
             Figure::Margins => (1400, 520),
             Figure::GapCurve => (1100, 700),
         }
@@ -632,53 +632,87 @@ fn gap_by_token<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis
 where
     DB::ErrorType: 'static,
 {
-    let v = an.cmp.vocab.len();
     let n = an.predictions;
     let share: Vec<f64> = an.cmp.rows.iter().map(|r| r.count / n * r.kl).collect();
     let ymax = share.iter().cloned().fold(0.0, f64::max) * 1.15 + 1e-12;
-    let mut c = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "The gap to the floor, by input token: (n_i/N)·KL(P_i‖Q_i), total {:.3e} nats",
-                an.cmp.decomposition.kl_weighted
-            ),
-            style(26),
-        )
-        .margin(16)
-        .x_label_area_size(60)
-        .y_label_area_size(100)
-        .build_cartesian_2d(-0.5..v as f64 - 0.5, 0.0..ymax)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_labels(0)
-        .y_desc("nats")
-        .x_desc("input token")
-        .label_style(style(TICK))
-        .axis_desc_style(style(DESC))
-        .y_label_formatter(&|y| format!("{y:.1e}"))
-        .draw()?;
-    let blue = RGBColor(31, 90, 180);
-    c.draw_series(share.iter().enumerate().map(|(i, &s)| {
-        Rectangle::new(
-            [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, s)],
-            blue.filled(),
-        )
-    }))?;
-    chars_under_bars(root, &c, &an.cmp.vocab)
+    TokenBars {
+        caption: format!(
+            "The gap to the floor, by input token: (n_i/N)·KL(P_i‖Q_i), total {:.3e} nats",
+            an.cmp.decomposition.kl_weighted
+        ),
+        caption_size: 26,
+        margin: 16,
+        y_desc: "nats".into(),
+        y_range: 0.0..ymax,
+        exponent_ticks: true,
+    }
+    .draw(root, &share, &an.cmp.vocab, |_| RGBColor(31, 90, 180))
+}
+
+/// A bar per input token, its character beneath: the by-token figures' one layout.
+struct TokenBars {
+    caption: String,
+    caption_size: u32,
+    margin: u32,
+    y_desc: String,
+    y_range: std::ops::Range<f64>,
+    /// Ticks as 1.0e-5 rather than 0.00001.
+    exponent_ticks: bool,
+}
+
+impl TokenBars {
+    fn draw<DB: DrawingBackend>(
+        self,
+        root: &DrawingArea<DB, Shift>,
+        values: &[f64],
+        vocab: &[char],
+        colour: impl Fn(f64) -> RGBColor,
+    ) -> Result<()>
+    where
+        DB::ErrorType: 'static,
+    {
+        let v = vocab.len();
+        let mut c = ChartBuilder::on(root)
+            .caption(self.caption, style(self.caption_size))
+            .margin(self.margin)
+            .x_label_area_size(60)
+            .y_label_area_size(100)
+            .build_cartesian_2d(-0.5..v as f64 - 0.5, self.y_range)?;
+        let exp = |y: &f64| format!("{y:.1e}");
+        let mut mesh = c.configure_mesh();
+        mesh.disable_x_mesh()
+            .light_line_style(WHITE.mix(0.0))
+            .x_labels(0)
+            .y_desc(self.y_desc)
+            .x_desc("input token")
+            .label_style(style(TICK))
+            .axis_desc_style(style(DESC));
+        if self.exponent_ticks {
+            mesh.y_label_formatter(&exp);
+        }
+        mesh.draw()?;
+        c.draw_series(values.iter().enumerate().map(|(i, &y)| {
+            Rectangle::new(
+                [(i as f64 - 0.35, 0.0), (i as f64 + 0.35, y)],
+                colour(y).filled(),
+            )
+        }))?;
+        chars_under_bars(root, &c, vocab)
+    }
 }
 
 /// Row-centred logits against ln P on the seen pairs, each centred on its row's seen pairs: on
 /// the diagonal when the model's seen logits are the log bigram probabilities up to the row's
-/// constant (which softmax ignores).
+/// constant (which softmax ignores). Beside it, each row's spread about that diagonal.
 fn seen_logits<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> Result<()>
 where
     DB::ErrorType: 'static,
 {
+    let (left, right) = root.split_horizontally(820);
     let pts = &an.seen_points;
     let lo = pts.iter().flat_map(|p| [p.1, p.2]).fold(0.0f64, f64::min) - 0.3;
     let hi = pts.iter().flat_map(|p| [p.1, p.2]).fold(0.0f64, f64::max) + 0.3;
-    let mut c = ChartBuilder::on(root)
+    let mut c = ChartBuilder::on(&left)
         .caption(
             format!(
                 "Seen pairs: logit against ln P, row-centred (correlation {:.4})",
@@ -708,7 +742,25 @@ where
     .label(format!("{} seen pairs", pts.len()))
     .legend(swatch(blue));
     legend_box(&mut c)?;
-    Ok(())
+
+    // Each row's spread: RMS of (centred logit − centred ln P) over its seen pairs.
+    let spread: Vec<f64> = an
+        .cmp
+        .seen_spread
+        .iter()
+        .map(|s| s.unwrap_or(0.0))
+        .collect();
+    let with = an.cmp.seen_spread.iter().flatten().count();
+    let worst = spread.iter().cloned().fold(0.0, f64::max);
+    TokenBars {
+        caption: format!("Each row's spread about y = x ({with} rows with 2+ seen pairs)"),
+        caption_size: 22,
+        margin: 20,
+        y_desc: format!("RMS logit − ln P, centred (max {worst:.2e})"),
+        y_range: 0.0..worst * 1.15 + 1e-12,
+        exponent_ticks: true,
+    }
+    .draw(&right, &spread, &an.cmp.vocab, |_| blue)
 }
 
 /// Per row, how far below its weakest seen logit its strongest unseen logit falls.
@@ -716,37 +768,22 @@ fn margins<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis) -> 
 where
     DB::ErrorType: 'static,
 {
-    let v = an.cmp.vocab.len();
     let m: Vec<f64> = an.cmp.margins.iter().map(|m| m.unwrap_or(0.0)).collect();
     let ymax = m.iter().cloned().fold(0.0, f64::max) * 1.15 + 0.1;
     let ymin = m.iter().cloned().fold(0.0, f64::min) * 1.15 - 0.1;
     let (positive, with) = an.cmp.positive_margins();
-    let mut c = ChartBuilder::on(root)
-        .caption(
-            format!(
-                "Margin by input token: weakest seen logit − strongest unseen logit ({positive} of {with} positive)"
-            ),
-            style(24),
-        )
-        .margin(16)
-        .x_label_area_size(60)
-        .y_label_area_size(100)
-        .build_cartesian_2d(-0.5..v as f64 - 0.5, ymin..ymax)?;
-    c.configure_mesh()
-        .disable_x_mesh()
-        .light_line_style(WHITE.mix(0.0))
-        .x_labels(0)
-        .y_desc("nats (logit units)")
-        .x_desc("input token")
-        .label_style(style(TICK))
-        .axis_desc_style(style(DESC))
-        .draw()?;
     let (blue, red) = (RGBColor(31, 90, 180), RGBColor(200, 30, 30));
-    c.draw_series(m.iter().enumerate().map(|(i, &y)| {
-        let col = if y > 0.0 { blue } else { red };
-        Rectangle::new([(i as f64 - 0.35, 0.0), (i as f64 + 0.35, y)], col.filled())
-    }))?;
-    chars_under_bars(root, &c, &an.cmp.vocab)
+    TokenBars {
+        caption: format!(
+            "Margin by input token: weakest seen logit − strongest unseen logit ({positive} of {with} positive)"
+        ),
+        caption_size: 24,
+        margin: 16,
+        y_desc: "nats (logit units)".into(),
+        y_range: ymin..ymax,
+        exponent_ticks: false,
+    }
+    .draw(root, &m, &an.cmp.vocab, |y| if y > 0.0 { blue } else { red })
 }
 
 /// The gap against the epoch, log–log, with the run's weight decay and without.
@@ -814,13 +851,15 @@ fn chars_under_bars<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
+    // The chart's pixels are the backend's; `root.draw` takes them relative to `root`.
     let area = c.plotting_area();
     let (_, ypx) = area.get_pixel_range();
+    let (ox, oy) = root.get_base_pixel();
     for (i, &ch) in vocab.iter().enumerate() {
         let (x, _) = c.backend_coord(&(i as f64, 0.0));
         root.draw(&Text::new(
             glyph(ch).to_string(),
-            (x, ypx.end + 8),
+            (x - ox, ypx.end + 8 - oy),
             style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
         ))?;
     }
