@@ -33,6 +33,25 @@ pub enum Command {
     Interpret(InterpretArgs),
     /// Write one self-contained HTML page that tells the story with the figures and numbers.
     Report(ReportArgs),
+    /// Score saved weights on a text, whose vocabulary may differ from the model's: the loss,
+    /// the floor of the scored pairs, and the positions skipped.
+    Eval(EvalArgs),
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// The weights to score (a safetensors file with W_E, W_U and a vocabulary).
+    #[arg(long, value_name = "PATH")]
+    pub load: PathBuf,
+
+    /// The UTF-8 text to score them on (default: the seed notebook's sentence). Positions whose
+    /// current or next character is outside the model's vocabulary are skipped and counted.
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+
+    /// Print one JSON object on stdout instead of the text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Which model `zl interpret` and `zl report` look at: a saved one, or one trained now.

@@ -3,7 +3,8 @@
 //!
 //! Data (reports, JSON) goes to stdout; progress and errors go to stderr. Every error is one
 //! line that names the flag, file or value at fault and how to fix it, with a non-zero exit:
-//! 2 for a bad command line, 1 for anything that fails afterwards.
+//! 2 for a bad command line, 1 for anything that fails afterwards, 130 for a run stopped by
+//! Ctrl-C.
 
 //!
 //! The layers, each a folder, with dependencies pointing one way (docs/ARCHITECTURE.md):
@@ -32,7 +33,11 @@ pub fn main() -> ExitCode {
             // One line: the context chain, outermost first.
             let msg: Vec<String> = e.chain().map(|c| c.to_string()).collect();
             eprintln!("zl: error: {}", msg.join(": "));
-            ExitCode::from(1)
+            if e.downcast_ref::<cmd::live::Interrupted>().is_some() {
+                ExitCode::from(cmd::live::INTERRUPTED_EXIT)
+            } else {
+                ExitCode::from(1)
+            }
         }
     }
 }
@@ -43,5 +48,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Sweep(a) => cmd::sweep::run(cli.backend, &a),
         args::Command::Interpret(a) => cmd::interpret::run(cli.backend, &a),
         args::Command::Report(a) => cmd::report::run(cli.backend, &a),
+        args::Command::Eval(a) => cmd::eval::run(&a),
     }
 }

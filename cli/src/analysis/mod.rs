@@ -733,3 +733,38 @@ pub fn pearson(x: &[f64], y: &[f64]) -> f64 {
         0.0
     }
 }
+
+/// `zl train --seeds`: the spread of the final losses over the seeds.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct SeedSummary {
+    /// The lowest final loss and its seed (the first such seed in order, where several tie).
+    pub min: (u64, f64),
+    /// The median final loss (the mean of the middle two for an even count).
+    pub median: f64,
+    /// The highest final loss and its seed (the first such seed in order).
+    pub max: (u64, f64),
+}
+
+/// The summary of `(seed, final loss)` pairs; `None` for none. NaN losses cannot occur: a
+/// diverged model is an error before this.
+pub fn seed_summary(runs: &[(u64, f64)]) -> Option<SeedSummary> {
+    let first = *runs.first()?;
+    let (mut min, mut max) = (first, first);
+    for &r in runs {
+        if r.1 < min.1 {
+            min = r;
+        }
+        if r.1 > max.1 {
+            max = r;
+        }
+    }
+    let mut sorted: Vec<f64> = runs.iter().map(|r| r.1).collect();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let median = if n % 2 == 1 {
+        sorted[n / 2]
+    } else {
+        (sorted[n / 2 - 1] + sorted[n / 2]) / 2.0
+    };
+    Some(SeedSummary { min, median, max })
+}

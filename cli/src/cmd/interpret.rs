@@ -9,6 +9,9 @@ use super::source;
 use crate::{args::InterpretArgs, backend::Choice, data::files, render};
 
 pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
+    if let Some(dir) = &a.plot {
+        files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
+    }
     let an = source::analyse(choice, &a.source)?;
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)

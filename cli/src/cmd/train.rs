@@ -1,10 +1,14 @@
 //! `zl train`: a training run, its losses, and the bigram comparison; or, with `--seeds`, one
 //! model per seed.
 
-use std::time::Instant;
+use std::{
+    sync::atomic::{AtomicUsize, Ordering},
+    time::Instant,
+};
 
 use anyhow::{Context, Result};
 
+use super::live::{self, Interrupted, Live};
 use crate::{
     analysis,
     args::TrainArgs,
@@ -14,6 +18,10 @@ use crate::{
 };
 
 pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
+    // The outputs first: a path that cannot be written fails before any work.
+    if let Some(path) = &a.save {
+        files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
+    }
     let corpus = Corpus::load(a.corpus.as_deref())?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &corpus, &seeds.0);
@@ -23,9 +31,43 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         d_model: a.d_model,
         config: a.hyper.config(),
     };
-    let run = backend.train(&corpus, &[job], true)?.remove(0);
-    let cmp = analysis::compare(&run.weights, &corpus)?;
     let name = backend.name();
+    let epochs = job.config.epochs;
+    // Under --json the logs go to stderr and stdout holds one JSON object.
+    let live = Live::start(epochs, a.json);
+    if !a.json {
+        live.print(&render::text::train_header(&name, &corpus, &job), false);
+    }
+    // Each logged loss is printed when its segment ends.
+    let printed = AtomicUsize::new(0);
+    let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
+    let run = backend
+        .train_segments(&corpus, &[job], &ends, true, &|_, t| {
+            let from = printed.swap(t.losses.len(), Ordering::SeqCst);
+            let every = a.log_every as usize;
+            let lines: String = (from.div_ceil(every) * every..t.losses.len())
+                .step_by(every)
+                .map(|e| render::text::loss_line(e, t.losses[e]))
+                .collect();
+            live.print(&lines, a.json);
+            live.progress(t.job.config.epochs);
+            !live.interrupted()
+        })?
+        .remove(0);
+    live.finish();
+    let done = run.job.config.epochs;
+    if done < epochs {
+        live.print(
+            &format!(
+                "stopped by Ctrl-C after {done} of {epochs} epochs: loss {} (after epoch {}'s update)\n",
+                run.final_loss as f64,
+                done - 1
+            ),
+            a.json,
+        );
+        return Err(Interrupted { epochs: done }.into());
+    }
+    let cmp = analysis::compare(&run.weights, &corpus)?;
     if let Some(path) = &a.save {
         let cfg = &job.config;
         let meta = [
@@ -41,18 +83,15 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         files::write_atomic(path, &bytes).with_context(|| format!("--save {}", path.display()))?;
     }
     if a.json {
-        // Logs to stderr, one JSON object to stdout.
-        eprint!("{}", render::text::losses(&run.losses, a.log_every));
         println!("{}", render::json::train(&name, &corpus, &run, &cmp));
     } else {
         print!(
             "{}",
-            render::text::train(&render::text::TrainView {
+            render::text::train_tail(&render::text::TrainView {
                 backend: &name,
                 corpus: &corpus,
                 run: &run,
                 cmp: &cmp,
-                log_every: a.log_every,
                 checksum: a.checksum,
             })
         );

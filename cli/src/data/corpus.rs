@@ -531,6 +531,64 @@ fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u6
     Ok((vocab, counts, chars))
 }
 
+/// What [`Corpus::restricted_to`] left out: the pairs with a character outside the vocabulary.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Skipped {
+    /// Next-token predictions (pairs) left out.
+    pub pairs: u64,
+    /// The text's characters outside the vocabulary, with how many pairs each is in (a pair of
+    /// two such characters counts for both), most frequent first.
+    pub chars: Vec<(char, u64)>,
+}
+
+impl Corpus {
+    /// The counts of the pairs whose two characters are both in `vocab`, indexed by `vocab`'s
+    /// ids (a model's), and what was left out. The text's own ids do not matter: a model
+    /// trained on one text scores another by character.
+    pub fn restricted_to(&self, vocab: &[char]) -> (Corpus, Skipped) {
+        let (v, w) = (self.vocab.len(), vocab.len());
+        let id: HashMap<char, usize> = vocab.iter().enumerate().map(|(k, &c)| (c, k)).collect();
+        let ours: Vec<Option<usize>> = self.vocab.iter().map(|c| id.get(c).copied()).collect();
+        let mut counts = vec![0u64; w * w];
+        let mut pairs = 0u64;
+        let mut outside = vec![0u64; v];
+        for i in 0..v {
+            for j in 0..v {
+                let n = self.counts[i * v + j];
+                match (ours[i], ours[j]) {
+                    (Some(a), Some(b)) => counts[a * w + b] += n,
+                    _ => {
+                        pairs += n;
+                        for k in [i, j] {
+                            if ours[k].is_none() {
+                                outside[k] += n;
+                            }
+                        }
+                        if i == j && ours[i].is_none() {
+                            outside[i] -= n;
+                        }
+                    }
+                }
+            }
+        }
+        let mut chars: Vec<(char, u64)> = (0..v)
+            .filter(|&k| ours[k].is_none())
+            .map(|k| (self.vocab[k], outside[k]))
+            .collect();
+        chars.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        (
+            Corpus {
+                source: self.source.clone(),
+                vocab: vocab.to_vec(),
+                counts,
+                chars: self.chars,
+                count_seconds: self.count_seconds,
+            },
+            Skipped { pairs, chars },
+        )
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -620,5 +678,26 @@ mod tests {
             }
         }
         assert_eq!(c.chars, 193);
+    }
+
+    #[test]
+    fn a_restricted_corpus_keeps_the_pairs_inside_and_counts_the_rest() {
+        let (vocab, counts, chars) = naive("abcab?cc?");
+        let c = Corpus {
+            source: Source::Seed,
+            vocab,
+            counts,
+            chars,
+            count_seconds: None,
+        };
+        // The model's ids differ from the text's: c, a, b, and z (not in the text).
+        let (r, skipped) = c.restricted_to(&['c', 'a', 'b', 'z']);
+        // Pairs: ab bc ca ab b? ?c cc c? -> inside: ab ×2, bc, ca, cc.
+        let at = |x: usize, y: usize| r.counts[x * 4 + y];
+        assert_eq!((at(1, 2), at(2, 0), at(0, 1), at(0, 0)), (2, 1, 1, 1));
+        assert_eq!(r.predictions(), 5);
+        assert_eq!(skipped.pairs, 3);
+        assert_eq!(skipped.chars, vec![('?', 3)]);
+        assert_eq!(r.predictions() + skipped.pairs, c.predictions());
     }
 }

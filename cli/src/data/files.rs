@@ -19,27 +19,7 @@ use zl_core::Model;
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that an
 /// existing file is only ever replaced by a complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if path.is_dir() {
-        bail!(
-            "{} is a folder; give the path of a file (inside it, for example)",
-            path.display()
-        );
-    }
-    let mut tmp = tempfile::Builder::new()
-        .prefix(".zl-tmp-")
-        .tempfile_in(&dir)
-        .map_err(|e| {
-            // The reason alone: tempfile's message names its random file, not the user's.
-            anyhow::anyhow!(
-                "cannot write in folder {} ({}); does it exist, and may you write there?",
-                dir.display(),
-                std::io::Error::from(e.kind())
-            )
-        })?;
+    let mut tmp = temp_beside(path)?;
     tmp.write_all(bytes)
         .and_then(|_| tmp.as_file().sync_all())
         .with_context(|| format!("writing {}", path.display()))?;
@@ -55,6 +35,67 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
         .map_err(|e| e.error)
         .with_context(|| format!("replacing {}", path.display()))?;
     Ok(())
+}
+
+/// The temporary file `path` is written through: in its folder, so that the rename is atomic.
+fn temp_beside(path: &Path) -> Result<tempfile::NamedTempFile> {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if path.is_dir() {
+        bail!(
+            "{} is a folder; give the path of a file (inside it, for example)",
+            path.display()
+        );
+    }
+    tempfile::Builder::new()
+        .prefix(".zl-tmp-")
+        .tempfile_in(&dir)
+        .map_err(|e| {
+            // The reason alone: tempfile's message names its random file, not the user's.
+            anyhow::anyhow!(
+                "cannot write in folder {} ({}); does it exist, and may you write there?",
+                dir.display(),
+                std::io::Error::from(e.kind())
+            )
+        })
+}
+
+/// Checks, before any work, that [`write_atomic`] can write `path`: it is not a folder, and its
+/// folder exists and takes a new file. Nothing is left behind.
+pub fn check_output_file(path: &Path) -> Result<()> {
+    temp_beside(path).map(drop)
+}
+
+/// Checks, before any work, that [`write_folder`] can write into `dir`: it is a folder, or
+/// missing with a writable folder above it. Nothing is created.
+pub fn check_output_dir(dir: &Path) -> Result<()> {
+    if dir.exists() && !dir.is_dir() {
+        bail!(
+            "{} exists and is not a folder; give a folder for the figures",
+            dir.display()
+        );
+    }
+    let existing = dir
+        .ancestors()
+        .find(|a| a.as_os_str().is_empty() || a.exists())
+        .map(|a| {
+            if a.as_os_str().is_empty() {
+                Path::new(".")
+            } else {
+                a
+            }
+        })
+        .unwrap_or(Path::new("."));
+    if !existing.is_dir() {
+        bail!(
+            "{} is inside {}, which is not a folder; give a folder for the figures",
+            dir.display(),
+            existing.display()
+        );
+    }
+    check_output_file(&existing.join(".zl-check"))
 }
 
 /// Creates the folder `dir` if it is missing, or says why it cannot hold files.

@@ -55,6 +55,11 @@ pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> 
         "d_model": first.job.d_model,
         "train_seconds": seconds,
         "models": runs.iter().map(|r| json!({"seed": r.job.config.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
+        "summary": crate::analysis::seed_summary(&super::text::seed_losses(runs)).map(|m| json!({
+            "min": m.min.1, "min_seed": m.min.0,
+            "median": m.median,
+            "max": m.max.1, "max_seed": m.max.0,
+        })),
     })
 }
 
@@ -301,4 +306,22 @@ fn control(c: &Control) -> Value {
     v["what"] = json!(c.what);
     v["agreement"] = agreement(&c.cmp);
     v
+}
+
+/// `zl eval --json`.
+pub fn eval(e: &super::text::EvalView) -> Value {
+    let d = &e.cmp.decomposition;
+    json!({
+        "load": e.load.display().to_string(),
+        "corpus": e.corpus.source.to_string(),
+        "vocab_size": e.weights.vocab.len(),
+        "corpus_vocab_size": e.corpus.vocab.len(),
+        "d_model": e.weights.d_model,
+        "loss": d.model_loss,
+        "floor": d.bigram_entropy,
+        "kl_weighted": d.kl_weighted,
+        "scored": e.scored,
+        "skipped": e.skipped.pairs,
+        "skipped_characters": e.skipped.chars.iter().map(|&(c, n)| json!({"char": c.to_string(), "pairs": n})).collect::<Vec<_>>(),
+    })
 }

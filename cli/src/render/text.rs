@@ -7,7 +7,7 @@ use zl_core::TrainConfig;
 
 use crate::{
     analysis::{sweep::Sweep, Analysis, Comparison, TOP},
-    backend::Trained,
+    backend::{Job, Trained},
     data::corpus::{Corpus, Source},
 };
 
@@ -592,23 +592,20 @@ pub struct TrainView<'a> {
     pub corpus: &'a Corpus,
     pub run: &'a Trained,
     pub cmp: &'a Comparison,
-    pub log_every: u32,
     pub checksum: bool,
 }
 
-/// `zl train`'s report: the header, the losses every `log_every` epochs, the comparison table
-/// and the decomposition, and the checksum line last when asked for.
-pub fn train(t: &TrainView) -> String {
-    let (run, corpus, cmp) = (t.run, t.corpus, t.cmp);
-    let cfg = &run.job.config;
-    let vocab = &run.weights.vocab;
+/// `zl train`'s header, printed before training starts: the run's settings, the corpus, the
+/// vocabulary and the uniform loss.
+pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
+    let cfg = &job.config;
+    let vocab = &corpus.vocab;
     let v = vocab.len();
-    let uniform = (v as f64).ln();
     let mut s = String::new();
     let _ = writeln!(
         s,
         "zl train: backend {}, seed {}, {} epochs, AdamW lr {} weight decay {}, d_model {}",
-        t.backend, cfg.seed, cfg.epochs, cfg.adamw.lr, cfg.adamw.weight_decay, run.weights.d_model
+        backend, cfg.seed, cfg.epochs, cfg.adamw.lr, cfg.adamw.weight_decay, job.d_model
     );
     let _ = write!(
         s,
@@ -630,9 +627,23 @@ pub fn train(t: &TrainView) -> String {
         }
     };
     let _ = writeln!(s, "vocab ({v} characters, {ids}): {}", vocab_dict(vocab));
-    let _ = writeln!(s, "uniform loss: ln {v} = {uniform}");
+    let _ = writeln!(s, "uniform loss: ln {v} = {}", (v as f64).ln());
     s.push('\n');
-    s.push_str(&losses(&run.losses, t.log_every));
+    s
+}
+
+/// One of the notebook's loss lines.
+pub fn loss_line(epoch: usize, loss: f32) -> String {
+    format!("Epoch: {epoch}, train loss: {}\n", loss as f64)
+}
+
+/// `zl train`'s report after the losses: the final loss and time, the comparison table and the
+/// decomposition, and the checksum line last when asked for.
+pub fn train_tail(t: &TrainView) -> String {
+    let (run, cmp) = (t.run, t.cmp);
+    let cfg = &run.job.config;
+    let uniform = (run.weights.vocab.len() as f64).ln();
+    let mut s = String::new();
     let _ = writeln!(
         s,
         "final loss (after epoch {}'s update): {}",
@@ -680,12 +691,19 @@ pub fn train(t: &TrainView) -> String {
 pub fn losses(losses: &[f32], every: u32) -> String {
     let mut s = String::new();
     for (e, l) in losses.iter().enumerate().step_by(every as usize) {
-        let _ = writeln!(s, "Epoch: {e}, train loss: {}", *l as f64);
+        s.push_str(&loss_line(e, *l));
     }
     s
 }
 
-/// `zl train --seeds`: each model's final loss.
+/// Each run's seed and final loss.
+pub fn seed_losses(runs: &[Trained]) -> Vec<(u64, f64)> {
+    runs.iter()
+        .map(|r| (r.job.config.seed, r.final_loss as f64))
+        .collect()
+}
+
+/// `zl train --seeds`: each model's final loss, and their spread.
 pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
     let mut s = String::new();
     if let Some(first) = runs.first() {
@@ -703,6 +721,18 @@ pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
     let _ = writeln!(s, "{:>8}  {:>20}", "seed", "final loss");
     for r in runs {
         let _ = writeln!(s, "{:>8}  {:>20}", r.job.config.seed, r.final_loss as f64);
+    }
+    if let Some(m) = crate::analysis::seed_summary(&seed_losses(runs)) {
+        let _ = writeln!(
+            s,
+            "final loss over {} seeds: min {} (seed {}), median {}, max {} (seed {})",
+            runs.len(),
+            m.min.1,
+            m.min.0,
+            m.median,
+            m.max.1,
+            m.max.0
+        );
     }
     let _ = writeln!(
         s,
@@ -811,5 +841,75 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &TrainConfig, sw: &Sweep) -> S
         Sweep::Fixed(f) => fixed(&mut s, f),
         Sweep::UntilGap(u) => until(&mut s, u),
     }
+    s
+}
+
+/// What `zl eval` found.
+pub struct EvalView<'a> {
+    pub load: &'a std::path::Path,
+    pub corpus: &'a Corpus,
+    pub weights: &'a crate::data::files::Weights,
+    /// Positions scored.
+    pub scored: u64,
+    pub skipped: &'a crate::data::corpus::Skipped,
+    /// The model on the scored positions (their counts in the model's ids).
+    pub cmp: &'a Comparison,
+}
+
+/// `zl eval`'s report.
+pub fn eval(e: &EvalView) -> String {
+    let d = &e.cmp.decomposition;
+    let total = e.corpus.predictions();
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "zl eval: {} ({} characters, d_model {}) on {} ({} characters, {} next-token predictions)",
+        e.load.display(),
+        e.weights.vocab.len(),
+        e.weights.d_model,
+        e.corpus.source,
+        e.corpus.vocab.len(),
+        total
+    );
+    let _ = writeln!(
+        s,
+        "scored {} of {} positions; skipped {} whose current or next character is not in the model's vocabulary",
+        e.scored, total, e.skipped.pairs
+    );
+    if !e.skipped.chars.is_empty() {
+        let shown: Vec<String> = e
+            .skipped
+            .chars
+            .iter()
+            .take(12)
+            .map(|&(c, n)| format!("{} ({n})", py_repr(c)))
+            .collect();
+        let more = e.skipped.chars.len().saturating_sub(12);
+        let _ = writeln!(
+            s,
+            "characters outside the model's vocabulary (pairs they are in): {}{}",
+            shown.join(", "),
+            if more > 0 {
+                format!(", and {more} more")
+            } else {
+                String::new()
+            }
+        );
+    }
+    let _ = writeln!(
+        s,
+        "loss on the scored positions:                 {:.6} nats",
+        d.model_loss
+    );
+    let _ = writeln!(
+        s,
+        "floor of the scored pairs H(next|current):    {:.6} nats",
+        d.bigram_entropy
+    );
+    let _ = writeln!(
+        s,
+        "gap = Σ_i (n_i/N)·KL(P_i‖Q_i):                {:.6} nats",
+        d.kl_weighted
+    );
     s
 }

@@ -1,0 +1,159 @@
+//! A run as it happens, for the commands that train one model for a while: the training cut
+//! into segments so that each logged loss is printed when it is reached, a progress bar on a
+//! terminal for runs longer than about a second, and Ctrl-C, which stops the run at the end of
+//! the segment it is in (the first Ctrl-C; a second one exits at once, still with code 130).
+
+use std::{
+    io::{IsTerminal, Write},
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Once,
+    },
+    time::{Duration, Instant},
+};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// The exit code of a run stopped by Ctrl-C (128 + SIGINT), as shells report it.
+pub const INTERRUPTED_EXIT: u8 = 130;
+
+/// The error of a run that Ctrl-C stopped, after it printed what it reached.
+#[derive(Debug)]
+pub struct Interrupted {
+    /// Epochs completed when it stopped.
+    pub epochs: u32,
+}
+
+impl std::fmt::Display for Interrupted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "interrupted (Ctrl-C) after {} epochs; nothing was written",
+            self.epochs
+        )
+    }
+}
+
+impl std::error::Error for Interrupted {}
+
+static STOP: AtomicBool = AtomicBool::new(false);
+static HANDLER: Once = Once::new();
+
+/// Work, in multiply-adds of one epoch (`v²·d`), that a segment holds at least, so that a run
+/// logged every epoch does not pay a segment's overhead every epoch; and at most, so that the
+/// progress bar moves and Ctrl-C is heard within a fraction of a second on one core.
+const SEGMENT_MIN_WORK: f64 = 5e6;
+const SEGMENT_MAX_WORK: f64 = 5e8;
+
+/// Where a run of `epochs` epochs of a `v`-token, `d`-wide model logged every `log_every`
+/// epochs stops to print: multiples of the logging interval (several together where each is
+/// cheap), never more than [`SEGMENT_MAX_WORK`] apart, and the last epoch.
+pub fn segment_ends(epochs: u32, log_every: u32, v: usize, d: usize) -> Vec<u32> {
+    let per_epoch = (v * v * d).max(1) as f64;
+    let max = ((SEGMENT_MAX_WORK / per_epoch) as u32).max(1);
+    let min = ((SEGMENT_MIN_WORK / per_epoch) as u32).max(1);
+    let log = log_every.max(1);
+    let len = if log >= max {
+        max
+    } else {
+        (log * min.div_ceil(log)).min(log * (max / log).max(1))
+    };
+    let mut ends: Vec<u32> = (1..)
+        .map(|k: u32| k.saturating_mul(len))
+        .take_while(|&e| e < epochs)
+        .collect();
+    ends.push(epochs);
+    ends
+}
+
+/// A run's live display: its progress bar, and whether Ctrl-C asked it to stop.
+pub struct Live {
+    bar: ProgressBar,
+    shown: AtomicBool,
+    start: Instant,
+    draw: bool,
+}
+
+impl Live {
+    /// Starts watching a run of `epochs` epochs; `quiet` (under --json) keeps the bar hidden.
+    /// Installs the Ctrl-C handler the first time.
+    pub fn start(epochs: u32, quiet: bool) -> Live {
+        HANDLER.call_once(|| {
+            // A failure to install it leaves Ctrl-C's default, which also writes nothing
+            // half-done (every output is written through a rename).
+            let _ = ctrlc::set_handler(|| {
+                if STOP.swap(true, Ordering::SeqCst) {
+                    std::process::exit(INTERRUPTED_EXIT.into());
+                }
+            });
+        });
+        let bar = ProgressBar::with_draw_target(Some(epochs.into()), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template("training {bar:40} {pos}/{len} epochs, {eta} left")
+                .expect("valid template"),
+        );
+        Live {
+            bar,
+            shown: AtomicBool::new(false),
+            start: Instant::now(),
+            draw: !quiet && std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Whether Ctrl-C has asked the run to stop.
+    pub fn interrupted(&self) -> bool {
+        STOP.load(Ordering::SeqCst)
+    }
+
+    /// Records `done` epochs; shows the bar once the run has taken about a second.
+    pub fn progress(&self, done: u32) {
+        if self.draw
+            && self.start.elapsed() > Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::SeqCst)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.set_position(done.into());
+    }
+
+    /// Prints `text` on stdout (or stderr, `to_stderr`) now, flushed, above the bar.
+    pub fn print(&self, text: &str, to_stderr: bool) {
+        self.bar.suspend(|| {
+            if to_stderr {
+                let mut e = std::io::stderr().lock();
+                let _ = e.write_all(text.as_bytes());
+                let _ = e.flush();
+            } else {
+                let mut o = std::io::stdout().lock();
+                let _ = o.write_all(text.as_bytes());
+                let _ = o.flush();
+            }
+        });
+    }
+
+    /// Clears the bar.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_ends;
+
+    #[test]
+    fn segments_end_at_logged_epochs_and_the_last() {
+        // The seed model: 30·30·16 multiply-adds an epoch; logged every 100 epochs.
+        let e = segment_ends(10_000, 100, 30, 16);
+        assert_eq!(*e.last().unwrap(), 10_000);
+        assert!(e.windows(2).all(|w| w[0] < w[1]));
+        assert!(e[..e.len() - 1].iter().all(|x| x % 100 == 0), "{e:?}");
+        assert!(e.len() > 1 && e.len() <= 100, "{}", e.len());
+        // Logged every epoch: grouped, not a segment per epoch.
+        assert!(segment_ends(10_000, 1, 30, 16).len() < 100);
+        // A huge interval on a large model: still cut for Ctrl-C.
+        let e = segment_ends(100_000, 1_000_000, 256, 64);
+        assert!(e.len() > 10 && *e.last().unwrap() == 100_000, "{}", e.len());
+        assert_eq!(segment_ends(1, 100, 30, 16), vec![1]);
+    }
+}
