@@ -4,6 +4,8 @@
 
 pub mod interpret;
 pub mod report;
+pub mod run;
+pub mod sample;
 pub mod source;
 pub mod sweep;
 pub mod train;

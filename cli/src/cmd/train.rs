@@ -5,8 +5,12 @@ use std::time::Instant;
 
 use anyhow::{Context, Result};
 
+use super::source;
 use crate::{
-    analysis,
+    analysis::{
+        self,
+        heldout::{self, Split},
+    },
     args::TrainArgs,
     backend::{Backend, Choice, Job},
     data::{corpus::Corpus, files},
@@ -14,16 +18,30 @@ use crate::{
 };
 
 pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
-    let corpus = Corpus::load(a.corpus.as_deref())?;
+    let whole = Corpus::load(a.corpus.as_deref())?;
     if let Some(seeds) = &a.seeds {
-        return run_batch(choice, a, &corpus, &seeds.0);
+        return run_batch(choice, a, &whole, &seeds.0);
     }
+    // --val-fraction: train on the text without its end, and measure the loss on the end.
+    let split = a
+        .val
+        .val_fraction
+        .map(|f| Split::new(&whole, f))
+        .transpose()?;
+    let corpus = split.as_ref().map_or(whole, |s| s.train.clone());
     let backend = Backend::open(choice)?;
     let job = Job {
         d_model: a.d_model,
         config: a.hyper.config(),
     };
-    let run = backend.train(&corpus, &[job], true)?.remove(0);
+    let (run, held) = match &split {
+        Some(split) => {
+            let (run, curve) = source::train_holding_out(&backend, split, job, a.log_every)?;
+            let held = heldout::held_out(split, &run.weights, curve)?;
+            (run, Some(held))
+        }
+        None => (backend.train(&corpus, &[job], true)?.remove(0), None),
+    };
     let cmp = analysis::compare(&run.weights, &corpus)?;
     let name = backend.name();
     if let Some(path) = &a.save {
@@ -43,7 +61,16 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if a.json {
         // Logs to stderr, one JSON object to stdout.
         eprint!("{}", render::text::losses(&run.losses, a.log_every));
-        println!("{}", render::json::train(&name, &corpus, &run, &cmp));
+        let mut out = render::json::train(&name, &corpus, &run, &cmp);
+        if let (Some(h), Some(obj)) = (&held, out.as_object_mut()) {
+            let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
+            let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
+            obj.insert("val_losses".into(), val_losses.into());
+            obj.insert("val_epochs".into(), val_epochs.into());
+            obj.insert("final_val_loss".into(), h.model_loss.into());
+            obj.insert("held_out".into(), render::verbs::held_out_json(h));
+        }
+        println!("{out}");
     } else {
         print!(
             "{}",
@@ -53,9 +80,20 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
                 run: &run,
                 cmp: &cmp,
                 log_every: a.log_every,
-                checksum: a.checksum,
+                // With --val-fraction, the held-out lines come before the checksum line.
+                checksum: a.checksum && held.is_none(),
             })
         );
+        if let Some(h) = &held {
+            print!(
+                "\n{}\n{}",
+                render::verbs::held_out_curve_text(h),
+                render::verbs::held_out_text(h)
+            );
+            if a.checksum {
+                println!("{}", run.checksum);
+            }
+        }
     }
     Ok(())
 }

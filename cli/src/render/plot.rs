@@ -439,7 +439,12 @@ where
     let d = &an.cmp.decomposition;
     let n = losses.len() as f64;
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 * 55 / 100);
+    let held: &[(u32, f64)] = an.held_out.as_ref().map_or(&[], |h| &h.curve);
     let ymax = losses.iter().fold(d.uniform_loss, |a, &b| a.max(b as f64)) + 0.1;
+    // A held-out loss above the training curve's range raises it, up to twice ln V.
+    let ymax = held.iter().fold(ymax, |a, &(_, l)| {
+        a.max((l + 0.1).min(2.0 * d.uniform_loss))
+    });
     let ymin = d.bigram_entropy - 0.15;
     let mut c = ChartBuilder::on(&left)
         .caption("Loss curve", style(TITLE))
@@ -484,6 +489,17 @@ where
     ))?
     .label(format!("train loss (final {:.4})", an.cmp.model_loss_f32))
     .legend(swatch(blue));
+    if let Some(&(_, last)) = held.last() {
+        let green = RGBColor(40, 150, 70);
+        c.draw_series(LineSeries::new(
+            held.iter()
+                .map(|&(e, l)| (e as f64, l.min(ymax)))
+                .collect::<Vec<_>>(),
+            green.stroke_width(2),
+        ))?
+        .label(format!("held-out loss (final {last:.4})"))
+        .legend(swatch(green));
+    }
     legend_box(&mut c)?;
 
     let gaps: Vec<(f64, f64)> = log_thin(losses.len(), 800)
