@@ -44,6 +44,9 @@ pub struct Obtained {
     pub settings: &'static str,
     /// A loaded file's dtype conversion, to say on stderr.
     pub note: Option<String>,
+    /// Seconds of training, for a model trained here (kept out of `what`, so that `zl sample`
+    /// and `zl run` print the same bytes from run to run).
+    pub seconds: Option<f64>,
     /// The held-out loss at every 100th epoch and the last, with `--val-fraction` and a model
     /// trained here.
     pub held_curve: Vec<(u32, f64)>,
@@ -85,6 +88,7 @@ pub fn obtain(
                 settings: "the notebook's settings (seed 0, 10000 epochs, AdamW lr 0.001 weight decay 0.01), as the file does not record its own",
                 note,
                 held_curve: vec![],
+                seconds: None,
             }
         }
         None => {
@@ -98,7 +102,7 @@ pub fn obtain(
             };
             let cfg = &job.config;
             let what = format!(
-                "a model trained here ({} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {} ({:.0} ms)",
+                "a model trained here ({} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {}",
                 backend.name(),
                 corpus.source,
                 cfg.seed,
@@ -106,9 +110,9 @@ pub fn obtain(
                 job.d_model,
                 cfg.adamw.lr,
                 cfg.adamw.weight_decay,
-                run.seconds * 1e3
             );
             Obtained {
+                seconds: Some(run.seconds),
                 weights: run.weights,
                 what,
                 losses: Some(run.losses),
@@ -198,12 +202,17 @@ pub fn analyse_holding_out(
         .transpose()?;
     let Obtained {
         weights,
-        what: source,
+        what,
         losses,
         job,
         settings,
+        seconds,
         ..
     } = got;
+    let source = match seconds {
+        Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
+        None => what,
+    };
     let untrained = Job {
         config: TrainConfig {
             epochs: 0,
