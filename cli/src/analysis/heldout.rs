@@ -99,12 +99,12 @@ impl Split {
         let mut total = 0.0f64;
         for i in 0..v {
             let row = &self.train.counts[i * v..(i + 1) * v];
+            let held = &self.held[i * v..(i + 1) * v];
             let n: u64 = row.iter().sum();
-            for j in 0..v {
-                let h = self.held[i * v + j];
+            for (&c, &h) in row.iter().zip(held) {
                 if h > 0 {
-                    let p = (row[j] as f64 + alpha) / (n as f64 + alpha * v as f64);
-                    if !(p > 0.0) {
+                    let p = (c as f64 + alpha) / (n as f64 + alpha * v as f64);
+                    if p.is_nan() || p <= 0.0 {
                         // Unseen (p = 0), or a row never seen with α = 0 (0/0).
                         return f64::INFINITY;
                     }
