@@ -545,7 +545,10 @@ pub fn analyse(
     controls: ControlWeights,
 ) -> Result<Analysis> {
     let start = Instant::now();
-    let tokens = corpus.tokens(ablation_chars(w.vocab.len(), w.d_model))?;
+    // At most the corpus's own characters: a --val-fraction training part is the head of a text
+    // whose tail it does not count.
+    let tokens =
+        corpus.tokens(ablation_chars(w.vocab.len(), w.d_model).min(corpus.chars as usize))?;
     // The model, its corpus, the ablation's tokens, and the two controls (the same vocabulary
     // and d_model, so the same capacity).
     struct At<'a>(
