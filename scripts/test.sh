@@ -9,6 +9,13 @@ step() { printf '\n== %s\n' "$*" >&2; }
 step "python packages: torch, numpy, safetensors (the PyTorch load test; several GB the first time)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore torch numpy safetensors
 
+# tests/verbs.rs runs the seed notebook's own class (a TransformerLens HookedRootModule) against
+# zl. transformer-lens 4 imports transformers, datasets, pandas and wandb at import time, so
+# --no-deps would break `from transformer_lens import HookedRootModule`: measured beside torch,
+# about 550 MB more and 33 s the first time.
+step "python packages: transformer-lens 4.3.0 (the notebook's hooked class, tests/verbs.rs)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore transformer-lens==4.3.0
+
 step "zl interpret/report: a TTF font for the figures, and Chromium for the report screenshot (tests/report.rs)"
 # fonts-dejavu-core: plot.rs measures and draws figure text with DejaVu Sans. chromium: the
 # screenshot test renders report.html headless; under CI it fails rather than skips without it.

@@ -33,6 +33,12 @@ pub enum Command {
     Interpret(InterpretArgs),
     /// Write one self-contained HTML page that tells the story with the figures and numbers.
     Report(ReportArgs),
+    /// Generate text from the model and from the data's bigram table with the same random
+    /// numbers, and say where they first differ.
+    Sample(SampleArgs),
+    /// Run the model on a text position by position (the notebook's run_with_cache): each
+    /// position's embedding, logits, top next characters, and the loss.
+    Run(RunArgs),
     /// Score saved weights on a text, whose vocabulary may differ from the model's: the loss,
     /// the floor of the scored pairs, and the positions skipped.
     Eval(EvalArgs),
@@ -114,6 +120,9 @@ pub struct InterpretArgs {
     /// Also write the figures to this folder (created if missing), each as SVG and PNG.
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub val: ValFraction,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -193,7 +202,7 @@ pub struct TrainArgs {
     /// comma-separated list; on cuda in one launch (up to 65,536 models a launch), on cpu in
     /// parallel. Reports each model's final loss.
     #[arg(long, value_name = "SEEDS", value_parser = parse_seeds,
-          conflicts_with_all = ["checksum", "save", "log_every"])]
+          conflicts_with_all = ["checksum", "save", "log_every", "val_fraction"])]
     pub seeds: Option<Seeds>,
 
     /// Print one JSON object on stdout (logs go to stderr).
@@ -204,6 +213,9 @@ pub struct TrainArgs {
     /// `epochs=N final_loss=0x%08x weights_fnv1a=0x%08x`.
     #[arg(long)]
     pub checksum: bool,
+
+    #[command(flatten)]
+    pub val: ValFraction,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -247,6 +259,111 @@ pub struct SweepArgs {
           conflicts_with = "seed")]
     pub seeds: Option<Seeds>,
 }
+
+// --- zl sample, zl run, --val-fraction (issue 16) ------------------------------------------------
+
+/// `--val-fraction`: hold out the end of the text and report the loss on it.
+#[derive(Args, Debug, Clone, Default)]
+pub struct ValFraction {
+    /// Hold out the last fraction F of the text (0 < F < 1) from training, and report the
+    /// model's loss on it (the vocabulary is still the whole text's); not with --seeds.
+    #[arg(long, value_name = "F", value_parser = parse_val_fraction, allow_hyphen_values = true)]
+    pub val_fraction: Option<f64>,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct SampleArgs {
+    /// The model: --load, or trained now (--seed is the initial weights' seed, as in zl
+    /// interpret; --sample-seed is the sampler's).
+    #[command(flatten)]
+    pub source: ModelSource,
+
+    /// The text to continue; a zero-layer model sees only its last character (default: the
+    /// text's first character).
+    #[arg(long, value_name = "TEXT", value_parser = parse_prompt, allow_hyphen_values = true)]
+    pub prompt: Option<String>,
+
+    /// How many characters to generate, 1 to 1,000,000.
+    #[arg(long, value_name = "N", default_value_t = 200, value_parser = parse_chars, allow_hyphen_values = true)]
+    pub chars: u32,
+
+    /// Divide the model's logits by T before the softmax (T > 0, finite; the table's P is
+    /// sampled as it is).
+    #[arg(long, value_name = "T", default_value_t = 1.0, value_parser = parse_temperature, allow_hyphen_values = true)]
+    pub temperature: f64,
+
+    /// The sampler's seed (ChaCha8): the same seed gives the same texts.
+    #[arg(long, value_name = "S", default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub sample_seed: u64,
+
+    /// Print one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug, Clone)]
+pub struct RunArgs {
+    /// The model: --load, or trained now.
+    #[command(flatten)]
+    pub source: ModelSource,
+
+    /// The text to run the model on, at least 2 characters of the model's vocabulary.
+    #[arg(long, value_name = "TEXT", required = true, value_parser = parse_run_text, allow_hyphen_values = true)]
+    pub text: String,
+
+    /// Print one JSON object on stdout (every position's hook_embed and logits).
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Most characters `zl sample` generates.
+pub const MAX_SAMPLE_CHARS: u32 = 1_000_000;
+
+fn parse_val_fraction(s: &str) -> Result<f64, String> {
+    let x = parse_f64(s)?;
+    if x.is_finite() && x > 0.0 && x < 1.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "--val-fraction must be a number between 0 and 1, both excluded, such as 0.1 (got {s})"
+        ))
+    }
+}
+
+fn parse_temperature(s: &str) -> Result<f64, String> {
+    let x = parse_f64(s)?;
+    if x.is_finite() && x > 0.0 {
+        Ok(x)
+    } else {
+        Err(format!(
+            "the temperature must be a positive finite number, such as 1 or 0.5 (got {s})"
+        ))
+    }
+}
+
+fn parse_chars(s: &str) -> Result<u32, String> {
+    parse_count(s, "--chars", MAX_SAMPLE_CHARS)
+}
+
+fn parse_prompt(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("--prompt is empty; give at least one character, or leave it out".into())
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+fn parse_run_text(s: &str) -> Result<String, String> {
+    if s.chars().count() < 2 {
+        Err(format!(
+            "--text needs at least 2 characters, one to predict the next from (got {s:?})"
+        ))
+    } else {
+        Ok(s.to_string())
+    }
+}
+
+// --- end of zl sample, zl run, --val-fraction ------------------------------------------------------
 
 fn parse_f64(s: &str) -> Result<f64, String> {
     s.trim()

@@ -48,6 +48,8 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Sweep(a) => cmd::sweep::run(cli.backend, &a),
         args::Command::Interpret(a) => cmd::interpret::run(cli.backend, &a),
         args::Command::Report(a) => cmd::report::run(cli.backend, &a),
+        args::Command::Sample(a) => cmd::sample::run(cli.backend, &a),
+        args::Command::Run(a) => cmd::run::run(cli.backend, &a),
         args::Command::Eval(a) => cmd::eval::run(&a),
     }
 }

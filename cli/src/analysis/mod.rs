@@ -4,6 +4,8 @@
 //! ([`sweep`]). The maths is `zl_core::interpret` (no_std, f64 on the f32 weights); this layer
 //! gathers it out of the core's generic types. It never trains and never prints.
 
+pub mod heldout;
+pub mod sample;
 pub mod sweep;
 
 use std::time::Instant;
@@ -339,6 +341,8 @@ pub struct Analysis {
     /// it; a loaded model has none, and neither has a run on the PTX interpreter).
     pub gap_curve: Option<GapCurve>,
     pub analysis_seconds: f64,
+    /// With `--val-fraction`: the held-out numbers (the loss curve's second line).
+    pub held_out: Option<heldout::HeldOut>,
 }
 
 /// The facts of the architecture, for one model: true for any weights.
@@ -549,7 +553,10 @@ pub fn analyse(
     controls: ControlWeights,
 ) -> Result<Analysis> {
     let start = Instant::now();
-    let tokens = corpus.tokens(ablation_chars(w.vocab.len(), w.d_model))?;
+    // At most the corpus's own characters: a --val-fraction training part is the head of a text
+    // whose tail it does not count.
+    let tokens =
+        corpus.tokens(ablation_chars(w.vocab.len(), w.d_model).min(corpus.chars as usize))?;
     // The model, its corpus, the ablation's tokens, and the two controls (the same vocabulary
     // and d_model, so the same capacity).
     struct At<'a>(
@@ -625,6 +632,7 @@ pub fn analyse(
                 gap_curve: None,
                 refit_losses: None,
                 analysis_seconds: 0.0,
+                held_out: None,
                 cmp,
             };
             Ok(an)

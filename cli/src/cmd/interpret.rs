@@ -12,7 +12,8 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
     }
-    let an = source::analyse(choice, &a.source)?;
+    let (mut an, held) = source::analyse_holding_out(choice, &a.source, a.val.val_fraction)?;
+    an.held_out = held;
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)
             .and_then(|f| files::write_folder(dir, &f))
@@ -22,10 +23,17 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         }
     }
     if a.json {
-        println!("{}", render::json::interpret(&an));
+        let mut out = render::json::interpret(&an);
+        if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
+            obj.insert("held_out".into(), render::verbs::held_out_json(h));
+        }
+        println!("{out}");
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!("{}", render::text::interpret(&an, colour));
+        if let Some(h) = &an.held_out {
+            print!("\n{}", render::verbs::held_out_text(h));
+        }
     }
     Ok(())
 }

@@ -7,6 +7,8 @@ pub mod eval;
 pub mod interpret;
 pub mod live;
 pub mod report;
+pub mod run;
+pub mod sample;
 pub mod source;
 pub mod sweep;
 pub mod train;

@@ -2,16 +2,23 @@
 //! now on the chosen backend; analysed on its corpus (the seed text unless `--corpus` names a
 //! file), beside its controls. Shared by the two commands, so that neither calls the other.
 
-use std::{path::Path, sync::Mutex};
+use std::sync::Mutex;
 
-use anyhow::{bail, Context, Result};
+use anyhow::{Context, Result};
 use zl_core::{AdamWConfig, TrainConfig};
 
 use crate::{
-    analysis::{self, Analysis, ControlWeights, GapCurve},
+    analysis::{
+        self,
+        heldout::{self, HeldOut, Split},
+        Analysis, ControlWeights, GapCurve,
+    },
     args::ModelSource,
     backend::{Backend, Choice, Job, Trained},
-    data::{corpus::Corpus, files},
+    data::{
+        corpus::Corpus,
+        files::{self, Weights},
+    },
 };
 
 /// The seed of the shuffled-text control's shuffle.
@@ -24,17 +31,46 @@ const GAP_CURVE_WORK: f64 = 1e11;
 const GAP_CURVE_MAX_EPOCHS: u32 = 100_000;
 const GAP_CURVE_MIN_EPOCHS: u32 = 10_000;
 
-/// The analysis of the model `src` names, with its controls: the same model untrained, and
-/// trained the same way on a shuffled text; and, for a model trained here, the gap against the
-/// epoch.
-pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    let corpus = Corpus::load(src.corpus.as_deref())?;
-    let backend = Backend::open(choice)?;
-    let (weights, source, losses, job, settings) = match &src.load {
+/// A model to look at: its weights, what it is in words, and how it was trained.
+pub struct Obtained {
+    pub weights: Weights,
+    /// What the model is, in words, for the output's first lines.
+    pub what: String,
+    /// The losses of a model trained here.
+    pub losses: Option<Vec<f32>>,
+    /// The run its controls take: its own, or the notebook's for loaded weights.
+    pub job: Job,
+    /// The controls' settings, in words.
+    pub settings: &'static str,
+    /// A loaded file's dtype conversion, to say on stderr.
+    pub note: Option<String>,
+    /// Seconds of training, for a model trained here (kept out of `what`, so that `zl sample`
+    /// and `zl run` print the same bytes from run to run).
+    pub seconds: Option<f64>,
+    /// The held-out loss at every 100th epoch and the last, with `--val-fraction` and a model
+    /// trained here.
+    pub held_curve: Vec<(u32, f64)>,
+}
+
+/// The corpus `src` names, whole: the seed text unless `--corpus` names a file.
+pub fn corpus(src: &ModelSource) -> Result<Corpus> {
+    Corpus::load(src.corpus.as_deref())
+}
+
+/// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
+/// metadata, else `corpus`'s when the sizes match), or a model trained here on `corpus`, with
+/// the held-out loss every [`HELD_EVERY`] epochs where `split` is given.
+pub fn obtain(
+    backend: &Backend,
+    src: &ModelSource,
+    corpus: &Corpus,
+    split: Option<&Split>,
+) -> Result<Obtained> {
+    Ok(match &src.load {
         Some(path) => {
-            let w = load_model(path, &corpus)?;
+            let (w, from, note) = files::load_weights(path, corpus, src.corpus.is_some())?;
             let what = format!(
-                "weights loaded from {} (d_model {}), on {}",
+                "weights loaded from {} (d_model {}), on {}; vocabulary: {from}",
                 path.display(),
                 w.d_model,
                 corpus.source
@@ -44,17 +80,29 @@ pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
                 d_model: w.d_model,
                 config: TrainConfig::default(),
             };
-            (w, what, None, job, "the notebook's settings (seed 0, 10000 epochs, AdamW lr 0.001 weight decay 0.01), as the file does not record its own")
+            Obtained {
+                weights: w,
+                what,
+                losses: None,
+                job,
+                settings: "the notebook's settings (seed 0, 10000 epochs, AdamW lr 0.001 weight decay 0.01), as the file does not record its own",
+                note,
+                held_curve: vec![],
+                seconds: None,
+            }
         }
         None => {
             let job = Job {
                 d_model: src.d_model,
                 config: src.config(),
             };
-            let run = backend.train(&corpus, &[job], true)?.remove(0);
+            let (run, held_curve) = match split {
+                Some(split) => train_holding_out(backend, split, job, HELD_EVERY)?,
+                None => (backend.train(corpus, &[job], true)?.remove(0), vec![]),
+            };
             let cfg = &job.config;
             let what = format!(
-                "a model trained here ({} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {} ({:.0} ms)",
+                "a model trained here ({} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {}",
                 backend.name(),
                 corpus.source,
                 cfg.seed,
@@ -62,16 +110,119 @@ pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
                 job.d_model,
                 cfg.adamw.lr,
                 cfg.adamw.weight_decay,
-                run.seconds * 1e3
             );
-            (
-                run.weights,
+            Obtained {
+                seconds: Some(run.seconds),
+                weights: run.weights,
                 what,
-                Some(run.losses),
+                losses: Some(run.losses),
                 job,
-                "the same settings",
-            )
+                settings: "the same settings",
+                note: None,
+                held_curve,
+            }
         }
+    })
+}
+
+/// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
+/// 100 epochs).
+pub const HELD_EVERY: u32 = 100;
+
+/// Trains `job` on `split`'s training part in segments of `every` epochs, and measures the
+/// held-out loss at epoch 0, after every segment and at the end. The segments continue one
+/// trainer state (weights, moments, step count), so the run is bit for bit the unsegmented one.
+pub fn train_holding_out(
+    backend: &Backend,
+    split: &Split,
+    job: Job,
+    every: u32,
+) -> Result<(Trained, Vec<(u32, f64)>)> {
+    train_holding_out_watched(backend, split, job, every, &|_| true)
+}
+
+/// [`train_holding_out`], with `watch` seeing each segment's run so far (`zl train` prints its
+/// losses from it); the run stops where `watch` returns false.
+pub fn train_holding_out_watched(
+    backend: &Backend,
+    split: &Split,
+    job: Job,
+    every: u32,
+    watch: &(dyn Fn(&Trained) -> bool + Sync),
+) -> Result<(Trained, Vec<(u32, f64)>)> {
+    let epochs = job.config.epochs;
+    let start = Job {
+        config: TrainConfig {
+            epochs: 0,
+            ..job.config
+        },
+        ..job
+    };
+    let init = backend.train(&split.train, &[start], false)?.remove(0);
+    let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
+    let first_error = Mutex::new(None);
+    let mut ends: Vec<u32> = (1..)
+        .map(|k| k * every)
+        .take_while(|&e| e < epochs)
+        .collect();
+    ends.push(epochs);
+    let after = |_: usize, t: &Trained| match split.model_loss(&t.weights) {
+        Ok(l) => {
+            curve.lock().unwrap().push((t.job.config.epochs, l));
+            watch(t)
+        }
+        Err(e) => {
+            first_error.lock().unwrap().get_or_insert(e);
+            false
+        }
+    };
+    let run = backend
+        .train_segments(&split.train, &[job], &ends, true, &after)?
+        .remove(0);
+    if let Some(e) = first_error.into_inner().unwrap() {
+        return Err(e);
+    }
+    Ok((run, curve.into_inner().unwrap()))
+}
+
+/// The analysis of the model `src` names, with its controls: the same model untrained, and
+/// trained the same way on a shuffled text; and, for a model trained here, the gap against the
+/// epoch.
+pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
+    Ok(analyse_holding_out(choice, src, None)?.0)
+}
+
+/// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
+/// without its last fraction F, and its held-out numbers.
+pub fn analyse_holding_out(
+    choice: Choice,
+    src: &ModelSource,
+    val_fraction: Option<f64>,
+) -> Result<(Analysis, Option<HeldOut>)> {
+    let whole = corpus(src)?;
+    let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
+    let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
+    let backend = Backend::open(choice)?;
+    let got = obtain(&backend, src, &whole, split.as_ref())?;
+    if let Some(note) = &got.note {
+        eprintln!("{note}");
+    }
+    let held = split
+        .as_ref()
+        .map(|s| heldout::held_out(s, &got.weights, got.held_curve.clone()))
+        .transpose()?;
+    let Obtained {
+        weights,
+        what,
+        losses,
+        job,
+        settings,
+        seconds,
+        ..
+    } = got;
+    let source = match seconds {
+        Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
+        None => what,
     };
     let untrained = Job {
         config: TrainConfig {
@@ -115,7 +266,7 @@ pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
         an.gap_curve = Some(gap_curve(&backend, &corpus, job)?);
         an.refit_losses = refit(&backend, &corpus, job)?;
     }
-    Ok(an)
+    Ok((an, held))
 }
 
 /// The models retrained at d_model 1..=d (every size up to 16, then powers of two and d), with
@@ -207,22 +358,4 @@ fn gap_curve(backend: &Backend, corpus: &Corpus, job: Job) -> Result<GapCurve> {
             .filter_map(|(k, &e)| Some((e, gaps[0][k]?, gaps[1][k]?)))
             .collect(),
     })
-}
-
-/// Reads `--load PATH` and checks that its vocabulary is the corpus's, in token-id order.
-fn load_model(path: &Path, corpus: &Corpus) -> Result<files::Weights> {
-    let flag = || format!("--load {}", path.display());
-    let w = files::read_safetensors(path).with_context(flag)?;
-    if w.vocab != corpus.vocab {
-        let got: String = w.vocab.iter().collect();
-        let want: String = corpus.vocab.iter().collect();
-        bail!(
-            "{}: its vocabulary {got:?} ({} characters) is not that of {} {want:?} ({} characters); pass the --corpus it was trained on",
-            flag(),
-            w.vocab.len(),
-            corpus.source,
-            corpus.vocab.len()
-        );
-    }
-    Ok(w)
 }

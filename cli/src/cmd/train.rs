@@ -8,11 +8,17 @@ use std::{
 
 use anyhow::{Context, Result};
 
-use super::live::{self, Interrupted, Live};
+use super::{
+    live::{self, Interrupted, Live},
+    source,
+};
 use crate::{
-    analysis,
+    analysis::{
+        self,
+        heldout::{self, Split},
+    },
     args::TrainArgs,
-    backend::{Backend, Choice, Job},
+    backend::{Backend, Choice, Job, Trained},
     data::{corpus::Corpus, files},
     render,
 };
@@ -22,10 +28,17 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.save {
         files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
     }
-    let corpus = Corpus::load(a.corpus.as_deref())?;
+    let whole = Corpus::load(a.corpus.as_deref())?;
     if let Some(seeds) = &a.seeds {
-        return run_batch(choice, a, &corpus, &seeds.0);
+        return run_batch(choice, a, &whole, &seeds.0);
     }
+    // --val-fraction: train on the text without its end, and measure the loss on the end.
+    let split = a
+        .val
+        .val_fraction
+        .map(|f| Split::new(&whole, f))
+        .transpose()?;
+    let corpus = split.as_ref().map_or(whole, |s| s.train.clone());
     let backend = Backend::open(choice)?;
     let job = Job {
         d_model: a.d_model,
@@ -38,22 +51,33 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if !a.json {
         live.print(&render::text::train_header(&name, &corpus, &job), false);
     }
-    // Each logged loss is printed when its segment ends.
+    // Each logged loss is printed when the segment that reaches it ends.
     let printed = AtomicUsize::new(0);
-    let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
-    let run = backend
-        .train_segments(&corpus, &[job], &ends, true, &|_, t| {
-            let from = printed.swap(t.losses.len(), Ordering::SeqCst);
-            let every = a.log_every as usize;
-            let lines: String = (from.div_ceil(every) * every..t.losses.len())
-                .step_by(every)
-                .map(|e| render::text::loss_line(e, t.losses[e]))
-                .collect();
-            live.print(&lines, a.json);
-            live.progress(t.job.config.epochs);
-            !live.interrupted()
-        })?
-        .remove(0);
+    let watch = |t: &Trained| {
+        let from = printed.swap(t.losses.len(), Ordering::SeqCst);
+        let every = a.log_every as usize;
+        let lines: String = (from.div_ceil(every) * every..t.losses.len())
+            .step_by(every)
+            .map(|e| render::text::loss_line(e, t.losses[e]))
+            .collect();
+        live.print(&lines, a.json);
+        live.progress(t.job.config.epochs);
+        !live.interrupted()
+    };
+    let (run, held) = match &split {
+        Some(split) => {
+            let (run, curve) =
+                source::train_holding_out_watched(&backend, split, job, a.log_every, &watch)?;
+            (run, Some((split, curve)))
+        }
+        None => {
+            let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
+            let run = backend
+                .train_segments(&corpus, &[job], &ends, true, &|_, t| watch(t))?
+                .remove(0);
+            (run, None)
+        }
+    };
     live.finish();
     let done = run.job.config.epochs;
     if done < epochs {
@@ -67,6 +91,10 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         );
         return Err(Interrupted { epochs: done }.into());
     }
+    let held = match held {
+        Some((split, curve)) => Some(heldout::held_out(split, &run.weights, curve)?),
+        None => None,
+    };
     let cmp = analysis::compare(&run.weights, &corpus)?;
     if let Some(path) = &a.save {
         let cfg = &job.config;
@@ -83,7 +111,16 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         files::write_atomic(path, &bytes).with_context(|| format!("--save {}", path.display()))?;
     }
     if a.json {
-        println!("{}", render::json::train(&name, &corpus, &run, &cmp));
+        let mut out = render::json::train(&name, &corpus, &run, &cmp);
+        if let (Some(h), Some(obj)) = (&held, out.as_object_mut()) {
+            let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
+            let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
+            obj.insert("val_losses".into(), val_losses.into());
+            obj.insert("val_epochs".into(), val_epochs.into());
+            obj.insert("final_val_loss".into(), h.model_loss.into());
+            obj.insert("held_out".into(), render::verbs::held_out_json(h));
+        }
+        println!("{out}");
     } else {
         print!(
             "{}",
@@ -92,9 +129,20 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
                 corpus: &corpus,
                 run: &run,
                 cmp: &cmp,
-                checksum: a.checksum,
+                // With --val-fraction, the held-out lines come before the checksum line.
+                checksum: a.checksum && held.is_none(),
             })
         );
+        if let Some(h) = &held {
+            print!(
+                "\n{}\n{}",
+                render::verbs::held_out_curve_text(h),
+                render::verbs::held_out_text(h)
+            );
+            if a.checksum {
+                println!("{}", run.checksum);
+            }
+        }
     }
     Ok(())
 }

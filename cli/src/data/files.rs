@@ -194,8 +194,123 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
     weights_from_safetensors(&bytes, path)
 }
 
-/// Parses and checks safetensors bytes; `path` only names the file in messages.
+/// Parses and checks safetensors bytes that carry their vocabulary; `path` only names the file
+/// in messages.
 pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
+    let l = loaded_from_safetensors(bytes, path)?;
+    match l.vocab.clone() {
+        Some(vocab) => Ok(l.with_vocab(vocab)),
+        None => bail!(
+            "{}: no 'vocab' metadata; save the model with zl train --save",
+            path.display()
+        ),
+    }
+}
+
+/// Weights as a safetensors file holds them: `W_E` [V, D] and `W_U` [D, V] in f32, and the
+/// vocabulary where its metadata names one (a file written by PyTorch or numpy has none).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Loaded {
+    /// The `vocab` metadata, in token-id order, if the file has it.
+    pub vocab: Option<Vec<char>>,
+    /// Rows of W_E.
+    pub vocab_len: usize,
+    /// Columns of W_E.
+    pub d_model: usize,
+    /// W_E, row-major, V × D.
+    pub w_e: Vec<f32>,
+    /// W_U, row-major, D × V.
+    pub w_u: Vec<f32>,
+    /// The stored type where it was not F32 (F64, F16 or BF16), converted to f32.
+    pub converted_from: Option<String>,
+}
+
+impl Loaded {
+    /// The weights with this vocabulary (of `vocab_len` characters).
+    pub fn with_vocab(self, vocab: Vec<char>) -> Weights {
+        debug_assert_eq!(vocab.len(), self.vocab_len);
+        Weights {
+            vocab,
+            d_model: self.d_model,
+            w_e: self.w_e,
+            w_u: self.w_u,
+        }
+    }
+}
+
+/// Where a loaded model's vocabulary came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum VocabFrom {
+    /// The file's `vocab` metadata.
+    Metadata,
+    /// The `--corpus` text's vocabulary (the file has no metadata; the sizes match).
+    Corpus,
+    /// The seed notebook's 30 characters (no metadata, no `--corpus`, V = 30).
+    Seed,
+}
+
+impl std::fmt::Display for VocabFrom {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            VocabFrom::Metadata => "the file's vocab metadata",
+            VocabFrom::Corpus => "the --corpus text's (the file has no vocab metadata)",
+            VocabFrom::Seed => {
+                "the seed notebook's (the file has no vocab metadata and W_E has its 30 rows)"
+            }
+        })
+    }
+}
+
+/// Reads `--load PATH` and names its vocabulary: the file's metadata, which must be the
+/// corpus's; else the corpus's (the `--corpus` text, or the seed notebook's when
+/// `corpus_given` is false) when its size is W_E's row count.
+pub fn load_weights(
+    path: &Path,
+    corpus: &super::corpus::Corpus,
+    corpus_given: bool,
+) -> Result<(Weights, VocabFrom, Option<String>)> {
+    let flag = || format!("--load {}", path.display());
+    let bytes = std::fs::read(path)
+        .with_context(|| format!("cannot read {}", path.display()))
+        .with_context(flag)?;
+    let l = loaded_from_safetensors(&bytes, path).with_context(flag)?;
+    let note = l.converted_from.clone().map(|t| {
+        format!(
+            "{}: W_E and W_U are stored as {t}; converted to f32",
+            flag()
+        )
+    });
+    let (v, want) = (l.vocab_len, corpus.vocab.len());
+    let from = match &l.vocab {
+        Some(vocab) if *vocab != corpus.vocab => {
+            let got: String = vocab.iter().collect();
+            let want_s: String = corpus.vocab.iter().collect();
+            bail!(
+                "{}: its vocabulary {got:?} ({} characters) is not that of {} {want_s:?} ({} characters); pass the --corpus it was trained on",
+                flag(),
+                vocab.len(),
+                corpus.source,
+                want
+            );
+        }
+        Some(_) => VocabFrom::Metadata,
+        None if v == want && corpus_given => VocabFrom::Corpus,
+        None if v == want => VocabFrom::Seed,
+        None if corpus_given => bail!(
+            "{}: no vocab metadata, and W_E has {v} rows but {} has {want} distinct characters; pass the --corpus it was trained on",
+            flag(),
+            corpus.source
+        ),
+        None => bail!(
+            "{}: no vocab metadata, and W_E has {v} rows but the seed notebook's vocabulary has {want}; pass --corpus with the text it was trained on",
+            flag()
+        ),
+    };
+    Ok((l.with_vocab(corpus.vocab.clone()), from, note))
+}
+
+/// Parses and checks safetensors bytes; `path` only names the file in messages.
+pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
     let what = || format!("{} is not a zl model", path.display());
     let corrupt = || {
         format!(
@@ -210,16 +325,93 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
     let st = SafeTensors::deserialize(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
         .with_context(corrupt)?;
-    let vocab_json = header
-        .metadata()
-        .as_ref()
-        .and_then(|m| m.get("vocab"))
-        .with_context(|| {
-            format!(
-                "{}: no 'vocab' metadata; save the model with zl train --save",
-                path.display()
+    let vocab = match header.metadata().as_ref().and_then(|m| m.get("vocab")) {
+        None => None,
+        Some(vocab_json) => Some(parse_vocab(vocab_json, path)?),
+    };
+    let mut converted = None;
+    let mut tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
+        let t = st.tensor(name).map_err(|_| {
+            let names: Vec<&str> = st.names();
+            anyhow::anyhow!(
+                "{}: no tensor named {name} (it has {names:?}); expected W_E and W_U",
+                what()
             )
         })?;
+        let d = t.data();
+        let values: Vec<f32> = match t.dtype() {
+            Dtype::F32 => d
+                .chunks_exact(4)
+                .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+                .collect(),
+            Dtype::F64 => d
+                .chunks_exact(8)
+                .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")) as f32)
+                .collect(),
+            Dtype::F16 => d
+                .chunks_exact(2)
+                .map(|b| half::f16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            Dtype::BF16 => d
+                .chunks_exact(2)
+                .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
+                .collect(),
+            other => bail!(
+                "{}: {name} is {other:?}; zl reads F32, F64, F16 or BF16",
+                path.display()
+            ),
+        };
+        if t.dtype() != Dtype::F32 {
+            converted = Some(format!("{:?}", t.dtype()));
+        }
+        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
+            bail!(
+                "{}: {name} holds a non-finite value ({}) at flat index {i}{}",
+                path.display(),
+                values[i],
+                if t.dtype() == Dtype::F64 {
+                    " (as f32)"
+                } else {
+                    ""
+                }
+            );
+        }
+        Ok((t.shape().to_vec(), values))
+    };
+    let (se, w_e) = tensor("W_E")?;
+    let (su, w_u) = tensor("W_U")?;
+    let v = match (&vocab, se.first()) {
+        (Some(vocab), _) => vocab.len(),
+        (None, Some(&rows)) => rows,
+        (None, None) => 0,
+    };
+    if se.len() != 2 || su.len() != 2 || se[0] != v || su[1] != v || se[1] != su[0] {
+        bail!(
+            "{}: shapes W_E {se:?} and W_U {su:?} do not fit a vocabulary of {v}; expected [{v}, D] and [D, {v}]",
+            path.display()
+        );
+    }
+    let d = se[1];
+    if !(2..=super::MAX_VOCAB).contains(&v) || !(1..=super::MAX_D_MODEL).contains(&d) {
+        bail!(
+            "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
+            path.display(),
+            super::MAX_VOCAB,
+            super::MAX_D_MODEL
+        );
+    }
+    Ok(Loaded {
+        vocab,
+        vocab_len: v,
+        d_model: d,
+        w_e,
+        w_u,
+        converted_from: converted,
+    })
+}
+
+/// The `vocab` metadata: a JSON array of distinct one-character strings.
+fn parse_vocab(vocab_json: &str, path: &Path) -> Result<Vec<char>> {
     let vocab_strings: Vec<String> = serde_json::from_str(vocab_json).with_context(|| {
         format!(
             "{}: the 'vocab' metadata is not a JSON array of strings",
@@ -237,53 +429,6 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
             ),
         }
     }
-    let tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
-        let t = st.tensor(name).map_err(|_| {
-            let names: Vec<&str> = st.names();
-            anyhow::anyhow!(
-                "{}: no tensor named {name} (it has {names:?}); expected W_E and W_U",
-                what()
-            )
-        })?;
-        if t.dtype() != Dtype::F32 {
-            bail!(
-                "{}: {name} is {:?}, expected F32",
-                path.display(),
-                t.dtype()
-            );
-        }
-        let values: Vec<f32> = t
-            .data()
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]]))
-            .collect();
-        if let Some(i) = values.iter().position(|x| !x.is_finite()) {
-            bail!(
-                "{}: {name} holds a non-finite value ({}) at flat index {i}",
-                path.display(),
-                values[i]
-            );
-        }
-        Ok((t.shape().to_vec(), values))
-    };
-    let (se, w_e) = tensor("W_E")?;
-    let (su, w_u) = tensor("W_U")?;
-    let v = vocab.len();
-    if se.len() != 2 || su.len() != 2 || se[0] != v || su[1] != v || se[1] != su[0] {
-        bail!(
-            "{}: shapes W_E {se:?} and W_U {su:?} do not fit a vocabulary of {v}; expected [{v}, D] and [D, {v}]",
-            path.display()
-        );
-    }
-    let d = se[1];
-    if !(2..=super::MAX_VOCAB).contains(&v) || !(1..=super::MAX_D_MODEL).contains(&d) {
-        bail!(
-            "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
-            path.display(),
-            super::MAX_VOCAB,
-            super::MAX_D_MODEL
-        );
-    }
     let mut sorted = vocab.clone();
     sorted.sort_unstable();
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
@@ -293,10 +438,5 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
             w[0]
         );
     }
-    Ok(Weights {
-        vocab,
-        d_model: d,
-        w_e,
-        w_u,
-    })
+    Ok(vocab)
 }

@@ -8,3 +8,4 @@ pub mod json;
 pub mod plot;
 pub mod sweep_plot;
 pub mod text;
+pub mod verbs;

@@ -7,6 +7,8 @@
 //! token, column = next token, token 0 top left, labelled with the characters.
 
 use std::{
+    cell::RefCell,
+    collections::HashMap,
     path::{Path, PathBuf},
     sync::OnceLock,
 };
@@ -18,7 +20,7 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::heatmap::glyph;
+use super::{heatmap::glyph, text::py_repr};
 use crate::analysis::Analysis;
 
 /// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
@@ -136,6 +138,7 @@ impl Figure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
+        let hover = |i: usize, j: usize| cell_title(an, i, j);
         match self {
             Figure::LossCurve => loss_curve(root, an),
             Figure::BigramCounts => {
@@ -153,6 +156,7 @@ impl Figure {
                             String::new()
                         }
                     }),
+                    &hover,
                 )
             }
             Figure::BigramVsModel => {
@@ -172,6 +176,7 @@ impl Figure {
                     "Bigram statistics P(next | input)",
                     1.0,
                     None,
+                    &hover,
                 )?;
                 heatmap(
                     &r,
@@ -180,6 +185,7 @@ impl Figure {
                     "W_E @ W_U (post softmax) Q",
                     1.0,
                     None,
+                    &hover,
                 )
             }
             Figure::Spectrum => spectrum(root, an),
@@ -190,9 +196,15 @@ impl Figure {
         }
     }
 
-    /// The figure as an SVG document.
+    /// The figure as an SVG document, every heatmap cell with its values as a `<title>` (shown
+    /// on hover, no script).
     pub fn svg(self, an: &Analysis) -> Result<String> {
-        svg_of(self.size(), |root| self.draw(root, an))
+        CELL_TITLES.with(|t| *t.borrow_mut() = Some(vec![]));
+        let svg = svg_of(self.size(), |root| self.draw(root, an));
+        let titles = CELL_TITLES
+            .with(|t| t.borrow_mut().take())
+            .unwrap_or_default();
+        Ok(with_cell_titles(&svg?, &titles))
     }
 
     /// The figure as PNG bytes (8-bit RGB).
@@ -271,8 +283,104 @@ fn blues(x: f64) -> RGBColor {
     RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
 }
 
+// --- hover values on heatmap cells (issue 16) ------------------------------------------------
+
+/// A heatmap cell drawn into the SVG being made: its square in the SVG's pixels, and its title.
+struct CellTitle {
+    x: i32,
+    y: i32,
+    size: i32,
+    text: String,
+}
+
+thread_local! {
+    /// The cells of the SVG [`Figure::svg`] is drawing (`None` while drawing a PNG).
+    static CELL_TITLES: RefCell<Option<Vec<CellTitle>>> = const { RefCell::new(None) };
+}
+
+/// `x` to 4 significant digits.
+fn sig4(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    let mag = x.abs().log10().floor() as i32;
+    if (-4..4).contains(&mag) {
+        format!("{:.*}", (3 - mag).max(0) as usize, x)
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// A cell's hover text: the current and next character, the count, P and Q.
+fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
+    let c = &an.cmp;
+    format!(
+        "{} → {}: count {}, P {}, Q {}",
+        py_repr(c.vocab[i]),
+        py_repr(c.vocab[j]),
+        c.counts[i][j],
+        sig4(c.p[i][j]),
+        sig4(c.q[i][j])
+    )
+}
+
+fn xml_escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// Gives each recorded cell's `<rect>` (found by its exact square) a `<title>` child.
+fn with_cell_titles(svg: &str, titles: &[CellTitle]) -> String {
+    if titles.is_empty() {
+        return svg.to_string();
+    }
+    let by_square: HashMap<String, &str> = titles
+        .iter()
+        .map(|t| {
+            (
+                format!(
+                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" ",
+                    t.x, t.y, t.size, t.size
+                ),
+                t.text.as_str(),
+            )
+        })
+        .collect();
+    let mut out = String::with_capacity(svg.len() + titles.len() * 64);
+    let mut rest = svg;
+    while let Some(at) = rest.find("<rect ") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        let end = rest.find("/>").map_or(rest.len(), |e| e + 2);
+        let tag = &rest[..end];
+        // The tag's opening up to its height attribute and the space after it.
+        let square = tag.find("height=\"").and_then(|h| {
+            tag[h + 8..]
+                .find('"')
+                .map(|q| &tag[..(h + 8 + q + 2).min(tag.len())])
+        });
+        match square.and_then(|k| by_square.get(k)) {
+            Some(text) if tag.ends_with("/>") => {
+                out.push_str(&tag[..tag.len() - 2]);
+                out.push_str("><title>");
+                out.push_str(&xml_escape(text));
+                out.push_str("</title></rect>");
+            }
+            _ => out.push_str(tag),
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+// --- end of hover values ---------------------------------------------------------------------
+
 /// A labelled heatmap filling `area`: title, the table's cells (row i at the top for i = 0),
-/// the characters along both axes, axis titles and a colour bar from 0 to `vmax`.
+/// the characters along both axes, axis titles and a colour bar from 0 to `vmax`; in an SVG each
+/// cell carries `hover(i, j)` as its title.
 fn heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &[Vec<f64>],
@@ -280,6 +388,7 @@ fn heatmap<DB: DrawingBackend>(
     title: &str,
     vmax: f64,
     annotate: Option<&dyn Fn(f64) -> String>,
+    hover: &dyn Fn(usize, usize) -> String,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -305,6 +414,17 @@ where
                 [(cx, cy), (cx + cell, cy + cell)],
                 blues(x / vmax).filled(),
             ))?;
+            CELL_TITLES.with(|titles| {
+                if let Some(titles) = titles.borrow_mut().as_mut() {
+                    let (bx, by) = area.get_base_pixel();
+                    titles.push(CellTitle {
+                        x: bx + cx,
+                        y: by + cy,
+                        size: cell,
+                        text: hover(i as usize, j as usize),
+                    });
+                }
+            });
             if let Some(f) = annotate {
                 let s = f(x);
                 if !s.is_empty() {
@@ -439,7 +559,12 @@ where
     let d = &an.cmp.decomposition;
     let n = losses.len() as f64;
     let (left, right) = root.split_horizontally(root.dim_in_pixel().0 * 55 / 100);
+    let held: &[(u32, f64)] = an.held_out.as_ref().map_or(&[], |h| &h.curve);
     let ymax = losses.iter().fold(d.uniform_loss, |a, &b| a.max(b as f64)) + 0.1;
+    // A held-out loss above the training curve's range raises it, up to twice ln V.
+    let ymax = held.iter().fold(ymax, |a, &(_, l)| {
+        a.max((l + 0.1).min(2.0 * d.uniform_loss))
+    });
     let ymin = d.bigram_entropy - 0.15;
     let mut c = ChartBuilder::on(&left)
         .caption("Loss curve", style(TITLE))
@@ -484,6 +609,17 @@ where
     ))?
     .label(format!("train loss (final {:.4})", an.cmp.model_loss_f32))
     .legend(swatch(blue));
+    if let Some(&(_, last)) = held.last() {
+        let green = RGBColor(40, 150, 70);
+        c.draw_series(LineSeries::new(
+            held.iter()
+                .map(|&(e, l)| (e as f64, l.min(ymax)))
+                .collect::<Vec<_>>(),
+            green.stroke_width(2),
+        ))?
+        .label(format!("held-out loss (final {last:.4})"))
+        .legend(swatch(green));
+    }
     legend_box(&mut c)?;
 
     let gaps: Vec<(f64, f64)> = log_thin(losses.len(), 800)

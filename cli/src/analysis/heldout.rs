@@ -1,0 +1,176 @@
+//! Held-out loss (`--val-fraction F`): the text's last fraction F kept from training, with the
+//! vocabulary still the whole text's so that token ids do not change; the trained model's loss
+//! on it beside the count model's with add-α smoothing. An unseen pair has probability 0 in the
+//! table (α = 0), which is what a model that generalises does better than.
+
+use anyhow::{bail, Result};
+use zl_core::{interpret as zi, Bigrams};
+
+use crate::{
+    backend::capacity::{self, AtCapacity},
+    data::{corpus::Corpus, files::Weights},
+};
+
+/// The α values of the count model's add-α smoothing.
+pub const ALPHAS: [f64; 4] = [0.0, 0.01, 0.1, 1.0];
+
+/// A text cut in two at a character: the training part (a [`Corpus`] of its own counts, the
+/// whole text's vocabulary) and the held-out part's bigram counts. A pair that crosses the cut
+/// (the training part's last character, then the held-out part's first) is a held-out
+/// prediction: it predicts a held-out character.
+#[derive(Debug, Clone)]
+pub struct Split {
+    pub fraction: f64,
+    pub train: Corpus,
+    /// Characters of the held-out part.
+    pub held_chars: u64,
+    /// `held[i * V + j]`: times token j follows token i in the held-out predictions.
+    pub held: Vec<u64>,
+}
+
+impl Split {
+    /// The text's last `fraction` held out (at least one character each side, and at least one
+    /// training pair).
+    pub fn new(corpus: &Corpus, fraction: f64) -> Result<Split> {
+        let n = corpus.chars as usize;
+        let held_chars = ((n as f64) * fraction).round() as usize;
+        let cut = n - held_chars;
+        if held_chars < 1 || cut < 2 {
+            bail!(
+                "--val-fraction {fraction}: {} has {n} characters, which leaves {cut} to train on and {held_chars} held out; give a fraction that leaves at least 2 and 1",
+                corpus.source
+            );
+        }
+        let tokens = corpus.tokens(n)?;
+        let v = corpus.vocab.len();
+        let (mut train, mut held) = (vec![0u64; v * v], vec![0u64; v * v]);
+        for k in 1..tokens.len() {
+            let part = if k < cut { &mut train } else { &mut held };
+            part[tokens[k - 1] * v + tokens[k]] += 1;
+        }
+        Ok(Split {
+            fraction,
+            train: Corpus {
+                source: corpus.source.clone(),
+                vocab: corpus.vocab.clone(),
+                counts: train,
+                chars: cut as u64,
+                count_seconds: corpus.count_seconds,
+            },
+            held_chars: held_chars as u64,
+            held,
+        })
+    }
+
+    /// Held-out predictions.
+    pub fn held_predictions(&self) -> u64 {
+        self.held.iter().sum()
+    }
+
+    /// Held-out predictions whose pair never occurs in the training part, and how many distinct
+    /// such pairs there are.
+    pub fn unseen(&self) -> (u64, usize) {
+        let pairs = self.held.iter().zip(&self.train.counts);
+        let unseen = || pairs.clone().filter(|&(&h, &t)| h > 0 && t == 0);
+        (unseen().map(|(&h, _)| h).sum(), unseen().count())
+    }
+
+    /// The model's mean cross-entropy on the held-out predictions (zl-core's `cross_entropy` of
+    /// its f64 logit table).
+    pub fn model_loss(&self, w: &Weights) -> Result<f64> {
+        struct At<'a>(&'a Weights, &'a [u64]);
+        impl AtCapacity for At<'_> {
+            type Output = Result<f64>;
+            fn at<const V: usize, const D: usize>(self) -> Result<f64> {
+                let m = self.0.model::<V, D>()?;
+                let b = Bigrams::<V>::from_count_table(self.0.vocab.len(), self.1)
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+                Ok(zi::cross_entropy(&zi::logit_table(&m), &b))
+            }
+        }
+        capacity::dispatch(w.vocab.len(), w.d_model, At(w, &self.held))
+    }
+
+    /// The count model's held-out loss with add-α smoothing:
+    /// `−(1/N) Σ_ij H_ij ln((C_ij + α) / (n_i + α·V))`, with C the training part's counts;
+    /// `+∞` at α = 0 wherever a held-out pair is unseen (or its row never occurs).
+    pub fn table_loss(&self, alpha: f64) -> f64 {
+        let v = self.train.vocab.len();
+        let mut total = 0.0f64;
+        for i in 0..v {
+            let row = &self.train.counts[i * v..(i + 1) * v];
+            let held = &self.held[i * v..(i + 1) * v];
+            let n: u64 = row.iter().sum();
+            for (&c, &h) in row.iter().zip(held) {
+                if h > 0 {
+                    let p = (c as f64 + alpha) / (n as f64 + alpha * v as f64);
+                    if p.is_nan() || p <= 0.0 {
+                        // Unseen (p = 0), or a row never seen with α = 0 (0/0).
+                        return f64::INFINITY;
+                    }
+                    total -= h as f64 * p.ln();
+                }
+            }
+        }
+        total / self.held_predictions() as f64
+    }
+}
+
+/// The held-out numbers of one model.
+#[derive(Debug, Clone)]
+pub struct HeldOut {
+    pub fraction: f64,
+    pub train_chars: u64,
+    pub held_chars: u64,
+    pub held_predictions: u64,
+    /// Held-out predictions of a pair unseen in training, and distinct such pairs.
+    pub unseen_predictions: u64,
+    pub unseen_pairs: usize,
+    /// The model's held-out loss at the end.
+    pub model_loss: f64,
+    /// (α, the count model's held-out loss).
+    pub table_losses: Vec<(f64, f64)>,
+    /// (epoch, the model's held-out loss with the weights after that many updates), where
+    /// training was recorded.
+    pub curve: Vec<(u32, f64)>,
+}
+
+/// [`HeldOut`] of the final weights `w` (and the curve, if any).
+pub fn held_out(split: &Split, w: &Weights, curve: Vec<(u32, f64)>) -> Result<HeldOut> {
+    let (unseen_predictions, unseen_pairs) = split.unseen();
+    Ok(HeldOut {
+        fraction: split.fraction,
+        train_chars: split.train.chars,
+        held_chars: split.held_chars,
+        held_predictions: split.held_predictions(),
+        unseen_predictions,
+        unseen_pairs,
+        model_loss: split.model_loss(w)?,
+        table_losses: ALPHAS.iter().map(|&a| (a, split.table_loss(a))).collect(),
+        curve,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_seed_text_splits_into_all_its_pairs() {
+        let c = Corpus::seed();
+        let s = Split::new(&c, 0.25).unwrap();
+        assert_eq!(s.train.chars + s.held_chars, c.chars);
+        let both: Vec<u64> = s
+            .train
+            .counts
+            .iter()
+            .zip(&s.held)
+            .map(|(a, b)| a + b)
+            .collect();
+        assert_eq!(both, c.counts);
+        assert_eq!(s.held_predictions(), s.held_chars);
+        // α = 0 is infinite exactly when some held-out pair is unseen.
+        assert_eq!(s.table_loss(0.0).is_infinite(), s.unseen().0 > 0);
+        assert!(s.table_loss(1.0).is_finite());
+    }
+}

@@ -1,0 +1,236 @@
+//! The output of `zl sample`, `zl run` and `--val-fraction`'s held-out numbers, as text and as
+//! JSON.
+
+use std::fmt::Write;
+
+use serde_json::{json, Value};
+
+use super::text::py_repr;
+use crate::analysis::{
+    heldout::HeldOut,
+    sample::{self, Position, Samples},
+};
+
+/// An f32 as JSON, in its shortest decimal that reads back as the same f32 (Rust's `Display`);
+/// held as the f64 of that decimal, which serde_json prints in the same digits.
+pub fn f32_exact(x: f32) -> Value {
+    format!("{x}")
+        .parse::<f64>()
+        .map_or(Value::Null, |v| json!(v))
+}
+
+fn string(vocab: &[char], ids: &[usize]) -> String {
+    ids.iter().map(|&i| vocab[i]).collect()
+}
+
+/// What `zl sample` shows.
+pub struct SampleView<'a> {
+    pub what: &'a str,
+    pub vocab: &'a [char],
+    pub prompt: &'a [usize],
+    pub samples: &'a Samples,
+    pub seed: u64,
+    pub temperature: f64,
+}
+
+/// `zl sample`'s text.
+pub fn sample_text(v: &SampleView) -> String {
+    let s = v.samples;
+    let prompt = string(v.vocab, v.prompt);
+    let last = py_repr(v.vocab[*v.prompt.last().expect("a prompt")]);
+    let mut out = String::new();
+    let _ = writeln!(out, "zl sample: {}", v.what);
+    let _ = writeln!(
+        out,
+        "prompt {prompt:?} (a zero-layer model continues from its last character, {last}); {} characters; temperature {} (the model's logits only); sample seed {}",
+        s.model.len(), v.temperature, v.seed
+    );
+    let _ = writeln!(out, "one ChaCha8 stream of uniform numbers u in [0, 1) drives both samplers, the same u at each step, each by inverse CDF in token-id order\n");
+    let _ = writeln!(out, "model, softmax(W_E·W_U / T):");
+    let _ = writeln!(out, "{prompt}{}\n", string(v.vocab, &s.model));
+    let _ = writeln!(out, "table, the data's bigram P (the count model):");
+    let _ = writeln!(out, "{prompt}{}\n", string(v.vocab, &s.table));
+    if let Some(t) = s.table_stopped_at {
+        let _ = writeln!(
+            out,
+            "the table's text stops after {} characters: {} is the text's last character and is never followed, so its row of P is empty",
+            s.table.len(),
+            py_repr(v.vocab[t])
+        );
+    }
+    let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| py_repr(v.vocab[i]));
+    match s.first_divergence {
+        Some(k) => {
+            let _ = writeln!(
+                out,
+                "first divergence: generated character {k} (from 0): model {}, table {}; they agree on the {k} before it",
+                ch(s.model.get(k)),
+                ch(s.table.get(k))
+            );
+        }
+        None => {
+            let _ = writeln!(out, "first divergence: none; the two texts are the same");
+        }
+    }
+    out
+}
+
+/// `zl sample --json`: `model_text` and `table_text` are the generated characters (after the
+/// prompt), `first_divergence` an index into them or null.
+pub fn sample_json(v: &SampleView) -> Value {
+    let s = v.samples;
+    json!({
+        "prompt": string(v.vocab, v.prompt),
+        "model_text": string(v.vocab, &s.model),
+        "table_text": string(v.vocab, &s.table),
+        "first_divergence": s.first_divergence,
+        "table_stopped_at": s.table_stopped_at.map(|t| v.vocab[t].to_string()),
+        "seed": v.seed,
+        "temperature": v.temperature,
+        "rng": "ChaCha8 (rand 0.10), u = 53 random bits / 2^53",
+        "model": v.what,
+    })
+}
+
+/// What `zl run` shows.
+pub struct RunView<'a> {
+    pub what: &'a str,
+    pub vocab: &'a [char],
+    pub positions: &'a [Position],
+    pub loss: Option<f64>,
+}
+
+/// How many next characters `zl run` lists per position.
+pub const RUN_TOP: usize = 5;
+
+/// `zl run`'s text: per position the character, the target, the model's top 5 with Q, the
+/// target's ln Q and the position's loss; then the mean loss.
+pub fn run_text(v: &RunView) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "zl run: {}", v.what);
+    let _ = writeln!(
+        out,
+        "{} positions; Q = softmax(W_E[char]·W_U); loss = −ln Q(next)\n",
+        v.positions.len()
+    );
+    let _ = writeln!(
+        out,
+        "{:>5}  {:<6} {:<6} {:<58} {:>11} {:>9}",
+        "pos", "char", "next", "model's top 5 next (Q)", "ln Q(next)", "loss"
+    );
+    for (k, p) in v.positions.iter().enumerate() {
+        let top: Vec<String> = sample::top(&p.log_q, RUN_TOP)
+            .into_iter()
+            .map(|j| format!("{} {:.3}", py_repr(v.vocab[j]), p.log_q[j].exp()))
+            .collect();
+        let next = p.next.map_or("-".into(), |n| py_repr(v.vocab[n]));
+        let (lp, loss) = match p.log_prob {
+            Some(lp) => (format!("{lp:.4}"), format!("{:.4}", -lp)),
+            None => ("-".into(), "-".into()),
+        };
+        let _ = writeln!(
+            out,
+            "{k:>5}  {:<6} {next:<6} {:<58} {lp:>11} {loss:>9}",
+            py_repr(v.vocab[p.token]),
+            top.join(", ")
+        );
+    }
+    if let Some(l) = v.loss {
+        let n = v.positions.iter().filter(|p| p.next.is_some()).count();
+        let _ = writeln!(out, "\nmean loss over {n} predictions: {l:.6} nats");
+    }
+    out
+}
+
+/// `zl run --json`: every position's `hook_embed` (W_E's row, each f32 exactly) and `logits`
+/// (f32), the target and its ln Q, and the mean loss.
+pub fn run_json(v: &RunView) -> Value {
+    let positions: Vec<Value> = v
+        .positions
+        .iter()
+        .map(|p| {
+            json!({
+                "char": v.vocab[p.token].to_string(),
+                "token": p.token,
+                "hook_embed": p.hook_embed.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
+                "logits": p.logits.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
+                "next": p.next.map(|n| v.vocab[n].to_string()),
+                "log_prob": p.log_prob,
+            })
+        })
+        .collect();
+    json!({
+        "model": v.what,
+        "vocab": v.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "positions": positions,
+        "loss": v.loss,
+    })
+}
+
+/// A loss that may be infinite, for text.
+fn nats(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.6}")
+    } else {
+        "inf".into()
+    }
+}
+
+/// The held-out section: the model's loss beside the count model's, and the unseen pairs.
+pub fn held_out_text(h: &HeldOut) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "held-out loss (--val-fraction {}): trained on the first {} characters, evaluated on the last {} ({} predictions)",
+        h.fraction, h.train_chars, h.held_chars, h.held_predictions
+    );
+    let _ = writeln!(
+        out,
+        "  {} of the {} held-out predictions ({} distinct pairs) are of a pair the training part never has",
+        h.unseen_predictions, h.held_predictions, h.unseen_pairs
+    );
+    let _ = writeln!(
+        out,
+        "  the trained model:                    {} nats",
+        nats(h.model_loss)
+    );
+    for &(a, l) in &h.table_losses {
+        let why = if a == 0.0 && !l.is_finite() {
+            " (an unseen pair has P = 0)"
+        } else {
+            ""
+        };
+        let _ = writeln!(
+            out,
+            "  the count model, add-α with α = {a:<5} {} nats{why}",
+            nats(l)
+        );
+    }
+    out
+}
+
+/// The held-out losses at the logged epochs, one line each, as the notebook logs the training
+/// loss.
+pub fn held_out_curve_text(h: &HeldOut) -> String {
+    let mut out = String::new();
+    for &(e, l) in &h.curve {
+        let _ = writeln!(out, "Epoch: {e}, held-out loss: {l}");
+    }
+    out
+}
+
+/// The held-out numbers as JSON (infinite losses as null).
+pub fn held_out_json(h: &HeldOut) -> Value {
+    let finite = |x: f64| x.is_finite().then_some(x);
+    json!({
+        "val_fraction": h.fraction,
+        "train_chars": h.train_chars,
+        "held_out_chars": h.held_chars,
+        "held_out_predictions": h.held_predictions,
+        "unseen_predictions": h.unseen_predictions,
+        "unseen_pairs": h.unseen_pairs,
+        "model_loss": h.model_loss,
+        "table_losses": h.table_losses.iter().map(|&(a, l)| json!({"alpha": a, "loss": finite(l)})).collect::<Vec<_>>(),
+        "val_losses": h.curve.iter().map(|&(e, l)| json!({"epoch": e, "loss": l})).collect::<Vec<_>>(),
+    })
+}
