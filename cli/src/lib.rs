@@ -43,5 +43,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Sweep(a) => cmd::sweep::run(cli.backend, &a),
         args::Command::Interpret(a) => cmd::interpret::run(cli.backend, &a),
         args::Command::Report(a) => cmd::report::run(cli.backend, &a),
+        args::Command::Count(a) => cmd::count::run(&a),
     }
 }

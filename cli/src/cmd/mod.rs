@@ -2,6 +2,7 @@
 //! for runs, the analysis layer for results, and the render layer for output, then writes.
 //! No command calls another; what two share lives in [`source`].
 
+pub mod count;
 pub mod interpret;
 pub mod report;
 pub mod source;

@@ -28,7 +28,7 @@ const GAP_CURVE_MIN_EPOCHS: u32 = 10_000;
 /// trained the same way on a shuffled text; and, for a model trained here, the gap against the
 /// epoch.
 pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    let corpus = Corpus::load(src.corpus.as_deref())?;
+    let corpus = Corpus::load_either(src.corpus.as_deref(), src.counts.as_deref())?;
     let backend = Backend::open(choice)?;
     let (weights, source, losses, job, settings) = match &src.load {
         Some(path) => {

@@ -18,7 +18,7 @@ use crate::{
 };
 
 pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
-    let corpus = Corpus::load(a.corpus.as_deref())?;
+    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
     let mut sizes = a.d_model.clone();
     sizes.sort_unstable();
     sizes.dedup();

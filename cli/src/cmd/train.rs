@@ -14,7 +14,7 @@ use crate::{
 };
 
 pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
-    let corpus = Corpus::load(a.corpus.as_deref())?;
+    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &corpus, &seeds.0);
     }
