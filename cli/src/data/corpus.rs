@@ -156,9 +156,17 @@ impl Corpus {
             // text is left at its last character and entered at its first.
             let id = |c: char| vocab.iter().position(|&x| x == c).expect("checked above");
             let (f, l) = (id(first), id(last));
+            // Row and column sums in one pass in memory order (they fit in u64: their total
+            // does).
+            let (mut outs, mut intos) = (vec![0u64; v], vec![0u64; v]);
+            for (row, out) in counts.chunks_exact(v).zip(&mut outs) {
+                *out = row.iter().sum();
+                for (into, &n) in intos.iter_mut().zip(row) {
+                    *into += n;
+                }
+            }
             for k in 0..v {
-                let out: u64 = counts[k * v..(k + 1) * v].iter().sum();
-                let into: u64 = (0..v).map(|i| counts[i * v + k]).sum();
+                let (out, into) = (outs[k], intos[k]);
                 if out + (k == l) as u64 != into + (k == f) as u64 {
                     bail!(
                         "{:?} follows other characters {into} times and is followed {out} times, which no text from {first:?} to {last:?} does; the counts are inconsistent",

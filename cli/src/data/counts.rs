@@ -8,10 +8,7 @@
 //! `documents` (decimal), `first` and `last` (one character each) and `semantics`
 //! (`documents` or `concatenate`, [`Semantics`]).
 
-use std::{
-    collections::{BTreeSet, HashMap},
-    path::Path,
-};
+use std::{collections::HashMap, path::Path};
 
 use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
@@ -87,8 +84,12 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
     if path.is_dir() {
         bail!("this is a folder; give a count file written by zl count");
     }
-    let bytes = std::fs::read(path).map_err(|e| anyhow::anyhow!("cannot read it ({e})"))?;
-    from_bytes(&bytes, path)
+    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read it ({e})");
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // SAFETY: read-only, and dropped before this returns; a concurrent writer could change
+    // the bytes read (which every check below then sees), not this process's memory safety.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(cannot)?;
+    from_bytes(&map, path)
 }
 
 /// Parses and checks count-file bytes; `path` becomes the corpus's source.
@@ -206,61 +207,25 @@ pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
 /// Merges corpora into one, as counting their texts at once would give: the vocabularies
 /// unioned and re-indexed in code-point order, the counts added, and in
 /// [`Semantics::Concatenate`] the pair across each boundary added from the recorded last and
-/// first characters (so the order matters). Messages name the part at fault by its source.
+/// first characters (so the order matters).
 pub fn merge(parts: &[Corpus], semantics: Semantics) -> Result<Corpus> {
-    let Some(head) = parts.first() else {
-        bail!("nothing to merge; give at least one count file");
-    };
-    let union: BTreeSet<char> = parts.iter().flat_map(|p| p.vocab.iter().copied()).collect();
-    if union.len() > MAX_VOCAB {
-        bail!(
-            "the {} parts use {} distinct characters together, more than the {MAX_VOCAB} a zl model supports; merge fewer, or use a smaller alphabet (for example, lower-case the text)",
-            parts.len(),
-            union.len()
-        );
+    let mut t = Table::new();
+    for (rank, p) in parts.iter().enumerate() {
+        t.add(rank, p)?;
     }
-    let vocab: Vec<char> = union.into_iter().collect();
-    let v = vocab.len();
-    let id = |c: char| vocab.binary_search(&c).expect("in the union");
-    let mut counts = vec![0u64; v * v];
-    let overflow = || anyhow::anyhow!("the merged counts exceed 2^64; merge fewer files at once");
-    let (mut chars, mut documents) = (0u64, 0u64);
-    for (n, p) in parts.iter().enumerate() {
-        let pv = p.vocab.len();
-        let ids: Vec<usize> = p.vocab.iter().map(|&c| id(c)).collect();
-        for (i, row) in p.counts.chunks_exact(pv).enumerate() {
-            let out = &mut counts[ids[i] * v..(ids[i] + 1) * v];
-            for (j, &k) in row.iter().enumerate() {
-                if k != 0 {
-                    out[ids[j]] = out[ids[j]].checked_add(k).ok_or_else(overflow)?;
-                }
-            }
-        }
-        chars = chars.checked_add(p.chars).ok_or_else(overflow)?;
-        documents = documents.checked_add(p.documents).ok_or_else(overflow)?;
-        if semantics == Semantics::Concatenate && n > 0 {
-            let pair = &mut counts[id(parts[n - 1].last) * v + id(p.first)];
-            *pair = pair.checked_add(1).ok_or_else(overflow)?;
-            documents -= 1;
-        }
-    }
-    let last = parts.last().expect("at least one").last;
-    Corpus::from_counts(
-        head.source.clone(),
-        vocab,
-        counts,
-        chars,
-        documents,
-        (head.first, last),
-    )
+    let source = parts.first().map_or(Source::Seed, |p| p.source.clone());
+    t.finish(semantics, source)
 }
 
-/// Reads count files and merges them with `semantics`, refusing a file that was counted with
-/// the other one.
+/// Reads count files and merges them with `semantics` (as [`merge`]), refusing a file that was
+/// counted with the other one. The files are read and added across cores, each core into a
+/// table of its own, so memory stays at a few tables whatever the number of files.
 pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
-    let parts = paths
-        .iter()
-        .map(|p| {
+    use rayon::prelude::*;
+    let tables = paths
+        .par_iter()
+        .enumerate()
+        .try_fold(Table::new, |mut t, (rank, p)| {
             let (c, s) = read(p).with_context(|| p.display().to_string())?;
             if s != semantics {
                 bail!(
@@ -274,10 +239,151 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
                     s.flag()
                 );
             }
-            Ok(c)
+            t.add(rank, &c)?;
+            Ok(t)
         })
-        .collect::<Result<Vec<_>>>()?;
-    merge(&parts, semantics)
+        .try_reduce(Table::new, |a, b| a.absorb(b));
+    let source = Source::Counts(paths.first().map(|p| p.to_path_buf()).unwrap_or_default());
+    tables?.finish(semantics, source)
+}
+
+/// What a merge keeps of each part besides its counts.
+#[derive(Clone, Copy)]
+struct Ends {
+    first: char,
+    last: char,
+    chars: u64,
+    documents: u64,
+}
+
+/// Counts over the characters seen so far, in order of first appearance, for a merge: parts
+/// are added into it, and tables into each other; [`Table::finish`] re-indexes in code-point
+/// order once.
+struct Table {
+    chars: Vec<char>,
+    ids: HashMap<char, usize>,
+    /// `counts[a * MAX_VOCAB + b]` over local ids a, b.
+    counts: Vec<u64>,
+    /// Each part's ends, with its place in the merge's order.
+    ends: Vec<(usize, Ends)>,
+}
+
+fn overflow() -> anyhow::Error {
+    anyhow::anyhow!("the merged counts exceed 2^64; merge fewer files at once")
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            chars: Vec::new(),
+            ids: HashMap::new(),
+            counts: vec![0; MAX_VOCAB * MAX_VOCAB],
+            ends: Vec::new(),
+        }
+    }
+
+    /// The local id of `c`, new if it is new; past [`MAX_VOCAB`] characters it is still
+    /// recorded (so that the message can say how many) but not counted.
+    fn id(&mut self, c: char) -> usize {
+        *self.ids.entry(c).or_insert_with(|| {
+            self.chars.push(c);
+            self.chars.len() - 1
+        })
+    }
+
+    /// Adds `counts` over `vocab` (V×V row-major), re-indexed, with the part's ends.
+    fn add_counts(
+        &mut self,
+        vocab: &[char],
+        counts: &[u64],
+        rank: usize,
+        ends: Ends,
+    ) -> Result<()> {
+        let ids: Vec<usize> = vocab.iter().map(|&c| self.id(c)).collect();
+        self.ends.push((rank, ends));
+        if self.chars.len() > MAX_VOCAB {
+            return Ok(());
+        }
+        for (row, &i) in counts.chunks_exact(vocab.len()).zip(&ids) {
+            let out = &mut self.counts[i * MAX_VOCAB..(i + 1) * MAX_VOCAB];
+            for (&n, &j) in row.iter().zip(&ids) {
+                out[j] = out[j].checked_add(n).ok_or_else(overflow)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, rank: usize, p: &Corpus) -> Result<()> {
+        let ends = Ends {
+            first: p.first,
+            last: p.last,
+            chars: p.chars,
+            documents: p.documents,
+        };
+        self.add_counts(&p.vocab, &p.counts, rank, ends)
+    }
+
+    /// This table with `other`'s counts and ends added.
+    fn absorb(mut self, other: Table) -> Result<Table> {
+        let n = other.chars.len().min(MAX_VOCAB);
+        let rows: Vec<u64> = (0..n * n)
+            .map(|k| other.counts[(k / n) * MAX_VOCAB + k % n])
+            .collect();
+        let mut ends = other.ends.into_iter();
+        match ends.next() {
+            Some((rank, e)) => self.add_counts(&other.chars[..n], &rows, rank, e)?,
+            None => return Ok(self),
+        }
+        for c in &other.chars[n..] {
+            self.id(*c);
+        }
+        self.ends.extend(ends);
+        Ok(self)
+    }
+
+    /// The merged corpus: ids in code-point order, the boundary pairs added in
+    /// [`Semantics::Concatenate`], checked by [`Corpus::from_counts`].
+    fn finish(mut self, semantics: Semantics, source: Source) -> Result<Corpus> {
+        if self.ends.is_empty() {
+            bail!("nothing to merge; give at least one count file");
+        }
+        if self.chars.len() > MAX_VOCAB {
+            bail!(
+                "the {} parts use {} distinct characters together, more than the {MAX_VOCAB} a zl model supports; merge fewer, or use a smaller alphabet (for example, lower-case the text)",
+                self.ends.len(),
+                self.chars.len()
+            );
+        }
+        self.ends.sort_unstable_by_key(|&(rank, _)| rank);
+        let mut vocab = self.chars.clone();
+        vocab.sort_unstable();
+        let v = vocab.len();
+        let to = |local: usize| {
+            vocab
+                .binary_search(&self.chars[local])
+                .expect("in the vocab")
+        };
+        let map: Vec<usize> = (0..v).map(to).collect();
+        let mut counts = vec![0u64; v * v];
+        for a in 0..v {
+            for b in 0..v {
+                counts[map[a] * v + map[b]] = self.counts[a * MAX_VOCAB + b];
+            }
+        }
+        let id = |c: char| vocab.binary_search(&c).expect("in the vocab");
+        let (mut chars, mut documents) = (0u64, 0u64);
+        for (n, (_, e)) in self.ends.iter().enumerate() {
+            chars = chars.checked_add(e.chars).ok_or_else(overflow)?;
+            documents = documents.checked_add(e.documents).ok_or_else(overflow)?;
+            if semantics == Semantics::Concatenate && n > 0 {
+                let pair = &mut counts[id(self.ends[n - 1].1.last) * v + id(e.first)];
+                *pair = pair.checked_add(1).ok_or_else(overflow)?;
+                documents -= 1;
+            }
+        }
+        let (first, last) = (self.ends[0].1.first, self.ends[self.ends.len() - 1].1.last);
+        Corpus::from_counts(source, vocab, counts, chars, documents, (first, last))
+    }
 }
 
 #[cfg(test)]
