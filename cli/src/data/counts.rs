@@ -452,4 +452,32 @@ mod tests {
         assert_eq!(got.counts, vec![0, 1, 1, 0]);
         assert_eq!((got.chars, got.documents), (4, 2));
     }
+
+    /// Tables filled out of order (as rayon's workers fill them) and absorbed into each other
+    /// give the merge in the given order: the ranks put the boundary pairs back in place.
+    #[test]
+    fn tables_absorbed_out_of_order_merge_in_order() {
+        let pieces = ["zebra ", "ände", "rt—ab", "c\n", "日x"];
+        let parts: Vec<Corpus> = pieces.iter().map(|p| text(p)).collect();
+        let want = text(&pieces.concat());
+        let (mut a, mut b) = (Table::new(), Table::new());
+        for k in [4, 1] {
+            b.add(k, &parts[k]).unwrap();
+        }
+        for k in [2, 0, 3] {
+            a.add(k, &parts[k]).unwrap();
+        }
+        let got = b
+            .absorb(a)
+            .unwrap()
+            .finish(Semantics::Concatenate, Source::Seed)
+            .unwrap();
+        assert_eq!((&got.vocab, &got.counts), (&want.vocab, &want.counts));
+        assert_eq!(
+            (got.chars, got.documents, got.first, got.last),
+            (want.chars, 1, 'z', 'x')
+        );
+        let empty = Table::new().absorb(Table::new()).unwrap();
+        assert!(empty.finish(Semantics::Documents, Source::Seed).is_err());
+    }
 }
