@@ -16,6 +16,9 @@ python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ig
 step "python packages: transformer-lens 4.3.0 (the notebook's hooked class, tests/verbs.rs)"
 python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore transformer-lens==4.3.0
 
+step "python packages: dask[distributed] (tests/count.rs maps zl count over shards on a 2-worker Dask LocalCluster)"
+python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore 'dask[distributed]'
+
 step "zl interpret/report: a TTF font for the figures, and Chromium for the report screenshot (tests/report.rs)"
 # fonts-dejavu-core: plot.rs measures and draws figure text with DejaVu Sans. chromium: the
 # screenshot test renders report.html headless; under CI it fails rather than skips without it.

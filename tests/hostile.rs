@@ -62,7 +62,13 @@ fn fails_cleanly_after(dir: &Path, args: &[&str], code: i32, names: &[&str], str
     );
     let stdout = String::from_utf8_lossy(&o.stdout);
     if streamed {
-        let header = ["zl train: ", "corpus: ", "vocab (", "uniform loss: ", "Epoch: "];
+        let header = [
+            "zl train: ",
+            "corpus: ",
+            "vocab (",
+            "uniform loss: ",
+            "Epoch: ",
+        ];
         for line in stdout.lines().filter(|l| !l.is_empty()) {
             assert!(
                 header.iter().any(|h| line.starts_with(h)),
@@ -298,5 +304,248 @@ fn hostile_flags_and_outputs_change_nothing() {
         &["train", "--corpus", "archive.zip", "--epochs", "5"],
         1,
         &["archive.zip", "UTF-8", "byte offset 6"],
+    );
+}
+
+/// One change to a good count file.
+enum Edit {
+    None,
+    /// Set (or, with `None`, remove) a metadata key.
+    Meta(&'static str, Option<&'static str>),
+    Dtype(Dtype),
+    Shape(Vec<usize>),
+    Values(Vec<u64>),
+}
+
+/// A count file as `zl count --concatenate` writes it for the text "aba" (3 characters, pairs
+/// ab and ba), with `edit` applied.
+fn count_file(path: &Path, edit: Edit) {
+    let mut meta: BTreeMap<&str, String> = [
+        ("format", "zl bigram counts"),
+        ("version", "1"),
+        ("vocab", r#"["a","b"]"#),
+        ("chars", "3"),
+        ("documents", "1"),
+        ("first", "a"),
+        ("last", "a"),
+        ("semantics", "concatenate"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect();
+    let (mut dtype, mut shape, mut values) = (Dtype::U64, vec![2, 2], vec![0u64, 1, 1, 0]);
+    match edit {
+        Edit::None => {}
+        Edit::Meta(k, Some(v)) => drop(meta.insert(k, v.to_string())),
+        Edit::Meta(k, None) => drop(meta.remove(k)),
+        Edit::Dtype(d) => dtype = d,
+        Edit::Shape(s) => shape = s,
+        Edit::Values(v) => values = v,
+    }
+    let bytes: Vec<u8> = match dtype {
+        Dtype::U32 => values
+            .iter()
+            .flat_map(|x| (*x as u32).to_le_bytes())
+            .collect(),
+        _ => values.iter().flat_map(|x| x.to_le_bytes()).collect(),
+    };
+    let view = TensorView::new(dtype, shape, &bytes).unwrap();
+    let meta = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    std::fs::write(
+        path,
+        safetensors::serialize([("counts", view)], Some(meta)).unwrap(),
+    )
+    .unwrap();
+}
+
+/// Runs zl in `dir` and checks that it succeeded.
+fn succeeds(dir: &Path, args: &[&str]) {
+    let o = Command::new(zl_bin())
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "zl {args:?}: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+#[test]
+fn hostile_count_files_and_flags() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    count_file(&d.join("good.st"), Edit::None);
+    succeeds(d, &["train", "--counts", "good.st", "--epochs", "3"]);
+    let good = std::fs::read(d.join("good.st")).unwrap();
+    std::fs::write(d.join("cut.st"), &good[..good.len() - 9]).unwrap();
+    std::fs::write(
+        d.join("noise.st"),
+        b"\x10\x00\x00\x00\x00\x00\x00\x00{not json}      ",
+    )
+    .unwrap();
+    let cases: Vec<(&str, Edit, &[&str])> = vec![
+        ("dtype.st", Edit::Dtype(Dtype::U32), &["U32", "U64"]),
+        ("shape.st", Edit::Shape(vec![4]), &["shape [4]", "[2, 2]"]),
+        (
+            "negative.st",
+            Edit::Meta("chars", Some("-3")),
+            &["'chars'", "\"-3\""],
+        ),
+        (
+            "overflow.st",
+            Edit::Values(vec![0, u64::MAX, 1, 0]),
+            &["2^64"],
+        ),
+        (
+            "totals.st",
+            Edit::Meta("chars", Some("7")),
+            &["7 characters", "inconsistent"],
+        ),
+        (
+            "uneven.st",
+            Edit::Values(vec![1, 1, 0, 0]),
+            &["inconsistent"],
+        ),
+        (
+            "dup.st",
+            Edit::Meta("vocab", Some(r#"["a","a"]"#)),
+            &["'a'", "twice"],
+        ),
+        (
+            "notjson.st",
+            Edit::Meta("vocab", Some("a,b")),
+            &["'vocab'", "JSON"],
+        ),
+        (
+            "twochar.st",
+            Edit::Meta("vocab", Some(r#"["ab","c"]"#)),
+            &["vocab entry 0", "one character"],
+        ),
+        (
+            "version.st",
+            Edit::Meta("version", Some("9")),
+            &["version \"9\"", "version 1"],
+        ),
+        (
+            "semantics.st",
+            Edit::Meta("semantics", Some("both")),
+            &["'semantics'", "both"],
+        ),
+        (
+            "first.st",
+            Edit::Meta("first", Some("z")),
+            &["'z'", "not in the vocabulary"],
+        ),
+        (
+            "nometa.st",
+            Edit::Meta("format", None),
+            &["'format'", "zl count"],
+        ),
+    ];
+    let mut bad: Vec<(&str, &[&str])> = vec![
+        ("cut.st", &["truncated or corrupt"][..]),
+        ("noise.st", &["truncated or corrupt"][..]),
+    ];
+    for (name, edit, names) in cases {
+        count_file(&d.join(name), edit);
+        bad.push((name, names));
+    }
+    for (name, names) in bad {
+        let with_name = [names, &[name]].concat();
+        let train = ["train", "--counts", name, "--epochs", "3"];
+        fails_cleanly(d, &train, 1, &[&with_name[..], &["--counts"]].concat());
+        let merge = [
+            "count",
+            "--merge",
+            "--concatenate",
+            "good.st",
+            name,
+            "--out",
+            "m.st",
+        ];
+        fails_cleanly(d, &merge, 1, &with_name);
+    }
+    // Valid files that cannot be merged: other semantics; more than 256 characters together.
+    count_file(
+        &d.join("docs.st"),
+        Edit::Meta("semantics", Some("documents")),
+    );
+    fails_cleanly(
+        d,
+        &[
+            "count",
+            "--merge",
+            "--concatenate",
+            "good.st",
+            "docs.st",
+            "--out",
+            "m.st",
+        ],
+        1,
+        &["docs.st", "counted as documents", "with --concatenate"],
+    );
+    fails_cleanly(
+        d,
+        &["count", "--merge", "good.st", "--out", "m.st"],
+        1,
+        &["good.st", "concatenate"],
+    );
+    for (k, base) in [(0, 0x4e00u32), (1, 0x5000)] {
+        let text: String = (0..200)
+            .map(|i| char::from_u32(base + i).unwrap())
+            .collect();
+        let txt = format!("han{k}.txt");
+        std::fs::write(d.join(&txt), text).unwrap();
+        succeeds(d, &["count", &txt, "--out", &format!("han{k}.st")]);
+        std::fs::remove_file(d.join(&txt)).unwrap();
+    }
+    fails_cleanly(
+        d,
+        &["count", "--merge", "han0.st", "han1.st", "--out", "m.st"],
+        1,
+        &["400 distinct", "256"],
+    );
+    // Flags and paths, checked before any counting.
+    std::fs::write(d.join("t.txt"), "hello").unwrap();
+    fails_cleanly(
+        d,
+        &["count", "t.txt", "--out", "."],
+        1,
+        &["--out", "is a folder"],
+    );
+    fails_cleanly(
+        d,
+        &["count", "t.txt", "--out", "no-such-dir/c.st"],
+        1,
+        &["no-such-dir", "does it exist"],
+    );
+    fails_cleanly(
+        d,
+        &["count", "missing.txt", "--out", "c.st"],
+        1,
+        &["missing.txt", "cannot open"],
+    );
+    fails_cleanly(d, &["count", "--merge", "--out", "c.st"], 2, &["FILE"]);
+    fails_cleanly(
+        d,
+        &["train", "--corpus", "t.txt", "--counts", "good.st"],
+        2,
+        &["--counts", "--corpus"],
+    );
+    fails_cleanly(
+        d,
+        &["train", "--counts", "missing.st"],
+        1,
+        &["--counts", "missing.st", "cannot read"],
+    );
+    fails_cleanly(d, &["train", "--counts", "."], 1, &["--counts", "folder"]);
+    std::fs::write(d.join("e.txt"), "").unwrap();
+    fails_cleanly(
+        d,
+        &["count", "e.txt", "--out", "c.st"],
+        1,
+        &["e.txt", "empty"],
     );
 }

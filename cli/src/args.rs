@@ -42,6 +42,9 @@ pub enum Command {
     /// Score saved weights on a text, whose vocabulary may differ from the model's: the loss,
     /// the floor of the scored pairs, and the positions skipped.
     Eval(EvalArgs),
+    /// Count text files' bigrams into a count file, or merge count files, for --counts (any
+    /// engine can count shards in parallel; docs/SCALE.md).
+    Count(CountArgs),
 }
 
 #[derive(Args, Debug, Clone)]
@@ -55,9 +58,36 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 
+    /// Instead of --corpus: a count file from zl count.
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    pub counts: Option<PathBuf>,
+
     /// Print one JSON object on stdout instead of the text.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `zl count`: the bigram count table of text files, or the merge of count files.
+#[derive(Args, Debug, Clone)]
+pub struct CountArgs {
+    /// UTF-8 text files to count (with --merge: count files); none counts the seed notebook's
+    /// text, in its own id order.
+    #[arg(value_name = "FILE", required_if_eq("merge", "true"))]
+    pub files: Vec<PathBuf>,
+
+    /// Merge count files written by zl count (vocabularies unioned, ids in code-point order)
+    /// instead of counting text.
+    #[arg(long)]
+    pub merge: bool,
+
+    /// The files are consecutive pieces of one text, in this order: count the pair across
+    /// each boundary. Without it each file is its own document and no pair spans two.
+    #[arg(long)]
+    pub concatenate: bool,
+
+    /// The count file to write (safetensors: U64 `counts` [V, V] and the vocabulary).
+    #[arg(long, value_name = "PATH")]
+    pub out: PathBuf,
 }
 
 /// Which model `zl interpret` and `zl report` look at: a saved one, or one trained now.
@@ -79,6 +109,11 @@ pub struct ModelSource {
     /// model's vocabulary must be this text's.
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
+
+    /// Instead of --corpus: a count file from zl count (the ablation, which needs the text,
+    /// is then not run).
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    pub counts: Option<PathBuf>,
 
     /// Without --load: the width of the residual stream, 1 to 64.
     #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true, conflicts_with = "load")]
@@ -189,6 +224,10 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 
+    /// Instead of --corpus: train on a count file from zl count (the same run as on its text).
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    pub counts: Option<PathBuf>,
+
     /// Width of the residual stream, 1 to 64 (the notebook's is 16).
     #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true)]
     pub d_model: usize,
@@ -227,6 +266,10 @@ pub struct SweepArgs {
     /// Train on this UTF-8 text file instead of the seed notebook's sentence.
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
+
+    /// Instead of --corpus: train on a count file from zl count (the same run as on its text).
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    pub counts: Option<PathBuf>,
 
     /// The same hyperparameters for every size.
     #[command(flatten)]

@@ -51,5 +51,6 @@ fn run(cli: args::Cli) -> anyhow::Result<()> {
         args::Command::Sample(a) => cmd::sample::run(cli.backend, &a),
         args::Command::Run(a) => cmd::run::run(cli.backend, &a),
         args::Command::Eval(a) => cmd::eval::run(&a),
+        args::Command::Count(a) => cmd::count::run(&a),
     }
 }

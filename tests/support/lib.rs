@@ -136,16 +136,22 @@ pub fn zl_bin() -> PathBuf {
 /// it cannot, the caller skips, printing why; under CI (which installs them through
 /// scripts/test.sh) a missing package fails the test instead, so a skip cannot hide a failure.
 pub fn python_torch_or_skip(test: &str) -> bool {
+    python_or_skip(test, "torch, numpy, safetensors", "torch numpy safetensors")
+}
+
+/// Whether python3 can `import MODULES` (comma-separated); if not, the caller skips, printing
+/// why and the `pip install PACKAGES` that fixes it, and under CI the test fails instead.
+pub fn python_or_skip(test: &str, modules: &str, packages: &str) -> bool {
     let ok = std::process::Command::new("python3")
-        .args(["-c", "import torch, numpy, safetensors"])
+        .args(["-c", &format!("import {modules}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{test}: CI must have torch, numpy and safetensors (scripts/test.sh installs them)"
+            "{test}: CI must have python3 with {modules} (scripts/test.sh installs them)"
         );
-        eprintln!("SKIP {test}: python3 with torch, numpy and safetensors is not installed (pip install torch numpy safetensors)");
+        eprintln!("SKIP {test}: python3 with {modules} is not installed (pip install {packages})");
     }
     ok
 }

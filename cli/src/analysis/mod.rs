@@ -314,6 +314,9 @@ pub struct Analysis {
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
     pub losses: Option<Vec<f32>>,
     pub ablations: Vec<Ablation>,
+    /// Why the ablation was not run (a corpus of counts alone has no text to rerun), if so:
+    /// then `ablations` and `text` are empty.
+    pub ablation_not_run: Option<String>,
     pub substitution_loss: f64,
     pub singular_values: Vec<f64>,
     pub rank_threshold: f64,
@@ -553,10 +556,17 @@ pub fn analyse(
     controls: ControlWeights,
 ) -> Result<Analysis> {
     let start = Instant::now();
+    let not_run = corpus
+        .without_text()
+        .map(|why| format!("the ablation was not run: it reruns the text itself, and {why}"));
     // At most the corpus's own characters: a --val-fraction training part is the head of a text
     // whose tail it does not count.
-    let tokens =
-        corpus.tokens(ablation_chars(w.vocab.len(), w.d_model).min(corpus.chars as usize))?;
+    let tokens = match not_run {
+        None => {
+            corpus.tokens(ablation_chars(w.vocab.len(), w.d_model).min(corpus.chars as usize))?
+        }
+        Some(_) => Vec::new(),
+    };
     // The model, its corpus, the ablation's tokens, and the two controls (the same vocabulary
     // and d_model, so the same capacity).
     struct At<'a>(
@@ -573,6 +583,10 @@ pub fn analyse(
             let cmp = compare_at(&m, &b, &self.0.vocab)?;
             let v = b.vocab_len();
             let ablate = |m: &Model<V, D>| {
+                if self.2.is_empty() {
+                    // Not run: no text to rerun (Analysis::ablation_not_run says why).
+                    return Ok(Vec::new());
+                }
                 (0..v)
                     .map(|i| zi::ablate_embedding_row(m, self.2, i))
                     .collect::<Result<Vec<_>, _>>()
@@ -608,6 +622,7 @@ pub fn analyse(
                 budget: String::new(),
                 losses: None,
                 ablations,
+                ablation_not_run: None,
                 substitution_loss: zi::substitution_loss(&b),
                 singular_values: spectrum.singular_values.as_slice()[..v].to_vec(),
                 rank_threshold: spectrum.threshold,
@@ -646,6 +661,7 @@ pub fn analyse(
     an.controls.shuffled.what = shuffled_what;
     an.source = source;
     an.losses = losses;
+    an.ablation_not_run = not_run;
     an.analysis_seconds = start.elapsed().as_secs_f64();
     Ok(an)
 }

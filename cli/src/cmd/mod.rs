@@ -3,6 +3,7 @@
 //! No command calls another; what two share lives in [`source`] (the model interpret and
 //! report analyse) and [`live`] (a run as it happens).
 
+pub mod count;
 pub mod eval;
 pub mod interpret;
 pub mod live;

@@ -52,9 +52,10 @@ pub struct Obtained {
     pub held_curve: Vec<(u32, f64)>,
 }
 
-/// The corpus `src` names, whole: the seed text unless `--corpus` names a file.
+/// The corpus `src` names, whole: the seed text unless `--corpus` names a file or `--counts` a
+/// count file.
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
-    Corpus::load(src.corpus.as_deref())
+    Corpus::load_either(src.corpus.as_deref(), src.counts.as_deref())
 }
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its

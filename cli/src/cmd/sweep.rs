@@ -21,7 +21,7 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
     }
-    let corpus = Corpus::load(a.corpus.as_deref())?;
+    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
     let mut sizes = a.d_model.clone();
     sizes.sort_unstable();
     sizes.dedup();

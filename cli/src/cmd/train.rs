@@ -28,7 +28,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.save {
         files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
     }
-    let whole = Corpus::load(a.corpus.as_deref())?;
+    let whole = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &whole, &seeds.0);
     }

@@ -30,6 +30,12 @@ pub struct Corpus {
     pub counts: Vec<u64>,
     /// Characters in the text.
     pub chars: u64,
+    /// Documents the characters fall into (1 for one text): no pair spans two documents, so
+    /// `predictions() == chars - documents`.
+    pub documents: u64,
+    /// The first character of the text and the last (of its first and last document).
+    pub first: char,
+    pub last: char,
     /// Seconds spent reading, validating and counting (files only).
     pub count_seconds: Option<f64>,
 }
@@ -43,6 +49,8 @@ pub enum Source {
     File(PathBuf),
     /// A shuffle of another corpus's characters (a control: its bigrams destroyed).
     Shuffled { of: String, seed: u64 },
+    /// A count file given with --counts (`zl count`): the counts without the text.
+    Counts(PathBuf),
 }
 
 impl std::fmt::Display for Source {
@@ -51,6 +59,7 @@ impl std::fmt::Display for Source {
             Source::Seed => f.write_str("the seed notebook's text"),
             Source::File(p) => write!(f, "{}", p.display()),
             Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
+            Source::Counts(p) => write!(f, "the counts in {}", p.display()),
         }
     }
 }
@@ -65,11 +74,15 @@ impl Corpus {
         let counts = (0..v * v)
             .map(|n| b.counts[(n / v, n % v)] as u64)
             .collect();
+        let mut text = SEED_TEXT.chars();
         Corpus {
             source: Source::Seed,
             vocab: vocab.chars().to_vec(),
             counts,
             chars: SEED_TEXT.chars().count() as u64,
+            documents: 1,
+            first: text.next().expect("the seed text has characters"),
+            last: text.next_back().expect("the seed text has characters"),
             count_seconds: None,
         }
     }
@@ -82,53 +95,144 @@ impl Corpus {
         }
     }
 
-    /// Reads, validates and counts a UTF-8 file.
-    pub fn from_file(path: &Path) -> Result<Self> {
-        let start = Instant::now();
-        let name = path.display().to_string();
-        let file = std::fs::File::open(path)
-            .with_context(|| format!("--corpus {name}: cannot open it"))?;
-        let meta = file
-            .metadata()
-            .with_context(|| format!("--corpus {name}"))?;
-        if meta.is_dir() {
-            bail!("--corpus {name}: this is a folder; give a UTF-8 text file");
+    /// The corpus named by `--corpus` or by `--counts` (a `zl count` file; clap keeps the two
+    /// apart), or the seed text.
+    pub fn load_either(corpus: Option<&Path>, counts: Option<&Path>) -> Result<Self> {
+        match counts {
+            Some(p) => super::counts::read(p)
+                .and_then(|(c, _)| c.trainable())
+                .with_context(|| format!("--counts {}", p.display())),
+            None => Corpus::load(corpus),
         }
-        let (vocab, counts, chars) = if meta.is_file() {
-            if meta.len() == 0 {
-                bail!("--corpus {name}: the file is empty; give a text of at least 2 characters");
+    }
+
+    /// A corpus from counts alone (a count file, a merge): the one constructor that checks that
+    /// they describe a text. `counts` is V×V row-major over `vocab` (ids in its order); every
+    /// check names what is wrong in one line, for the caller to prefix with the file.
+    pub fn from_counts(
+        source: Source,
+        vocab: Vec<char>,
+        counts: Vec<u64>,
+        chars: u64,
+        documents: u64,
+        (first, last): (char, char),
+    ) -> Result<Self> {
+        let v = vocab.len();
+        if !(1..=MAX_VOCAB).contains(&v) {
+            bail!("a vocabulary of {v} characters; zl counts 1 to {MAX_VOCAB}");
+        }
+        let mut sorted = vocab.clone();
+        sorted.sort_unstable();
+        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+            bail!("the vocabulary lists {:?} twice", w[0]);
+        }
+        if counts.len() != v * v {
+            bail!(
+                "{} counts for a vocabulary of {v}; expected {v}×{v} = {}",
+                counts.len(),
+                v * v
+            );
+        }
+        for (what, c) in [("first", first), ("last", last)] {
+            if !vocab.contains(&c) {
+                bail!("the {what} character {c:?} is not in the vocabulary");
             }
-            // SAFETY: the map is read-only and lives only inside this block; zl does not write
-            // the file, and a concurrent writer could at worst change the counts, not memory
-            // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
-            let map = unsafe { memmap2::Mmap::map(&file) }
-                .with_context(|| format!("--corpus {name}: cannot map it"))?;
-            count(&map, &name)?
-        } else {
-            // A pipe, a process substitution (`--corpus <(zcat text.gz)`) or a device: it cannot
-            // be mapped, so it is read into memory.
-            let mut bytes = Vec::new();
-            std::io::Read::read_to_end(&mut &file, &mut bytes)
-                .with_context(|| format!("--corpus {name}: cannot read it"))?;
-            if bytes.is_empty() {
-                bail!("--corpus {name}: it gave no bytes; give a text of at least 2 characters");
+        }
+        let pairs = counts
+            .iter()
+            .try_fold(0u64, |a, &n| a.checked_add(n))
+            .context("the counts add up to more than 2^64; they cannot be a text's")?;
+        if documents == 0 || documents > chars {
+            bail!("{chars} characters in {documents} documents; every document has at least one character");
+        }
+        if pairs != chars - documents {
+            bail!(
+                "the counts hold {pairs} pairs, but {chars} characters in {documents} document(s) have {}; the totals are inconsistent",
+                chars - documents
+            );
+        }
+        if documents == 1 {
+            // One text: every character is entered as often as it is left, except that the
+            // text is left at its last character and entered at its first.
+            let id = |c: char| vocab.iter().position(|&x| x == c).expect("checked above");
+            let (f, l) = (id(first), id(last));
+            // Row and column sums in one pass in memory order (they fit in u64: their total
+            // does).
+            let (mut outs, mut intos) = (vec![0u64; v], vec![0u64; v]);
+            for (row, out) in counts.chunks_exact(v).zip(&mut outs) {
+                *out = row.iter().sum();
+                for (into, &n) in intos.iter_mut().zip(row) {
+                    *into += n;
+                }
             }
-            count(&bytes, &name)?
-        };
+            for k in 0..v {
+                let (out, into) = (outs[k], intos[k]);
+                if out + (k == l) as u64 != into + (k == f) as u64 {
+                    bail!(
+                        "{:?} follows other characters {into} times and is followed {out} times, which no text from {first:?} to {last:?} does; the counts are inconsistent",
+                        vocab[k]
+                    );
+                }
+            }
+        }
         Ok(Corpus {
-            source: Source::File(path.to_path_buf()),
+            source,
             vocab,
             counts,
             chars,
-            count_seconds: Some(start.elapsed().as_secs_f64()),
+            documents,
+            first,
+            last,
+            count_seconds: None,
         })
     }
 
-    /// Next-token predictions (characters − 1).
+    /// This corpus, if a model can train on it: at least 2 characters in one document and 2
+    /// distinct ones (the limits `--corpus` checks).
+    pub fn trainable(self) -> Result<Self> {
+        if self.predictions() == 0 {
+            if self.documents == 1 {
+                bail!("the text has {} character(s); give at least 2 so that there is a next character to predict", self.chars);
+            }
+            bail!("its {} documents have one character each, so no next character to predict; give documents of at least 2", self.documents);
+        }
+        if self.vocab.len() < 2 {
+            bail!("the text uses only one distinct character; give a text with at least 2");
+        }
+        Ok(self)
+    }
+
+    /// Why this corpus has no text to read back (a count file's or a shuffle's), if so.
+    pub fn without_text(&self) -> Option<String> {
+        match &self.source {
+            Source::Seed | Source::File(_) => None,
+            Source::Shuffled { .. } => Some(format!(
+                "{}: a shuffled control keeps only its counts, not its text",
+                self.source
+            )),
+            Source::Counts(p) => Some(format!(
+                "{} holds the bigram counts, not the text",
+                p.display()
+            )),
+        }
+    }
+
+    /// Reads, validates and counts a UTF-8 file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let start = Instant::now();
+        let label = format!("--corpus {}", path.display());
+        let mut c = tally_file(path, &label)?
+            .corpus(Source::File(path.to_path_buf()))
+            .and_then(Corpus::trainable)
+            .with_context(|| label.clone())?;
+        c.count_seconds = Some(start.elapsed().as_secs_f64());
+        Ok(c)
+    }
+
+    /// Next-token predictions (characters − documents).
     pub fn predictions(&self) -> u64 {
         self.counts.iter().sum()
     }
-
     /// The same characters in a random order (Fisher–Yates, from SplitMix64 seeded with
     /// `seed`): the same vocabulary and unigram counts, the bigrams destroyed. Built from the
     /// counts alone (each character's count is its count as a next token, plus one for the
@@ -148,6 +252,9 @@ impl Corpus {
             vocab: self.vocab.clone(),
             counts,
             chars: text.len() as u64,
+            documents: 1,
+            first: self.vocab[text[0] as usize],
+            last: self.vocab[*text.last().expect("a text") as usize],
             count_seconds: None,
         })
     }
@@ -155,7 +262,11 @@ impl Corpus {
     /// [`Corpus::shuffled`]'s text, as token ids.
     fn shuffled_text(&self, seed: u64) -> Result<Vec<u8>> {
         let v = self.vocab.len();
-        let first = *self.tokens(1)?.first().context("an empty corpus")?;
+        let first = self
+            .vocab
+            .iter()
+            .position(|&c| c == self.first)
+            .context("the first character is not in the vocabulary")?;
         let mut text: Vec<u8> = Vec::with_capacity(self.chars as usize);
         for j in 0..v {
             let n: u64 = (0..v).map(|i| self.counts[i * v + j]).sum::<u64>() + (j == first) as u64;
@@ -189,11 +300,8 @@ impl Corpus {
     pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
         let text = match &self.source {
             Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
-            Source::Shuffled { .. } => {
-                bail!(
-                    "{}: a shuffled control keeps only its counts, not its text",
-                    self.source
-                )
+            Source::Shuffled { .. } | Source::Counts(_) => {
+                bail!("{}", self.without_text().expect("no text"))
             }
             Source::File(path) => {
                 use std::io::Read;
@@ -413,8 +521,68 @@ fn split(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
     cuts.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
+/// A text's counts before zl's limits for training: its vocabulary in code-point order, the
+/// V×V counts, its length, and its first and last characters.
+pub struct Tally {
+    pub vocab: Vec<char>,
+    pub counts: Vec<u64>,
+    pub chars: u64,
+    pub first: char,
+    pub last: char,
+}
+
+impl Tally {
+    /// The text as a corpus of one document ([`Corpus::from_counts`]).
+    pub fn corpus(self, source: Source) -> Result<Corpus> {
+        let ends = (self.first, self.last);
+        Corpus::from_counts(source, self.vocab, self.counts, self.chars, 1, ends)
+    }
+}
+
 /// Validates and counts a whole text in parallel: (vocab in code-point order, counts, chars).
 pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
+    let label = format!("--corpus {name}");
+    let c = tally(bytes, &label)?
+        .corpus(Source::File(name.into()))
+        .and_then(Corpus::trainable)
+        .with_context(|| label.clone())?;
+    Ok((c.vocab, c.counts, c.chars))
+}
+
+/// Opens, maps (or, for a pipe, reads) and tallies a UTF-8 file of at least one character;
+/// `label` names it in every message ("--corpus FILE").
+pub fn tally_file(path: &Path, label: &str) -> Result<Tally> {
+    let file = std::fs::File::open(path).with_context(|| format!("{label}: cannot open it"))?;
+    let meta = file.metadata().with_context(|| label.to_string())?;
+    if meta.is_dir() {
+        bail!("{label}: this is a folder; give a UTF-8 text file");
+    }
+    if meta.is_file() {
+        if meta.len() == 0 {
+            bail!("{label}: the file is empty; give a text of at least 2 characters");
+        }
+        // SAFETY: the map is read-only and lives only inside this block; zl does not write
+        // the file, and a concurrent writer could at worst change the counts, not memory
+        // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
+        let map = unsafe { memmap2::Mmap::map(&file) }
+            .with_context(|| format!("{label}: cannot map it"))?;
+        tally(&map, label)
+    } else {
+        // A pipe, a process substitution (`--corpus <(zcat text.gz)`) or a device: it cannot
+        // be mapped, so it is read into memory.
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut &file, &mut bytes)
+            .with_context(|| format!("{label}: cannot read it"))?;
+        if bytes.is_empty() {
+            bail!("{label}: it gave no bytes; give a text of at least 2 characters");
+        }
+        tally(&bytes, label)
+    }
+}
+
+/// Validates and counts a non-empty text in parallel, with at most [`MAX_VOCAB`] distinct
+/// characters.
+pub fn tally(bytes: &[u8], label: &str) -> Result<Tally> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // At least 4 MiB a chunk, and at most 1 GiB so that u32 counts cannot overflow.
     let n = (bytes.len() / (4 << 20))
@@ -447,12 +615,12 @@ pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
         match r {
             Ok(c) => parts.push(c),
             Err(offset) => bail!(
-                "--corpus {name}: not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
+                "{label}: not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
                 bytes[offset]
             ),
         }
     }
-    merge(parts, name)
+    merge(parts, label)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -473,12 +641,13 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
+fn merge(parts: Vec<ChunkCounts>, label: &str) -> Result<Tally> {
     // Pairs by character, then the vocabulary: every character that occurs.
     let mut pairs: HashMap<(char, char), u64> = HashMap::new();
     let mut seen: std::collections::BTreeSet<char> = std::collections::BTreeSet::new();
     let mut chars = 0u64;
     let mut prev_last: Option<char> = None;
+    let mut first: Option<char> = None;
     for p in &parts {
         chars += p.chars;
         for a in 0..DENSE.min(128 + p.others.len()) {
@@ -495,10 +664,11 @@ fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u6
             *pairs.entry((p.char_of(a), p.char_of(b))).or_insert(0) += n;
         }
         if p.first != NONE {
-            let first = p.char_of(p.first);
-            seen.insert(first);
+            let f = p.char_of(p.first);
+            seen.insert(f);
+            first.get_or_insert(f);
             if let Some(l) = prev_last {
-                *pairs.entry((l, first)).or_insert(0) += 1;
+                *pairs.entry((l, f)).or_insert(0) += 1;
             }
         }
         if p.last != NONE {
@@ -509,15 +679,12 @@ fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u6
         seen.insert(a);
         seen.insert(b);
     }
-    if chars < 2 {
-        bail!("--corpus {name}: the text has {chars} character(s); give at least 2 so that there is a next character to predict");
-    }
-    if seen.len() < 2 {
-        bail!("--corpus {name}: the text uses only one distinct character; give a text with at least 2");
-    }
+    let (Some(first), Some(last)) = (first, prev_last) else {
+        bail!("{label}: the text has no characters; give a text of at least 2");
+    };
     if seen.len() > MAX_VOCAB {
         bail!(
-            "--corpus {name}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
+            "{label}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
             seen.len()
         );
     }
@@ -528,7 +695,13 @@ fn merge(parts: Vec<ChunkCounts>, name: &str) -> Result<(Vec<char>, Vec<u64>, u6
     for ((a, b), n) in pairs {
         counts[id[&a] * v + id[&b]] += n;
     }
-    Ok((vocab, counts, chars))
+    Ok(Tally {
+        vocab,
+        counts,
+        chars,
+        first,
+        last,
+    })
 }
 
 /// What [`Corpus::restricted_to`] left out: the pairs with a character outside the vocabulary.
@@ -582,6 +755,9 @@ impl Corpus {
                 vocab: vocab.to_vec(),
                 counts,
                 chars: self.chars,
+                documents: self.documents,
+                first: self.first,
+                last: self.last,
                 count_seconds: self.count_seconds,
             },
             Skipped { pairs, chars },
@@ -646,7 +822,9 @@ mod tests {
                 .iter()
                 .map(|&(a, b)| count_chunk(&text.as_bytes()[a..b], &progress).unwrap())
                 .collect();
-            assert_eq!(merge(parts, "t").unwrap(), naive(&text), "{n} chunks");
+            let t = merge(parts, "t").unwrap();
+            assert_eq!((t.vocab, t.counts, t.chars), naive(&text), "{n} chunks");
+            assert_eq!((t.first, t.last), ('Æ', '\n'));
         }
         assert_eq!(count(text.as_bytes(), "t").unwrap(), naive(&text));
     }
@@ -688,6 +866,9 @@ mod tests {
             vocab,
             counts,
             chars,
+            documents: 1,
+            first: 'a',
+            last: '?',
             count_seconds: None,
         };
         // The model's ids differ from the text's: c, a, b, and z (not in the text).

@@ -1,8 +1,9 @@
-//! What zl reads and writes: corpus files ([`corpus`]), and weights, figures and reports as files
+//! What zl reads and writes: corpus files ([`corpus`]), count files ([`counts`]), and weights, figures and reports as files
 //! written atomically ([`files`]). Everything read is checked against zl's limits here, before
 //! it reaches a backend.
 
 pub mod corpus;
+pub mod counts;
 pub mod files;
 
 pub use corpus::MAX_VOCAB;

@@ -120,7 +120,10 @@ pub fn page(an: &Analysis) -> Result<String> {
          how can we be sure?</p>",
         an.corpus_chars,
         n,
-        if an.text.chars().count() < an.corpus_chars {
+        if an.ablation_not_run.is_some() {
+            "<i>(not at hand: this model was trained from the text's bigram counts alone)</i>"
+                .to_string()
+        } else if an.text.chars().count() < an.corpus_chars {
             format!(
                 "{} … <i>(the first {} characters)</i>",
                 esc(&an.text),
@@ -387,45 +390,56 @@ pub fn page(an: &Analysis) -> Result<String> {
 
     // 4. Sanity checks.
     let u = &an.untrained_sanity;
-    let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
-    let (scope, ablated) = an.ablation_scope();
-    let _ = write!(
-        s,
-        "<h2>4. Sanity checks: facts of the architecture</h2>\
-         <p>These three hold for <b>any</b> weights of this architecture, trained or not, so \
-         they check the code, not what was learned. Each is shown on the untrained model too, \
-         which passes as it must.</p>\
-         <h3>4.1 Ablation is local</h3>\
-         <p>A position's logits depend on its own token alone, so zeroing row <i>i</i> of W_E \
-         changes predictions only where <i>i</i> is the current token. For each token we zero \
-         its row, run {} through both models (the embedding, the notebook's \
-         <code>hook_embed</code>, and the logits at every position) and compare each of its {} \
-         predictions bit for bit. Predictions changed away from the ablated token, over all {v} \
-         ablations: <b class={}>{elsewhere}</b> for this model, <b>{}</b> for the untrained one.</p>\
-         <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
-         <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
-         <th>loss there: before → after</th></tr>",
-        esc(&scope),
-        ablated,
-        if elsewhere == 0 { "ok" } else { "bad" },
-        u.ablation_changed_elsewhere,
-    );
-    for (i, a) in an.ablations.iter().enumerate() {
+    if let Some(why) = &an.ablation_not_run {
         let _ = write!(
             s,
-            "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-            ch(an.cmp.vocab[i]),
-            a.positions_with,
-            a.changed_with,
-            a.positions_with,
-            a.changed_without,
-            a.positions_without,
-            a.delta_with,
-            if a.delta_without == 0.0 { "0 (exact)".to_string() } else { format!("{:+.2e}", a.delta_without) },
-            if a.positions_with > 0 { format!("{:.4} → {:.4}", a.mean_before, a.mean_after) } else { "—".into() },
+            "<h2>4. Sanity checks: facts of the architecture</h2>\
+             <p>These hold for <b>any</b> weights of this architecture, trained or not, so \
+             they check the code, not what was learned.</p>\
+             <h3>4.1 Ablation is local</h3><p>{}.</p>",
+            esc(why)
         );
+    } else {
+        let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
+        let (scope, ablated) = an.ablation_scope();
+        let _ = write!(
+            s,
+            "<h2>4. Sanity checks: facts of the architecture</h2>\
+             <p>These three hold for <b>any</b> weights of this architecture, trained or not, so \
+             they check the code, not what was learned. Each is shown on the untrained model too, \
+             which passes as it must.</p>\
+             <h3>4.1 Ablation is local</h3>\
+             <p>A position's logits depend on its own token alone, so zeroing row <i>i</i> of W_E \
+             changes predictions only where <i>i</i> is the current token. For each token we zero \
+             its row, run {} through both models (the embedding, the notebook's \
+             <code>hook_embed</code>, and the logits at every position) and compare each of its {} \
+             predictions bit for bit. Predictions changed away from the ablated token, over all {v} \
+             ablations: <b class={}>{elsewhere}</b> for this model, <b>{}</b> for the untrained one.</p>\
+             <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
+             <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
+             <th>loss there: before → after</th></tr>",
+            esc(&scope),
+            ablated,
+            if elsewhere == 0 { "ok" } else { "bad" },
+            u.ablation_changed_elsewhere,
+        );
+        for (i, a) in an.ablations.iter().enumerate() {
+            let _ = write!(
+                s,
+                "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+                ch(an.cmp.vocab[i]),
+                a.positions_with,
+                a.changed_with,
+                a.positions_with,
+                a.changed_without,
+                a.positions_without,
+                a.delta_with,
+                if a.delta_without == 0.0 { "0 (exact)".to_string() } else { format!("{:+.2e}", a.delta_without) },
+                if a.positions_with > 0 { format!("{:.4} → {:.4}", a.mean_before, a.mean_after) } else { "—".into() },
+            );
+        }
+        let _ = write!(s, "</table>");
     }
-    let _ = write!(s, "</table>");
 
     let _ = write!(
         s,

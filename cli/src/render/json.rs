@@ -136,6 +136,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
 /// `zl interpret --json`: every metric as one JSON object. Tables are nested arrays indexed
 /// [current][next].
 pub fn interpret(an: &Analysis) -> Value {
+    let ran = an.ablation_not_run.is_none();
     let (agree, followed) = an.cmp.argmax_agreement();
     let d = &an.cmp.decomposition;
     let rows: Vec<Value> = an
@@ -144,7 +145,17 @@ pub fn interpret(an: &Analysis) -> Value {
         .iter()
         .enumerate()
         .map(|(i, r)| {
-            let a = &an.ablations[i];
+            // Null where the ablation was not run (the top-level ablation_not_run says why).
+            let ablation = an.ablations.get(i).map(|a| json!({
+                "positions_with": a.positions_with,
+                "positions_without": a.positions_without,
+                "changed_with": a.changed_with,
+                "changed_without": a.changed_without,
+                "delta_loss_with": a.delta_with,
+                "delta_loss_without": a.delta_without,
+                "mean_loss_with_before": a.mean_before,
+                "mean_loss_with_after": a.mean_after,
+            }));
             json!({
                 "token": i,
                 "char": an.cmp.vocab[i].to_string(),
@@ -153,16 +164,7 @@ pub fn interpret(an: &Analysis) -> Value {
                 "data_top": an.cmp.data_top[i].iter().take(TOP).map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
                 "model_top": an.cmp.model_top[i].iter().map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
                 "argmax_agrees": r.argmax_agrees,
-                "ablation": {
-                    "positions_with": a.positions_with,
-                    "positions_without": a.positions_without,
-                    "changed_with": a.changed_with,
-                    "changed_without": a.changed_without,
-                    "delta_loss_with": a.delta_with,
-                    "delta_loss_without": a.delta_without,
-                    "mean_loss_with_before": a.mean_before,
-                    "mean_loss_with_after": a.mean_after,
-                },
+                "ablation": ablation,
             })
         })
         .collect();
@@ -185,7 +187,8 @@ pub fn interpret(an: &Analysis) -> Value {
         "argmax_agreement": agree,
         "tokens_followed": followed,
         "rows": rows,
-        "ablation_changed_elsewhere": an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
+        "ablation_changed_elsewhere": ran.then(|| an.ablations.iter().map(|a| a.changed_without).sum::<usize>()),
+        "ablation_not_run": an.ablation_not_run,
         "substitution_loss": an.substitution_loss,
         "singular_values": an.singular_values,
         "rank_threshold": an.rank_threshold,
@@ -222,8 +225,9 @@ pub fn interpret(an: &Analysis) -> Value {
                 "name": "ablation_locality",
                 "holds_for_any_weights": true,
                 "why": "a position's logits depend on its own token alone",
-                "trained": an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
-                "untrained": an.untrained_sanity.ablation_changed_elsewhere,
+                "trained": ran.then(|| an.ablations.iter().map(|a| a.changed_without).sum::<usize>()),
+                "untrained": ran.then_some(an.untrained_sanity.ablation_changed_elsewhere),
+                "not_run": an.ablation_not_run,
             },
             {
                 "name": "substitution_equals_floor",

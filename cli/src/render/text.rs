@@ -221,12 +221,19 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         s,
         "   (shown on the untrained model too: it passes all three, as it must)"
     );
-    let _ = writeln!(
-        s,
-        "   ablation locality: predictions changed away from the ablated token: trained {}, untrained {}",
-        an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
-        u.ablation_changed_elsewhere
-    );
+    match &an.ablation_not_run {
+        Some(why) => {
+            let _ = writeln!(s, "   ablation locality: {why}");
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "   ablation locality: predictions changed away from the ablated token: trained {}, untrained {}",
+                an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
+                u.ablation_changed_elsewhere
+            );
+        }
+    }
     let _ = writeln!(
         s,
         "   substitution = floor: loss with ln P as logits {:.12} for both (it reads only the counts)",
@@ -237,49 +244,53 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         "   rank ≤ d_model: rank of W_E·W_U trained {}, untrained {} (d_model {})",
         an.rank, u.rank, u.d_model
     );
-    let (scope, ablated) = an.ablation_scope();
-    let _ = writeln!(
-        s,
-        "\n(a) Ablation: zero row i of W_E, rerun {scope} (embedding and logits at every position,"
-    );
-    let _ = writeln!(s, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.");
-    let _ = writeln!(
-        s,
-        "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
-    );
-    let _ = writeln!(
-        s,
-        "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
-        "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
-    );
-    for (i, a) in an.ablations.iter().enumerate() {
+    if let Some(why) = &an.ablation_not_run {
+        let _ = writeln!(s, "\n(a) Ablation: {why}.");
+    } else {
+        let (scope, ablated) = an.ablation_scope();
         let _ = writeln!(
             s,
-            "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
-            py_repr(an.cmp.vocab[i]),
-            a.positions_with,
-            format!("{} of {}", a.changed_with, a.positions_with),
-            format!("{} of {}", a.changed_without, a.positions_without),
-            a.delta_with,
-            if a.delta_without == 0.0 {
-                "0 (exact)".to_string()
-            } else {
-                format!("{:+.3e}", a.delta_without)
-            },
-            if a.positions_with > 0 {
-                format!("{:.4} → {:.4}", a.mean_before, a.mean_after)
-            } else {
-                "(never current)".into()
-            }
+            "\n(a) Ablation: zero row i of W_E, rerun {scope} (embedding and logits at every position,"
+        );
+        let _ = writeln!(s, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.");
+        let _ = writeln!(
+            s,
+            "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
+        );
+        let _ = writeln!(
+            s,
+            "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
+            "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
+        );
+        for (i, a) in an.ablations.iter().enumerate() {
+            let _ = writeln!(
+                s,
+                "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
+                py_repr(an.cmp.vocab[i]),
+                a.positions_with,
+                format!("{} of {}", a.changed_with, a.positions_with),
+                format!("{} of {}", a.changed_without, a.positions_without),
+                a.delta_with,
+                if a.delta_without == 0.0 {
+                    "0 (exact)".to_string()
+                } else {
+                    format!("{:+.3e}", a.delta_without)
+                },
+                if a.positions_with > 0 {
+                    format!("{:.4} → {:.4}", a.mean_before, a.mean_after)
+                } else {
+                    "(never current)".into()
+                }
+            );
+        }
+        let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
+        let total_delta: f64 = an.ablations.iter().map(|a| a.delta_with).sum();
+        let _ = writeln!(
+            s,
+            "    predictions changed away from the ablated token: {elsewhere} (over all {v} ablations); an ablated row's\n    logits are all zero, so its positions predict uniformly (ln {v} = {:.4}). Σ Δloss over all tokens = {total_delta:.6}",
+            d.uniform_loss
         );
     }
-    let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
-    let total_delta: f64 = an.ablations.iter().map(|a| a.delta_with).sum();
-    let _ = writeln!(
-        s,
-        "    predictions changed away from the ablated token: {elsewhere} (over all {v} ablations); an ablated row's\n    logits are all zero, so its positions predict uniformly (ln {v} = {:.4}). Σ Δloss over all tokens = {total_delta:.6}",
-        d.uniform_loss
-    );
 
     let _ = writeln!(
         s,
@@ -625,6 +636,7 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
         Source::File(_) | Source::Shuffled { .. } => {
             "ids in code-point order, as sorted(set(text))"
         }
+        Source::Counts(_) => "ids as the count file lists them",
     };
     let _ = writeln!(s, "vocab ({v} characters, {ids}): {}", vocab_dict(vocab));
     let _ = writeln!(s, "uniform loss: ln {v} = {}", (v as f64).ln());

@@ -1,0 +1,77 @@
+//! `zl count`: text files' bigram counts as a count file, or count files merged into one, for
+//! `--counts` (docs/SCALE.md). The output path and every input are checked before any counting.
+
+use std::path::Path;
+
+use anyhow::{bail, Context, Result};
+
+use crate::{
+    args::CountArgs,
+    data::{
+        corpus::Corpus,
+        counts::{self, Semantics},
+        files,
+    },
+};
+
+pub fn run(a: &CountArgs) -> Result<()> {
+    let out = || format!("--out {}", a.out.display());
+    check_out(&a.out).with_context(out)?;
+    for p in &a.files {
+        let meta =
+            std::fs::metadata(p).with_context(|| format!("{}: cannot open it", p.display()))?;
+        if meta.is_dir() {
+            bail!("{}: this is a folder; give a file", p.display());
+        }
+    }
+    let semantics = if a.concatenate {
+        Semantics::Concatenate
+    } else {
+        Semantics::Documents
+    };
+    let paths: Vec<&Path> = a.files.iter().map(|p| p.as_path()).collect();
+    let start = std::time::Instant::now();
+    let c = if a.merge {
+        counts::merge_files(&paths, semantics)?
+    } else if paths.is_empty() {
+        Corpus::seed()
+    } else {
+        counts::count_files(&paths, semantics)?
+    };
+    let bytes = counts::to_bytes(&c, semantics)?;
+    files::write_atomic(&a.out, &bytes).with_context(out)?;
+    eprintln!(
+        "wrote {}: {} characters in {} document(s), {} distinct, {} pairs ({}, {} file(s) in {:.3} s)",
+        a.out.display(),
+        c.chars,
+        c.documents,
+        c.vocab.len(),
+        c.predictions(),
+        semantics.name(),
+        paths.len().max(1),
+        start.elapsed().as_secs_f64()
+    );
+    Ok(())
+}
+
+/// That `path` can be written as a file: not a folder, in a folder that exists and takes files.
+fn check_out(path: &Path) -> Result<()> {
+    if path.is_dir() {
+        bail!("is a folder; give the path of a file (inside it, for example)");
+    }
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    tempfile::Builder::new()
+        .prefix(".zl-tmp-")
+        .tempfile_in(dir)
+        .map(drop)
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot write in folder {} ({}); does it exist, and may you write there?",
+                dir.display(),
+                std::io::Error::from(e.kind())
+            )
+        })
+}

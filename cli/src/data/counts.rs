@@ -1,0 +1,483 @@
+//! Count files (`zl count`): a text's bigram counts as a safetensors file, so that any engine can
+//! count shards of a corpus in parallel, merge them exactly, and train from the merge
+//! (docs/SCALE.md).
+//!
+//! The file holds one tensor, `counts`, U64 [V, V] (rows the current character, columns the
+//! next), and string metadata: `format` ([`FORMAT`]), `version` ([`VERSION`]), `vocab` (a JSON
+//! list of one-character strings in id order, as `zl train --save` writes it), `chars` and
+//! `documents` (decimal), `first` and `last` (one character each) and `semantics`
+//! (`documents` or `concatenate`, [`Semantics`]).
+
+use std::{collections::HashMap, path::Path};
+
+use anyhow::{bail, Context, Result};
+use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+
+use super::{
+    corpus::{tally_file, Corpus, Source},
+    MAX_VOCAB,
+};
+
+/// The `format` metadata of a count file.
+pub const FORMAT: &str = "zl bigram counts";
+/// The format's version, in the `version` metadata; a reader refuses any other.
+pub const VERSION: &str = "1";
+
+/// How the texts of several files (or of several count files) go together.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Semantics {
+    /// Each file is its own document: no pair spans two files.
+    Documents,
+    /// The files are consecutive pieces of one text, in order: the pair across each boundary
+    /// (the last character of one and the first of the next) is counted.
+    Concatenate,
+}
+
+impl Semantics {
+    /// The name in the `semantics` metadata and in messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Semantics::Documents => "documents",
+            Semantics::Concatenate => "concatenate",
+        }
+    }
+
+    fn parse(s: &str) -> Option<Self> {
+        [Semantics::Documents, Semantics::Concatenate]
+            .into_iter()
+            .find(|m| m.name() == s)
+    }
+
+    /// How to ask for this semantics on the command line, for messages.
+    fn flag(self) -> &'static str {
+        match self {
+            Semantics::Documents => "without --concatenate",
+            Semantics::Concatenate => "with --concatenate",
+        }
+    }
+}
+
+/// Serialises a corpus's counts with their semantics.
+pub fn to_bytes(c: &Corpus, semantics: Semantics) -> Result<Vec<u8>> {
+    let v = c.vocab.len();
+    let data: Vec<u8> = c.counts.iter().flat_map(|n| n.to_le_bytes()).collect();
+    let tensors = [("counts", TensorView::new(Dtype::U64, vec![v, v], &data)?)];
+    let vocab: Vec<String> = c.vocab.iter().map(|c| c.to_string()).collect();
+    let meta: HashMap<String, String> = [
+        ("format", FORMAT.to_string()),
+        ("version", VERSION.to_string()),
+        ("vocab", serde_json::to_string(&vocab)?),
+        ("chars", c.chars.to_string()),
+        ("documents", c.documents.to_string()),
+        ("first", c.first.to_string()),
+        ("last", c.last.to_string()),
+        ("semantics", semantics.name().to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    Ok(safetensors::serialize(tensors, Some(meta))?)
+}
+
+/// Reads a count file. Messages do not name the file: the caller prefixes the flag and path.
+pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
+    if path.is_dir() {
+        bail!("this is a folder; give a count file written by zl count");
+    }
+    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read it ({e})");
+    let file = std::fs::File::open(path).map_err(cannot)?;
+    // SAFETY: read-only, and dropped before this returns; a concurrent writer could change
+    // the bytes read (which every check below then sees), not this process's memory safety.
+    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(cannot)?;
+    from_bytes(&map, path)
+}
+
+/// Parses and checks count-file bytes; `path` becomes the corpus's source.
+pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Corpus, Semantics)> {
+    let corrupt = |e: safetensors::SafeTensorError| {
+        anyhow::anyhow!(
+            "not a complete safetensors file (truncated or corrupt? {e}); write it again with zl count"
+        )
+    };
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(corrupt)?;
+    let st = SafeTensors::deserialize(bytes).map_err(corrupt)?;
+    let empty = HashMap::new();
+    let meta = header.metadata().as_ref().unwrap_or(&empty);
+    let get = |key: &str| {
+        meta.get(key).map(String::as_str).with_context(|| {
+            format!("no '{key}' metadata, so not a zl count file; write it with zl count")
+        })
+    };
+    if get("format")? != FORMAT {
+        bail!(
+            "its 'format' metadata is {:?}, not {FORMAT:?}; write it with zl count",
+            get("format")?
+        );
+    }
+    if get("version")? != VERSION {
+        bail!(
+            "count-file format version {:?}; this zl reads version {VERSION}",
+            get("version")?
+        );
+    }
+    let strings: Vec<String> = serde_json::from_str(get("vocab")?)
+        .context("the 'vocab' metadata is not a JSON array of strings")?;
+    let vocab = strings
+        .iter()
+        .enumerate()
+        .map(|(i, s)| {
+            one_char(s).with_context(|| format!("vocab entry {i} is {s:?}, not one character"))
+        })
+        .collect::<Result<Vec<char>>>()?;
+    let number = |key: &str| -> Result<u64> {
+        let s = get(key)?;
+        s.parse::<u64>().map_err(|_| {
+            anyhow::anyhow!("its '{key}' metadata is {s:?}, not a whole number from 0 to 2^64 − 1")
+        })
+    };
+    let (chars, documents) = (number("chars")?, number("documents")?);
+    let end = |key: &str| -> Result<char> {
+        let s = get(key)?;
+        one_char(s).with_context(|| format!("its '{key}' metadata is {s:?}, not one character"))
+    };
+    let (first, last) = (end("first")?, end("last")?);
+    let semantics = Semantics::parse(get("semantics")?).with_context(|| {
+        format!(
+            "its 'semantics' metadata is {:?}, not \"documents\" or \"concatenate\"",
+            get("semantics").unwrap_or_default()
+        )
+    })?;
+    if semantics == Semantics::Concatenate && documents != 1 {
+        bail!("it says {documents} documents but concatenate semantics (one text); the metadata is inconsistent");
+    }
+    let t = st.tensor("counts").map_err(|_| {
+        anyhow::anyhow!(
+            "no tensor named counts (it has {:?}); write it with zl count",
+            st.names()
+        )
+    })?;
+    if t.dtype() != Dtype::U64 {
+        bail!("its counts tensor is {:?}, expected U64", t.dtype());
+    }
+    let v = vocab.len();
+    if t.shape() != [v, v] {
+        bail!(
+            "its counts tensor has shape {:?}, but a vocabulary of {v} needs [{v}, {v}]",
+            t.shape()
+        );
+    }
+    let counts = t
+        .data()
+        .chunks_exact(8)
+        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+        .collect();
+    let c = Corpus::from_counts(
+        Source::Counts(path.to_path_buf()),
+        vocab,
+        counts,
+        chars,
+        documents,
+        (first, last),
+    )?;
+    Ok((c, semantics))
+}
+
+fn one_char(s: &str) -> Option<char> {
+    let mut it = s.chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
+}
+
+/// Counts text files (each at least one character) as one corpus with the given semantics:
+/// each counted on its own, then merged, so that counting and merging are one implementation.
+pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
+    let parts = paths
+        .iter()
+        .map(|p| {
+            tally_file(p, &p.display().to_string())?
+                .corpus(Source::File(p.to_path_buf()))
+                .with_context(|| p.display().to_string())
+        })
+        .collect::<Result<Vec<_>>>()?;
+    merge(&parts, semantics)
+}
+
+/// Merges corpora into one, as counting their texts at once would give: the vocabularies
+/// unioned and re-indexed in code-point order, the counts added, and in
+/// [`Semantics::Concatenate`] the pair across each boundary added from the recorded last and
+/// first characters (so the order matters).
+pub fn merge(parts: &[Corpus], semantics: Semantics) -> Result<Corpus> {
+    let mut t = Table::new();
+    for (rank, p) in parts.iter().enumerate() {
+        t.add(rank, p)?;
+    }
+    let source = parts.first().map_or(Source::Seed, |p| p.source.clone());
+    t.finish(semantics, source)
+}
+
+/// Reads count files and merges them with `semantics` (as [`merge`]), refusing a file that was
+/// counted with the other one. The files are read and added across cores, each core into a
+/// table of its own, so memory stays at a few tables whatever the number of files.
+pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
+    use rayon::prelude::*;
+    let tables = paths
+        .par_iter()
+        .enumerate()
+        .try_fold(Table::new, |mut t, (rank, p)| {
+            let (c, s) = read(p).with_context(|| p.display().to_string())?;
+            if s != semantics {
+                bail!(
+                    "{}: it was counted as {} ({}), but this merge is {} ({}); count it again {}, or merge {}",
+                    p.display(),
+                    s.name(),
+                    s.flag(),
+                    semantics.name(),
+                    semantics.flag(),
+                    semantics.flag(),
+                    s.flag()
+                );
+            }
+            t.add(rank, &c)?;
+            Ok(t)
+        })
+        .try_reduce(Table::new, |a, b| a.absorb(b));
+    let source = Source::Counts(paths.first().map(|p| p.to_path_buf()).unwrap_or_default());
+    tables?.finish(semantics, source)
+}
+
+/// What a merge keeps of each part besides its counts.
+#[derive(Clone, Copy)]
+struct Ends {
+    first: char,
+    last: char,
+    chars: u64,
+    documents: u64,
+}
+
+/// Counts over the characters seen so far, in order of first appearance, for a merge: parts
+/// are added into it, and tables into each other; [`Table::finish`] re-indexes in code-point
+/// order once.
+struct Table {
+    chars: Vec<char>,
+    ids: HashMap<char, usize>,
+    /// `counts[a * MAX_VOCAB + b]` over local ids a, b.
+    counts: Vec<u64>,
+    /// Each part's ends, with its place in the merge's order.
+    ends: Vec<(usize, Ends)>,
+}
+
+fn overflow() -> anyhow::Error {
+    anyhow::anyhow!("the merged counts exceed 2^64; merge fewer files at once")
+}
+
+impl Table {
+    fn new() -> Self {
+        Table {
+            chars: Vec::new(),
+            ids: HashMap::new(),
+            counts: vec![0; MAX_VOCAB * MAX_VOCAB],
+            ends: Vec::new(),
+        }
+    }
+
+    /// The local id of `c`, new if it is new; past [`MAX_VOCAB`] characters it is still
+    /// recorded (so that the message can say how many) but not counted.
+    fn id(&mut self, c: char) -> usize {
+        *self.ids.entry(c).or_insert_with(|| {
+            self.chars.push(c);
+            self.chars.len() - 1
+        })
+    }
+
+    /// Adds `counts` over `vocab` (V×V row-major), re-indexed, with the part's ends.
+    fn add_counts(
+        &mut self,
+        vocab: &[char],
+        counts: &[u64],
+        rank: usize,
+        ends: Ends,
+    ) -> Result<()> {
+        let ids: Vec<usize> = vocab.iter().map(|&c| self.id(c)).collect();
+        self.ends.push((rank, ends));
+        if self.chars.len() > MAX_VOCAB {
+            return Ok(());
+        }
+        for (row, &i) in counts.chunks_exact(vocab.len()).zip(&ids) {
+            let out = &mut self.counts[i * MAX_VOCAB..(i + 1) * MAX_VOCAB];
+            for (&n, &j) in row.iter().zip(&ids) {
+                out[j] = out[j].checked_add(n).ok_or_else(overflow)?;
+            }
+        }
+        Ok(())
+    }
+
+    fn add(&mut self, rank: usize, p: &Corpus) -> Result<()> {
+        let ends = Ends {
+            first: p.first,
+            last: p.last,
+            chars: p.chars,
+            documents: p.documents,
+        };
+        self.add_counts(&p.vocab, &p.counts, rank, ends)
+    }
+
+    /// This table with `other`'s counts and ends added.
+    fn absorb(mut self, other: Table) -> Result<Table> {
+        let n = other.chars.len().min(MAX_VOCAB);
+        let rows: Vec<u64> = (0..n * n)
+            .map(|k| other.counts[(k / n) * MAX_VOCAB + k % n])
+            .collect();
+        let mut ends = other.ends.into_iter();
+        match ends.next() {
+            Some((rank, e)) => self.add_counts(&other.chars[..n], &rows, rank, e)?,
+            None => return Ok(self),
+        }
+        for c in &other.chars[n..] {
+            self.id(*c);
+        }
+        self.ends.extend(ends);
+        Ok(self)
+    }
+
+    /// The merged corpus: ids in code-point order, the boundary pairs added in
+    /// [`Semantics::Concatenate`], checked by [`Corpus::from_counts`].
+    fn finish(mut self, semantics: Semantics, source: Source) -> Result<Corpus> {
+        if self.ends.is_empty() {
+            bail!("nothing to merge; give at least one count file");
+        }
+        if self.chars.len() > MAX_VOCAB {
+            bail!(
+                "the {} parts use {} distinct characters together, more than the {MAX_VOCAB} a zl model supports; merge fewer, or use a smaller alphabet (for example, lower-case the text)",
+                self.ends.len(),
+                self.chars.len()
+            );
+        }
+        self.ends.sort_unstable_by_key(|&(rank, _)| rank);
+        let mut vocab = self.chars.clone();
+        vocab.sort_unstable();
+        let v = vocab.len();
+        let to = |local: usize| {
+            vocab
+                .binary_search(&self.chars[local])
+                .expect("in the vocab")
+        };
+        let map: Vec<usize> = (0..v).map(to).collect();
+        let mut counts = vec![0u64; v * v];
+        for a in 0..v {
+            for b in 0..v {
+                counts[map[a] * v + map[b]] = self.counts[a * MAX_VOCAB + b];
+            }
+        }
+        let id = |c: char| vocab.binary_search(&c).expect("in the vocab");
+        let (mut chars, mut documents) = (0u64, 0u64);
+        for (n, (_, e)) in self.ends.iter().enumerate() {
+            chars = chars.checked_add(e.chars).ok_or_else(overflow)?;
+            documents = documents.checked_add(e.documents).ok_or_else(overflow)?;
+            if semantics == Semantics::Concatenate && n > 0 {
+                let pair = &mut counts[id(self.ends[n - 1].1.last) * v + id(e.first)];
+                *pair = pair.checked_add(1).ok_or_else(overflow)?;
+                documents -= 1;
+            }
+        }
+        let (first, last) = (self.ends[0].1.first, self.ends[self.ends.len() - 1].1.last);
+        Corpus::from_counts(source, vocab, counts, chars, documents, (first, last))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &str) -> Corpus {
+        let t = super::super::corpus::tally(t.as_bytes(), "t").unwrap();
+        t.corpus(Source::Seed).unwrap()
+    }
+
+    #[test]
+    fn a_count_file_reads_back_as_written() {
+        let c = Corpus::seed();
+        for s in [Semantics::Documents, Semantics::Concatenate] {
+            let bytes = to_bytes(&c, s).unwrap();
+            let (back, semantics) = from_bytes(&bytes, Path::new("c.safetensors")).unwrap();
+            assert_eq!(semantics, s);
+            assert_eq!(back.vocab, c.vocab, "the seed's notebook order is kept");
+            assert_eq!(
+                (
+                    back.counts,
+                    back.chars,
+                    back.documents,
+                    back.first,
+                    back.last
+                ),
+                (c.counts.clone(), c.chars, 1, c.first, c.last)
+            );
+        }
+    }
+
+    #[test]
+    fn merging_pieces_concatenated_counts_the_whole() {
+        let whole = "the cat sat on the mat; ünïcode too — and the end.";
+        let chars: Vec<char> = whole.chars().collect();
+        let cut = |at: &[usize]| -> Vec<Corpus> {
+            let mut bounds = vec![0];
+            bounds.extend_from_slice(at);
+            bounds.push(chars.len());
+            bounds
+                .windows(2)
+                .map(|w| text(&chars[w[0]..w[1]].iter().collect::<String>()))
+                .collect()
+        };
+        let want = text(whole);
+        for at in [&[1][..], &[10, 11, 30], &[5, 25, 49]] {
+            let got = merge(&cut(at), Semantics::Concatenate).unwrap();
+            assert_eq!(
+                (&got.vocab, &got.counts),
+                (&want.vocab, &want.counts),
+                "{at:?}"
+            );
+            assert_eq!(
+                (got.chars, got.documents, got.first, got.last),
+                (want.chars, 1, 't', '.')
+            );
+        }
+    }
+
+    #[test]
+    fn merging_documents_adds_no_boundary_pair() {
+        let (a, b) = (text("ab"), text("ba"));
+        let got = merge(&[a, b], Semantics::Documents).unwrap();
+        assert_eq!(got.vocab, vec!['a', 'b']);
+        assert_eq!(got.counts, vec![0, 1, 1, 0]);
+        assert_eq!((got.chars, got.documents), (4, 2));
+    }
+
+    /// Tables filled out of order (as rayon's workers fill them) and absorbed into each other
+    /// give the merge in the given order: the ranks put the boundary pairs back in place.
+    #[test]
+    fn tables_absorbed_out_of_order_merge_in_order() {
+        let pieces = ["zebra ", "ände", "rt—ab", "c\n", "日x"];
+        let parts: Vec<Corpus> = pieces.iter().map(|p| text(p)).collect();
+        let want = text(&pieces.concat());
+        let (mut a, mut b) = (Table::new(), Table::new());
+        for k in [4, 1] {
+            b.add(k, &parts[k]).unwrap();
+        }
+        for k in [2, 0, 3] {
+            a.add(k, &parts[k]).unwrap();
+        }
+        let got = b
+            .absorb(a)
+            .unwrap()
+            .finish(Semantics::Concatenate, Source::Seed)
+            .unwrap();
+        assert_eq!((&got.vocab, &got.counts), (&want.vocab, &want.counts));
+        assert_eq!(
+            (got.chars, got.documents, got.first, got.last),
+            (want.chars, 1, 'z', 'x')
+        );
+        let empty = Table::new().absorb(Table::new()).unwrap();
+        assert!(empty.finish(Semantics::Documents, Source::Seed).is_err());
+    }
+}
