@@ -191,13 +191,12 @@ mod tests {
     fn counts_70() -> Vec<Vec<f64>> {
         let v = 70;
         let mut c = vec![vec![0.0; v]; v];
-        for i in 0..v {
-            let n = match i {
+        for (i, row) in c.iter_mut().enumerate() {
+            row[i] = match i {
                 0 | 1 => 500.0,
                 12 => 11.0,
                 _ => i as f64,
             };
-            c[i][i] = n;
         }
         c
     }
