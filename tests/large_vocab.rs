@@ -108,6 +108,7 @@ fn a_report_on_256_characters_stays_under_2_mb_and_says_what_is_hidden() {
     ]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let html = std::fs::read_to_string(&out).unwrap();
+    eprintln!("report for 256 characters: {} bytes", html.len());
     assert!(
         html.len() < 2_000_000,
         "report for 256 characters is {} bytes",
