@@ -259,8 +259,8 @@ pub fn page(an: &Analysis) -> Result<String> {
     // Past heatmap::MAX_SHOWN characters the heatmaps draw the most frequent; say so.
     let hidden = match super::heatmap::Shown::of(&an.cmp.counts).note() {
         Some(note) => format!(
-            " With {v} characters the table is too large to draw whole: {}, \
-             by how often they occur.",
+            " With {v} characters the table is too large to draw whole: {} (ranked by how \
+             often each occurs; those shown keep their token-id order).",
             esc(&note)
         ),
         None => String::new(),
