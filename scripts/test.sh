@@ -76,6 +76,6 @@ echo "gpu-check dry run: exit 2 (no GPU), $(ls "$gpu_out" | wc -l) files"
 # demos are workspaces of their own, so the workspace's fmt and clippy above do not see them.
 step "demos: formatting and lints of their own code (zl-core's are checked above)"
 rustup target add wasm32-wasip1 >/dev/null
-for demo in seed-train cortex-m wasi; do
+for demo in seed-train cortex-m wasi own-model; do
     (cd "demos/$demo" && cargo fmt -- --check && cargo clippy -q --no-deps -- -D warnings)
 done

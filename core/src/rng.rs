@@ -107,7 +107,7 @@ impl TorchGenerator {
         for block in out.chunks_exact_mut(16) {
             normal_fill_16(block);
         }
-        if n % 16 != 0 {
+        if !n.is_multiple_of(16) {
             let tail = &mut out[n - 16..];
             for x in tail.iter_mut() {
                 *x = self.uniform_f32();

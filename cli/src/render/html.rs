@@ -259,18 +259,32 @@ pub fn page(an: &Analysis) -> Result<String> {
     );
 
     let _ = write!(s, "<h3>3.3 The lookup table, seen</h3>");
+    // Past heatmap::MAX_SHOWN characters the heatmaps draw the most frequent; say so.
+    let hidden = match super::heatmap::Shown::of(&an.cmp.counts).note() {
+        Some(note) => format!(
+            " With {v} characters the table is too large to draw whole: {} (ranked by how \
+             often each occurs; those shown keep their token-id order).",
+            esc(&note)
+        ),
+        None => String::new(),
+    };
     figure(
         &mut s,
         Figure::BigramVsModel,
         an,
-        "The notebook's comparison: left, the bigram statistics P(next | input) = counts / row \
-         totals; right, softmax(W_E @ W_U) by rows. Same colour scale.",
+        &format!(
+            "The notebook's comparison: left, the bigram statistics P(next | input) = counts / \
+             row totals; right, softmax(W_E @ W_U) by rows. Same colour scale.{hidden}"
+        ),
     )?;
     figure(
         &mut s,
         Figure::BigramCounts,
         an,
-        "The bigram counts C behind P: how often each next token follows each input token.",
+        &format!(
+            "The bigram counts C behind P: how often each next token follows each input \
+             token.{hidden}"
+        ),
     )?;
 
     let a = an.cmp.agreement();

@@ -15,6 +15,12 @@ fn rows(flat: &[f32], n: usize) -> Vec<Vec<f64>> {
         .collect()
 }
 
+/// A count, computed in f64 (exact below 2^53), as a JSON integer: `192`, not `192.0`.
+fn count(x: f64) -> u64 {
+    debug_assert!(x >= 0.0 && x.fract() == 0.0, "{x} is not a count");
+    x as u64
+}
+
 /// `zl train --json`.
 pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) -> Value {
     let (w, cfg) = (&run.weights, &run.job.config);
@@ -159,7 +165,7 @@ pub fn interpret(an: &Analysis) -> Value {
             json!({
                 "token": i,
                 "char": an.cmp.vocab[i].to_string(),
-                "count": r.count,
+                "count": count(r.count),
                 "kl": r.kl,
                 "data_top": an.cmp.data_top[i].iter().take(TOP).map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
                 "model_top": an.cmp.model_top[i].iter().map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
@@ -175,7 +181,8 @@ pub fn interpret(an: &Analysis) -> Value {
         "text": an.text,
         "corpus_chars": an.corpus_chars,
         "ablation_chars": an.ablation_chars,
-        "predictions": an.predictions,
+        // Counts are integers (exact in the f64 they are computed in), so JSON shows them as such.
+        "predictions": count(an.predictions),
         "model_loss": d.model_loss,
         "model_loss_f32": an.cmp.model_loss_f32,
         "bigram_entropy": d.bigram_entropy,
@@ -196,7 +203,7 @@ pub fn interpret(an: &Analysis) -> Value {
         "rank": an.rank,
         "rank_k_losses": an.rank_losses,
         "losses": an.losses.as_ref().map(|l| l.iter().map(|&x| x as f64).collect::<Vec<_>>()),
-        "bigram_counts": an.cmp.counts,
+        "bigram_counts": an.cmp.counts.iter().map(|row| row.iter().map(|&c| count(c)).collect::<Vec<_>>()).collect::<Vec<_>>(),
         "bigram_probs": an.cmp.p,
         "model_probs": an.cmp.q,
         "analysis_seconds": an.analysis_seconds,

@@ -20,7 +20,10 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{heatmap::glyph, text::py_repr};
+use super::{
+    heatmap::{glyph, Shown},
+    text::py_repr,
+};
 use crate::analysis::Analysis;
 
 /// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
@@ -142,12 +145,18 @@ impl Figure {
         match self {
             Figure::LossCurve => loss_curve(root, an),
             Figure::BigramCounts => {
-                let vmax = an.cmp.counts.iter().flatten().cloned().fold(1.0, f64::max);
+                let shown = Shown::of(&an.cmp.counts);
+                let vmax = shown
+                    .ids
+                    .iter()
+                    .flat_map(|&i| shown.ids.iter().map(move |&j| an.cmp.counts[i][j]))
+                    .fold(1.0, f64::max);
                 heatmap(
                     root,
                     &an.cmp.counts,
                     &an.cmp.vocab,
-                    "Bigram frequency table (for training corpus)",
+                    &shown.ids,
+                    &titled("Bigram frequency table (for training corpus)", &shown),
                     vmax,
                     Some(&|c| {
                         if c > 0.0 {
@@ -160,10 +169,11 @@ impl Figure {
                 )
             }
             Figure::BigramVsModel => {
+                let shown = Shown::of(&an.cmp.counts);
                 let title = style(30).pos(Pos::new(HPos::Center, VPos::Top));
                 let (w, _) = root.dim_in_pixel();
                 root.draw(&Text::new(
-                    "Bigram statistics vs W_E @ W_U",
+                    titled("Bigram statistics vs W_E @ W_U", &shown),
                     (w as i32 / 2, 10),
                     title,
                 ))?;
@@ -173,6 +183,7 @@ impl Figure {
                     &l,
                     &an.cmp.p,
                     &an.cmp.vocab,
+                    &shown.ids,
                     "Bigram statistics P(next | input)",
                     1.0,
                     None,
@@ -182,6 +193,7 @@ impl Figure {
                     &r,
                     &an.cmp.q,
                     &an.cmp.vocab,
+                    &shown.ids,
                     "W_E @ W_U (post softmax) Q",
                     1.0,
                     None,
@@ -225,7 +237,17 @@ pub(crate) fn svg_of(
         draw(&root)?;
         root.present()?;
     }
-    Ok(s)
+    Ok(lean(s))
+}
+
+/// The SVG without the attributes plotters writes on every element that only restate SVG's
+/// initial values (`opacity="1"`, `stroke="none"` and the width of that absent stroke): the
+/// same picture, a quarter smaller where there are thousands of cells (a large vocabulary's
+/// heatmaps), which keeps the report small.
+fn lean(svg: String) -> String {
+    svg.replace(" opacity=\"1\"", "")
+        .replace(" stroke=\"none\" stroke-width=\"1\"", "")
+        .replace(" stroke=\"none\"", "")
 }
 
 /// Draws a figure of `size` pixels into PNG bytes (8-bit RGB), encoded in memory so that the
@@ -378,13 +400,26 @@ fn with_cell_titles(svg: &str, titles: &[CellTitle]) -> String {
 
 // --- end of hover values ---------------------------------------------------------------------
 
-/// A labelled heatmap filling `area`: title, the table's cells (row i at the top for i = 0),
-/// the characters along both axes, axis titles and a colour bar from 0 to `vmax`; in an SVG each
-/// cell carries `hover(i, j)` as its title.
+/// A heatmap's title, with the characters left out where there are too many to draw
+/// ([`Shown`]).
+fn titled(title: &str, shown: &Shown) -> String {
+    match shown.hidden {
+        0 => title.to_string(),
+        h => format!(
+            "{title}: {} most frequent characters, {h} hidden",
+            shown.ids.len()
+        ),
+    }
+}
+
+/// A labelled heatmap filling `area`: title, the table's cells for the tokens `ids` (ascending;
+/// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
+/// to `vmax`; in an SVG each cell carries `hover(i, j)` (token ids) as its title.
 fn heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &[Vec<f64>],
     vocab: &[char],
+    ids: &[usize],
     title: &str,
     vmax: f64,
     annotate: Option<&dyn Fn(f64) -> String>,
@@ -393,7 +428,7 @@ fn heatmap<DB: DrawingBackend>(
 where
     DB::ErrorType: 'static,
 {
-    let v = vocab.len() as i32;
+    let v = ids.len() as i32;
     let (w, h) = area.dim_in_pixel();
     let (w, h) = (w as i32, h as i32);
     let (top, left, bottom, bar) = (60, 80, 84, 100);
@@ -406,9 +441,9 @@ where
         style(26).pos(Pos::new(HPos::Center, VPos::Top)),
     ))?;
     let label = style((cell * 9 / 10).clamp(10, 22) as u32);
-    for i in 0..v {
-        for j in 0..v {
-            let x = t[i as usize][j as usize];
+    for (i, &ti) in (0..).zip(ids) {
+        for (j, &tj) in (0..).zip(ids) {
+            let x = t[ti][tj];
             let (cx, cy) = (x0 + j * cell, y0 + i * cell);
             area.draw(&Rectangle::new(
                 [(cx, cy), (cx + cell, cy + cell)],
@@ -421,11 +456,13 @@ where
                         x: bx + cx,
                         y: by + cy,
                         size: cell,
-                        text: hover(i as usize, j as usize),
+                        text: hover(ti, tj),
                     });
                 }
             });
-            if let Some(f) = annotate {
+            // A count is written in its cell only where it can be read (cells of 18 px or
+            // more: up to about 40 characters); a larger table shows the colours alone.
+            if let Some(f) = annotate.filter(|_| cell >= 18) {
                 let s = f(x);
                 if !s.is_empty() {
                     let ink = if x / vmax > 0.5 { WHITE } else { BLACK };
@@ -440,7 +477,7 @@ where
                 }
             }
         }
-        let g = glyph(vocab[i as usize]).to_string();
+        let g = glyph(vocab[ti]).to_string();
         // Row labels left of the grid, column labels under it.
         area.draw(&Text::new(
             g.clone(),

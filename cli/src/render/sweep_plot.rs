@@ -3,12 +3,36 @@
 //! size's best gap to the floor on a log axis against EPS, as `sweep_gap.svg` and `.png`.
 
 use anyhow::Result;
-use plotters::{coord::Shift, prelude::*};
+use plotters::{
+    coord::{combinators::BindKeyPoints, Shift},
+    prelude::*,
+};
 
 use super::plot::{legend_box, png_of, style, svg_of, swatch, DESC, TICK, TITLE};
 use crate::analysis::sweep::{Point, UntilGap};
 
 const SIZE: (u32, u32) = (1100, 700);
+
+/// Tick positions of the d_model axis: the sizes swept, each labelled once. (plotters' own
+/// log-axis ticks put 10 there twice, as a decade and as a minor tick, and a label formatter
+/// sees each position separately.)
+fn size_ticks(sizes: impl Iterator<Item = usize>) -> Vec<f64> {
+    let mut t: Vec<f64> = sizes.map(|d| d as f64).collect();
+    t.sort_by(f64::total_cmp);
+    t.dedup();
+    t
+}
+
+/// Tick positions of a log axis from `lo` to `hi`: the powers of ten inside, and 2 and 5 times
+/// them where fewer than three decades fit; distinct values, so that no label repeats.
+fn log_ticks(lo: f64, hi: f64) -> Vec<f64> {
+    let (a, b) = (lo.log10().floor() as i32, hi.log10().ceil() as i32);
+    let steps: &[f64] = if b - a < 3 { &[1.0, 2.0, 5.0] } else { &[1.0] };
+    (a..=b)
+        .flat_map(|k| steps.iter().map(move |m| m * 10f64.powi(k)))
+        .filter(|&x| (lo..=hi).contains(&x))
+        .collect()
+}
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -32,14 +56,18 @@ where
         .x_label_area_size(60)
         .y_label_area_size(90)
         .build_cartesian_2d(
-            (0.8..dmax * 1.25).log_scale(),
+            (0.8..dmax * 1.25)
+                .log_scale()
+                .with_key_points(size_ticks(points.iter().map(|p| p.d_model))),
             (floor - 0.08 * span)..(lmax + 0.08 * span),
         )?;
+    // Enough decimals that ten ticks over the loss range print ten different labels.
+    let decimals = ((-(span / 10.0).log10()).ceil().max(0.0) as usize + 1).max(3);
     c.configure_mesh()
         .x_desc("d_model (log scale)")
         .y_desc("final loss (nats)")
         .x_label_formatter(&|x| format!("{x:.0}"))
-        .y_label_formatter(&|y| format!("{y:.3}"))
+        .y_label_formatter(&|y| format!("{y:.decimals$}"))
         .label_style(style(TICK))
         .axis_desc_style(style(DESC))
         .draw()?;
@@ -103,7 +131,14 @@ where
         .margin(20)
         .x_label_area_size(60)
         .y_label_area_size(90)
-        .build_cartesian_2d((0.8..dmax * 1.25).log_scale(), (gmin..gmax).log_scale())?;
+        .build_cartesian_2d(
+            (0.8..dmax * 1.25)
+                .log_scale()
+                .with_key_points(size_ticks(u.sizes.iter().map(|z| z.d_model))),
+            (gmin..gmax)
+                .log_scale()
+                .with_key_points(log_ticks(gmin, gmax)),
+        )?;
     c.configure_mesh()
         .x_desc("d_model (log scale)")
         .y_desc("best gap Σ (n_i/N)·KL(P_i‖Q_i) (nats, log scale)")

@@ -380,6 +380,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
     s.push_str(&super::heatmap::side_by_side(
         &an.cmp.p,
         &an.cmp.q,
+        &an.cmp.counts,
         &an.cmp.vocab,
         (
             "Bigram statistics P(next|cur)",

@@ -1,0 +1,182 @@
+//! docs/EMBEDDED.md's guide for your own firmware, held to the code: its example is
+//! demos/own-model/src/lib.rs whole, which must build for thumbv7em-none-eabihf and, on the
+//! host, train and load exactly what `zl` trains and saves; and its memory table is what
+//! `core::mem::size_of` says.
+
+use std::process::Command;
+
+use serde_json::Value;
+use zl_core::{Bigrams, Model, Trainer};
+use zl_tests::{floats, root, zl};
+
+fn guide() -> String {
+    std::fs::read_to_string(root().join("docs/EMBEDDED.md")).expect("docs/EMBEDDED.md")
+}
+
+/// The fenced block after the line `marker`.
+fn block_after(doc: &str, marker: &str) -> String {
+    let at = doc
+        .find(marker)
+        .unwrap_or_else(|| panic!("docs/EMBEDDED.md has no {marker:?}"));
+    let rest = &doc[at + marker.len()..];
+    let open = rest.find("```").expect("a fence after the marker");
+    let body = &rest[open..];
+    let body = &body[body.find('\n').unwrap() + 1..];
+    body[..body.find("\n```").expect("a closing fence") + 1].to_string()
+}
+
+#[test]
+fn the_guides_example_is_the_whole_file() {
+    let doc = guide();
+    let shown = block_after(&doc, "<!-- from demos/own-model/src/lib.rs -->");
+    let file = std::fs::read_to_string(root().join("demos/own-model/src/lib.rs")).unwrap();
+    assert_eq!(
+        shown, file,
+        "docs/EMBEDDED.md must show demos/own-model/src/lib.rs whole"
+    );
+}
+
+/// The example builds for a Cortex-M4F (the target scripts/test.sh already installs for
+/// zl-core's no_std build), so it uses nothing but `core`.
+#[test]
+fn the_guides_example_builds_for_thumbv7em() {
+    let target = "thumbv7em-none-eabihf";
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == target)
+        })
+        .unwrap_or(false);
+    if !installed {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "under CI the {target} target must be installed (scripts/test.sh adds it)"
+        );
+        eprintln!("skipped: rustup target {target} is not installed (rustup target add {target})");
+        return;
+    }
+    let dir = root().join("demos/own-model");
+    let o = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--target", target])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .expect("run cargo");
+    assert!(
+        o.status.success(),
+        "demos/own-model does not build for {target}:\n{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+}
+
+const TEXT: &str = "the cat sat on the mat; the dog sat on the log. a cat, a dog, a mat, a log!\n";
+
+/// `train_on` trains what `zl train --corpus` trains, bit for bit; `load_zl_weights` reads
+/// the file `zl train --save` writes into the same weights; `next_char` is the argmax of
+/// `W_E[c]·W_U`.
+#[test]
+fn the_guides_example_trains_and_loads_what_zl_does() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("t.txt");
+    std::fs::write(&corpus, TEXT).unwrap();
+    let saved = dir.path().join("m.safetensors");
+    let o = zl(&[
+        "train",
+        "--corpus",
+        corpus.to_str().unwrap(),
+        "--d-model",
+        "5",
+        "--seed",
+        "3",
+        "--epochs",
+        "400",
+        "--json",
+        "--save",
+        saved.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let v: Value = serde_json::from_str(&o.stdout).unwrap();
+
+    let (vocab, model, final_loss) = zl_own_model::train_on(TEXT, 5, 3, 400).unwrap();
+    let chars: Vec<String> = vocab.chars().iter().map(|c| c.to_string()).collect();
+    assert_eq!(serde_json::to_value(&chars).unwrap(), v["vocab"]);
+    assert_eq!(final_loss as f64, v["final_loss"].as_f64().unwrap());
+    let (w_e, w_u) = (floats(&v["W_E"]), floats(&v["W_U"]));
+    let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+    assert_eq!(bits(&model.w_e_row_major().collect::<Vec<_>>()), bits(&w_e));
+    assert_eq!(bits(&model.w_u_row_major().collect::<Vec<_>>()), bits(&w_u));
+
+    let file = std::fs::read(&saved).unwrap();
+    let loaded = zl_own_model::load_zl_weights(&file, vocab.len()).unwrap();
+    assert_eq!(
+        loaded, model,
+        "the saved file loads into the trained weights"
+    );
+    assert_eq!(loaded.d_model(), 5);
+    // A wrong vocabulary size, or a cut file, is refused rather than misread.
+    assert!(zl_own_model::load_zl_weights(&file, vocab.len() + 1).is_err());
+    assert!(zl_own_model::load_zl_weights(&file[..file.len() - 4], vocab.len()).is_err());
+    assert!(zl_own_model::load_zl_weights(&file[..6], vocab.len()).is_err());
+
+    // next_char against the argmax of W_E·W_U computed here from zl's JSON, in f64.
+    let (n, d) = (vocab.len(), 5);
+    for (i, &c) in vocab.chars().iter().enumerate() {
+        let logit = |j: usize| {
+            (0..d)
+                .map(|k| w_e[i * d + k] as f64 * w_u[k * n + j] as f64)
+                .sum::<f64>()
+        };
+        let best = (0..n).fold(0, |b, j| if logit(j) > logit(b) { j } else { b });
+        assert_eq!(
+            zl_own_model::next_char(&loaded, &vocab, c),
+            Some(vocab.chars()[best])
+        );
+    }
+    assert_eq!(zl_own_model::next_char(&loaded, &vocab, 'Z'), None);
+    let mut out = String::new();
+    zl_own_model::write_greedy(&mut out, &loaded, &vocab, 't', 12).unwrap();
+    assert_eq!(out.chars().count(), 12);
+}
+
+/// The memory table of docs/EMBEDDED.md: each row's sizes are `size_of` of `Trainer<V, D>`,
+/// `Bigrams<V>` and `Model<V, D>` on this (64-bit) host.
+#[test]
+fn the_memory_table_is_what_size_of_says() {
+    let mut want = vec![];
+    macro_rules! tiers {
+        ($($v:literal x $d:literal),*) => {$(
+            want.push(($v, $d, [
+                std::mem::size_of::<Trainer<$v, $d>>(),
+                std::mem::size_of::<Bigrams<$v>>(),
+                std::mem::size_of::<Model<$v, $d>>(),
+            ]));
+        )*};
+    }
+    // The seed model, then every tier of cli/src/backend/capacity.rs.
+    tiers!(30 x 16, 32 x 8, 32 x 16, 32 x 32, 32 x 64, 64 x 8, 64 x 16, 64 x 32, 64 x 64,
+        128 x 8, 128 x 16, 128 x 32, 128 x 64, 256 x 8, 256 x 16, 256 x 32, 256 x 64);
+    let doc = guide();
+    let mut got = vec![];
+    for line in doc.lines() {
+        // | `Trainer<256, 64>` | 1,115,208 | 263,184 | 131,088 | …
+        let Some(rest) = line.strip_prefix("| `Trainer<") else {
+            continue;
+        };
+        let (vd, rest) = rest.split_once(">`").unwrap();
+        let (v, d) = vd.split_once(", ").unwrap();
+        let cells: Vec<usize> = rest
+            .split('|')
+            .map(|c| c.trim().replace(',', ""))
+            .filter_map(|c| c.parse().ok())
+            .collect();
+        got.push((
+            v.parse::<usize>().unwrap(),
+            d.parse::<usize>().unwrap(),
+            [cells[0], cells[1], cells[2]],
+        ));
+    }
+    assert_eq!(got, want, "docs/EMBEDDED.md's memory table vs size_of");
+}
