@@ -215,6 +215,9 @@ mod tests {
             vocab: vec!['a', 'b'],
             counts: vec![0, 1, 0, 0],
             chars: 2,
+            documents: 1,
+            first: 'a',
+            last: 'b',
             count_seconds: None,
         };
         let log_q = vec![vec![(0.5f64).ln(); 2]; 2];
