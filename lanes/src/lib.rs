@@ -24,6 +24,16 @@ use core::fmt;
 
 use zl_core::{Bigrams, Trainer};
 
+// Where no instruction set has an instance (wasm32 without +simd128, RISC-V, …), only the
+// portable arm (zl-core) remains and the generic loop is unused.
+#[cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code, unused_macros)
+)]
 mod wide;
 
 /// The instruction sets, fastest last.
