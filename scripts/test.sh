@@ -52,6 +52,22 @@ cargo clippy -q --workspace --all-targets -- -D warnings
 step "unit, golden and CLI tests"
 cargo test --workspace --release
 
+# --- aarch64 (NEON) under qemu-aarch64 user mode (issue 14) -----------------------------------
+# zl-lanes' tests built for aarch64-unknown-linux-musl (static, linked by rustup's rust-lld, so no
+# cross toolchain) and run under Debian's qemu-user: NEON and portable against zl-core bit for bit,
+# and both printing docs/PERFORMANCE.md's checksum lines, the host's (lanes/tests/checksums.rs).
+step "zl-lanes on aarch64 under qemu-aarch64: NEON and portable print the host's checksum lines"
+rustup target add aarch64-unknown-linux-musl >/dev/null
+if ! command -v qemu-aarch64 >/dev/null; then
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >/dev/null
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq qemu-user >/dev/null
+fi
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_LINKER=rust-lld \
+CARGO_TARGET_AARCH64_UNKNOWN_LINUX_MUSL_RUNNER=qemu-aarch64 \
+    cargo test -q --release -p zl-lanes --target aarch64-unknown-linux-musl --lib --test checksums
+# --- end of the aarch64 section ------------------------------------------------------------------
+
 # The one-call GPU check (docs/GPU.md), dry-run here without a GPU: the programs it carries build,
 # it writes every file, exits 2 ("no GPU") and its table says so, so that the first GPU session
 # cannot lose its minutes to a broken harness.

@@ -178,7 +178,7 @@ fn bad_flags_get_one_clear_line() {
     assert_one_line_error(
         &["train", "--backend", "tpu"],
         2,
-        "possible values: cpu, cpu-portable, cpu-avx512, cuda, ptxsim",
+        "possible values: cpu, cpu-portable, cpu-avx2, cpu-neon, cpu-simd128, cpu-avx512, cuda, ptxsim",
     );
     assert_one_line_error(&["train", "--sed", "1"], 2, "--seed");
     assert_one_line_error(&["train", "--seed", "-1"], 2, "--seed");

@@ -1,5 +1,5 @@
 //! zl-core off the host, bit-identical to it: the demos (demos/cortex-m under QEMU on two boards,
-//! demos/wasi under node) must each print, last, the checksum line that the host computes, and
+//! demos/wasi under node, plain and with SIMD128) must each print, last, the checksum line that the host computes, and
 //! `zl train --checksum` must print that same line. Each run.sh installs what it needs (rustup
 //! targets, QEMU), so these tests need nothing but a fresh clone; a missing tool fails them.
 //!
@@ -101,6 +101,14 @@ fn cortex_m3_in_64k_on_lm3s6965evb_prints_the_host_checksum() {
 fn wasi_under_node_prints_the_host_checksum() {
     let line = last_line_of("demos/wasi/run.sh", &[]);
     assert_eq!(line, host_line(), "wasm32-wasip1 (node) vs host");
+}
+
+/// The same demo built with `-C target-feature=+simd128`, training through zl-lanes' SIMD128
+/// loop (it fails where that loop is missing from the build), prints its time and the host's line.
+#[test]
+fn wasi_simd128_under_node_prints_the_host_checksum() {
+    let line = last_line_of("demos/wasi/run.sh", &["simd128"]);
+    assert_eq!(line, host_line(), "wasm32-wasip1 +simd128 (node) vs host");
 }
 
 #[test]

@@ -275,7 +275,10 @@ fn hostile_flags_and_outputs_change_nothing() {
         d,
         &["train", "--backend", "gpu"],
         2,
-        &["gpu", "cpu, cpu-portable, cpu-avx512, cuda, ptxsim"],
+        &[
+            "gpu",
+            "cpu, cpu-portable, cpu-avx2, cpu-neon, cpu-simd128, cpu-avx512, cuda, ptxsim",
+        ],
     );
     fails_cleanly(d, &["train", "--seeds", "9..3"], 2, &["--seeds"]);
     fails_cleanly(d, &["sweep", "--d-model", "4,0"], 2, &["--d-model"]);

@@ -1,12 +1,13 @@
 #!/usr/bin/env python3
-"""zl against its peers in one go: `zl train` (its own train_seconds: the loop alone, monotonic
-clock), the notebook's PyTorch eager loop, and JAX with the whole loop jit-compiled. Every
-implementation runs the seed notebook's 10,000 epochs from the same torch-initialised weights,
-on one thread. Prints the machine, the load, and a markdown table of medians and ratios.
+"""zl against its peers in one go: `zl train --backend cpu-…` for every instruction set this CPU
+runs (its own train_seconds: the loop alone, monotonic clock), the notebook's PyTorch eager
+loop, and JAX with the whole loop jit-compiled. Every implementation runs the seed notebook's
+10,000 epochs from the same torch-initialised weights, on one thread. Prints the machine, the
+load, and a markdown table of medians and ratios against JAX from the same run.
 
 The machine this was written for is shared and noisy, so the implementations take turns: each
-round runs zl, JAX and PyTorch once (zl and JAX several timed runs each), and the medians are
-taken over all rounds. Not run in CI.
+round runs every zl backend, JAX and PyTorch once (zl and JAX several timed runs each), and the
+medians are taken over all rounds. Not run in CI.
 
     cargo build --release -p zl-cli
     python3 bench/peers/run_all.py [--rounds 5] [--zl-per-round 5] [--jax-per-round 3]
@@ -45,6 +46,29 @@ def loadavg():
         return "unknown"
 
 
+# zl's CPU paths, fastest first; those this CPU or build cannot run are left out (zl says why).
+ZL_BACKENDS = ["cpu-avx512", "cpu-avx2", "cpu-neon", "cpu-simd128", "cpu-portable"]
+ZL_WHAT = {
+    "cpu-avx512": "AVX-512F, 16 lanes",
+    "cpu-avx2": "AVX2, 8 lanes",
+    "cpu-neon": "NEON, 4 lanes",
+    "cpu-simd128": "WebAssembly SIMD128, 4 lanes",
+    "cpu-portable": "the target's baseline (SSE2 on x86-64), 4 lanes",
+}
+
+
+def runnable_backends(zl, env):
+    out = []
+    for b in ZL_BACKENDS:
+        r = subprocess.run([zl, "--backend", b, "train", "--epochs", "1"], capture_output=True,
+                           text=True, env=env, cwd=ROOT)
+        if r.returncode == 0:
+            out.append(b)
+        else:
+            print(f"run_all: leaving out {b}: {r.stderr.strip()}", file=sys.stderr)
+    return out
+
+
 def run_json(cmd, env):
     out = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=ROOT)
     if out.returncode != 0:
@@ -61,28 +85,32 @@ def main():
     args = ap.parse_args()
 
     env = dict(os.environ, **common.ONE_THREAD_ENV)
-    zl, jax, torch = [], [], []
+    backends = runnable_backends(args.zl, env)
+    zl = {b: [] for b in backends}
+    jax, torch = [], []
     finals = {}
     load_before = loadavg()
     for r in range(args.rounds):
-        for _ in range(args.zl_per_round):
-            o = run_json([args.zl, "train", "--json"], env)
-            zl.append(o["train_seconds"])
-            finals["zl"] = (o["final_loss"], o["checksum"])
+        for b in backends:
+            for _ in range(args.zl_per_round):
+                o = run_json([args.zl, "--backend", b, "train", "--json"], env)
+                zl[b].append(o["train_seconds"])
+                finals[b] = (o["final_loss"], o["checksum"])
         o = run_json([sys.executable, HERE / "jax_jit.py", "--repeat", str(args.jax_per_round)], env)
         jax.extend(o["all_seconds"])
         finals["jax"] = (o["final_loss"], f"jax {o['jax']}")
         o = run_json([sys.executable, HERE / "torch_eager.py"], env)
         torch.extend(o["all_seconds"])
         finals["torch"] = (o["final_loss"], f"torch {o['torch']}")
-        print(f"round {r + 1}/{args.rounds}: zl {statistics.median(zl) * 1e3:.1f} ms, "
-              f"jax {statistics.median(jax) * 1e3:.1f} ms, torch {statistics.median(torch):.2f} s "
-              f"(medians so far; load {loadavg()})", file=sys.stderr)
+        so_far = ", ".join(f"{b} {statistics.median(zl[b]) * 1e3:.1f} ms" for b in backends)
+        print(f"round {r + 1}/{args.rounds}: {so_far}, jax {statistics.median(jax) * 1e3:.1f} ms, "
+              f"torch {statistics.median(torch):.2f} s (medians so far; load {loadavg()})",
+              file=sys.stderr)
     load_after = loadavg()
 
-    z = statistics.median(zl)
-    rows = [
-        ("zl (`zl train`, AVX-512 loop)", zl, finals["zl"]),
+    j = statistics.median(jax)
+    rows = [(f"zl `--backend {b}` ({ZL_WHAT[b]})", zl[b], finals[b]) for b in backends]
+    rows += [
         ("JAX, whole loop jit-compiled (lax.fori_loop), bigram loss", jax, finals["jax"]),
         ("PyTorch eager, the notebook's loop", torch, finals["torch"]),
     ]
@@ -92,12 +120,12 @@ def main():
     print(f"command: python3 bench/peers/run_all.py --rounds {args.rounds} "
           f"--zl-per-round {args.zl_per_round} --jax-per-round {args.jax_per_round}")
     print()
-    print("| implementation | median, 10k epochs | µs/epoch | min … max | runs | zl is faster by | final loss |")
+    print("| implementation | median, 10k epochs | µs/epoch | min … max | runs | JAX ÷ this | final loss |")
     print("| --- | ---: | ---: | ---: | ---: | ---: | --- |")
     for name, xs, (final, note) in rows:
         m = statistics.median(xs)
         print(f"| {name} | {m * 1e3:.1f} ms | {m * 1e2:.2f} | {min(xs) * 1e3:.1f} … {max(xs) * 1e3:.1f} ms "
-              f"| {len(xs)} | {m / z:.1f}× | {final:.7f} ({note}) |")
+              f"| {len(xs)} | {j / m:.2f}× | {final:.7f} ({note}) |")
 
 
 if __name__ == "__main__":

@@ -1,6 +1,7 @@
 //! Criterion benchmarks of the training loop: one step, and the seed notebook's full run
-//! (10,000 epochs), on every instruction set this CPU runs (`portable` is zl-core's own loop
-//! as the target's baseline compiles it; `zl train --backend cpu` runs the last, fastest one).
+//! (10,000 epochs), on every instruction set this CPU runs (`portable` is the target's
+//! baseline: SSE2 on x86-64; `zl train --backend cpu` runs the last, fastest one), and
+//! zl-core's own `Trainer` (`zl-core`, the reference every instruction set matches).
 //!
 //! Run: `cargo bench -p zl-lanes --bench train`. The machine is shared and noisy: compare
 //! medians from one run, not across runs.
@@ -25,6 +26,15 @@ fn bench(c: &mut Criterion) {
     // dependence was found: nothing goes subnormal in a million steps, and the step costs the
     // same after 0 or 1,000,000 of them; this only keeps the benchmark to the seed run.)
     let mut g = c.benchmark_group("step");
+    let mut t = trainer();
+    g.bench_function("zl-core", |bench| {
+        bench.iter(|| {
+            if t.opt.step == 10_000 {
+                t = trainer();
+            }
+            t.step(black_box(&b))
+        })
+    });
     for isa in Isa::available() {
         let mut t = trainer();
         g.bench_function(isa.name(), |bench| {
@@ -40,6 +50,13 @@ fn bench(c: &mut Criterion) {
 
     let mut g = c.benchmark_group("train_10k");
     g.sample_size(20);
+    g.bench_function("zl-core", |bench| {
+        bench.iter(|| {
+            trainer().run(black_box(&b), 10_000, |_, l| {
+                black_box(l);
+            })
+        })
+    });
     for isa in Isa::available() {
         g.bench_function(isa.name(), |bench| {
             bench.iter(|| {

@@ -2,32 +2,73 @@
 //!
 //! zl-core (`core/`) is the reference: portable, safe, `no_std`, and what every target runs
 //! when nothing faster is known. The fast versions of the same [`Trainer::step`] and
-//! [`Trainer::run`] live here, one file per instruction set, and each must match the core
-//! bit for bit (the tests below, and every cross-backend property in `tests/backends.rs`):
-//! the same f32 operations in the same order, no FMA, no reordered sum.
+//! [`Trainer::run`] live here, and each must match the core bit for bit (the tests below, and
+//! every cross-backend property in `tests/backends.rs`): the same f32 operations in the same
+//! order, no FMA, no reordered sum.
 //!
-//! An [`Isa`] names one of them and can only be had where the CPU runs it, so that calling
-//! it is safe. Adding an instruction set is one file (its `step` and `run`) and one [`Kind`]
-//! variant with its arms below.
+//! The loop is written once, over a register of lanes (`wide.rs`), and instantiated per
+//! instruction set; each instruction set is a few lines there (its register type and eight
+//! intrinsics) and one `instance!`. An [`Isa`] names one of the instances and can only be had
+//! where the CPU runs it, so that calling it is safe. Adding an instruction set is a `lanes!`
+//! and an `instance!` in `wide.rs` and one [`Kind`] variant with its arms below.
 //!
 //! | name | lanes | chosen |
 //! |---|---|---|
-//! | `portable` | as the target's baseline compiles zl-core | always available |
+//! | `portable` | x86-64: 4 (SSE2, the baseline of every x86-64 CPU); elsewhere zl-core's own loop as the target's baseline compiles it | always available |
+//! | `neon` | 4 | by compile target: every aarch64 build |
+//! | `simd128` | 4 | by compile target: wasm32 built with `-C target-feature=+simd128` |
+//! | `avx2` | 8 | at run time, on x86-64 CPUs with AVX2 |
 //! | `avx512` | 16 | at run time, on x86-64 CPUs with AVX-512F |
 
 use core::fmt;
 
 use zl_core::{Bigrams, Trainer};
 
-#[cfg(target_arch = "x86_64")]
-mod avx512;
+// Where no instruction set has an instance (wasm32 without +simd128, RISC-V, …), only the
+// portable arm (zl-core) remains and the generic loop is unused.
+#[cfg_attr(
+    not(any(
+        target_arch = "x86_64",
+        target_arch = "aarch64",
+        all(target_arch = "wasm32", target_feature = "simd128")
+    )),
+    allow(dead_code, unused_macros)
+)]
+mod wide;
 
 /// The instruction sets, fastest last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Kind {
     Portable,
+    #[cfg(target_arch = "aarch64")]
+    Neon,
+    #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+    Simd128,
+    #[cfg(target_arch = "x86_64")]
+    Avx2,
     #[cfg(target_arch = "x86_64")]
     Avx512,
+}
+
+/// The instruction sets of the compile target: NEON in every aarch64 build, SIMD128 in wasm32
+/// builds with `+simd128`.
+#[cfg(target_arch = "aarch64")]
+const NEON: Option<Kind> = Some(Kind::Neon);
+#[cfg(not(target_arch = "aarch64"))]
+const NEON: Option<Kind> = None;
+#[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+const SIMD128: Option<Kind> = Some(Kind::Simd128);
+#[cfg(not(all(target_arch = "wasm32", target_feature = "simd128")))]
+const SIMD128: Option<Kind> = None;
+
+/// The x86-64 instruction set called `name`, where this CPU has it.
+#[cfg(target_arch = "x86_64")]
+fn x86_detected(name: &str) -> Option<Kind> {
+    match name {
+        "avx2" if std::is_x86_feature_detected!("avx2") => Some(Kind::Avx2),
+        "avx512" if std::is_x86_feature_detected!("avx512f") => Some(Kind::Avx512),
+        _ => None,
+    }
 }
 
 /// An instruction set this CPU runs, for the training loop. Only [`Isa::portable`],
@@ -36,7 +77,7 @@ enum Kind {
 pub struct Isa(Kind);
 
 /// Every instruction-set name, in the order [`Isa::available`] lists them.
-pub const NAMES: &[&str] = &["portable", "avx512"];
+pub const NAMES: &[&str] = &["portable", "neon", "simd128", "avx2", "avx512"];
 
 /// An instruction set this CPU (or this build's target) cannot run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +97,9 @@ impl fmt::Display for Unsupported {
 impl std::error::Error for Unsupported {}
 
 impl Isa {
-    /// zl-core's own loop, as the target's baseline compiles it: runs everywhere.
+    /// The target's baseline, which runs on every CPU of it: on x86-64 the lanes loop in SSE2,
+    /// elsewhere zl-core's own loop (on aarch64 and wasm32 +simd128 the baseline is `neon` or
+    /// `simd128`).
     pub const fn portable() -> Isa {
         Isa(Kind::Portable)
     }
@@ -71,16 +114,27 @@ impl Isa {
         };
         match name {
             "portable" => Ok(Isa::portable()),
-            "avx512" => {
+            "neon" => match NEON {
+                Some(k) => Ok(Isa(k)),
+                None => no("NEON runs in aarch64 builds only (this build is for another CPU)"),
+            },
+            "simd128" => match SIMD128 {
+                Some(k) => Ok(Isa(k)),
+                None => no(
+                    "WebAssembly SIMD128 runs in wasm32 builds with -C target-feature=+simd128 only",
+                ),
+            },
+            "avx2" | "avx512" => {
                 #[cfg(target_arch = "x86_64")]
-                if std::is_x86_feature_detected!("avx512f") {
-                    return Ok(Isa(Kind::Avx512));
+                if let Some(k) = x86_detected(name) {
+                    return Ok(Isa(k));
                 }
-                if cfg!(target_arch = "x86_64") {
-                    no("this CPU has no AVX-512F")
-                } else {
-                    no("AVX-512 exists only on x86-64 CPUs")
-                }
+                no(match (name, cfg!(target_arch = "x86_64")) {
+                    ("avx2", true) => "this CPU has no AVX2",
+                    ("avx2", false) => "AVX2 exists only on x86-64 CPUs",
+                    (_, true) => "this CPU has no AVX-512F",
+                    (_, false) => "AVX-512 exists only on x86-64 CPUs",
+                })
             }
             _ => no("no such instruction set"),
         }
@@ -102,6 +156,12 @@ impl Isa {
     pub fn name(self) -> &'static str {
         match self.0 {
             Kind::Portable => "portable",
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon => "neon",
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kind::Simd128 => "simd128",
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2 => "avx2",
             #[cfg(target_arch = "x86_64")]
             Kind::Avx512 => "avx512",
         }
@@ -115,10 +175,20 @@ impl Isa {
         b: &Bigrams<V>,
     ) -> f32 {
         match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Portable => wide::sse2::step(t, b),
+            #[cfg(not(target_arch = "x86_64"))]
             Kind::Portable => t.step(b),
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon => wide::neon::step(t, b),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kind::Simd128 => wide::simd128::step(t, b),
+            // SAFETY: an `Isa` of this kind exists only where the CPU has AVX2 (by_name).
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx2 => unsafe { wide::avx2::step(t, b) },
             // SAFETY: an `Isa` of this kind exists only where the CPU has AVX-512F (by_name).
             #[cfg(target_arch = "x86_64")]
-            Kind::Avx512 => unsafe { avx512::step(t, b) },
+            Kind::Avx512 => unsafe { wide::avx512::step(t, b) },
         }
     }
 
@@ -133,10 +203,20 @@ impl Isa {
         on_epoch: impl FnMut(u32, f32),
     ) -> Result<f32, (u32, f32)> {
         match self.0 {
+            #[cfg(target_arch = "x86_64")]
+            Kind::Portable => wide::sse2::run(t, b, epochs, on_epoch),
+            #[cfg(not(target_arch = "x86_64"))]
             Kind::Portable => t.run(b, epochs, on_epoch),
+            #[cfg(target_arch = "aarch64")]
+            Kind::Neon => wide::neon::run(t, b, epochs, on_epoch),
+            #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
+            Kind::Simd128 => wide::simd128::run(t, b, epochs, on_epoch),
             // SAFETY: as in `step`.
             #[cfg(target_arch = "x86_64")]
-            Kind::Avx512 => unsafe { avx512::run(t, b, epochs, on_epoch) },
+            Kind::Avx2 => unsafe { wide::avx2::run(t, b, epochs, on_epoch) },
+            // SAFETY: as in `step`.
+            #[cfg(target_arch = "x86_64")]
+            Kind::Avx512 => unsafe { wide::avx512::run(t, b, epochs, on_epoch) },
         }
     }
 }
@@ -277,6 +357,23 @@ mod tests {
             assert_eq!(
                 Isa::by_name("avx512").is_ok(),
                 has && cfg!(target_arch = "x86_64")
+            );
+            let has = info.split_whitespace().any(|w| w == "avx2");
+            assert_eq!(
+                Isa::by_name("avx2").is_ok(),
+                has && cfg!(target_arch = "x86_64")
+            );
+        }
+        // The instruction sets of the compile target are there exactly on it.
+        assert_eq!(Isa::by_name("neon").is_ok(), cfg!(target_arch = "aarch64"));
+        assert_eq!(
+            Isa::by_name("simd128").is_ok(),
+            cfg!(all(target_arch = "wasm32", target_feature = "simd128"))
+        );
+        if !cfg!(target_arch = "aarch64") {
+            assert_eq!(
+                Isa::by_name("neon").unwrap_err().to_string(),
+                "neon: NEON runs in aarch64 builds only (this build is for another CPU)"
             );
         }
     }

@@ -1,8 +1,9 @@
 //! The backends a property test runs on: zl-cli's own backend layer (`zl_cli::backend`), the one
 //! `zl train` trains through, opened by its `--backend` names (candle's `test_device!`).
-//! `test_backends!` expands one property into a test per backend: `cpu-portable` (zl-core as
-//! the target's baseline compiles it), `cpu-avx512` (zl-lanes), `cuda` (the GPU) and `ptxsim`
-//! (the GPU's kernel text in kernels/sim/ptxsim.py). A backend that cannot run here makes its
+//! `test_backends!` expands one property into a test per backend: `cpu-portable` (the target's
+//! baseline: zl-lanes' SSE2 loop on x86-64), `cpu-avx512`, `cpu-avx2`, `cpu-neon` and
+//! `cpu-simd128` (zl-lanes' other instruction sets), `cuda` (the GPU) and `ptxsim` (the GPU's
+//! kernel text in kernels/sim/ptxsim.py). A backend that cannot run here makes its
 //! test print why and return; under `CI`, one this machine can run must run.
 //!
 //! The reference every property compares with is zl-core's `Trainer::run` itself
@@ -15,7 +16,15 @@ use zl_cli::backend::{self as cli, Choice};
 use zl_core::{Bigrams, Model, TrainConfig, Trainer};
 
 /// Every backend name the properties run on.
-pub const NAMES: [&str; 4] = ["cpu-portable", "cpu-avx512", "cuda", "ptxsim"];
+pub const NAMES: [&str; 7] = [
+    "cpu-portable",
+    "cpu-avx2",
+    "cpu-neon",
+    "cpu-simd128",
+    "cpu-avx512",
+    "cuda",
+    "ptxsim",
+];
 
 /// Where a property runs: an opened backend of zl-cli's.
 pub struct Backend(pub cli::Backend);
@@ -181,7 +190,10 @@ pub fn assert_bits(what: &str, got: &[f32], want: &[f32]) {
 /// reason goes straight to stderr, past the test harness's capture, so that `cargo test` shows it.
 /// - `cpu-portable` always runs.
 /// - `cpu-avx512` skips only where the CPU lacks AVX-512F (zl-lanes' own test checks that
-///   against /proc/cpuinfo).
+///   against /proc/cpuinfo); `cpu-avx2` must run where the CPU has AVX2; `cpu-neon` and
+///   `cpu-simd128` must run in aarch64 and wasm32 +simd128 builds, and skip elsewhere (this
+///   x86-64 test binary cannot run them; scripts/test.sh runs zl-lanes' tests for aarch64
+///   under qemu-aarch64).
 /// - `cuda` skips where there is no driver or no GPU; with `ZL_REQUIRE_GPU` set
 ///   (scripts/gpu-check.sh sets it) it fails instead, and any other failure to open a GPU fails.
 /// - `ptxsim` fails under `CI`, which always has python3.
@@ -197,6 +209,15 @@ pub fn run_on(name: &str, test: &str, property: impl FnOnce(Backend)) {
         }
         "ptxsim" => std::env::var_os("CI").is_some(),
         "cpu-avx512" => false,
+        "cpu-avx2" => {
+            #[cfg(target_arch = "x86_64")]
+            let has = std::is_x86_feature_detected!("avx2");
+            #[cfg(not(target_arch = "x86_64"))]
+            let has = false;
+            has
+        }
+        "cpu-neon" => cfg!(target_arch = "aarch64"),
+        "cpu-simd128" => cfg!(all(target_arch = "wasm32", target_feature = "simd128")),
         _ => true,
     };
     if must_run {
@@ -207,7 +228,8 @@ pub fn run_on(name: &str, test: &str, property: impl FnOnce(Backend)) {
 
 /// Expands one property `fn(Backend)` into a test per backend:
 /// `test_backends!(property, property_cpu_portable, property_cpu_avx512, property_cuda,
-/// property_ptxsim);`
+/// property_ptxsim);` and, for the other instruction sets, `property::cpu_avx2`,
+/// `property::cpu_neon` and `property::cpu_simd128` (a module beside the function).
 #[macro_export]
 macro_rules! test_backends {
     ($property:ident, $portable:ident, $avx512:ident, $cuda:ident, $sim:ident) => {
@@ -226,6 +248,23 @@ macro_rules! test_backends {
         #[test]
         fn $sim() {
             $crate::backend::run_on("ptxsim", stringify!($sim), $property);
+        }
+        mod $property {
+            #[test]
+            fn cpu_avx2() {
+                let name = concat!(stringify!($property), "::cpu_avx2");
+                $crate::backend::run_on("cpu-avx2", name, super::$property);
+            }
+            #[test]
+            fn cpu_neon() {
+                let name = concat!(stringify!($property), "::cpu_neon");
+                $crate::backend::run_on("cpu-neon", name, super::$property);
+            }
+            #[test]
+            fn cpu_simd128() {
+                let name = concat!(stringify!($property), "::cpu_simd128");
+                $crate::backend::run_on("cpu-simd128", name, super::$property);
+            }
         }
     };
 }

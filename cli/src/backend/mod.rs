@@ -25,12 +25,18 @@ use crate::data::{corpus::Corpus, files::Weights};
 /// The backends by name, as `--backend` takes them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Choice {
-    /// The fastest instruction set this CPU has (cpu-avx512 where it has AVX-512F, else
-    /// cpu-portable).
+    /// The fastest instruction set this CPU has (cpu-avx512, cpu-avx2, cpu-neon or
+    /// cpu-simd128 where it has them, else cpu-portable).
     Cpu,
-    /// zl-core's own loop, as the target's baseline compiles it (SSE2 on x86-64).
+    /// The target's baseline (zl-lanes): SSE2 on x86-64, elsewhere zl-core's own loop.
     CpuPortable,
-    /// The AVX-512F loop (zl-lanes); refused where the CPU lacks AVX-512F.
+    /// The AVX2 loop (zl-lanes, 8 lanes); refused where the CPU lacks AVX2.
+    CpuAvx2,
+    /// The NEON loop (zl-lanes, 4 lanes); in aarch64 builds only.
+    CpuNeon,
+    /// The WebAssembly SIMD128 loop (zl-lanes, 4 lanes); in wasm32 +simd128 builds only.
+    CpuSimd128,
+    /// The AVX-512F loop (zl-lanes, 16 lanes); refused where the CPU lacks AVX-512F.
     CpuAvx512,
     /// The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
     /// means ptxsim.
@@ -145,6 +151,9 @@ impl Backend {
         match choice {
             Choice::Cpu => Ok(Backend::Cpu(Isa::best())),
             Choice::CpuPortable => cpu("portable"),
+            Choice::CpuAvx2 => cpu("avx2"),
+            Choice::CpuNeon => cpu("neon"),
+            Choice::CpuSimd128 => cpu("simd128"),
             Choice::CpuAvx512 => cpu("avx512"),
             Choice::Cuda if simulator_alias()? => cuda::open_simulator(),
             Choice::Cuda => cuda::open_gpu(),
@@ -152,7 +161,8 @@ impl Backend {
         }
     }
 
-    /// The backend that actually runs: `cpu-avx512`, `cpu-portable`, `cuda` or `ptxsim`.
+    /// The backend that actually runs: `cpu-` and an instruction set (`cpu-avx512`,
+    /// `cpu-portable`, …), `cuda` or `ptxsim`.
     pub fn name(&self) -> String {
         match self {
             Backend::Cpu(isa) => format!("cpu-{isa}"),
