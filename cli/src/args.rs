@@ -12,9 +12,11 @@ use crate::backend::Choice;
 #[derive(Parser, Debug)]
 #[command(name = "zl", version, about, long_about = None)]
 pub struct Cli {
-    /// Where to train: cpu (the fastest instruction set this CPU has), cpu-portable,
-    /// cpu-avx512, cuda (hand-written PTX on an NVIDIA GPU) or ptxsim (the same kernel in a PTX
-    /// interpreter, about half a second an epoch; ZL_CUDA_SIMULATOR=1 makes cuda mean ptxsim).
+    /// Where to train: cpu (the fastest instruction set this CPU has), cpu-portable (the
+    /// target's baseline), cpu-avx2, cpu-avx512 (x86-64), cpu-neon (aarch64 builds),
+    /// cpu-simd128 (wasm32 builds), cuda (hand-written PTX on an NVIDIA GPU) or ptxsim (the same
+    /// kernel in a PTX interpreter, about half a second an epoch; ZL_CUDA_SIMULATOR=1 makes cuda
+    /// mean ptxsim). Every one gives the same bits.
     #[arg(long, global = true, value_enum, default_value_t = Choice::Cpu)]
     pub backend: Choice,
 
