@@ -415,6 +415,9 @@ fn titled(title: &str, shown: &Shown) -> String {
 /// A labelled heatmap filling `area`: title, the table's cells for the tokens `ids` (ascending;
 /// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
 /// to `vmax`; in an SVG each cell carries `hover(i, j)` (token ids) as its title.
+// Eight arguments: the table, its labels, the cells to draw, the title, the scale, the
+// annotation and the hover text are each a different thing every call site sets.
+#[allow(clippy::too_many_arguments)]
 fn heatmap<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     t: &[Vec<f64>],
