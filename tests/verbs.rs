@@ -528,7 +528,7 @@ fn interpret_val_fraction_sets_the_model_beside_the_smoothed_table() {
     );
     // 'B' (token 2) is followed by 'e' (22) once: P(e|B) = 1.
     assert!(
-        counts.contains("<title>'B' → 'e': count 1, P 1.000, Q "),
+        counts.contains("<title>'B'→'e' count 1, P 1.000, Q "),
         "{counts:.2000}"
     );
     let text = ok(
@@ -555,7 +555,7 @@ fn heatmap_cells_carry_their_values_on_hover_in_the_report() {
         "report",
     );
     let page = std::fs::read_to_string(report).unwrap();
-    assert!(page.contains("<title>'B' → 'e': count 1, P 1.000, Q "));
+    assert!(page.contains("<title>'B'→'e' count 1, P 1.000, Q "));
     // Every cell of the three heatmaps (counts, P, Q), and the page's own title.
     assert_eq!(page.matches("<title>").count(), 3 * 30 * 30 + 1);
 }

@@ -337,7 +337,8 @@ fn sig4(x: f64) -> String {
 fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
     let c = &an.cmp;
     format!(
-        "{} → {}: count {}, P {}, Q {}",
+        // Short: a 256-character report has 10,800 cells, each with its title.
+        "{}→{} count {}, P {}, Q {}",
         py_repr(c.vocab[i]),
         py_repr(c.vocab[j]),
         c.counts[i][j],
