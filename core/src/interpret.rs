@@ -236,6 +236,24 @@ pub fn ranked(score: impl Fn(usize) -> f64, v: usize, out: &mut [usize]) -> usiz
     k
 }
 
+/// The characters a heatmap of many characters shows: at most `out.len()` token ids, the most
+/// frequent ones, written into `out` in token-id order; returns how many (`min(out.len(), v)`).
+/// A character's frequency is how often it occurs in the pairs, as current or as next character
+/// (its row total plus its column total of `count(current, next)`); ties keep the lower id. The
+/// `zl` heatmaps and the browser page's both choose this way.
+pub fn most_frequent(count: impl Fn(usize, usize) -> f64, v: usize, out: &mut [usize]) -> usize {
+    let freq = |i: usize| (0..v).map(|j| count(i, j) + count(j, i)).sum::<f64>();
+    if out.len() >= v {
+        for (i, o) in out.iter_mut().take(v).enumerate() {
+            *o = i;
+        }
+        return v;
+    }
+    let k = ranked(freq, v, out);
+    out[..k].sort_unstable();
+    k
+}
+
 /// The substitution test: the loss when the logits are replaced by the log bigram
 /// probabilities, `l_ij = ln P_ij`. A pair never seen (`C_ij = 0`) gets `ln 0 = −∞`, which the
 /// softmax turns into probability exactly 0 (`exp(−∞) = 0`); it is never a target, so it adds

@@ -25,6 +25,7 @@
 
 pub mod adamw;
 pub mod bigram;
+pub mod capacity;
 pub mod checksum;
 pub mod corpus;
 pub mod interpret;
@@ -32,6 +33,7 @@ pub mod loss;
 pub mod math;
 pub mod model;
 pub mod rng;
+pub mod sample;
 pub mod train;
 
 pub use adamw::{AdamW, AdamWConfig};

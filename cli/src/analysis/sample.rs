@@ -74,31 +74,11 @@ pub struct Samples {
     pub table_stopped_at: Option<usize>,
 }
 
-/// Inverse CDF in token-id order: the first `j` whose cumulative probability exceeds `u`, or the
-/// last token of positive probability when rounding leaves the sum below `u`; `None` for a row
-/// without any.
-fn draw(probs: impl Iterator<Item = f64>, u: f64) -> Option<usize> {
-    let mut cum = 0.0f64;
-    let mut last = None;
-    for (j, p) in probs.enumerate() {
-        if p > 0.0 {
-            cum += p;
-            last = Some(j);
-            if u < cum {
-                return last;
-            }
-        }
-    }
-    last
-}
-
 /// Draws `chars` characters after `prompt` (its last character is the context: a zero-layer
-/// model sees one) from the model's rows `log_q` and from the corpus's bigram table P, the
-/// same uniform number `u` (ChaCha8 seeded with `seed`, `u` in [0, 1) from 53 bits) driving
-/// both at each step, so that they agree until the distributions first send `u` to different
-/// characters. The table's text stops at a character whose row is empty (the text's last
-/// character, when it occurs nowhere else): the text ended there, and the table says nothing
-/// about what follows.
+/// model sees one) from the model's rows `log_q` and from the corpus's bigram table P with
+/// zl-core's sampler ([`zl_core::sample::sample`]), the same uniform number `u` (ChaCha8 seeded
+/// with `seed`, `u` in [0, 1) from 53 bits) driving both at each step. The browser page draws
+/// the same way, so the same seed gives it the same texts.
 pub fn sample(
     log_q: &[Vec<f64>],
     corpus: &Corpus,
@@ -109,36 +89,24 @@ pub fn sample(
     let v = corpus.vocab.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start = *prompt.last().expect("a non-empty prompt");
-    let (mut m_cur, mut t_cur) = (start, Some(start));
     let (mut model, mut table) = (Vec::with_capacity(chars), Vec::with_capacity(chars));
-    let mut table_stopped_at = None;
-    for _ in 0..chars {
-        let u: f64 = rng.random();
-        let m = draw(log_q[m_cur].iter().map(|l| l.exp()), u)
-            .expect("a softmax row has a positive entry");
-        model.push(m);
-        m_cur = m;
-        if let Some(t) = t_cur {
-            let row = &corpus.counts[t * v..(t + 1) * v];
-            let n: u64 = row.iter().sum();
-            match draw(row.iter().map(|&c| c as f64 / n as f64), u) {
-                Some(next) if n > 0 => {
-                    table.push(next);
-                    t_cur = Some(next);
-                }
-                _ => {
-                    table_stopped_at = Some(t);
-                    t_cur = None;
-                }
-            }
-        }
-    }
-    let first_divergence = (0..chars).find(|&k| model.get(k) != table.get(k));
+    let end = zl_core::sample::sample(
+        |i, j| log_q[i][j],
+        |i, j| corpus.counts[i * v + j],
+        v,
+        start,
+        chars,
+        || rng.random(),
+        |_, m, t| {
+            model.push(m);
+            table.extend(t);
+        },
+    );
     Samples {
         model,
         table,
-        first_divergence,
-        table_stopped_at,
+        first_divergence: end.first_divergence,
+        table_stopped_at: end.table_stopped_at,
     }
 }
 
@@ -194,18 +162,6 @@ pub fn top(log_q: &[f64], k: usize) -> Vec<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn draw_is_the_inverse_cdf_in_id_order() {
-        let p = [0.25, 0.0, 0.5, 0.25];
-        assert_eq!(draw(p.into_iter(), 0.0), Some(0));
-        assert_eq!(draw(p.into_iter(), 0.2499), Some(0));
-        assert_eq!(draw(p.into_iter(), 0.25), Some(2));
-        assert_eq!(draw(p.into_iter(), 0.75), Some(3));
-        // Rounding below u: the last token of positive probability.
-        assert_eq!(draw([0.5, 0.3, 0.0].into_iter(), 0.9), Some(1));
-        assert_eq!(draw([0.0, 0.0].into_iter(), 0.1), None);
-    }
 
     #[test]
     fn a_table_row_without_successors_ends_the_table_text() {

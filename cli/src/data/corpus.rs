@@ -16,8 +16,8 @@ use std::{
 use anyhow::{bail, Context, Result};
 use zl_core::{Bigrams, Vocab, SEED_TEXT, SEED_V};
 
-/// The largest vocabulary a model can have (token ids 0..=255).
-pub const MAX_VOCAB: usize = 256;
+/// The largest vocabulary a model can have (token ids 0..=255): zl-core's capacity.
+pub use zl_core::capacity::MAX_VOCAB;
 
 /// A text's vocabulary and bigram counts, all a zero-layer model can learn from it.
 #[derive(Debug, Clone, PartialEq)]

@@ -8,5 +8,5 @@ pub mod files;
 
 pub use corpus::MAX_VOCAB;
 
-/// Largest d_model zl trains or loads (the widest capacity tier, backend::capacity).
-pub const MAX_D_MODEL: usize = 64;
+/// Largest d_model zl trains or loads (the widest capacity tier, zl-core's `capacity`).
+pub use zl_core::capacity::MAX_D_MODEL;

@@ -83,14 +83,8 @@ impl Shown {
                 hidden: 0,
             };
         }
-        let freq: Vec<f64> = (0..v)
-            .map(|i| counts[i].iter().sum::<f64>() + counts.iter().map(|r| r[i]).sum::<f64>())
-            .collect();
-        let mut by_freq: Vec<usize> = (0..v).collect();
-        // Most frequent first; the stable sort keeps lower ids first among equals.
-        by_freq.sort_by(|&a, &b| freq[b].total_cmp(&freq[a]));
-        let mut ids = by_freq[..MAX_SHOWN].to_vec();
-        ids.sort_unstable();
+        let mut ids = vec![0; MAX_SHOWN];
+        zl_core::interpret::most_frequent(|i, j| counts[i][j], v, &mut ids);
         Shown {
             ids,
             hidden: v - MAX_SHOWN,
