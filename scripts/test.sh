@@ -32,6 +32,11 @@ if ! { [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] && command -v chro
     fi
 fi
 
+# tests/page.rs drives the interactive page in Chromium with playwright-core (no browser download:
+# it runs Debian's chromium above), pinned by tests/page/package-lock.json.
+step "npm: playwright-core for the interactive page's browser test (tests/page)"
+(cd tests/page && npm ci --no-audit --no-fund --silent)
+
 step "rustup targets (no_std proof)"
 rustup target add thumbv7em-none-eabihf >/dev/null
 
@@ -95,3 +100,6 @@ rustup target add wasm32-wasip1 >/dev/null
 for demo in seed-train cortex-m wasi own-model; do
     (cd "demos/$demo" && cargo fmt -- --check && cargo clippy -q --no-deps -- -D warnings)
 done
+# web/: the interactive page's WebAssembly module, linted for the target it is built for.
+rustup target add wasm32-unknown-unknown >/dev/null
+(cd web && cargo fmt -- --check && cargo clippy -q --no-deps --target wasm32-unknown-unknown -- -D warnings)

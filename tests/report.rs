@@ -136,28 +136,6 @@ fn report_to_a_bad_path_is_one_line() {
     );
 }
 
-/// A Chromium binary: `$CHROMIUM`, else the first of the usual names on PATH.
-fn chromium() -> Option<PathBuf> {
-    if let Some(p) = std::env::var_os("CHROMIUM") {
-        return Some(PathBuf::from(p));
-    }
-    let path = std::env::var_os("PATH")?;
-    for name in [
-        "chromium",
-        "chromium-browser",
-        "google-chrome",
-        "google-chrome-stable",
-    ] {
-        for dir in std::env::split_paths(&path) {
-            let p = dir.join(name);
-            if p.is_file() {
-                return Some(p);
-            }
-        }
-    }
-    None
-}
-
 /// Renders `url` headless into `png` at `w`×`h`; fails after two minutes.
 fn screenshot(chrome: &Path, url: &str, png: &Path, (w, h): (u32, u32)) {
     let profile = tempfile::tempdir().unwrap();
@@ -205,7 +183,7 @@ fn png_size(bytes: &[u8]) -> (u32, u32) {
 
 #[test]
 fn report_renders_in_headless_chromium() {
-    let Some(chrome) = chromium() else {
+    let Some(chrome) = zl_tests::chromium() else {
         assert!(
             std::env::var_os("CI").is_none(),
             "CI must have Chromium for the report screenshot (scripts/test.sh installs Debian's chromium)"

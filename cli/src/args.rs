@@ -170,6 +170,12 @@ pub struct ReportArgs {
     /// The HTML file to write (one self-contained page: figures inline, no external requests).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+
+    /// Write the interactive page instead: zl-core in WebAssembly, trained in the reader's
+    /// browser on the text (the seed text, or --corpus, at most 100,000 characters), with the
+    /// training flags as the page's defaults.
+    #[arg(long, conflicts_with_all = ["load", "counts"])]
+    pub interactive: bool,
 }
 
 /// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
@@ -639,6 +645,11 @@ fn conflict_fix(a: &str, others: &[String]) -> String {
                 drop.join(", ")
             );
         }
+    }
+    if pair("--interactive", "--load") || pair("--interactive", "--counts") {
+        return "the interactive page trains in the browser from a text: drop --interactive to \
+                report on this model or these counts, or give the text with --corpus"
+            .to_string();
     }
     if pair("--until-gap", "--epochs") {
         "--until-gap trains each size until its gap is below EPS, with --max-epochs N as the \

@@ -5,6 +5,7 @@
 pub mod heatmap;
 pub mod html;
 pub mod json;
+pub mod page;
 pub mod plot;
 pub mod sweep_plot;
 pub mod text;

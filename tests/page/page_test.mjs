@@ -1,0 +1,145 @@
+// The interactive page in a real browser (tests/page.rs runs this): Debian's chromium, headless,
+// driven by playwright-core, opens the page that `zl report --interactive` wrote from file://
+// and checks it against the zl binary itself. Usage:
+//   node page_test.mjs ZL PAGE ARTIFACTS_DIR
+// Prints one "ok ..." line per check and a last line of JSON with the measured figures; exits 1
+// with a line naming the first check that failed.
+import { execFileSync } from "node:child_process";
+import { writeFileSync, mkdtempSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { chromium } from "playwright-core";
+
+const [zl, pagePath, artifacts] = process.argv.slice(2);
+const url = "file://" + pagePath;
+const exe = process.env.CHROMIUM || "/usr/bin/chromium";
+const tmp = mkdtempSync(join(tmpdir(), "zl-page-"));
+const cli = (...args) => execFileSync(zl, args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"] });
+const lastLine = (s) => s.trim().split("\n").pop();
+function check(ok, what, detail) {
+  if (!ok) {
+    console.error(`page test failed: ${what}${detail ? ": " + detail : ""}`);
+    process.exit(1);
+  }
+  console.log("ok " + what);
+}
+
+const browser = await chromium.launch({ executablePath: exe, headless: true, args: ["--no-sandbox"] });
+const context = await browser.newContext({ viewport: { width: 1200, height: 900 } });
+const requests = [];
+context.on("request", (r) => requests.push(r.url()));
+const page = await context.newPage();
+const consoleErrors = [];
+page.on("pageerror", (e) => consoleErrors.push(String(e)));
+await page.goto(url);
+const byId = (id) => page.getByTestId(id);
+const text = async (id) => (await byId(id).textContent()).trim();
+await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent === "ready", null, { timeout: 30000 });
+
+async function trainAndWait(timeout = 120000) {
+  await byId("train").click();
+  await page.waitForFunction(
+    () => ["done", "stopped", "error"].includes(document.querySelector('[data-testid="status"]').textContent),
+    null, { timeout, polling: 100 });
+  return text("status");
+}
+
+// 1. The seed run: the checksum of `zl train --checksum`, and its time, five times.
+const seedLine = lastLine(cli("train", "--checksum"));
+const times = [];
+for (let k = 0; k < 5; k++) {
+  check((await trainAndWait()) === "done", `seed run ${k + 1} finished`, await page.locator("#message").textContent());
+  check((await text("checksum")) === seedLine, `seed run ${k + 1}: the checksum is zl train --checksum's`, `${await text("checksum")} vs ${seedLine}`);
+  times.push(Number(await text("train-ms")));
+}
+const isa = await page.locator("#isa").textContent();
+check(isa.includes("SIMD128"), "the SIMD128 build ran", isa);
+const sorted = [...times].sort((a, b) => a - b);
+const median = sorted[2];
+
+// 2. The decomposition is zl interpret's, and every shown Q cell's hover value is its JSON's.
+const j = JSON.parse(cli("interpret", "--json"));
+const near = (a, b) => Math.abs(a - b) <= 1e-12 * Math.max(1, Math.abs(b));
+check(near(Number(await text("model-loss")), Number(j.model_loss.toFixed(6))), "model loss as zl interpret's");
+check(near(Number(await text("floor")), Number(j.bigram_entropy.toFixed(6))), "floor as zl interpret's");
+const titles = await page.evaluate(() =>
+  [...document.querySelectorAll('[data-testid^="q-cell-"]')].map((r) => [r.dataset.testid, r.querySelector("title").textContent]));
+check(titles.length === 900, "Q heatmap has 30×30 cells", String(titles.length));
+let bad = 0;
+for (const [id, t] of titles) {
+  const [, , i, jj] = id.split("-").map(Number);
+  const q = t.match(/Q (\S+)$/)[1];
+  if (q !== Number(j.model_probs[i][jj]).toPrecision(4)) bad++;
+}
+check(bad === 0, "every Q hover value is zl interpret --json's model_probs to 4 digits", `${bad} differ`);
+
+// 3. Ablation: click row 'B' (token 2) of Q; nothing changes elsewhere, as zl interpret says.
+await byId("q-cell-2-22").click();
+await page.waitForFunction(() => document.querySelector('[data-testid="ablation-elsewhere"]').textContent !== "");
+const ab = j.rows[2].ablation;
+check((await text("ablation-elsewhere")) === "0", "ablation changes 0 predictions elsewhere");
+check((await text("ablation-there")) === `${ab.changed_with} of ${ab.positions_with}`, "ablation changes what zl interpret says there");
+check((await page.locator("#ablation-delta").textContent()) === "+" + ab.delta_loss_with.toFixed(6), "ablation's Δloss is zl interpret's");
+
+// 4. Sampling: zl sample's two texts for the same seed.
+await byId("sample-seed").fill("7");
+await byId("sample").click();
+await page.waitForFunction(() => document.querySelector('[data-testid="sample-model"]').textContent !== "");
+const s = JSON.parse(cli("sample", "--sample-seed", "7", "--json"));
+check((await byId("sample-model").textContent()) === s.model_text, "the model's sample is zl sample's");
+check((await byId("sample-table").textContent()) === s.table_text, "the table's sample is zl sample's");
+await page.evaluate(() => window.scrollTo(0, 0));
+await page.screenshot({ path: join(artifacts, "page.png"), fullPage: true });
+
+// 5. A non-ASCII text for 2,000 epochs, at d_model 8: zl train --corpus's checksum.
+const other = "Ζῷον λογικόν — the rational animal; ça va, naïve café? 日本語のテキスト, ünïcödé!\nZweite Zeile.";
+writeFileSync(join(tmp, "other.txt"), other);
+await byId("text").fill(other);
+await byId("epochs").fill("2000");
+await byId("d-model").fill("8");
+check((await trainAndWait()) === "done", "non-ASCII run finished", await page.locator("#message").textContent());
+const otherLine = lastLine(cli("train", "--corpus", join(tmp, "other.txt"), "--epochs", "2000", "--d-model", "8", "--checksum"));
+check((await text("checksum")) === otherLine, "non-ASCII: the checksum is zl train --corpus's", `${await text("checksum")} vs ${otherLine}`);
+
+// 6. Stop mid-run: the page stays responsive while training, and the model stopped at epoch N
+// is zl train --epochs N's.
+await byId("text").fill(other);
+await byId("epochs").fill("10000000");
+await byId("train").click();
+await page.waitForFunction(() => Number(document.querySelector('[data-testid="epoch"]').textContent) >= 3000);
+const lag = [];
+for (let k = 0; k < 10; k++) {
+  const t0 = Date.now();
+  await page.evaluate(() => new Promise((r) => requestAnimationFrame(() => r())));
+  lag.push(Date.now() - t0);
+}
+await byId("stop").click();
+await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent === "stopped");
+const stoppedAt = (await text("checksum")).match(/^epochs=(\d+) /)[1];
+const stopLine = lastLine(cli("train", "--corpus", join(tmp, "other.txt"), "--epochs", stoppedAt, "--d-model", "8", "--checksum"));
+check((await text("checksum")) === stopLine, `stopped at epoch ${stoppedAt}: the checksum is zl train --epochs ${stoppedAt}'s`);
+const maxLag = Math.max(...lag);
+check(maxLag < 250, "the page answers within 250 ms while training", `${maxLag} ms`);
+
+// 7. Hostile text: markup is shown as text and never runs; beyond the limits, one line.
+await byId("text").fill('<img src=x onerror="window.__pwned=1"><script>window.__pwned=2</script>');
+await byId("epochs").fill("50");
+check((await trainAndWait()) === "done", "markup text trained");
+await byId("q-cell-0-0").click();
+await byId("sample").click();
+await page.waitForTimeout(300);
+check(await page.evaluate(() => window.__pwned === undefined && document.images.length === 0), "pasted markup never runs");
+await byId("text").fill(Array.from({ length: 300 }, (_, k) => String.fromCodePoint(0x4e00 + k)).join(""));
+check((await trainAndWait()) === "error", "300 distinct characters are refused");
+const msg = await page.locator("#message").textContent();
+check(/300 distinct characters, more than the 256/.test(msg), "one line names the limit", msg);
+await byId("text").fill("ab");
+await byId("epochs").fill("0");
+check((await trainAndWait()) === "error" && /epoch count must be/.test(await page.locator("#message").textContent()), "epochs 0 is refused with one line");
+
+// 8. No request left the page: only the page itself (file://) and its worker (blob:).
+const outside = requests.filter((u) => !(u === url || u.startsWith("blob:")));
+check(outside.length === 0, "no network request", outside.join(", "));
+check(consoleErrors.length === 0, "no uncaught error in the page", consoleErrors.join("; "));
+await browser.close();
+console.log(JSON.stringify({ seed_ms: times, seed_ms_median: median, stopped_at: Number(stoppedAt), max_lag_ms: maxLag }));

@@ -1,0 +1,324 @@
+// The page's own script: the controls, the loss curve, the heatmaps, the tables. Every number it
+// shows comes from the worker (worker.js), which runs zl-core in WebAssembly. Text from the
+// reader only ever reaches the page as textContent or an attribute value, never as markup.
+"use strict";
+(() => {
+  const $ = (id) => document.getElementById(id);
+  const cfg = JSON.parse($("zl-config").textContent);
+  const SVG = "http://www.w3.org/2000/svg";
+  let worker = null;
+  let last = null; // the last result: {result, untrained, ...}
+  let losses = [];
+  let drawPending = false;
+
+  // A character as the CLI prints it: quoted, with whitespace and control characters escaped.
+  function label(c) {
+    const esc = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "'": "\\'", "\\": "\\\\" };
+    if (esc[c]) return "'" + esc[c] + "'";
+    const cp = c.codePointAt(0);
+    if (cp < 32 || cp === 127) return "'\\x" + cp.toString(16).padStart(2, "0") + "'";
+    return "'" + c + "'";
+  }
+  const sig4 = (x) => Number(x).toPrecision(4);
+  function el(tag, text, attrs) {
+    const e = document.createElement(tag);
+    if (text !== undefined) e.textContent = text;
+    for (const k in attrs || {}) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  function b64(id) {
+    const s = atob($(id).textContent.trim());
+    const out = new Uint8Array(s.length);
+    for (let i = 0; i < s.length; i++) out[i] = s.charCodeAt(i);
+    return out;
+  }
+
+  function startWorker() {
+    const src = new Blob([$("zl-worker").textContent], { type: "text/javascript" });
+    worker = new Worker(URL.createObjectURL(src));
+    worker.onmessage = onMessage;
+    worker.onerror = (e) => fail("the worker failed: " + e.message);
+    worker.postMessage({ type: "init", seedText: cfg.seed_text, wasm: { simd: b64("zl-wasm-simd"), scalar: b64("zl-wasm-scalar") } });
+  }
+
+  function fail(msg) {
+    $("message").textContent = msg;
+    $("status").textContent = "error";
+    $("train").disabled = false;
+    $("stop").disabled = true;
+  }
+
+  // The controls, checked against the CLI's limits (cfg.limits, written by zl). One line each.
+  function readControls() {
+    const whole = (id, name, lo, hi) => {
+      const s = $(id).value.trim().replace(/_/g, "");
+      if (!/^\d+$/.test(s) || Number(s) < lo || Number(s) > hi)
+        throw new Error(`${name} must be a whole number between ${lo} and ${hi} (got '${$(id).value}')`);
+      return Number(s);
+    };
+    const real = (id, name, ok, example) => {
+      const s = $(id).value.trim();
+      const x = Number(s);
+      if (s === "" || !Number.isFinite(x) || !ok(x))
+        throw new Error(`the ${name} must be ${example} (got '${$(id).value}')`);
+      return x;
+    };
+    const seed = $("seed").value.trim();
+    if (!/^\d+$/.test(seed) || BigInt(seed) > 18446744073709551615n)
+      throw new Error(`the seed must be a whole number from 0 to 18446744073709551615 (got '${$("seed").value}')`);
+    const text = $("text").value;
+    const n = [...text].length;
+    if (n > cfg.limits.max_chars)
+      throw new Error(`the text has ${n} characters, more than the ${cfg.limits.max_chars} this page trains on; paste a shorter text, or use zl train --corpus FILE`);
+    return {
+      epochs: whole("epochs", "the epoch count", 1, cfg.limits.max_epochs),
+      setup: {
+        text,
+        d_model: whole("d-model", "d_model", 1, cfg.limits.max_d_model),
+        seed,
+        lr: real("lr", "learning rate", (x) => x > 0, "a positive finite number, such as 1e-3"),
+        weight_decay: real("weight-decay", "weight decay", (x) => x >= 0, "zero or a positive finite number, such as 0.01"),
+      },
+    };
+  }
+
+  // The command that prints the same checksum line.
+  function cliLine(c, epochs) {
+    const flags = [];
+    if (c.text !== cfg.seed_text) flags.push("--corpus FILE");
+    if (epochs !== 10000) flags.push("--epochs " + epochs);
+    if (c.d_model !== 16) flags.push("--d-model " + c.d_model);
+    if (c.seed !== "0") flags.push("--seed " + c.seed);
+    if (c.lr !== 0.001) flags.push("--lr " + c.lr);
+    if (c.weight_decay !== 0.01) flags.push("--weight-decay " + c.weight_decay);
+    let line = ["zl train", ...flags, "--checksum"].join(" ");
+    if (c.text !== cfg.seed_text) line += "   (FILE holding this text as UTF-8, with nothing added)";
+    return line;
+  }
+
+  let current = null;
+  function train() {
+    let c;
+    try {
+      c = readControls();
+    } catch (e) {
+      return fail(e.message);
+    }
+    current = c;
+    $("message").textContent = "";
+    $("status").textContent = "training";
+    $("train").disabled = true;
+    $("stop").disabled = false;
+    for (const id of ["checksum", "train-ms", "loss"]) $(id).textContent = "–";
+    $("isa").textContent = "";
+    $("cli").textContent = cliLine(c.setup, c.epochs);
+    losses = [];
+    drawCurve();
+    worker.postMessage({ type: "train", setup: c.setup, epochs: c.epochs });
+  }
+
+  function onMessage(ev) {
+    const m = ev.data;
+    if (m.type === "ready") {
+      $("status").textContent = "ready";
+      $("train").disabled = false;
+      $("isa").textContent = m.simd ? "" : "(this browser has no WebAssembly SIMD128: the scalar build runs)";
+    } else if (m.type === "progress") {
+      for (const l of m.losses) losses.push(l);
+      $("epoch").textContent = m.epoch;
+      if (m.losses.length) $("loss").textContent = m.losses[m.losses.length - 1].toFixed(6);
+      if (!drawPending) {
+        drawPending = true;
+        requestAnimationFrame(() => {
+          drawPending = false;
+          drawCurve();
+        });
+      }
+    } else if (m.type === "result") {
+      last = m;
+      $("train").disabled = false;
+      $("stop").disabled = true;
+      $("train-ms").textContent = m.ms.toFixed(1);
+      $("isa").textContent = `(wasm ${m.isa === "simd128" ? "SIMD128" : "scalar"}, ${m.epochs} epochs; ${m.loopMs.toFixed(1)} ms of it in the training loop)`;
+      $("checksum").textContent = m.result.checksum;
+      if (m.stopped) $("cli").textContent = cliLine(current.setup, m.epochs);
+      $("status").textContent = m.stopped ? "stopped" : "done";
+      drawCurve();
+      showEvidence(m.result, m.untrained);
+    } else if (m.type === "ablation") {
+      showAblation(m.result);
+    } else if (m.type === "sample") {
+      showSample(m.result);
+    } else if (m.type === "error") {
+      fail(m.message);
+      if (m.during !== "setup" && m.during !== "train") {
+        worker.terminate();
+        startWorker();
+      }
+    }
+  }
+
+  function drawCurve() {
+    const cv = $("curve");
+    const g = cv.getContext("2d");
+    const W = cv.width, H = cv.height, L = 48, B = 24;
+    g.clearRect(0, 0, W, H);
+    g.strokeStyle = "#888";
+    g.strokeRect(L, 4, W - L - 4, H - B - 4);
+    g.fillStyle = "#333";
+    g.font = "11px sans-serif";
+    if (!losses.length) return;
+    let lo = Infinity, hi = -Infinity;
+    for (const l of losses) { if (l < lo) lo = l; if (l > hi) hi = l; }
+    if (hi === lo) hi = lo + 1;
+    g.fillText(hi.toFixed(3), 2, 12);
+    g.fillText(lo.toFixed(3), 2, H - B);
+    const total = Math.max(losses.length, current ? current.epochs : 1);
+    g.fillText("epoch " + total, W - 80, H - 6);
+    g.fillText("loss", 2, H / 2);
+    g.strokeStyle = "#1f77b4";
+    g.beginPath();
+    const step = Math.max(1, Math.floor(losses.length / (W - L)));
+    for (let k = 0; k < losses.length; k += step) {
+      const x = L + (W - L - 4) * (k / total);
+      const y = 4 + (H - B - 4) * (1 - (losses[k] - lo) / (hi - lo));
+      if (k === 0) g.moveTo(x, y); else g.lineTo(x, y);
+    }
+    g.stroke();
+  }
+
+  function agreement(r) {
+    const rows = r.rows.filter((x) => x.n > 0);
+    const single = rows.filter((x) => x.data_top.length && (x.data_top.length < 2 || x.data_top[1].p < x.data_top[0].p));
+    return `${rows.filter((x) => x.argmax_agrees).length} of ${rows.length} (single maximum: ${single.filter((x) => x.argmax_agrees).length} of ${single.length})`;
+  }
+
+  function showEvidence(r, u) {
+    for (const [id, k] of [["model-loss", "model_loss"], ["floor", "floor"], ["gap", "gap"], ["uniform", "uniform"]]) {
+      $(id).textContent = r[k].toFixed(6);
+      $(id + "-0").textContent = u[k].toFixed(6);
+    }
+    $("agree").textContent = agreement(r);
+    $("agree-0").textContent = agreement(u);
+    const v = r.vocab.length;
+    $("hidden-note").textContent = r.shown.length < v
+      ? `showing the ${r.shown.length} most frequent of ${v} characters; ${v - r.shown.length} less frequent ones are hidden` : "";
+    heatmap($("p-map"), r, "p", "P (data)");
+    heatmap($("q-map"), r, "q", "Q (model)");
+    const tb = $("rows").tBodies[0];
+    tb.replaceChildren();
+    for (const row of r.rows) {
+      const tr = el("tr");
+      tr.append(el("td", label(r.vocab[row.token])), el("td", String(row.n)));
+      const next = row.data_top.map((t) => `${label(r.vocab[t.token])} ${t.p.toFixed(3)}/${t.q.toFixed(3)}`).join("  ");
+      const more = row.successors - row.data_top.length;
+      tr.append(el("td", next + (more > 0 ? `  +${more}` : "")));
+      tr.append(el("td", row.n > 0 ? row.kl.toFixed(5) : "–"));
+      tr.append(el("td", `${label(r.vocab[row.model_top])} ${row.model_top_q.toFixed(3)} ${row.n > 0 ? (row.argmax_agrees ? "✓" : "✗") : ""}`));
+      tb.append(tr);
+    }
+    for (const id of ["evidence", "ablation", "sampling"]) $(id).hidden = false;
+    $("ablation-result").hidden = true;
+    $("ablation-none").hidden = false;
+    $("sample-model").textContent = "";
+    $("sample-table").textContent = "";
+    $("sample-note").textContent = "";
+  }
+
+  function heatmap(box, r, which, title) {
+    const ids = r.shown, n = ids.length, cell = Math.max(6, Math.min(16, Math.floor(420 / n))), off = 28;
+    const svg = document.createElementNS(SVG, "svg");
+    const size = off + n * cell + 4;
+    svg.setAttribute("width", size);
+    svg.setAttribute("height", size + 18);
+    svg.setAttribute("role", "img");
+    const t = document.createElementNS(SVG, "text");
+    t.setAttribute("x", off); t.setAttribute("y", 12); t.textContent = title;
+    svg.append(t);
+    const g = document.createElementNS(SVG, "g");
+    g.setAttribute("transform", `translate(0, 18)`);
+    svg.append(g);
+    ids.forEach((i, a) => {
+      const lab = document.createElementNS(SVG, "text");
+      lab.setAttribute("x", 2); lab.setAttribute("y", off + a * cell + cell - 2);
+      lab.setAttribute("font-size", Math.min(11, cell)); lab.textContent = label(r.vocab[i]);
+      g.append(lab);
+      const top = document.createElementNS(SVG, "text");
+      top.setAttribute("x", off + a * cell); top.setAttribute("y", off - 4);
+      top.setAttribute("font-size", Math.min(11, cell)); top.textContent = r.vocab[i];
+      g.append(top);
+      ids.forEach((j, b) => {
+        const x = r[which][i][j];
+        const rect = document.createElementNS(SVG, "rect");
+        rect.setAttribute("x", off + b * cell); rect.setAttribute("y", off + a * cell);
+        rect.setAttribute("width", cell); rect.setAttribute("height", cell);
+        // Viridis-like: dark for 0, yellow for 1.
+        const s = Math.sqrt(x);
+        rect.setAttribute("fill", `rgb(${Math.round(68 + 185 * s)},${Math.round(1 + 230 * s)},${Math.round(84 + (37 - 84) * s)})`);
+        rect.setAttribute("data-testid", `${which}-cell-${i}-${j}`);
+        if (which === "q") {
+          rect.setAttribute("data-row", i);
+          rect.classList.add("clickable");
+        }
+        const tt = document.createElementNS(SVG, "title");
+        tt.textContent = `${label(r.vocab[i])}→${label(r.vocab[j])} count ${r.counts[i][j]}, P ${sig4(r.p[i][j])}, Q ${sig4(r.q[i][j])}`;
+        rect.append(tt);
+        g.append(rect);
+      });
+    });
+    if (which === "q") {
+      svg.addEventListener("click", (e) => {
+        const row = e.target.getAttribute && e.target.getAttribute("data-row");
+        if (row !== null && row !== undefined) worker.postMessage({ type: "ablate", token: Number(row) });
+      });
+    }
+    box.replaceChildren(svg);
+  }
+
+  function showAblation(a) {
+    if (a.error) return fail(a.error);
+    const r = last.result;
+    $("ablation-none").hidden = true;
+    $("ablation-result").hidden = false;
+    $("ablation-char").textContent = label(r.vocab[a.token]);
+    $("ablation-there").textContent = `${a.changed_with} of ${a.positions_with}`;
+    $("ablation-elsewhere").textContent = String(a.changed_without);
+    $("ablation-elsewhere").title = `${a.changed_without} of ${a.positions_without}`;
+    $("ablation-delta").textContent = (a.delta_with >= 0 ? "+" : "") + a.delta_with.toFixed(6);
+    $("ablation-delta-else").textContent = a.delta_without === 0 ? "0 (exact)" : a.delta_without.toExponential(3);
+    $("ablation-means").textContent = a.positions_with > 0
+      ? `${a.mean_before.toFixed(4)} → ${a.mean_after.toFixed(4)}` : "(never current)";
+  }
+
+  function showSample(s) {
+    if (s.error) return fail(s.error);
+    $("message").textContent = "";
+    $("sample-model").textContent = s.model_text;
+    $("sample-table").textContent = s.table_text;
+    let note = s.first_divergence === null ? "The two texts are identical."
+      : `They first differ at generated character ${s.first_divergence}.`;
+    if (s.table_stopped_at !== null)
+      note += ` The table's text stops at ${label(s.table_stopped_at)}: the text never continues it.`;
+    note += ` The same from the command line: zl sample --sample-seed ${s.seed}` +
+      (current ? " " + cliLine(current.setup, last.epochs).replace(/^zl train ?/, "").replace(/ ?--checksum.*$/, "") : "");
+    $("sample-note").textContent = note;
+  }
+
+  $("text").value = cfg.text;
+  $("epochs").value = cfg.defaults.epochs;
+  $("d-model").value = cfg.defaults.d_model;
+  $("seed").value = cfg.defaults.seed;
+  $("lr").value = cfg.defaults.lr;
+  $("weight-decay").value = cfg.defaults.weight_decay;
+  $("train").disabled = true;
+  $("train").addEventListener("click", train);
+  $("stop").addEventListener("click", () => worker.postMessage({ type: "stop" }));
+  $("sample").addEventListener("click", () => {
+    const s = $("sample-seed").value.trim();
+    if (!/^\d+$/.test(s) || BigInt(s) > 18446744073709551615n)
+      return fail(`the sample seed must be a whole number from 0 to 18446744073709551615 (got '${$("sample-seed").value}')`);
+    worker.postMessage({ type: "sample", seed: s });
+  });
+  startWorker();
+})();

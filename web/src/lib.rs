@@ -1,0 +1,365 @@
+//! The browser page's WebAssembly module: zl-core's model, trained by zl-lanes' loop (SIMD128
+//! where the build has it, zl-core's own loop otherwise), and zl-core's analysis of it, behind
+//! a few C-ABI exports that take and return JSON. `zl report --interactive` embeds two builds
+//! of it (web/build.sh) in the page; the page's Web Worker (web/page/worker.js) calls it.
+//!
+//! Every number the page shows comes from here, computed by the same zl-core functions as
+//! `zl train`, `zl interpret` and `zl sample`: the vocabulary rule, the bigram counts, the
+//! capacity tiers, the training loop, the checksum line, the decomposition, the per-token rows,
+//! the ablation, the heatmap's characters and the sampler.
+//!
+//! The interface: [`zl_alloc`] a buffer, write a JSON request into it, [`zl_call`] it; the
+//! reply is JSON at [`zl_reply_ptr`], [`zl_reply_len`] bytes. A request is one of
+//! `{"op": "setup", "text", "d_model", "seed", "lr", "weight_decay"}`,
+//! `{"op": "train", "epochs"}`, `{"op": "result"}`, `{"op": "ablate", "token"}` and
+//! `{"op": "sample", "seed", "chars"}`. A reply with an `"error"` key is one line for the
+//! reader. There is no wasm-bindgen: five functions of bytes and integers need no generated
+//! glue, and the page stays one file with no build tool (docs/ARCHITECTURE.md).
+
+use std::{cell::RefCell, collections::BTreeSet};
+
+use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
+use serde_json::{json, Value};
+use zl_core::{
+    capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
+    checksum,
+    interpret::{self as zi, Table},
+    AdamWConfig, Bigrams, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
+};
+use zl_lanes::Isa;
+
+/// At most this many characters in a heatmap, as in `zl report` (render/heatmap.rs).
+const MAX_SHOWN: usize = 60;
+/// The data's most frequent next characters listed per row, as `zl train` lists them.
+const TOP: usize = 3;
+
+/// A model being trained on one text, at one capacity tier.
+trait Session {
+    fn train(&mut self, epochs: u32) -> Value;
+    fn result(&mut self) -> Value;
+    fn ablate(&self, token: usize) -> Value;
+    fn sample(&self, seed: u64, chars: usize) -> Value;
+}
+
+struct State<const V: usize, const D: usize> {
+    trainer: Box<Trainer<V, D>>,
+    bigrams: Box<Bigrams<V>>,
+    vocab: Vec<char>,
+    tokens: Vec<usize>,
+    isa: Isa,
+    epochs: u32,
+    /// The loss after the last update of the last `train` call (what the checksum line holds).
+    final_loss: Option<f32>,
+    diverged: Option<(u32, f32)>,
+}
+
+struct Setup {
+    text: String,
+    vocab: Vec<char>,
+    seed_vocab: bool,
+    d_model: usize,
+    seed: u64,
+    adamw: AdamWConfig,
+}
+
+impl AtCapacity for Setup {
+    type Output = Result<Box<dyn Session>, String>;
+    fn at<const V: usize, const D: usize>(self) -> Self::Output {
+        let chars: &[char] = if self.seed_vocab {
+            &SEED_VOCAB
+        } else {
+            &self.vocab
+        };
+        let vocab = Vocab::<V>::from_chars(chars).map_err(|e| e.to_string())?;
+        let bigrams = Box::new(Bigrams::from_text(&vocab, &self.text).map_err(|e| e.to_string())?);
+        let tokens = vocab
+            .encode(&self.text)
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(|e| e.to_string())?;
+        let model = Model::<V, D>::init_torch(self.seed, vocab.len(), self.d_model)
+            .map_err(|e| e.to_string())?;
+        Ok(Box::new(State {
+            trainer: Box::new(Trainer::new(model, self.adamw)),
+            bigrams,
+            vocab: vocab.chars().to_vec(),
+            tokens,
+            isa: Isa::best(),
+            epochs: 0,
+            final_loss: None,
+            diverged: None,
+        }))
+    }
+}
+
+impl<const V: usize, const D: usize> State<V, D> {
+    fn v(&self) -> usize {
+        self.vocab.len()
+    }
+    fn log_q(&self) -> (Table<V>, Table<V>) {
+        let l = zi::logit_table(&self.trainer.model);
+        let log_q = zi::log_softmax(&l, self.v());
+        (l, log_q)
+    }
+    fn count(&self, i: usize, j: usize) -> f64 {
+        self.bigrams.counts[(i, j)] as f64
+    }
+}
+
+impl<const V: usize, const D: usize> Session for State<V, D> {
+    fn train(&mut self, epochs: u32) -> Value {
+        if self.diverged.is_some() {
+            return json!({"error": "the model diverged; change the settings and train again"});
+        }
+        let mut losses = Vec::with_capacity(epochs as usize);
+        let r = self
+            .isa
+            .run(&mut self.trainer, &self.bigrams, epochs, |_, l| {
+                losses.push(l)
+            });
+        let start = self.epochs;
+        match r {
+            Ok(f) => {
+                self.epochs += epochs;
+                self.final_loss = Some(f);
+                json!({"epoch": self.epochs, "losses": losses, "final_loss": f})
+            }
+            Err((e, l)) => {
+                self.diverged = Some((start + e, l));
+                self.epochs = start + e;
+                json!({"error": format!(
+                    "the loss became {l} at epoch {}: training diverged; lower the learning rate",
+                    start + e
+                ), "epoch": self.epochs, "losses": losses})
+            }
+        }
+    }
+
+    fn result(&mut self) -> Value {
+        let v = self.v();
+        let m = &self.trainer.model;
+        let mut line = String::new();
+        if let Some(f) = self.final_loss {
+            let _ = checksum::write_line(&mut line, self.epochs, f, m);
+        }
+        let d = zi::decompose(m, &self.bigrams);
+        let (_, log_q) = self.log_q();
+        let mut shown = [0usize; MAX_SHOWN];
+        let k = zi::most_frequent(|i, j| self.count(i, j), v, &mut shown);
+        let rows: Vec<Value> = (0..v)
+            .map(|i| {
+                let r = zi::token_row(&log_q, &self.bigrams, i);
+                let mut top = [0usize; TOP];
+                let k = zi::ranked(|j| self.count(i, j), v, &mut top);
+                let seen = (0..v).filter(|&j| self.count(i, j) > 0.0).count();
+                let n = r.count;
+                let data_top: Vec<Value> = top[..k]
+                    .iter()
+                    .filter(|&&j| self.count(i, j) > 0.0)
+                    .map(|&j| {
+                        json!({"token": j, "p": self.count(i, j) / n,
+                               "q": libm::exp(log_q[(i, j)])})
+                    })
+                    .collect();
+                json!({
+                    "token": i, "n": n, "kl": r.kl, "successors": seen, "data_top": data_top,
+                    "model_top": r.model_top, "model_top_q": r.model_top_q,
+                    "argmax_agrees": r.argmax_agrees,
+                })
+            })
+            .collect();
+        let table = |f: &dyn Fn(usize, usize) -> f64| -> Vec<Vec<f64>> {
+            (0..v).map(|i| (0..v).map(|j| f(i, j)).collect()).collect()
+        };
+        let p = table(&|i, j| {
+            let n = self.bigrams.row_totals[i] as f64;
+            if n > 0.0 {
+                self.count(i, j) / n
+            } else {
+                0.0
+            }
+        });
+        let q = table(&|i, j| libm::exp(log_q[(i, j)]));
+        let counts = table(&|i, j| self.count(i, j));
+        json!({
+            "checksum": line,
+            "epochs": self.epochs,
+            "isa": self.isa.name(),
+            "vocab": self.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            "d_model": m.d_model(),
+            "model_loss": d.model_loss,
+            "floor": d.bigram_entropy,
+            "gap": d.kl_weighted,
+            "uniform": d.uniform_loss,
+            "rows": rows,
+            "shown": &shown[..k],
+            "counts": counts, "p": p, "q": q,
+        })
+    }
+
+    fn ablate(&self, token: usize) -> Value {
+        match zi::ablate_embedding_row(&self.trainer.model, &self.tokens, token) {
+            Ok(a) => json!({
+                "token": token,
+                "positions_with": a.positions_with,
+                "positions_without": a.positions_without,
+                "changed_with": a.changed_with,
+                "changed_without": a.changed_without,
+                "delta_with": a.delta_with,
+                "delta_without": a.delta_without,
+                "mean_before": a.mean_before,
+                "mean_after": a.mean_after,
+            }),
+            Err(e) => json!({"error": e.to_string()}),
+        }
+    }
+
+    fn sample(&self, seed: u64, chars: usize) -> Value {
+        let v = self.v();
+        let (_, log_q) = self.log_q();
+        let mut rng = ChaCha8Rng::seed_from_u64(seed);
+        let (mut model, mut table) = (String::new(), String::new());
+        let start = self.tokens[0];
+        let end = zl_core::sample::sample(
+            |i, j| log_q[(i, j)],
+            |i, j| self.bigrams.counts[(i, j)] as u64,
+            v,
+            start,
+            chars,
+            || rng.random(),
+            |_, m, t| {
+                model.push(self.vocab[m]);
+                table.extend(t.map(|t| self.vocab[t]));
+            },
+        );
+        json!({
+            "prompt": self.vocab[start].to_string(),
+            "model_text": model, "table_text": table,
+            "first_divergence": end.first_divergence,
+            "table_stopped_at": end.table_stopped_at.map(|t| self.vocab[t].to_string()),
+            "seed": seed.to_string(),
+        })
+    }
+}
+
+fn setup(req: &Value) -> Result<Box<dyn Session>, String> {
+    let text = req["text"].as_str().ok_or("no text")?.to_string();
+    let distinct: BTreeSet<char> = text.chars().collect();
+    if distinct.len() > MAX_VOCAB {
+        return Err(format!(
+            "the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
+            distinct.len()
+        ));
+    }
+    let d_model = req["d_model"].as_u64().ok_or("no d_model")? as usize;
+    if !(1..=MAX_D_MODEL).contains(&d_model) {
+        return Err(format!(
+            "d_model must be between 1 and {MAX_D_MODEL} (got {d_model})"
+        ));
+    }
+    let seed = req["seed"]
+        .as_str()
+        .and_then(|s| s.trim().parse::<u64>().ok())
+        .ok_or_else(|| {
+            format!(
+                "the seed must be a whole number from 0 to {} (got {})",
+                u64::MAX,
+                req["seed"]
+            )
+        })?;
+    let num = |k: &str| req[k].as_f64().ok_or(format!("no {k}"));
+    let adamw = AdamWConfig {
+        lr: num("lr")?,
+        weight_decay: num("weight_decay")?,
+        ..AdamWConfig::default()
+    };
+    // The seed notebook's text keeps its printed ids, as `zl train` without --corpus does; any
+    // other text gets nanoGPT's sorted(set(text)), as `zl train --corpus FILE` does.
+    let seed_vocab = text == SEED_TEXT;
+    let vocab: Vec<char> = distinct.into_iter().collect();
+    let v = vocab.len().max(1);
+    let s = Setup {
+        text,
+        vocab,
+        seed_vocab,
+        d_model,
+        seed,
+        adamw,
+    };
+    capacity::dispatch(v, d_model, s)
+}
+
+thread_local! {
+    static SESSION: RefCell<Option<Box<dyn Session>>> = const { RefCell::new(None) };
+    static REPLY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
+}
+
+fn handle(req: &Value) -> Value {
+    let op = req["op"].as_str().unwrap_or("");
+    if op == "setup" {
+        return match setup(req) {
+            Ok(s) => {
+                let isa = Isa::best().name();
+                SESSION.with(|c| *c.borrow_mut() = Some(s));
+                json!({"ok": true, "isa": isa})
+            }
+            Err(e) => json!({"error": e}),
+        };
+    }
+    SESSION.with(|c| {
+        let mut c = c.borrow_mut();
+        let Some(s) = c.as_mut() else {
+            return json!({"error": "train a model first"});
+        };
+        match op {
+            "train" => s.train(req["epochs"].as_u64().unwrap_or(0) as u32),
+            "result" => s.result(),
+            "ablate" => s.ablate(req["token"].as_u64().unwrap_or(u64::MAX) as usize),
+            "sample" => match req["seed"].as_str().and_then(|x| x.trim().parse().ok()) {
+                Some(seed) => s.sample(seed, req["chars"].as_u64().unwrap_or(200) as usize),
+                None => json!({"error": format!(
+                    "the sample seed must be a whole number from 0 to {} (got {})",
+                    u64::MAX, req["seed"]
+                )}),
+            },
+            _ => json!({"error": format!("unknown request {op:?}")}),
+        }
+    })
+}
+
+/// A buffer of `len` bytes for a request (the page writes into it, then calls [`zl_call`]).
+#[no_mangle]
+pub extern "C" fn zl_alloc(len: usize) -> *mut u8 {
+    let mut b = Vec::<u8>::with_capacity(len);
+    let p = b.as_mut_ptr();
+    std::mem::forget(b);
+    p
+}
+
+/// Runs the JSON request in the buffer of `len` bytes at `ptr` (from [`zl_alloc`], freed here)
+/// and keeps the reply for [`zl_reply_ptr`] and [`zl_reply_len`].
+///
+/// # Safety
+/// `ptr` must come from `zl_alloc(len)` and hold `len` written bytes.
+#[no_mangle]
+pub unsafe extern "C" fn zl_call(ptr: *mut u8, len: usize) {
+    // SAFETY: the caller's contract above: zl_alloc's buffer of capacity `len`, now written.
+    let bytes = unsafe { Vec::from_raw_parts(ptr, len, len) };
+    let reply = match serde_json::from_slice::<Value>(&bytes) {
+        Ok(req) => handle(&req),
+        Err(e) => json!({"error": format!("a request that is not JSON: {e}")}),
+    };
+    let out = serde_json::to_vec(&reply).expect("a JSON value serialises");
+    REPLY.with(|r| *r.borrow_mut() = out);
+}
+
+/// Where the last reply starts.
+#[no_mangle]
+pub extern "C" fn zl_reply_ptr() -> *const u8 {
+    REPLY.with(|r| r.borrow().as_ptr())
+}
+
+/// The last reply's length in bytes.
+#[no_mangle]
+pub extern "C" fn zl_reply_len() -> usize {
+    REPLY.with(|r| r.borrow().len())
+}
