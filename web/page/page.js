@@ -270,6 +270,8 @@
     if (which === "q") {
       svg.addEventListener("click", (e) => {
         const row = e.target.getAttribute && e.target.getAttribute("data-row");
+        // While a new model trains, these cells belong to the last one: wait for its result.
+        if ($("status").textContent === "training") return;
         if (row !== null && row !== undefined) worker.postMessage({ type: "ablate", token: Number(row) });
       });
     }
@@ -315,6 +317,7 @@
   $("train").addEventListener("click", train);
   $("stop").addEventListener("click", () => worker.postMessage({ type: "stop" }));
   $("sample").addEventListener("click", () => {
+    if ($("status").textContent === "training") return;
     const s = $("sample-seed").value.trim();
     if (!/^\d+$/.test(s) || BigInt(s) > 18446744073709551615n)
       return fail(`the sample seed must be a whole number from 0 to 18446744073709551615 (got '${$("sample-seed").value}')`);
