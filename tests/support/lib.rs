@@ -116,13 +116,14 @@ pub fn zl_bin() -> PathBuf {
             .parent()
             .and_then(|d| d.parent())
             .expect("target/<profile>");
-        let release = dir.file_name().is_some_and(|n| n == "release");
+        // The profile's folder is its name (`debug` is the `dev` profile's).
+        let profile = match dir.file_name().and_then(|n| n.to_str()) {
+            Some("debug") | None => "dev",
+            Some(name) => name,
+        };
         let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "zl-cli", "--bin", "zl"])
+        cmd.args(["build", "-q", "-p", "zl-cli", "--bin", "zl", "--profile", profile])
             .current_dir(root());
-        if release {
-            cmd.arg("--release");
-        }
         assert!(
             cmd.status().expect("cargo build").success(),
             "building zl failed"
