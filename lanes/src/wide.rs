@@ -1,13 +1,14 @@
 //! The training loop written once over lanes, with zl-core's exact bits, and its instances:
-//! AVX2 (8 lanes, chosen at run time), NEON (4, aarch64 builds), WebAssembly SIMD128 (4,
-//! wasm32 builds with `+simd128`).
+//! SSE2 (4 lanes, x86-64's baseline), AVX2 (8) and AVX-512F (16), both chosen at run time,
+//! NEON (4, aarch64 builds) and WebAssembly SIMD128 (4, wasm32 builds with `+simd128`).
 //!
 //! The loop is generic over [`Lanes`]: one register of f32 lanes and the handful of
-//! operations the step uses (add, subtract, multiply, divide, square root, `f32::max`, load,
-//! store), each one IEEE operation per lane. Each instruction set implements it in a few lines
-//! of `core::arch` (`Avx2`, `Neon`, `Simd128`, and `Sse2` for x86-64's baseline), and
-//! `instance!` compiles the loop once for each: for AVX2 inside a `#[target_feature(enable =
-//! "avx2")]` function, for NEON and SIMD128 as an ordinary one (the target has them).
+//! operations the step uses (add, subtract, multiply, divide, square root, `f32::max`, and
+//! conversions from and to `[f32; L]`), each one IEEE operation per lane. Each instruction set
+//! implements it in a few lines of `core::arch` (`lanes!`), and `instance!` compiles the loop
+//! once for each: for AVX2 and AVX-512F inside `#[target_feature]` functions, for SSE2, NEON
+//! and SIMD128 as ordinary ones (the target has them). The loop reads and writes the matrices
+//! as slices, so every bound is the slice's; the intrinsics are the only `unsafe` code.
 //! `exp` and `ln` are zl-core's own `math::exp` and `math::ln`, applied lane by lane to the
 //! register's lanes ([`Lanes::map`]; LLVM's SLP vectoriser turns the lanes back into vector
 //! instructions), not copies of them.
@@ -17,15 +18,19 @@
 //! operations, along the sums' index, and transposes the accumulators back and forth; the AVX2
 //! step was 5× slower than AVX-512's. A vector type is opaque to the loop vectoriser.
 //!
-//! The order of the work is `avx512.rs`'s, which is zl-core's where any result depends on it:
-//! each sum starts from +0.0 and runs in ascending index order; vectors run across independent
-//! output elements only (rows of a column, never along a sum). Rust never contracts a multiply
-//! and an add into an FMA, and `avx2` does not enable `fma` (the disassembly has no `vfmadd`;
-//! `docs/PERFORMANCE.md`). The crate's tests check the bits against
-//! [`zl_core::Trainer::run`].
+//! The order of the work is zl-core's wherever a result depends on it: each sum starts from
+//! +0.0 and runs in ascending index order; vectors run across independent output elements only
+//! (rows of a column, never along a sum). Rust never contracts a multiply and an add into an
+//! FMA, and neither `avx2` nor `avx512f` enables `fma` (the disassembly has no `vfmadd`;
+//! `docs/PERFORMANCE.md`). The crate's tests check the bits against [`zl_core::Trainer::run`].
+//!
+//! The matrices are column-major, as nalgebra stores them: `W_E[i, k]` at `k·V + i`,
+//! `W_U[k, j]` at `j·D + k`, and V×V matrices `[i, j]` at `j·V + i`.
 
 // Index loops mirror the core's (and the maths'): acc[c] is output column j0 + c.
 #![allow(clippy::needless_range_loop)]
+
+use core::ops::Range;
 
 use zl_core::{adamw::StepScalars, math, Bigrams, Trainer};
 
@@ -53,7 +58,8 @@ impl<const V: usize, const D: usize> Scratch<V, D> {
 ///
 /// Implementations exist for an instruction set only where it can run, and are used only inside
 /// that instruction set's instance (`instance!`), which `crate::Isa` calls only where the CPU
-/// has it.
+/// has it. The loop calls them from functions, never from closures: a closure is compiled
+/// without the instance's target feature, and the intrinsics would not be inlined into it.
 pub(crate) trait Lanes {
     /// f32 lanes in one register.
     const L: usize;
@@ -62,12 +68,8 @@ pub(crate) trait Lanes {
     /// Its lanes as an array, `[f32; L]`.
     type A: Copy + Default + AsRef<[f32]> + AsMut<[f32]>;
     fn splat(x: f32) -> Self::V;
-    /// Safety: `L` floats readable at `p`.
-    unsafe fn load_full(p: *const f32) -> Self::V;
-    /// Safety: `L` floats writable at `p`.
-    unsafe fn store_full(p: *mut f32, x: Self::V);
-    fn to_array(x: Self::V) -> Self::A;
     fn from_array(a: Self::A) -> Self::V;
+    fn to_array(x: Self::V) -> Self::A;
     fn add(a: Self::V, b: Self::V) -> Self::V;
     fn sub(a: Self::V, b: Self::V) -> Self::V;
     fn mul(a: Self::V, b: Self::V) -> Self::V;
@@ -83,38 +85,31 @@ pub(crate) trait Lanes {
         Self::splat(0.0)
     }
 
-    /// The first `n` lanes at `p` (all `L` for `n ≥ L`), the others zero.
-    ///
-    /// Safety: `p..p + min(n, L)` is readable.
+    /// `x` (at most `L` floats) in the first lanes, the others zero. A slice of a constant
+    /// length `L` compiles to one vector load.
     #[inline(always)]
-    unsafe fn load(p: *const f32, n: usize) -> Self::V {
-        if n >= Self::L {
-            // SAFETY: L floats readable (the caller's promise).
-            unsafe { Self::load_full(p) }
-        } else {
-            let mut a = Self::A::default();
-            for (i, x) in a.as_mut().iter_mut().take(n).enumerate() {
-                // SAFETY: i < n, readable.
-                *x = unsafe { *p.add(i) };
-            }
-            Self::from_array(a)
-        }
+    fn load(x: &[f32]) -> Self::V {
+        debug_assert!(
+            x.len() <= Self::L,
+            "{} floats for {} lanes",
+            x.len(),
+            Self::L
+        );
+        let mut a = Self::A::default();
+        a.as_mut()[..x.len()].copy_from_slice(x);
+        Self::from_array(a)
     }
 
-    /// Stores the first `n` lanes of `x` at `p`.
-    ///
-    /// Safety: `p..p + min(n, L)` is writable.
+    /// The first `x.len()` (at most `L`) lanes of `v`, into `x`.
     #[inline(always)]
-    unsafe fn store(p: *mut f32, n: usize, x: Self::V) {
-        if n >= Self::L {
-            // SAFETY: L floats writable (the caller's promise).
-            unsafe { Self::store_full(p, x) }
-        } else {
-            for (i, x) in Self::to_array(x).as_ref().iter().take(n).enumerate() {
-                // SAFETY: i < n, writable.
-                unsafe { *p.add(i) = *x };
-            }
-        }
+    fn store(x: &mut [f32], v: Self::V) {
+        debug_assert!(
+            x.len() <= Self::L,
+            "{} floats for {} lanes",
+            x.len(),
+            Self::L
+        );
+        x.copy_from_slice(&Self::to_array(v).as_ref()[..x.len()]);
     }
 
     /// `f` lane by lane: zl-core's scalar function on each lane.
@@ -128,9 +123,8 @@ pub(crate) trait Lanes {
     }
 }
 
-/// The lanes of one `core::arch` register type: `$v` from `$a`, each operation one intrinsic.
-/// `unsafe` in each: the intrinsics need the instruction set, which every caller has (see
-/// [`Lanes`]).
+/// The lanes of one `core::arch` register type: `$v` from `$a`, each operation one intrinsic,
+/// `unsafe` because it needs the instruction set, which every caller has (see [`Lanes`]).
 macro_rules! lanes {
     (
         $(#[$doc:meta])* $name:ident, $l:literal, $v:ty,
@@ -141,6 +135,7 @@ macro_rules! lanes {
         $(#[$doc])*
         pub(crate) struct $name;
 
+        // The intrinsics of a target's baseline (SSE2, NEON, SIMD128) are safe to call.
         #[allow(unused_unsafe)]
         impl Lanes for $name {
             const L: usize = $l;
@@ -148,46 +143,36 @@ macro_rules! lanes {
             type A = [f32; $l];
             #[inline(always)]
             fn splat(x: f32) -> $v {
-                // SAFETY: see `Lanes`: only used where the CPU has the instruction set.
+                // SAFETY: the caller runs on the instruction set (see `Lanes`).
                 unsafe { $splat(x) }
             }
             #[inline(always)]
-            unsafe fn load_full(p: *const f32) -> $v {
-                // SAFETY: as above, and the caller's bounds.
-                unsafe { $load(p as _) }
-            }
-            #[inline(always)]
-            unsafe fn store_full(p: *mut f32, x: $v) {
-                // SAFETY: as above, and the caller's bounds.
-                unsafe { $store(p as _, x) }
+            fn from_array(a: [f32; $l]) -> $v {
+                // SAFETY: as in `splat`; `a` holds the L floats read.
+                unsafe { $load(a.as_ptr() as _) }
             }
             #[inline(always)]
             fn to_array(x: $v) -> [f32; $l] {
                 let mut a = [0.0f32; $l];
-                // SAFETY: as above; the array holds L floats.
-                unsafe { Self::store_full(a.as_mut_ptr(), x) };
+                // SAFETY: as in `splat`; `a` holds the L floats written.
+                unsafe { $store(a.as_mut_ptr() as _, x) };
                 a
-            }
-            #[inline(always)]
-            fn from_array(a: [f32; $l]) -> $v {
-                // SAFETY: as above; the array holds L floats.
-                unsafe { Self::load_full(a.as_ptr()) }
             }
             $(
                 #[inline(always)]
                 fn $op(a: $v, b: $v) -> $v {
-                    // SAFETY: see `Lanes`.
+                    // SAFETY: as in `splat`.
                     unsafe { $f(a, b) }
                 }
             )+
             #[inline(always)]
             fn sqrt(a: $v) -> $v {
-                // SAFETY: see `Lanes`.
+                // SAFETY: as in `splat`.
                 unsafe { $sqrt(a) }
             }
             #[inline(always)]
             fn max($m: $v, $x: $v) -> $v {
-                // SAFETY: see `Lanes`.
+                // SAFETY: as in `splat`.
                 unsafe { $max }
             }
         }
@@ -259,88 +244,71 @@ lanes!(
     max |m, x| v128_bitselect(x, f32x4_pmax(m, x), f32x4_ne(m, m))
 );
 
-/// `NB` sums of products, the shape of both `W_E·W_U` and `∂W_U = W_Eᵀ·G`:
-/// `out[c] = Σ_k x[k] · b[c·b_col + k]` for `c < NB`, k ascending from +0 over `count`, where
-/// `x[k]` is the `n`-lane vector at `x + k·x_stride` and `out[c]` is stored at `out + c·out_col`.
-/// For the logits, x[k] is W_E's column k (rows r0..) and b W_U's columns j0..; for `∂W_U`,
-/// x[i] is W_E's row i (dimensions d0..) and b G's columns j0...
-///
-/// Safety: every address named above is inside its matrix, for `min(n, L)` lanes.
-#[allow(clippy::too_many_arguments)]
+/// `NB` sums of products, the shape of both `W_E·W_U` and `∂W_U = W_Eᵀ·G`: for each of the
+/// `NB` columns `b_c` of `b` and `out_c` of `out`, `out_c[at] = Σ_k x_k[at] · b_c[k]`, k
+/// ascending from +0 over the columns `x_k` of `x` (each `stride` floats).
+/// For the logits, `x` is W_E (columns k, rows `at`) and `b` W_U's columns j..; for `∂W_U`,
+/// `x` is W_E by rows (rows i, dimensions `at`) and `b` G's columns j...
 #[inline(always)]
-unsafe fn panel<S: Lanes, const NB: usize>(
-    x: *const f32,
-    x_stride: usize,
-    b: *const f32,
-    b_col: usize,
-    out: *mut f32,
-    out_col: usize,
-    count: usize,
-    n: usize,
+fn panel<S: Lanes, const NB: usize>(
+    x: &[f32],
+    stride: usize,
+    b: &[f32],
+    out: &mut [f32],
+    at: Range<usize>,
 ) {
+    let count = x.len() / stride;
+    let b_col = b.len() / NB;
+    let b: [&[f32]; NB] = core::array::from_fn(|c| &b[c * b_col..][..count]);
     let mut acc = [S::zero(); NB];
-    for k in 0..count {
-        // SAFETY (this block): the caller's bounds.
-        unsafe {
-            let xk = S::load(x.add(k * x_stride), n);
-            for c in 0..NB {
-                acc[c] = S::add(acc[c], S::mul(S::splat(*b.add(c * b_col + k)), xk));
-            }
+    for (k, xk) in (0..count).zip(x.chunks_exact(stride)) {
+        let xk = S::load(&xk[at.clone()]);
+        for c in 0..NB {
+            acc[c] = S::add(acc[c], S::mul(S::splat(b[c][k]), xk));
         }
     }
-    for c in 0..NB {
-        // SAFETY: the caller's bounds.
-        unsafe { S::store(out.add(c * out_col), n, acc[c]) };
+    for (out, acc) in out.chunks_exact_mut(out.len() / NB).zip(acc) {
+        S::store(&mut out[at.clone()], acc);
     }
 }
 
-/// `adamw::update` of `len` parameters at `p` (moments at `m`, `v`, gradient at `g`), `S::L` at a
-/// time, in the core's order of operations.
-///
-/// Safety: `len` floats at each pointer, `g` not overlapping the others.
-#[inline(always)]
-unsafe fn update<S: Lanes>(
-    p: *mut f32,
-    m: *mut f32,
-    v: *mut f32,
-    g: *const f32,
-    len: usize,
-    s: &StepScalars,
-) {
-    // Full chunks with a constant count, then the rest.
-    let full = len - len % S::L;
-    for i in (0..full).step_by(S::L) {
-        // SAFETY: i + S::L ≤ len.
-        unsafe { update_chunk::<S>(p, m, v, g, i, S::L, s) };
-    }
-    if full < len {
-        // SAFETY: full + (len − full) = len.
-        unsafe { update_chunk::<S>(p, m, v, g, full, len - full, s) };
-    }
+/// One parameter matrix's weights and AdamW moments.
+struct Param<'a> {
+    p: &'a mut [f32],
+    m: &'a mut [f32],
+    v: &'a mut [f32],
 }
 
-/// `update` of the `k ≤ S::L` parameters from `i`.
-///
-/// Safety: `i + k` floats at each pointer.
-#[inline(always)]
-unsafe fn update_chunk<S: Lanes>(
-    p: *mut f32,
-    m: *mut f32,
-    v: *mut f32,
-    g: *const f32,
-    i: usize,
-    k: usize,
-    s: &StepScalars,
-) {
-    // SAFETY: the caller's bounds.
-    unsafe {
-        let (pp, mp, vp) = (p.add(i), m.add(i), v.add(i));
-        let gi = S::load(g.add(i), k);
-        let pi = S::mul(S::load(pp, k), S::splat(s.decay));
-        let mi = S::load(mp, k);
+impl Param<'_> {
+    /// zl-core's `adamw::update` of the parameters `r`, gradient `g`, where the loss was finite
+    /// (`sc`): `S::L` at a time, full chunks of a constant length, then the rest.
+    #[inline(always)]
+    fn adamw<S: Lanes>(&mut self, sc: Option<&StepScalars>, g: &[f32], r: Range<usize>) {
+        let Some(s) = sc else { return };
+        let full = r.end - r.len() % S::L;
+        for i in (r.start..full).step_by(S::L) {
+            self.update::<S>(s, g, i..i + S::L);
+        }
+        if full < r.end {
+            self.update::<S>(s, g, full..r.end);
+        }
+    }
+
+    /// `adamw::update` of the parameters `r` (at most `S::L`), in the core's order of
+    /// operations.
+    #[inline(always)]
+    fn update<S: Lanes>(&mut self, s: &StepScalars, g: &[f32], r: Range<usize>) {
+        let (p, m, v) = (
+            &mut self.p[r.clone()],
+            &mut self.m[r.clone()],
+            &mut self.v[r.clone()],
+        );
+        let gi = S::load(&g[r]);
+        let pi = S::mul(S::load(p), S::splat(s.decay));
+        let mi = S::load(m);
         let mi = S::add(mi, S::mul(S::splat(s.one_minus_beta1), S::sub(gi, mi)));
         let vi = S::add(
-            S::mul(S::load(vp, k), S::splat(s.beta2)),
+            S::mul(S::load(v), S::splat(s.beta2)),
             S::mul(S::mul(S::splat(s.one_minus_beta2), gi), gi),
         );
         let denom = S::add(
@@ -348,201 +316,118 @@ unsafe fn update_chunk<S: Lanes>(
             S::splat(s.eps),
         );
         let step = S::div(S::mul(S::splat(s.neg_step_size), mi), denom);
-        S::store(pp, k, S::add(pi, step));
-        S::store(mp, k, mi);
-        S::store(vp, k, vi);
+        S::store(p, S::add(pi, step));
+        S::store(m, mi);
+        S::store(v, vi);
     }
 }
 
-/// Rows `r0..r0 + rows` of column `j` of the V×V matrix at `l`.
-///
-/// Safety: `j < V`, `r0 + min(rows, L) ≤ V`.
+/// `∂W_U[:, j] = Σ_i W_E[i, :] · G[i, j]`, i ascending, for the `NB` columns of `g` (G's, V
+/// floats each) into those of `gu` (∂W_U's, D each), from `we_rows` (W_E's rows, D each).
+/// Full chunks of dimensions, then the rest as the last L dimensions where D ≥ L, overlapping
+/// the chunk before as the rows of the forward pass do (these sums read only G and W_E's rows,
+/// and AdamW of the columns runs after them).
 #[inline(always)]
-unsafe fn col<const V: usize, S: Lanes>(l: *const f32, r0: usize, rows: usize, j: usize) -> S::V {
-    // SAFETY: the caller's bounds.
-    unsafe { S::load(l.add(j * V + r0), rows) }
-}
-
-/// One parameter matrix and its AdamW state: weights, moments, gradient (V·D floats each).
-struct Param {
-    p: *mut f32,
-    m: *mut f32,
-    v: *mut f32,
-    g: *const f32,
-}
-
-impl Param {
-    /// AdamW of parameters `[from, to)`, where the loss was finite (`sc`).
-    ///
-    /// Safety: `to` is at most the matrices' length.
-    #[inline(always)]
-    unsafe fn adamw<S: Lanes>(&self, sc: Option<&StepScalars>, from: usize, to: usize) {
-        if let Some(sc) = sc {
-            // SAFETY: the caller's bounds.
-            unsafe {
-                update::<S>(
-                    self.p.add(from),
-                    self.m.add(from),
-                    self.v.add(from),
-                    self.g.add(from),
-                    to - from,
-                    sc,
-                )
-            };
-        }
-    }
-}
-
-/// `∂W_U` of columns `j..j + nb` (nb = COLS or 1): full chunks of dimensions, then the rest as
-/// the last L dimensions where D ≥ L, overlapping the chunk before as the rows of the forward
-/// pass do (these sums read only G and W_E's rows, and AdamW of the columns runs after them).
-///
-/// Safety: `g` is the V×V gradient of the logits, `we_rows` W_E by rows (V×D), `gu` the D×V
-/// gradient; `v ≤ V`, `j + nb ≤ v`.
-#[inline(always)]
-unsafe fn grad_w_u_block<const V: usize, const D: usize, S: Lanes>(
-    g: *const f32,
-    we_rows: *const f32,
-    gu: *mut f32,
-    v: usize,
-    nb: usize,
-    j: usize,
-) {
+fn grad_w_u<const D: usize, S: Lanes, const NB: usize>(we_rows: &[f32], g: &[f32], gu: &mut [f32]) {
     let full = D - D % S::L;
     let mut d0 = 0;
     while d0 < D {
-        let (d0_, n) = if d0 < full {
+        let (from, n) = if d0 < full {
             (d0, S::L)
         } else if D >= S::L {
             (D - S::L, S::L)
         } else {
             (0, D)
         };
-        // ∂W_U[d0.., j + c] = Σ_i W_E[i, d0..] · G[i, j + c], i ascending from +0.
-        // SAFETY: d0_ + n ≤ D, the caller's other bounds.
-        unsafe {
-            let (x, b, out) = (we_rows.add(d0_), g.add(j * V), gu.add(j * D + d0_));
-            if nb == COLS {
-                panel::<S, COLS>(x, D, b, V, out, D, v, n);
-            } else {
-                panel::<S, 1>(x, D, b, V, out, D, v, n);
-            }
-        }
+        panel::<S, NB>(we_rows, D, g, gu, from..from + n);
         d0 += S::L;
     }
 }
 
-/// The matrices of one epoch, as pointers into the trainer (column-major, as nalgebra stores
-/// them: W_E[i, k] at k·V + i, W_U[k, j] at j·D + k, and V×V matrices [i, j] at j·V + i).
-#[derive(Clone, Copy)]
-struct Mats {
-    we: *const f32,
-    wu: *const f32,
-    l: *mut f32,
-    p: *mut f32,
-    lse_out: *mut f32,
-    ge: *mut f32,
-    c: *const f32,
-    totals: *const f32,
-    big_n: f32,
-    row_loss: *mut f32,
-}
-
 /// The forward pass and `∂W_E` of rows `r0..r0 + n` (n ≤ S::L): logits, softmax, log-sum-exp,
-/// the loss's row sums, `G` and `∂W_E`.
-///
-/// Safety: `m` points into one trainer of capacity V×D and its counts; `r0 + n ≤ V`, `v ≤ V`.
+/// the loss's row sums (into `row_loss`), `G` (in place of the probabilities) and `∂W_E`.
 #[inline(always)]
-unsafe fn rows_block<const V: usize, const D: usize, S: Lanes>(
-    m: &Mats,
-    v: usize,
+fn rows_block<const V: usize, const D: usize, S: Lanes>(
+    t: &mut Trainer<V, D>,
+    b: &Bigrams<V>,
+    row_loss: &mut [f32],
     r0: usize,
-    rows: usize,
+    n: usize,
 ) {
-    let Mats {
-        we,
-        wu,
-        l,
-        p,
-        lse_out,
-        ge,
-        c,
-        totals,
-        big_n,
-        row_loss,
-    } = *m;
-    // SAFETY (this block): every access is column j < V (or k < D) at rows r0.., at most
-    // `rows` of them, inside its V×V, V×D or V matrix.
-    unsafe {
-        // L[:, j] = Σ_k W_E[:, k] · W_U[k, j], k ascending.
-        let mut j = 0;
-        while j < v {
-            let (x, b, out) = (we.add(r0), wu.add(j * D), l.add(j * V + r0));
-            if j + COLS <= v {
-                panel::<S, COLS>(x, V, b, D, out, V, D, rows);
-                j += COLS;
-            } else {
-                panel::<S, 1>(x, V, b, D, out, V, D, rows);
-                j += 1;
-            }
-        }
+    let v = b.vocab_len();
+    let rows = r0..r0 + n;
+    // These rows of column j of a V×V matrix (or of W_E's, ∂W_E's).
+    let at = |j: usize| j * V + r0..j * V + r0 + n;
+    let (we, wu) = (t.model.w_e.as_slice(), t.model.w_u.as_slice());
+    let (l, p) = (t.ws.logits.as_mut_slice(), t.ws.probs.as_mut_slice());
+    let c = b.counts.as_slice();
 
-        // Row maxima, in two interleaved chains: f32::max ignores NaN and is exact, so
-        // the maximum does not depend on the order (a zero's sign may, and cannot matter:
-        // exp(±0) = 1 and ±0 + ln(sum) = ln(sum) or +0).
-        let (mut m0, mut m1) = (col::<V, S>(l, r0, rows, 0), col::<V, S>(l, r0, rows, 0));
-        let mut j = 1;
-        while j + 1 < v {
-            m1 = S::max(m1, col::<V, S>(l, r0, rows, j));
-            m0 = S::max(m0, col::<V, S>(l, r0, rows, j + 1));
-            j += 2;
+    // L[:, j] = Σ_k W_E[:, k] · W_U[k, j], k ascending.
+    let mut j = 0;
+    while j < v {
+        let (wu, l) = (&wu[j * D..], &mut l[j * V..]);
+        if j + COLS <= v {
+            panel::<S, COLS>(we, V, &wu[..COLS * D], &mut l[..COLS * V], rows.clone());
+            j += COLS;
+        } else {
+            panel::<S, 1>(we, V, &wu[..D], &mut l[..V], rows.clone());
+            j += 1;
         }
-        if j < v {
-            m1 = S::max(m1, col::<V, S>(l, r0, rows, j));
-        }
-        let mx = S::max(m0, m1);
-        // exp(L − max) and the row sums, j ascending.
-        let mut sum = S::zero();
-        for j in 0..v {
-            let e = S::map(S::sub(col::<V, S>(l, r0, rows, j), mx), math::exp);
-            S::store(p.add(j * V + r0), rows, e);
-            sum = S::add(sum, e);
-        }
-        let lse = S::add(mx, S::map(sum, math::ln));
-        S::store(lse_out.add(r0), rows, lse);
+    }
 
-        // Σ_j C_ij (lse_i − L_ij), j ascending.
-        let mut acc = S::zero();
-        for j in 0..v {
-            acc = S::add(
-                acc,
-                S::mul(
-                    S::load(c.add(j * V + r0), rows),
-                    S::sub(lse, col::<V, S>(l, r0, rows, j)),
-                ),
-            );
-        }
-        S::store(row_loss.add(r0), rows, acc);
+    // Row maxima, in two interleaved chains: f32::max ignores NaN and is exact, so the maximum
+    // does not depend on the order (a zero's sign may, and cannot matter: exp(±0) = 1 and
+    // ±0 + ln(sum) = ln(sum) or +0).
+    let (mut m0, mut m1) = (S::load(&l[at(0)]), S::load(&l[at(0)]));
+    let mut j = 1;
+    while j + 1 < v {
+        m1 = S::max(m1, S::load(&l[at(j)]));
+        m0 = S::max(m0, S::load(&l[at(j + 1)]));
+        j += 2;
+    }
+    if j < v {
+        m1 = S::max(m1, S::load(&l[at(j)]));
+    }
+    let mx = S::max(m0, m1);
+    // exp(L − max) and the row sums, j ascending.
+    let mut sum = S::zero();
+    for j in 0..v {
+        let e = S::map(S::sub(S::load(&l[at(j)]), mx), math::exp);
+        S::store(&mut p[at(j)], e);
+        sum = S::add(sum, e);
+    }
+    let lse = S::add(mx, S::map(sum, math::ln));
+    S::store(&mut t.ws.lse.as_mut_slice()[rows.clone()], lse);
 
-        // G[:, j] = (n_i p_ij − C_ij) / N with p_ij = e_ij / sum_i, in place of e; and
-        // ∂W_E[:, k] = Σ_j G[:, j] · W_U[k, j], j ascending, for these rows.
-        let n = S::load(totals.add(r0), rows);
-        let mut acc = [S::zero(); D];
-        for j in 0..v {
-            let at = j * V + r0;
-            let pij = S::div(S::load(p.add(at), rows), sum);
-            let g = S::div(
-                S::sub(S::mul(n, pij), S::load(c.add(at), rows)),
-                S::splat(big_n),
-            );
-            S::store(p.add(at), rows, g);
-            for k in 0..D {
-                acc[k] = S::add(acc[k], S::mul(S::splat(*wu.add(j * D + k)), g));
-            }
-        }
+    // Σ_j C_ij (lse_i − L_ij), j ascending.
+    let mut acc = S::zero();
+    for j in 0..v {
+        acc = S::add(
+            acc,
+            S::mul(S::load(&c[at(j)]), S::sub(lse, S::load(&l[at(j)]))),
+        );
+    }
+    S::store(&mut row_loss[rows.clone()], acc);
+
+    // G[:, j] = (n_i p_ij − C_ij) / N with p_ij = e_ij / sum_i, in place of e; and
+    // ∂W_E[:, k] = Σ_j G[:, j] · W_U[k, j], j ascending, for these rows.
+    let totals = S::load(&b.row_totals.as_slice()[rows]);
+    let mut acc = [S::zero(); D];
+    for j in 0..v {
+        let pij = S::div(S::load(&p[at(j)]), sum);
+        let g = S::div(
+            S::sub(S::mul(totals, pij), S::load(&c[at(j)])),
+            S::splat(b.total),
+        );
+        S::store(&mut p[at(j)], g);
+        let wu = &wu[j * D..][..D];
         for k in 0..D {
-            S::store(ge.add(k * V + r0), rows, acc[k]);
+            acc[k] = S::add(acc[k], S::mul(S::splat(wu[k]), g));
         }
+    }
+    let ge = t.grads.w_e.as_mut_slice();
+    for k in 0..D {
+        S::store(&mut ge[at(k)], acc[k]);
     }
 }
 
@@ -562,25 +447,6 @@ fn epoch<const V: usize, const D: usize, S: Lanes>(
     s: &mut Scratch<V, D>,
 ) -> f32 {
     let v = b.vocab_len();
-    // Column-major everywhere, as nalgebra stores it: W_E[i, k] at k·V + i, W_U[k, j] at
-    // j·D + k, and V×V matrices [i, j] at j·V + i. Every pointer below stays inside the
-    // matrix it comes from: rows r0 + lane < V, dims d0 + lane < D, columns j < v ≤ V.
-    let we = t.model.w_e.as_mut_slice().as_mut_ptr();
-    let wu = t.model.w_u.as_mut_slice().as_mut_ptr();
-    let gu = t.grads.w_u.as_mut_slice().as_mut_ptr();
-    let m = Mats {
-        we,
-        wu,
-        l: t.ws.logits.as_mut_slice().as_mut_ptr(),
-        p: t.ws.probs.as_mut_slice().as_mut_ptr(),
-        lse_out: t.ws.lse.as_mut_slice().as_mut_ptr(),
-        ge: t.grads.w_e.as_mut_slice().as_mut_ptr(),
-        c: b.counts.as_slice().as_ptr(),
-        totals: b.row_totals.as_slice().as_ptr(),
-        big_n: b.total,
-        row_loss: s.row_loss.as_mut_ptr(),
-    };
-    let (p, ge) = (m.p, m.ge);
     // Full chunks of rows, then the rest as the last S::L rows, overlapping the chunk before:
     // a row's results depend only on the weights and counts, which this pass does not change,
     // and on values it writes before it reads them (L, then e and G in place), so the rows
@@ -589,22 +455,16 @@ fn epoch<const V: usize, const D: usize, S: Lanes>(
     // constant (so that its loads and stores compile to moves, not calls).
     let full = V - V % S::L;
     for r0 in (0..full).step_by(S::L) {
-        // SAFETY: rows r0..r0 + S::L ≤ V.
-        unsafe { rows_block::<V, D, S>(&m, v, r0, S::L) };
+        rows_block::<V, D, S>(t, b, &mut s.row_loss, r0, S::L);
     }
     if full < V {
-        if V >= S::L {
-            // SAFETY: rows V − S::L..V.
-            unsafe { rows_block::<V, D, S>(&m, v, V - S::L, S::L) };
-        } else {
-            // SAFETY: rows 0..V.
-            unsafe { rows_block::<V, D, S>(&m, v, 0, V) };
-        }
+        let (r0, n) = if V >= S::L { (V - S::L, S::L) } else { (0, V) };
+        rows_block::<V, D, S>(t, b, &mut s.row_loss, r0, n);
     }
 
     // loss = (1/N) Σ_i (row sum i), i ascending.
     let mut total = 0.0f32;
-    for a in s.row_loss.iter().take(v) {
+    for a in &s.row_loss[..v] {
         total += *a;
     }
     let loss = total / b.total;
@@ -616,37 +476,26 @@ fn epoch<const V: usize, const D: usize, S: Lanes>(
             *x = w_e[k * V + i];
         }
     }
-    let rows_out = s.w_e_rows.as_ptr() as *const f32;
+    let we_rows = &s.w_e_rows.as_flattened()[..v * D];
 
     // AdamW only after a finite loss, as Trainer::step and Trainer::run step.
     let scalars = loss.is_finite().then(|| {
         t.opt.step += 1;
         t.opt.config.scalars(t.opt.step)
     });
-    let o = &mut t.opt;
-    let (me, ve) = (
-        o.m.w_e.as_mut_slice().as_mut_ptr(),
-        o.v.w_e.as_mut_slice().as_mut_ptr(),
-    );
-    let (mu, vu) = (
-        o.m.w_u.as_mut_slice().as_mut_ptr(),
-        o.v.w_u.as_mut_slice().as_mut_ptr(),
-    );
     let sc = scalars.as_ref();
-    let e = Param {
-        p: we,
-        m: me,
-        v: ve,
-        g: ge,
+    let (o, g) = (&mut t.opt, t.ws.probs.as_slice());
+    let (ge, gu) = (t.grads.w_e.as_slice(), t.grads.w_u.as_mut_slice());
+    let mut e = Param {
+        p: t.model.w_e.as_mut_slice(),
+        m: o.m.w_e.as_mut_slice(),
+        v: o.v.w_e.as_mut_slice(),
     };
-    let u = Param {
-        p: wu,
-        m: mu,
-        v: vu,
-        g: gu,
+    let mut u = Param {
+        p: t.model.w_u.as_mut_slice(),
+        m: o.m.w_u.as_mut_slice(),
+        v: o.v.w_u.as_mut_slice(),
     };
-    // (Functions rather than closures here and below: a closure is compiled without the
-    // instance's target feature, and the intrinsics would not be inlined into it.)
     let (e_len, passes) = (V * D, v / COLS + v % COLS);
     let e_share = e_len.div_ceil(passes.max(1)).next_multiple_of(S::L);
     let mut e_done = 0;
@@ -656,21 +505,23 @@ fn epoch<const V: usize, const D: usize, S: Lanes>(
     let mut j = 0;
     while j < v {
         let nb = if j + COLS <= v { COLS } else { 1 };
-        // SAFETY: G is V×V, W_E's rows V×D, ∂W_U D×V; j + nb ≤ v.
-        unsafe { grad_w_u_block::<V, D, S>(p, rows_out, gu, v, nb, j) };
-        // SAFETY: [from, to) inside W_U's or W_E's V·D parameters, here and below.
-        unsafe { u.adamw::<S>(sc, j * D, (j + nb) * D) };
+        let cols = j * D..(j + nb) * D;
+        let (g_j, gu_j) = (&g[j * V..(j + nb) * V], &mut gu[cols.clone()]);
+        if nb == COLS {
+            grad_w_u::<D, S, COLS>(we_rows, g_j, gu_j);
+        } else {
+            grad_w_u::<D, S, 1>(we_rows, g_j, gu_j);
+        }
+        u.adamw::<S>(sc, gu, cols);
         let to = (e_done + e_share).min(e_len);
-        unsafe { e.adamw::<S>(sc, e_done, to) };
+        e.adamw::<S>(sc, ge, e_done..to);
         e_done = to;
         j += nb;
     }
     // Columns j ≥ v (a padded model's): zero gradient, as in the core, and still updated.
-    t.grads.w_u.as_mut_slice()[v * D..].fill(0.0);
-    unsafe {
-        u.adamw::<S>(sc, v * D, V * D);
-        e.adamw::<S>(sc, e_done, e_len);
-    }
+    gu[v * D..].fill(0.0);
+    u.adamw::<S>(sc, gu, v * D..V * D);
+    e.adamw::<S>(sc, ge, e_done..e_len);
     loss
 }
 
@@ -741,12 +592,9 @@ macro_rules! instance {
                     .zip(exp.chunks_mut(S::L))
                     .zip(ln.chunks_mut(S::L))
                 {
-                    // SAFETY: each chunk holds its length.
-                    unsafe {
-                        let v = S::load(x.as_ptr(), x.len());
-                        S::store(e.as_mut_ptr(), e.len(), S::map(v, zl_core::math::exp));
-                        S::store(l.as_mut_ptr(), l.len(), S::map(v, zl_core::math::ln));
-                    }
+                    let v = S::load(x);
+                    S::store(e, S::map(v, zl_core::math::exp));
+                    S::store(l, S::map(v, zl_core::math::ln));
                 }
             }
         }
