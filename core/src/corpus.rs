@@ -190,6 +190,81 @@ impl<const V: usize> Vocab<V> {
     }
 }
 
+/// A character as Python's `repr` of a one-character string prints it, which is what the
+/// notebook prints for its vocabulary: `'a'`, `"'"`, `'\\n'`, `'\\x1b'`, `'\\ufeff'`. Every label
+/// zl shows (tables, figures, the interactive page) is this one.
+///
+/// Python escapes what `str.isprintable()` rejects: the general categories Cc, Cf, Zs (but the
+/// space), Zl, Zp, Co, Cs and Cn. All but Cn are listed here; unassigned code points (Cn)
+/// print as themselves, since which ones are unassigned changes with each Unicode version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(pub char);
+
+impl core::fmt::Display for Label {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        let c = self.0;
+        let quote = if c == '\'' { '"' } else { '\'' };
+        f.write_char(quote)?;
+        let n = c as u32;
+        match c {
+            '\\' => f.write_str("\\\\")?,
+            '\n' => f.write_str("\\n")?,
+            '\r' => f.write_str("\\r")?,
+            '\t' => f.write_str("\\t")?,
+            _ if printable(c) => f.write_char(c)?,
+            _ if n <= 0xff => write!(f, "\\x{n:02x}")?,
+            _ if n <= 0xffff => write!(f, "\\u{n:04x}")?,
+            _ => write!(f, "\\U{n:08x}")?,
+        }
+        f.write_char(quote)
+    }
+}
+
+/// Whether Python's `str.isprintable()` accepts `c`, but for unassigned code points (see
+/// [`Label`]): not a control (Cc), format (Cf), separator other than the space (Zs, Zl, Zp) or
+/// private-use (Co) character, nor a noncharacter.
+fn printable(c: char) -> bool {
+    let n = c as u32;
+    // Ranges of Cf, Zs, Zl and Zp (Unicode 15), in code-point order.
+    const NOT: [(u32, u32); 30] = [
+        (0x00a0, 0x00a0),
+        (0x00ad, 0x00ad),
+        (0x0600, 0x0605),
+        (0x061c, 0x061c),
+        (0x06dd, 0x06dd),
+        (0x070f, 0x070f),
+        (0x0890, 0x0891),
+        (0x08e2, 0x08e2),
+        (0x1680, 0x1680),
+        (0x180e, 0x180e),
+        (0x2000, 0x200f),
+        (0x2028, 0x202f),
+        (0x205f, 0x2064),
+        (0x2066, 0x206f),
+        (0x3000, 0x3000),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x1343f),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+        // Private use (Co).
+        (0xe000, 0xf8ff),
+        (0xf0000, 0x10ffff),
+        // Noncharacters (Cn whatever the version).
+        (0xfdd0, 0xfdef),
+        (0xfffe, 0xffff),
+        // C0 and C1 controls (Cc).
+        (0x0000, 0x001f),
+        (0x007f, 0x009f),
+    ];
+    !NOT.iter().any(|&(a, b)| (a..=b).contains(&n)) && (n & 0xfffe) != 0xfffe
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -248,5 +323,41 @@ mod tests {
             Vocab::<3>::from_text_sorted("aaaa"),
             Err(CorpusError::OneDistinct)
         );
+    }
+
+    /// Python's `repr` of each one-character string (CPython 3.11's output, pasted).
+    #[test]
+    fn labels_are_pythons_repr() {
+        use std::string::ToString;
+        for (c, want) in [
+            ('a', "'a'"),
+            (' ', "' '"),
+            ('\'', "\"'\""),
+            ('"', "'\"'"),
+            ('\\', "'\\\\'"),
+            ('\n', "'\\n'"),
+            ('\t', "'\\t'"),
+            ('\r', "'\\r'"),
+            ('\0', "'\\x00'"),
+            ('\x1b', "'\\x1b'"),
+            ('\x7f', "'\\x7f'"),
+            ('\u{85}', "'\\x85'"),
+            ('\u{a0}', "'\\xa0'"),
+            ('\u{ad}', "'\\xad'"),
+            ('é', "'é'"),
+            ('\u{2019}', "'\u{2019}'"),
+            ('\u{200b}', "'\\u200b'"),
+            ('\u{2028}', "'\\u2028'"),
+            ('\u{3000}', "'\\u3000'"),
+            ('\u{feff}', "'\\ufeff'"),
+            ('\u{e000}', "'\\ue000'"),
+            ('\u{ffff}', "'\\uffff'"),
+            ('日', "'日'"),
+            ('😀', "'😀'"),
+            ('\u{e0001}', "'\\U000e0001'"),
+            ('\u{10ffff}', "'\\U0010ffff'"),
+        ] {
+            assert_eq!(Label(c).to_string(), want, "{:?}", c);
+        }
     }
 }
