@@ -206,18 +206,43 @@ impl core::fmt::Display for Label {
         let c = self.0;
         let quote = if c == '\'' { '"' } else { '\'' };
         f.write_char(quote)?;
-        let n = c as u32;
-        match c {
-            '\\' => f.write_str("\\\\")?,
-            '\n' => f.write_str("\\n")?,
-            '\r' => f.write_str("\\r")?,
-            '\t' => f.write_str("\\t")?,
-            _ if printable(c) => f.write_char(c)?,
-            _ if n <= 0xff => write!(f, "\\x{n:02x}")?,
-            _ if n <= 0xffff => write!(f, "\\u{n:04x}")?,
-            _ => write!(f, "\\U{n:08x}")?,
-        }
+        escape(c, f)?;
         f.write_char(quote)
+    }
+}
+
+/// A generated text as zl prints it: each character as in its [`Label`] without the quotes,
+/// except that line breaks stay line breaks and a backslash stays one, so that a sample reads
+/// as text and no escape sequence reaches the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl core::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\n' | '\\' => f.write_char(c)?,
+                _ => escape(c, f)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `c` inside [`Label`]'s quotes.
+fn escape(c: char, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    use core::fmt::Write;
+    let n = c as u32;
+    match c {
+        '\\' => f.write_str("\\\\"),
+        '\n' => f.write_str("\\n"),
+        '\r' => f.write_str("\\r"),
+        '\t' => f.write_str("\\t"),
+        _ if printable(c) => f.write_char(c),
+        _ if n <= 0xff => write!(f, "\\x{n:02x}"),
+        _ if n <= 0xffff => write!(f, "\\u{n:04x}"),
+        _ => write!(f, "\\U{n:08x}"),
     }
 }
 
@@ -359,5 +384,9 @@ mod tests {
         ] {
             assert_eq!(Label(c).to_string(), want, "{:?}", c);
         }
+        assert_eq!(
+            Escaped("a\tb\\\n\x1b[31mred\u{feff}é").to_string(),
+            "a\\tb\\\n\\x1b[31mred\\ufeffé"
+        );
     }
 }

@@ -47,6 +47,8 @@ pub enum Source {
     Seed,
     /// A file given with --corpus.
     File(PathBuf),
+    /// Standard input (`--corpus -`), kept: it cannot be read again.
+    Stdin(std::sync::Arc<str>),
     /// A shuffle of another corpus's characters (a control: its bigrams destroyed).
     Shuffled { of: String, seed: u64 },
     /// A count file given with --counts (`zl count`): the counts without the text.
@@ -58,6 +60,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Seed => f.write_str("the seed notebook's text"),
             Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin(_) => f.write_str("standard input"),
             Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
             Source::Counts(p) => write!(f, "the counts in {}", p.display()),
         }
@@ -205,7 +208,7 @@ impl Corpus {
     /// Why this corpus has no text to read back (a count file's or a shuffle's), if so.
     pub fn without_text(&self) -> Option<String> {
         match &self.source {
-            Source::Seed | Source::File(_) => None,
+            Source::Seed | Source::File(_) | Source::Stdin(_) => None,
             Source::Shuffled { .. } => Some(format!(
                 "{}: a shuffled control keeps only its counts, not its text",
                 self.source
@@ -217,12 +220,20 @@ impl Corpus {
         }
     }
 
-    /// Reads, validates and counts a UTF-8 file.
+    /// Reads, validates and counts a UTF-8 file, or standard input for `-`.
     pub fn from_file(path: &Path) -> Result<Self> {
         let start = Instant::now();
         let label = format!("--corpus {}", path.display());
-        let mut c = tally_file(path, &label)?
-            .corpus(Source::File(path.to_path_buf()))
+        let bytes = read_text(path, &label, "--corpus")?;
+        let t = tally(&bytes, &label)?;
+        let source = match bytes {
+            Text::Read(b) if is_stdin(path) => {
+                Source::Stdin(String::from_utf8(b).expect("tally validated it").into())
+            }
+            _ => Source::File(path.to_path_buf()),
+        };
+        let mut c = t
+            .corpus(source)
             .and_then(Corpus::trainable)
             .with_context(|| label.clone())?;
         c.count_seconds = Some(start.elapsed().as_secs_f64());
@@ -300,6 +311,7 @@ impl Corpus {
     pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
         let text = match &self.source {
             Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
+            Source::Stdin(text) => text.chars().take(limit).collect(),
             Source::Shuffled { .. } | Source::Counts(_) => {
                 bail!("{}", self.without_text().expect("no text"))
             }
@@ -549,34 +561,110 @@ pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
     Ok((c.vocab, c.counts, c.chars))
 }
 
-/// Opens, maps (or, for a pipe, reads) and tallies a UTF-8 file of at least one character;
-/// `label` names it in every message ("--corpus FILE").
-pub fn tally_file(path: &Path, label: &str) -> Result<Tally> {
-    let file = std::fs::File::open(path).with_context(|| format!("{label}: cannot open it"))?;
-    let meta = file.metadata().with_context(|| label.to_string())?;
-    if meta.is_dir() {
-        bail!("{label}: this is a folder; give a UTF-8 text file");
+/// Whether `path` names standard input (`-`, as Unix tools read it).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A text's bytes: a mapped file, or what a pipe or standard input gave.
+pub enum Text {
+    Map(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Map(m) => m,
+            Text::Read(v) => v,
+        }
     }
-    if meta.is_file() {
-        if meta.len() == 0 {
-            bail!("{label}: the file is empty; give a text of at least 2 characters");
-        }
-        // SAFETY: the map is read-only and lives only inside this block; zl does not write
-        // the file, and a concurrent writer could at worst change the counts, not memory
-        // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("{label}: cannot map it"))?;
-        tally(&map, label)
-    } else {
-        // A pipe, a process substitution (`--corpus <(zcat text.gz)`) or a device: it cannot
-        // be mapped, so it is read into memory.
+}
+
+/// Opens and maps (or, for standard input and pipes, reads) a text file of at least one byte
+/// that is not compressed; `label` names it in every message ("--corpus FILE"), and `flag` is
+/// how to give it on standard input instead ("--corpus", or "count" for `zl count`'s files).
+pub fn read_text(path: &Path, label: &str, flag: &str) -> Result<Text> {
+    let read = |r: &mut dyn std::io::Read| -> Result<Text> {
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut bytes)
+        r.read_to_end(&mut bytes)
             .with_context(|| format!("{label}: cannot read it"))?;
-        if bytes.is_empty() {
-            bail!("{label}: it gave no bytes; give a text of at least 2 characters");
+        Ok(Text::Read(bytes))
+    };
+    let text = if is_stdin(path) {
+        read(&mut std::io::stdin().lock())?
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("{label}: cannot open it"))?;
+        let meta = file.metadata().with_context(|| label.to_string())?;
+        if meta.is_dir() {
+            bail!("{label}: this is a folder; give a UTF-8 text file");
         }
-        tally(&bytes, label)
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: the map is read-only and lives as long as the Text; zl does not write the
+            // file, and a concurrent writer could at worst change the counts, not the memory
+            // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("{label}: cannot map it"))?;
+            Text::Map(map)
+        } else {
+            // A pipe, a process substitution (`--corpus <(zcat text.gz)`), a device, or a file
+            // that is empty: it cannot be mapped, so it is read into memory.
+            read(&mut &file)?
+        }
+    };
+    if text.is_empty() {
+        bail!("{label}: it is empty; give a text of at least 2 characters");
+    }
+    if let Some((format, cat)) = compressed(&text) {
+        let file = match is_stdin(path) {
+            true => "FILE".to_string(),
+            false => path.display().to_string(),
+        };
+        let pipe = if flag == "count" {
+            format!("{cat} {file} | zl count - --out OUT")
+        } else {
+            format!("{cat} {file} | zl … {flag} -")
+        };
+        bail!("{label}: this is {format}-compressed; decompress it first, e.g. {pipe}");
+    }
+    Ok(text)
+}
+
+/// The compression format whose magic bytes `bytes` starts with, and the tool that decompresses
+/// it to standard output.
+fn compressed(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MAGIC: [(&[u8], &str, &str); 4] = [
+        (b"\x1f\x8b", "gzip", "zcat"),
+        (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+        (b"BZh", "bzip2", "bzcat"),
+        (b"\xfd7zXZ\x00", "xz", "xzcat"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(m, ..)| bytes.starts_with(m))
+        .map(|&(_, f, c)| (f, c))
+}
+
+/// What is wrong at `offset`, the first byte of `bytes` that is not UTF-8, with the fix.
+fn not_utf8(bytes: &[u8], offset: usize) -> String {
+    const CUT: &str = "split by bytes? split on lines (split -n l/N), or count the pieces in order with zl count --concatenate";
+    let cont = |b: u8| b & 0xC0 == 0x80;
+    if offset == 0 && cont(bytes[0]) {
+        return format!(
+            "it starts inside a UTF-8 character (byte 0x{:02x} continues one that is not in the file); {CUT}",
+            bytes[0]
+        );
+    }
+    match std::str::from_utf8(&bytes[offset..]) {
+        Err(e) if e.valid_up_to() == 0 && e.error_len().is_none() => format!(
+            "it ends inside a UTF-8 character (its last {} byte(s) begin one that is not in the file); {CUT}",
+            bytes.len() - offset
+        ),
+        _ => format!(
+            "not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
+            bytes[offset]
+        ),
     }
 }
 
@@ -614,10 +702,7 @@ pub fn tally(bytes: &[u8], label: &str) -> Result<Tally> {
     for r in results {
         match r {
             Ok(c) => parts.push(c),
-            Err(offset) => bail!(
-                "{label}: not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
-                bytes[offset]
-            ),
+            Err(offset) => bail!("{label}: {}", not_utf8(bytes, offset)),
         }
     }
     merge(parts, label)

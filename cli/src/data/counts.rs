@@ -14,7 +14,7 @@ use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use super::{
-    corpus::{tally_file, Corpus, Source},
+    corpus::{is_stdin, read_text, tally, Corpus, Source},
     MAX_VOCAB,
 };
 
@@ -85,6 +85,11 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
         bail!("this is a folder; give a count file written by zl count");
     }
     let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read it ({e})");
+    if is_stdin(path) {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(cannot)?;
+        return from_bytes(&bytes, path);
+    }
     let file = std::fs::File::open(path).map_err(cannot)?;
     // SAFETY: read-only, and dropped before this returns; a concurrent writer could change
     // the bytes read (which every check below then sees), not this process's memory safety.
@@ -94,6 +99,9 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
 
 /// Parses and checks count-file bytes; `path` becomes the corpus's source.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Corpus, Semantics)> {
+    if super::files::looks_like_text(bytes) {
+        bail!("this is a text file, not a count file: count it first (zl count FILE --out FILE.counts), or give it with --corpus");
+    }
     let corrupt = |e: safetensors::SafeTensorError| {
         anyhow::anyhow!(
             "not a complete safetensors file (truncated or corrupt? {e}); write it again with zl count"
@@ -190,18 +198,71 @@ fn one_char(s: &str) -> Option<char> {
     }
 }
 
-/// Counts text files (each at least one character) as one corpus with the given semantics:
-/// each counted on its own, then merged, so that counting and merging are one implementation.
+/// Counts text files (each at least one character; `-` is standard input) as one corpus with
+/// the given semantics: each counted on its own, then merged, so that counting and merging are
+/// one implementation. Pieces of one text cut through a character (`split -b`) are joined
+/// again in [`Semantics::Concatenate`]: the character cut at each boundary is counted as a
+/// piece of its own between the two.
 pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
-    let parts = paths
+    if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
+        bail!("- (standard input) is given twice; it can be read once");
+    }
+    let texts = paths
         .iter()
-        .map(|p| {
-            tally_file(p, &p.display().to_string())?
-                .corpus(Source::File(p.to_path_buf()))
-                .with_context(|| p.display().to_string())
-        })
+        .map(|p| read_text(p, &p.display().to_string(), "count"))
         .collect::<Result<Vec<_>>>()?;
+    let piece = |bytes: &[u8], label: &str, p: &Path| -> Result<Corpus> {
+        tally(bytes, label)?
+            .corpus(Source::File(p.to_path_buf()))
+            .with_context(|| label.to_string())
+    };
+    let joined = semantics == Semantics::Concatenate;
+    let mut parts = Vec::with_capacity(paths.len());
+    let mut carry: &[u8] = &[];
+    for (k, (p, t)) in paths.iter().zip(&texts).enumerate() {
+        let label = p.display().to_string();
+        // The bytes of a character the previous piece ended in, and the rest of it here.
+        let head = if joined && k > 0 { continuation(t) } else { 0 };
+        let tail = if joined && k + 1 < paths.len() {
+            cut_at_end(t)
+        } else {
+            0
+        };
+        if head > 0 || !carry.is_empty() {
+            let across = [carry, &t[..head]].concat();
+            let label = format!("the character across the boundary before {label}");
+            parts.push(piece(&across, &label, p)?);
+        }
+        parts.push(piece(&t[head..t.len() - tail], &label, p)?);
+        carry = &t[t.len() - tail..];
+    }
     merge(&parts, semantics)
+}
+
+/// Bytes at the start of `bytes` that continue a character begun before it (at most 3).
+fn continuation(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take(3)
+        .take_while(|&&b| b & 0xC0 == 0x80)
+        .count()
+}
+
+/// Bytes at the end of `bytes` that begin a character it does not finish (at most 3).
+fn cut_at_end(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        if b & 0xC0 != 0x80 {
+            let width = match b {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => return 0,
+            };
+            return if width > back { back } else { 0 };
+        }
+    }
+    0
 }
 
 /// Merges corpora into one, as counting their texts at once would give: the vocabularies

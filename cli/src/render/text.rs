@@ -625,7 +625,7 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
     }
     let ids = match corpus.source {
         Source::Seed => "the notebook's ids",
-        Source::File(_) | Source::Shuffled { .. } => {
+        Source::File(_) | Source::Stdin(_) | Source::Shuffled { .. } => {
             "ids in code-point order, as sorted(set(text))"
         }
         Source::Counts(_) => "ids as the count file lists them",
