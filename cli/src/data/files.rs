@@ -214,10 +214,11 @@ pub fn recorded_corpus(path: &Path) -> Result<Option<Source>> {
         Some(p) => (PathBuf::from(p), true),
         None => (PathBuf::from(s), false),
     };
-    Ok(file.is_file().then(|| match counts {
-        true => Source::Counts(file),
-        false => Source::File(file),
-    }))
+    let source = match counts {
+        true => Source::Counts(file.clone()),
+        false => Source::File(file.clone()),
+    };
+    Ok(file.is_file().then_some(source))
 }
 
 /// Parses and checks safetensors bytes that carry their vocabulary; `path` only names the file
@@ -432,7 +433,7 @@ pub fn loaded_from_safetensors(bytes: &[u8]) -> Result<Loaded> {
 /// The `vocab` metadata: a JSON array of distinct one-character strings.
 fn parse_vocab(vocab_json: &str) -> Result<Vec<char>> {
     let vocab_strings: Vec<String> = serde_json::from_str(vocab_json)
-        .with_context(|| format!("the 'vocab' metadata is not a JSON array of strings"))?;
+        .context("the 'vocab' metadata is not a JSON array of strings")?;
     let mut vocab = Vec::with_capacity(vocab_strings.len());
     for (i, s) in vocab_strings.iter().enumerate() {
         let mut it = s.chars();
