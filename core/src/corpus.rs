@@ -35,6 +35,11 @@ pub enum CorpusError {
         /// Its position in the text, counted in characters.
         offset: usize,
     },
+    /// A character listed twice in a vocabulary.
+    Repeated {
+        /// The character.
+        ch: char,
+    },
     /// Fewer than two characters: there is no next-token prediction to train on.
     TooShort {
         /// Characters in the text.
@@ -68,6 +73,7 @@ impl core::fmt::Display for CorpusError {
             CorpusError::UnknownChar { ch, offset } => {
                 write!(f, "character {ch:?} (U+{:04X}) at character offset {offset} is not in the vocabulary", ch as u32)
             }
+            CorpusError::Repeated { ch } => write!(f, "the vocabulary lists {ch:?} twice"),
             CorpusError::TooShort { chars } => {
                 write!(f, "the text has {chars} character(s); at least 2 are needed for one next-token prediction")
             }
@@ -87,21 +93,78 @@ impl core::fmt::Display for CorpusError {
 
 impl core::error::Error for CorpusError {}
 
+/// Characters → token ids: the one lookup every vocabulary uses, by binary search over the
+/// characters sorted with their ids (a few comparisons at V = 256, no hashing, no allocator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids<const V: usize> {
+    sorted: Vec<(char, u16), V>,
+}
+
+impl<const V: usize> Default for Ids<V> {
+    fn default() -> Self {
+        Ids { sorted: Vec::new() }
+    }
+}
+
+impl<const V: usize> Ids<V> {
+    /// The ids of `chars`, each its position. Fails with more than `V` characters or a repeat.
+    pub fn new(chars: &[char]) -> Result<Self, CorpusError> {
+        let mut ids = Ids::default();
+        for (id, &c) in chars.iter().enumerate() {
+            if ids.insert(c, id)? != id {
+                return Err(CorpusError::Repeated { ch: c });
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The id of `c`, if it has one.
+    pub fn get(&self, c: char) -> Option<usize> {
+        self.sorted
+            .binary_search_by_key(&c, |&(x, _)| x)
+            .ok()
+            .map(|k| self.sorted[k].1 as usize)
+    }
+
+    /// The id of `c`: the one it has, or else `id`, given to it now. Fails when `V` characters
+    /// already have ids (or `id` does not fit in 16 bits).
+    pub fn insert(&mut self, c: char, id: usize) -> Result<usize, CorpusError> {
+        match self.sorted.binary_search_by_key(&c, |&(x, _)| x) {
+            Ok(k) => Ok(self.sorted[k].1 as usize),
+            Err(k) => {
+                let full = CorpusError::TooManyDistinct {
+                    found: V + 1,
+                    capacity: V,
+                };
+                let id16 = u16::try_from(id).map_err(|_| full)?;
+                self.sorted.insert(k, (c, id16)).map_err(|_| full)?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// Characters with ids.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Whether no character has an id.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
 /// A character vocabulary of at most `V` tokens; token id = position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vocab<const V: usize> {
     chars: Vec<char, V>,
+    ids: Ids<V>,
 }
 
 impl Vocab<30> {
     /// The seed notebook's vocabulary, in the order its `char_to_token` printed.
     pub fn seed() -> Self {
-        let mut chars = Vec::new();
-        for c in SEED_VOCAB {
-            // Capacity 30 holds the 30 seed characters.
-            let _ = chars.push(c);
-        }
-        Vocab { chars }
+        Vocab::from_chars(&SEED_VOCAB).expect("30 distinct characters")
     }
 }
 
@@ -109,22 +172,17 @@ impl<const V: usize> Vocab<V> {
     /// A vocabulary of these characters, ids in the order given; a repeated character keeps its
     /// first id. Fails with more than `V` distinct characters, or fewer than 2.
     pub fn from_chars(list: &[char]) -> Result<Self, CorpusError> {
-        let mut chars: Vec<char, V> = Vec::new();
+        let (mut chars, mut ids): (Vec<char, V>, Ids<V>) = (Vec::new(), Ids::default());
         for &c in list {
-            if chars.contains(&c) {
-                continue;
-            }
-            if chars.push(c).is_err() {
-                return Err(CorpusError::TooManyDistinct {
-                    found: V + 1,
-                    capacity: V,
-                });
+            if ids.insert(c, chars.len())? == chars.len() {
+                // `ids` holds as many characters as `chars` can.
+                let _ = chars.push(c);
             }
         }
         if chars.len() < 2 {
             return Err(CorpusError::OneDistinct);
         }
-        Ok(Vocab { chars })
+        Ok(Vocab { chars, ids })
     }
 
     /// nanoGPT's vocabulary for a text: `sorted(set(text))`, ids in code-point order.
@@ -151,7 +209,8 @@ impl<const V: usize> Vocab<V> {
         if chars.len() < 2 {
             return Err(CorpusError::OneDistinct);
         }
-        Ok(Vocab { chars })
+        let ids = Ids::new(&chars)?;
+        Ok(Vocab { chars, ids })
     }
 
     /// Number of tokens.
@@ -171,7 +230,7 @@ impl<const V: usize> Vocab<V> {
 
     /// The token id of `c`, if it is in the vocabulary.
     pub fn id(&self, c: char) -> Option<usize> {
-        self.chars.iter().position(|&x| x == c)
+        self.ids.get(c)
     }
 
     /// The character of token `id`.
@@ -327,6 +386,26 @@ mod tests {
         let ids: std::vec::Vec<usize> = v.encode(SEED_TEXT).map(|r| r.unwrap()).collect();
         assert_eq!(ids.len(), 193);
         assert_eq!(&ids[..126], &PRINTED[..]);
+    }
+
+    #[test]
+    fn ids_find_each_character_and_refuse_repeats_and_overflow() {
+        let chars = ['z', 'a', '\u{2019}', ' ', '日'];
+        let ids = Ids::<8>::new(&chars).unwrap();
+        for (i, &c) in chars.iter().enumerate() {
+            assert_eq!(ids.get(c), Some(i));
+        }
+        assert_eq!(ids.get('b'), None);
+        assert_eq!(
+            Ids::<8>::new(&['a', 'b', 'a']),
+            Err(CorpusError::Repeated { ch: 'a' })
+        );
+        assert!(matches!(
+            Ids::<2>::new(&['a', 'b', 'c']),
+            Err(CorpusError::TooManyDistinct { .. })
+        ));
+        let v = Vocab::<4>::from_chars(&['b', 'a', 'b', 'c']).unwrap();
+        assert_eq!((v.chars(), v.id('c')), (&['b', 'a', 'c'][..], Some(2)));
     }
 
     #[test]

@@ -15,7 +15,7 @@ use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use super::{
     corpus::{is_stdin, read_text, tally, Corpus, Source},
-    MAX_VOCAB,
+    merge::{Ends, Table},
 };
 
 /// The `format` metadata of a count file.
@@ -270,12 +270,13 @@ fn cut_at_end(bytes: &[u8]) -> usize {
 /// [`Semantics::Concatenate`] the pair across each boundary added from the recorded last and
 /// first characters (so the order matters).
 pub fn merge(parts: &[Corpus], semantics: Semantics) -> Result<Corpus> {
-    let mut t = Table::new();
+    let mut t = Table::default();
     for (rank, p) in parts.iter().enumerate() {
-        t.add(rank, p)?;
+        add(&mut t, rank, p)?;
     }
     let source = parts.first().map_or(Source::Seed, |p| p.source.clone());
-    t.finish(semantics, source)
+    t.finish(semantics == Semantics::Concatenate)?
+        .corpus(source)
 }
 
 /// Reads count files and merges them with `semantics` (as [`merge`]), refusing a file that was
@@ -286,7 +287,7 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
     let tables = paths
         .par_iter()
         .enumerate()
-        .try_fold(Table::new, |mut t, (rank, p)| {
+        .try_fold(Table::default, |mut t, (rank, p)| {
             let (c, s) = read(p).with_context(|| p.display().to_string())?;
             if s != semantics {
                 bail!(
@@ -300,151 +301,30 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
                     s.flag()
                 );
             }
-            t.add(rank, &c)?;
+            add(&mut t, rank, &c)?;
             Ok(t)
         })
-        .try_reduce(Table::new, |a, b| a.absorb(b));
+        .try_reduce(Table::default, |a, b| a.absorb(b));
     let source = Source::Counts(paths.first().map(|p| p.to_path_buf()).unwrap_or_default());
-    tables?.finish(semantics, source)
+    tables?
+        .finish(semantics == Semantics::Concatenate)?
+        .corpus(source)
 }
 
-/// What a merge keeps of each part besides its counts.
-#[derive(Clone, Copy)]
-struct Ends {
-    first: char,
-    last: char,
-    chars: u64,
-    documents: u64,
-}
-
-/// Counts over the characters seen so far, in order of first appearance, for a merge: parts
-/// are added into it, and tables into each other; [`Table::finish`] re-indexes in code-point
-/// order once.
-struct Table {
-    chars: Vec<char>,
-    ids: HashMap<char, usize>,
-    /// `counts[a * MAX_VOCAB + b]` over local ids a, b.
-    counts: Vec<u64>,
-    /// Each part's ends, with its place in the merge's order.
-    ends: Vec<(usize, Ends)>,
-}
-
-fn overflow() -> anyhow::Error {
-    anyhow::anyhow!("the merged counts exceed 2^64; merge fewer files at once")
-}
-
-impl Table {
-    fn new() -> Self {
-        Table {
-            chars: Vec::new(),
-            ids: HashMap::new(),
-            counts: vec![0; MAX_VOCAB * MAX_VOCAB],
-            ends: Vec::new(),
-        }
+/// Adds a corpus into a merge table: all of its vocabulary, its counts and its ends.
+fn add(t: &mut Table, rank: usize, p: &Corpus) -> Result<()> {
+    for &c in &p.vocab {
+        t.id(c);
     }
-
-    /// The local id of `c`, new if it is new; past [`MAX_VOCAB`] characters it is still
-    /// recorded (so that the message can say how many) but not counted.
-    fn id(&mut self, c: char) -> usize {
-        *self.ids.entry(c).or_insert_with(|| {
-            self.chars.push(c);
-            self.chars.len() - 1
-        })
-    }
-
-    /// Adds `counts` over `vocab` (V×V row-major), re-indexed, with the part's ends.
-    fn add_counts(
-        &mut self,
-        vocab: &[char],
-        counts: &[u64],
-        rank: usize,
-        ends: Ends,
-    ) -> Result<()> {
-        let ids: Vec<usize> = vocab.iter().map(|&c| self.id(c)).collect();
-        self.ends.push((rank, ends));
-        if self.chars.len() > MAX_VOCAB {
-            return Ok(());
-        }
-        for (row, &i) in counts.chunks_exact(vocab.len()).zip(&ids) {
-            let out = &mut self.counts[i * MAX_VOCAB..(i + 1) * MAX_VOCAB];
-            for (&n, &j) in row.iter().zip(&ids) {
-                out[j] = out[j].checked_add(n).ok_or_else(overflow)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn add(&mut self, rank: usize, p: &Corpus) -> Result<()> {
-        let ends = Ends {
-            first: p.first,
-            last: p.last,
-            chars: p.chars,
-            documents: p.documents,
-        };
-        self.add_counts(&p.vocab, &p.counts, rank, ends)
-    }
-
-    /// This table with `other`'s counts and ends added.
-    fn absorb(mut self, other: Table) -> Result<Table> {
-        let n = other.chars.len().min(MAX_VOCAB);
-        let rows: Vec<u64> = (0..n * n)
-            .map(|k| other.counts[(k / n) * MAX_VOCAB + k % n])
-            .collect();
-        let mut ends = other.ends.into_iter();
-        match ends.next() {
-            Some((rank, e)) => self.add_counts(&other.chars[..n], &rows, rank, e)?,
-            None => return Ok(self),
-        }
-        for c in &other.chars[n..] {
-            self.id(*c);
-        }
-        self.ends.extend(ends);
-        Ok(self)
-    }
-
-    /// The merged corpus: ids in code-point order, the boundary pairs added in
-    /// [`Semantics::Concatenate`], checked by [`Corpus::from_counts`].
-    fn finish(mut self, semantics: Semantics, source: Source) -> Result<Corpus> {
-        if self.ends.is_empty() {
-            bail!("nothing to merge; give at least one count file");
-        }
-        if self.chars.len() > MAX_VOCAB {
-            bail!(
-                "the {} parts use {} distinct characters together, more than the {MAX_VOCAB} a zl model supports; merge fewer, or use a smaller alphabet (for example, lower-case the text)",
-                self.ends.len(),
-                self.chars.len()
-            );
-        }
-        self.ends.sort_unstable_by_key(|&(rank, _)| rank);
-        let mut vocab = self.chars.clone();
-        vocab.sort_unstable();
-        let v = vocab.len();
-        let to = |local: usize| {
-            vocab
-                .binary_search(&self.chars[local])
-                .expect("in the vocab")
-        };
-        let map: Vec<usize> = (0..v).map(to).collect();
-        let mut counts = vec![0u64; v * v];
-        for a in 0..v {
-            for b in 0..v {
-                counts[map[a] * v + map[b]] = self.counts[a * MAX_VOCAB + b];
-            }
-        }
-        let id = |c: char| vocab.binary_search(&c).expect("in the vocab");
-        let (mut chars, mut documents) = (0u64, 0u64);
-        for (n, (_, e)) in self.ends.iter().enumerate() {
-            chars = chars.checked_add(e.chars).ok_or_else(overflow)?;
-            documents = documents.checked_add(e.documents).ok_or_else(overflow)?;
-            if semantics == Semantics::Concatenate && n > 0 {
-                let pair = &mut counts[id(self.ends[n - 1].1.last) * v + id(e.first)];
-                *pair = pair.checked_add(1).ok_or_else(overflow)?;
-                documents -= 1;
-            }
-        }
-        let (first, last) = (self.ends[0].1.first, self.ends[self.ends.len() - 1].1.last);
-        Corpus::from_counts(source, vocab, counts, chars, documents, (first, last))
-    }
+    let v = p.vocab.len();
+    let pairs = p.counts.iter().enumerate().map(|(k, &n)| (k / v, k % v, n));
+    let ends = Ends {
+        first: p.first,
+        last: p.last,
+        chars: p.chars,
+        documents: p.documents,
+    };
+    t.add(rank, &p.vocab, pairs, ends)
 }
 
 #[cfg(test)]
@@ -521,24 +401,20 @@ mod tests {
         let pieces = ["zebra ", "ände", "rt—ab", "c\n", "日x"];
         let parts: Vec<Corpus> = pieces.iter().map(|p| text(p)).collect();
         let want = text(&pieces.concat());
-        let (mut a, mut b) = (Table::new(), Table::new());
+        let (mut a, mut b) = (Table::default(), Table::default());
         for k in [4, 1] {
-            b.add(k, &parts[k]).unwrap();
+            add(&mut b, k, &parts[k]).unwrap();
         }
         for k in [2, 0, 3] {
-            a.add(k, &parts[k]).unwrap();
+            add(&mut a, k, &parts[k]).unwrap();
         }
-        let got = b
-            .absorb(a)
-            .unwrap()
-            .finish(Semantics::Concatenate, Source::Seed)
-            .unwrap();
+        let got = b.absorb(a).unwrap().finish(true).unwrap();
         assert_eq!((&got.vocab, &got.counts), (&want.vocab, &want.counts));
         assert_eq!(
             (got.chars, got.documents, got.first, got.last),
             (want.chars, 1, 'z', 'x')
         );
-        let empty = Table::new().absorb(Table::new()).unwrap();
-        assert!(empty.finish(Semantics::Documents, Source::Seed).is_err());
+        let empty = Table::default().absorb(Table::default()).unwrap();
+        assert!(empty.finish(false).is_err());
     }
 }
