@@ -207,9 +207,13 @@ pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
     if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
         bail!("- (standard input) is given twice; it can be read once");
     }
+    let name = |p: &Path| match is_stdin(p) {
+        true => "standard input".to_string(),
+        false => p.display().to_string(),
+    };
     let texts = paths
         .iter()
-        .map(|p| read_text(p, &p.display().to_string(), "count"))
+        .map(|p| read_text(p, &name(p), "count"))
         .collect::<Result<Vec<_>>>()?;
     let piece = |bytes: &[u8], label: &str, p: &Path| -> Result<Corpus> {
         tally(bytes, label)?
@@ -220,7 +224,7 @@ pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
     let mut parts = Vec::with_capacity(paths.len());
     let mut carry: &[u8] = &[];
     for (k, (p, t)) in paths.iter().zip(&texts).enumerate() {
-        let label = p.display().to_string();
+        let label = name(p);
         // The bytes of a character the previous piece ended in, and the rest of it here.
         let head = if joined && k > 0 { continuation(t) } else { 0 };
         let tail = if joined && k + 1 < paths.len() {
