@@ -893,6 +893,20 @@ mod tests {
         assert!(e.contains("byte offset 6") && e.contains("0xff"), "{e}");
     }
 
+    /// 256 distinct characters, none ASCII, fill a chunk's local ids exactly; one more is refused
+    /// with the count.
+    #[test]
+    fn a_full_vocabulary_counts_and_one_more_is_refused() {
+        let text: String = (0..2560u32)
+            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 256).unwrap())
+            .collect();
+        assert_eq!(count(text.as_bytes(), "full.txt").unwrap(), naive(&text));
+        let e = count(format!("{text}\u{a0}").as_bytes(), "more.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("257 distinct"), "{e}");
+    }
+
     #[test]
     fn too_many_distinct_names_both_numbers() {
         let text: String = (0..300u32)
