@@ -271,3 +271,45 @@ fn interpret_takes_the_training_flags() {
         "--lr and --weight-decay count"
     );
 }
+
+/// `zl eval` without --corpus or --counts scores on the corpus the weights record, naming it on
+/// stderr, and asks for a text where the record is gone; it never falls back to the seed text.
+#[test]
+fn eval_asks_for_its_text_unless_the_weights_record_one_that_is_here() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("a.txt");
+    std::fs::write(&text, "the cat sat on the mat. the hat is flat.").unwrap();
+    let m = dir.path().join("m.safetensors");
+    let (text, m) = (text.to_str().unwrap(), m.to_str().unwrap());
+    let o = zl(&["train", "--corpus", text, "--epochs", "300", "--save", m]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(m),
+        "--save names what it wrote: {}",
+        o.stderr
+    );
+    let given = json(&["eval", "--load", m, "--corpus", text, "--json"]);
+    let o = zl(&["eval", "--load", m, "--json"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(text),
+        "names the recorded corpus: {}",
+        o.stderr
+    );
+    let recorded: Value = serde_json::from_str(&o.stdout).unwrap();
+    assert_eq!(recorded["loss"], given["loss"]);
+    assert_eq!(recorded["scored"], given["scored"]);
+    std::fs::remove_file(text).unwrap();
+    assert_one_line_error(&["eval", "--load", m], 1, "--corpus");
+    // Trained on standard input: nothing to read again.
+    let mut child = Command::new(zl_bin())
+        .args(["train", "--corpus", "-", "--epochs", "50", "--save", m])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(&mut child.stdin.take().unwrap(), b"abcab cab").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_one_line_error(&["eval", "--load", m], 1, "--corpus");
+}

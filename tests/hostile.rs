@@ -552,3 +552,129 @@ fn hostile_count_files_and_flags() {
         &["e.txt", "empty"],
     );
 }
+
+/// Runs zl in `dir` with `input` on standard input; returns (exit code, stdout, stderr).
+fn with_stdin(dir: &Path, args: &[&str], input: &[u8]) -> (i32, String, String) {
+    use std::{io::Write, process::Stdio};
+    let mut child = Command::new(zl_bin())
+        .args(args)
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    let o = child.wait_with_output().unwrap();
+    let s = |b: Vec<u8>| String::from_utf8(b).unwrap();
+    (o.status.code().unwrap_or(-1), s(o.stdout), s(o.stderr))
+}
+
+/// Texts as a user gets them wrong: pieces cut through a character, compressed files, a text
+/// where a count or weights file belongs. Each error names the cause and the fix; `-` reads
+/// standard input.
+#[test]
+fn hostile_texts_get_the_cause_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let text = "Привет, мир! Это тест. ".repeat(20);
+    std::fs::write(d.join("ru.txt"), &text).unwrap();
+    // `split -b`: the cut falls inside the two-byte 'р' of "Привет".
+    let cut = text.find('р').unwrap() + 1;
+    std::fs::write(d.join("s.00"), &text.as_bytes()[..cut]).unwrap();
+    std::fs::write(d.join("s.01"), &text.as_bytes()[cut..]).unwrap();
+    for piece in ["s.00", "s.01"] {
+        fails_cleanly(
+            d,
+            &["count", piece, "--out", "x.counts"],
+            1,
+            &[piece, "UTF-8 character", "--concatenate"],
+        );
+        fails_cleanly(
+            d,
+            &["train", "--corpus", piece, "--epochs", "2"],
+            1,
+            &[piece, "UTF-8 character", "split"],
+        );
+    }
+    // The advice works: the pieces in order count as the whole.
+    let count = |args: &[&str]| {
+        let o = Command::new(zl_bin())
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        assert!(
+            o.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
+    };
+    count(&[
+        "count",
+        "--concatenate",
+        "s.00",
+        "s.01",
+        "--out",
+        "pieces.counts",
+    ]);
+    count(&["count", "ru.txt", "--out", "whole.counts"]);
+    let counted = |name: &str| {
+        let (c, _) = zl_cli::data::counts::read(&d.join(name)).unwrap();
+        (c.vocab, c.counts, c.chars, c.documents, c.first, c.last)
+    };
+    assert!(counted("pieces.counts") == counted("whole.counts"));
+    // Compressed input, by its magic bytes.
+    for (name, magic, format) in [
+        ("t.gz", &b"\x1f\x8b\x08\x00"[..], "gzip"),
+        ("t.zst", b"\x28\xb5\x2f\xfd\x00", "zstd"),
+        ("t.bz2", b"BZh91AY&SY", "bzip2"),
+        ("t.xz", b"\xfd7zXZ\x00\x00", "xz"),
+    ] {
+        std::fs::write(d.join(name), magic).unwrap();
+        fails_cleanly(
+            d,
+            &["train", "--corpus", name, "--epochs", "2"],
+            1,
+            &[name, format, "--corpus -"],
+        );
+        fails_cleanly(d, &["count", name, "--out", "x.counts"], 1, &[name, format]);
+    }
+    // A text where a count file or weights belong: said once, with what to run.
+    for args in [
+        &["count", "--merge", "ru.txt", "--out", "x.counts"][..],
+        &["train", "--counts", "ru.txt", "--epochs", "2"],
+        &["interpret", "--load", "ru.txt"],
+        &["eval", "--load", "ru.txt", "--corpus", "ru.txt"],
+    ] {
+        fails_cleanly(d, args, 1, &["ru.txt", "text file", "--corpus"]);
+        let o = Command::new(zl_bin())
+            .args(args)
+            .current_dir(d)
+            .output()
+            .unwrap();
+        let line = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(line.matches("ru.txt").count(), 1, "{args:?}: {line}");
+    }
+    // `-` is standard input, for --corpus and for zl count.
+    let (code, piped, e) = with_stdin(
+        d,
+        &["train", "--corpus", "-", "--epochs", "20", "--json"],
+        text.as_bytes(),
+    );
+    assert_eq!(code, 0, "{e}");
+    let o = Command::new(zl_bin())
+        .args(["train", "--corpus", "ru.txt", "--epochs", "20", "--json"])
+        .current_dir(d)
+        .output()
+        .unwrap();
+    let loss =
+        |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["final_loss"].clone();
+    assert_eq!(loss(&piped), loss(&String::from_utf8_lossy(&o.stdout)));
+    let (code, _, e) = with_stdin(d, &["count", "-", "--out", "stdin.counts"], text.as_bytes());
+    assert_eq!(code, 0, "{e}");
+    assert!(counted("stdin.counts") == counted("whole.counts"));
+    let (code, _, e) = with_stdin(d, &["train", "--corpus", "-"], b"\x1f\x8b\x08\x00");
+    assert_eq!(code, 1);
+    assert!(e.contains("gzip") && e.contains("--corpus -"), "{e}");
+}

@@ -685,3 +685,57 @@ fn the_notebooks_own_trained_weights_are_interpreted_by_zl() {
         "zl interpret {got} vs PyTorch {want}"
     );
 }
+
+/// Control characters (an escape sequence among them) and a byte-order mark reach the terminal
+/// only as the labels show them: `zl sample`'s texts escape them as `zl train`'s tables do, and
+/// the tables show the BOM as Python does, '\ufeff'. The divergence line names the two
+/// characters that differ.
+#[test]
+fn sample_and_tables_escape_what_a_terminal_would_swallow() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = dir.path().join("esc.txt");
+    std::fs::write(
+        &text,
+        "\u{feff}red \x1b[31mred\x1b[0m and plain\r\n".repeat(8),
+    )
+    .unwrap();
+    let text = text.to_str().unwrap();
+    let t = ok(
+        zl(&["train", "--corpus", text, "--epochs", "50"]),
+        "train on it",
+    );
+    assert_has(&t.stdout, "'\\ufeff'");
+    assert_has(&t.stdout, "'\\x1b'");
+    assert!(
+        !t.stdout.contains('\u{feff}'),
+        "a raw BOM in:\n{}",
+        t.stdout
+    );
+    let args = [
+        "sample", "--corpus", text, "--epochs", "50", "--chars", "400",
+    ];
+    let o = ok(zl(&args), "sample");
+    for raw in ['\x1b', '\r', '\u{feff}'] {
+        assert!(!o.stdout.contains(raw), "raw {raw:?} in:\n{}", o.stdout);
+    }
+    assert_has(&o.stdout, "\\x1b");
+    let mut json_args = args.to_vec();
+    json_args.push("--json");
+    let j = json(&ok(zl(&json_args), "sample --json"));
+    let m: Vec<char> = j["model_text"].as_str().unwrap().chars().collect();
+    let t: Vec<char> = j["table_text"].as_str().unwrap().chars().collect();
+    if let Some(k) = j["first_divergence"].as_u64() {
+        let label = |c: Option<&char>| c.map(|&c| zl_core::Label(c).to_string());
+        let line = o
+            .stdout
+            .lines()
+            .find(|l| l.starts_with("first divergence"))
+            .unwrap();
+        for l in [label(m.get(k as usize)), label(t.get(k as usize))]
+            .into_iter()
+            .flatten()
+        {
+            assert_has(line, &l);
+        }
+    }
+}

@@ -55,8 +55,9 @@ pub struct EvalArgs {
     #[arg(long, value_name = "PATH")]
     pub load: PathBuf,
 
-    /// The UTF-8 text to score them on (default: the seed notebook's sentence). Positions whose
-    /// current or next character is outside the model's vocabulary are skipped and counted.
+    /// The UTF-8 text to score them on (default: the corpus the weights file records, if it is
+    /// here). Positions whose current or next character is outside the model's vocabulary are
+    /// skipped and counted.
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 

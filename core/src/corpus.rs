@@ -35,6 +35,11 @@ pub enum CorpusError {
         /// Its position in the text, counted in characters.
         offset: usize,
     },
+    /// A character listed twice in a vocabulary.
+    Repeated {
+        /// The character.
+        ch: char,
+    },
     /// Fewer than two characters: there is no next-token prediction to train on.
     TooShort {
         /// Characters in the text.
@@ -68,6 +73,7 @@ impl core::fmt::Display for CorpusError {
             CorpusError::UnknownChar { ch, offset } => {
                 write!(f, "character {ch:?} (U+{:04X}) at character offset {offset} is not in the vocabulary", ch as u32)
             }
+            CorpusError::Repeated { ch } => write!(f, "the vocabulary lists {ch:?} twice"),
             CorpusError::TooShort { chars } => {
                 write!(f, "the text has {chars} character(s); at least 2 are needed for one next-token prediction")
             }
@@ -87,21 +93,78 @@ impl core::fmt::Display for CorpusError {
 
 impl core::error::Error for CorpusError {}
 
+/// Characters → token ids: the one lookup every vocabulary uses, by binary search over the
+/// characters sorted with their ids (a few comparisons at V = 256, no hashing, no allocator).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ids<const V: usize> {
+    sorted: Vec<(char, u16), V>,
+}
+
+impl<const V: usize> Default for Ids<V> {
+    fn default() -> Self {
+        Ids { sorted: Vec::new() }
+    }
+}
+
+impl<const V: usize> Ids<V> {
+    /// The ids of `chars`, each its position. Fails with more than `V` characters or a repeat.
+    pub fn new(chars: &[char]) -> Result<Self, CorpusError> {
+        let mut ids = Ids::default();
+        for (id, &c) in chars.iter().enumerate() {
+            if ids.insert(c, id)? != id {
+                return Err(CorpusError::Repeated { ch: c });
+            }
+        }
+        Ok(ids)
+    }
+
+    /// The id of `c`, if it has one.
+    pub fn get(&self, c: char) -> Option<usize> {
+        self.sorted
+            .binary_search_by_key(&c, |&(x, _)| x)
+            .ok()
+            .map(|k| self.sorted[k].1 as usize)
+    }
+
+    /// The id of `c`: the one it has, or else `id`, given to it now. Fails when `V` characters
+    /// already have ids (or `id` does not fit in 16 bits).
+    pub fn insert(&mut self, c: char, id: usize) -> Result<usize, CorpusError> {
+        match self.sorted.binary_search_by_key(&c, |&(x, _)| x) {
+            Ok(k) => Ok(self.sorted[k].1 as usize),
+            Err(k) => {
+                let full = CorpusError::TooManyDistinct {
+                    found: V + 1,
+                    capacity: V,
+                };
+                let id16 = u16::try_from(id).map_err(|_| full)?;
+                self.sorted.insert(k, (c, id16)).map_err(|_| full)?;
+                Ok(id)
+            }
+        }
+    }
+
+    /// Characters with ids.
+    pub fn len(&self) -> usize {
+        self.sorted.len()
+    }
+
+    /// Whether no character has an id.
+    pub fn is_empty(&self) -> bool {
+        self.sorted.is_empty()
+    }
+}
+
 /// A character vocabulary of at most `V` tokens; token id = position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Vocab<const V: usize> {
     chars: Vec<char, V>,
+    ids: Ids<V>,
 }
 
 impl Vocab<30> {
     /// The seed notebook's vocabulary, in the order its `char_to_token` printed.
     pub fn seed() -> Self {
-        let mut chars = Vec::new();
-        for c in SEED_VOCAB {
-            // Capacity 30 holds the 30 seed characters.
-            let _ = chars.push(c);
-        }
-        Vocab { chars }
+        Vocab::from_chars(&SEED_VOCAB).expect("30 distinct characters")
     }
 }
 
@@ -109,22 +172,17 @@ impl<const V: usize> Vocab<V> {
     /// A vocabulary of these characters, ids in the order given; a repeated character keeps its
     /// first id. Fails with more than `V` distinct characters, or fewer than 2.
     pub fn from_chars(list: &[char]) -> Result<Self, CorpusError> {
-        let mut chars: Vec<char, V> = Vec::new();
+        let (mut chars, mut ids): (Vec<char, V>, Ids<V>) = (Vec::new(), Ids::default());
         for &c in list {
-            if chars.contains(&c) {
-                continue;
-            }
-            if chars.push(c).is_err() {
-                return Err(CorpusError::TooManyDistinct {
-                    found: V + 1,
-                    capacity: V,
-                });
+            if ids.insert(c, chars.len())? == chars.len() {
+                // `ids` holds as many characters as `chars` can.
+                let _ = chars.push(c);
             }
         }
         if chars.len() < 2 {
             return Err(CorpusError::OneDistinct);
         }
-        Ok(Vocab { chars })
+        Ok(Vocab { chars, ids })
     }
 
     /// nanoGPT's vocabulary for a text: `sorted(set(text))`, ids in code-point order.
@@ -151,7 +209,8 @@ impl<const V: usize> Vocab<V> {
         if chars.len() < 2 {
             return Err(CorpusError::OneDistinct);
         }
-        Ok(Vocab { chars })
+        let ids = Ids::new(&chars)?;
+        Ok(Vocab { chars, ids })
     }
 
     /// Number of tokens.
@@ -171,7 +230,7 @@ impl<const V: usize> Vocab<V> {
 
     /// The token id of `c`, if it is in the vocabulary.
     pub fn id(&self, c: char) -> Option<usize> {
-        self.chars.iter().position(|&x| x == c)
+        self.ids.get(c)
     }
 
     /// The character of token `id`.
@@ -188,6 +247,106 @@ impl<const V: usize> Vocab<V> {
             .enumerate()
             .map(move |(offset, ch)| self.id(ch).ok_or(CorpusError::UnknownChar { ch, offset }))
     }
+}
+
+/// A character as Python's `repr` of a one-character string prints it, which is what the
+/// notebook prints for its vocabulary: `'a'`, `"'"`, `'\\n'`, `'\\x1b'`, `'\\ufeff'`. Every label
+/// zl shows (tables, figures, the interactive page) is this one.
+///
+/// Python escapes what `str.isprintable()` rejects: the general categories Cc, Cf, Zs (but the
+/// space), Zl, Zp, Co, Cs and Cn. All but Cn are listed here; unassigned code points (Cn)
+/// print as themselves, since which ones are unassigned changes with each Unicode version.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Label(pub char);
+
+impl core::fmt::Display for Label {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        let c = self.0;
+        let quote = if c == '\'' { '"' } else { '\'' };
+        f.write_char(quote)?;
+        escape(c, f)?;
+        f.write_char(quote)
+    }
+}
+
+/// A generated text as zl prints it: each character as in its [`Label`] without the quotes,
+/// except that line breaks stay line breaks and a backslash stays one, so that a sample reads
+/// as text and no escape sequence reaches the terminal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Escaped<'a>(pub &'a str);
+
+impl core::fmt::Display for Escaped<'_> {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        use core::fmt::Write;
+        for c in self.0.chars() {
+            match c {
+                '\n' | '\\' => f.write_char(c)?,
+                _ => escape(c, f)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `c` inside [`Label`]'s quotes.
+fn escape(c: char, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+    use core::fmt::Write;
+    let n = c as u32;
+    match c {
+        '\\' => f.write_str("\\\\"),
+        '\n' => f.write_str("\\n"),
+        '\r' => f.write_str("\\r"),
+        '\t' => f.write_str("\\t"),
+        _ if printable(c) => f.write_char(c),
+        _ if n <= 0xff => write!(f, "\\x{n:02x}"),
+        _ if n <= 0xffff => write!(f, "\\u{n:04x}"),
+        _ => write!(f, "\\U{n:08x}"),
+    }
+}
+
+/// Whether Python's `str.isprintable()` accepts `c`, but for unassigned code points (see
+/// [`Label`]): not a control (Cc), format (Cf), separator other than the space (Zs, Zl, Zp) or
+/// private-use (Co) character, nor a noncharacter.
+fn printable(c: char) -> bool {
+    let n = c as u32;
+    // Ranges of Cf, Zs, Zl and Zp (Unicode 15), in code-point order.
+    const NOT: [(u32, u32); 30] = [
+        (0x00a0, 0x00a0),
+        (0x00ad, 0x00ad),
+        (0x0600, 0x0605),
+        (0x061c, 0x061c),
+        (0x06dd, 0x06dd),
+        (0x070f, 0x070f),
+        (0x0890, 0x0891),
+        (0x08e2, 0x08e2),
+        (0x1680, 0x1680),
+        (0x180e, 0x180e),
+        (0x2000, 0x200f),
+        (0x2028, 0x202f),
+        (0x205f, 0x2064),
+        (0x2066, 0x206f),
+        (0x3000, 0x3000),
+        (0xfeff, 0xfeff),
+        (0xfff9, 0xfffb),
+        (0x110bd, 0x110bd),
+        (0x110cd, 0x110cd),
+        (0x13430, 0x1343f),
+        (0x1bca0, 0x1bca3),
+        (0x1d173, 0x1d17a),
+        (0xe0001, 0xe0001),
+        (0xe0020, 0xe007f),
+        // Private use (Co).
+        (0xe000, 0xf8ff),
+        (0xf0000, 0x10ffff),
+        // Noncharacters (Cn whatever the version).
+        (0xfdd0, 0xfdef),
+        (0xfffe, 0xffff),
+        // C0 and C1 controls (Cc).
+        (0x0000, 0x001f),
+        (0x007f, 0x009f),
+    ];
+    !NOT.iter().any(|&(a, b)| (a..=b).contains(&n)) && (n & 0xfffe) != 0xfffe
 }
 
 #[cfg(test)]
@@ -230,6 +389,26 @@ mod tests {
     }
 
     #[test]
+    fn ids_find_each_character_and_refuse_repeats_and_overflow() {
+        let chars = ['z', 'a', '\u{2019}', ' ', '日'];
+        let ids = Ids::<8>::new(&chars).unwrap();
+        for (i, &c) in chars.iter().enumerate() {
+            assert_eq!(ids.get(c), Some(i));
+        }
+        assert_eq!(ids.get('b'), None);
+        assert_eq!(
+            Ids::<8>::new(&['a', 'b', 'a']),
+            Err(CorpusError::Repeated { ch: 'a' })
+        );
+        assert!(matches!(
+            Ids::<2>::new(&['a', 'b', 'c']),
+            Err(CorpusError::TooManyDistinct { .. })
+        ));
+        let v = Vocab::<4>::from_chars(&['b', 'a', 'b', 'c']).unwrap();
+        assert_eq!((v.chars(), v.id('c')), (&['b', 'a', 'c'][..], Some(2)));
+    }
+
+    #[test]
     fn sorted_vocab_is_code_point_order_and_rejects_overflow() {
         let v = Vocab::<8>::from_text_sorted("cabbé a").unwrap();
         assert_eq!(v.chars(), &[' ', 'a', 'b', 'c', 'é']);
@@ -247,6 +426,46 @@ mod tests {
         assert_eq!(
             Vocab::<3>::from_text_sorted("aaaa"),
             Err(CorpusError::OneDistinct)
+        );
+    }
+
+    /// Python's `repr` of each one-character string (CPython 3.11's output, pasted).
+    #[test]
+    fn labels_are_pythons_repr() {
+        use std::string::ToString;
+        for (c, want) in [
+            ('a', "'a'"),
+            (' ', "' '"),
+            ('\'', "\"'\""),
+            ('"', "'\"'"),
+            ('\\', "'\\\\'"),
+            ('\n', "'\\n'"),
+            ('\t', "'\\t'"),
+            ('\r', "'\\r'"),
+            ('\0', "'\\x00'"),
+            ('\x1b', "'\\x1b'"),
+            ('\x7f', "'\\x7f'"),
+            ('\u{85}', "'\\x85'"),
+            ('\u{a0}', "'\\xa0'"),
+            ('\u{ad}', "'\\xad'"),
+            ('é', "'é'"),
+            ('\u{2019}', "'\u{2019}'"),
+            ('\u{200b}', "'\\u200b'"),
+            ('\u{2028}', "'\\u2028'"),
+            ('\u{3000}', "'\\u3000'"),
+            ('\u{feff}', "'\\ufeff'"),
+            ('\u{e000}', "'\\ue000'"),
+            ('\u{ffff}', "'\\uffff'"),
+            ('日', "'日'"),
+            ('😀', "'😀'"),
+            ('\u{e0001}', "'\\U000e0001'"),
+            ('\u{10ffff}', "'\\U0010ffff'"),
+        ] {
+            assert_eq!(Label(c).to_string(), want, "{:?}", c);
+        }
+        assert_eq!(
+            Escaped("a\tb\\\n\x1b[31mred\u{feff}é").to_string(),
+            "a\\tb\\\n\\x1b[31mred\\ufeffé"
         );
     }
 }

@@ -47,9 +47,10 @@ pub fn model_rows(w: &Weights, temperature: f64) -> Result<ModelRows> {
 
 /// Token ids of `text` in `vocab`, or one line naming the first character outside it.
 pub fn token_ids(text: &str, vocab: &[char], flag: &str) -> Result<Vec<usize>> {
+    let ids = zl_core::Ids::<{ crate::data::MAX_VOCAB }>::new(vocab)?;
     text.chars()
         .enumerate()
-        .map(|(k, c)| match vocab.iter().position(|&x| x == c) {
+        .map(|(k, c)| match ids.get(c) {
             Some(i) => Ok(i),
             None => bail!(
                 "{flag}: character {k} ({c:?}) is not in the model's vocabulary {:?}; use only its characters",

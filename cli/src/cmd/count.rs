@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use crate::{
     args::CountArgs,
     data::{
-        corpus::Corpus,
+        corpus::{self, Corpus},
         counts::{self, Semantics},
         files,
     },
@@ -17,7 +17,7 @@ use crate::{
 pub fn run(a: &CountArgs) -> Result<()> {
     let out = || format!("--out {}", a.out.display());
     check_out(&a.out).with_context(out)?;
-    for p in &a.files {
+    for p in a.files.iter().filter(|p| !corpus::is_stdin(p)) {
         let meta =
             std::fs::metadata(p).with_context(|| format!("{}: cannot open it", p.display()))?;
         if meta.is_dir() {

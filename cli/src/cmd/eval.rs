@@ -2,18 +2,26 @@
 //! character: the loss over the positions both of whose characters the model knows, the
 //! bigram floor of those positions, and what was skipped.
 
+use std::path::Path;
+
 use anyhow::{bail, Context, Result};
 
 use crate::{
     analysis,
     args::EvalArgs,
-    data::{corpus::Corpus, files},
+    data::{
+        corpus::{Corpus, Source},
+        files,
+    },
     render,
 };
 
 pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = files::read_safetensors(&a.load)?;
-    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
+    let corpus = match (&a.corpus, &a.counts) {
+        (None, None) => recorded(&a.load)?,
+        (corpus, counts) => Corpus::load_either(corpus.as_deref(), counts.as_deref())?,
+    };
     let (scored, skipped) = corpus.restricted_to(&weights.vocab);
     if scored.predictions() == 0 {
         bail!(
@@ -39,4 +47,23 @@ pub fn run(a: &EvalArgs) -> Result<()> {
         print!("{}", render::text::eval(&view));
     }
     Ok(())
+}
+
+/// The corpus the weights record, named on stderr; without one there is no text to score.
+fn recorded(load: &Path) -> Result<Corpus> {
+    let corpus = match files::recorded_corpus(load)? {
+        Some(Source::Seed) => Corpus::seed(),
+        Some(Source::File(p)) => Corpus::from_file(&p)?,
+        Some(Source::Counts(p)) => Corpus::load_either(None, Some(&p))?,
+        _ => bail!(
+            "--load {}: which text should it be scored on? give it with --corpus FILE (or a count file with --counts FILE); the weights record no corpus that is here",
+            load.display()
+        ),
+    };
+    eprintln!(
+        "zl eval: scoring on {}, the corpus {} records (give --corpus or --counts for another)",
+        corpus.source,
+        load.display()
+    );
+    Ok(corpus)
 }

@@ -109,6 +109,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         ];
         let bytes = files::to_safetensors(&run.weights, &meta)?;
         files::write_atomic(path, &bytes).with_context(|| format!("--save {}", path.display()))?;
+        eprintln!("zl train: saved the weights to {}", path.display());
     }
     if a.json {
         let mut out = render::json::train(&name, &corpus, &run, &cmp);

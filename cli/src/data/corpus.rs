@@ -7,14 +7,16 @@
 //! seed text keeps the notebook's printed order.
 
 use std::{
-    collections::HashMap,
+    collections::BTreeSet,
     path::{Path, PathBuf},
     sync::atomic::{AtomicU64, Ordering},
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
-use zl_core::{Bigrams, Vocab, SEED_TEXT, SEED_V};
+use zl_core::{Bigrams, Ids, Vocab, SEED_TEXT, SEED_V};
+
+use super::merge::{Ends, Table};
 
 /// The largest vocabulary a model can have (token ids 0..=255): zl-core's capacity.
 pub use zl_core::capacity::MAX_VOCAB;
@@ -47,6 +49,8 @@ pub enum Source {
     Seed,
     /// A file given with --corpus.
     File(PathBuf),
+    /// Standard input (`--corpus -`), kept: it cannot be read again.
+    Stdin(std::sync::Arc<str>),
     /// A shuffle of another corpus's characters (a control: its bigrams destroyed).
     Shuffled { of: String, seed: u64 },
     /// A count file given with --counts (`zl count`): the counts without the text.
@@ -58,6 +62,7 @@ impl std::fmt::Display for Source {
         match self {
             Source::Seed => f.write_str("the seed notebook's text"),
             Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin(_) => f.write_str("standard input"),
             Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
             Source::Counts(p) => write!(f, "the counts in {}", p.display()),
         }
@@ -121,11 +126,7 @@ impl Corpus {
         if !(1..=MAX_VOCAB).contains(&v) {
             bail!("a vocabulary of {v} characters; zl counts 1 to {MAX_VOCAB}");
         }
-        let mut sorted = vocab.clone();
-        sorted.sort_unstable();
-        if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-            bail!("the vocabulary lists {:?} twice", w[0]);
-        }
+        let ids = Ids::<MAX_VOCAB>::new(&vocab)?;
         if counts.len() != v * v {
             bail!(
                 "{} counts for a vocabulary of {v}; expected {v}×{v} = {}",
@@ -134,7 +135,7 @@ impl Corpus {
             );
         }
         for (what, c) in [("first", first), ("last", last)] {
-            if !vocab.contains(&c) {
+            if ids.get(c).is_none() {
                 bail!("the {what} character {c:?} is not in the vocabulary");
             }
         }
@@ -154,7 +155,7 @@ impl Corpus {
         if documents == 1 {
             // One text: every character is entered as often as it is left, except that the
             // text is left at its last character and entered at its first.
-            let id = |c: char| vocab.iter().position(|&x| x == c).expect("checked above");
+            let id = |c: char| ids.get(c).expect("checked above");
             let (f, l) = (id(first), id(last));
             // Row and column sums in one pass in memory order (they fit in u64: their total
             // does).
@@ -205,7 +206,7 @@ impl Corpus {
     /// Why this corpus has no text to read back (a count file's or a shuffle's), if so.
     pub fn without_text(&self) -> Option<String> {
         match &self.source {
-            Source::Seed | Source::File(_) => None,
+            Source::Seed | Source::File(_) | Source::Stdin(_) => None,
             Source::Shuffled { .. } => Some(format!(
                 "{}: a shuffled control keeps only its counts, not its text",
                 self.source
@@ -217,12 +218,20 @@ impl Corpus {
         }
     }
 
-    /// Reads, validates and counts a UTF-8 file.
+    /// Reads, validates and counts a UTF-8 file, or standard input for `-`.
     pub fn from_file(path: &Path) -> Result<Self> {
         let start = Instant::now();
         let label = format!("--corpus {}", path.display());
-        let mut c = tally_file(path, &label)?
-            .corpus(Source::File(path.to_path_buf()))
+        let bytes = read_text(path, &label, "--corpus")?;
+        let t = tally(&bytes, &label)?;
+        let source = match bytes {
+            Text::Read(b) if is_stdin(path) => {
+                Source::Stdin(String::from_utf8(b).expect("tally validated it").into())
+            }
+            _ => Source::File(path.to_path_buf()),
+        };
+        let mut c = t
+            .corpus(source)
             .and_then(Corpus::trainable)
             .with_context(|| label.clone())?;
         c.count_seconds = Some(start.elapsed().as_secs_f64());
@@ -262,10 +271,8 @@ impl Corpus {
     /// [`Corpus::shuffled`]'s text, as token ids.
     fn shuffled_text(&self, seed: u64) -> Result<Vec<u8>> {
         let v = self.vocab.len();
-        let first = self
-            .vocab
-            .iter()
-            .position(|&c| c == self.first)
+        let first = Ids::<MAX_VOCAB>::new(&self.vocab)?
+            .get(self.first)
             .context("the first character is not in the vocabulary")?;
         let mut text: Vec<u8> = Vec::with_capacity(self.chars as usize);
         for j in 0..v {
@@ -300,6 +307,7 @@ impl Corpus {
     pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
         let text = match &self.source {
             Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
+            Source::Stdin(text) => text.chars().take(limit).collect(),
             Source::Shuffled { .. } | Source::Counts(_) => {
                 bail!("{}", self.without_text().expect("no text"))
             }
@@ -321,15 +329,10 @@ impl Corpus {
                     .collect()
             }
         };
-        let id: HashMap<char, usize> = self
-            .vocab
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| (c, i))
-            .collect();
+        let ids = Ids::<MAX_VOCAB>::new(&self.vocab)?;
         text.chars()
             .map(|c| {
-                id.get(&c).copied().ok_or_else(|| {
+                ids.get(c).ok_or_else(|| {
                     anyhow::anyhow!(
                         "--corpus {}: the file changed since it was counted ({c:?} is new)",
                         self.source
@@ -341,30 +344,25 @@ impl Corpus {
 }
 
 /// Local token ids of one chunk: ASCII bytes are their own ids, other characters get ids from
-/// 128 on, in order of appearance. Pairs of ids below `DENSE` are counted in a dense table.
-const DENSE: usize = 384;
+/// 128 on, in order of appearance, up to [`MAX_VOCAB`] of them (a text with more cannot be
+/// trained on; the rest are only recorded, for the message). Pairs are counted in a dense table.
+const DENSE: usize = 128 + MAX_VOCAB;
+/// No character yet.
 const NONE: u32 = u32::MAX;
+/// A character past the local ids.
+const OVER: u32 = u32::MAX - 1;
 
 struct ChunkCounts {
     /// Non-ASCII characters by local id − 128.
     others: Vec<char>,
-    /// `dense[a * DENSE + b]` for local ids a, b < DENSE.
+    ids: Ids<MAX_VOCAB>,
+    /// Non-ASCII characters past [`MAX_VOCAB`] of them.
+    more: BTreeSet<char>,
+    /// `dense[a * DENSE + b]` for local ids a, b.
     dense: Vec<u32>,
-    /// Pairs with an id ≥ DENSE (only in texts with more than 256 distinct non-ASCII characters).
-    sparse: HashMap<(u32, u32), u64>,
-    first: u32,
-    last: u32,
+    first: Option<char>,
+    last: Option<char>,
     chars: u64,
-}
-
-impl ChunkCounts {
-    fn char_of(&self, id: u32) -> char {
-        if id < 128 {
-            id as u8 as char
-        } else {
-            self.others[id as usize - 128]
-        }
-    }
 }
 
 /// ASCII pairs are counted in four 128×128 tables, taken in turn by position, so that a run of
@@ -431,19 +429,19 @@ fn decode_at(bytes: &[u8], i: usize) -> Option<char> {
 fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize> {
     let mut c = ChunkCounts {
         others: Vec::new(),
+        ids: Ids::default(),
+        more: BTreeSet::new(),
         dense: vec![0u32; DENSE * DENSE],
-        sparse: HashMap::new(),
-        first: NONE,
-        last: NONE,
+        first: None,
+        last: None,
         chars: 0,
     };
     let mut t: Box<AsciiTables> = vec![[0u32; ASCII_PAIRS]; 4]
         .into_boxed_slice()
         .try_into()
         .expect("4 tables");
-    // The last non-ASCII character and its id: runs such as "━━━━" skip the map.
+    // The last non-ASCII character and its id: runs such as "━━━━" skip the lookup.
     let mut cached: (char, u32) = ('\0', NONE);
-    let mut local: HashMap<char, u32> = HashMap::new();
     let mut prev = NONE;
     let mut i = 0;
     let mut reported = 0;
@@ -462,32 +460,36 @@ fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize>
             }
         }
         // One character outside the fast path (the first, a non-ASCII one, or one after it).
-        let (id, width) = if bytes[i] < 0x80 {
-            (bytes[i] as u32, 1)
+        let (ch, id) = if bytes[i] < 0x80 {
+            (bytes[i] as char, bytes[i] as u32)
         } else {
             let Some(ch) = decode_at(bytes, i) else {
                 return Err(i);
             };
             if cached.0 != ch || cached.1 == NONE {
-                let next = 128 + local.len() as u32;
-                let id = *local.entry(ch).or_insert_with(|| {
-                    c.others.push(ch);
-                    next
-                });
+                let id = match c.ids.insert(ch, c.others.len()) {
+                    Ok(k) if k == c.others.len() => {
+                        c.others.push(ch);
+                        128 + k as u32
+                    }
+                    Ok(k) => 128 + k as u32,
+                    Err(_) => {
+                        c.more.insert(ch);
+                        OVER
+                    }
+                };
                 cached = (ch, id);
             }
-            (cached.1, ch.len_utf8())
+            (ch, cached.1)
         };
         if prev == NONE {
-            c.first = id;
-        } else if (prev as usize) < DENSE && (id as usize) < DENSE {
+            c.first = Some(ch);
+        } else if prev != OVER && id != OVER {
             c.dense[prev as usize * DENSE + id as usize] += 1;
-        } else {
-            *c.sparse.entry((prev, id)).or_insert(0) += 1;
         }
         prev = id;
         c.chars += 1;
-        i += width;
+        i += ch.len_utf8();
         if i - reported > 1 << 24 {
             progress.fetch_add((i - reported) as u64, Ordering::Relaxed);
             reported = i;
@@ -499,7 +501,9 @@ fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize>
             c.dense[a * DENSE + b] += t.iter().map(|t| t[a * 128 + b]).sum::<u32>();
         }
     }
-    c.last = prev;
+    // The last character: the chunk is valid UTF-8 here, and ends at a character's end.
+    let start = (0..bytes.len()).rev().find(|&k| bytes[k] & 0xC0 != 0x80);
+    c.last = start.and_then(|k| decode_at(bytes, k).or(Some(bytes[k] as char)));
     Ok(c)
 }
 
@@ -521,21 +525,29 @@ fn split(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
     cuts.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
-/// A text's counts before zl's limits for training: its vocabulary in code-point order, the
-/// V×V counts, its length, and its first and last characters.
+/// Counts before zl's limits for training: the vocabulary in code-point order, the V×V
+/// counts, the length in characters and documents, and the first and last characters.
 pub struct Tally {
     pub vocab: Vec<char>,
     pub counts: Vec<u64>,
     pub chars: u64,
+    pub documents: u64,
     pub first: char,
     pub last: char,
 }
 
 impl Tally {
-    /// The text as a corpus of one document ([`Corpus::from_counts`]).
+    /// The counts as a corpus ([`Corpus::from_counts`] checks them).
     pub fn corpus(self, source: Source) -> Result<Corpus> {
         let ends = (self.first, self.last);
-        Corpus::from_counts(source, self.vocab, self.counts, self.chars, 1, ends)
+        Corpus::from_counts(
+            source,
+            self.vocab,
+            self.counts,
+            self.chars,
+            self.documents,
+            ends,
+        )
     }
 }
 
@@ -549,34 +561,110 @@ pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
     Ok((c.vocab, c.counts, c.chars))
 }
 
-/// Opens, maps (or, for a pipe, reads) and tallies a UTF-8 file of at least one character;
-/// `label` names it in every message ("--corpus FILE").
-pub fn tally_file(path: &Path, label: &str) -> Result<Tally> {
-    let file = std::fs::File::open(path).with_context(|| format!("{label}: cannot open it"))?;
-    let meta = file.metadata().with_context(|| label.to_string())?;
-    if meta.is_dir() {
-        bail!("{label}: this is a folder; give a UTF-8 text file");
+/// Whether `path` names standard input (`-`, as Unix tools read it).
+pub fn is_stdin(path: &Path) -> bool {
+    path.as_os_str() == "-"
+}
+
+/// A text's bytes: a mapped file, or what a pipe or standard input gave.
+pub enum Text {
+    Map(memmap2::Mmap),
+    Read(Vec<u8>),
+}
+
+impl std::ops::Deref for Text {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        match self {
+            Text::Map(m) => m,
+            Text::Read(v) => v,
+        }
     }
-    if meta.is_file() {
-        if meta.len() == 0 {
-            bail!("{label}: the file is empty; give a text of at least 2 characters");
-        }
-        // SAFETY: the map is read-only and lives only inside this block; zl does not write
-        // the file, and a concurrent writer could at worst change the counts, not memory
-        // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
-        let map = unsafe { memmap2::Mmap::map(&file) }
-            .with_context(|| format!("{label}: cannot map it"))?;
-        tally(&map, label)
-    } else {
-        // A pipe, a process substitution (`--corpus <(zcat text.gz)`) or a device: it cannot
-        // be mapped, so it is read into memory.
+}
+
+/// Opens and maps (or, for standard input and pipes, reads) a text file of at least one byte
+/// that is not compressed; `label` names it in every message ("--corpus FILE"), and `flag` is
+/// how to give it on standard input instead ("--corpus", or "count" for `zl count`'s files).
+pub fn read_text(path: &Path, label: &str, flag: &str) -> Result<Text> {
+    let read = |r: &mut dyn std::io::Read| -> Result<Text> {
         let mut bytes = Vec::new();
-        std::io::Read::read_to_end(&mut &file, &mut bytes)
+        r.read_to_end(&mut bytes)
             .with_context(|| format!("{label}: cannot read it"))?;
-        if bytes.is_empty() {
-            bail!("{label}: it gave no bytes; give a text of at least 2 characters");
+        Ok(Text::Read(bytes))
+    };
+    let text = if is_stdin(path) {
+        read(&mut std::io::stdin().lock())?
+    } else {
+        let file = std::fs::File::open(path).with_context(|| format!("{label}: cannot open it"))?;
+        let meta = file.metadata().with_context(|| label.to_string())?;
+        if meta.is_dir() {
+            bail!("{label}: this is a folder; give a UTF-8 text file");
         }
-        tally(&bytes, label)
+        if meta.is_file() && meta.len() > 0 {
+            // SAFETY: the map is read-only and lives as long as the Text; zl does not write the
+            // file, and a concurrent writer could at worst change the counts, not the memory
+            // safety of this process on Linux (pages stay mapped until the Mmap is dropped).
+            let map = unsafe { memmap2::Mmap::map(&file) }
+                .with_context(|| format!("{label}: cannot map it"))?;
+            Text::Map(map)
+        } else {
+            // A pipe, a process substitution (`--corpus <(zcat text.gz)`), a device, or a file
+            // that is empty: it cannot be mapped, so it is read into memory.
+            read(&mut &file)?
+        }
+    };
+    if text.is_empty() {
+        bail!("{label}: it is empty; give a text of at least 2 characters");
+    }
+    if let Some((format, cat)) = compressed(&text) {
+        let file = match is_stdin(path) {
+            true => "FILE".to_string(),
+            false => path.display().to_string(),
+        };
+        let pipe = if flag == "count" {
+            format!("{cat} {file} | zl count - --out OUT")
+        } else {
+            format!("{cat} {file} | zl … {flag} -")
+        };
+        bail!("{label}: this is {format}-compressed; decompress it first, e.g. {pipe}");
+    }
+    Ok(text)
+}
+
+/// The compression format whose magic bytes `bytes` starts with, and the tool that decompresses
+/// it to standard output.
+fn compressed(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
+    const MAGIC: [(&[u8], &str, &str); 4] = [
+        (b"\x1f\x8b", "gzip", "zcat"),
+        (b"\x28\xb5\x2f\xfd", "zstd", "zstdcat"),
+        (b"BZh", "bzip2", "bzcat"),
+        (b"\xfd7zXZ\x00", "xz", "xzcat"),
+    ];
+    MAGIC
+        .iter()
+        .find(|(m, ..)| bytes.starts_with(m))
+        .map(|&(_, f, c)| (f, c))
+}
+
+/// What is wrong at `offset`, the first byte of `bytes` that is not UTF-8, with the fix.
+fn not_utf8(bytes: &[u8], offset: usize) -> String {
+    const CUT: &str = "split by bytes? split on lines (split -n l/N), or count the pieces in order with zl count --concatenate";
+    let cont = |b: u8| b & 0xC0 == 0x80;
+    if offset == 0 && cont(bytes[0]) {
+        return format!(
+            "it starts inside a UTF-8 character (byte 0x{:02x} continues one that is not in the file); {CUT}",
+            bytes[0]
+        );
+    }
+    match std::str::from_utf8(&bytes[offset..]) {
+        Err(e) if e.valid_up_to() == 0 && e.error_len().is_none() => format!(
+            "it ends inside a UTF-8 character (its last {} byte(s) begin one that is not in the file); {CUT}",
+            bytes.len() - offset
+        ),
+        _ => format!(
+            "not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
+            bytes[offset]
+        ),
     }
 }
 
@@ -610,17 +698,46 @@ pub fn tally(bytes: &[u8], label: &str) -> Result<Tally> {
             .collect()
     });
     bar.finish_and_clear();
-    let mut parts = Vec::with_capacity(results.len());
-    for r in results {
-        match r {
-            Ok(c) => parts.push(c),
-            Err(offset) => bail!(
-                "{label}: not valid UTF-8 at byte offset {offset} (byte 0x{:02x}); save the file as UTF-8",
-                bytes[offset]
-            ),
+    merge_chunks(results, bytes, label)
+}
+
+/// The chunks' counts as one text's, the pair across each boundary added ([`Table`]), or the
+/// first invalid byte's message.
+fn merge_chunks(
+    results: Vec<Result<ChunkCounts, usize>>,
+    bytes: &[u8],
+    label: &str,
+) -> Result<Tally> {
+    let mut table = Table::default();
+    for (rank, r) in results.into_iter().enumerate() {
+        let c = r.map_err(|offset| anyhow::anyhow!("{label}: {}", not_utf8(bytes, offset)))?;
+        let (Some(first), Some(last)) = (c.first, c.last) else {
+            continue;
+        };
+        let vocab: Vec<char> = (0..128u8).map(char::from).chain(c.others).collect();
+        let n = vocab.len();
+        let pairs = (0..n * n).map(|k| (k / n, k % n, c.dense[(k / n) * DENSE + k % n] as u64));
+        let ends = Ends {
+            first,
+            last,
+            chars: c.chars,
+            documents: 1,
+        };
+        table.add(rank, &vocab, pairs, ends)?;
+        for ch in c.more {
+            table.id(ch);
         }
     }
-    merge(parts, label)
+    if table.distinct() == 0 {
+        bail!("{label}: the text has no characters; give a text of at least 2");
+    }
+    if table.distinct() > MAX_VOCAB {
+        bail!(
+            "{label}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
+            table.distinct()
+        );
+    }
+    table.finish(true)
 }
 
 fn progress_bar(len: u64) -> indicatif::ProgressBar {
@@ -641,69 +758,6 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-fn merge(parts: Vec<ChunkCounts>, label: &str) -> Result<Tally> {
-    // Pairs by character, then the vocabulary: every character that occurs.
-    let mut pairs: HashMap<(char, char), u64> = HashMap::new();
-    let mut seen: std::collections::BTreeSet<char> = std::collections::BTreeSet::new();
-    let mut chars = 0u64;
-    let mut prev_last: Option<char> = None;
-    let mut first: Option<char> = None;
-    for p in &parts {
-        chars += p.chars;
-        for a in 0..DENSE.min(128 + p.others.len()) {
-            for b in 0..DENSE.min(128 + p.others.len()) {
-                let n = p.dense[a * DENSE + b];
-                if n > 0 {
-                    *pairs
-                        .entry((p.char_of(a as u32), p.char_of(b as u32)))
-                        .or_insert(0) += n as u64;
-                }
-            }
-        }
-        for (&(a, b), &n) in &p.sparse {
-            *pairs.entry((p.char_of(a), p.char_of(b))).or_insert(0) += n;
-        }
-        if p.first != NONE {
-            let f = p.char_of(p.first);
-            seen.insert(f);
-            first.get_or_insert(f);
-            if let Some(l) = prev_last {
-                *pairs.entry((l, f)).or_insert(0) += 1;
-            }
-        }
-        if p.last != NONE {
-            prev_last = Some(p.char_of(p.last));
-        }
-    }
-    for &(a, b) in pairs.keys() {
-        seen.insert(a);
-        seen.insert(b);
-    }
-    let (Some(first), Some(last)) = (first, prev_last) else {
-        bail!("{label}: the text has no characters; give a text of at least 2");
-    };
-    if seen.len() > MAX_VOCAB {
-        bail!(
-            "{label}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
-            seen.len()
-        );
-    }
-    let vocab: Vec<char> = seen.into_iter().collect();
-    let v = vocab.len();
-    let id: HashMap<char, usize> = vocab.iter().enumerate().map(|(i, &c)| (c, i)).collect();
-    let mut counts = vec![0u64; v * v];
-    for ((a, b), n) in pairs {
-        counts[id[&a] * v + id[&b]] += n;
-    }
-    Ok(Tally {
-        vocab,
-        counts,
-        chars,
-        first,
-        last,
-    })
-}
-
 /// What [`Corpus::restricted_to`] left out: the pairs with a character outside the vocabulary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Skipped {
@@ -720,8 +774,9 @@ impl Corpus {
     /// trained on one text scores another by character.
     pub fn restricted_to(&self, vocab: &[char]) -> (Corpus, Skipped) {
         let (v, w) = (self.vocab.len(), vocab.len());
-        let id: HashMap<char, usize> = vocab.iter().enumerate().map(|(k, &c)| (c, k)).collect();
-        let ours: Vec<Option<usize>> = self.vocab.iter().map(|c| id.get(c).copied()).collect();
+        let ids = Ids::<MAX_VOCAB>::new(vocab)
+            .expect("a model's vocabulary: distinct, at most MAX_VOCAB");
+        let ours: Vec<Option<usize>> = self.vocab.iter().map(|&c| ids.get(c)).collect();
         let mut counts = vec![0u64; w * w];
         let mut pairs = 0u64;
         let mut outside = vec![0u64; v];
@@ -822,7 +877,8 @@ mod tests {
                 .iter()
                 .map(|&(a, b)| count_chunk(&text.as_bytes()[a..b], &progress).unwrap())
                 .collect();
-            let t = merge(parts, "t").unwrap();
+            let t =
+                merge_chunks(parts.into_iter().map(Ok).collect(), text.as_bytes(), "t").unwrap();
             assert_eq!((t.vocab, t.counts, t.chars), naive(&text), "{n} chunks");
             assert_eq!((t.first, t.last), ('Æ', '\n'));
         }
@@ -835,6 +891,20 @@ mod tests {
         bytes.insert(6, 0xff);
         let e = count(&bytes, "x.txt").unwrap_err().to_string();
         assert!(e.contains("byte offset 6") && e.contains("0xff"), "{e}");
+    }
+
+    /// 256 distinct characters, none ASCII, fill a chunk's local ids exactly; one more is refused
+    /// with the count.
+    #[test]
+    fn a_full_vocabulary_counts_and_one_more_is_refused() {
+        let text: String = (0..2560u32)
+            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 256).unwrap())
+            .collect();
+        assert_eq!(count(text.as_bytes(), "full.txt").unwrap(), naive(&text));
+        let e = count(format!("{text}\u{a0}").as_bytes(), "more.txt")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("257 distinct"), "{e}");
     }
 
     #[test]

@@ -14,8 +14,8 @@ use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use super::{
-    corpus::{tally_file, Corpus, Source},
-    MAX_VOCAB,
+    corpus::{is_stdin, read_text, tally, Corpus, Source},
+    merge::{Ends, Table},
 };
 
 /// The `format` metadata of a count file.
@@ -85,6 +85,11 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
         bail!("this is a folder; give a count file written by zl count");
     }
     let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read it ({e})");
+    if is_stdin(path) {
+        let mut bytes = Vec::new();
+        std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(cannot)?;
+        return from_bytes(&bytes, path);
+    }
     let file = std::fs::File::open(path).map_err(cannot)?;
     // SAFETY: read-only, and dropped before this returns; a concurrent writer could change
     // the bytes read (which every check below then sees), not this process's memory safety.
@@ -94,6 +99,9 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
 
 /// Parses and checks count-file bytes; `path` becomes the corpus's source.
 pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Corpus, Semantics)> {
+    if super::files::looks_like_text(bytes) {
+        bail!("this is a text file, not a count file: count it first (zl count FILE --out FILE.counts), or give it with --corpus");
+    }
     let corrupt = |e: safetensors::SafeTensorError| {
         anyhow::anyhow!(
             "not a complete safetensors file (truncated or corrupt? {e}); write it again with zl count"
@@ -190,18 +198,75 @@ fn one_char(s: &str) -> Option<char> {
     }
 }
 
-/// Counts text files (each at least one character) as one corpus with the given semantics:
-/// each counted on its own, then merged, so that counting and merging are one implementation.
+/// Counts text files (each at least one character; `-` is standard input) as one corpus with
+/// the given semantics: each counted on its own, then merged, so that counting and merging are
+/// one implementation. Pieces of one text cut through a character (`split -b`) are joined
+/// again in [`Semantics::Concatenate`]: the character cut at each boundary is counted as a
+/// piece of its own between the two.
 pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
-    let parts = paths
+    if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
+        bail!("- (standard input) is given twice; it can be read once");
+    }
+    let name = |p: &Path| match is_stdin(p) {
+        true => "standard input".to_string(),
+        false => p.display().to_string(),
+    };
+    let texts = paths
         .iter()
-        .map(|p| {
-            tally_file(p, &p.display().to_string())?
-                .corpus(Source::File(p.to_path_buf()))
-                .with_context(|| p.display().to_string())
-        })
+        .map(|p| read_text(p, &name(p), "count"))
         .collect::<Result<Vec<_>>>()?;
+    let piece = |bytes: &[u8], label: &str, p: &Path| -> Result<Corpus> {
+        tally(bytes, label)?
+            .corpus(Source::File(p.to_path_buf()))
+            .with_context(|| label.to_string())
+    };
+    let joined = semantics == Semantics::Concatenate;
+    let mut parts = Vec::with_capacity(paths.len());
+    let mut carry: &[u8] = &[];
+    for (k, (p, t)) in paths.iter().zip(&texts).enumerate() {
+        let label = name(p);
+        // The bytes of a character the previous piece ended in, and the rest of it here.
+        let head = if joined && k > 0 { continuation(t) } else { 0 };
+        let tail = if joined && k + 1 < paths.len() {
+            cut_at_end(t)
+        } else {
+            0
+        };
+        if head > 0 || !carry.is_empty() {
+            let across = [carry, &t[..head]].concat();
+            let label = format!("the character across the boundary before {label}");
+            parts.push(piece(&across, &label, p)?);
+        }
+        parts.push(piece(&t[head..t.len() - tail], &label, p)?);
+        carry = &t[t.len() - tail..];
+    }
     merge(&parts, semantics)
+}
+
+/// Bytes at the start of `bytes` that continue a character begun before it (at most 3).
+fn continuation(bytes: &[u8]) -> usize {
+    bytes
+        .iter()
+        .take(3)
+        .take_while(|&&b| b & 0xC0 == 0x80)
+        .count()
+}
+
+/// Bytes at the end of `bytes` that begin a character it does not finish (at most 3).
+fn cut_at_end(bytes: &[u8]) -> usize {
+    for back in 1..=bytes.len().min(3) {
+        let b = bytes[bytes.len() - back];
+        if b & 0xC0 != 0x80 {
+            let width = match b {
+                0xC0..=0xDF => 2,
+                0xE0..=0xEF => 3,
+                0xF0..=0xF7 => 4,
+                _ => return 0,
+            };
+            return if width > back { back } else { 0 };
+        }
+    }
+    0
 }
 
 /// Merges corpora into one, as counting their texts at once would give: the vocabularies
@@ -209,12 +274,13 @@ pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
 /// [`Semantics::Concatenate`] the pair across each boundary added from the recorded last and
 /// first characters (so the order matters).
 pub fn merge(parts: &[Corpus], semantics: Semantics) -> Result<Corpus> {
-    let mut t = Table::new();
+    let mut t = Table::default();
     for (rank, p) in parts.iter().enumerate() {
-        t.add(rank, p)?;
+        add(&mut t, rank, p)?;
     }
     let source = parts.first().map_or(Source::Seed, |p| p.source.clone());
-    t.finish(semantics, source)
+    t.finish(semantics == Semantics::Concatenate)?
+        .corpus(source)
 }
 
 /// Reads count files and merges them with `semantics` (as [`merge`]), refusing a file that was
@@ -225,7 +291,7 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
     let tables = paths
         .par_iter()
         .enumerate()
-        .try_fold(Table::new, |mut t, (rank, p)| {
+        .try_fold(Table::default, |mut t, (rank, p)| {
             let (c, s) = read(p).with_context(|| p.display().to_string())?;
             if s != semantics {
                 bail!(
@@ -239,151 +305,30 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
                     s.flag()
                 );
             }
-            t.add(rank, &c)?;
+            add(&mut t, rank, &c)?;
             Ok(t)
         })
-        .try_reduce(Table::new, |a, b| a.absorb(b));
+        .try_reduce(Table::default, |a, b| a.absorb(b));
     let source = Source::Counts(paths.first().map(|p| p.to_path_buf()).unwrap_or_default());
-    tables?.finish(semantics, source)
+    tables?
+        .finish(semantics == Semantics::Concatenate)?
+        .corpus(source)
 }
 
-/// What a merge keeps of each part besides its counts.
-#[derive(Clone, Copy)]
-struct Ends {
-    first: char,
-    last: char,
-    chars: u64,
-    documents: u64,
-}
-
-/// Counts over the characters seen so far, in order of first appearance, for a merge: parts
-/// are added into it, and tables into each other; [`Table::finish`] re-indexes in code-point
-/// order once.
-struct Table {
-    chars: Vec<char>,
-    ids: HashMap<char, usize>,
-    /// `counts[a * MAX_VOCAB + b]` over local ids a, b.
-    counts: Vec<u64>,
-    /// Each part's ends, with its place in the merge's order.
-    ends: Vec<(usize, Ends)>,
-}
-
-fn overflow() -> anyhow::Error {
-    anyhow::anyhow!("the merged counts exceed 2^64; merge fewer files at once")
-}
-
-impl Table {
-    fn new() -> Self {
-        Table {
-            chars: Vec::new(),
-            ids: HashMap::new(),
-            counts: vec![0; MAX_VOCAB * MAX_VOCAB],
-            ends: Vec::new(),
-        }
+/// Adds a corpus into a merge table: all of its vocabulary, its counts and its ends.
+fn add(t: &mut Table, rank: usize, p: &Corpus) -> Result<()> {
+    for &c in &p.vocab {
+        t.id(c);
     }
-
-    /// The local id of `c`, new if it is new; past [`MAX_VOCAB`] characters it is still
-    /// recorded (so that the message can say how many) but not counted.
-    fn id(&mut self, c: char) -> usize {
-        *self.ids.entry(c).or_insert_with(|| {
-            self.chars.push(c);
-            self.chars.len() - 1
-        })
-    }
-
-    /// Adds `counts` over `vocab` (V×V row-major), re-indexed, with the part's ends.
-    fn add_counts(
-        &mut self,
-        vocab: &[char],
-        counts: &[u64],
-        rank: usize,
-        ends: Ends,
-    ) -> Result<()> {
-        let ids: Vec<usize> = vocab.iter().map(|&c| self.id(c)).collect();
-        self.ends.push((rank, ends));
-        if self.chars.len() > MAX_VOCAB {
-            return Ok(());
-        }
-        for (row, &i) in counts.chunks_exact(vocab.len()).zip(&ids) {
-            let out = &mut self.counts[i * MAX_VOCAB..(i + 1) * MAX_VOCAB];
-            for (&n, &j) in row.iter().zip(&ids) {
-                out[j] = out[j].checked_add(n).ok_or_else(overflow)?;
-            }
-        }
-        Ok(())
-    }
-
-    fn add(&mut self, rank: usize, p: &Corpus) -> Result<()> {
-        let ends = Ends {
-            first: p.first,
-            last: p.last,
-            chars: p.chars,
-            documents: p.documents,
-        };
-        self.add_counts(&p.vocab, &p.counts, rank, ends)
-    }
-
-    /// This table with `other`'s counts and ends added.
-    fn absorb(mut self, other: Table) -> Result<Table> {
-        let n = other.chars.len().min(MAX_VOCAB);
-        let rows: Vec<u64> = (0..n * n)
-            .map(|k| other.counts[(k / n) * MAX_VOCAB + k % n])
-            .collect();
-        let mut ends = other.ends.into_iter();
-        match ends.next() {
-            Some((rank, e)) => self.add_counts(&other.chars[..n], &rows, rank, e)?,
-            None => return Ok(self),
-        }
-        for c in &other.chars[n..] {
-            self.id(*c);
-        }
-        self.ends.extend(ends);
-        Ok(self)
-    }
-
-    /// The merged corpus: ids in code-point order, the boundary pairs added in
-    /// [`Semantics::Concatenate`], checked by [`Corpus::from_counts`].
-    fn finish(mut self, semantics: Semantics, source: Source) -> Result<Corpus> {
-        if self.ends.is_empty() {
-            bail!("nothing to merge; give at least one count file");
-        }
-        if self.chars.len() > MAX_VOCAB {
-            bail!(
-                "the {} parts use {} distinct characters together, more than the {MAX_VOCAB} a zl model supports; merge fewer, or use a smaller alphabet (for example, lower-case the text)",
-                self.ends.len(),
-                self.chars.len()
-            );
-        }
-        self.ends.sort_unstable_by_key(|&(rank, _)| rank);
-        let mut vocab = self.chars.clone();
-        vocab.sort_unstable();
-        let v = vocab.len();
-        let to = |local: usize| {
-            vocab
-                .binary_search(&self.chars[local])
-                .expect("in the vocab")
-        };
-        let map: Vec<usize> = (0..v).map(to).collect();
-        let mut counts = vec![0u64; v * v];
-        for a in 0..v {
-            for b in 0..v {
-                counts[map[a] * v + map[b]] = self.counts[a * MAX_VOCAB + b];
-            }
-        }
-        let id = |c: char| vocab.binary_search(&c).expect("in the vocab");
-        let (mut chars, mut documents) = (0u64, 0u64);
-        for (n, (_, e)) in self.ends.iter().enumerate() {
-            chars = chars.checked_add(e.chars).ok_or_else(overflow)?;
-            documents = documents.checked_add(e.documents).ok_or_else(overflow)?;
-            if semantics == Semantics::Concatenate && n > 0 {
-                let pair = &mut counts[id(self.ends[n - 1].1.last) * v + id(e.first)];
-                *pair = pair.checked_add(1).ok_or_else(overflow)?;
-                documents -= 1;
-            }
-        }
-        let (first, last) = (self.ends[0].1.first, self.ends[self.ends.len() - 1].1.last);
-        Corpus::from_counts(source, vocab, counts, chars, documents, (first, last))
-    }
+    let v = p.vocab.len();
+    let pairs = p.counts.iter().enumerate().map(|(k, &n)| (k / v, k % v, n));
+    let ends = Ends {
+        first: p.first,
+        last: p.last,
+        chars: p.chars,
+        documents: p.documents,
+    };
+    t.add(rank, &p.vocab, pairs, ends)
 }
 
 #[cfg(test)]
@@ -460,24 +405,20 @@ mod tests {
         let pieces = ["zebra ", "ände", "rt—ab", "c\n", "日x"];
         let parts: Vec<Corpus> = pieces.iter().map(|p| text(p)).collect();
         let want = text(&pieces.concat());
-        let (mut a, mut b) = (Table::new(), Table::new());
+        let (mut a, mut b) = (Table::default(), Table::default());
         for k in [4, 1] {
-            b.add(k, &parts[k]).unwrap();
+            add(&mut b, k, &parts[k]).unwrap();
         }
         for k in [2, 0, 3] {
-            a.add(k, &parts[k]).unwrap();
+            add(&mut a, k, &parts[k]).unwrap();
         }
-        let got = b
-            .absorb(a)
-            .unwrap()
-            .finish(Semantics::Concatenate, Source::Seed)
-            .unwrap();
+        let got = b.absorb(a).unwrap().finish(true).unwrap();
         assert_eq!((&got.vocab, &got.counts), (&want.vocab, &want.counts));
         assert_eq!(
             (got.chars, got.documents, got.first, got.last),
             (want.chars, 1, 'z', 'x')
         );
-        let empty = Table::new().absorb(Table::new()).unwrap();
-        assert!(empty.finish(Semantics::Documents, Source::Seed).is_err());
+        let empty = Table::default().absorb(Table::default()).unwrap();
+        assert!(empty.finish(false).is_err());
     }
 }

@@ -16,6 +16,8 @@ use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use zl_core::Model;
 
+use super::corpus::Source;
+
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that an
 /// existing file is only ever replaced by a complete new one.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
@@ -194,10 +196,35 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
     weights_from_safetensors(&bytes, path)
 }
 
+/// The corpus a weights file records (`zl train --save` writes the `corpus` metadata), as a
+/// source that can be read again: the seed text, a text file or a count file that exists here.
+/// `None` where the file records none, or one that is gone (a shuffle, a moved file, a pipe).
+pub fn recorded_corpus(path: &Path) -> Result<Option<Source>> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok((_, header)) = SafeTensors::read_metadata(&bytes) else {
+        return Ok(None);
+    };
+    let Some(s) = header.metadata().as_ref().and_then(|m| m.get("corpus")) else {
+        return Ok(None);
+    };
+    if *s == Source::Seed.to_string() {
+        return Ok(Some(Source::Seed));
+    }
+    let (file, counts) = match s.strip_prefix("the counts in ") {
+        Some(p) => (PathBuf::from(p), true),
+        None => (PathBuf::from(s), false),
+    };
+    let source = match counts {
+        true => Source::Counts(file.clone()),
+        false => Source::File(file.clone()),
+    };
+    Ok(file.is_file().then_some(source))
+}
+
 /// Parses and checks safetensors bytes that carry their vocabulary; `path` only names the file
 /// in messages.
 pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
-    let l = loaded_from_safetensors(bytes, path)?;
+    let l = loaded_from_safetensors(bytes).with_context(|| path.display().to_string())?;
     match l.vocab.clone() {
         Some(vocab) => Ok(l.with_vocab(vocab)),
         None => bail!(
@@ -271,9 +298,9 @@ pub fn load_weights(
 ) -> Result<(Weights, VocabFrom, Option<String>)> {
     let flag = || format!("--load {}", path.display());
     let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read {}", path.display()))
+        .map_err(|e| anyhow::anyhow!("cannot read it ({e})"))
         .with_context(flag)?;
-    let l = loaded_from_safetensors(&bytes, path).with_context(flag)?;
+    let l = loaded_from_safetensors(&bytes).with_context(flag)?;
     let note = l.converted_from.clone().map(|t| {
         format!(
             "{}: W_E and W_U are stored as {t}; converted to f32",
@@ -309,15 +336,14 @@ pub fn load_weights(
     Ok((l.with_vocab(corpus.vocab.clone()), from, note))
 }
 
-/// Parses and checks safetensors bytes; `path` only names the file in messages.
-pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
-    let what = || format!("{} is not a zl model", path.display());
-    let corrupt = || {
-        format!(
-            "{}: not a complete safetensors file (truncated or corrupt?)",
-            path.display()
-        )
-    };
+/// Parses and checks safetensors bytes. Messages do not name the file: the caller prefixes the
+/// flag or path.
+pub fn loaded_from_safetensors(bytes: &[u8]) -> Result<Loaded> {
+    if looks_like_text(bytes) {
+        bail!("this is a text file, not model weights; train on it with --corpus instead (zl train --corpus FILE --save FILE.safetensors writes weights)");
+    }
+    let what = || "not a zl model".to_string();
+    let corrupt = || "not a complete safetensors file (truncated or corrupt?)".to_string();
     // The header (for the metadata) and the tensors are two views of the same bytes.
     let (_, header) = SafeTensors::read_metadata(bytes)
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -327,7 +353,7 @@ pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
         .with_context(corrupt)?;
     let vocab = match header.metadata().as_ref().and_then(|m| m.get("vocab")) {
         None => None,
-        Some(vocab_json) => Some(parse_vocab(vocab_json, path)?),
+        Some(vocab_json) => Some(parse_vocab(vocab_json)?),
     };
     let mut converted = None;
     let mut tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
@@ -356,18 +382,14 @@ pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
                 .chunks_exact(2)
                 .map(|b| half::bf16::from_le_bytes([b[0], b[1]]).to_f32())
                 .collect(),
-            other => bail!(
-                "{}: {name} is {other:?}; zl reads F32, F64, F16 or BF16",
-                path.display()
-            ),
+            other => bail!("{name} is {other:?}; zl reads F32, F64, F16 or BF16"),
         };
         if t.dtype() != Dtype::F32 {
             converted = Some(format!("{:?}", t.dtype()));
         }
         if let Some(i) = values.iter().position(|x| !x.is_finite()) {
             bail!(
-                "{}: {name} holds a non-finite value ({}) at flat index {i}{}",
-                path.display(),
+                "{name} holds a non-finite value ({}) at flat index {i}{}",
                 values[i],
                 if t.dtype() == Dtype::F64 {
                     " (as f32)"
@@ -387,15 +409,13 @@ pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
     };
     if se.len() != 2 || su.len() != 2 || se[0] != v || su[1] != v || se[1] != su[0] {
         bail!(
-            "{}: shapes W_E {se:?} and W_U {su:?} do not fit a vocabulary of {v}; expected [{v}, D] and [D, {v}]",
-            path.display()
+            "shapes W_E {se:?} and W_U {su:?} do not fit a vocabulary of {v}; expected [{v}, D] and [D, {v}]"
         );
     }
     let d = se[1];
     if !(2..=super::MAX_VOCAB).contains(&v) || !(1..=super::MAX_D_MODEL).contains(&d) {
         bail!(
-            "{}: a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
-            path.display(),
+            "a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
             super::MAX_VOCAB,
             super::MAX_D_MODEL
         );
@@ -411,32 +431,33 @@ pub fn loaded_from_safetensors(bytes: &[u8], path: &Path) -> Result<Loaded> {
 }
 
 /// The `vocab` metadata: a JSON array of distinct one-character strings.
-fn parse_vocab(vocab_json: &str, path: &Path) -> Result<Vec<char>> {
-    let vocab_strings: Vec<String> = serde_json::from_str(vocab_json).with_context(|| {
-        format!(
-            "{}: the 'vocab' metadata is not a JSON array of strings",
-            path.display()
-        )
-    })?;
+fn parse_vocab(vocab_json: &str) -> Result<Vec<char>> {
+    let vocab_strings: Vec<String> = serde_json::from_str(vocab_json)
+        .context("the 'vocab' metadata is not a JSON array of strings")?;
     let mut vocab = Vec::with_capacity(vocab_strings.len());
     for (i, s) in vocab_strings.iter().enumerate() {
         let mut it = s.chars();
         match (it.next(), it.next()) {
             (Some(c), None) => vocab.push(c),
-            _ => bail!(
-                "{}: vocab entry {i} is {s:?}, not one character",
-                path.display()
-            ),
+            _ => bail!("vocab entry {i} is {s:?}, not one character"),
         }
     }
     let mut sorted = vocab.clone();
     sorted.sort_unstable();
     if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
-        bail!(
-            "{}: the vocab metadata lists {:?} twice",
-            path.display(),
-            w[0]
-        );
+        bail!("the vocab metadata lists {:?} twice", w[0]);
     }
     Ok(vocab)
+}
+
+/// Whether `bytes`, which a safetensors reader refused, look like text: they do not open with a
+/// safetensors header (a little-endian length, then `{`), and their first 4 KiB are UTF-8 (a
+/// character cut by the 4 KiB allowed) without a NUL.
+pub fn looks_like_text(bytes: &[u8]) -> bool {
+    let start = &bytes[..bytes.len().min(4096)];
+    let utf8 = match std::str::from_utf8(start) {
+        Ok(_) => true,
+        Err(e) => e.error_len().is_none() && e.valid_up_to() + 4 > start.len(),
+    };
+    !start.is_empty() && start.get(8) != Some(&b'{') && utf8 && !start.contains(&0)
 }

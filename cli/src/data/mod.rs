@@ -5,6 +5,7 @@
 pub mod corpus;
 pub mod counts;
 pub mod files;
+pub mod merge;
 
 pub use corpus::MAX_VOCAB;
 

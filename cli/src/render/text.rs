@@ -13,16 +13,7 @@ use crate::{
 
 /// A character as Python's `repr` shows it, so that labels match the notebook's prints.
 pub fn py_repr(c: char) -> String {
-    match c {
-        '\'' => "\"'\"".to_string(),
-        '\\' => "'\\\\'".to_string(),
-        '\n' => "'\\n'".to_string(),
-        '\r' => "'\\r'".to_string(),
-        '\t' => "'\\t'".to_string(),
-        c if (c as u32) < 0x20 || c as u32 == 0x7f => format!("'\\x{:02x}'", c as u32),
-        c if c.is_control() => format!("'\\u{:04x}'", c as u32),
-        c => format!("'{c}'"),
-    }
+    zl_core::Label(c).to_string()
 }
 
 /// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`.
@@ -634,7 +625,7 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
     }
     let ids = match corpus.source {
         Source::Seed => "the notebook's ids",
-        Source::File(_) | Source::Shuffled { .. } => {
+        Source::File(_) | Source::Stdin(_) | Source::Shuffled { .. } => {
             "ids in code-point order, as sorted(set(text))"
         }
         Source::Counts(_) => "ids as the count file lists them",

@@ -23,6 +23,11 @@ fn string(vocab: &[char], ids: &[usize]) -> String {
     ids.iter().map(|&i| vocab[i]).collect()
 }
 
+/// Generated text for a terminal: control characters as the tables' labels escape them.
+fn shown(vocab: &[char], ids: &[usize]) -> String {
+    zl_core::Escaped(&string(vocab, ids)).to_string()
+}
+
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
     pub what: &'a str,
@@ -37,6 +42,7 @@ pub struct SampleView<'a> {
 pub fn sample_text(v: &SampleView) -> String {
     let s = v.samples;
     let prompt = string(v.vocab, v.prompt);
+    let shown_prompt = shown(v.vocab, v.prompt);
     let last = py_repr(v.vocab[*v.prompt.last().expect("a prompt")]);
     let mut out = String::new();
     let _ = writeln!(out, "zl sample: {}", v.what);
@@ -47,9 +53,9 @@ pub fn sample_text(v: &SampleView) -> String {
     );
     let _ = writeln!(out, "one ChaCha8 stream of uniform numbers u in [0, 1) drives both samplers, the same u at each step, each by inverse CDF in token-id order\n");
     let _ = writeln!(out, "model, softmax(W_E·W_U / T):");
-    let _ = writeln!(out, "{prompt}{}\n", string(v.vocab, &s.model));
+    let _ = writeln!(out, "{shown_prompt}{}\n", shown(v.vocab, &s.model));
     let _ = writeln!(out, "table, the data's bigram P (the count model):");
-    let _ = writeln!(out, "{prompt}{}\n", string(v.vocab, &s.table));
+    let _ = writeln!(out, "{shown_prompt}{}\n", shown(v.vocab, &s.table));
     if let Some(t) = s.table_stopped_at {
         let _ = writeln!(
             out,
@@ -60,10 +66,18 @@ pub fn sample_text(v: &SampleView) -> String {
     }
     let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| py_repr(v.vocab[i]));
     match s.first_divergence {
+        Some(0) => {
+            let _ = writeln!(
+                out,
+                "first divergence: the first generated character already differs: model {}, table {}",
+                ch(s.model.first()),
+                ch(s.table.first())
+            );
+        }
         Some(k) => {
             let _ = writeln!(
                 out,
-                "first divergence: generated character {k} (from 0): model {}, table {}; they agree on the {k} before it",
+                "first divergence: the texts agree on their first {k} generated character(s), then the model writes {} where the table writes {}",
                 ch(s.model.get(k)),
                 ch(s.table.get(k))
             );
