@@ -58,9 +58,8 @@ pub enum Backend {
     Cuda(zl_cuda::Device),
 }
 
-/// A model whose loss stopped being finite, by zl-core's rule (`Trainer::run`): at the first
-/// epoch whose loss before its update is not finite, or at `epochs` when every epoch's loss was
-/// finite but the loss after the last update or a weight is not.
+/// A model of a batch whose loss stopped being finite, by zl-core's rule ([`zl_core::Diverged`]),
+/// with what the error line names: which model, the last finite loss and the learning rate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diverged {
     /// Which model of the batch (its index).
