@@ -14,7 +14,7 @@ pub mod capacity;
 mod cpu;
 mod cuda;
 
-use std::fmt;
+use std::{fmt, ops::ControlFlow};
 
 use anyhow::{Context, Result};
 use zl_core::{Bigrams, Model, TrainConfig, Trainer};
@@ -109,6 +109,10 @@ pub struct Run<const V: usize, const D: usize> {
     pub seconds: f64,
 }
 
+/// What [`Backend::train_segments`] calls after each segment of each job: `(job, state so far)`
+/// to `Continue` or `Break` (that job stops there), or an error, which ends the whole run.
+pub type After<'a> = dyn Fn(usize, &Trained) -> Result<ControlFlow<()>> + Sync + 'a;
+
 /// A model for [`Backend::train`]: its width and its settings (seed, epochs, AdamW).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Job {
@@ -170,6 +174,12 @@ impl Backend {
         }
     }
 
+    /// Whether this backend interprets the kernel rather than running it on a device (ptxsim:
+    /// correct but about half a second an epoch, so the commands skip optional retraining).
+    pub fn is_simulator(&self) -> bool {
+        matches!(self, Backend::Cuda(dev) if dev.is_simulated())
+    }
+
     /// Whether a model of `vocab_len` tokens × `d_model` fits (a GPU block's shared memory).
     pub fn check_size(&self, vocab_len: usize, d_model: usize) -> Result<()> {
         match self {
@@ -201,13 +211,15 @@ impl Backend {
     /// names its seed and width where the batch has several.
     pub fn train(&self, corpus: &Corpus, jobs: &[Job], record: bool) -> Result<Vec<Trained>> {
         let groups = jobs.iter().map(|j| (j.d_model, j.config.epochs)).collect();
-        self.train_groups(corpus, jobs, groups, record, &|_, _| true, |g| vec![g.1])
+        let go_on = |_: usize, _: &Trained| Ok(ControlFlow::Continue(()));
+        self.train_groups(corpus, jobs, groups, record, &go_on, |g| vec![g.1])
     }
 
     /// Trains one model per job from `init_torch` in segments: each job runs to the epoch counts
     /// `ends` (ascending; each job's `config.epochs` is ignored), and after each segment
     /// `after(job, trained)` sees its state so far (`trained.job.config.epochs` is the epochs
-    /// done); a job whose `after` returns false stops there. Returns each job's last state.
+    /// done); a job whose `after` breaks stops there, and an error from it is the run's.
+    /// Returns each job's last state.
     /// Jobs of one width train as one batch per segment, as in [`Backend::train`].
     pub fn train_segments(
         &self,
@@ -215,7 +227,7 @@ impl Backend {
         jobs: &[Job],
         ends: &[u32],
         record: bool,
-        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+        after: &After<'_>,
     ) -> Result<Vec<Trained>> {
         let groups = jobs.iter().map(|j| (j.d_model, 0)).collect();
         self.train_groups(corpus, jobs, groups, record, after, |_| ends.to_vec())
@@ -229,7 +241,7 @@ impl Backend {
         jobs: &[Job],
         of_job: Vec<(usize, u32)>,
         record: bool,
-        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+        after: &After<'_>,
         ends: impl Fn((usize, u32)) -> Vec<u32> + Sync,
     ) -> Result<Vec<Trained>> {
         let mut groups = of_job.clone();
@@ -320,7 +332,7 @@ struct Batch<'a> {
     index: &'a [usize],
     ends: &'a [u32],
     record: bool,
-    after: &'a (dyn Fn(usize, &Trained) -> bool + Sync),
+    after: &'a After<'a>,
 }
 
 impl capacity::AtCapacity for Batch<'_> {
@@ -392,7 +404,7 @@ impl capacity::AtCapacity for Batch<'_> {
                     seconds,
                     checksum,
                 };
-                if (self.after)(self.index[k], &t) {
+                if (self.after)(self.index[k], &t)?.is_continue() {
                     still.push(k);
                 }
                 trainers[k] = run.trainer;

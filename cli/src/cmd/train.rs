@@ -62,7 +62,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             .collect();
         live.print(&lines, a.json);
         live.progress(t.job.config.epochs);
-        !live.interrupted()
+        live.flow()
     };
     let (run, held) = match &split {
         Some(split) => {
@@ -73,7 +73,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         None => {
             let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
             let run = backend
-                .train_segments(&corpus, &[job], &ends, true, &|_, t| watch(t))?
+                .train_segments(&corpus, &[job], &ends, true, &|_, t| Ok(watch(t)))?
                 .remove(0);
             (run, None)
         }
