@@ -101,14 +101,9 @@ impl Live {
         }
     }
 
-    /// Whether Ctrl-C has asked the run to stop.
-    pub fn interrupted(&self) -> bool {
-        STOP.load(Ordering::SeqCst)
-    }
-
     /// Break once Ctrl-C has asked the run to stop, else continue.
     pub fn flow(&self) -> ControlFlow<()> {
-        if self.interrupted() {
+        if STOP.load(Ordering::SeqCst) {
             ControlFlow::Break(())
         } else {
             ControlFlow::Continue(())
