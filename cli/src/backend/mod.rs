@@ -23,26 +23,28 @@ use zl_lanes::Isa;
 use crate::data::{corpus::Corpus, files::Weights};
 
 /// The backends by name, as `--backend` takes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Choice {
-    /// The fastest instruction set this CPU has (cpu-avx512, cpu-avx2, cpu-neon or
-    /// cpu-simd128 where it has them, else cpu-portable).
+    // Plain comments, so that help lists the names on one line.
+    // The fastest instruction set this CPU has (cpu-avx512, cpu-avx2, cpu-neon or cpu-simd128
+    // where it has them, else cpu-portable).
+    #[default]
     Cpu,
-    /// The target's baseline (zl-lanes): SSE2 on x86-64, elsewhere zl-core's own loop.
+    // The target's baseline (zl-lanes): SSE2 on x86-64, elsewhere zl-core's own loop.
     CpuPortable,
-    /// The AVX2 loop (zl-lanes, 8 lanes); refused where the CPU lacks AVX2.
+    // The AVX2 loop (zl-lanes, 8 lanes); refused where the CPU lacks AVX2.
     CpuAvx2,
-    /// The NEON loop (zl-lanes, 4 lanes); in aarch64 builds only.
+    // The NEON loop (zl-lanes, 4 lanes); in aarch64 builds only.
     CpuNeon,
-    /// The WebAssembly SIMD128 loop (zl-lanes, 4 lanes); in wasm32 +simd128 builds only.
+    // The WebAssembly SIMD128 loop (zl-lanes, 4 lanes); in wasm32 +simd128 builds only.
     CpuSimd128,
-    /// The AVX-512F loop (zl-lanes, 16 lanes); refused where the CPU lacks AVX-512F.
+    // The AVX-512F loop (zl-lanes, 16 lanes); refused where the CPU lacks AVX-512F.
     CpuAvx512,
-    /// The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
-    /// means ptxsim.
+    // The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
+    // means ptxsim.
     Cuda,
-    /// The same kernel and host code in the PTX interpreter (kernels/sim/ptxsim.py; needs
-    /// python3; about half a second an epoch).
+    // The same kernel and host code in the PTX interpreter (kernels/sim/ptxsim.py; needs
+    // python3; about half a second an epoch).
     Ptxsim,
 }
 

@@ -13,7 +13,7 @@ use crate::{
 
 pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = files::read_safetensors(&a.load)?;
-    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
+    let corpus = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
     let (scored, skipped) = corpus.restricted_to(&weights.vocab);
     if scored.predictions() == 0 {
         bail!(

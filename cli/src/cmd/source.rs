@@ -55,7 +55,7 @@ pub struct Obtained {
 /// The corpus `src` names, whole: the seed text unless `--corpus` names a file or `--counts` a
 /// count file.
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
-    Corpus::load_either(src.corpus.as_deref(), src.counts.as_deref())
+    Corpus::load_either(src.text.corpus.as_deref(), src.text.counts.as_deref())
 }
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
@@ -69,7 +69,7 @@ pub fn obtain(
 ) -> Result<Obtained> {
     Ok(match &src.load {
         Some(path) => {
-            let (w, from, note) = files::load_weights(path, corpus, src.corpus.is_some())?;
+            let (w, from, note) = files::load_weights(path, corpus, src.text.corpus.is_some())?;
             let what = format!(
                 "weights loaded from {} (d_model {}), on {}; vocabulary: {from}",
                 path.display(),

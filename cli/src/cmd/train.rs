@@ -28,7 +28,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.save {
         files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
     }
-    let whole = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
+    let whole = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &whole, &seeds.0);
     }
@@ -42,7 +42,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     let backend = Backend::open(choice)?;
     let job = Job {
         d_model: a.d_model,
-        config: a.hyper.config(),
+        config: a.training.config(),
     };
     let name = backend.name();
     let epochs = job.config.epochs;
@@ -155,7 +155,7 @@ fn run_batch(choice: Choice, a: &TrainArgs, corpus: &Corpus, seeds: &[u64]) -> R
             d_model: a.d_model,
             config: zl_core::TrainConfig {
                 seed,
-                ..a.hyper.config()
+                ..a.training.config()
             },
         })
         .collect();
