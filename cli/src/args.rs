@@ -110,8 +110,7 @@ pub struct TextSource {
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 
-    /// Instead of --corpus: a count file from zl count, which stands for its text (what needs
-    /// the text itself, such as the ablation, is left out).
+    /// Instead of --corpus: a count file from zl count, which stands for its text.
     #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
     pub counts: Option<PathBuf>,
 }
@@ -591,6 +590,9 @@ pub fn usage_line(e: &clap::Error) -> String {
         }
     }
     extras.extend(list(K::Suggested));
+    if e.kind() == ErrorKind::UnknownArgument && list(K::InvalidArg) == ["--backend"] {
+        extras.push("this command trains nothing: drop --backend".into());
+    }
     let valid = list(K::ValidValue);
     if !valid.is_empty() {
         extras.push(format!("possible values: {}", valid.join(", ")));
