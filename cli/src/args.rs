@@ -527,7 +527,7 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
 /// Clap's error as one line, from its kind and context: what is wrong, the flags or values at
 /// fault, what clap suggests, the possible values (also beside a suggestion, which clap's own
 /// rendering drops them for), and for flags that cannot go together, how to fix that.
-pub fn usage_line(e: &clap::Error) -> String {
+fn usage_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind as K, ContextValue as V, ErrorKind};
     let list = |k: K| -> Vec<String> {
         match e.get(k) {
