@@ -569,15 +569,10 @@ fn usage_line(e: &clap::Error) -> String {
         ErrorKind::MissingRequiredArgument => {
             format!("the following required arguments were not provided: {arg}")
         }
-        ErrorKind::TooManyValues => format!("unexpected value '{value}' for {arg} found"),
-        ErrorKind::WrongNumberOfValues | ErrorKind::TooFewValues => {
-            format!("{arg} takes a different number of values")
-        }
-        ErrorKind::NoEquals => format!("equal sign is needed when assigning values to {arg}"),
-        ErrorKind::MissingSubcommand => "a subcommand is required".to_string(),
-        ErrorKind::InvalidUtf8 => "invalid UTF-8 was detected in one or more arguments".into(),
-        // Kinds zl's flags cannot raise: clap's own sentence, without its usage block.
-        _ => e.kind().to_string(),
+        // The other kinds (invalid UTF-8, and those zl's flags cannot raise): clap's sentence
+        // for the kind, with the argument where there is one.
+        _ if arg.is_empty() => e.kind().to_string(),
+        _ => format!("{}: {arg}", e.kind()),
     };
     let mut extras = vec![];
     for (k, what) in [
