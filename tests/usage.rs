@@ -147,3 +147,49 @@ fn bad_command_lines_exit_2_and_later_failures_exit_1() {
         "/nonexistent/m.safetensors",
     );
 }
+
+#[test]
+fn backend_is_offered_where_a_command_trains() {
+    for cmd in ["train", "sweep", "interpret", "report", "sample", "run"] {
+        let o = zl(&[cmd, "--help"]);
+        assert!(
+            o.stdout.contains("--backend"),
+            "zl {cmd} --help: {}",
+            o.stdout
+        );
+    }
+    for cmd in ["eval", "count"] {
+        let o = zl(&[cmd, "--help"]);
+        assert!(
+            !o.stdout.contains("--backend"),
+            "zl {cmd} --help: {}",
+            o.stdout
+        );
+        assert!(!o.stdout.contains("docs/"), "zl {cmd} --help: {}", o.stdout);
+    }
+    assert_one_line_error(&["eval", "--backend", "cpu", "--load", "m"], 2, "--backend");
+    // Before the command or after it, the same run.
+    let before = zl(&[
+        "--backend",
+        "cpu-portable",
+        "train",
+        "--epochs",
+        "3",
+        "--checksum",
+    ]);
+    let after = zl(&[
+        "train",
+        "--backend",
+        "cpu-portable",
+        "--epochs",
+        "3",
+        "--checksum",
+    ]);
+    assert_eq!(before.code, 0, "{}", before.stderr);
+    assert!(
+        before.stdout.contains("backend cpu-portable"),
+        "{}",
+        before.stdout
+    );
+    assert_eq!(before.stdout.lines().last(), after.stdout.lines().last());
+}

@@ -12,16 +12,20 @@ use crate::backend::Choice;
 #[derive(Parser, Debug)]
 #[command(name = "zl", version, about, long_about = None)]
 pub struct Cli {
-    /// Where to train: cpu (the fastest instruction set this CPU has), cpu-portable (the
-    /// target's baseline), cpu-avx2, cpu-avx512 (x86-64), cpu-neon (aarch64 builds),
-    /// cpu-simd128 (wasm32 builds), cuda (hand-written PTX on an NVIDIA GPU) or ptxsim (the same
-    /// kernel in a PTX interpreter, about half a second an epoch; ZL_CUDA_SIMULATOR=1 makes cuda
-    /// mean ptxsim). Every one gives the same bits.
-    #[arg(long, global = true, value_enum, default_value_t = Choice::Cpu)]
-    pub backend: Choice,
+    /// Where the commands that train run (the same as their own --backend).
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<Choice>,
 
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The backend a training command runs on: its own --backend, else the one given before
+    /// the command (`zl --backend cuda train`), else cpu.
+    pub fn backend(&self, own: &Training) -> Choice {
+        own.backend.or(self.backend).unwrap_or_default()
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -35,35 +39,92 @@ pub enum Command {
     Interpret(InterpretArgs),
     /// Write one self-contained HTML page that tells the story with the figures and numbers.
     Report(ReportArgs),
-    /// Generate text from the model and from the data's bigram table with the same random
-    /// numbers, and say where they first differ.
+    /// Generate text from a model (--load, or one trained now) and from the text's bigram
+    /// table with the same random numbers, and say where the two first differ.
     Sample(SampleArgs),
-    /// Run the model on a text position by position (the notebook's run_with_cache): each
-    /// position's embedding, logits, top next characters, and the loss.
+    /// Run a model (--load, or one trained now) on a text position by position (the
+    /// notebook's run_with_cache): each position's embedding, logits, top next characters,
+    /// and the loss.
     Run(RunArgs),
     /// Score saved weights on a text, whose vocabulary may differ from the model's: the loss,
-    /// the floor of the scored pairs, and the positions skipped.
+    /// the floor of the scored pairs, and the positions skipped. Trains nothing.
     Eval(EvalArgs),
-    /// Count text files' bigrams into a count file, or merge count files, for --counts (any
-    /// engine can count shards in parallel; docs/SCALE.md).
+    /// Count text files' bigrams into a count file, or merge count files, for --counts: shards
+    /// of a large text can be counted anywhere, in parallel (README: "A corpus larger than one
+    /// machine"). Trains nothing.
     Count(CountArgs),
+}
+
+/// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
+/// beyond that a typo is likelier than intent.
+pub const MAX_EPOCHS: u32 = 10_000_000;
+
+/// A training run's flags, in every command that trains; their defaults are zl-core's
+/// `TrainConfig::default()`, the notebook's.
+#[derive(Args, Debug, Clone)]
+#[command(next_help_heading = "Training")]
+pub struct Training {
+    /// torch.manual_seed for the initial weights.
+    #[arg(long, default_value_t = TrainConfig::default().seed, value_parser = parse_seed, allow_hyphen_values = true)]
+    pub seed: u64,
+
+    /// Full-batch epochs (one AdamW step each), 1 to 10,000,000.
+    #[arg(long, default_value_t = TrainConfig::default().epochs, value_parser = parse_epochs, allow_hyphen_values = true)]
+    pub epochs: u32,
+
+    /// AdamW learning rate (positive, finite).
+    #[arg(long, default_value_t = TrainConfig::default().adamw.lr, value_parser = parse_lr, allow_hyphen_values = true)]
+    pub lr: f64,
+
+    /// AdamW decoupled weight decay (zero or positive, finite).
+    #[arg(long, default_value_t = TrainConfig::default().adamw.weight_decay, value_parser = parse_weight_decay, allow_hyphen_values = true)]
+    pub weight_decay: f64,
+
+    /// Where to train; every backend gives the same bits. cpu: the fastest instruction set
+    /// this CPU has; cuda: an NVIDIA GPU; ptxsim: the GPU's kernel in an interpreter (slow).
+    /// README: "Backends". [default: cpu]
+    #[arg(long, value_enum, value_name = "BACKEND")]
+    pub backend: Option<Choice>,
+}
+
+impl Training {
+    /// The run's settings, zl-core's one hyperparameter struct.
+    pub fn config(&self) -> TrainConfig {
+        TrainConfig {
+            seed: self.seed,
+            epochs: self.epochs,
+            adamw: AdamWConfig {
+                lr: self.lr,
+                weight_decay: self.weight_decay,
+                ..AdamWConfig::default()
+            },
+        }
+    }
+}
+
+/// The text a command reads: the seed notebook's sentence, a UTF-8 file, or a count file.
+#[derive(Args, Debug, Clone, Default)]
+pub struct TextSource {
+    /// The text: this UTF-8 file instead of the seed notebook's sentence (vocabulary in
+    /// code-point order, at most 256 distinct characters).
+    #[arg(long, value_name = "FILE")]
+    pub corpus: Option<PathBuf>,
+
+    /// Instead of --corpus: a count file from zl count, which stands for its text.
+    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
+    pub counts: Option<PathBuf>,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct EvalArgs {
-    /// The weights to score (a safetensors file with W_E, W_U and a vocabulary).
+    /// The weights to score (a safetensors file with W_E, W_U and a vocabulary). Positions
+    /// whose current or next character is outside its vocabulary are skipped and counted.
+    /// Without --corpus or --counts, the text is the corpus the file records, if it is here.
     #[arg(long, value_name = "PATH")]
     pub load: PathBuf,
 
-    /// The UTF-8 text to score them on (default: the corpus the weights file records, if it is
-    /// here). Positions whose current or next character is outside the model's vocabulary are
-    /// skipped and counted.
-    #[arg(long, value_name = "FILE")]
-    pub corpus: Option<PathBuf>,
-
-    /// Instead of --corpus: a count file from zl count.
-    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
-    pub counts: Option<PathBuf>,
+    #[command(flatten)]
+    pub text: TextSource,
 
     /// Print one JSON object on stdout instead of the text.
     #[arg(long)]
@@ -93,64 +154,36 @@ pub struct CountArgs {
     pub out: PathBuf,
 }
 
-/// Which model `zl interpret` and `zl report` look at: a saved one, or one trained now.
+/// Which model a command looks at: a saved one, or one trained now.
 #[derive(Args, Debug, Clone)]
 pub struct ModelSource {
-    /// Interpret these weights (a `zl train --save` safetensors file) instead of training.
-    #[arg(long, value_name = "PATH")]
+    /// Use these weights (a `zl train --save` safetensors file) instead of training a model;
+    /// with --corpus or --counts, the model's vocabulary must be that text's.
+    #[arg(long, value_name = "PATH",
+          conflicts_with_all = ["seed", "epochs", "d_model", "lr", "weight_decay"])]
     pub load: Option<PathBuf>,
 
-    /// Without --load: torch.manual_seed for the initial weights.
-    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true, conflicts_with = "load")]
-    pub seed: u64,
-
-    /// Without --load: full-batch epochs, 1 to 10,000,000 (fewer leave a visible gap to the floor).
-    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true, conflicts_with = "load")]
-    pub epochs: u32,
-
-    /// The text: this UTF-8 file instead of the seed notebook's sentence. With --load, the
-    /// model's vocabulary must be this text's.
-    #[arg(long, value_name = "FILE")]
-    pub corpus: Option<PathBuf>,
-
-    /// Instead of --corpus: a count file from zl count (the ablation, which needs the text,
-    /// is then not run).
-    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
-    pub counts: Option<PathBuf>,
-
-    /// Without --load: the width of the residual stream, 1 to 64.
-    #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true, conflicts_with = "load")]
+    /// Width of the residual stream, 1 to 64.
+    #[arg(long, default_value_t = zl_core::SEED_D, value_parser = parse_d_model, allow_hyphen_values = true)]
     pub d_model: usize,
 
-    /// Without --load: AdamW learning rate (positive, finite).
-    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true, conflicts_with = "load")]
-    pub lr: f64,
+    #[command(flatten)]
+    pub text: TextSource,
 
-    /// Without --load: AdamW decoupled weight decay (zero or positive, finite).
-    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true, conflicts_with = "load")]
-    pub weight_decay: f64,
+    /// Without --load, the model is trained now with these.
+    #[command(flatten)]
+    pub training: Training,
 }
 
 impl ModelSource {
     /// The training settings without --load: the flags given, the notebook's otherwise.
     pub fn config(&self) -> TrainConfig {
-        TrainConfig {
-            seed: self.seed,
-            epochs: self.epochs,
-            adamw: AdamWConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                ..AdamWConfig::default()
-            },
-        }
+        self.training.config()
     }
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct InterpretArgs {
-    #[command(flatten)]
-    pub source: ModelSource,
-
     /// Print one JSON object with every metric on stdout instead of the text report.
     #[arg(long)]
     pub json: bool,
@@ -161,13 +194,12 @@ pub struct InterpretArgs {
 
     #[command(flatten)]
     pub val: ValFraction,
+    #[command(flatten)]
+    pub source: ModelSource,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct ReportArgs {
-    #[command(flatten)]
-    pub source: ModelSource,
-
     /// The HTML file to write (one self-contained page: figures inline, no external requests).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
@@ -177,69 +209,22 @@ pub struct ReportArgs {
     /// training flags as the page's defaults.
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
-}
-
-/// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
-/// beyond that a typo is likelier than intent.
-pub const MAX_EPOCHS: u32 = 10_000_000;
-
-/// The training run's hyperparameters, shared by `zl train` and `zl sweep` (the notebook's
-/// values by default).
-#[derive(Args, Debug, Clone)]
-pub struct Hyper {
-    /// torch.manual_seed for the initial weights.
-    #[arg(long, default_value_t = 0, value_parser = parse_seed, allow_hyphen_values = true)]
-    pub seed: u64,
-
-    /// Full-batch epochs (one AdamW step each), 1 to 10,000,000.
-    #[arg(long, default_value_t = 10_000, value_parser = parse_epochs, allow_hyphen_values = true)]
-    pub epochs: u32,
-
-    /// AdamW learning rate (positive, finite).
-    #[arg(long, default_value_t = 1e-3, value_parser = parse_lr, allow_hyphen_values = true)]
-    pub lr: f64,
-
-    /// AdamW decoupled weight decay (zero or positive, finite).
-    #[arg(long, default_value_t = 0.01, value_parser = parse_weight_decay, allow_hyphen_values = true)]
-    pub weight_decay: f64,
-}
-
-impl Hyper {
-    /// The run's settings, zl-core's one hyperparameter struct.
-    pub fn config(&self) -> TrainConfig {
-        TrainConfig {
-            seed: self.seed,
-            epochs: self.epochs,
-            adamw: AdamWConfig {
-                lr: self.lr,
-                weight_decay: self.weight_decay,
-                ..AdamWConfig::default()
-            },
-        }
-    }
+    #[command(flatten)]
+    pub source: ModelSource,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct TrainArgs {
+    /// Width of the residual stream, 1 to 64.
+    #[arg(long, default_value_t = zl_core::SEED_D, value_parser = parse_d_model, allow_hyphen_values = true)]
+    pub d_model: usize,
+
     #[command(flatten)]
-    pub hyper: Hyper,
+    pub text: TextSource,
 
     /// Print the loss every N epochs, as the notebook does every 100 (N ≥ 1).
     #[arg(long, default_value_t = 100, value_parser = parse_log_every, allow_hyphen_values = true)]
     pub log_every: u32,
-
-    /// Train on this UTF-8 text file instead of the seed notebook's sentence (vocabulary in
-    /// code-point order, at most 256 distinct characters).
-    #[arg(long, value_name = "FILE")]
-    pub corpus: Option<PathBuf>,
-
-    /// Instead of --corpus: train on a count file from zl count (the same run as on its text).
-    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
-    pub counts: Option<PathBuf>,
-
-    /// Width of the residual stream, 1 to 64 (the notebook's is 16).
-    #[arg(long, default_value_t = 16, value_parser = parse_d_model, allow_hyphen_values = true)]
-    pub d_model: usize,
 
     /// Write the trained weights to this safetensors file (W_E, W_U as F32, vocabulary in the
     /// metadata); it loads into the notebook's model with load_state_dict.
@@ -264,6 +249,8 @@ pub struct TrainArgs {
 
     #[command(flatten)]
     pub val: ValFraction,
+    #[command(flatten)]
+    pub training: Training,
 }
 
 #[derive(Args, Debug, Clone)]
@@ -272,17 +259,8 @@ pub struct SweepArgs {
     #[arg(long, value_delimiter = ',', default_value = "1,2,4,8,16,32", value_parser = parse_d_model)]
     pub d_model: Vec<usize>,
 
-    /// Train on this UTF-8 text file instead of the seed notebook's sentence.
-    #[arg(long, value_name = "FILE")]
-    pub corpus: Option<PathBuf>,
-
-    /// Instead of --corpus: train on a count file from zl count (the same run as on its text).
-    #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
-    pub counts: Option<PathBuf>,
-
-    /// The same hyperparameters for every size.
     #[command(flatten)]
-    pub hyper: Hyper,
+    pub text: TextSource,
 
     /// Print one JSON object on stdout.
     #[arg(long)]
@@ -310,9 +288,10 @@ pub struct SweepArgs {
     #[arg(long, value_name = "SEEDS", value_parser = parse_seeds, requires = "until_gap",
           conflicts_with = "seed")]
     pub seeds: Option<Seeds>,
+    /// The same settings for every size.
+    #[command(flatten)]
+    pub training: Training,
 }
-
-// --- zl sample, zl run, --val-fraction (issue 16) ------------------------------------------------
 
 /// `--val-fraction`: hold out the end of the text and report the loss on it.
 #[derive(Args, Debug, Clone, Default)]
@@ -325,11 +304,6 @@ pub struct ValFraction {
 
 #[derive(Args, Debug, Clone)]
 pub struct SampleArgs {
-    /// The model: --load, or trained now (--seed is the initial weights' seed, as in zl
-    /// interpret; --sample-seed is the sampler's).
-    #[command(flatten)]
-    pub source: ModelSource,
-
     /// The text to continue; a zero-layer model sees only its last character (default: the
     /// text's first character).
     #[arg(long, value_name = "TEXT", value_parser = parse_prompt, allow_hyphen_values = true)]
@@ -351,14 +325,14 @@ pub struct SampleArgs {
     /// Print one JSON object on stdout.
     #[arg(long)]
     pub json: bool,
+    /// The model: --load, or trained now (--seed is the initial weights' seed; --sample-seed
+    /// is the sampler's).
+    #[command(flatten)]
+    pub source: ModelSource,
 }
 
 #[derive(Args, Debug, Clone)]
 pub struct RunArgs {
-    /// The model: --load, or trained now.
-    #[command(flatten)]
-    pub source: ModelSource,
-
     /// The text to run the model on, at least 2 characters of the model's vocabulary.
     #[arg(long, value_name = "TEXT", required = true, value_parser = parse_run_text, allow_hyphen_values = true)]
     pub text: String,
@@ -366,6 +340,9 @@ pub struct RunArgs {
     /// Print one JSON object on stdout (every position's hook_embed and logits).
     #[arg(long)]
     pub json: bool,
+    /// The model: --load, or trained now.
+    #[command(flatten)]
+    pub source: ModelSource,
 }
 
 /// Most characters `zl sample` generates.
@@ -414,8 +391,6 @@ fn parse_run_text(s: &str) -> Result<String, String> {
         Ok(s.to_string())
     }
 }
-
-// --- end of zl sample, zl run, --val-fraction ------------------------------------------------------
 
 fn parse_f64(s: &str) -> Result<f64, String> {
     s.trim()
@@ -530,95 +505,98 @@ fn parse_log_every(s: &str) -> Result<u32, String> {
     parse_count(s, "--log-every", u32::MAX)
 }
 
-/// Prints clap's error as one line (its message, the flags or values it lists, any tip, and for
-/// two flags that cannot go together, how to fix that), or help/version as clap would. Exit
-/// code 2 for every bad command line.
+/// Prints clap's error as one line, or help/version as clap would. Exit code 2 for every bad
+/// command line.
 pub fn report_usage_error(e: clap::Error) -> ExitCode {
     use clap::error::ErrorKind;
     match e.kind() {
-        ErrorKind::DisplayHelp
-        | ErrorKind::DisplayVersion
-        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
             let _ = e.print();
-            return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                ExitCode::from(2)
-            } else {
-                ExitCode::SUCCESS
-            };
+            ExitCode::SUCCESS
         }
-        _ => {}
+        ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => {
+            let _ = e.print();
+            ExitCode::from(2)
+        }
+        _ => {
+            eprintln!("zl: error: {} (see zl --help)", usage_line(&e));
+            ExitCode::from(2)
+        }
     }
-    eprintln!("zl: error: {} (see zl --help)", usage_line(&e));
-    ExitCode::from(2)
 }
 
-/// Clap's error flattened into one line, with nothing of its content lost: clap puts the flags
-/// of a conflict and the missing arguments on indented lines of their own, the possible values
-/// in brackets and suggestions on `tip:` lines.
-pub fn usage_line(e: &clap::Error) -> String {
-    use clap::error::{ContextKind, ContextValue, ErrorKind};
-    let text = e.to_string();
-    let mut head = String::new();
-    let mut listed: Vec<String> = vec![];
-    let mut extras: Vec<String> = vec![];
-    let mut in_usage = false;
-    for raw in text.lines() {
-        let line = raw.trim();
-        if line.is_empty() {
-            continue;
+/// Clap's error as one line, from its kind and context: what is wrong, the flags or values at
+/// fault, what clap suggests, the possible values (also beside a suggestion, which clap's own
+/// rendering drops them for), and for flags that cannot go together, how to fix that.
+fn usage_line(e: &clap::Error) -> String {
+    use clap::error::{ContextKind as K, ContextValue as V, ErrorKind};
+    let list = |k: K| -> Vec<String> {
+        match e.get(k) {
+            Some(V::String(s)) => vec![s.clone()],
+            Some(V::Strings(v)) => v.clone(),
+            Some(V::StyledStr(s)) => vec![s.to_string()],
+            Some(V::StyledStrs(v)) => v.iter().map(|s| s.to_string()).collect(),
+            _ => vec![],
         }
-        if line.starts_with("Usage:") {
-            in_usage = true;
-            continue;
+    };
+    let quoted = |k: K| {
+        list(k)
+            .iter()
+            .map(|s| format!("'{s}'"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let arg = quoted(K::InvalidArg);
+    let value = list(K::InvalidValue).concat();
+    let head = match e.kind() {
+        ErrorKind::InvalidValue if value.is_empty() => {
+            format!("a value is required for {arg} but none was supplied")
         }
-        if line.starts_with("For more information") {
-            continue;
+        ErrorKind::InvalidValue => format!("invalid value '{value}' for {arg}"),
+        ErrorKind::ValueValidation => match std::error::Error::source(e) {
+            Some(why) => format!("invalid value '{value}' for {arg}: {why}"),
+            None => format!("invalid value '{value}' for {arg}"),
+        },
+        ErrorKind::UnknownArgument => format!("unexpected argument {arg} found"),
+        ErrorKind::InvalidSubcommand => {
+            format!("unrecognized subcommand {}", quoted(K::InvalidSubcommand))
         }
-        if let Some(msg) = line.strip_prefix("error: ") {
-            head = msg.to_string();
-            in_usage = false;
-        } else if let Some(tip) = line.strip_prefix("tip: ") {
-            extras.push(tip.to_string());
-        } else if let Some(inner) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-            // `[possible values: a, b]`; an empty list says nothing.
-            if inner
-                .split_once(':')
-                .is_some_and(|(_, v)| !v.trim().is_empty())
-            {
-                extras.push(inner.to_string());
-            }
-        } else if !in_usage && raw.starts_with(char::is_whitespace) && head.ends_with(':') {
-            listed.push(format!("'{line}'"));
+        ErrorKind::ArgumentConflict if list(K::PriorArg) == list(K::InvalidArg) => {
+            format!("the argument {arg} cannot be used multiple times")
+        }
+        ErrorKind::ArgumentConflict => {
+            format!("{arg} cannot be used with {}", quoted(K::PriorArg))
+        }
+        ErrorKind::MissingRequiredArgument => {
+            format!("the following required arguments were not provided: {arg}")
+        }
+        // The other kinds (invalid UTF-8, and those zl's flags cannot raise): clap's sentence
+        // for the kind, with the argument where there is one.
+        _ if arg.is_empty() => e.kind().to_string(),
+        _ => format!("{}: {arg}", e.kind()),
+    };
+    let mut extras = vec![];
+    for (k, what) in [
+        (K::SuggestedArg, "argument"),
+        (K::SuggestedSubcommand, "subcommand"),
+        (K::SuggestedValue, "value"),
+    ] {
+        if !list(k).is_empty() {
+            extras.push(format!("a similar {what} exists: {}", quoted(k)));
         }
     }
-    if head.is_empty() {
-        head = text
-            .lines()
-            .next()
-            .unwrap_or("invalid command line")
-            .to_string();
+    extras.extend(list(K::Suggested));
+    if e.kind() == ErrorKind::UnknownArgument && list(K::InvalidArg) == ["--backend"] {
+        extras.push("this command trains nothing: drop --backend".into());
     }
-    if !listed.is_empty() {
-        let head_ = head.strip_suffix(" with:").map(|h| format!("{h} with"));
-        head = format!("{} {}", head_.unwrap_or(head), listed.join(", "));
-    }
-    // Clap leaves the list out when it has a suggestion; a user fixing a typo wants both.
-    if let Some(ContextValue::Strings(values)) = e.get(ContextKind::ValidValue) {
-        if !values.is_empty() && !extras.iter().any(|p| p.starts_with("possible values")) {
-            extras.push(format!("possible values: {}", values.join(", ")));
-        }
+    let valid = list(K::ValidValue);
+    if !valid.is_empty() {
+        extras.push(format!("possible values: {}", valid.join(", ")));
     }
     if e.kind() == ErrorKind::ArgumentConflict {
-        let flag = |s: &str| s.split_whitespace().next().unwrap_or("").to_string();
-        let first = match e.get(ContextKind::InvalidArg) {
-            Some(ContextValue::String(a)) => flag(a),
-            _ => String::new(),
-        };
-        let others: Vec<String> = match e.get(ContextKind::PriorArg) {
-            Some(ContextValue::String(a)) => vec![flag(a)],
-            Some(ContextValue::Strings(a)) => a.iter().map(|a| flag(a)).collect(),
-            _ => vec![],
-        };
+        let flag = |s: &String| s.split_whitespace().next().unwrap_or("").to_string();
+        let first = list(K::InvalidArg).first().map(flag).unwrap_or_default();
+        let others: Vec<String> = list(K::PriorArg).iter().map(flag).collect();
         if !others.is_empty() {
             extras.push(conflict_fix(&first, &others));
         }

@@ -43,14 +43,15 @@ pub fn main() -> ExitCode {
 }
 
 fn run(cli: args::Cli) -> anyhow::Result<()> {
-    match cli.command {
-        args::Command::Train(a) => cmd::train::run(cli.backend, &a),
-        args::Command::Sweep(a) => cmd::sweep::run(cli.backend, &a),
-        args::Command::Interpret(a) => cmd::interpret::run(cli.backend, &a),
-        args::Command::Report(a) => cmd::report::run(cli.backend, &a),
-        args::Command::Sample(a) => cmd::sample::run(cli.backend, &a),
-        args::Command::Run(a) => cmd::run::run(cli.backend, &a),
-        args::Command::Eval(a) => cmd::eval::run(&a),
-        args::Command::Count(a) => cmd::count::run(&a),
+    use args::Command::*;
+    match &cli.command {
+        Train(a) => cmd::train::run(cli.backend(&a.training), a),
+        Sweep(a) => cmd::sweep::run(cli.backend(&a.training), a),
+        Interpret(a) => cmd::interpret::run(cli.backend(&a.source.training), a),
+        Report(a) => cmd::report::run(cli.backend(&a.source.training), a),
+        Sample(a) => cmd::sample::run(cli.backend(&a.source.training), a),
+        Run(a) => cmd::run::run(cli.backend(&a.source.training), a),
+        Eval(a) => cmd::eval::run(a),
+        Count(a) => cmd::count::run(a),
     }
 }

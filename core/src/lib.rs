@@ -41,7 +41,7 @@ pub use bigram::Bigrams;
 pub use corpus::{CorpusError, Escaped, Ids, Label, Vocab, SEED_TEXT, SEED_VOCAB};
 pub use loss::{loss, loss_and_grad, Grads, Workspace};
 pub use model::{Model, ShapeError};
-pub use train::{TrainConfig, Trainer};
+pub use train::{Diverged, TrainConfig, Trainer};
 
 /// Vocabulary size of the seed notebook's corpus (30 distinct characters).
 pub const SEED_V: usize = 30;

@@ -30,6 +30,18 @@ impl Default for TrainConfig {
     }
 }
 
+/// A run whose loss stopped being finite: at the first epoch whose loss before its update is
+/// not finite (that epoch's update is not taken), or at the run's last epoch count when every
+/// epoch's loss was finite but the loss after the last update or a weight is not. This is the
+/// divergence rule of every backend.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Diverged {
+    /// The epoch (0-based) whose loss was not finite, or the run's epoch count.
+    pub epoch: u32,
+    /// That loss.
+    pub loss: f32,
+}
+
 /// Everything a training run holds: the model, the optimiser state and the scratch space.
 /// The seed model's whole state is 24 KiB (24,664 bytes on a 32-bit Cortex-M, 24,672 on
 /// x86-64: docs/EMBEDDED.md), all of it inline (no heap).
@@ -73,34 +85,35 @@ impl<const V: usize, const D: usize> Trainer<V, D> {
     }
 
     /// Runs `epochs` steps, calling `on_epoch(epoch, loss_before_update)` after each; stops
-    /// early, returning `Err((epoch, loss))`, at the first loss that is not finite (the step of
-    /// that epoch is not taken). Returns the loss after the last update, or `Err((epochs,
-    /// loss))` when it or any weight is not finite. This is the divergence rule of every
-    /// backend.
+    /// early at the first loss that is not finite. Returns the loss after the last update, or
+    /// where the run diverged ([`Diverged`]).
     pub fn run(
         &mut self,
         b: &Bigrams<V>,
         epochs: u32,
         mut on_epoch: impl FnMut(u32, f32),
-    ) -> Result<f32, (u32, f32)> {
+    ) -> Result<f32, Diverged> {
         for epoch in 0..epochs {
             let loss = self.step(b);
             if !loss.is_finite() {
-                return Err((epoch, loss));
+                return Err(Diverged { epoch, loss });
             }
             on_epoch(epoch, loss);
         }
         self.final_loss(b, epochs)
     }
 
-    /// The end of a run of `epochs` epochs: the loss after the last update, or
-    /// `Err((epochs, loss))` when that loss or any weight is not finite.
-    pub fn final_loss(&mut self, b: &Bigrams<V>, epochs: u32) -> Result<f32, (u32, f32)> {
+    /// The end of a run of `epochs` epochs: the loss after the last update, or [`Diverged`] at
+    /// `epochs` when that loss or any weight is not finite.
+    pub fn final_loss(&mut self, b: &Bigrams<V>, epochs: u32) -> Result<f32, Diverged> {
         let final_loss = self.loss(b);
         if final_loss.is_finite() && self.model.is_finite() {
             Ok(final_loss)
         } else {
-            Err((epochs, final_loss))
+            Err(Diverged {
+                epoch: epochs,
+                loss: final_loss,
+            })
         }
     }
 }

@@ -63,11 +63,14 @@ impl<const V: usize, const D: usize> Run<V, D> {
     /// The first epoch whose recorded loss is not finite, with that loss. The GPU runs every
     /// epoch regardless (the CPU's `Trainer::run` stops there), so a caller that wants the CPU's
     /// behaviour reports this as the failure.
-    pub fn first_non_finite(&self) -> Option<(u32, f32)> {
+    pub fn first_non_finite(&self) -> Option<zl_core::Diverged> {
         self.losses
             .iter()
             .position(|l| !l.is_finite())
-            .map(|e| (e as u32, self.losses[e]))
+            .map(|e| zl_core::Diverged {
+                epoch: e as u32,
+                loss: self.losses[e],
+            })
     }
 }
 

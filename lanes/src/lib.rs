@@ -22,7 +22,7 @@
 
 use core::fmt;
 
-use zl_core::{Bigrams, Trainer};
+use zl_core::{Bigrams, Diverged, Trainer};
 
 // Where no instruction set has an instance (wasm32 without +simd128, RISC-V, …), only the
 // portable arm (zl-core) remains and the generic loop is unused.
@@ -192,16 +192,15 @@ impl Isa {
         }
     }
 
-    /// [`Trainer::run`]: `epochs` epochs, `on_epoch(epoch, loss)` after each; `Err((epoch,
-    /// loss))` at the first loss that is not finite, or at the end for a non-finite final loss
-    /// or weight. Returns the loss after the last update.
+    /// [`Trainer::run`]: `epochs` epochs, `on_epoch(epoch, loss)` after each; [`Diverged`] at the
+    /// first loss that is not finite, or at the end for a non-finite final loss or weight. Returns the loss after the last update.
     pub fn run<const V: usize, const D: usize>(
         self,
         t: &mut Trainer<V, D>,
         b: &Bigrams<V>,
         epochs: u32,
         on_epoch: impl FnMut(u32, f32),
-    ) -> Result<f32, (u32, f32)> {
+    ) -> Result<f32, Diverged> {
         match self.0 {
             #[cfg(target_arch = "x86_64")]
             Kind::Portable => wide::sse2::run(t, b, epochs, on_epoch),
@@ -335,8 +334,10 @@ mod tests {
             // The epoch, and the loss's bits, except that every NaN counts as one: IEEE 754
             // leaves a NaN result's sign and payload open, and x86's vector units make the
             // negative default NaN where the core's scalar code returns f32::NAN.
-            let bits = |r: Result<f32, (u32, f32)>| {
-                r.map_err(|(e, l)| (e, if l.is_nan() { u32::MAX } else { l.to_bits() }))
+            let bits = |r: Result<f32, Diverged>| {
+                r.map_err(|Diverged { epoch, loss: l }| {
+                    (epoch, if l.is_nan() { u32::MAX } else { l.to_bits() })
+                })
             };
             assert_eq!(bits(ra), bits(rc), "{isa}");
         }

@@ -539,12 +539,12 @@ fn run<const V: usize, const D: usize, S: Lanes>(
     b: &Bigrams<V>,
     epochs: u32,
     mut on_epoch: impl FnMut(u32, f32),
-) -> Result<f32, (u32, f32)> {
+) -> Result<f32, zl_core::Diverged> {
     let mut s = Scratch::<V, D>::new();
     for e in 0..epochs {
         let loss = epoch::<V, D, S>(t, b, &mut s);
         if !loss.is_finite() {
-            return Err((e, loss));
+            return Err(zl_core::Diverged { epoch: e, loss });
         }
         // After the update rather than before it: on_epoch sees only the loss.
         on_epoch(e, loss);
@@ -576,7 +576,7 @@ macro_rules! instance {
                 b: &Bigrams<V>,
                 epochs: u32,
                 on_epoch: impl FnMut(u32, f32),
-            ) -> Result<f32, (u32, f32)> {
+            ) -> Result<f32, zl_core::Diverged> {
                 super::run::<V, D, $lanes>(t, b, epochs, on_epoch)
             }
 

@@ -53,7 +53,7 @@ pub fn reference<const V: usize, const D: usize>(
         let mut losses = vec![];
         let f = t
             .run(b, epochs, |_, l| losses.push(l))
-            .map_err(|(e, _)| (n, e))?;
+            .map_err(|d| (n, d.epoch))?;
         steps.losses.push(losses);
         steps.final_losses.push(f);
     }

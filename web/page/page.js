@@ -39,7 +39,7 @@
     worker = new Worker(URL.createObjectURL(src));
     worker.onmessage = onMessage;
     worker.onerror = (e) => fail("the worker failed: " + e.message);
-    worker.postMessage({ type: "init", seedText: cfg.seed_text, wasm: { simd: b64("zl-wasm-simd"), scalar: b64("zl-wasm-scalar") } });
+    worker.postMessage({ type: "init", seedText: cfg.seed_text, defaults: cfg.cli_defaults, wasm: { simd: b64("zl-wasm-simd"), scalar: b64("zl-wasm-scalar") } });
   }
 
   function fail(msg) {
@@ -64,9 +64,8 @@
         throw new Error(`the ${name} must be ${example} (got '${$(id).value}')`);
       return x;
     };
+    // The seed goes as typed: the module parses it (a u64 is beyond a JS number).
     const seed = $("seed").value.trim();
-    if (!/^\d+$/.test(seed) || BigInt(seed) > 18446744073709551615n)
-      throw new Error(`the seed must be a whole number from 0 to 18446744073709551615 (got '${$("seed").value}')`);
     const text = $("text").value;
     const n = [...text].length;
     if (n > cfg.limits.max_chars)
@@ -83,18 +82,23 @@
     };
   }
 
-  // The command that prints the same checksum line.
-  function cliLine(c, epochs) {
+  // The training flags that give the same model (those at zl's defaults left out).
+  function cliFlags(c, epochs) {
+    const d = cfg.cli_defaults;
     const flags = [];
     if (c.text !== cfg.seed_text) flags.push("--corpus FILE");
-    if (epochs !== 10000) flags.push("--epochs " + epochs);
-    if (c.d_model !== 16) flags.push("--d-model " + c.d_model);
-    if (c.seed !== "0") flags.push("--seed " + c.seed);
-    if (c.lr !== 0.001) flags.push("--lr " + c.lr);
-    if (c.weight_decay !== 0.01) flags.push("--weight-decay " + c.weight_decay);
-    let line = ["zl train", ...flags, "--checksum"].join(" ");
-    if (c.text !== cfg.seed_text) line += "   (FILE holding this text as UTF-8, with nothing added)";
-    return line;
+    if (epochs !== d.epochs) flags.push("--epochs " + epochs);
+    if (c.d_model !== d.d_model) flags.push("--d-model " + c.d_model);
+    if (c.seed !== d.seed) flags.push("--seed " + c.seed);
+    if (c.lr !== d.lr) flags.push("--lr " + c.lr);
+    if (c.weight_decay !== d.weight_decay) flags.push("--weight-decay " + c.weight_decay);
+    return flags;
+  }
+  const fileNote = (c) => c.text !== cfg.seed_text ? "   (FILE holding this text as UTF-8, with nothing added)" : "";
+
+  // The command that prints the same checksum line.
+  function cliLine(c, epochs) {
+    return ["zl train", ...cliFlags(c, epochs), "--checksum"].join(" ") + fileNote(c);
   }
 
   let current = null;
@@ -302,8 +306,8 @@
       : `They first differ at generated character ${s.first_divergence}.`;
     if (s.table_stopped_at !== null)
       note += ` The table's text stops at ${label(s.table_stopped_at)}: the text never continues it.`;
-    note += ` The same from the command line: zl sample --sample-seed ${s.seed}` +
-      (current ? " " + cliLine(current.setup, last.epochs).replace(/^zl train ?/, "").replace(/ ?--checksum.*$/, "") : "");
+    note += " The same from the command line: " +
+      ["zl sample", ...cliFlags(current.setup, last.epochs), "--sample-seed", s.seed].join(" ") + fileNote(current.setup);
     $("sample-note").textContent = note;
   }
 

@@ -46,8 +46,8 @@ function yieldNow() {
 // seed model for 3,000 epochs in short calls and throws it away: the reader's first Train
 // already runs optimised code (about 2× faster on the seed run). Other sizes run other copies
 // of the loop (the capacity tiers), which warm up during their own first run.
-function warmUp(seedText) {
-  call({ op: "setup", text: seedText, d_model: 16, seed: "0", lr: 1e-3, weight_decay: 0.01 });
+function warmUp(seedText, defaults) {
+  call(Object.assign({ op: "setup", text: seedText }, defaults));
   for (let k = 0; k < 60; k++) call({ op: "train", epochs: 50 });
 }
 
@@ -95,7 +95,7 @@ onmessage = async (ev) => {
       const simd = WebAssembly.validate(SIMD_PROBE);
       const bytes = await gunzip(simd ? m.wasm.simd : m.wasm.scalar);
       zl = (await WebAssembly.instantiate(bytes, {})).instance;
-      warmUp(m.seedText);
+      warmUp(m.seedText, m.defaults);
       postMessage({ type: "ready", simd });
     } else if (m.type === "stop") {
       stopRequested = true;

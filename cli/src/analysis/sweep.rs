@@ -10,9 +10,12 @@
 //! the budget runs out, and says for each size that did not get there whether it was still
 //! falling ([`STILL_FALLING_DROP`]), so that a slow size is not taken for a rank-limited one.
 
-use std::sync::{Mutex, PoisonError};
+use std::{
+    ops::ControlFlow,
+    sync::{Mutex, PoisonError},
+};
 
-use anyhow::{ensure, Result};
+use anyhow::{ensure, Context, Result};
 
 use crate::data::{corpus::Corpus, files::Weights};
 
@@ -252,7 +255,6 @@ pub struct Recorder<'a> {
     corpus: &'a Corpus,
     eps: f64,
     runs: Mutex<Vec<Vec<Checkpoint>>>,
-    failure: Mutex<Option<String>>,
 }
 
 impl<'a> Recorder<'a> {
@@ -262,45 +264,31 @@ impl<'a> Recorder<'a> {
             corpus,
             eps,
             runs: Mutex::new(vec![vec![]; jobs]),
-            failure: Mutex::new(None),
         }
     }
 
-    /// Run `job` has trained `epochs` and has these weights: records its gap; true while the
-    /// gap is not yet below EPS. A failure to measure stops the run and is kept for
-    /// [`Recorder::finish`] (this runs on a worker thread and cannot return it).
-    pub fn after(&self, job: usize, epochs: u32, weights: &Weights) -> bool {
-        match super::compare(weights, self.corpus) {
-            Ok(c) => {
-                let d = c.decomposition;
-                let gap = d.kl_weighted;
-                self.runs.lock().unwrap_or_else(PoisonError::into_inner)[job].push(Checkpoint {
-                    epochs,
-                    gap,
-                    loss: d.model_loss,
-                });
-                // NaN is not below EPS either, but the backend stops a diverged run itself.
-                gap >= self.eps
-            }
-            Err(e) => {
-                self.failure
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .get_or_insert_with(|| format!("measuring the gap at epoch {epochs}: {e:#}"));
-                false
-            }
-        }
+    /// Run `job` has trained `epochs` and has these weights: records its gap; continues while
+    /// the gap is not yet below EPS.
+    pub fn after(&self, job: usize, epochs: u32, weights: &Weights) -> Result<ControlFlow<()>> {
+        let c = super::compare(weights, self.corpus)
+            .with_context(|| format!("measuring the gap at epoch {epochs}"))?;
+        let d = c.decomposition;
+        let gap = d.kl_weighted;
+        self.runs.lock().unwrap_or_else(PoisonError::into_inner)[job].push(Checkpoint {
+            epochs,
+            gap,
+            loss: d.model_loss,
+        });
+        // NaN is not below EPS either, but the backend stops a diverged run itself.
+        Ok(if gap >= self.eps {
+            ControlFlow::Continue(())
+        } else {
+            ControlFlow::Break(())
+        })
     }
 
-    /// Every run's checkpoints, in job order, or the first failure to measure one.
+    /// Every run's checkpoints, in job order.
     pub fn finish(self) -> Result<Vec<Vec<Checkpoint>>> {
-        if let Some(e) = self
-            .failure
-            .into_inner()
-            .unwrap_or_else(PoisonError::into_inner)
-        {
-            anyhow::bail!(e);
-        }
         let runs = self
             .runs
             .into_inner()

@@ -38,7 +38,7 @@ pub(super) fn train_states<const V: usize, const D: usize>(
             let seconds = start.elapsed().as_secs_f64();
             match result {
                 Ok(final_loss) => Ok((losses, final_loss, seconds)),
-                Err((epoch, loss)) => Err(Diverged {
+                Err(zl_core::Diverged { epoch, loss }) => Err(Diverged {
                     model,
                     epoch,
                     loss,

@@ -14,7 +14,7 @@ pub mod capacity;
 mod cpu;
 mod cuda;
 
-use std::fmt;
+use std::{fmt, ops::ControlFlow};
 
 use anyhow::{Context, Result};
 use zl_core::{Bigrams, Model, TrainConfig, Trainer};
@@ -23,26 +23,28 @@ use zl_lanes::Isa;
 use crate::data::{corpus::Corpus, files::Weights};
 
 /// The backends by name, as `--backend` takes them.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
 pub enum Choice {
-    /// The fastest instruction set this CPU has (cpu-avx512, cpu-avx2, cpu-neon or
-    /// cpu-simd128 where it has them, else cpu-portable).
+    // Plain comments, so that help lists the names on one line.
+    // The fastest instruction set this CPU has (cpu-avx512, cpu-avx2, cpu-neon or cpu-simd128
+    // where it has them, else cpu-portable).
+    #[default]
     Cpu,
-    /// The target's baseline (zl-lanes): SSE2 on x86-64, elsewhere zl-core's own loop.
+    // The target's baseline (zl-lanes): SSE2 on x86-64, elsewhere zl-core's own loop.
     CpuPortable,
-    /// The AVX2 loop (zl-lanes, 8 lanes); refused where the CPU lacks AVX2.
+    // The AVX2 loop (zl-lanes, 8 lanes); refused where the CPU lacks AVX2.
     CpuAvx2,
-    /// The NEON loop (zl-lanes, 4 lanes); in aarch64 builds only.
+    // The NEON loop (zl-lanes, 4 lanes); in aarch64 builds only.
     CpuNeon,
-    /// The WebAssembly SIMD128 loop (zl-lanes, 4 lanes); in wasm32 +simd128 builds only.
+    // The WebAssembly SIMD128 loop (zl-lanes, 4 lanes); in wasm32 +simd128 builds only.
     CpuSimd128,
-    /// The AVX-512F loop (zl-lanes, 16 lanes); refused where the CPU lacks AVX-512F.
+    // The AVX-512F loop (zl-lanes, 16 lanes); refused where the CPU lacks AVX-512F.
     CpuAvx512,
-    /// The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
-    /// means ptxsim.
+    // The hand-written PTX kernel on an NVIDIA GPU (zl-cuda). With ZL_CUDA_SIMULATOR=1 it
+    // means ptxsim.
     Cuda,
-    /// The same kernel and host code in the PTX interpreter (kernels/sim/ptxsim.py; needs
-    /// python3; about half a second an epoch).
+    // The same kernel and host code in the PTX interpreter (kernels/sim/ptxsim.py; needs
+    // python3; about half a second an epoch).
     Ptxsim,
 }
 
@@ -58,9 +60,8 @@ pub enum Backend {
     Cuda(zl_cuda::Device),
 }
 
-/// A model whose loss stopped being finite, by zl-core's rule (`Trainer::run`): at the first
-/// epoch whose loss before its update is not finite, or at `epochs` when every epoch's loss was
-/// finite but the loss after the last update or a weight is not.
+/// A model of a batch whose loss stopped being finite, by zl-core's rule ([`zl_core::Diverged`]),
+/// with what the error line names: which model, the last finite loss and the learning rate.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Diverged {
     /// Which model of the batch (its index).
@@ -109,6 +110,10 @@ pub struct Run<const V: usize, const D: usize> {
     /// model of one launch shares).
     pub seconds: f64,
 }
+
+/// What [`Backend::train_segments`] calls after each segment of each job: `(job, state so far)`
+/// to `Continue` or `Break` (that job stops there), or an error, which ends the whole run.
+pub type After<'a> = dyn Fn(usize, &Trained) -> Result<ControlFlow<()>> + Sync + 'a;
 
 /// A model for [`Backend::train`]: its width and its settings (seed, epochs, AdamW).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -171,6 +176,12 @@ impl Backend {
         }
     }
 
+    /// Whether this backend interprets the kernel rather than running it on a device (ptxsim:
+    /// correct but about half a second an epoch, so the commands skip optional retraining).
+    pub fn is_simulator(&self) -> bool {
+        matches!(self, Backend::Cuda(dev) if dev.is_simulated())
+    }
+
     /// Whether a model of `vocab_len` tokens × `d_model` fits (a GPU block's shared memory).
     pub fn check_size(&self, vocab_len: usize, d_model: usize) -> Result<()> {
         match self {
@@ -202,13 +213,15 @@ impl Backend {
     /// names its seed and width where the batch has several.
     pub fn train(&self, corpus: &Corpus, jobs: &[Job], record: bool) -> Result<Vec<Trained>> {
         let groups = jobs.iter().map(|j| (j.d_model, j.config.epochs)).collect();
-        self.train_groups(corpus, jobs, groups, record, &|_, _| true, |g| vec![g.1])
+        let go_on = |_: usize, _: &Trained| Ok(ControlFlow::Continue(()));
+        self.train_groups(corpus, jobs, groups, record, &go_on, |g| vec![g.1])
     }
 
     /// Trains one model per job from `init_torch` in segments: each job runs to the epoch counts
     /// `ends` (ascending; each job's `config.epochs` is ignored), and after each segment
     /// `after(job, trained)` sees its state so far (`trained.job.config.epochs` is the epochs
-    /// done); a job whose `after` returns false stops there. Returns each job's last state.
+    /// done); a job whose `after` breaks stops there, and an error from it is the run's.
+    /// Returns each job's last state.
     /// Jobs of one width train as one batch per segment, as in [`Backend::train`].
     pub fn train_segments(
         &self,
@@ -216,7 +229,7 @@ impl Backend {
         jobs: &[Job],
         ends: &[u32],
         record: bool,
-        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+        after: &After<'_>,
     ) -> Result<Vec<Trained>> {
         let groups = jobs.iter().map(|j| (j.d_model, 0)).collect();
         self.train_groups(corpus, jobs, groups, record, after, |_| ends.to_vec())
@@ -230,7 +243,7 @@ impl Backend {
         jobs: &[Job],
         of_job: Vec<(usize, u32)>,
         record: bool,
-        after: &(dyn Fn(usize, &Trained) -> bool + Sync),
+        after: &After<'_>,
         ends: impl Fn((usize, u32)) -> Vec<u32> + Sync,
     ) -> Result<Vec<Trained>> {
         let mut groups = of_job.clone();
@@ -321,7 +334,7 @@ struct Batch<'a> {
     index: &'a [usize],
     ends: &'a [u32],
     record: bool,
-    after: &'a (dyn Fn(usize, &Trained) -> bool + Sync),
+    after: &'a After<'a>,
 }
 
 impl capacity::AtCapacity for Batch<'_> {
@@ -393,7 +406,7 @@ impl capacity::AtCapacity for Batch<'_> {
                     seconds,
                     checksum,
                 };
-                if (self.after)(self.index[k], &t) {
+                if (self.after)(self.index[k], &t)?.is_continue() {
                     still.push(k);
                 }
                 trainers[k] = run.trainer;

@@ -18,7 +18,7 @@ use crate::{
 
 pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = files::read_safetensors(&a.load)?;
-    let corpus = match (&a.corpus, &a.counts) {
+    let corpus = match (&a.text.corpus, &a.text.counts) {
         (None, None) => recorded(&a.load)?,
         (corpus, counts) => Corpus::load_either(corpus.as_deref(), counts.as_deref())?,
     };

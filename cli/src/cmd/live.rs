@@ -5,6 +5,7 @@
 
 use std::{
     io::{IsTerminal, Write},
+    ops::ControlFlow,
     sync::{
         atomic::{AtomicBool, Ordering},
         Once,
@@ -100,9 +101,13 @@ impl Live {
         }
     }
 
-    /// Whether Ctrl-C has asked the run to stop.
-    pub fn interrupted(&self) -> bool {
-        STOP.load(Ordering::SeqCst)
+    /// Break once Ctrl-C has asked the run to stop, else continue.
+    pub fn flow(&self) -> ControlFlow<()> {
+        if STOP.load(Ordering::SeqCst) {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
     }
 
     /// Records `done` epochs; shows the bar once the run has taken about a second.

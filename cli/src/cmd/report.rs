@@ -27,7 +27,7 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
 /// training flags as its defaults. The text is checked here as `zl train --corpus` checks it,
 /// and against the page's length limit.
 fn interactive(a: &ReportArgs) -> Result<()> {
-    let text = match &a.source.corpus {
+    let text = match &a.source.text.corpus {
         None => zl_core::SEED_TEXT.to_string(),
         Some(p) => {
             let label = format!("--corpus {}", p.display());

@@ -2,7 +2,7 @@
 //! now on the chosen backend; analysed on its corpus (the seed text unless `--corpus` names a
 //! file), beside its controls. Shared by the two commands, so that neither calls the other.
 
-use std::sync::Mutex;
+use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{Context, Result};
 use zl_core::{AdamWConfig, TrainConfig};
@@ -55,7 +55,7 @@ pub struct Obtained {
 /// The corpus `src` names, whole: the seed text unless `--corpus` names a file or `--counts` a
 /// count file.
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
-    Corpus::load_either(src.corpus.as_deref(), src.counts.as_deref())
+    Corpus::load_either(src.text.corpus.as_deref(), src.text.counts.as_deref())
 }
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
@@ -69,7 +69,7 @@ pub fn obtain(
 ) -> Result<Obtained> {
     Ok(match &src.load {
         Some(path) => {
-            let (w, from, note) = files::load_weights(path, corpus, src.corpus.is_some())?;
+            let (w, from, note) = files::load_weights(path, corpus, src.text.corpus.is_some())?;
             let what = format!(
                 "weights loaded from {} (d_model {}), on {}; vocabulary: {from}",
                 path.display(),
@@ -139,17 +139,17 @@ pub fn train_holding_out(
     job: Job,
     every: u32,
 ) -> Result<(Trained, Vec<(u32, f64)>)> {
-    train_holding_out_watched(backend, split, job, every, &|_| true)
+    train_holding_out_watched(backend, split, job, every, &|_| ControlFlow::Continue(()))
 }
 
 /// [`train_holding_out`], with `watch` seeing each segment's run so far (`zl train` prints its
-/// losses from it); the run stops where `watch` returns false.
+/// losses from it); the run stops where `watch` breaks.
 pub fn train_holding_out_watched(
     backend: &Backend,
     split: &Split,
     job: Job,
     every: u32,
-    watch: &(dyn Fn(&Trained) -> bool + Sync),
+    watch: &(dyn Fn(&Trained) -> ControlFlow<()> + Sync),
 ) -> Result<(Trained, Vec<(u32, f64)>)> {
     let epochs = job.config.epochs;
     let start = Job {
@@ -161,28 +161,19 @@ pub fn train_holding_out_watched(
     };
     let init = backend.train(&split.train, &[start], false)?.remove(0);
     let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
-    let first_error = Mutex::new(None);
     let mut ends: Vec<u32> = (1..)
         .map(|k| k * every)
         .take_while(|&e| e < epochs)
         .collect();
     ends.push(epochs);
-    let after = |_: usize, t: &Trained| match split.model_loss(&t.weights) {
-        Ok(l) => {
-            curve.lock().unwrap().push((t.job.config.epochs, l));
-            watch(t)
-        }
-        Err(e) => {
-            first_error.lock().unwrap().get_or_insert(e);
-            false
-        }
+    let after = |_: usize, t: &Trained| {
+        let l = split.model_loss(&t.weights)?;
+        curve.lock().unwrap().push((t.job.config.epochs, l));
+        Ok(watch(t))
     };
     let run = backend
         .train_segments(&split.train, &[job], &ends, true, &after)?
         .remove(0);
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
     Ok((run, curve.into_inner().unwrap()))
 }
 
@@ -263,7 +254,7 @@ pub fn analyse_holding_out(
         Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
         None => format!("{} epochs", job.config.epochs),
     };
-    if losses.is_some() && backend.name() != "ptxsim" {
+    if losses.is_some() && !backend.is_simulator() {
         an.gap_curve = Some(gap_curve(&backend, &corpus, job)?);
         an.refit_losses = refit(&backend, &corpus, job)?;
     }
@@ -330,26 +321,17 @@ fn gap_curve(backend: &Backend, corpus: &Corpus, job: Job) -> Result<GapCurve> {
         ..job
     };
     let gaps = Mutex::new(vec![vec![None; ends.len()]; 2]);
-    let first_error = Mutex::new(None);
-    let after = |n: usize, t: &Trained| match analysis::compare(&t.weights, corpus) {
-        Ok(c) => {
-            let at = ends.iter().position(|&e| e == t.job.config.epochs);
-            if let Some(at) = at {
-                gaps.lock().unwrap()[n][at] = Some(c.decomposition.kl_weighted);
-            }
-            true
+    let after = |n: usize, t: &Trained| {
+        let c = analysis::compare(&t.weights, corpus)?;
+        let at = ends.iter().position(|&e| e == t.job.config.epochs);
+        if let Some(at) = at {
+            gaps.lock().unwrap()[n][at] = Some(c.decomposition.kl_weighted);
         }
-        Err(e) => {
-            first_error.lock().unwrap().get_or_insert(e);
-            false
-        }
+        Ok(ControlFlow::Continue(()))
     };
     backend
         .train_segments(corpus, &[job, without], &ends, false, &after)
         .context("training the gap-against-epoch runs")?;
-    if let Some(e) = first_error.into_inner().unwrap() {
-        return Err(e);
-    }
     let gaps = gaps.into_inner().unwrap();
     Ok(GapCurve {
         weight_decay: wd,

@@ -21,7 +21,7 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
     }
-    let corpus = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
+    let corpus = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
     let mut sizes = a.d_model.clone();
     sizes.sort_unstable();
     sizes.dedup();
@@ -29,7 +29,7 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
         bail!("--d-model: no sizes given; list them, such as --d-model 1,2,4,8,16,32");
     }
     let backend = Backend::open(choice)?;
-    let config = a.hyper.config();
+    let config = a.training.config();
     let floor = corpus.bigram_entropy();
     let sw = match (a.until_gap, a.max_epochs) {
         (Some(eps), Some(max_epochs)) => {

@@ -28,7 +28,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.save {
         files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
     }
-    let whole = Corpus::load_either(a.corpus.as_deref(), a.counts.as_deref())?;
+    let whole = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &whole, &seeds.0);
     }
@@ -42,7 +42,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     let backend = Backend::open(choice)?;
     let job = Job {
         d_model: a.d_model,
-        config: a.hyper.config(),
+        config: a.training.config(),
     };
     let name = backend.name();
     let epochs = job.config.epochs;
@@ -62,7 +62,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             .collect();
         live.print(&lines, a.json);
         live.progress(t.job.config.epochs);
-        !live.interrupted()
+        live.flow()
     };
     let (run, held) = match &split {
         Some(split) => {
@@ -73,7 +73,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         None => {
             let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
             let run = backend
-                .train_segments(&corpus, &[job], &ends, true, &|_, t| watch(t))?
+                .train_segments(&corpus, &[job], &ends, true, &|_, t| Ok(watch(t)))?
                 .remove(0);
             (run, None)
         }
@@ -156,7 +156,7 @@ fn run_batch(choice: Choice, a: &TrainArgs, corpus: &Corpus, seeds: &[u64]) -> R
             d_model: a.d_model,
             config: zl_core::TrainConfig {
                 seed,
-                ..a.hyper.config()
+                ..a.training.config()
             },
         })
         .collect();

@@ -8,10 +8,7 @@ use base64::Engine;
 use serde_json::json;
 
 use crate::args::MAX_EPOCHS;
-use zl_core::{
-    capacity::{MAX_D_MODEL, MAX_VOCAB},
-    TrainConfig, SEED_TEXT,
-};
+use zl_core::{capacity::MAX_D_MODEL, TrainConfig, SEED_D, SEED_TEXT};
 
 /// The most characters the page trains on: the ablation reruns the model over the whole text
 /// for every click, and the text area holds it.
@@ -27,6 +24,7 @@ const WASM_SCALAR: &[u8] = include_bytes!("../../../web/dist/zl-web.wasm.gz");
 /// The page for `text` (at most [`MAX_PAGE_CHARS`] characters, checked by the caller) with the
 /// controls set to `c`.
 pub fn page(text: &str, c: &TrainConfig, d_model: usize) -> String {
+    let d = TrainConfig::default();
     let config = json!({
         "text": text,
         "seed_text": SEED_TEXT,
@@ -34,9 +32,14 @@ pub fn page(text: &str, c: &TrainConfig, d_model: usize) -> String {
             "epochs": c.epochs, "d_model": d_model, "seed": c.seed.to_string(),
             "lr": c.adamw.lr, "weight_decay": c.adamw.weight_decay,
         },
+        // The flags' own defaults: the page leaves a flag at its default out of the commands
+        // it prints, and its worker warms up on them.
+        "cli_defaults": {
+            "epochs": d.epochs, "d_model": SEED_D, "seed": d.seed.to_string(),
+            "lr": d.adamw.lr, "weight_decay": d.adamw.weight_decay,
+        },
         "limits": {
-            "max_epochs": MAX_EPOCHS, "max_d_model": MAX_D_MODEL, "max_vocab": MAX_VOCAB,
-            "max_chars": MAX_PAGE_CHARS,
+            "max_epochs": MAX_EPOCHS, "max_d_model": MAX_D_MODEL, "max_chars": MAX_PAGE_CHARS,
         },
     });
     // Inside <script>, "</script" would end the element: JSON may spell '<' as \u003c, and '<'

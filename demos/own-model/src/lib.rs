@@ -42,7 +42,7 @@ pub fn train_on(
     let mut trainer = Trainer::new(model, AdamWConfig::default());
     let final_loss = trainer
         .run(&bigrams, epochs, |_epoch, _loss| {})
-        .map_err(|(epoch, loss)| Error::Diverged { epoch, loss })?;
+        .map_err(|zl_core::Diverged { epoch, loss }| Error::Diverged { epoch, loss })?;
     Ok((vocab, trainer.model, final_loss))
 }
 

@@ -65,7 +65,7 @@ pub fn train_seed(out: &mut impl Write) -> Result<ChecksumLine, Error> {
                 written = written.and(writeln!(out, "epoch {epoch:>5}  loss {loss:.6}"));
             }
         })
-        .map_err(|(epoch, loss)| Error::Diverged { epoch, loss })?;
+        .map_err(|zl_core::Diverged { epoch, loss }| Error::Diverged { epoch, loss })?;
     written?;
     writeln!(
         out,

@@ -33,7 +33,7 @@ fn main() -> ExitCode {
             println!("{line}");
             ExitCode::SUCCESS
         }
-        Err((epoch, loss)) => {
+        Err(zl_core::Diverged { epoch, loss }) => {
             eprintln!("training failed: loss {loss} at epoch {epoch}");
             ExitCode::FAILURE
         }
