@@ -61,7 +61,7 @@ pub struct Comparison {
 }
 
 /// The top-1 agreement, counted honestly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Agreement {
     /// Rows followed by something, and of those, the rows whose most frequent next tokens (a
     /// set, with ties) contain the model's top-1.
@@ -150,7 +150,7 @@ impl Comparison {
 
 /// What is evidence about a trained model: each number an untrained model, or one trained on a
 /// shuffled text, should fail (the report shows the three side by side).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Evidence {
     pub model_loss: f64,
     pub kl_weighted: f64,
@@ -166,10 +166,33 @@ pub struct Evidence {
     pub seen_spread_max: f64,
 }
 
+/// Which number an [`EvidenceRow`] holds (render names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// The gap `Σ_i (n_i/N)·KL(P_i‖Q_i)`, in nats.
+    Gap,
+    /// Its part from the leak onto unseen pairs.
+    GapLeak,
+    /// Its part from the misfit on seen pairs.
+    GapMisfit,
+    /// Rows whose top-1 is a most frequent next character, of `rows` followed.
+    TopOneAgrees { rows: usize },
+    /// The same among the `rows` rows with a single maximum.
+    SingleMaxAgrees { rows: usize },
+    /// Rows with every unseen logit below every seen one, of `rows` with a margin.
+    PositiveMargins { rows: usize },
+    /// R² of the row-centred table by the seen/unseen indicator.
+    IndicatorR2,
+    /// The correlation of seen logits with ln P (row-centred).
+    SeenCorrelation,
+    /// The largest row spread of seen logits about ln P (RMS, row-centred).
+    SeenSpread,
+}
+
 /// One line of the evidence-and-controls table: a number on the trained model and on each
 /// control, and whether both controls do worse (the verdict the text and the report print).
 pub struct EvidenceRow {
-    pub what: String,
+    pub kind: EvidenceKind,
     /// Trained, untrained, shuffled.
     pub values: [f64; 3],
     /// A count (printed as a whole number) rather than nats or a ratio.
@@ -215,65 +238,41 @@ impl Analysis {
             let v = [f(&e[0]), f(&e[1]), f(&e[2])];
             (v, v[1] < v[0] && v[2] < v[0])
         };
-        let row =
-            |what: String, (values, controls_fail): ([f64; 3], bool), count: bool| EvidenceRow {
-                what,
-                values,
-                count,
-                controls_fail,
-            };
+        let row = |kind, (values, controls_fail): ([f64; 3], bool), count| EvidenceRow {
+            kind,
+            values,
+            count,
+            controls_fail,
+        };
+        use EvidenceKind as K;
         vec![
+            row(K::Gap, lower(&|e| e.kl_weighted), false),
+            row(K::GapLeak, lower(&|e| e.gap_leak), false),
+            row(K::GapMisfit, lower(&|e| e.gap_seen_misfit), false),
             row(
-                "gap Σ_i (n_i/N)·KL(P_i‖Q_i) (nats)".into(),
-                lower(&|e| e.kl_weighted),
-                false,
-            ),
-            row(
-                "  of which leak onto unseen pairs".into(),
-                lower(&|e| e.gap_leak),
-                false,
-            ),
-            row(
-                "  of which misfit on seen pairs".into(),
-                lower(&|e| e.gap_seen_misfit),
-                false,
-            ),
-            row(
-                format!(
-                    "top-1 is a most frequent next character (of {} rows)",
-                    a.followed
-                ),
+                K::TopOneAgrees { rows: a.followed },
                 higher(&|e| e.argmax_agreement as f64),
                 true,
             ),
             row(
-                format!("  among the {} rows with a single maximum", a.single_max),
+                K::SingleMaxAgrees { rows: a.single_max },
                 higher(&|e| e.single_max_agreement as f64),
                 true,
             ),
             row(
-                format!(
-                    "rows with every unseen logit below every seen one (of {})",
-                    e[0].rows_with_margin
-                ),
+                K::PositiveMargins {
+                    rows: e[0].rows_with_margin,
+                },
                 higher(&|e| e.positive_margins as f64),
                 true,
             ),
+            row(K::IndicatorR2, higher(&|e| e.indicator_r2), false),
             row(
-                "R² of the row-centred table by the seen/unseen indicator".into(),
-                higher(&|e| e.indicator_r2),
-                false,
-            ),
-            row(
-                "correlation of seen logits with ln P (row-centred)".into(),
+                K::SeenCorrelation,
                 higher(&|e| e.seen_logit_correlation),
                 false,
             ),
-            row(
-                "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
-                lower(&|e| e.seen_spread_max),
-                false,
-            ),
+            row(K::SeenSpread, lower(&|e| e.seen_spread_max), false),
         ]
     }
 }
