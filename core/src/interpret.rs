@@ -487,12 +487,16 @@ pub struct Ablation {
     pub changed_without: usize,
     /// Change of the mean loss over all N predictions from the positions with `token`:
     /// `Σ_{p: cur = token} (ablated_p − original_p) / N`.
+    #[cfg_attr(feature = "serde", serde(rename = "delta_loss_with"))]
     pub delta_with: f64,
     /// The same sum over the positions without `token`: exactly 0 when none changed.
+    #[cfg_attr(feature = "serde", serde(rename = "delta_loss_without"))]
     pub delta_without: f64,
     /// Mean loss at the positions with `token`, before and after (NaN when there are none).
+    #[cfg_attr(feature = "serde", serde(rename = "mean_loss_with_before"))]
     pub mean_before: f64,
     /// After the ablation: `ln V` when the row is zero (all-zero logits are uniform).
+    #[cfg_attr(feature = "serde", serde(rename = "mean_loss_with_after"))]
     pub mean_after: f64,
 }
 

@@ -207,17 +207,16 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
 
     fn ablate(&self, token: usize) -> Value {
         match zi::ablate_embedding_row(&self.weights(), &self.tokens, token) {
-            Ok(a) => json!({
-                "token": token,
-                "positions_with": a.positions_with,
-                "positions_without": a.positions_without,
-                "changed_with": a.changed_with,
-                "changed_without": a.changed_without,
-                "delta_with": a.delta_with,
-                "delta_without": a.delta_without,
-                "mean_before": a.mean_before,
-                "mean_after": a.mean_after,
-            }),
+            Ok(a) => {
+                let mut v = json!(a);
+                // This module's older names for the same numbers, kept for one release.
+                v["delta_with"] = json!(a.delta_with);
+                v["delta_without"] = json!(a.delta_without);
+                v["mean_before"] = json!(a.mean_before);
+                v["mean_after"] = json!(a.mean_after);
+                v
+            }
+
             Err(e) => json!({"error": e.to_string()}),
         }
     }

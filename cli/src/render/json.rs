@@ -153,16 +153,7 @@ pub fn interpret(an: &Analysis) -> Value {
         .enumerate()
         .map(|(i, r)| {
             // Null where the ablation was not run (the top-level ablation_not_run says why).
-            let ablation = an.ablations.get(i).map(|a| json!({
-                "positions_with": a.positions_with,
-                "positions_without": a.positions_without,
-                "changed_with": a.changed_with,
-                "changed_without": a.changed_without,
-                "delta_loss_with": a.delta_with,
-                "delta_loss_without": a.delta_without,
-                "mean_loss_with_before": a.mean_before,
-                "mean_loss_with_after": a.mean_after,
-            }));
+            let ablation = an.ablations.get(i).map(|a| json!(a));
             json!({
                 "token": i,
                 "char": an.cmp.vocab[i].to_string(),
