@@ -47,11 +47,13 @@ use crate::{
 /// A V×V table indexed (current token, next token), in f64.
 pub type Table = DMatrix<f64>;
 
-/// A model's weights at their own size, in f32 as trained: `W_E` (V×D) and `W_U` (D×V).
+/// A model's weights at their own size, in f32 as trained.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Weights {
-    w_e: DMatrix<f32>,
-    w_u: DMatrix<f32>,
+    /// `W_Eᵀ` (D×V): column `t` is token `t`'s embedding, contiguous.
+    embed: DMatrix<f32>,
+    /// `W_Uᵀ` (V×D): column `k` is row `k` of `W_U`, contiguous over the next token.
+    unembed: DMatrix<f32>,
 }
 
 impl Weights {
@@ -60,8 +62,8 @@ impl Weights {
     /// values: callers build them from a checked model or file.
     pub fn from_row_major(vocab_len: usize, d_model: usize, w_e: &[f32], w_u: &[f32]) -> Self {
         Weights {
-            w_e: DMatrix::from_row_slice(vocab_len, d_model, w_e),
-            w_u: DMatrix::from_row_slice(d_model, vocab_len, w_u),
+            embed: DMatrix::from_column_slice(d_model, vocab_len, w_e),
+            unembed: DMatrix::from_column_slice(vocab_len, d_model, w_u),
         }
     }
 
@@ -69,38 +71,50 @@ impl Weights {
     pub fn of_model<const V: usize, const D: usize>(m: &Model<V, D>) -> Self {
         let (v, d) = (m.vocab_len(), m.d_model());
         Weights {
-            w_e: DMatrix::from_fn(v, d, |i, k| m.w_e[(i, k)]),
-            w_u: DMatrix::from_fn(d, v, |k, j| m.w_u[(k, j)]),
+            embed: DMatrix::from_fn(d, v, |k, i| m.w_e[(i, k)]),
+            unembed: DMatrix::from_fn(v, d, |j, k| m.w_u[(k, j)]),
         }
     }
 
     /// Tokens in the vocabulary.
     pub fn vocab_len(&self) -> usize {
-        self.w_e.nrows()
+        self.embed.ncols()
     }
 
     /// d_model.
     pub fn d_model(&self) -> usize {
-        self.w_e.ncols()
+        self.embed.nrows()
     }
 
-    /// `hook_embed`: row `token` of `W_E`.
-    pub fn embed(&self, token: usize) -> Vec<f32> {
-        self.w_e.row(token).iter().copied().collect()
+    /// `hook_embed`: token `t`'s row of `W_E`.
+    fn embedding(&self, t: usize) -> &[f32] {
+        let d = self.d_model();
+        &self.embed.as_slice()[t * d..(t + 1) * d]
+    }
+
+    /// Row `k` of `W_U`.
+    fn unembedding_row(&self, k: usize) -> &[f32] {
+        let v = self.vocab_len();
+        &self.unembed.as_slice()[k * v..(k + 1) * v]
     }
 
     /// Next-token logits for `token` in f32: `W_E[token] · W_U`, summed over d ascending, the
     /// bits of [`Model::logits_of`] and of [`crate::loss::forward`]'s table.
     pub fn logits_of(&self, token: usize) -> Vec<f32> {
-        (0..self.vocab_len())
-            .map(|j| {
-                let mut acc = 0.0f32;
-                for k in 0..self.d_model() {
-                    acc += self.w_e[(token, k)] * self.w_u[(k, j)];
-                }
-                acc
-            })
-            .collect()
+        let mut out = alloc::vec![0.0; self.vocab_len()];
+        self.logits_into(token, &mut out);
+        out
+    }
+
+    /// [`Weights::logits_of`] into `out` (`vocab_len` long): each entry is `0 + e_0·u_0j +
+    /// e_1·u_1j + …` in that order, written as a row update over `j` (as `loss::forward` does).
+    fn logits_into(&self, token: usize, out: &mut [f32]) {
+        out.fill(0.0);
+        for (k, &x) in self.embedding(token).iter().enumerate() {
+            for (o, &u) in out.iter_mut().zip(self.unembedding_row(k)) {
+                *o += x * u;
+            }
+        }
     }
 }
 
@@ -179,11 +193,11 @@ impl Counts {
 
 /// `W_E·W_U` in f64: exact f32×f32 products, summed over `d` ascending.
 pub fn logit_table(w: &Weights) -> Table {
-    let (v, d) = (w.vocab_len(), w.d_model());
+    let v = w.vocab_len();
     Table::from_fn(v, v, |i, j| {
         let mut acc = 0.0f64;
-        for k in 0..d {
-            acc += w.w_e[(i, k)] as f64 * w.w_u[(k, j)] as f64;
+        for (k, &x) in w.embedding(i).iter().enumerate() {
+            acc += x as f64 * w.unembed[(j, k)] as f64;
         }
         acc
     })
@@ -418,19 +432,6 @@ pub fn substitution_loss(b: &Counts) -> f64 {
     cross_entropy(&substitution_table(b), b)
 }
 
-/// One position's activations, as the notebook's model exposes them: `hook_embed` (the
-/// embedding `W_E[token]`) and the logits `embed · W_U` (f32, summed over d ascending, the same
-/// bits as [`crate::loss::forward`]'s table).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Activation {
-    /// The input token at this position.
-    pub token: usize,
-    /// `hook_embed`: row `token` of `W_E`.
-    pub embed: Vec<f32>,
-    /// Next-token logits.
-    pub logits: Vec<f32>,
-}
-
 fn check_tokens(tokens: &[usize], vocab_len: usize) -> Result<(), CorpusError> {
     match tokens.iter().position(|&t| t >= vocab_len) {
         Some(offset) => Err(CorpusError::TokenOutOfRange {
@@ -440,21 +441,6 @@ fn check_tokens(tokens: &[usize], vocab_len: usize) -> Result<(), CorpusError> {
         }),
         None => Ok(()),
     }
-}
-
-/// The forward pass over a token sequence with its cache, one [`Activation`] per position, in
-/// order: what `model.run_with_cache(tokens)` gives in TransformerLens. Every token is checked
-/// before the first is run.
-pub fn run_with_cache<'a>(
-    w: &'a Weights,
-    tokens: &'a [usize],
-) -> Result<impl Iterator<Item = Activation> + 'a, CorpusError> {
-    check_tokens(tokens, w.vocab_len())?;
-    Ok(tokens.iter().map(move |&t| Activation {
-        token: t,
-        embed: w.embed(t),
-        logits: w.logits_of(t),
-    }))
 }
 
 /// Cross-entropy of one position in f64 from its f32 logits.
@@ -500,35 +486,41 @@ pub struct Ablation {
     pub mean_after: f64,
 }
 
-/// The ablation test: zero row `token` of `W_E` and run both models over the sequence
-/// ([`run_with_cache`]), comparing every position's embedding and logits bit for bit and its
-/// loss. Predictions are the `tokens.len() − 1` positions with a next token, as in the notebook's
-/// `loss_fn`.
+/// The ablation test: zero row `token` of `W_E` and run both models over the sequence position
+/// by position (the notebook's `run_with_cache`: each position's embedding `W_E[token]` and
+/// logits), comparing every position's embedding and logits bit for bit and its loss.
+/// Predictions are the `tokens.len() − 1` positions with a next token, as in the notebook's
+/// `loss_fn`. Every token is checked before the first is run.
 pub fn ablate_embedding_row(
     w: &Weights,
     tokens: &[usize],
     token: usize,
 ) -> Result<Ablation, CorpusError> {
     check_tokens(&[token], w.vocab_len())?;
+    check_tokens(tokens, w.vocab_len())?;
     let mut ablated = w.clone();
-    ablated.w_e.row_mut(token).fill(0.0);
+    ablated.embed.column_mut(token).fill(0.0);
     let n = tokens.len().saturating_sub(1);
     let mut r = Ablation {
         token,
         ..Ablation::default()
     };
     let (mut sum_before, mut sum_after) = (0.0f64, 0.0f64);
-    let before = run_with_cache(w, tokens)?;
-    let after = run_with_cache(&ablated, tokens)?;
     let bits = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits());
-    for (p, (a, b)) in before.zip(after).take(n).enumerate() {
+    let (mut before, mut after) = (
+        alloc::vec![0.0; w.vocab_len()],
+        alloc::vec![0.0; w.vocab_len()],
+    );
+    for (p, &cur) in tokens.iter().take(n).enumerate() {
         let target = tokens[p + 1];
-        let same = bits(&a.embed, &b.embed) && bits(&a.logits, &b.logits);
+        w.logits_into(cur, &mut before);
+        ablated.logits_into(cur, &mut after);
+        let same = bits(w.embedding(cur), ablated.embedding(cur)) && bits(&before, &after);
         let (la, lb) = (
-            position_loss(&a.logits, target),
-            position_loss(&b.logits, target),
+            position_loss(&before, target),
+            position_loss(&after, target),
         );
-        if a.token == token {
+        if cur == token {
             r.positions_with += 1;
             r.changed_with += usize::from(!same);
             r.delta_with += lb - la;
