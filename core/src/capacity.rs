@@ -6,7 +6,8 @@
 //! computation at the smallest of a handful of capacity tiers that fits, or at the seed
 //! notebook's exact 30×16. Each tier is one more copy of every generic function it reaches in a
 //! binary, so the tiers are few. The `zl` binary (on a thread with a big stack) and the browser
-//! page's WebAssembly module (`web/`) both choose their tiers here.
+//! page's WebAssembly module (`web/`) both choose their tiers here, for training and its f32
+//! forward only: the f64 analysis (`interpret`, with the `alloc` feature) is sized at run time.
 
 /// The largest vocabulary a model can have (token ids 0..=255).
 pub const MAX_VOCAB: usize = 256;
@@ -22,8 +23,8 @@ pub trait AtCapacity {
 }
 
 /// Runs `f.at::<V, D>()` for the smallest capacity tier holding `v` tokens × `d` dimensions.
-/// The biggest tier's training state is about 1.2 MiB of matrices (256×64), and its analysis
-/// tables are 512 KiB each, all on the stack: the caller provides a stack that holds them.
+/// The biggest tier's training state is about 1.2 MiB of matrices (256×64), on the stack: the
+/// caller provides a stack that holds it.
 ///
 /// Panics unless `1 ≤ v ≤ MAX_VOCAB` and `1 ≤ d ≤ MAX_D_MODEL`: callers check both first.
 pub fn dispatch<F: AtCapacity>(v: usize, d: usize, f: F) -> F::Output {

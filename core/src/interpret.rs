@@ -28,36 +28,185 @@
 //! f64 rounding of 16-term sums; the model's own f32 forward ([`crate::loss::forward`]) differs
 //! from it by f32 rounding (about 1e-7 relative).
 //!
-//! Layout: `SMatrix` is column-major; `l[(i, j)]` is always current token `i`, next token `j`.
-//! No allocation: every result is a fixed-size array or matrix, or written into caller slices.
+//! Sizes: interpretation is f64 off the training path, so it runs at the model's own size
+//! ([`Weights`], [`Counts`], `DMatrix`), allocating (the `alloc` feature); only training keeps
+//! the compile-time capacities of [`crate::capacity`].
+//!
+//! Layout: `DMatrix` is column-major; `l[(i, j)]` is always current token `i`, next token `j`.
 
-use nalgebra::{SMatrix, SVector};
+use alloc::vec::Vec;
 
-use crate::{bigram::Bigrams, corpus::CorpusError, model::Model};
+use nalgebra::{DMatrix, DVector};
+
+use crate::{
+    bigram::{self, Bigrams},
+    corpus::CorpusError,
+    model::Model,
+};
 
 /// A V×V table indexed (current token, next token), in f64.
-pub type Table<const V: usize> = SMatrix<f64, V, V>;
+pub type Table = DMatrix<f64>;
 
-/// `W_E·W_U` in f64: exact f32×f32 products, summed over `d` ascending. Rows and columns at
-/// or beyond `vocab_len` are zero.
-pub fn logit_table<const V: usize, const D: usize>(m: &Model<V, D>) -> Table<V> {
-    let (v, d) = (m.vocab_len(), m.d_model());
-    let mut l = Table::<V>::zeros();
-    for i in 0..v {
-        for j in 0..v {
-            let mut acc = 0.0f64;
-            for k in 0..d {
-                acc += m.w_e[(i, k)] as f64 * m.w_u[(k, j)] as f64;
-            }
-            l[(i, j)] = acc;
-        }
-    }
-    l
+/// A model's weights at their own size, in f32 as trained.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Weights {
+    /// `W_Eᵀ` (D×V): column `t` is token `t`'s embedding, contiguous.
+    embed: DMatrix<f32>,
+    /// `W_Uᵀ` (V×D): column `k` is row `k` of `W_U`, contiguous over the next token.
+    unembed: DMatrix<f32>,
 }
 
-/// `ln Σ_j exp(l[i][j])` over the first `v` entries of row `i`, shifted by the row maximum.
-/// `−∞` entries count as probability 0; a row of only `−∞` gives `−∞`.
-fn row_lse<const V: usize>(l: &Table<V>, i: usize, v: usize) -> f64 {
+impl Weights {
+    /// From row-major `W_E` (`vocab_len` rows of `d_model`) and `W_U` (`d_model` rows of
+    /// `vocab_len`), as PyTorch stores them. Panics unless both hold `vocab_len × d_model`
+    /// values: callers build them from a checked model or file.
+    pub fn from_row_major(vocab_len: usize, d_model: usize, w_e: &[f32], w_u: &[f32]) -> Self {
+        Weights {
+            embed: DMatrix::from_column_slice(d_model, vocab_len, w_e),
+            unembed: DMatrix::from_column_slice(vocab_len, d_model, w_u),
+        }
+    }
+
+    /// The weights of a model held at a capacity tier (its used rows and columns only).
+    pub fn of_model<const V: usize, const D: usize>(m: &Model<V, D>) -> Self {
+        let (v, d) = (m.vocab_len(), m.d_model());
+        Weights {
+            embed: DMatrix::from_fn(d, v, |k, i| m.w_e[(i, k)]),
+            unembed: DMatrix::from_fn(v, d, |j, k| m.w_u[(k, j)]),
+        }
+    }
+
+    /// Tokens in the vocabulary.
+    pub fn vocab_len(&self) -> usize {
+        self.embed.ncols()
+    }
+
+    /// d_model.
+    pub fn d_model(&self) -> usize {
+        self.embed.nrows()
+    }
+
+    /// `hook_embed`: token `t`'s row of `W_E`.
+    fn embedding(&self, t: usize) -> &[f32] {
+        let d = self.d_model();
+        &self.embed.as_slice()[t * d..(t + 1) * d]
+    }
+
+    /// Row `k` of `W_U`.
+    fn unembedding_row(&self, k: usize) -> &[f32] {
+        let v = self.vocab_len();
+        &self.unembed.as_slice()[k * v..(k + 1) * v]
+    }
+
+    /// Next-token logits for `token` in f32: `W_E[token] · W_U`, summed over d ascending, the
+    /// bits of [`Model::logits_of`] and of [`crate::loss::forward`]'s table.
+    pub fn logits_of(&self, token: usize) -> Vec<f32> {
+        let mut out = alloc::vec![0.0; self.vocab_len()];
+        self.logits_into(token, &mut out);
+        out
+    }
+
+    /// [`Weights::logits_of`] into `out` (`vocab_len` long): each entry is `0 + e_0·u_0j +
+    /// e_1·u_1j + …` in that order, written as a row update over `j` (as `loss::forward` does).
+    fn logits_into(&self, token: usize, out: &mut [f32]) {
+        out.fill(0.0);
+        for (k, &x) in self.embedding(token).iter().enumerate() {
+            for (o, &u) in out.iter_mut().zip(self.unembedding_row(k)) {
+                *o += x * u;
+            }
+        }
+    }
+}
+
+/// Bigram counts at their own size, in f64 with the values training sees: each count, row total
+/// and the number of predictions rounded to f32 as [`Bigrams`] holds them.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Counts {
+    counts: DMatrix<f64>,
+    row_totals: Vec<f64>,
+    total: f64,
+}
+
+impl Counts {
+    /// From a row-major `vocab_len × vocab_len` table, rounded as
+    /// [`Bigrams::from_count_table`] rounds it.
+    pub fn from_table(vocab_len: usize, table: &[u64]) -> Result<Self, CorpusError> {
+        let v = vocab_len;
+        let mut counts = DMatrix::zeros(v, v);
+        let mut row_totals = Vec::with_capacity(v);
+        let mut n: u64 = 0;
+        for i in 0..v {
+            let mut row: u64 = 0;
+            for j in 0..v {
+                let c = table[i * v + j];
+                counts[(i, j)] = c as f32 as f64;
+                row += c;
+            }
+            row_totals.push(row as f32 as f64);
+            n += row;
+        }
+        if n == 0 {
+            return Err(CorpusError::TooShort { chars: 1 });
+        }
+        Ok(Counts {
+            counts,
+            row_totals,
+            total: n as f32 as f64,
+        })
+    }
+
+    /// The counts training holds at a capacity tier.
+    pub fn of_bigrams<const V: usize>(b: &Bigrams<V>) -> Self {
+        let v = b.vocab_len();
+        Counts {
+            counts: DMatrix::from_fn(v, v, |i, j| b.counts[(i, j)] as f64),
+            row_totals: (0..v).map(|i| b.row_totals[i] as f64).collect(),
+            total: b.total as f64,
+        }
+    }
+
+    /// Tokens in the vocabulary.
+    pub fn vocab_len(&self) -> usize {
+        self.row_totals.len()
+    }
+
+    /// `C_ij`: how often token `j` follows token `i`.
+    pub fn count(&self, i: usize, j: usize) -> f64 {
+        self.counts[(i, j)]
+    }
+
+    /// `n_i`: how often token `i` is followed by anything.
+    pub fn row_total(&self, i: usize) -> f64 {
+        self.row_totals[i]
+    }
+
+    /// `N`: the number of predictions.
+    pub fn total(&self) -> f64 {
+        self.total
+    }
+
+    /// `H(next | current)`: [`bigram::conditional_entropy`] of these counts.
+    pub fn conditional_entropy(&self) -> f64 {
+        bigram::conditional_entropy(self.vocab_len(), |i, j| self.counts[(i, j)])
+    }
+}
+
+/// `W_E·W_U` in f64: exact f32×f32 products, summed over `d` ascending.
+pub fn logit_table(w: &Weights) -> Table {
+    let v = w.vocab_len();
+    Table::from_fn(v, v, |i, j| {
+        let mut acc = 0.0f64;
+        for (k, &x) in w.embedding(i).iter().enumerate() {
+            acc += x as f64 * w.unembed[(j, k)] as f64;
+        }
+        acc
+    })
+}
+
+/// `ln Σ_j exp(l[i][j])` over row `i`, shifted by the row maximum. `−∞` entries count as
+/// probability 0; a row of only `−∞` gives `−∞`.
+fn row_lse(l: &Table, i: usize) -> f64 {
+    let v = l.ncols();
     let mut mx = f64::NEG_INFINITY;
     for j in 0..v {
         mx = mx.max(l[(i, j)]);
@@ -72,14 +221,12 @@ fn row_lse<const V: usize>(l: &Table<V>, i: usize, v: usize) -> f64 {
     mx + libm::log(s)
 }
 
-/// Row-wise log-softmax of a logit table over the first `v` tokens: `ln Q_ij`.
-pub fn log_softmax<const V: usize>(l: &Table<V>, v: usize) -> Table<V> {
-    let mut out = Table::<V>::zeros();
-    for i in 0..v {
-        let lse = row_lse(l, i, v);
-        for j in 0..v {
-            out[(i, j)] = l[(i, j)] - lse;
-        }
+/// Row-wise log-softmax of a logit table: `ln Q_ij`.
+pub fn log_softmax(l: &Table) -> Table {
+    let mut out = l.clone();
+    for i in 0..l.nrows() {
+        let lse = row_lse(l, i);
+        out.row_mut(i).iter_mut().for_each(|x| *x -= lse);
     }
     out
 }
@@ -87,31 +234,31 @@ pub fn log_softmax<const V: usize>(l: &Table<V>, v: usize) -> Table<V> {
 /// The mean next-token cross-entropy of a logit table on the counts:
 /// `(1/N) Σ_ij C_ij (lse_i − l_ij)`, summed only where `C_ij > 0`. An entry of `−∞` (probability
 /// 0) where the data has a count gives `+∞`, as it should: the model rules out what happens.
-pub fn cross_entropy<const V: usize>(l: &Table<V>, b: &Bigrams<V>) -> f64 {
+pub fn cross_entropy(l: &Table, b: &Counts) -> f64 {
     let v = b.vocab_len();
     let mut total = 0.0f64;
     for i in 0..v {
         if b.row_totals[i] == 0.0 {
             continue;
         }
-        let lse = row_lse(l, i, v);
+        let lse = row_lse(l, i);
         for j in 0..v {
-            let c = b.counts[(i, j)] as f64;
+            let c = b.counts[(i, j)];
             if c > 0.0 {
                 total += c * (lse - l[(i, j)]);
             }
         }
     }
-    total / b.total as f64
+    total / b.total
 }
 
 /// `KL(P_i ‖ Q_i) = Σ_j P_ij (ln P_ij − ln Q_ij)` in nats, from the log-probabilities `log_q`;
 /// 0 for a token never followed by anything (its `P_i` is undefined and weighs nothing).
-pub fn row_kl<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> f64 {
-    let n = b.row_totals[i] as f64;
+pub fn row_kl(log_q: &Table, b: &Counts, i: usize) -> f64 {
+    let n = b.row_totals[i];
     let mut kl = 0.0f64;
     for j in 0..b.vocab_len() {
-        let c = b.counts[(i, j)] as f64;
+        let c = b.counts[(i, j)];
         if c > 0.0 {
             let p = c / n;
             kl += p * (libm::log(p) - log_q[(i, j)]);
@@ -123,14 +270,14 @@ pub fn row_kl<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> f64
 /// `H(next)` in nats for the next-token marginal `m_j = Σ_i C_ij / N`: the distribution of the
 /// N prediction targets (the text without its first character). It is the lowest loss of a model
 /// that ignores the current token (constant logits).
-pub fn unigram_entropy<const V: usize>(b: &Bigrams<V>) -> f64 {
+pub fn unigram_entropy(b: &Counts) -> f64 {
     let v = b.vocab_len();
-    let n = b.total as f64;
+    let n = b.total;
     let mut h = 0.0f64;
     for j in 0..v {
         let mut c = 0.0f64;
         for i in 0..v {
-            c += b.counts[(i, j)] as f64;
+            c += b.counts[(i, j)];
         }
         if c > 0.0 {
             h -= c / n * libm::log(c / n);
@@ -141,6 +288,7 @@ pub fn unigram_entropy<const V: usize>(b: &Bigrams<V>) -> f64 {
 
 /// The model's loss split into the floor and the gap.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Decomposition {
     /// Mean cross-entropy of `softmax(W_E·W_U)` on the counts (f64).
     pub model_loss: f64,
@@ -156,16 +304,20 @@ pub struct Decomposition {
     pub unigram_entropy: f64,
 }
 
-/// The loss decomposition of `m` on `b` (each term computed on its own, see the module docs).
-pub fn decompose<const V: usize, const D: usize>(m: &Model<V, D>, b: &Bigrams<V>) -> Decomposition {
+/// The loss decomposition of `w` on `b` (each term computed on its own, see the module docs).
+pub fn decompose(w: &Weights, b: &Counts) -> Decomposition {
+    decompose_table(&logit_table(w), b)
+}
+
+/// [`decompose`] of a logit table.
+pub fn decompose_table(l: &Table, b: &Counts) -> Decomposition {
     let v = b.vocab_len();
-    let l = logit_table(m);
-    let log_q = log_softmax(&l, v);
-    let model_loss = cross_entropy(&l, b);
+    let log_q = log_softmax(l);
+    let model_loss = cross_entropy(l, b);
     let bigram_entropy = b.conditional_entropy();
     let mut kl_weighted = 0.0f64;
     for i in 0..v {
-        kl_weighted += b.row_totals[i] as f64 / b.total as f64 * row_kl(&log_q, b, i);
+        kl_weighted += b.row_totals[i] / b.total * row_kl(&log_q, b, i);
     }
     Decomposition {
         model_loss,
@@ -179,6 +331,7 @@ pub fn decompose<const V: usize, const D: usize>(m: &Model<V, D>, b: &Bigrams<V>
 
 /// One input token's row of the comparison.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TokenRow {
     /// `n_i`: how often the token is followed by another.
     pub count: f64,
@@ -196,7 +349,7 @@ pub struct TokenRow {
 }
 
 /// Row `i` of the comparison, from the model's log-probabilities.
-pub fn token_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> TokenRow {
+pub fn token_row(log_q: &Table, b: &Counts, i: usize) -> TokenRow {
     let v = b.vocab_len();
     let mut model_top = 0;
     let mut data_top_count = 0.0f64;
@@ -204,15 +357,15 @@ pub fn token_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> 
         if log_q[(i, j)] > log_q[(i, model_top)] {
             model_top = j;
         }
-        data_top_count = data_top_count.max(b.counts[(i, j)] as f64);
+        data_top_count = data_top_count.max(b.counts[(i, j)]);
     }
     TokenRow {
-        count: b.row_totals[i] as f64,
+        count: b.row_totals[i],
         kl: row_kl(log_q, b, i),
         model_top,
         model_top_q: libm::exp(log_q[(i, model_top)]),
         data_top_count,
-        argmax_agrees: data_top_count > 0.0 && b.counts[(i, model_top)] as f64 == data_top_count,
+        argmax_agrees: data_top_count > 0.0 && b.counts[(i, model_top)] == data_top_count,
     }
 }
 
@@ -260,41 +413,23 @@ pub fn most_frequent(count: impl Fn(usize, usize) -> f64, v: usize, out: &mut [u
 /// nothing to the loss. A token never followed keeps all-zero logits (it is never a current
 /// token at a prediction, so its row is never read). The result is the floor
 /// `H(next | current)` up to f64 rounding: no table of logits does better.
-pub fn substitution_table<const V: usize>(b: &Bigrams<V>) -> Table<V> {
+pub fn substitution_table(b: &Counts) -> Table {
     let v = b.vocab_len();
-    let mut l = Table::<V>::zeros();
-    for i in 0..v {
-        if b.row_totals[i] == 0.0 {
-            continue;
+    Table::from_fn(v, v, |i, j| {
+        let (c, n) = (b.counts[(i, j)], b.row_totals[i]);
+        if n == 0.0 {
+            0.0
+        } else if c > 0.0 {
+            libm::log(c / n)
+        } else {
+            f64::NEG_INFINITY
         }
-        for j in 0..v {
-            let c = b.counts[(i, j)] as f64;
-            l[(i, j)] = if c > 0.0 {
-                libm::log(c / b.row_totals[i] as f64)
-            } else {
-                f64::NEG_INFINITY
-            };
-        }
-    }
-    l
+    })
 }
 
 /// [`cross_entropy`] of [`substitution_table`].
-pub fn substitution_loss<const V: usize>(b: &Bigrams<V>) -> f64 {
+pub fn substitution_loss(b: &Counts) -> f64 {
     cross_entropy(&substitution_table(b), b)
-}
-
-/// One position's activations, as the notebook's model exposes them: `hook_embed` (the
-/// embedding `W_E[token]`) and the logits `embed · W_U` (f32, summed over d ascending, the same
-/// bits as [`crate::loss::forward`]'s table).
-#[derive(Clone, Debug, PartialEq)]
-pub struct Activation<const V: usize, const D: usize> {
-    /// The input token at this position.
-    pub token: usize,
-    /// `hook_embed`: row `token` of `W_E` (entries at and beyond `d_model` are 0).
-    pub embed: SVector<f32, D>,
-    /// Next-token logits (entries at and beyond `vocab_len` are 0).
-    pub logits: SVector<f32, V>,
 }
 
 fn check_tokens(tokens: &[usize], vocab_len: usize) -> Result<(), CorpusError> {
@@ -308,103 +443,22 @@ fn check_tokens(tokens: &[usize], vocab_len: usize) -> Result<(), CorpusError> {
     }
 }
 
-/// The forward pass over a token sequence with its cache, one [`Activation`] per position, in
-/// order: what `model.run_with_cache(tokens)` gives in TransformerLens. Every token is checked
-/// before the first is run.
-pub fn run_with_cache<'a, const V: usize, const D: usize>(
-    m: &'a Model<V, D>,
-    tokens: &'a [usize],
-) -> Result<impl Iterator<Item = Activation<V, D>> + 'a, CorpusError> {
-    check_tokens(tokens, m.vocab_len())?;
-    Ok(tokens.iter().map(move |&t| {
-        let embed = m.embed(t);
-        // logits = embed · W_U, d ascending: the sum Model::logits_of computes.
-        let mut logits = SVector::<f32, V>::zeros();
-        for j in 0..m.vocab_len() {
-            let mut acc = 0.0f32;
-            for k in 0..D {
-                acc += embed[k] * m.w_u[(k, j)];
-            }
-            logits[j] = acc;
-        }
-        Activation {
-            token: t,
-            embed,
-            logits,
-        }
-    }))
-}
-
-/// Why [`run_into`] could not run.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ForwardError {
-    /// A token outside the vocabulary.
-    Token(CorpusError),
-    /// A buffer of the wrong length.
-    Buffer {
-        /// `"embed"` or `"logits"`.
-        which: &'static str,
-        /// Its length.
-        len: usize,
-        /// The length it needs: positions × d_model, or positions × vocab_len.
-        needed: usize,
-    },
-}
-
-impl core::fmt::Display for ForwardError {
-    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
-        match self {
-            ForwardError::Token(e) => e.fmt(f),
-            ForwardError::Buffer { which, len, needed } => write!(
-                f,
-                "the {which} buffer holds {len} values; this sequence needs {needed}"
-            ),
-        }
-    }
-}
-
-impl core::error::Error for ForwardError {}
-
-/// [`run_with_cache`] into caller buffers, row-major as PyTorch lays out the notebook's
-/// `[1, n, d_model]` embedding and `[1, n, vocab]` logits: `embed[p·d + k]`, `logits[p·v + j]`.
-pub fn run_into<const V: usize, const D: usize>(
-    m: &Model<V, D>,
-    tokens: &[usize],
-    embed: &mut [f32],
-    logits: &mut [f32],
-) -> Result<(), ForwardError> {
-    let (v, d, n) = (m.vocab_len(), m.d_model(), tokens.len());
-    for (which, len, needed) in [
-        ("embed", embed.len(), n * d),
-        ("logits", logits.len(), n * v),
-    ] {
-        if len != needed {
-            return Err(ForwardError::Buffer { which, len, needed });
-        }
-    }
-    let acts = run_with_cache(m, tokens).map_err(ForwardError::Token)?;
-    for (p, a) in acts.enumerate() {
-        embed[p * d..(p + 1) * d].copy_from_slice(&a.embed.as_slice()[..d]);
-        logits[p * v..(p + 1) * v].copy_from_slice(&a.logits.as_slice()[..v]);
-    }
-    Ok(())
-}
-
 /// Cross-entropy of one position in f64 from its f32 logits.
-fn position_loss<const V: usize>(logits: &SVector<f32, V>, v: usize, target: usize) -> f64 {
+fn position_loss(logits: &[f32], target: usize) -> f64 {
     let mut mx = f64::NEG_INFINITY;
-    for j in 0..v {
-        mx = mx.max(logits[j] as f64);
+    for &x in logits {
+        mx = mx.max(x as f64);
     }
     let mut s = 0.0f64;
-    for j in 0..v {
-        s += libm::exp(logits[j] as f64 - mx);
+    for &x in logits {
+        s += libm::exp(x as f64 - mx);
     }
     mx + libm::log(s) - logits[target] as f64
 }
 
 /// What zeroing one row of `W_E` did, position by position over a token sequence.
 #[derive(Clone, Copy, Debug, PartialEq, Default)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Ablation {
     /// The ablated token.
     pub token: usize,
@@ -419,54 +473,54 @@ pub struct Ablation {
     pub changed_without: usize,
     /// Change of the mean loss over all N predictions from the positions with `token`:
     /// `Σ_{p: cur = token} (ablated_p − original_p) / N`.
+    #[cfg_attr(feature = "serde", serde(rename = "delta_loss_with"))]
     pub delta_with: f64,
     /// The same sum over the positions without `token`: exactly 0 when none changed.
+    #[cfg_attr(feature = "serde", serde(rename = "delta_loss_without"))]
     pub delta_without: f64,
     /// Mean loss at the positions with `token`, before and after (NaN when there are none).
+    #[cfg_attr(feature = "serde", serde(rename = "mean_loss_with_before"))]
     pub mean_before: f64,
     /// After the ablation: `ln V` when the row is zero (all-zero logits are uniform).
+    #[cfg_attr(feature = "serde", serde(rename = "mean_loss_with_after"))]
     pub mean_after: f64,
 }
 
-/// The ablation test: zero row `token` of `W_E` and run both models over the sequence
-/// ([`run_with_cache`]), comparing every position's embedding and logits bit for bit and its
-/// loss. Predictions are the `tokens.len() − 1` positions with a next token, as in the notebook's
-/// `loss_fn`.
-pub fn ablate_embedding_row<const V: usize, const D: usize>(
-    m: &Model<V, D>,
+/// The ablation test: zero row `token` of `W_E` and run both models over the sequence position
+/// by position (the notebook's `run_with_cache`: each position's embedding `W_E[token]` and
+/// logits), comparing every position's embedding and logits bit for bit and its loss.
+/// Predictions are the `tokens.len() − 1` positions with a next token, as in the notebook's
+/// `loss_fn`. Every token is checked before the first is run.
+pub fn ablate_embedding_row(
+    w: &Weights,
     tokens: &[usize],
     token: usize,
 ) -> Result<Ablation, CorpusError> {
-    let v = m.vocab_len();
-    check_tokens(&[token], v)?;
-    let mut ablated = m.clone();
-    for k in 0..D {
-        ablated.w_e[(token, k)] = 0.0;
-    }
+    check_tokens(&[token], w.vocab_len())?;
+    check_tokens(tokens, w.vocab_len())?;
+    let mut ablated = w.clone();
+    ablated.embed.column_mut(token).fill(0.0);
     let n = tokens.len().saturating_sub(1);
     let mut r = Ablation {
         token,
         ..Ablation::default()
     };
     let (mut sum_before, mut sum_after) = (0.0f64, 0.0f64);
-    let before = run_with_cache(m, tokens)?;
-    let after = run_with_cache(&ablated, tokens)?;
-    for (p, (a, b)) in before.zip(after).take(n).enumerate() {
+    let bits = |x: &[f32], y: &[f32]| x.iter().zip(y).all(|(x, y)| x.to_bits() == y.to_bits());
+    let (mut before, mut after) = (
+        alloc::vec![0.0; w.vocab_len()],
+        alloc::vec![0.0; w.vocab_len()],
+    );
+    for (p, &cur) in tokens.iter().take(n).enumerate() {
         let target = tokens[p + 1];
-        let same = a
-            .embed
-            .iter()
-            .zip(b.embed.iter())
-            .all(|(x, y)| x.to_bits() == y.to_bits())
-            && a.logits
-                .iter()
-                .zip(b.logits.iter())
-                .all(|(x, y)| x.to_bits() == y.to_bits());
+        w.logits_into(cur, &mut before);
+        ablated.logits_into(cur, &mut after);
+        let same = bits(w.embedding(cur), ablated.embedding(cur)) && bits(&before, &after);
         let (la, lb) = (
-            position_loss(&a.logits, v, target),
-            position_loss(&b.logits, v, target),
+            position_loss(&before, target),
+            position_loss(&after, target),
         );
-        if a.token == token {
+        if cur == token {
             r.positions_with += 1;
             r.changed_with += usize::from(!same);
             r.delta_with += lb - la;
@@ -493,6 +547,7 @@ pub fn ablate_embedding_row<const V: usize, const D: usize>(
 /// unseen pairs cost, and the misfit `KL(P_i ‖ Q'_i) ≥ 0` what the seen ones do. Both are
 /// computed on their own (neither as the KL minus the other), so their sum checks the split.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct GapRow {
     /// `ε_i`: `Q_i`'s mass on unseen pairs (0 for a row never followed).
     pub unseen_mass: f64,
@@ -503,8 +558,8 @@ pub struct GapRow {
 }
 
 /// [`GapRow`] of row `i`, from the model's log-probabilities.
-pub fn gap_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> GapRow {
-    let n = b.row_totals[i] as f64;
+pub fn gap_row(log_q: &Table, b: &Counts, i: usize) -> GapRow {
+    let n = b.row_totals[i];
     if n == 0.0 {
         return GapRow::default();
     }
@@ -527,7 +582,7 @@ pub fn gap_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> Ga
     let unseen_mass = -libm::expm1(log_seen);
     let mut misfit = 0.0f64;
     for j in 0..v {
-        let c = b.counts[(i, j)] as f64;
+        let c = b.counts[(i, j)];
         if c > 0.0 {
             let p = c / n;
             misfit += p * (libm::log(p) - (log_q[(i, j)] - log_seen));
@@ -540,21 +595,19 @@ pub fn gap_row<const V: usize>(log_q: &Table<V>, b: &Bigrams<V>, i: usize) -> Ga
     }
 }
 
-/// The logit table with each row's mean (over the first `v` columns) subtracted. Softmax
-/// ignores a constant added to a row, so this table gives the same `Q` as `l`, and it is the
-/// one whose truncations and directions mean something: an SVD of `l` itself spends rank on
-/// the row shifts, which no prediction sees.
-pub fn row_centred<const V: usize>(l: &Table<V>, v: usize) -> Table<V> {
-    let mut out = Table::<V>::zeros();
-    for i in 0..v {
+/// The logit table with each row's mean subtracted. Softmax ignores a constant added to a row,
+/// so this table gives the same `Q` as `l`, and it is the one whose truncations and directions
+/// mean something: an SVD of `l` itself spends rank on the row shifts, which no prediction sees.
+pub fn row_centred(l: &Table) -> Table {
+    let v = l.ncols();
+    let mut out = l.clone();
+    for i in 0..l.nrows() {
         let mut mean = 0.0f64;
         for j in 0..v {
             mean += l[(i, j)];
         }
         mean /= v as f64;
-        for j in 0..v {
-            out[(i, j)] = l[(i, j)] - mean;
-        }
+        out.row_mut(i).iter_mut().for_each(|x| *x -= mean);
     }
     out
 }
@@ -562,7 +615,7 @@ pub fn row_centred<const V: usize>(l: &Table<V>, v: usize) -> Table<V> {
 /// Row `i`'s margin: its weakest logit on a pair that occurs minus its strongest logit on a pair
 /// that never occurs. Positive when every unseen pair is ranked below every seen one. `None`
 /// for a row with no seen or no unseen pair.
-pub fn unseen_margin<const V: usize>(l: &Table<V>, b: &Bigrams<V>, i: usize) -> Option<f64> {
+pub fn unseen_margin(l: &Table, b: &Counts, i: usize) -> Option<f64> {
     let (mut weakest_seen, mut strongest_unseen) = (f64::INFINITY, f64::NEG_INFINITY);
     for j in 0..b.vocab_len() {
         if b.counts[(i, j)] > 0.0 {
@@ -580,14 +633,13 @@ pub fn unseen_margin<const V: usize>(l: &Table<V>, b: &Bigrams<V>, i: usize) -> 
 /// indicator (1 where the pair occurs, else 0) and one `β` for the whole table, by least squares;
 /// returns `(β, R²)`, `R² = 1 − Σ(y − βx)² / Σy²`. A trained table is mostly "which pairs
 /// occur"; an untrained one is not.
-pub fn seen_indicator_fit<const V: usize>(l: &Table<V>, b: &Bigrams<V>) -> (f64, f64) {
+pub fn seen_indicator_fit(l: &Table, b: &Counts) -> (f64, f64) {
     let v = b.vocab_len();
-    let y = row_centred(l, v);
+    let y = row_centred(l);
     // Each row's share of seen pairs: the mean its indicator is centred by.
-    let mut mean = SVector::<f64, V>::zeros();
-    for i in 0..v {
-        mean[i] = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count() as f64 / v as f64;
-    }
+    let mean: Vec<f64> = (0..v)
+        .map(|i| (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count() as f64 / v as f64)
+        .collect();
     let x = |i: usize, j: usize| {
         if b.counts[(i, j)] > 0.0 {
             1.0 - mean[i]
@@ -616,18 +668,15 @@ pub fn seen_indicator_fit<const V: usize>(l: &Table<V>, b: &Bigrams<V>) -> (f64,
     (beta, r2)
 }
 
-/// The singular value decomposition of `W_E·W_U` (f64), and its truncations.
+/// The singular value decomposition of a logit table (nalgebra's: Householder bidiagonalisation
+/// and implicit QR), and its truncations.
 ///
-/// Method: one-sided Jacobi (Hestenes 1958; Demmel & Veselić 1992): rotate pairs of columns of
-/// `A = L` until all are orthogonal, accumulating the rotations in `R`. Then `A·R = U·Σ` has
-/// orthogonal columns whose norms are the singular values, and `A = (A·R)·Rᵀ`, so the rank-k
-/// truncation is `Σ_{r<k} (A·R)[:, r] · R[:, r]ᵀ` with no division by a small singular value.
-/// Its relative accuracy is high for the large singular values; the ones that are zero in exact
-/// arithmetic come out at rounding level (about 1e-15 of the largest).
+/// Signs: a singular pair `(u_r, v_r)` is defined up to a common sign; each is chosen so that
+/// the largest entry of `u_r` in absolute value (the lowest index among equals) is positive.
 #[derive(Clone, Debug)]
-pub struct Spectrum<const V: usize> {
-    /// σ_1 ≥ σ_2 ≥ … (the first `vocab_len`; the rest 0).
-    pub singular_values: SVector<f64, V>,
+pub struct Spectrum {
+    /// σ_1 ≥ σ_2 ≥ … ≥ 0.
+    pub singular_values: Vec<f64>,
     /// The numerical-rank threshold: `σ_1 · vocab_len · ε_f32` (ε_f32 = 2⁻²³). The weights and
     /// the model's own logits are f32, so structure below f32 rounding of the table is not part
     /// of the model. (NumPy's `matrix_rank` uses the same form with ε of the array's dtype.)
@@ -635,128 +684,66 @@ pub struct Spectrum<const V: usize> {
     /// How many singular values exceed `threshold`: at most `d_model`, since `L = W_E·W_U`
     /// passes through d_model dimensions.
     pub rank: usize,
-    /// `A·R`: column r is `σ_r u_r`, sorted by σ descending.
-    us: Table<V>,
-    /// `R`: column r is the right singular vector `v_r`.
-    right: Table<V>,
-    v: usize,
+    /// Column r: `u_r`.
+    u: DMatrix<f64>,
+    /// Row r: `v_rᵀ`.
+    v_t: DMatrix<f64>,
 }
 
-/// Sweeps after which [`Spectrum::of`] stops even if a pair is not yet orthogonal to ε; Jacobi
-/// converges quadratically, in well under 20 sweeps for the sizes here.
-const MAX_SWEEPS: usize = 60;
-
-impl<const V: usize> Spectrum<V> {
-    /// The SVD of a `v × v` table (the first `v` rows and columns of `a`).
-    pub fn of(a: &Table<V>, v: usize) -> Self {
-        let mut a = *a;
-        let mut r = Table::<V>::identity();
-        for _ in 0..MAX_SWEEPS {
-            let mut rotated = false;
-            for p in 0..v {
-                for q in p + 1..v {
-                    let (mut alpha, mut beta, mut gamma) = (0.0f64, 0.0f64, 0.0f64);
-                    for i in 0..v {
-                        alpha += a[(i, p)] * a[(i, p)];
-                        beta += a[(i, q)] * a[(i, q)];
-                        gamma += a[(i, p)] * a[(i, q)];
-                    }
-                    // Columns orthogonal to working precision (or one of them zero): skip.
-                    if libm::fabs(gamma) <= f64::EPSILON * libm::sqrt(alpha * beta) {
-                        continue;
-                    }
-                    rotated = true;
-                    // The rotation that zeroes the (p, q) entry of AᵀA (Golub & Van Loan §8.5).
-                    let zeta = (beta - alpha) / (2.0 * gamma);
-                    let t = libm::copysign(1.0, zeta)
-                        / (libm::fabs(zeta) + libm::sqrt(1.0 + zeta * zeta));
-                    let c = 1.0 / libm::sqrt(1.0 + t * t);
-                    let s = c * t;
-                    for m in [&mut a, &mut r] {
-                        for i in 0..v {
-                            let (x, y) = (m[(i, p)], m[(i, q)]);
-                            m[(i, p)] = c * x - s * y;
-                            m[(i, q)] = s * x + c * y;
-                        }
-                    }
+impl Spectrum {
+    /// The SVD of a square table.
+    pub fn of(a: &Table) -> Self {
+        let v = a.nrows();
+        let svd = a.clone().svd(true, true);
+        let (mut u, mut v_t) = (svd.u.expect("u requested"), svd.v_t.expect("v requested"));
+        let sigma: Vec<f64> = svd.singular_values.iter().copied().collect();
+        for r in 0..sigma.len() {
+            let col = u.column(r);
+            let big = (0..v).fold(0, |b, i| {
+                if libm::fabs(col[i]) > libm::fabs(col[b]) {
+                    i
+                } else {
+                    b
                 }
-            }
-            if !rotated {
-                break;
-            }
-        }
-        let mut sigma = SVector::<f64, V>::zeros();
-        for j in 0..v {
-            let mut s = 0.0f64;
-            for i in 0..v {
-                s += a[(i, j)] * a[(i, j)];
-            }
-            sigma[j] = libm::sqrt(s);
-        }
-        // Sort columns by σ descending (selection sort: v swaps at most).
-        for j in 0..v {
-            let mut best = j;
-            for k in j + 1..v {
-                if sigma[k] > sigma[best] {
-                    best = k;
-                }
-            }
-            if best != j {
-                sigma.swap_rows(j, best);
-                a.swap_columns(j, best);
-                r.swap_columns(j, best);
+            });
+            if col[big] < 0.0 {
+                u.column_mut(r).neg_mut();
+                v_t.row_mut(r).neg_mut();
             }
         }
-        let threshold = sigma[0] * v as f64 * f32::EPSILON as f64;
-        let rank = (0..v).filter(|&j| sigma[j] > threshold).count();
+        let threshold = sigma.first().copied().unwrap_or(0.0) * v as f64 * f32::EPSILON as f64;
+        let rank = sigma.iter().filter(|&&s| s > threshold).count();
         Spectrum {
             singular_values: sigma,
             threshold,
             rank,
-            us: a,
-            right: r,
-            v,
+            u,
+            v_t,
         }
     }
 
-    /// Entry `i` of the `r`-th left singular vector `u_r` (unit length; 0 where `σ_r` is 0).
+    /// Entry `i` of the `r`-th left singular vector `u_r` (unit length).
     pub fn left(&self, r: usize, i: usize) -> f64 {
-        let s = self.singular_values[r];
-        if s > 0.0 {
-            self.us[(i, r)] / s
-        } else {
-            0.0
-        }
+        self.u[(i, r)]
     }
 
     /// Entry `j` of the `r`-th right singular vector `v_r` (unit length).
     pub fn right(&self, r: usize, j: usize) -> f64 {
-        self.right[(j, r)]
-    }
-
-    /// The SVD of the model's `W_E·W_U` ([`logit_table`]).
-    pub fn of_model<const D: usize>(m: &Model<V, D>) -> Self {
-        Self::of(&logit_table(m), m.vocab_len())
+        self.v_t[(r, j)]
     }
 
     /// The best rank-`k` approximation of the table: `Σ_{r<k} σ_r u_r v_rᵀ` (`k = 0` gives
     /// zeros; `k ≥ vocab_len` the whole table, to rounding).
-    pub fn truncated(&self, k: usize) -> Table<V> {
-        let mut l = Table::<V>::zeros();
-        for r in 0..k.min(self.v) {
-            for j in 0..self.v {
-                let w = self.right[(j, r)];
-                for i in 0..self.v {
-                    l[(i, j)] += self.us[(i, r)] * w;
-                }
-            }
-        }
-        l
+    pub fn truncated(&self, k: usize) -> Table {
+        let k = k.min(self.singular_values.len());
+        let us = self.u.columns(0, k)
+            * DMatrix::from_diagonal(&DVector::from_column_slice(&self.singular_values[..k]));
+        us * self.v_t.rows(0, k)
     }
 
-    /// The model's loss with `W_E·W_U` truncated to rank `k`: `k = 0` is the uniform loss
-    /// `ln V`, `k ≥ rank` the model's loss.
-    pub fn loss_at_rank(&self, k: usize, b: &Bigrams<V>) -> f64 {
+    /// The table's loss with it truncated to rank `k`: `k = 0` is the uniform loss `ln V`,
+    /// `k ≥ rank` the table's own loss.
+    pub fn loss_at_rank(&self, k: usize, b: &Counts) -> f64 {
         cross_entropy(&self.truncated(k), b)
     }
 }
@@ -766,22 +753,20 @@ mod tests {
     use super::*;
     use crate::{corpus::Vocab, rng::TorchGenerator, SEED_TEXT};
 
-    fn seed() -> (Bigrams<30>, std::vec::Vec<usize>) {
+    fn seed() -> (Counts, Vec<usize>) {
         let vocab = Vocab::seed();
-        let tokens: std::vec::Vec<usize> = vocab.encode(SEED_TEXT).map(|t| t.unwrap()).collect();
-        (
-            Bigrams::from_tokens(30, tokens.iter().copied()).unwrap(),
-            tokens,
-        )
+        let tokens: Vec<usize> = vocab.encode(SEED_TEXT).map(|t| t.unwrap()).collect();
+        let b = Bigrams::<30>::from_tokens(30, tokens.iter().copied()).unwrap();
+        (Counts::of_bigrams(&b), tokens)
     }
 
-    fn random(seed: u64, d: usize, scale: f32) -> Model<30, 16> {
+    fn random(seed: u64, d: usize, scale: f32) -> Weights {
         let mut g = TorchGenerator::new(seed);
-        let (mut we, mut wu) = (std::vec![0f32; 30 * d], std::vec![0f32; 30 * d]);
+        let (mut we, mut wu) = (alloc::vec![0f32; 30 * d], alloc::vec![0f32; 30 * d]);
         g.randn(&mut we);
         g.randn(&mut wu);
         we.iter_mut().chain(wu.iter_mut()).for_each(|x| *x *= scale);
-        Model::from_row_major(30, d, &we, &wu).unwrap()
+        Weights::from_row_major(30, d, &we, &wu)
     }
 
     #[test]
@@ -790,7 +775,7 @@ mod tests {
         for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
             let m = random(s, 16, scale);
             let l = logit_table(&m);
-            let log_q = log_softmax(&l, 30);
+            let log_q = log_softmax(&l);
             for i in 0..30 {
                 let g = gap_row(&log_q, &b, i);
                 let kl = row_kl(&log_q, &b, i);
@@ -803,8 +788,8 @@ mod tests {
                     "row {i}: {g:?}"
                 );
             }
-            let c = row_centred(&l, 30);
-            let log_qc = log_softmax(&c, 30);
+            let c = row_centred(&l);
+            let log_qc = log_softmax(&c);
             for i in 0..30 {
                 let row: f64 = (0..30).map(|j| c[(i, j)]).sum();
                 assert!(row.abs() < 1e-12);
@@ -820,17 +805,14 @@ mod tests {
         // ln P where the pair occurs and a constant far below elsewhere: every margin is
         // positive and the indicator explains the table up to the spread of ln P.
         let (b, _) = seed();
-        let mut l = Table::<30>::zeros();
-        for i in 0..30 {
-            for j in 0..30 {
-                let c = b.counts[(i, j)] as f64;
-                l[(i, j)] = if c > 0.0 {
-                    libm::log(c / b.row_totals[i] as f64)
-                } else {
-                    -30.0
-                };
+        let l = Table::from_fn(30, 30, |i, j| {
+            let c = b.count(i, j);
+            if c > 0.0 {
+                libm::log(c / b.row_total(i))
+            } else {
+                -30.0
             }
-        }
+        });
         for i in 0..29 {
             assert!(unseen_margin(&l, &b, i).unwrap() > 20.0, "row {i}");
         }
@@ -844,15 +826,24 @@ mod tests {
 
     #[test]
     fn decomposition_identity_holds_and_matches_the_f32_forward() {
+        let vocab = Vocab::seed();
+        let bigrams = Bigrams::<30>::from_text(&vocab, SEED_TEXT).unwrap();
         let (b, _) = seed();
         for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
-            let m = random(s, 16, scale);
-            let d = decompose(&m, &b);
+            let w = random(s, 16, scale);
+            let d = decompose(&w, &b);
             // f64 sums of ~900 terms of size ≤ 10: rounding well under 1e-12.
             assert!(libm::fabs(d.residual) < 1e-12, "{d:?}");
             assert!(d.kl_weighted > 0.0);
             // The f32 forward agrees to f32 rounding of the loss (~1e-7 relative).
-            let f32_loss = crate::loss::loss(&m, &b) as f64;
+            let mut g = TorchGenerator::new(s);
+            let (mut we, mut wu) = (alloc::vec![0f32; 480], alloc::vec![0f32; 480]);
+            g.randn(&mut we);
+            g.randn(&mut wu);
+            we.iter_mut().chain(wu.iter_mut()).for_each(|x| *x *= scale);
+            let m = Model::<30, 16>::from_row_major(30, 16, &we, &wu).unwrap();
+            assert_eq!(Weights::of_model(&m), w);
+            let f32_loss = crate::loss::loss(&m, &bigrams) as f64;
             assert!(
                 libm::fabs(f32_loss - d.model_loss) < 1e-5 * d.model_loss,
                 "{f32_loss} vs {d:?}"
@@ -872,7 +863,7 @@ mod tests {
         assert!(libm::fabs(substitution_loss(&b) - floor) < 1e-14);
         // A table one step off the bigram logits, at a pair the text has, does worse.
         let mut l = substitution_table(&b);
-        let j = (0..30).find(|&j| b.counts[(29, j)] > 0.0).unwrap();
+        let j = (0..30).find(|&j| b.count(29, j) > 0.0).unwrap();
         l[(29, j)] += 1.0;
         assert!(cross_entropy(&l, &b) > floor + 1e-6);
     }
@@ -893,25 +884,23 @@ mod tests {
     }
 
     #[test]
-    fn run_into_matches_the_loss_tables_bits() {
-        let (b, tokens) = seed();
-        let m = random(6, 16, 1.0);
+    fn logits_match_the_loss_tables_bits() {
+        let vocab = Vocab::seed();
+        let bigrams = Bigrams::<30>::from_text(&vocab, SEED_TEXT).unwrap();
+        let mut g = TorchGenerator::new(6);
+        let (mut we, mut wu) = (alloc::vec![0f32; 480], alloc::vec![0f32; 480]);
+        g.randn(&mut we);
+        g.randn(&mut wu);
+        let m = Model::<30, 16>::from_row_major(30, 16, &we, &wu).unwrap();
         let mut ws = crate::loss::Workspace::<30, 16>::default();
-        crate::loss::forward(&m, &b, &mut ws);
-        let (mut e, mut l) = (std::vec![0f32; 193 * 16], std::vec![0f32; 193 * 30]);
-        run_into(&m, &tokens, &mut e, &mut l).unwrap();
-        for (p, &t) in tokens.iter().enumerate() {
-            for k in 0..16 {
-                assert_eq!(e[p * 16 + k].to_bits(), m.w_e[(t, k)].to_bits());
-            }
+        crate::loss::forward(&m, &bigrams, &mut ws);
+        let w = Weights::of_model(&m);
+        for t in 0..30 {
+            let l = w.logits_of(t);
             for j in 0..30 {
-                assert_eq!(l[p * 30 + j].to_bits(), ws.logits[(t, j)].to_bits());
+                assert_eq!(l[j].to_bits(), ws.logits[(t, j)].to_bits());
             }
         }
-        assert!(matches!(
-            run_into(&m, &tokens, &mut e[1..], &mut l),
-            Err(ForwardError::Buffer { which: "embed", .. })
-        ));
     }
 
     #[test]
@@ -919,11 +908,11 @@ mod tests {
         let (b, _) = seed();
         for d in [16, 5] {
             let m = random(7, d, 1.0);
-            let s = Spectrum::of_model(&m);
-            assert_eq!(s.rank, d);
             let l = logit_table(&m);
+            let s = Spectrum::of(&l);
+            assert_eq!(s.rank, d);
             let full = s.truncated(30);
-            let err = (full - l).abs().max();
+            let err = (full - &l).abs().max();
             assert!(
                 err < 1e-12 * s.singular_values[0],
                 "reconstruction error {err}"
@@ -936,6 +925,20 @@ mod tests {
             let fro: f64 = l.iter().map(|x| x * x).sum();
             let ss: f64 = s.singular_values.iter().map(|x| x * x).sum();
             assert!(libm::fabs(fro - ss) < 1e-12 * fro);
+            // Unit vectors, the sign convention, and A v_r = σ_r u_r.
+            for r in 0..d {
+                let u: Vec<f64> = (0..30).map(|i| s.left(r, i)).collect();
+                let top = u
+                    .iter()
+                    .fold(0.0f64, |a, &x| if x.abs() > a.abs() { x } else { a });
+                assert!(top > 0.0);
+                for i in 0..30 {
+                    let av: f64 = (0..30).map(|j| l[(i, j)] * s.right(r, j)).sum();
+                    assert!(
+                        (av - s.singular_values[r] * u[i]).abs() < 1e-12 * s.singular_values[0]
+                    );
+                }
+            }
         }
     }
 

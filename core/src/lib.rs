@@ -6,9 +6,10 @@
 //! length ([`loss`]). The core reproduces the notebook's PyTorch run: the same `torch.randn`
 //! initialisation ([`rng`]), the same mean cross-entropy, and `torch.optim.AdamW` ([`adamw`]).
 //!
-//! The crate is `no_std` with no allocator: every matrix is an nalgebra `SMatrix` on the stack,
-//! and `exp` and `ln` are computed in plain f32 operations ([`math`]), so the same inputs give
-//! the same bits on x86-64, Cortex-M and wasm32.
+//! The crate is `no_std` with no allocator: every matrix of training is an nalgebra `SMatrix` on
+//! the stack, and `exp` and `ln` are computed in plain f32 operations ([`math`]), so the same
+//! inputs give the same bits on x86-64, Cortex-M and wasm32. The f64 analysis of a trained model
+//! ([`interpret`], the `alloc` feature) is sized at run time instead.
 //!
 //! This is the reference. The fast versions of the training loop (AVX-512 and the other
 //! instruction sets) live in the crate zl-lanes (`lanes/`), and the GPU's in `kernels/`; each
@@ -23,11 +24,15 @@
 // Index loops mirror the maths (C[i][j], W_E[i][k]); iterator chains would hide it.
 #![allow(clippy::needless_range_loop)]
 
+#[cfg(any(test, feature = "alloc"))]
+extern crate alloc;
+
 pub mod adamw;
 pub mod bigram;
 pub mod capacity;
 pub mod checksum;
 pub mod corpus;
+#[cfg(any(test, feature = "alloc"))]
 pub mod interpret;
 pub mod loss;
 pub mod math;

@@ -23,7 +23,7 @@ use serde_json::{json, Value};
 use zl_core::{
     capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
     checksum,
-    interpret::{self as zi, Table},
+    interpret::{self as zi, Counts, Table, Weights},
     AdamWConfig, Bigrams, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
@@ -44,6 +44,8 @@ trait Session {
 struct State<const V: usize, const D: usize> {
     trainer: Box<Trainer<V, D>>,
     bigrams: Box<Bigrams<V>>,
+    /// The same counts at their own size, for the analysis.
+    counts: Counts,
     vocab: Vec<char>,
     tokens: Vec<usize>,
     isa: Isa,
@@ -80,6 +82,7 @@ impl AtCapacity for Setup {
             .map_err(|e| e.to_string())?;
         Ok(Box::new(State {
             trainer: Box::new(Trainer::new(model, self.adamw)),
+            counts: Counts::of_bigrams(&bigrams),
             bigrams,
             vocab: vocab.chars().to_vec(),
             tokens,
@@ -95,13 +98,14 @@ impl<const V: usize, const D: usize> State<V, D> {
     fn v(&self) -> usize {
         self.vocab.len()
     }
-    fn log_q(&self) -> (Table<V>, Table<V>) {
-        let l = zi::logit_table(&self.trainer.model);
-        let log_q = zi::log_softmax(&l, self.v());
-        (l, log_q)
+    fn weights(&self) -> Weights {
+        Weights::of_model(&self.trainer.model)
+    }
+    fn log_q(&self) -> Table {
+        zi::log_softmax(&zi::logit_table(&self.weights()))
     }
     fn count(&self, i: usize, j: usize) -> f64 {
-        self.bigrams.counts[(i, j)] as f64
+        self.counts.count(i, j)
     }
 }
 
@@ -141,13 +145,13 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
         if let Some(f) = self.final_loss {
             let _ = checksum::write_line(&mut line, self.epochs, f, m);
         }
-        let d = zi::decompose(m, &self.bigrams);
-        let (_, log_q) = self.log_q();
+        let d = zi::decompose(&self.weights(), &self.counts);
+        let log_q = self.log_q();
         let mut shown = [0usize; MAX_SHOWN];
         let k = zi::most_frequent(|i, j| self.count(i, j), v, &mut shown);
         let rows: Vec<Value> = (0..v)
             .map(|i| {
-                let r = zi::token_row(&log_q, &self.bigrams, i);
+                let r = zi::token_row(&log_q, &self.counts, i);
                 let mut top = [0usize; TOP];
                 let k = zi::ranked(|j| self.count(i, j), v, &mut top);
                 let seen = (0..v).filter(|&j| self.count(i, j) > 0.0).count();
@@ -171,7 +175,7 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             (0..v).map(|i| (0..v).map(|j| f(i, j)).collect()).collect()
         };
         let p = table(&|i, j| {
-            let n = self.bigrams.row_totals[i] as f64;
+            let n = self.counts.row_total(i);
             if n > 0.0 {
                 self.count(i, j) / n
             } else {
@@ -186,7 +190,12 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "isa": self.isa.name(),
             "vocab": self.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
             "d_model": m.d_model(),
+            // The decomposition's keys as `zl interpret --json` names them, and this module's
+            // older names for them (kept for one release).
             "model_loss": d.model_loss,
+            "bigram_entropy": d.bigram_entropy,
+            "kl_weighted": d.kl_weighted,
+            "uniform_loss": d.uniform_loss,
             "floor": d.bigram_entropy,
             "gap": d.kl_weighted,
             "uniform": d.uniform_loss,
@@ -197,25 +206,24 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
     }
 
     fn ablate(&self, token: usize) -> Value {
-        match zi::ablate_embedding_row(&self.trainer.model, &self.tokens, token) {
-            Ok(a) => json!({
-                "token": token,
-                "positions_with": a.positions_with,
-                "positions_without": a.positions_without,
-                "changed_with": a.changed_with,
-                "changed_without": a.changed_without,
-                "delta_with": a.delta_with,
-                "delta_without": a.delta_without,
-                "mean_before": a.mean_before,
-                "mean_after": a.mean_after,
-            }),
+        match zi::ablate_embedding_row(&self.weights(), &self.tokens, token) {
+            Ok(a) => {
+                let mut v = json!(a);
+                // This module's older names for the same numbers, kept for one release.
+                v["delta_with"] = json!(a.delta_with);
+                v["delta_without"] = json!(a.delta_without);
+                v["mean_before"] = json!(a.mean_before);
+                v["mean_after"] = json!(a.mean_after);
+                v
+            }
+
             Err(e) => json!({"error": e.to_string()}),
         }
     }
 
     fn sample(&self, seed: u64, chars: usize) -> Value {
         let v = self.v();
-        let (_, log_q) = self.log_q();
+        let log_q = self.log_q();
         let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let (mut model, mut table) = (String::new(), String::new());
         let start = self.tokens[0];

@@ -4,12 +4,9 @@
 //! table (α = 0), which is what a model that generalises does better than.
 
 use anyhow::{bail, Result};
-use zl_core::{interpret as zi, Bigrams};
+use zl_core::interpret as zi;
 
-use crate::{
-    backend::capacity::{self, AtCapacity},
-    data::{corpus::Corpus, files::Weights},
-};
+use crate::data::{corpus::Corpus, files::Weights};
 
 /// The α values of the count model's add-α smoothing.
 pub const ALPHAS: [f64; 4] = [0.0, 0.01, 0.1, 1.0];
@@ -81,17 +78,10 @@ impl Split {
     /// The model's mean cross-entropy on the held-out predictions (zl-core's `cross_entropy` of
     /// its f64 logit table).
     pub fn model_loss(&self, w: &Weights) -> Result<f64> {
-        struct At<'a>(&'a Weights, &'a [u64]);
-        impl AtCapacity for At<'_> {
-            type Output = Result<f64>;
-            fn at<const V: usize, const D: usize>(self) -> Result<f64> {
-                let m = self.0.model::<V, D>()?;
-                let b = Bigrams::<V>::from_count_table(self.0.vocab.len(), self.1)
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
-                Ok(zi::cross_entropy(&zi::logit_table(&m), &b))
-            }
-        }
-        capacity::dispatch(w.vocab.len(), w.d_model, At(w, &self.held))
+        let v = w.vocab.len();
+        let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+        let b = zi::Counts::from_table(v, &self.held).map_err(|e| anyhow::anyhow!("{e}"))?;
+        Ok(zi::cross_entropy(&zi::logit_table(&m), &b))
     }
 
     /// The count model's held-out loss with add-α smoothing:

@@ -1,23 +1,21 @@
 //! What zl computes about a model on a text, for every command that shows it: the per-token
 //! comparison ([`Comparison`], which `zl train` prints and `zl interpret` starts from) and the
 //! whole analysis ([`Analysis`], for `zl interpret` and `zl report`), and the sweep's verdict
-//! ([`sweep`]). The maths is `zl_core::interpret` (no_std, f64 on the f32 weights); this layer
-//! gathers it out of the core's generic types. It never trains and never prints.
+//! ([`sweep`]). The maths is `zl_core::interpret` (f64 on the f32 weights, at the model's own
+//! size); this layer gathers it into what the commands show. It never prints.
 
+pub mod controls;
 pub mod heldout;
 pub mod sample;
 pub mod sweep;
 
 use std::time::Instant;
 
-use anyhow::{bail, Context, Result};
-use zl_core::{
-    interpret::{self as zi, Ablation, Decomposition, GapRow, TokenRow},
-    Bigrams, Model,
-};
+use anyhow::{anyhow, bail, Context, Result};
+use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
 use crate::{
-    backend::capacity::{self, AtCapacity},
+    backend::capacity,
     data::{corpus::Corpus, files::Weights},
 };
 
@@ -63,7 +61,7 @@ pub struct Comparison {
 }
 
 /// The top-1 agreement, counted honestly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
 pub struct Agreement {
     /// Rows followed by something, and of those, the rows whose most frequent next tokens (a
     /// set, with ties) contain the model's top-1.
@@ -152,7 +150,7 @@ impl Comparison {
 
 /// What is evidence about a trained model: each number an untrained model, or one trained on a
 /// shuffled text, should fail (the report shows the three side by side).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Evidence {
     pub model_loss: f64,
     pub kl_weighted: f64,
@@ -168,10 +166,33 @@ pub struct Evidence {
     pub seen_spread_max: f64,
 }
 
+/// Which number an [`EvidenceRow`] holds (render names it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EvidenceKind {
+    /// The gap `Σ_i (n_i/N)·KL(P_i‖Q_i)`, in nats.
+    Gap,
+    /// Its part from the leak onto unseen pairs.
+    GapLeak,
+    /// Its part from the misfit on seen pairs.
+    GapMisfit,
+    /// Rows whose top-1 is a most frequent next character, of `rows` followed.
+    TopOneAgrees { rows: usize },
+    /// The same among the `rows` rows with a single maximum.
+    SingleMaxAgrees { rows: usize },
+    /// Rows with every unseen logit below every seen one, of `rows` with a margin.
+    PositiveMargins { rows: usize },
+    /// R² of the row-centred table by the seen/unseen indicator.
+    IndicatorR2,
+    /// The correlation of seen logits with ln P (row-centred).
+    SeenCorrelation,
+    /// The largest row spread of seen logits about ln P (RMS, row-centred).
+    SeenSpread,
+}
+
 /// One line of the evidence-and-controls table: a number on the trained model and on each
 /// control, and whether both controls do worse (the verdict the text and the report print).
 pub struct EvidenceRow {
-    pub what: String,
+    pub kind: EvidenceKind,
     /// Trained, untrained, shuffled.
     pub values: [f64; 3],
     /// A count (printed as a whole number) rather than nats or a ratio.
@@ -217,65 +238,41 @@ impl Analysis {
             let v = [f(&e[0]), f(&e[1]), f(&e[2])];
             (v, v[1] < v[0] && v[2] < v[0])
         };
-        let row =
-            |what: String, (values, controls_fail): ([f64; 3], bool), count: bool| EvidenceRow {
-                what,
-                values,
-                count,
-                controls_fail,
-            };
+        let row = |kind, (values, controls_fail): ([f64; 3], bool), count| EvidenceRow {
+            kind,
+            values,
+            count,
+            controls_fail,
+        };
+        use EvidenceKind as K;
         vec![
+            row(K::Gap, lower(&|e| e.kl_weighted), false),
+            row(K::GapLeak, lower(&|e| e.gap_leak), false),
+            row(K::GapMisfit, lower(&|e| e.gap_seen_misfit), false),
             row(
-                "gap Σ_i (n_i/N)·KL(P_i‖Q_i) (nats)".into(),
-                lower(&|e| e.kl_weighted),
-                false,
-            ),
-            row(
-                "  of which leak onto unseen pairs".into(),
-                lower(&|e| e.gap_leak),
-                false,
-            ),
-            row(
-                "  of which misfit on seen pairs".into(),
-                lower(&|e| e.gap_seen_misfit),
-                false,
-            ),
-            row(
-                format!(
-                    "top-1 is a most frequent next character (of {} rows)",
-                    a.followed
-                ),
+                K::TopOneAgrees { rows: a.followed },
                 higher(&|e| e.argmax_agreement as f64),
                 true,
             ),
             row(
-                format!("  among the {} rows with a single maximum", a.single_max),
+                K::SingleMaxAgrees { rows: a.single_max },
                 higher(&|e| e.single_max_agreement as f64),
                 true,
             ),
             row(
-                format!(
-                    "rows with every unseen logit below every seen one (of {})",
-                    e[0].rows_with_margin
-                ),
+                K::PositiveMargins {
+                    rows: e[0].rows_with_margin,
+                },
                 higher(&|e| e.positive_margins as f64),
                 true,
             ),
+            row(K::IndicatorR2, higher(&|e| e.indicator_r2), false),
             row(
-                "R² of the row-centred table by the seen/unseen indicator".into(),
-                higher(&|e| e.indicator_r2),
-                false,
-            ),
-            row(
-                "correlation of seen logits with ln P (row-centred)".into(),
+                K::SeenCorrelation,
                 higher(&|e| e.seen_logit_correlation),
                 false,
             ),
-            row(
-                "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
-                lower(&|e| e.seen_spread_max),
-                false,
-            ),
+            row(K::SeenSpread, lower(&|e| e.seen_spread_max), false),
         ]
     }
 }
@@ -420,44 +417,48 @@ fn ranked(score: impl Fn(usize) -> f64, v: usize, keep: impl Fn(usize) -> bool) 
     out.into_iter().filter(|&j| keep(j)).collect()
 }
 
-/// The comparison of any model and counts, generic over the capacities.
-fn compare_at<const V: usize, const D: usize>(
-    m: &Model<V, D>,
-    b: &Bigrams<V>,
-    vocab: &[char],
-) -> Result<Comparison> {
-    let v = b.vocab_len();
-    if m.vocab_len() != v || vocab.len() != v {
+/// The model and the counts at their own sizes, checked to share a vocabulary.
+fn subject(w: &Weights, corpus: &Corpus) -> Result<(zi::Weights, Counts)> {
+    let v = corpus.vocab.len();
+    if w.vocab.len() != v {
         bail!(
-            "the model has {} tokens, the corpus {v} and the vocabulary {}; they must agree",
-            m.vocab_len(),
-            vocab.len()
+            "the model has {} tokens and the corpus {v}; they must agree",
+            w.vocab.len()
         );
     }
+    let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+    let b = Counts::from_table(v, &corpus.counts).map_err(|e| anyhow!("{e}"))?;
+    Ok((m, b))
+}
+
+/// The comparison of a model and counts; `model_loss_f32` is the model's loss from its own f32
+/// forward (the training path's).
+fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) -> Comparison {
+    let v = b.vocab_len();
     let l = zi::logit_table(m);
-    let log_q = zi::log_softmax(&l, v);
+    let log_q = zi::log_softmax(&l);
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
-    let weight = |i: usize| b.row_totals[i] as f64 / b.total as f64;
+    let weight = |i: usize| b.row_total(i) / b.total();
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
-    Ok(Comparison {
+    Comparison {
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
-        decomposition: zi::decompose(m, b),
-        model_loss_f32: zl_core::loss::loss(m, b) as f64,
-        counts: table(v, |i, j| b.counts[(i, j)] as f64),
+        decomposition: zi::decompose_table(&l, b),
+        model_loss_f32,
+        counts: table(v, |i, j| b.count(i, j)),
         // P in f64 (Bigrams::probability divides in f32).
         p: table(v, |i, j| {
-            let n = b.row_totals[i] as f64;
+            let n = b.row_total(i);
             if n > 0.0 {
-                b.counts[(i, j)] as f64 / n
+                b.count(i, j) / n
             } else {
                 0.0
             }
         }),
         rows: (0..v).map(|i| zi::token_row(&log_q, b, i)).collect(),
         data_top: (0..v)
-            .map(|i| ranked(|j| b.counts[(i, j)] as f64, v, |j| b.counts[(i, j)] > 0.0))
+            .map(|i| ranked(|j| b.count(i, j), v, |j| b.count(i, j) > 0.0))
             .collect(),
         model_top: (0..v)
             .map(|i| {
@@ -476,7 +477,7 @@ fn compare_at<const V: usize, const D: usize>(
         indicator_fit: zi::seen_indicator_fit(&l, b),
         seen_logit_correlation: seen_correlation(&seen),
         seen_spread: seen_spread(&seen, v),
-    })
+    }
 }
 
 /// The Pearson correlation of logits with ln P over the seen pairs, each centred on its row's
@@ -499,24 +500,16 @@ fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
 
 /// The comparison of saved or trained weights on a corpus.
 pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
-    struct At<'a>(&'a Weights, &'a Corpus);
-    impl AtCapacity for At<'_> {
-        type Output = Result<Comparison>;
-        fn at<const V: usize, const D: usize>(self) -> Result<Comparison> {
-            let (m, b) = model_and_counts::<V, D>(self.0, self.1)?;
-            compare_at(&m, &b, &self.0.vocab)
-        }
-    }
-    capacity::dispatch(w.vocab.len(), w.d_model, At(w, corpus))
+    let (m, b) = subject(w, corpus)?;
+    let f32_loss = capacity::f32_loss(w, corpus)?;
+    Ok(compare_at(&m, &b, &w.vocab, f32_loss))
 }
 
-fn model_and_counts<const V: usize, const D: usize>(
-    w: &Weights,
-    c: &Corpus,
-) -> Result<(Model<V, D>, Bigrams<V>)> {
-    let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
-        .map_err(|e| anyhow::anyhow!("{e}"))?;
-    Ok((w.model()?, b))
+/// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
+/// checkpoint.
+pub fn decompose(w: &Weights, corpus: &Corpus) -> Result<Decomposition> {
+    let (m, b) = subject(w, corpus)?;
+    Ok(zi::decompose(&m, &b))
 }
 
 /// The most characters of a --corpus file that the position-by-position ablation reruns (the
@@ -544,139 +537,122 @@ pub struct ControlWeights {
     pub shuffled: (Weights, String),
 }
 
+/// Where the analysed model came from, as the command that obtained it says.
+pub struct Provenance {
+    /// Where the model came from, in words.
+    pub source: String,
+    /// Its training budget, in words ("10000 epochs").
+    pub budget: String,
+    /// Its training curve, when it was trained here.
+    pub losses: Option<Vec<f32>>,
+}
+
+/// What was trained beside the model to measure it by ([`controls`]), and its held-out numbers.
+pub struct Beside {
+    pub controls: ControlWeights,
+    pub gap_curve: Option<GapCurve>,
+    pub refit_losses: Option<Vec<(usize, f64)>>,
+    pub held_out: Option<heldout::HeldOut>,
+}
+
 /// Analyses weights on a corpus: the comparison, the ablation (over the first
 /// [`ablation_chars`] characters), substitution and the spectra, the sanity checks on the
-/// untrained model, and the controls. `source` says in words where the model came from;
-/// `losses` is its training curve, when it was trained here.
+/// untrained model, and the controls.
 pub fn analyse(
     w: &Weights,
     corpus: &Corpus,
-    source: String,
-    losses: Option<Vec<f32>>,
-    controls: ControlWeights,
+    provenance: Provenance,
+    beside: Beside,
 ) -> Result<Analysis> {
     let start = Instant::now();
-    let not_run = corpus
+    let ablation_not_run = corpus
         .without_text()
         .map(|why| format!("the ablation was not run: it reruns the text itself, and {why}"));
     // At most the corpus's own characters: a --val-fraction training part is the head of a text
     // whose tail it does not count.
-    let tokens = match not_run {
+    let tokens = match ablation_not_run {
         None => {
             corpus.tokens(ablation_chars(w.vocab.len(), w.d_model).min(corpus.chars as usize))?
         }
         Some(_) => Vec::new(),
     };
-    // The model, its corpus, the ablation's tokens, and the two controls (the same vocabulary
-    // and d_model, so the same capacity).
-    struct At<'a>(
-        &'a Weights,
-        &'a Corpus,
-        &'a [usize],
-        &'a Weights,
-        &'a Weights,
-    );
-    impl AtCapacity for At<'_> {
-        type Output = Result<Analysis>;
-        fn at<const V: usize, const D: usize>(self) -> Result<Analysis> {
-            let (m, b) = model_and_counts::<V, D>(self.0, self.1)?;
-            let cmp = compare_at(&m, &b, &self.0.vocab)?;
-            let v = b.vocab_len();
-            let ablate = |m: &Model<V, D>| {
-                if self.2.is_empty() {
-                    // Not run: no text to rerun (Analysis::ablation_not_run says why).
-                    return Ok(Vec::new());
-                }
-                (0..v)
-                    .map(|i| zi::ablate_embedding_row(m, self.2, i))
-                    .collect::<Result<Vec<_>, _>>()
-                    .context("running the corpus through the model")
-            };
-            let ablations = ablate(&m)?;
-            let l = zi::logit_table(&m);
-            let spectrum = zi::Spectrum::of(&l, v);
-            let centred = zi::Spectrum::of(&zi::row_centred(&l, v), v);
-            let untrained: Model<V, D> = self.3.model()?;
-            let u_spectrum = zi::Spectrum::of_model(&untrained);
-            let untrained_sanity = Sanity {
-                ablation_changed_elsewhere: ablate(&untrained)?
-                    .iter()
-                    .map(|a| a.changed_without)
-                    .sum(),
-                substitution_loss: zi::substitution_loss(&b),
-                rank: u_spectrum.rank,
-                d_model: untrained.d_model(),
-            };
-            let seen_points = seen_points(&l, &b);
-            let an = Analysis {
-                text: self
-                    .2
-                    .iter()
-                    .take(TEXT_SHOWN)
-                    .map(|&t| self.0.vocab[t])
-                    .collect(),
-                corpus_chars: self.1.chars as usize,
-                ablation_chars: self.2.len(),
-                predictions: b.total as f64,
-                source: String::new(),
-                budget: String::new(),
-                losses: None,
-                ablations,
-                ablation_not_run: None,
-                substitution_loss: zi::substitution_loss(&b),
-                singular_values: spectrum.singular_values.as_slice()[..v].to_vec(),
-                rank_threshold: spectrum.threshold,
-                rank: spectrum.rank,
-                rank_losses: (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect(),
-                centred_singular_values: centred.singular_values.as_slice()[..v].to_vec(),
-                centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
-                directions: directions(&centred, &b, &self.0.vocab),
-                seen_points,
-                untrained_sanity,
-                // Their descriptions are filled in below.
-                controls: Controls {
-                    untrained: Control {
-                        what: String::new(),
-                        cmp: compare_at(&untrained, &b, &self.0.vocab)?,
-                    },
-                    shuffled: Control {
-                        what: String::new(),
-                        cmp: compare_at(&self.4.model::<V, D>()?, &b, &self.0.vocab)?,
-                    },
-                },
-                gap_curve: None,
-                refit_losses: None,
-                analysis_seconds: 0.0,
-                held_out: None,
-                cmp,
-            };
-            Ok(an)
-        }
-    }
-    let (untrained, untrained_what) = controls.untrained;
-    let (shuffled, shuffled_what) = controls.shuffled;
-    let at = At(w, corpus, &tokens, &untrained, &shuffled);
-    let mut an = capacity::dispatch(w.vocab.len(), w.d_model, at)?;
-    an.controls.untrained.what = untrained_what;
-    an.controls.shuffled.what = shuffled_what;
-    an.source = source;
-    an.losses = losses;
-    an.ablation_not_run = not_run;
-    an.analysis_seconds = start.elapsed().as_secs_f64();
-    Ok(an)
+    let (m, b) = subject(w, corpus)?;
+    let v = b.vocab_len();
+    let ablate = |m: &zi::Weights| {
+        // Not run without a text to rerun (Analysis::ablation_not_run says why).
+        (0..v)
+            .filter(|_| !tokens.is_empty())
+            .map(|i| zi::ablate_embedding_row(m, &tokens, i))
+            .collect::<Result<Vec<_>, _>>()
+            .context("running the corpus through the model")
+    };
+    let cmp = compare(w, corpus)?;
+    let ablations = ablate(&m)?;
+    let l = zi::logit_table(&m);
+    let spectrum = zi::Spectrum::of(&l);
+    let centred = zi::Spectrum::of(&zi::row_centred(&l));
+    let ControlWeights {
+        untrained: (untrained_w, untrained_what),
+        shuffled: (shuffled_w, shuffled_what),
+    } = beside.controls;
+    let (untrained, _) = subject(&untrained_w, corpus)?;
+    let substitution_loss = zi::substitution_loss(&b);
+    let untrained_sanity = Sanity {
+        ablation_changed_elsewhere: ablate(&untrained)?.iter().map(|a| a.changed_without).sum(),
+        substitution_loss,
+        rank: zi::Spectrum::of(&zi::logit_table(&untrained)).rank,
+        d_model: untrained.d_model(),
+    };
+    let controls = Controls {
+        untrained: Control {
+            what: untrained_what,
+            cmp: compare(&untrained_w, corpus)?,
+        },
+        shuffled: Control {
+            what: shuffled_what,
+            cmp: compare(&shuffled_w, corpus)?,
+        },
+    };
+    Ok(Analysis {
+        text: tokens
+            .iter()
+            .take(TEXT_SHOWN)
+            .map(|&t| w.vocab[t])
+            .collect(),
+        corpus_chars: corpus.chars as usize,
+        ablation_chars: tokens.len(),
+        predictions: b.total(),
+        source: provenance.source,
+        budget: provenance.budget,
+        losses: provenance.losses,
+        ablations,
+        ablation_not_run,
+        substitution_loss,
+        singular_values: spectrum.singular_values.clone(),
+        rank_threshold: spectrum.threshold,
+        rank: spectrum.rank,
+        rank_losses: (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect(),
+        centred_singular_values: centred.singular_values.clone(),
+        centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
+        directions: directions(&centred, &b, &w.vocab),
+        seen_points: seen_points(&l, &b),
+        untrained_sanity,
+        controls,
+        gap_curve: beside.gap_curve,
+        refit_losses: beside.refit_losses,
+        held_out: beside.held_out,
+        cmp,
+        analysis_seconds: start.elapsed().as_secs_f64(),
+    })
 }
 
 /// The top singular directions of the row-centred table, with the characters that load most
 /// and the correlations with frequency and vowel class.
-fn directions<const V: usize>(
-    sp: &zi::Spectrum<V>,
-    b: &Bigrams<V>,
-    vocab: &[char],
-) -> Vec<Direction> {
+fn directions(sp: &zi::Spectrum, b: &Counts, vocab: &[char]) -> Vec<Direction> {
     let v = b.vocab_len();
-    let current_n: Vec<f64> = (0..v).map(|i| b.row_totals[i] as f64).collect();
+    let current_n: Vec<f64> = (0..v).map(|i| b.row_total(i)).collect();
     let next_n: Vec<f64> = (0..v)
-        .map(|j| (0..v).map(|i| b.counts[(i, j)] as f64).sum())
+        .map(|j| (0..v).map(|i| b.count(i, j)).sum())
         .collect();
     let vowel = |c: char| "aeiouAEIOU".contains(c) as u8 as f64;
     let letters: Vec<usize> = (0..v).filter(|&i| vocab[i].is_alphabetic()).collect();
@@ -706,16 +682,16 @@ fn directions<const V: usize>(
 }
 
 /// The seen pairs' logits against ln P, each centred on its row's seen pairs.
-fn seen_points<const V: usize>(l: &zi::Table<V>, b: &Bigrams<V>) -> Vec<(usize, f64, f64)> {
+fn seen_points(l: &zi::Table, b: &Counts) -> Vec<(usize, f64, f64)> {
     let v = b.vocab_len();
     let mut out = vec![];
     for i in 0..v {
-        let seen: Vec<usize> = (0..v).filter(|&j| b.counts[(i, j)] > 0.0).collect();
+        let seen: Vec<usize> = (0..v).filter(|&j| b.count(i, j) > 0.0).collect();
         if seen.is_empty() {
             continue;
         }
-        let n = b.row_totals[i] as f64;
-        let lp = |j: usize| (b.counts[(i, j)] as f64 / n).ln();
+        let n = b.row_total(i);
+        let lp = |j: usize| (b.count(i, j) / n).ln();
         let mx = seen.iter().map(|&j| lp(j)).sum::<f64>() / seen.len() as f64;
         let my = seen.iter().map(|&j| l[(i, j)]).sum::<f64>() / seen.len() as f64;
         out.extend(seen.iter().map(|&j| (i, lp(j) - mx, l[(i, j)] - my)));

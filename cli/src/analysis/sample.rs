@@ -6,10 +6,7 @@ use anyhow::{bail, Result};
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use zl_core::interpret as zi;
 
-use crate::{
-    backend::capacity::{self, AtCapacity},
-    data::{corpus::Corpus, files::Weights},
-};
+use crate::data::{corpus::Corpus, files::Weights};
 
 /// The model's per-token numbers: `logits[i]` = `W_E[i]·W_U` in f32 (zl-core's
 /// `Model::logits_of`, the forward pass training uses), and `log_q[i]` its log-softmax in f64
@@ -22,27 +19,21 @@ pub struct ModelRows {
 
 /// [`ModelRows`] of weights `w` at `temperature` (1 for the model's own Q).
 pub fn model_rows(w: &Weights, temperature: f64) -> Result<ModelRows> {
-    struct At<'a>(&'a Weights, f64);
-    impl AtCapacity for At<'_> {
-        type Output = Result<ModelRows>;
-        fn at<const V: usize, const D: usize>(self) -> Result<ModelRows> {
-            let m = self.0.model::<V, D>()?;
-            let v = m.vocab_len();
-            let t = self.1;
-            let l = zi::logit_table(&m);
-            let l = if t == 1.0 { l } else { l.map(|x| x / t) };
-            let log_q = zi::log_softmax(&l, v);
-            Ok(ModelRows {
-                logits: (0..v)
-                    .map(|i| m.logits_of(i).iter().take(v).copied().collect())
-                    .collect(),
-                log_q: (0..v)
-                    .map(|i| (0..v).map(|j| log_q[(i, j)]).collect())
-                    .collect(),
-            })
-        }
-    }
-    capacity::dispatch(w.vocab.len(), w.d_model, At(w, temperature))
+    let v = w.vocab.len();
+    let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+    let l = zi::logit_table(&m);
+    let l = if temperature == 1.0 {
+        l
+    } else {
+        l.map(|x| x / temperature)
+    };
+    let log_q = zi::log_softmax(&l);
+    Ok(ModelRows {
+        logits: (0..v).map(|i| m.logits_of(i)).collect(),
+        log_q: (0..v)
+            .map(|i| (0..v).map(|j| log_q[(i, j)]).collect())
+            .collect(),
+    })
 }
 
 /// Token ids of `text` in `vocab`, or one line naming the first character outside it.

@@ -12,8 +12,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
     }
-    let (mut an, held) = source::analyse_holding_out(choice, &a.source, a.val.val_fraction)?;
-    an.held_out = held;
+    let an = source::analyse_holding_out(choice, &a.source, a.val.val_fraction)?;
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)
             .and_then(|f| files::write_folder(dir, &f))

@@ -4,14 +4,14 @@
 
 use std::{ops::ControlFlow, sync::Mutex};
 
-use anyhow::{Context, Result};
-use zl_core::{AdamWConfig, TrainConfig};
+use anyhow::Result;
+use zl_core::TrainConfig;
 
 use crate::{
     analysis::{
-        self,
-        heldout::{self, HeldOut, Split},
-        Analysis, ControlWeights, GapCurve,
+        self, controls,
+        heldout::{self, Split},
+        Analysis, Beside, Provenance,
     },
     args::ModelSource,
     backend::{Backend, Choice, Job, Trained},
@@ -20,16 +20,6 @@ use crate::{
         files::{self, Weights},
     },
 };
-
-/// The seed of the shuffled-text control's shuffle.
-const SHUFFLE_SEED: u64 = 0;
-
-/// The gap-against-epoch curve's work budget, in multiply-adds (each epoch costs about
-/// `6·v²·d`): 10^5 epochs for the seed text (about 0.2 s on one AVX-512 core for each of the
-/// two runs), fewer for a large vocabulary, never fewer than [`GAP_CURVE_MIN_EPOCHS`].
-const GAP_CURVE_WORK: f64 = 1e11;
-const GAP_CURVE_MAX_EPOCHS: u32 = 100_000;
-const GAP_CURVE_MIN_EPOCHS: u32 = 10_000;
 
 /// A model to look at: its weights, what it is in words, and how it was trained.
 pub struct Obtained {
@@ -181,7 +171,7 @@ pub fn train_holding_out_watched(
 /// trained the same way on a shuffled text; and, for a model trained here, the gap against the
 /// epoch.
 pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    Ok(analyse_holding_out(choice, src, None)?.0)
+    analyse_holding_out(choice, src, None)
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
@@ -190,7 +180,7 @@ pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
     val_fraction: Option<f64>,
-) -> Result<(Analysis, Option<HeldOut>)> {
+) -> Result<Analysis> {
     let whole = corpus(src)?;
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
     let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
@@ -216,129 +206,30 @@ pub fn analyse_holding_out(
         Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
         None => what,
     };
-    let untrained = Job {
-        config: TrainConfig {
-            epochs: 0,
-            ..job.config
-        },
-        ..job
-    };
-    let untrained = backend
-        .train(&corpus, &[untrained], false)?
-        .remove(0)
-        .weights;
-    let shuffled_text = corpus.shuffled(SHUFFLE_SEED)?;
-    let shuffled = backend
-        .train(&shuffled_text, &[job], false)
-        .context("training the shuffled-text control")?
-        .remove(0)
-        .weights;
-    let controls = ControlWeights {
-        untrained: (
-            untrained,
-            format!(
-                "the untrained model: init_torch(seed {}), epoch 0",
-                job.config.seed
-            ),
+    let controls = controls::train(&backend, &corpus, job, settings)?;
+    // The gap curve and the refits train more of the same run: for a model trained here, on a
+    // backend fast enough for them.
+    let trained_here = losses.is_some() && !backend.is_simulator();
+    let (gap_curve, refit_losses) = match trained_here {
+        true => (
+            Some(controls::gap_curve(&backend, &corpus, job)?),
+            controls::refit(&backend, &corpus, job)?,
         ),
-        shuffled: (
-            shuffled,
-            format!(
-                "trained with {settings} on {}, evaluated on the original text",
-                shuffled_text.source
-            ),
-        ),
+        false => (None, None),
     };
-    let mut an = analysis::analyse(&weights, &corpus, source, losses.clone(), controls)?;
-    an.budget = match &src.load {
-        Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
-        None => format!("{} epochs", job.config.epochs),
-    };
-    if losses.is_some() && !backend.is_simulator() {
-        an.gap_curve = Some(gap_curve(&backend, &corpus, job)?);
-        an.refit_losses = refit(&backend, &corpus, job)?;
-    }
-    Ok((an, held))
-}
-
-/// The models retrained at d_model 1..=d (every size up to 16, then powers of two and d), with
-/// the job's settings, and their f64 losses; `None` past [`GAP_CURVE_WORK`].
-fn refit(backend: &Backend, corpus: &Corpus, job: Job) -> Result<Option<Vec<(usize, f64)>>> {
-    let d = job.d_model;
-    let mut sizes: Vec<usize> = (1..=d.min(16)).collect();
-    sizes.extend((5..=6).map(|p| 1usize << p).filter(|&k| k < d));
-    if d > 16 {
-        sizes.push(d);
-    }
-    let v = corpus.vocab.len() as f64;
-    let work: f64 = sizes
-        .iter()
-        .map(|&k| 6.0 * v * v * k as f64 * job.config.epochs as f64)
-        .sum();
-    if work > GAP_CURVE_WORK {
-        return Ok(None);
-    }
-    let jobs: Vec<Job> = sizes
-        .iter()
-        .map(|&d_model| Job { d_model, ..job })
-        .collect();
-    let runs = backend
-        .train(corpus, &jobs, false)
-        .context("retraining at smaller d_model")?;
-    runs.iter()
-        .map(|t| {
-            Ok((
-                t.job.d_model,
-                analysis::compare(&t.weights, corpus)?
-                    .decomposition
-                    .model_loss,
-            ))
-        })
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
-}
-
-/// The exact gap at roughly geometric epochs, to as many epochs as [`GAP_CURVE_WORK`] allows
-/// (at least 10^4, at most 10^5), with the job's weight decay and without any.
-fn gap_curve(backend: &Backend, corpus: &Corpus, job: Job) -> Result<GapCurve> {
-    let (v, d) = (corpus.vocab.len() as f64, job.d_model as f64);
-    let budget = (GAP_CURVE_WORK / (6.0 * v * v * d)) as u32;
-    let max = budget.clamp(GAP_CURVE_MIN_EPOCHS, GAP_CURVE_MAX_EPOCHS);
-    let mut ends: Vec<u32> = (0..)
-        .flat_map(|k| [1u32, 2, 5].map(|m| m.saturating_mul(10u32.saturating_pow(k))))
-        .take_while(|&e| e < max)
-        .collect();
-    ends.push(max);
-    let wd = job.config.adamw.weight_decay;
-    let without = Job {
-        config: TrainConfig {
-            adamw: AdamWConfig {
-                weight_decay: 0.0,
-                ..job.config.adamw
-            },
-            ..job.config
+    let provenance = Provenance {
+        source,
+        budget: match &src.load {
+            Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
+            None => format!("{} epochs", job.config.epochs),
         },
-        ..job
+        losses,
     };
-    let gaps = Mutex::new(vec![vec![None; ends.len()]; 2]);
-    let after = |n: usize, t: &Trained| {
-        let c = analysis::compare(&t.weights, corpus)?;
-        let at = ends.iter().position(|&e| e == t.job.config.epochs);
-        if let Some(at) = at {
-            gaps.lock().unwrap()[n][at] = Some(c.decomposition.kl_weighted);
-        }
-        Ok(ControlFlow::Continue(()))
+    let beside = Beside {
+        controls,
+        gap_curve,
+        refit_losses,
+        held_out: held,
     };
-    backend
-        .train_segments(corpus, &[job, without], &ends, false, &after)
-        .context("training the gap-against-epoch runs")?;
-    let gaps = gaps.into_inner().unwrap();
-    Ok(GapCurve {
-        weight_decay: wd,
-        points: ends
-            .iter()
-            .enumerate()
-            .filter_map(|(k, &e)| Some((e, gaps[0][k]?, gaps[1][k]?)))
-            .collect(),
-    })
+    analysis::analyse(&weights, &corpus, provenance, beside)
 }

@@ -240,7 +240,7 @@ pub fn page(an: &Analysis) -> Result<String> {
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td></tr>",
-            esc(r.what.trim()),
+            esc(super::text::evidence_label(r.kind).trim()),
             r.cell(0),
             r.cell(1),
             r.cell(2),

@@ -3,7 +3,7 @@
 use serde_json::{json, Value};
 
 use crate::{
-    analysis::{sweep::Sweep, Analysis, Comparison, Control, TOP},
+    analysis::{sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence, TOP},
     backend::Trained,
     data::corpus::Corpus,
 };
@@ -40,6 +40,7 @@ pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) ->
         "initial_loss": run.losses[0] as f64,
         "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
         "final_loss": run.final_loss as f64,
+        "model_loss": cmp.decomposition.model_loss,
         "kl_weighted": cmp.decomposition.kl_weighted,
         "W_E": rows(&w.w_e, w.d_model),
         "W_U": rows(&w.w_u, w.vocab.len()),
@@ -152,16 +153,7 @@ pub fn interpret(an: &Analysis) -> Value {
         .enumerate()
         .map(|(i, r)| {
             // Null where the ablation was not run (the top-level ablation_not_run says why).
-            let ablation = an.ablations.get(i).map(|a| json!({
-                "positions_with": a.positions_with,
-                "positions_without": a.positions_without,
-                "changed_with": a.changed_with,
-                "changed_without": a.changed_without,
-                "delta_loss_with": a.delta_with,
-                "delta_loss_without": a.delta_without,
-                "mean_loss_with_before": a.mean_before,
-                "mean_loss_with_after": a.mean_after,
-            }));
+            let ablation = an.ablations.get(i).map(|a| json!(a));
             json!({
                 "token": i,
                 "char": an.cmp.vocab[i].to_string(),
@@ -285,38 +277,26 @@ pub fn interpret(an: &Analysis) -> Value {
 }
 
 fn agreement(c: &Comparison) -> Value {
-    let a = c.agreement();
-    json!({
-        "agree": a.agree,
-        "followed": a.followed,
-        "single_max": a.single_max,
-        "single_max_agree": a.single_max_agree,
-        "single_successor": a.single_successor,
-    })
+    json!(c.agreement())
 }
 
 fn evidence(c: &Comparison) -> Value {
-    let e = c.evidence();
-    json!({
-        "model_loss": e.model_loss,
-        "kl_weighted": e.kl_weighted,
-        "gap_leak": e.gap_leak,
-        "gap_seen_misfit": e.gap_seen_misfit,
-        "argmax_agreement": e.argmax_agreement,
-        "single_max_agreement": e.single_max_agreement,
-        "positive_margins": e.positive_margins,
-        "rows_with_margin": e.rows_with_margin,
-        "indicator_r2": e.indicator_r2,
-        "seen_logit_correlation": e.seen_logit_correlation,
-        "seen_spread_max": e.seen_spread_max,
-    })
+    json!(c.evidence())
 }
 
 fn control(c: &Control) -> Value {
-    let mut v = evidence(&c.cmp);
-    v["what"] = json!(c.what);
-    v["agreement"] = agreement(&c.cmp);
-    v
+    #[derive(serde::Serialize)]
+    struct Row<'a> {
+        #[serde(flatten)]
+        evidence: Evidence,
+        what: &'a str,
+        agreement: Agreement,
+    }
+    json!(Row {
+        evidence: c.cmp.evidence(),
+        what: &c.what,
+        agreement: c.cmp.agreement(),
+    })
 }
 
 /// `zl eval --json`.
@@ -328,9 +308,12 @@ pub fn eval(e: &super::text::EvalView) -> Value {
         "vocab_size": e.weights.vocab.len(),
         "corpus_vocab_size": e.corpus.vocab.len(),
         "d_model": e.weights.d_model,
+        "model_loss": d.model_loss,
+        "bigram_entropy": d.bigram_entropy,
+        "kl_weighted": d.kl_weighted,
+        // The older names of model_loss and bigram_entropy, kept for one release.
         "loss": d.model_loss,
         "floor": d.bigram_entropy,
-        "kl_weighted": d.kl_weighted,
         "scored": e.scored,
         "skipped": e.skipped.pairs,
         "skipped_characters": e.skipped.chars.iter().map(|&(c, n)| json!({"char": c.to_string(), "pairs": n})).collect::<Vec<_>>(),

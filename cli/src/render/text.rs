@@ -6,7 +6,7 @@ use std::fmt::Write;
 use zl_core::TrainConfig;
 
 use crate::{
-    analysis::{sweep::Sweep, Analysis, Comparison, TOP},
+    analysis::{sweep::Sweep, Analysis, Comparison, EvidenceKind, TOP},
     backend::{Job, Trained},
     data::corpus::{Corpus, Source},
 };
@@ -440,7 +440,7 @@ fn evidence(an: &Analysis) -> String {
         let _ = writeln!(
             s,
             "{:<58} {:>12} {:>12} {:>12}  {}",
-            r.what,
+            evidence_label(r.kind),
             r.cell(0),
             r.cell(1),
             r.cell(2),
@@ -916,4 +916,24 @@ pub fn eval(e: &EvalView) -> String {
         d.kl_weighted
     );
     s
+}
+
+/// The words for one row of the evidence-and-controls table (sub-rows indented by two spaces).
+pub fn evidence_label(kind: EvidenceKind) -> String {
+    use EvidenceKind as K;
+    match kind {
+        K::Gap => "gap Σ_i (n_i/N)·KL(P_i‖Q_i) (nats)".into(),
+        K::GapLeak => "  of which leak onto unseen pairs".into(),
+        K::GapMisfit => "  of which misfit on seen pairs".into(),
+        K::TopOneAgrees { rows } => {
+            format!("top-1 is a most frequent next character (of {rows} rows)")
+        }
+        K::SingleMaxAgrees { rows } => format!("  among the {rows} rows with a single maximum"),
+        K::PositiveMargins { rows } => {
+            format!("rows with every unseen logit below every seen one (of {rows})")
+        }
+        K::IndicatorR2 => "R² of the row-centred table by the seen/unseen indicator".into(),
+        K::SeenCorrelation => "correlation of seen logits with ln P (row-centred)".into(),
+        K::SeenSpread => "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
+    }
 }
