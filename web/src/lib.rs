@@ -52,7 +52,7 @@ struct State<const V: usize, const D: usize> {
     epochs: u32,
     /// The loss after the last update of the last `train` call (what the checksum line holds).
     final_loss: Option<f32>,
-    diverged: Option<(u32, f32)>,
+    diverged: Option<zl_core::Diverged>,
 }
 
 struct Setup {
@@ -127,8 +127,11 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
                 self.final_loss = Some(f);
                 json!({"epoch": self.epochs, "losses": losses, "final_loss": f})
             }
-            Err((e, l)) => {
-                self.diverged = Some((start + e, l));
+            Err(zl_core::Diverged { epoch: e, loss: l }) => {
+                self.diverged = Some(zl_core::Diverged {
+                    epoch: start + e,
+                    loss: l,
+                });
                 self.epochs = start + e;
                 json!({"error": format!(
                     "the loss became {l} at epoch {}: training diverged; lower the learning rate",
