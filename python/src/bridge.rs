@@ -107,7 +107,15 @@ pub fn corpus(text: Option<&str>, path: Option<&Path>, counts: Option<&Path>) ->
             .corpus(corpus::Source::File(PathBuf::from("the text given")))
             .and_then(Corpus::trainable)
             .context("text="),
-        None => Corpus::load_either(path, counts),
+        None => {
+            // A missing count file keeps its io::Error (the CLI's reader words it), so that
+            // Python raises FileNotFoundError for it as for a missing corpus.
+            if let Some(p) = counts {
+                std::fs::metadata(p)
+                    .with_context(|| format!("--counts {}: cannot open it", p.display()))?;
+            }
+            Corpus::load_either(path, counts)
+        }
     }
 }
 

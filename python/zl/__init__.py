@@ -189,8 +189,9 @@ def _flags(**kw) -> list:
     for name, value in kw.items():
         if value is None:
             continue
-        if isinstance(value, bool) or not isinstance(value, (int, float, str)):
-            raise TypeError(f"{name}= takes a number, not {type(value).__name__}")
+        text = name in ("backend", "prompt")
+        if isinstance(value, bool) or not isinstance(value, (str,) if text else (int, float)):
+            raise TypeError(f"{name}= takes a {'str' if text else 'number'}, not {type(value).__name__}")
         out.append((name, repr(value) if isinstance(value, float) else str(value)))
     return out
 
