@@ -1,0 +1,397 @@
+//! Every call from the Python module into zl-cli's library, each a thin function that does what
+//! the matching command in `cli/src/cmd/` does, minus the printing. The rest of this crate sees
+//! only the types and functions here, so that a change inside zl-cli is answered in this file.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+use zl_cli::{
+    analysis::{heldout, sample, sweep},
+    args::{Cli, Command, ModelSource},
+    backend::{Backend, Choice, Job},
+    cmd::{live, source},
+    data::{corpus, files},
+    render,
+};
+use zl_core::TrainConfig;
+
+pub use zl_cli::cmd::live::Interrupted;
+pub use zl_cli::data::{corpus::Corpus, files::Weights};
+
+/// How often a run logs its loss, as `zl train`'s default `--log-every`: its segments end
+/// there, so a run here is cut as `zl train`'s is.
+const LOG_EVERY: u32 = 100;
+
+/// A run's settings, checked by `zl train`'s own flags: the backend, the width, zl-core's
+/// training settings, and the held-out fraction.
+#[derive(Clone, Copy, Debug)]
+pub struct Settings {
+    pub backend: Choice,
+    pub d_model: usize,
+    pub config: TrainConfig,
+    pub val_fraction: Option<f64>,
+}
+
+impl Settings {
+    fn job(&self) -> Job {
+        Job {
+            d_model: self.d_model,
+            config: self.config,
+        }
+    }
+}
+
+/// Values as `zl train` takes them (`--backend`, `--d-model`, `--epochs`, `--lr`,
+/// `--weight-decay`, `--seed`, `--val-fraction`), parsed and checked by its argument parser;
+/// a bad one is its one-line message.
+pub fn settings(flags: &[(&str, String)]) -> Result<Settings> {
+    let cli = parse("train", flags)?;
+    match cli.command {
+        Command::Train(a) => Ok(Settings {
+            backend: cli.backend,
+            d_model: a.d_model,
+            config: a.hyper.config(),
+            val_fraction: a.val.val_fraction,
+        }),
+        _ => unreachable!("the argument list names `train`"),
+    }
+}
+
+/// `zl sample`'s own settings.
+#[derive(Clone, Debug)]
+pub struct Sampling {
+    pub prompt: Option<String>,
+    pub chars: usize,
+    pub temperature: f64,
+    pub sample_seed: u64,
+}
+
+/// Values as `zl sample` takes them (`--prompt`, `--chars`, `--temperature`, `--sample-seed`),
+/// checked by its argument parser.
+pub fn sampling(flags: &[(&str, String)]) -> Result<Sampling> {
+    match parse("sample", flags)?.command {
+        Command::Sample(a) => Ok(Sampling {
+            prompt: a.prompt,
+            chars: a.chars as usize,
+            temperature: a.temperature,
+            sample_seed: a.sample_seed,
+        }),
+        _ => unreachable!("the argument list names `sample`"),
+    }
+}
+
+/// `zl COMMAND --flag=value…` through the CLI's parser (`backend` goes before the command);
+/// a refused value is clap's first line, as `zl` reports it.
+fn parse(command: &str, flags: &[(&str, String)]) -> Result<Cli> {
+    let mut argv = vec!["zl".to_string()];
+    for (name, value) in flags.iter().filter(|(n, _)| *n == "backend") {
+        argv.push(format!("--{name}={value}"));
+    }
+    argv.push(command.into());
+    for (name, value) in flags.iter().filter(|(n, _)| *n != "backend") {
+        argv.push(format!("--{}={value}", name.replace('_', "-")));
+    }
+    Cli::try_parse_from(argv).map_err(|e| {
+        let text = e.render().to_string();
+        let line = text.lines().next().unwrap_or_default();
+        anyhow::anyhow!("{}", line.strip_prefix("error: ").unwrap_or(line))
+    })
+}
+
+/// The corpus of a text given as a string, of a `--corpus` file, of a `--counts` file, or the
+/// seed text; checked as `zl train` checks them.
+pub fn corpus(text: Option<&str>, path: Option<&Path>, counts: Option<&Path>) -> Result<Corpus> {
+    match text {
+        Some(t) => corpus::tally(t.as_bytes(), "text=")?
+            .corpus(corpus::Source::File(PathBuf::from("the text given")))
+            .and_then(Corpus::trainable)
+            .context("text="),
+        None => {
+            // A missing count file keeps its io::Error (the CLI's reader words it), so that
+            // Python raises FileNotFoundError for it as for a missing corpus.
+            if let Some(p) = counts {
+                std::fs::metadata(p)
+                    .with_context(|| format!("--counts {}: cannot open it", p.display()))?;
+            }
+            Corpus::load_either(path, counts)
+        }
+    }
+}
+
+pub fn vocab(c: &Corpus) -> &[char] {
+    &c.vocab
+}
+
+/// The V×V next-token counts, row-major over [`vocab`].
+pub fn counts(c: &Corpus) -> &[u64] {
+    &c.counts
+}
+
+/// The bigram floor: the entropy of the text's bigram table, the lowest loss a model reaches.
+pub fn floor(c: &Corpus) -> f64 {
+    c.bigram_entropy()
+}
+
+pub fn chars(c: &Corpus) -> u64 {
+    c.chars
+}
+
+pub fn documents(c: &Corpus) -> u64 {
+    c.documents
+}
+
+pub fn source_name(c: &Corpus) -> String {
+    c.source.to_string()
+}
+
+/// One trained model, as `zl train` reports it.
+pub struct Run {
+    pub weights: Weights,
+    pub losses: Vec<f32>,
+    pub final_loss: f32,
+    pub seconds: f64,
+    /// `zl train --checksum`'s line.
+    pub checksum: String,
+    /// The backend that ran ("cpu-avx512", …).
+    pub backend: String,
+    /// `zl train --val-fraction --json`'s `held_out` object, as JSON text.
+    pub held_out: Option<String>,
+}
+
+/// `zl train` on `whole`: in the segments `zl train` uses, `after(epochs done)` called after
+/// each, the run stopping (with [`Interrupted`]) where it returns false.
+pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync)) -> Result<Run> {
+    let backend = Backend::open(s.backend)?;
+    let job = s.job();
+    let epochs = job.config.epochs;
+    let split = s
+        .val_fraction
+        .map(|f| heldout::Split::new(whole, f))
+        .transpose()?;
+    let (run, held) = match &split {
+        Some(split) => {
+            let (run, curve) =
+                source::train_holding_out_watched(&backend, split, job, LOG_EVERY, &|t| {
+                    after(t.job.config.epochs)
+                })?;
+            (run, Some((split, curve)))
+        }
+        None => {
+            let ends = live::segment_ends(epochs, LOG_EVERY, whole.vocab.len(), s.d_model);
+            let run = backend
+                .train_segments(whole, &[job], &ends, true, &|_, t| {
+                    after(t.job.config.epochs)
+                })?
+                .remove(0);
+            (run, None)
+        }
+    };
+    if run.job.config.epochs < epochs {
+        return Err(Interrupted {
+            epochs: run.job.config.epochs,
+        }
+        .into());
+    }
+    let held_out = match held {
+        Some((split, curve)) => Some(
+            render::verbs::held_out_json(&heldout::held_out(split, &run.weights, curve)?)
+                .to_string(),
+        ),
+        None => None,
+    };
+    Ok(Run {
+        backend: backend.name(),
+        weights: run.weights,
+        losses: run.losses,
+        final_loss: run.final_loss,
+        seconds: run.seconds,
+        checksum: run.checksum,
+        held_out,
+    })
+}
+
+/// Weights from arrays, checked as `--load` checks a file (shapes, sizes, finite values).
+pub fn weights(vocab: Vec<char>, d_model: usize, w_e: Vec<f32>, w_u: Vec<f32>) -> Result<Weights> {
+    let v = vocab.len();
+    if v < 2 || d_model == 0 || w_e.len() != v * d_model || w_u.len() != v * d_model {
+        bail!(
+            "W_E has {} values and W_U {} for a vocabulary of {v} and d_model {d_model}; give W_E as ({v}, {d_model}) and W_U as ({d_model}, {v})",
+            w_e.len(),
+            w_u.len()
+        );
+    }
+    let w = Weights {
+        vocab,
+        d_model,
+        w_e,
+        w_u,
+    };
+    let bytes = files::to_safetensors(&w, &[])?;
+    let loaded = files::loaded_from_safetensors(&bytes, Path::new("the weights given"))?;
+    Ok(loaded.with_vocab(w.vocab))
+}
+
+pub fn weights_vocab(w: &Weights) -> &[char] {
+    &w.vocab
+}
+
+pub fn weights_d_model(w: &Weights) -> usize {
+    w.d_model
+}
+
+pub fn w_e(w: &Weights) -> &[f32] {
+    &w.w_e
+}
+
+pub fn w_u(w: &Weights) -> &[f32] {
+    &w.w_u
+}
+
+/// `--save PATH`: the safetensors file `zl train --save` writes, with `meta` as its metadata
+/// besides the vocabulary.
+pub fn save(w: &Weights, path: &Path, meta: &[(String, String)]) -> Result<()> {
+    let flag = || format!("--save {}", path.display());
+    files::check_output_file(path).with_context(flag)?;
+    let meta: Vec<(&str, String)> = meta.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let bytes = files::to_safetensors(w, &meta)?;
+    files::write_atomic(path, &bytes).with_context(flag)
+}
+
+/// `--load PATH` beside a corpus (given, or the seed text): the weights, and the note on a
+/// converted dtype.
+pub fn load(path: &Path, corpus: &Corpus, corpus_given: bool) -> Result<(Weights, Option<String>)> {
+    let (w, _, note) = files::load_weights(path, corpus, corpus_given)?;
+    Ok((w, note))
+}
+
+/// Where `interpret` finds its model: trained here with settings, or loaded from a file.
+pub enum Model<'a> {
+    Trained(&'a Settings),
+    Loaded(&'a Path),
+}
+
+/// `zl interpret --json`'s object (as JSON text) and `zl report`'s page, for the model `m` on
+/// the corpus file or count file given (else the seed text); `on` names the backend (and, for
+/// loaded weights, the controls' settings).
+pub fn interpret(
+    on: &Settings,
+    m: Model,
+    corpus: Option<&Path>,
+    counts: Option<&Path>,
+) -> Result<(String, String)> {
+    let (load, s) = match m {
+        Model::Trained(s) => (None, s),
+        Model::Loaded(p) => (Some(p.to_path_buf()), on),
+    };
+    let c = &s.config;
+    let src = ModelSource {
+        load,
+        seed: c.seed,
+        epochs: c.epochs,
+        corpus: corpus.map(Path::to_path_buf),
+        counts: counts.map(Path::to_path_buf),
+        d_model: s.d_model,
+        lr: c.adamw.lr,
+        weight_decay: c.adamw.weight_decay,
+    };
+    let (mut an, held) = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
+    an.held_out = held;
+    let mut out = render::json::interpret(&an);
+    if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
+        obj.insert("held_out".into(), render::verbs::held_out_json(h));
+    }
+    Ok((out.to_string(), render::html::page(&an)?))
+}
+
+/// `zl sample --json`'s object, as JSON text: `chars` characters after `prompt` (the corpus's
+/// first character when `None`) from the model and from the corpus's bigram table.
+pub fn sample(w: &Weights, corpus: &Corpus, what: &str, s: &Sampling) -> Result<String> {
+    check_vocab(w, corpus)?;
+    let prompt = match &s.prompt {
+        Some(p) => sample::token_ids(p, &corpus.vocab, "--prompt")?,
+        None => corpus.tokens(1)?,
+    };
+    let rows = sample::model_rows(w, s.temperature)?;
+    let samples = sample::sample(&rows.log_q, corpus, &prompt, s.chars, s.sample_seed);
+    let view = render::verbs::SampleView {
+        what,
+        vocab: &w.vocab,
+        prompt: &prompt,
+        samples: &samples,
+        seed: s.sample_seed,
+        temperature: s.temperature,
+    };
+    Ok(render::verbs::sample_json(&view).to_string())
+}
+
+fn check_vocab(w: &Weights, corpus: &Corpus) -> Result<()> {
+    if w.vocab != corpus.vocab {
+        bail!(
+            "the model's vocabulary {:?} is not that of {} {:?}; give the text it was trained on",
+            w.vocab.iter().collect::<String>(),
+            corpus.source,
+            corpus.vocab.iter().collect::<String>()
+        );
+    }
+    Ok(())
+}
+
+/// `zl run --text`: position by position, as the notebook's `run_with_cache` shows it.
+pub struct Positions {
+    pub tokens: Vec<usize>,
+    /// n × d_model, row-major: rows of W_E, bit for bit.
+    pub hook_embed: Vec<f32>,
+    /// n × V, row-major, f32 as the model computes them.
+    pub logits: Vec<f32>,
+    /// n × V, row-major: ln Q(next | token), f64.
+    pub log_q: Vec<f64>,
+    /// The mean loss over the positions that have a next character.
+    pub loss: Option<f64>,
+}
+
+pub fn run(w: &Weights, text: &str) -> Result<Positions> {
+    let tokens = sample::token_ids(text, &w.vocab, "--text")?;
+    let rows = sample::model_rows(w, 1.0)?;
+    let (positions, loss) = sample::run(w, &rows, &tokens);
+    Ok(Positions {
+        tokens,
+        hook_embed: positions
+            .iter()
+            .flat_map(|p| p.hook_embed.clone())
+            .collect(),
+        logits: positions.iter().flat_map(|p| p.logits.clone()).collect(),
+        log_q: positions.iter().flat_map(|p| p.log_q.clone()).collect(),
+        loss,
+    })
+}
+
+/// `zl sweep --json`'s object (a fixed epoch budget), as JSON text: one model per size in
+/// `sizes` (each checked by [`settings`]), with `s`'s other settings.
+pub fn sweep(corpus: &Corpus, sizes: &[usize], s: &Settings) -> Result<String> {
+    let mut sizes = sizes.to_vec();
+    sizes.sort_unstable();
+    sizes.dedup();
+    if sizes.is_empty() {
+        bail!("d_model: no sizes given; list them, such as d_model=[1, 2, 4, 8, 16, 32]");
+    }
+    let backend = Backend::open(s.backend)?;
+    let config = s.config;
+    let floor = corpus.bigram_entropy();
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .map(|&d_model| Job { d_model, config })
+        .collect();
+    let runs = backend.train(corpus, &jobs, false)?;
+    let points = runs
+        .iter()
+        .map(|t| sweep::Point {
+            d_model: t.job.d_model,
+            final_loss: t.final_loss as f64,
+            gap: t.final_loss as f64 - floor,
+            train_seconds: t.seconds,
+        })
+        .collect();
+    let sw = sweep::Sweep::Fixed(sweep::Fixed::new(points, floor, config.epochs));
+    Ok(render::json::sweep(&backend.name(), corpus, &config, &sw).to_string())
+}
