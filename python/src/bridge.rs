@@ -8,7 +8,7 @@ use anyhow::{bail, Context, Result};
 use clap::Parser;
 use zl_cli::{
     analysis::{heldout, sample, sweep},
-    args::{Cli, Command, ModelSource},
+    args::{Cli, Command, ModelSource, TextSource, Training},
     backend::{Backend, Choice, Job},
     cmd::{live, source},
     data::{corpus, files},
@@ -47,11 +47,11 @@ impl Settings {
 /// a bad one is its one-line message.
 pub fn settings(flags: &[(&str, String)]) -> Result<Settings> {
     let cli = parse("train", flags)?;
-    match cli.command {
+    match &cli.command {
         Command::Train(a) => Ok(Settings {
-            backend: cli.backend,
+            backend: cli.backend(&a.training),
             d_model: a.d_model,
-            config: a.hyper.config(),
+            config: a.training.config(),
             val_fraction: a.val.val_fraction,
         }),
         _ => unreachable!("the argument list names `train`"),
@@ -173,7 +173,7 @@ pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync))
         Some(split) => {
             let (run, curve) =
                 source::train_holding_out_watched(&backend, split, job, LOG_EVERY, &|t| {
-                    after(t.job.config.epochs)
+                    flow(after(t.job.config.epochs))
                 })?;
             (run, Some((split, curve)))
         }
@@ -181,7 +181,7 @@ pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync))
             let ends = live::segment_ends(epochs, LOG_EVERY, whole.vocab.len(), s.d_model);
             let run = backend
                 .train_segments(whole, &[job], &ends, true, &|_, t| {
-                    after(t.job.config.epochs)
+                    Ok(flow(after(t.job.config.epochs)))
                 })?
                 .remove(0);
             (run, None)
@@ -228,7 +228,7 @@ pub fn weights(vocab: Vec<char>, d_model: usize, w_e: Vec<f32>, w_u: Vec<f32>) -
         w_u,
     };
     let bytes = files::to_safetensors(&w, &[])?;
-    let loaded = files::loaded_from_safetensors(&bytes, Path::new("the weights given"))?;
+    let loaded = files::loaded_from_safetensors(&bytes).context("the weights given")?;
     Ok(loaded.with_vocab(w.vocab))
 }
 
@@ -287,16 +287,20 @@ pub fn interpret(
     let c = &s.config;
     let src = ModelSource {
         load,
-        seed: c.seed,
-        epochs: c.epochs,
-        corpus: corpus.map(Path::to_path_buf),
-        counts: counts.map(Path::to_path_buf),
         d_model: s.d_model,
-        lr: c.adamw.lr,
-        weight_decay: c.adamw.weight_decay,
+        text: TextSource {
+            corpus: corpus.map(Path::to_path_buf),
+            counts: counts.map(Path::to_path_buf),
+        },
+        training: Training {
+            seed: c.seed,
+            epochs: c.epochs,
+            lr: c.adamw.lr,
+            weight_decay: c.adamw.weight_decay,
+            backend: Some(on.backend),
+        },
     };
-    let (mut an, held) = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
-    an.held_out = held;
+    let an = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
     let mut out = render::json::interpret(&an);
     if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
         obj.insert("held_out".into(), render::verbs::held_out_json(h));
@@ -394,4 +398,13 @@ pub fn sweep(corpus: &Corpus, sizes: &[usize], s: &Settings) -> Result<String> {
         .collect();
     let sw = sweep::Sweep::Fixed(sweep::Fixed::new(points, floor, config.epochs));
     Ok(render::json::sweep(&backend.name(), corpus, &config, &sw).to_string())
+}
+
+/// The segment loop's answer for `after`'s: go on while it says true.
+fn flow(go_on: bool) -> std::ops::ControlFlow<()> {
+    if go_on {
+        std::ops::ControlFlow::Continue(())
+    } else {
+        std::ops::ControlFlow::Break(())
+    }
 }
