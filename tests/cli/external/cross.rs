@@ -7,43 +7,17 @@
 
 use std::{
     process::{Command, Stdio},
-    sync::{Mutex, OnceLock},
+    sync::Mutex,
     time::Instant,
 };
 
-use zl_core::{checksum, AdamWConfig, Bigrams, SeedModel, Trainer, Vocab, SEED_TEXT};
-use zl_tests::{root, zl_bin};
+use zl_tests::root;
 
-/// The demos train for the notebook's 10,000 epochs.
-const EPOCHS: u32 = 10_000;
+use crate::embedded::host_line;
 
 /// One script at a time: two run.sh installing QEMU or a rustup target at once would race on
 /// apt's and rustup's locks, and QEMU's wall times are reported, so they should not share cores.
 static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
-
-/// The checksum line of the seed run, computed here through zl-core on the host (once).
-fn host_line() -> &'static str {
-    static LINE: OnceLock<String> = OnceLock::new();
-    LINE.get_or_init(train_on_host)
-}
-
-fn train_on_host() -> String {
-    let b = Bigrams::<30>::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
-    let mut t = Trainer::new(
-        SeedModel::init_torch(0, 30, 16).unwrap(),
-        AdamWConfig::default(),
-    );
-    let final_loss = t.run(&b, EPOCHS, |_, _| {}).unwrap();
-    let mut line = String::new();
-    checksum::write_line(&mut line, EPOCHS, final_loss, &t.model).unwrap();
-    // A line of the documented shape, so that an empty or truncated one cannot match.
-    let shape = "epochs=10000 final_loss=0x00000000 weights_fnv1a=0x00000000";
-    assert!(
-        line.starts_with("epochs=10000 final_loss=0x") && line.len() == shape.len(),
-        "unexpected checksum line {line:?}"
-    );
-    line
-}
 
 /// Runs `bash SCRIPT ARGS` from the repository root and returns the last line of its stdout,
 /// failing with its exit status and the tail of its output if it did not succeed.
@@ -112,62 +86,59 @@ fn wasi_simd128_under_node_prints_the_host_checksum() {
 }
 
 #[test]
-fn zl_train_checksum_prints_the_zl_core_line() {
-    let out = Command::new(zl_bin())
-        .args(["train", "--checksum"])
-        .stdin(Stdio::null())
+fn checked_in_wasm_is_built_from_these_sources() {
+    let want = std::fs::read_to_string(root().join("web/dist/SOURCES")).unwrap();
+    let o = Command::new(root().join("web/build.sh"))
+        .arg("--sources")
         .output()
-        .expect("run zl");
+        .expect("web/build.sh --sources");
+    assert!(o.status.success());
+    let got = String::from_utf8(o.stdout).unwrap();
     assert!(
-        out.status.success(),
-        "zl train --checksum failed ({}): {}",
-        out.status,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert_eq!(
-        stdout.lines().last().unwrap_or_default(),
-        host_line(),
-        "the last line of `zl train --checksum` vs zl-core's (empty: this zl has no --checksum yet)"
+        got == want,
+        "web/dist/ was built from other sources than these (zl-core, zl-lanes or web/ changed): \
+         run web/build.sh and commit web/dist/\n{}",
+        got.lines()
+            .zip(want.lines())
+            .filter(|(a, b)| a != b)
+            .map(|(a, _)| a)
+            .collect::<Vec<_>>()
+            .join("\n")
     );
 }
 
-/// docs/EMBEDDED.md marks each code excerpt with `<!-- from PATH -->` on the line before its
-/// fence; the excerpt must appear verbatim in PATH, which run.sh builds, so the docs cannot
-/// drift from code that compiles.
+/// The example builds for a Cortex-M4F (the target scripts/test.sh already installs for
+/// zl-core's no_std build), so it uses nothing but `core`.
 #[test]
-fn embedded_docs_excerpts_are_in_the_files_they_name() {
-    let doc = std::fs::read_to_string(root().join("docs/EMBEDDED.md")).expect("docs/EMBEDDED.md");
-    let mut lines = doc.lines();
-    let mut checked = 0;
-    while let Some(line) = lines.next() {
-        let Some(path) = line
-            .trim()
-            .strip_prefix("<!-- from ")
-            .and_then(|rest| rest.strip_suffix(" -->"))
-        else {
-            continue;
-        };
-        let fence = lines.next().unwrap_or_default();
+fn the_guides_example_builds_for_thumbv7em() {
+    let target = "thumbv7em-none-eabihf";
+    let installed = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .output()
+        .map(|o| {
+            String::from_utf8_lossy(&o.stdout)
+                .lines()
+                .any(|l| l == target)
+        })
+        .unwrap_or(false);
+    if !installed {
         assert!(
-            fence.starts_with("```"),
-            "<!-- from {path} --> must precede a ``` fence"
+            std::env::var_os("CI").is_none(),
+            "under CI the {target} target must be installed (scripts/test.sh adds it)"
         );
-        let excerpt: Vec<&str> = lines
-            .by_ref()
-            .take_while(|l| !l.starts_with("```"))
-            .collect();
-        let file = std::fs::read_to_string(root().join(path))
-            .unwrap_or_else(|e| panic!("docs/EMBEDDED.md cites {path}: {e}"));
-        let excerpt = excerpt.join("\n") + "\n";
-        assert!(
-            file.contains(&excerpt),
-            "docs/EMBEDDED.md shows an excerpt of {path} that is no longer in it:\n{excerpt}"
-        );
-        checked += 1;
+        eprintln!("skipped: rustup target {target} is not installed (rustup target add {target})");
+        return;
     }
+    let dir = root().join("demos/own-model");
+    let o = Command::new(env!("CARGO"))
+        .args(["build", "--release", "--target", target])
+        .current_dir(&dir)
+        .env("CARGO_TARGET_DIR", dir.join("target"))
+        .output()
+        .expect("run cargo");
     assert!(
-        checked >= 3,
-        "only {checked} excerpts checked in docs/EMBEDDED.md"
+        o.status.success(),
+        "demos/own-model does not build for {target}:\n{}",
+        String::from_utf8_lossy(&o.stderr)
     );
 }

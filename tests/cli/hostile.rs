@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, path::Path, process::Command};
 
 use safetensors::{tensor::TensorView, Dtype};
-use zl_tests::zl_bin;
+use zl_tests::{assert_one_line_error, zl_bin};
 
 /// Every file under `dir` with its bytes, to prove a failed command changed nothing.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -551,4 +551,53 @@ fn hostile_count_files_and_flags() {
         1,
         &["e.txt", "empty"],
     );
+}
+
+#[test]
+fn outputs_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.to_str().unwrap();
+    let under_file = format!("{file}/figs");
+    // Each would train for many seconds first, and train prints its header before training:
+    // one error line and an empty stdout show that nothing ran.
+    for (args, names) in [
+        (
+            vec![
+                "train",
+                "--epochs",
+                "10000000",
+                "--save",
+                "/nonexistent/x.safetensors",
+            ],
+            "--save /nonexistent/x.safetensors",
+        ),
+        (
+            vec![
+                "report",
+                "--epochs",
+                "10000000",
+                "--out",
+                "/nonexistent/r.html",
+            ],
+            "--out /nonexistent/r.html",
+        ),
+        (
+            vec!["report", "--out", dir.path().to_str().unwrap()],
+            "is a folder",
+        ),
+        (
+            vec!["sweep", "--epochs", "10000000", "--plot", file],
+            "exists and is not a folder",
+        ),
+        (
+            vec!["interpret", "--epochs", "10000000", "--plot", &under_file],
+            "which is not a folder",
+        ),
+    ] {
+        assert_one_line_error(&args, 1, names);
+    }
+    // Nothing was left behind by the checks.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

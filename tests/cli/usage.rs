@@ -147,3 +147,48 @@ fn bad_command_lines_exit_2_and_later_failures_exit_1() {
         "/nonexistent/m.safetensors",
     );
 }
+
+#[test]
+fn bad_values_of_the_new_flags_get_one_clear_line() {
+    for bad in ["0", "1", "-0.1", "nan", "half"] {
+        assert_one_line_error(&["train", "--val-fraction", bad], 2, "--val-fraction");
+        assert_one_line_error(&["interpret", "--val-fraction", bad], 2, "--val-fraction");
+    }
+    assert_one_line_error(
+        &["train", "--val-fraction", "0.1", "--seeds", "0..2"],
+        2,
+        "--val-fraction",
+    );
+    assert_one_line_error(
+        &["train", "--val-fraction", "0.999"],
+        1,
+        "--val-fraction 0.999",
+    );
+    for bad in ["0", "-1", "inf", "nan", "hot"] {
+        assert_one_line_error(&["sample", "--temperature", bad], 2, "--temperature");
+    }
+    for bad in ["0", "-3", "1000001", "many"] {
+        assert_one_line_error(&["sample", "--chars", bad], 2, "--chars");
+    }
+    assert_one_line_error(&["sample", "--sample-seed", "-1"], 2, "--sample-seed");
+    assert_one_line_error(&["sample", "--prompt", ""], 2, "--prompt");
+    assert_one_line_error(
+        &["sample", "--prompt", "Bq"],
+        1,
+        "--prompt: character 1 ('q')",
+    );
+    assert_one_line_error(&["run"], 2, "--text");
+    assert_one_line_error(&["run", "--text", "B"], 2, "--text");
+    assert_one_line_error(&["run", "--text", "Bq!"], 1, "--text: character 1 ('q')");
+    assert_one_line_error(
+        &[
+            "run",
+            "--text",
+            "Be",
+            "--load",
+            "/nonexistent/m.safetensors",
+        ],
+        1,
+        "--load /nonexistent/m.safetensors",
+    );
+}
