@@ -155,7 +155,7 @@ fn hostile_weight_files() {
     model_file(
         &d.join("dtype.safetensors"),
         &[
-            // F64, F16 and BF16 are converted (tests/verbs.rs); an integer type is not.
+            // F64, F16 and BF16 are converted (the `run` module); an integer type is not.
             ("W_E", Dtype::I32, vec![30, 16], vec![0.1; 480]),
             ("W_U", Dtype::F32, vec![16, 30], vec![0.1; 480]),
         ],
@@ -171,7 +171,7 @@ fn hostile_weight_files() {
         &seed_tensors(f32::INFINITY),
         Some(SEED_VOCAB),
     );
-    // No vocab metadata, and a size that is not the seed notebook's 30 (tests/verbs.rs loads
+    // No vocab metadata, and a size that is not the seed notebook's 30 (the `run` module loads
     // the 30-row and --corpus cases).
     model_file(
         &d.join("no-vocab.safetensors"),
