@@ -1,6 +1,5 @@
 //! Count files (`zl count`, issue 17): counting shards and merging them equals counting the
-//! whole text, in both semantics; every command trains from `--counts` as from the text; and an
-//! existing engine (Dask, tests/scale/dask_count.py) counts shards in parallel.
+//! whole text, in both semantics; and every command trains from `--counts` as from the text.
 
 use std::{
     collections::HashMap,

@@ -1,7 +1,8 @@
 //! docs/EMBEDDED.md's guide for your own firmware, held to the code: its example is
-//! demos/own-model/src/lib.rs whole, which must build for thumbv7em-none-eabihf and, on the
-//! host, train and load exactly what `zl` trains and saves; and its memory table is what
-//! `core::mem::size_of` says.
+//! demos/own-model/src/lib.rs whole, which on the host trains and loads exactly what `zl` trains
+//! and saves (its thumbv7em build is in `external::cross`); its memory table is what
+//! `core::mem::size_of` says; every excerpt it quotes is in the file it names; and
+//! `zl train --checksum` prints zl-core's own checksum line.
 
 use std::{
     process::{Command, Stdio},

@@ -1,6 +1,5 @@
-//! `zl interpret` as a user runs it, and its numbers against an independent computation:
-//! tests/golden/interpret_check.py (numpy position by position, LAPACK's SVD, the notebook's
-//! PyTorch loss) on the trained model and on random weights written here.
+//! `zl interpret` as a user runs it: its text, its JSON and how the numbers hang together, its
+//! controls, its flags. Its numbers against numpy are in `external::python`.
 
 use std::{collections::HashMap, path::Path};
 

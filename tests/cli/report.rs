@@ -1,8 +1,6 @@
-//! `zl report`: one self-contained HTML page, checked as text and rendered by headless Chromium.
-//!
-//! The screenshot test skips, saying why, where no Chromium is installed; under `CI` it must not
-//! skip (scripts/test.sh installs Debian's `chromium`). The screenshot is kept at
-//! `target/tmp/report-screenshot.png` for a person to look at.
+//! `zl report`: one self-contained HTML page, checked as text (its browser tests are in
+//! `external::browser`); `--interactive`'s page, its size and flags; a report on 256 distinct
+//! characters stays small and says what its heatmaps leave out.
 
 use std::{
     collections::HashSet,

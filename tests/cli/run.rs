@@ -1,6 +1,6 @@
-//! The verbs of issue 16 as a user runs them: `--load` of weights from anywhere, `zl sample`,
-//! `zl run`, `--val-fraction`, hover values on the heatmaps, and the seed notebook's own
-//! TransformerLens class against zl.
+//! `zl run`: the hooked activations of a text, bit for bit, and the training loss; `--load` of
+//! weights from anywhere (any float type, with or without a vocabulary). Its helpers save and
+//! rewrite weights for the other modules.
 
 use std::{collections::HashMap, path::Path};
 

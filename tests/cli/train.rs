@@ -1,4 +1,5 @@
-//! The `zl` binary as a user runs it: the notebook's numbers, JSON, saved weights, bad input.
+//! `zl train`: the notebook's numbers, JSON, saved weights, bad input, the same lines on every
+//! backend, losses as they happen and Ctrl-C, `--seeds`'s summary and `--val-fraction`.
 
 use std::{
     io::{BufRead, BufReader},

@@ -1,9 +1,8 @@
 //! zl-core off the host, bit-identical to it: the demos (demos/cortex-m under QEMU on two boards,
-//! demos/wasi under node, plain and with SIMD128) must each print, last, the checksum line that the host computes, and
-//! `zl train --checksum` must print that same line. Each run.sh installs what it needs (rustup
-//! targets, QEMU), so these tests need nothing but a fresh clone; a missing tool fails them.
-//!
-//! Also checks that every code excerpt in docs/EMBEDDED.md is still in the file it names.
+//! demos/wasi under node, plain and with SIMD128) must each print, last, the checksum line that
+//! the host computes; the embedded guide's example builds for thumbv7em; and the page's
+//! checked-in WebAssembly is what web/build.sh builds from the sources here. scripts/test.sh
+//! installs QEMU, node and the rustup targets first; a missing tool fails these tests.
 
 use std::{
     process::{Command, Stdio},
