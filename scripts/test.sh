@@ -69,9 +69,10 @@ step "npm: playwright-core for the page's browser test (tests/page)"
 (cd tests/page && npm ci --no-audit --no-fund --silent)
 
 step "rustup: rustfmt and clippy, and the targets of the cross-builds"
-rustup component add rustfmt clippy >/dev/null 2>&1
+command -v rustup >/dev/null || fail "no rustup: install Rust with rustup (https://rustup.rs)"
+rustup component add rustfmt clippy >/dev/null
 rustup target add thumbv7em-none-eabihf thumbv7m-none-eabi wasm32-wasip1 wasm32-unknown-unknown \
-    aarch64-unknown-linux-musl >/dev/null 2>&1
+    aarch64-unknown-linux-musl >/dev/null
 
 # --- checks ---------------------------------------------------------------------------------------
 step "formatting and lints (both tiers)"
