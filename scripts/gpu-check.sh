@@ -5,7 +5,7 @@
 # reason for failing, and leave time for a rerun. In order:
 #   1. env.txt: the date, the build's commit (from STAMP), nvidia-smi (GPU, driver, clocks,
 #      power), glibc, the CUDA driver API version and what the JIT made of the kernel;
-#   2. the CUDA tests (tests/backends.rs, every *_cuda test, and tests/cuda_large.rs, the path
+#   2. the CUDA tests (tests/backends, every *_cuda test, and its `large` module, the path
 #      above 48 KiB of shared memory) with ZL_REQUIRE_GPU=1, so that none can skip;
 #   3. gpu_bench (cuda/examples/gpu_bench.rs): about 1 s of warm-up, then (a) one seed-model run
 #      of 10,000 epochs and (b) 1,024 seeds x 10,000 epochs, each one launch, 5 times each at the
@@ -35,7 +35,7 @@ set -uo pipefail
 cd "$(dirname "$0")/.." || exit 1
 
 BIN=target/gpu-bin
-PROGRAMS=(gpu_bench zl backends cuda_large)
+PROGRAMS=(gpu_bench zl backends)
 FILES=(env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log table.txt)
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
@@ -43,7 +43,7 @@ die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 # What the programs are built from: the three crates, the kernels and the tests they carry. The
 # hash tells whether target/gpu-bin/ still matches the sources beside it.
 source_hash() {
-    find core lanes cuda cli kernels tests/backends.rs tests/cuda_large.rs tests/support Cargo.toml \
+    find core lanes cuda cli kernels tests/backends tests/support Cargo.toml \
         Cargo.lock -type f \
         \( -name '*.rs' -o -name '*.ptx' -o -name '*.py' -o -name '*.toml' -o -name Cargo.lock \) \
         -not -path '*/target/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
@@ -61,7 +61,7 @@ prepare() {
     local fmt=--message-format=json-render-diagnostics
     cargo build --release -q "$fmt" -p zl-cuda --example gpu_bench >>"$json" || die "building gpu_bench failed"
     cargo build --release -q "$fmt" -p zl-cli --bin zl >>"$json" || die "building zl failed"
-    cargo test --release -q "$fmt" --test backends --test cuda_large --no-run >>"$json" ||
+    cargo test --release -q "$fmt" --test backends --no-run >>"$json" ||
         die "building the test binaries failed"
     python3 - "$json" "$stage" "${PROGRAMS[@]}" <<'EOF' || die "cargo did not report every program"
 import json, shutil, sys
@@ -249,12 +249,12 @@ else
 fi
 if [ "$SIM" -eq 1 ]; then
     backends_filter=(opening_without models_beyond)
-    large_filter=(_ptxsim)
+    large_filter=(large::large_shared_memory_matches_cpu_ptxsim)
 else
-    backends_filter=(_cuda opening_without models_beyond)
-    large_filter=(_cuda)
+    backends_filter=(_cuda opening_without models_beyond --skip large::)
+    large_filter=(large::large_shared_memory_matches_cpu_cuda)
 fi
-for t in "backends 50 ${backends_filter[*]}" "cuda_large 20 ${large_filter[*]}"; do
+for t in "backends 50 ${backends_filter[*]}" "backends 20 ${large_filter[*]}"; do
     read -r name cap filters <<<"$t"
     echo "== $name $filters" >>"$OUTDIR/tests.log"
     # shellcheck disable=SC2086 # the filters are separate words
@@ -447,7 +447,7 @@ failed = sum(int(m[1]) for m in re.finditer(r"test result: \w+\. \d+ passed; (\d
 skipped = len(re.findall(r": skipped, ", t))
 summaries = len(re.findall(r"test result: ", t))
 binaries = len(re.findall(r"^== \S+: exit status", t, re.M))
-what = "CUDA tests (backends _cuda, cuda_large)" if not sim else "tests (cuda_large _ptxsim, open/refuse)"
+what = "CUDA tests (backends _cuda, large)" if not sim else "tests (backends large _ptxsim, open/refuse)"
 if nogpu:
     row(what, f"no GPU: {skipped} skipped; the {passed - skipped} others: {passed - skipped} passed, {failed} failed",
         "all pass, none skipped")

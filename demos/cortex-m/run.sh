@@ -2,7 +2,7 @@
 # Builds the microcontroller demo and runs it under QEMU: `run.sh [BOARD...]`, BOARD one of
 # mps2-an386 (Cortex-M4F, thumbv7em-none-eabihf, the FPU) and lm3s6965evb (Cortex-M3,
 # thumbv7m-none-eabi, soft float, 64 KiB of SRAM); both when none is named. Installs the rustup
-# target and QEMU (Debian's qemu-system-arm, as root) when missing. Stdout is the demo's own
+# target and QEMU (Debian's qemu-system-arm, through sudo unless root) when missing. Stdout is the demo's own
 # output, ending with the checksum line; exits non-zero if a build or run fails or hangs.
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
@@ -15,8 +15,9 @@ boards=("$@")
 
 if ! command -v qemu-system-arm >/dev/null; then
     note "installing qemu-system-arm (Debian)"
-    apt-get update -qq >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >&2
+    sudo=""; [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    $sudo apt-get update -qq >&2
+    $sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq qemu-system-arm >&2
 fi
 
 for board in "${boards[@]}"; do

@@ -1,4 +1,4 @@
-// The interactive page in a real browser (tests/page.rs runs this): Debian's chromium, headless,
+// The interactive page in a real browser (tests/cli/external/browser.rs runs this): Debian's chromium, headless,
 // driven by playwright-core, opens the page that `zl report --interactive` wrote from file://
 // and checks it against the zl binary itself. Usage:
 //   node page_test.mjs ZL PAGE ARTIFACTS_DIR

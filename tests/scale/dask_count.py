@@ -4,7 +4,7 @@ must equal `zl count` of the whole text tensor for tensor, with the same trainin
 
     python3 tests/scale/dask_count.py ZL_BINARY TEXT WORKDIR
 
-Driven by tests/count.rs (dask_counts_shards_in_parallel); docs/SCALE.md shows the pattern.
+Driven by tests/cli/external/python.rs (dask_counts_shards_in_parallel); docs/SCALE.md shows the pattern.
 """
 
 import os

@@ -142,26 +142,36 @@ pub fn zl_bin() -> PathBuf {
     .clone()
 }
 
-/// Whether python3 can import torch, numpy and safetensors, for the tests that run PyTorch. Where
-/// it cannot, the caller skips, printing why; under CI (which installs them through
+/// The Python the tests run: `$ZL_PYTHON` (scripts/test.sh points it at the virtual environment
+/// it installs the packages into), else `python3`. zl-cuda's simulator reads the same variable.
+pub fn python() -> std::ffi::OsString {
+    std::env::var_os("ZL_PYTHON").unwrap_or_else(|| "python3".into())
+}
+
+/// Whether [`python`] can import torch, numpy and safetensors, for the tests that run PyTorch.
+/// Where it cannot, the caller skips, printing why; under CI (which installs them through
 /// scripts/test.sh) a missing package fails the test instead, so a skip cannot hide a failure.
 pub fn python_torch_or_skip(test: &str) -> bool {
     python_or_skip(test, "torch, numpy, safetensors", "torch numpy safetensors")
 }
 
-/// Whether python3 can `import MODULES` (comma-separated); if not, the caller skips, printing
+/// Whether [`python`] can `import MODULES` (comma-separated); if not, the caller skips, printing
 /// why and the `pip install PACKAGES` that fixes it, and under CI the test fails instead.
 pub fn python_or_skip(test: &str, modules: &str, packages: &str) -> bool {
-    let ok = std::process::Command::new("python3")
+    let ok = std::process::Command::new(python())
         .args(["-c", &format!("import {modules}")])
         .output()
         .is_ok_and(|o| o.status.success());
     if !ok {
         assert!(
             std::env::var_os("CI").is_none(),
-            "{test}: CI must have python3 with {modules} (scripts/test.sh installs them)"
+            "{test}: CI must have {modules} in {} (scripts/test.sh installs them)",
+            python().to_string_lossy()
         );
-        eprintln!("SKIP {test}: python3 with {modules} is not installed (pip install {packages})");
+        eprintln!(
+            "SKIP {test}: {} cannot import {modules} (scripts/test.sh installs them; or pip install {packages})",
+            python().to_string_lossy()
+        );
     }
     ok
 }

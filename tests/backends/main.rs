@@ -22,6 +22,9 @@ use zl_tests::{
     loss_f64, test_backends,
 };
 
+/// The kernel above 48 KiB of shared memory (a 64×64 model).
+mod large;
+
 /// Issue 5's bound on every epoch's loss against the CPU. Equal operations in equal order give
 /// equal bits, so any difference at all means the kernel departed from the core somewhere.
 const LOSS_ATOL: f64 = 1e-5;
@@ -424,8 +427,13 @@ const F32_LOSS_RTOL: f64 = 1e-6;
 /// weights it returns, checked against an f64 evaluation that shares no code with either. The
 /// second check is what the `_cpu` expansion tests: there the first is the core against itself.
 fn random_problems_match_cpu(be: Backend) {
-    // The simulator interprets the kernel (a fraction of a second a case); the others are fast.
-    let cases = if be.is_simulator() { 48 } else { 256 };
+    // The simulator interprets the kernel (a fraction of a second a case): a few cases, and all
+    // 48 where `ZL_PTXSIM_ALL` is set (scripts/test.sh sets it under CI). The others are fast.
+    let cases = match (be.is_simulator(), std::env::var_os("ZL_PTXSIM_ALL")) {
+        (true, None) => 6,
+        (true, Some(_)) => 48,
+        (false, _) => 256,
+    };
     let name = be.name();
     let be = std::cell::RefCell::new(be);
     let worst_vs_f64 = std::cell::Cell::new(0.0f64);

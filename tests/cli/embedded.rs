@@ -1,13 +1,20 @@
 //! docs/EMBEDDED.md's guide for your own firmware, held to the code: its example is
-//! demos/own-model/src/lib.rs whole, which must build for thumbv7em-none-eabihf and, on the
-//! host, train and load exactly what `zl` trains and saves; and its memory table is what
-//! `core::mem::size_of` says.
+//! demos/own-model/src/lib.rs whole, which on the host trains and loads exactly what `zl` trains
+//! and saves (its thumbv7em build is in `external::cross`); its memory table is what
+//! `core::mem::size_of` says; every excerpt it quotes is in the file it names; and
+//! `zl train --checksum` prints zl-core's own checksum line.
 
-use std::process::Command;
+use std::{
+    process::{Command, Stdio},
+    sync::OnceLock,
+};
 
 use serde_json::Value;
-use zl_core::{Bigrams, Model, Trainer};
-use zl_tests::{floats, root, zl};
+use zl_core::{checksum, AdamWConfig, Bigrams, Model, SeedModel, Trainer, Vocab, SEED_TEXT};
+use zl_tests::{floats, root, zl, zl_bin};
+
+/// The demos train for the notebook's 10,000 epochs.
+pub(crate) const EPOCHS: u32 = 10_000;
 
 fn guide() -> String {
     std::fs::read_to_string(root().join("docs/EMBEDDED.md")).expect("docs/EMBEDDED.md")
@@ -33,42 +40,6 @@ fn the_guides_example_is_the_whole_file() {
     assert_eq!(
         shown, file,
         "docs/EMBEDDED.md must show demos/own-model/src/lib.rs whole"
-    );
-}
-
-/// The example builds for a Cortex-M4F (the target scripts/test.sh already installs for
-/// zl-core's no_std build), so it uses nothing but `core`.
-#[test]
-fn the_guides_example_builds_for_thumbv7em() {
-    let target = "thumbv7em-none-eabihf";
-    let installed = Command::new("rustup")
-        .args(["target", "list", "--installed"])
-        .output()
-        .map(|o| {
-            String::from_utf8_lossy(&o.stdout)
-                .lines()
-                .any(|l| l == target)
-        })
-        .unwrap_or(false);
-    if !installed {
-        assert!(
-            std::env::var_os("CI").is_none(),
-            "under CI the {target} target must be installed (scripts/test.sh adds it)"
-        );
-        eprintln!("skipped: rustup target {target} is not installed (rustup target add {target})");
-        return;
-    }
-    let dir = root().join("demos/own-model");
-    let o = Command::new(env!("CARGO"))
-        .args(["build", "--release", "--target", target])
-        .current_dir(&dir)
-        .env("CARGO_TARGET_DIR", dir.join("target"))
-        .output()
-        .expect("run cargo");
-    assert!(
-        o.status.success(),
-        "demos/own-model does not build for {target}:\n{}",
-        String::from_utf8_lossy(&o.stderr)
     );
 }
 
@@ -179,4 +150,89 @@ fn the_memory_table_is_what_size_of_says() {
         ));
     }
     assert_eq!(got, want, "docs/EMBEDDED.md's memory table vs size_of");
+}
+
+/// The checksum line of the seed run, computed here through zl-core on the host (once).
+pub(crate) fn host_line() -> &'static str {
+    static LINE: OnceLock<String> = OnceLock::new();
+    LINE.get_or_init(train_on_host)
+}
+
+fn train_on_host() -> String {
+    let b = Bigrams::<30>::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
+    let mut t = Trainer::new(
+        SeedModel::init_torch(0, 30, 16).unwrap(),
+        AdamWConfig::default(),
+    );
+    let final_loss = t.run(&b, EPOCHS, |_, _| {}).unwrap();
+    let mut line = String::new();
+    checksum::write_line(&mut line, EPOCHS, final_loss, &t.model).unwrap();
+    // A line of the documented shape, so that an empty or truncated one cannot match.
+    let shape = "epochs=10000 final_loss=0x00000000 weights_fnv1a=0x00000000";
+    assert!(
+        line.starts_with("epochs=10000 final_loss=0x") && line.len() == shape.len(),
+        "unexpected checksum line {line:?}"
+    );
+    line
+}
+
+#[test]
+fn zl_train_checksum_prints_the_zl_core_line() {
+    let out = Command::new(zl_bin())
+        .args(["train", "--checksum"])
+        .stdin(Stdio::null())
+        .output()
+        .expect("run zl");
+    assert!(
+        out.status.success(),
+        "zl train --checksum failed ({}): {}",
+        out.status,
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(
+        stdout.lines().last().unwrap_or_default(),
+        host_line(),
+        "the last line of `zl train --checksum` vs zl-core's (empty: this zl has no --checksum yet)"
+    );
+}
+
+/// docs/EMBEDDED.md marks each code excerpt with `<!-- from PATH -->` on the line before its
+/// fence; the excerpt must appear verbatim in PATH, which run.sh builds, so the docs cannot
+/// drift from code that compiles.
+#[test]
+fn embedded_docs_excerpts_are_in_the_files_they_name() {
+    let doc = std::fs::read_to_string(root().join("docs/EMBEDDED.md")).expect("docs/EMBEDDED.md");
+    let mut lines = doc.lines();
+    let mut checked = 0;
+    while let Some(line) = lines.next() {
+        let Some(path) = line
+            .trim()
+            .strip_prefix("<!-- from ")
+            .and_then(|rest| rest.strip_suffix(" -->"))
+        else {
+            continue;
+        };
+        let fence = lines.next().unwrap_or_default();
+        assert!(
+            fence.starts_with("```"),
+            "<!-- from {path} --> must precede a ``` fence"
+        );
+        let excerpt: Vec<&str> = lines
+            .by_ref()
+            .take_while(|l| !l.starts_with("```"))
+            .collect();
+        let file = std::fs::read_to_string(root().join(path))
+            .unwrap_or_else(|e| panic!("docs/EMBEDDED.md cites {path}: {e}"));
+        let excerpt = excerpt.join("\n") + "\n";
+        assert!(
+            file.contains(&excerpt),
+            "docs/EMBEDDED.md shows an excerpt of {path} that is no longer in it:\n{excerpt}"
+        );
+        checked += 1;
+    }
+    assert!(
+        checked >= 3,
+        "only {checked} excerpts checked in docs/EMBEDDED.md"
+    );
 }

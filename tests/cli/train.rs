@@ -1,10 +1,18 @@
-//! The `zl` binary as a user runs it: the notebook's numbers, JSON, saved weights, bad input.
+//! `zl train`: the notebook's numbers, JSON, saved weights, bad input, the same lines on every
+//! backend, losses as they happen and Ctrl-C, `--seeds`'s summary and `--val-fraction`.
 
-use std::{path::Path, process::Command};
+use std::{
+    io::{BufRead, BufReader},
+    path::Path,
+    process::{Command, Stdio},
+};
 
 use serde_json::Value;
-use zl_tests::{
-    assert_one_line_error, floats, python_torch_or_skip, root, zl, zl_with, Out, NOTEBOOK_LOSSES,
+use zl_tests::{assert_one_line_error, floats, root, zl, zl_bin, zl_with, Out, NOTEBOOK_LOSSES};
+
+use super::{
+    interpret::zl_json,
+    run::{assert_has, custom, json, ok},
 };
 
 #[test]
@@ -137,28 +145,6 @@ fn saved_weights_equal_the_json_and_carry_the_vocab() {
 }
 
 #[test]
-fn saved_model_loads_into_the_notebooks_pytorch_model() {
-    if !python_torch_or_skip("saved_model_loads_into_the_notebooks_pytorch_model") {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let path = dir.path().join("m.safetensors");
-    let o = zl(&["train", "--save", path.to_str().unwrap()]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let py = Command::new("python3")
-        .arg(root().join("tests/golden/load_check.py"))
-        .arg(&path)
-        .output()
-        .unwrap();
-    assert!(
-        py.status.success(),
-        "{}{}",
-        String::from_utf8_lossy(&py.stdout),
-        String::from_utf8_lossy(&py.stderr)
-    );
-}
-
-#[test]
 fn bad_flags_get_one_clear_line() {
     assert_one_line_error(&["train", "--lr", "nan"], 2, "--lr");
     assert_one_line_error(&["train", "--lr", "-1e-3"], 2, "--lr");
@@ -175,11 +161,10 @@ fn bad_flags_get_one_clear_line() {
     );
     assert_one_line_error(&["train", "--log-every", "0"], 2, "--log-every");
     assert_one_line_error(&["--backend", "tpu", "train"], 2, "tpu");
-    assert_one_line_error(
-        &["train", "--backend", "tpu"],
-        2,
-        "possible values: cpu, cpu-portable, cpu-avx2, cpu-neon, cpu-simd128, cpu-avx512, cuda, ptxsim",
-    );
+    // A bad backend lists every backend there is.
+    for name in zl_tests::backend::NAMES {
+        assert_one_line_error(&["train", "--backend", "tpu"], 2, name);
+    }
     assert_one_line_error(&["train", "--sed", "1"], 2, "--seed");
     assert_one_line_error(&["train", "--seed", "-1"], 2, "--seed");
     assert_one_line_error(&["fly"], 2, "fly");
@@ -702,50 +687,180 @@ fn a_piped_corpus_trains_like_the_same_file() {
 }
 
 #[test]
-fn sweep_shows_where_the_rank_limit_costs_loss() {
+fn losses_appear_as_they_happen_and_ctrl_c_stops_cleanly() {
     let dir = tempfile::tempdir().unwrap();
-    let figs = dir.path().join("figs");
-    let o = zl(&[
-        "sweep",
-        "--d-model",
-        "16,1,4,8",
-        "--epochs",
-        "4000",
-        "--json",
-        "--plot",
-        figs.to_str().unwrap(),
-    ]);
-    assert_eq!(o.code, 0, "{}", o.stderr);
-    let v: Value = serde_json::from_str(&o.stdout).unwrap();
-    let runs = v["runs"].as_array().unwrap();
-    let sizes: Vec<u64> = runs
-        .iter()
-        .map(|r| r["d_model"].as_u64().unwrap())
-        .collect();
-    assert_eq!(sizes, [1, 4, 8, 16], "sorted");
-    let floor = v["bigram_entropy"].as_f64().unwrap();
-    let losses: Vec<f64> = runs
-        .iter()
-        .map(|r| r["final_loss"].as_f64().unwrap())
-        .collect();
-    assert!(
-        losses.iter().all(|&l| l > floor),
-        "no size beats the floor: {losses:?} vs {floor}"
-    );
-    assert!(
-        losses[0] > losses[3] + 0.5,
-        "rank 1 cannot hold the bigram table: {losses:?}"
-    );
-    // Each size equals `zl train` at that size: the sweep only runs them side by side.
-    let t = zl(&["train", "--d-model", "4", "--epochs", "4000", "--json"]);
-    let t: Value = serde_json::from_str(&t.stdout).unwrap();
-    assert_eq!(t["final_loss"].as_f64().unwrap(), losses[1]);
-    let limit = v["smallest_d_model_within_cost"].as_u64().unwrap();
-    assert!(
-        limit == 8 || limit == 16,
-        "the seed text needs rank above 4: {limit}"
-    );
-    for f in ["sweep.svg", "sweep.png"] {
-        assert!(std::fs::metadata(figs.join(f)).unwrap().len() > 1000, "{f}");
+    let save = dir.path().join("m.safetensors");
+    // 10M epochs: tens of seconds on any backend, so the run is still going when the first
+    // lines arrive, unless zl held them back until the end.
+    let mut child = Command::new(zl_bin())
+        .args([
+            "train",
+            "--epochs",
+            "10000000",
+            "--log-every",
+            "1000",
+            "--save",
+        ])
+        .arg(&save)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let mut lines = vec![];
+    while lines.len() < 6 {
+        let mut l = String::new();
+        assert!(
+            out.read_line(&mut l).unwrap() > 0,
+            "stdout ended: {lines:?}"
+        );
+        lines.push(l);
     }
+    assert!(
+        lines[0].starts_with("zl train: backend "),
+        "the header first: {lines:?}"
+    );
+    assert!(lines[5].starts_with("Epoch: 0, train loss: "), "{lines:?}");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the first loss came before the run ended"
+    );
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut out, &mut rest).unwrap();
+    let mut err = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut err).unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(130), "stderr: {err}");
+    let last = rest.lines().last().unwrap_or("");
+    assert!(
+        last.starts_with("stopped by Ctrl-C after ") && last.contains("of 10000000 epochs"),
+        "{last:?}"
+    );
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(err.contains("interrupted (Ctrl-C)") && err.contains("nothing was written"));
+    assert!(!save.exists(), "nothing saved");
+    assert_eq!(
+        std::fs::read_dir(dir.path()).unwrap().count(),
+        0,
+        "no temporary file left"
+    );
+}
+
+#[test]
+fn seeds_print_a_summary_with_the_seed_of_each_extreme() {
+    let v = zl_json(&["train", "--seeds", "0..6", "--epochs", "200", "--json"]);
+    let models = v["models"].as_array().unwrap();
+    let losses: Vec<(u64, f64)> = models
+        .iter()
+        .map(|m| {
+            (
+                m["seed"].as_u64().unwrap(),
+                m["final_loss"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let s = &v["summary"];
+    let min = losses
+        .iter()
+        .copied()
+        .fold((0, f64::INFINITY), |a, b| if b.1 < a.1 { b } else { a });
+    let max = losses
+        .iter()
+        .copied()
+        .fold((0, f64::NEG_INFINITY), |a, b| if b.1 > a.1 { b } else { a });
+    assert_eq!(
+        (s["min_seed"].as_u64().unwrap(), s["min"].as_f64().unwrap()),
+        min
+    );
+    assert_eq!(
+        (s["max_seed"].as_u64().unwrap(), s["max"].as_f64().unwrap()),
+        max
+    );
+    let mut sorted: Vec<f64> = losses.iter().map(|l| l.1).collect();
+    sorted.sort_by(f64::total_cmp);
+    assert_eq!(s["median"].as_f64().unwrap(), (sorted[2] + sorted[3]) / 2.0);
+    // The text output's summary line carries the same numbers: the extremes with their seeds.
+    let o = zl(&["train", "--seeds", "0..6", "--epochs", "200"]);
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.contains("6 seeds"))
+        .unwrap_or_else(|| panic!("no summary of the 6 seeds:\n{}", o.stdout));
+    for fact in [
+        min.1.to_string(),
+        format!("seed {}", min.0),
+        s["median"].as_f64().unwrap().to_string(),
+        max.1.to_string(),
+        format!("seed {}", max.0),
+    ] {
+        assert!(line.contains(&fact), "{fact:?} not in {line:?}");
+    }
+}
+
+#[test]
+fn val_fraction_trains_bit_for_bit_on_the_head_and_reports_the_held_out_loss() {
+    // A text whose second half repeats its first: the head is the first half exactly, with
+    // every character, so training on it alone must give the same bits.
+    let dir = tempfile::tempdir().unwrap();
+    let half = std::fs::read_to_string(custom()).unwrap();
+    let (whole, head) = (dir.path().join("whole.txt"), dir.path().join("head.txt"));
+    std::fs::write(&whole, format!("{half}{half}")).unwrap();
+    std::fs::write(&head, &half).unwrap();
+    let (whole, head) = (whole.display().to_string(), head.display().to_string());
+    let common = ["--epochs", "700", "--log-every", "200", "--checksum"];
+    let mut a = vec!["train", "--corpus", &whole, "--val-fraction", "0.5"];
+    a.extend_from_slice(&common);
+    let mut b = vec!["train", "--corpus", &head];
+    b.extend_from_slice(&common);
+    let (a, b) = (ok(zl(&a), "--val-fraction"), ok(zl(&b), "head"));
+    let last = |o: &Out| o.stdout.lines().last().unwrap().to_string();
+    assert_eq!(
+        last(&a),
+        last(&b),
+        "the checksum line: the same training, bit for bit"
+    );
+    assert_has(&a.stdout, "Epoch: 600, held-out loss: ");
+    // The held-out half is the head again: every pair but the one across the cut was seen.
+    assert_has(&a.stdout, "the count model, add-α with α = 0 ");
+
+    let j = ok(
+        zl(&[
+            "train",
+            "--corpus",
+            &whole,
+            "--val-fraction",
+            "0.5",
+            "--epochs",
+            "700",
+            "--log-every",
+            "200",
+            "--json",
+        ]),
+        "--json",
+    );
+    let j = json(&j);
+    let val: Vec<f64> = j["val_losses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect();
+    let epochs: Vec<u64> = j["val_epochs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap())
+        .collect();
+    assert_eq!(epochs, [0, 200, 400, 600, 700]);
+    assert_eq!(val.len(), epochs.len());
+    assert_eq!(*val.last().unwrap(), j["final_val_loss"].as_f64().unwrap());
+    assert!(
+        val[0] > val[4],
+        "training lowers the held-out loss of a repeated text"
+    );
 }

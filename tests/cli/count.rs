@@ -1,6 +1,5 @@
 //! Count files (`zl count`, issue 17): counting shards and merging them equals counting the
-//! whole text, in both semantics; every command trains from `--counts` as from the text; and an
-//! existing engine (Dask, tests/scale/dask_count.py) counts shards in parallel.
+//! whole text, in both semantics; and every command trains from `--counts` as from the text.
 
 use std::{
     collections::HashMap,
@@ -14,7 +13,7 @@ use zl_cli::data::{
     corpus::{self, Corpus, Source},
     counts::{self, Semantics},
 };
-use zl_tests::{assert_one_line_error, python_or_skip, root, zl, zl_bin};
+use zl_tests::{assert_one_line_error, root, zl};
 
 /// A count file's tensor (as u64, with its shape) and metadata.
 fn read(path: &Path) -> (Vec<usize>, Vec<u64>, HashMap<String, String>) {
@@ -343,33 +342,4 @@ proptest! {
         prop_assert_eq!(&docs.counts, &naive);
         prop_assert_eq!((docs.chars, docs.documents), (want.chars, pieces.len() as u64));
     }
-}
-
-/// Dask (an existing engine) maps `zl count` over 8 shards on a 2-worker LocalCluster and merges
-/// them; the script checks the merge against the whole text's count and the checksum line.
-#[test]
-fn dask_counts_shards_in_parallel() {
-    if !python_or_skip(
-        "dask_counts_shards_in_parallel",
-        "dask.distributed, numpy, safetensors",
-        "'dask[distributed]' numpy safetensors",
-    ) {
-        return;
-    }
-    let dir = tempfile::tempdir().unwrap();
-    let o = std::process::Command::new("python3")
-        .arg(root().join("tests/scale/dask_count.py"))
-        .arg(zl_bin())
-        .arg(root().join("tests/golden/custom.txt"))
-        .arg(dir.path())
-        .output()
-        .unwrap();
-    let (out, err) = (
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr),
-    );
-    assert!(o.status.success(), "dask_count.py failed:\n{out}\n{err}");
-    assert!(out.contains("dask: 8 shards on 2 workers"), "{out}");
-    assert!(out.contains("merge equals the whole: True"), "{out}");
-    assert!(out.contains("checksum equal: True"), "{out}");
 }

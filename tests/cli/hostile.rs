@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, path::Path, process::Command};
 
 use safetensors::{tensor::TensorView, Dtype};
-use zl_tests::zl_bin;
+use zl_tests::{assert_one_line_error, zl_bin};
 
 /// Every file under `dir` with its bytes, to prove a failed command changed nothing.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -155,7 +155,7 @@ fn hostile_weight_files() {
     model_file(
         &d.join("dtype.safetensors"),
         &[
-            // F64, F16 and BF16 are converted (tests/verbs.rs); an integer type is not.
+            // F64, F16 and BF16 are converted (the `run` module); an integer type is not.
             ("W_E", Dtype::I32, vec![30, 16], vec![0.1; 480]),
             ("W_U", Dtype::F32, vec![16, 30], vec![0.1; 480]),
         ],
@@ -171,7 +171,7 @@ fn hostile_weight_files() {
         &seed_tensors(f32::INFINITY),
         Some(SEED_VOCAB),
     );
-    // No vocab metadata, and a size that is not the seed notebook's 30 (tests/verbs.rs loads
+    // No vocab metadata, and a size that is not the seed notebook's 30 (the `run` module loads
     // the 30-row and --corpus cases).
     model_file(
         &d.join("no-vocab.safetensors"),
@@ -677,4 +677,53 @@ fn hostile_texts_get_the_cause_and_the_fix() {
     let (code, _, e) = with_stdin(d, &["train", "--corpus", "-"], b"\x1f\x8b\x08\x00");
     assert_eq!(code, 1);
     assert!(e.contains("gzip") && e.contains("--corpus -"), "{e}");
+}
+
+#[test]
+fn outputs_are_checked_before_any_work() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "x").unwrap();
+    let file = file.to_str().unwrap();
+    let under_file = format!("{file}/figs");
+    // Each would train for many seconds first, and train prints its header before training:
+    // one error line and an empty stdout show that nothing ran.
+    for (args, names) in [
+        (
+            vec![
+                "train",
+                "--epochs",
+                "10000000",
+                "--save",
+                "/nonexistent/x.safetensors",
+            ],
+            "--save /nonexistent/x.safetensors",
+        ),
+        (
+            vec![
+                "report",
+                "--epochs",
+                "10000000",
+                "--out",
+                "/nonexistent/r.html",
+            ],
+            "--out /nonexistent/r.html",
+        ),
+        (
+            vec!["report", "--out", dir.path().to_str().unwrap()],
+            "is a folder",
+        ),
+        (
+            vec!["sweep", "--epochs", "10000000", "--plot", file],
+            "exists and is not a folder",
+        ),
+        (
+            vec!["interpret", "--epochs", "10000000", "--plot", &under_file],
+            "which is not a folder",
+        ),
+    ] {
+        assert_one_line_error(&args, 1, names);
+    }
+    // Nothing was left behind by the checks.
+    assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }

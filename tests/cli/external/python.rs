@@ -1,0 +1,461 @@
+//! zl against the Python references: PyTorch loads zl's saved weights, numpy recomputes
+//! `zl interpret`'s numbers, the seed notebook's TransformerLens class runs zl's weights (and zl
+//! interprets the notebook's own), and Dask maps `zl count` over shards. The Python is
+//! `ZL_PYTHON` (scripts/test.sh's virtual environment), else python3.
+
+use std::{path::Path, process::Command};
+
+use serde_json::Value;
+use zl_core::SEED_TEXT;
+use zl_tests::{python_or_skip, python_torch_or_skip, root, zl, zl_bin};
+
+use crate::{
+    interpret::{num, random_model, zl_json},
+    run::{json, ok, saved},
+};
+
+/// PyTorch's f32 loss of the notebook's class vs zl's f64 loss of the same weights.
+const TORCH_LOSS_ATOL: f64 = 1e-5;
+
+#[test]
+fn saved_model_loads_into_the_notebooks_pytorch_model() {
+    if !python_torch_or_skip("saved_model_loads_into_the_notebooks_pytorch_model") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("m.safetensors");
+    let o = zl(&["train", "--save", path.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let py = Command::new(zl_tests::python())
+        .arg(root().join("tests/golden/load_check.py"))
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "{}{}",
+        String::from_utf8_lossy(&py.stdout),
+        String::from_utf8_lossy(&py.stderr)
+    );
+}
+
+/// `zl interpret --load PATH --json` against interpret_check.py on the same file, quantity by
+/// quantity with named tolerances. Returns nothing; prints the largest differences.
+fn compare_with_numpy(path: &Path, what: &str) {
+    let ours = zl_json(&["interpret", "--json", "--load", path.to_str().unwrap()]);
+    let py = Command::new(zl_tests::python())
+        .arg(root().join("tests/golden/interpret_check.py"))
+        .arg(path)
+        .output()
+        .unwrap();
+    assert!(
+        py.status.success(),
+        "interpret_check.py: {}",
+        String::from_utf8_lossy(&py.stderr)
+    );
+    let np: Value = serde_json::from_slice(&py.stdout).unwrap();
+
+    // Both sides are f64 on the same f32 weights; they differ in summation order (counts vs
+    // positions, BLAS vs loops): a few ulp of values of size ≤ 10, so 1e-12 absolute.
+    const F64_SUMS: f64 = 1e-12;
+    // The notebook's loss in f32 (PyTorch) against zl's f32 forward: different summation order
+    // in f32, a few ulp of the loss (ulp = 2^-23·|loss|; 60 nats for scale-3 random weights).
+    const F32_LOSS_ULPS: f64 = 8.0;
+    let mut report = vec![];
+    let mut scalar = |key: &str, tol: f64| {
+        let (a, b) = (num(&ours, key), num(&np, key));
+        let d = (a - b).abs();
+        assert!(
+            d <= tol,
+            "{what}: {key}: zl {a} vs numpy {b}, |diff| {d:e} > {tol:e}"
+        );
+        report.push(format!("{key} {d:.1e}"));
+    };
+    for key in [
+        "model_loss",
+        "bigram_entropy",
+        "kl_weighted",
+        "uniform_loss",
+        "unigram_entropy",
+        "substitution_loss",
+    ] {
+        scalar(key, F64_SUMS);
+    }
+    let f32_tol = F32_LOSS_ULPS * f32::EPSILON as f64 * num(&np, "model_loss_f32").abs();
+    scalar("model_loss_f32", f32_tol);
+    assert_eq!(ours["argmax_agreement"], np["argmax_agreement"], "{what}");
+    assert_eq!(ours["rank"], np["rank"], "{what}: numerical rank");
+
+    let rows = ours["rows"].as_array().unwrap();
+    let col = |k: &str| -> Vec<f64> { rows.iter().map(|r| num(r, k)).collect() };
+    let max_diff = |a: &[f64], b: &[f64], tol: f64, name: &str| -> f64 {
+        assert_eq!(a.len(), b.len(), "{what}: {name} lengths");
+        let mut worst = 0.0f64;
+        for (i, (x, y)) in a.iter().zip(b).enumerate() {
+            let d = (x - y).abs();
+            assert!(
+                d <= tol,
+                "{what}: {name}[{i}]: zl {x} vs numpy {y}, |diff| {d:e} > {tol:e}"
+            );
+            worst = worst.max(d);
+        }
+        worst
+    };
+    let f64s = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_f64().unwrap())
+            .collect()
+    };
+    let d_kl = max_diff(&col("kl"), &f64s(&np["row_kl"]), F64_SUMS, "row KL");
+    let d_n = max_diff(&col("count"), &f64s(&np["row_count"]), 0.0, "row count");
+    let abl = |v: &Value, k: &str| -> Vec<f64> {
+        (0..30)
+            .map(|i| {
+                if v.get("rows").is_some() {
+                    num(&v["rows"][i]["ablation"], k)
+                } else {
+                    num(&v["ablation"][i], k)
+                }
+            })
+            .collect()
+    };
+    // The ablation runs the model's own f32 forward (it compares bits); numpy uses f64 logits.
+    // f32 rounding of 16-term logits of size up to ~40 (scale-3 weights) is ~1e-5 per position,
+    // and the change sums at most 31 positions / 192.
+    const ABLATION_F32_LOGITS: f64 = 1e-5;
+    let d_ab = max_diff(
+        &abl(&ours, "delta_loss_with"),
+        &abl(&np, "delta_loss_with"),
+        ABLATION_F32_LOGITS,
+        "ablation Δloss with",
+    );
+    max_diff(
+        &abl(&ours, "delta_loss_without"),
+        &abl(&np, "delta_loss_without"),
+        0.0,
+        "ablation Δloss without (exactly 0 on both sides)",
+    );
+
+    // Singular values: Jacobi and LAPACK are both accurate to about ε·σ_1 in absolute terms;
+    // 1e-12·σ_1 leaves three digits of room. The ones below the rank are rounding noise on both
+    // sides (≈1e-15·σ_1), so they agree to the same absolute tolerance.
+    let (s_ours, s_np) = (f64s(&ours["singular_values"]), f64s(&np["singular_values"]));
+    let sv_tol = 1e-12 * s_np[0];
+    let d_sv = max_diff(&s_ours, &s_np, sv_tol, "singular values");
+    // Rank-k losses: a truncation moves by about ε·σ_1 / (σ_k − σ_{k+1}) between two SVDs; with
+    // gaps ≥ 1e-3·σ_1 here that is ≤ 1e-12 in the logits, and the loss is 1-Lipschitz in them.
+    const RANK_K: f64 = 1e-9;
+    let d_rk = max_diff(
+        &f64s(&ours["rank_k_losses"]),
+        &f64s(&np["rank_k_losses"]),
+        RANK_K,
+        "rank-k losses",
+    );
+    // The probability tables, flattened: f64 softmax on both sides.
+    let flat = |v: &Value| -> Vec<f64> { v.as_array().unwrap().iter().flat_map(f64s).collect() };
+    let d_p = max_diff(
+        &flat(&ours["bigram_probs"]),
+        &flat(&np["bigram_probs"]),
+        F64_SUMS,
+        "P",
+    );
+    let d_q = max_diff(
+        &flat(&ours["model_probs"]),
+        &flat(&np["model_probs"]),
+        F64_SUMS,
+        "Q",
+    );
+    // Issue 13's evidence: the gap split, margins, the indicator fit, the correlation, the
+    // honest top-1 counts, on the model and on the untrained control.
+    let (ev, npe) = (&ours["evidence"], &np["evidence"]);
+    for key in [
+        "kl_weighted",
+        "gap_leak",
+        "gap_seen_misfit",
+        "indicator_r2",
+        "seen_logit_correlation",
+        "seen_spread_max",
+    ] {
+        let (a, b) = (num(ev, key), num(npe, key));
+        assert!(
+            (a - b).abs() <= F64_SUMS,
+            "{what}: evidence {key}: zl {a} vs numpy {b}"
+        );
+    }
+    for key in [
+        "argmax_agreement",
+        "single_max_agreement",
+        "positive_margins",
+        "rows_with_margin",
+    ] {
+        assert_eq!(ev[key], npe[key], "{what}: evidence {key}");
+    }
+    assert_eq!(ours["agreement"]["single_max"], npe["single_max"], "{what}");
+    assert_eq!(
+        ours["agreement"]["single_successor"], npe["single_successor"],
+        "{what}"
+    );
+    assert!(
+        (num(ev, "gap_leak") + num(ev, "gap_seen_misfit") - num(ev, "kl_weighted")).abs()
+            <= F64_SUMS,
+        "{what}: the split sums to the gap"
+    );
+    let by_token = ours["leak_by_token"].as_array().unwrap();
+    for key in ["unseen_mass", "leak", "misfit"] {
+        let z: Vec<f64> = by_token.iter().map(|r| num(r, key)).collect();
+        max_diff(
+            &z,
+            &f64s(&npe[key]),
+            F64_SUMS,
+            &format!("leak_by_token {key}"),
+        );
+    }
+    let nullable = |v: &Value| -> Vec<f64> {
+        v.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m.as_f64().unwrap_or(f64::NAN))
+            .collect()
+    };
+    let (mz, mn) = (nullable(&ours["margins"]), nullable(&npe["margins"]));
+    assert_eq!(
+        mz.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        mn.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        "{what}: rows with a margin"
+    );
+    let keep = |x: &[f64]| -> Vec<f64> { x.iter().copied().filter(|m| !m.is_nan()).collect() };
+    max_diff(&keep(&mz), &keep(&mn), F64_SUMS, "margins");
+    // Each row's spread about y = x in the seen-logits figure.
+    let (sz, sn) = (
+        nullable(&ours["seen_logit_spread_by_token"]),
+        nullable(&npe["seen_spread"]),
+    );
+    assert_eq!(
+        sz.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        sn.iter().map(|m| m.is_nan()).collect::<Vec<_>>(),
+        "{what}: rows with a spread"
+    );
+    max_diff(&keep(&sz), &keep(&sn), F64_SUMS, "seen spread");
+    // The untrained control is init_torch(0): zl's torch.randn matches PyTorch's within 2 ulp
+    // (tests/golden.rs), so its numbers agree to about 2·2^-24 relative of an O(1) gap.
+    const RANDN_ULPS: f64 = 1e-7;
+    let (cu, npu) = (&ours["controls"]["untrained"], &np["untrained"]);
+    for key in [
+        "kl_weighted",
+        "gap_leak",
+        "gap_seen_misfit",
+        "indicator_r2",
+        "seen_logit_correlation",
+        "seen_spread_max",
+    ] {
+        let (a, b) = (num(cu, key), num(npu, key));
+        assert!(
+            (a - b).abs() <= RANDN_ULPS * (1.0 + b.abs()),
+            "{what}: untrained control {key}: zl {a} vs numpy {b}"
+        );
+    }
+    for key in [
+        "argmax_agreement",
+        "single_max_agreement",
+        "positive_margins",
+    ] {
+        assert_eq!(cu[key], npu[key], "{what}: untrained control {key}");
+    }
+    // The row-centred spectrum and its truncations, as the raw one's above.
+    let sc = f64s(&np["centred_singular_values"]);
+    max_diff(
+        &f64s(&ours["centred_singular_values"]),
+        &sc,
+        1e-12 * sc[0],
+        "centred σ",
+    );
+    max_diff(
+        &f64s(&ours["centred_rank_k_losses"]),
+        &f64s(&np["centred_rank_k_losses"]),
+        RANK_K,
+        "centred rank-k losses",
+    );
+    // Directions: a singular vector's sign is arbitrary, so loadings and correlations are
+    // compared in absolute value. A direction is defined to about ε·σ_1/(σ_r − σ_{r+1}).
+    const DIRECTION: f64 = 1e-9;
+    for (r, (dz, dn)) in ours["directions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(np["directions"].as_array().unwrap())
+        .enumerate()
+    {
+        for key in [
+            "current_frequency_correlation",
+            "next_frequency_correlation",
+            "current_vowel_correlation",
+            "next_vowel_correlation",
+        ] {
+            let (a, b) = (num(dz, key).abs(), num(dn, key).abs());
+            assert!(
+                (a - b).abs() <= DIRECTION,
+                "{what}: direction {r} {key}: zl {a} vs numpy {b}"
+            );
+        }
+        for (side, abs_key) in [("current", "abs_current"), ("next", "abs_next")] {
+            let abs = f64s(&dn[abs_key]);
+            for l in dz[side].as_array().unwrap() {
+                let (t, x) = (
+                    l["token"].as_u64().unwrap() as usize,
+                    num(l, "loading").abs(),
+                );
+                assert!(
+                    (x - abs[t]).abs() <= DIRECTION,
+                    "{what}: direction {r} {side} loading of {t}"
+                );
+            }
+        }
+    }
+    eprintln!(
+        "{what}: max |zl − numpy|: {}, row KL {d_kl:.1e}, row count {d_n:.1e}, ablation Δ {d_ab:.1e}, σ {d_sv:.1e} (σ_1 {:.3}), rank-k loss {d_rk:.1e}, P {d_p:.1e}, Q {d_q:.1e}; rank {}",
+        report.join(", "),
+        s_np[0],
+        ours["rank"]
+    );
+}
+
+#[test]
+fn numbers_agree_with_numpy_on_trained_and_random_weights() {
+    if !zl_tests::python_torch_or_skip("numbers_agree_with_numpy_on_trained_and_random_weights") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let trained = dir.path().join("trained.safetensors");
+    let o = zl(&["train", "--save", trained.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    compare_with_numpy(&trained, "trained (seed 0, 10k epochs)");
+
+    // Random weights: the identity and the tests do not depend on training. Scale 3 gives peaked
+    // rows and a large KL; d_model 8 a rank of 8.
+    for (seed, d, scale) in [(11u64, 16usize, 1.0f32), (12, 16, 3.0), (13, 8, 2.0)] {
+        let p = dir.path().join(format!("random-{seed}.safetensors"));
+        random_model(&p, seed, d, scale);
+        compare_with_numpy(
+            &p,
+            &format!("random seed {seed}, d_model {d}, scale {scale}"),
+        );
+        let v = zl_json(&["interpret", "--json", "--load", p.to_str().unwrap()]);
+        assert_eq!(v["rank"], d, "rank = d_model for random weights");
+        assert!(
+            v["losses"].is_null(),
+            "a loaded model has no training curve"
+        );
+    }
+}
+
+/// Dask (an existing engine) maps `zl count` over 8 shards on a 2-worker LocalCluster and merges
+/// them; the script checks the merge against the whole text's count and the checksum line.
+#[test]
+fn dask_counts_shards_in_parallel() {
+    if !python_or_skip(
+        "dask_counts_shards_in_parallel",
+        "dask.distributed, numpy, safetensors",
+        "'dask[distributed]' numpy safetensors",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(zl_tests::python())
+        .arg(root().join("tests/scale/dask_count.py"))
+        .arg(zl_bin())
+        .arg(root().join("tests/golden/custom.txt"))
+        .arg(dir.path())
+        .output()
+        .unwrap();
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success(), "dask_count.py failed:\n{out}\n{err}");
+    assert!(out.contains("dask: 8 shards on 2 workers"), "{out}");
+    assert!(out.contains("merge equals the whole: True"), "{out}");
+    assert!(out.contains("checksum equal: True"), "{out}");
+}
+
+/// Whether python3 has transformer_lens (and torch) for the notebook-class tests; where it does
+/// not, the test skips saying why, and under CI (whose scripts/test.sh installs it) fails.
+fn transformer_lens_or_skip(test: &str) -> bool {
+    let ok = Command::new(zl_tests::python())
+        .args([
+            "-c",
+            "import torch, safetensors; from transformer_lens import HookedRootModule",
+        ])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "{test}: CI must have transformer-lens (scripts/test.sh installs it)"
+        );
+        eprintln!("SKIP {test}: python3 with torch and transformer-lens 4 is not installed (pip install transformer-lens==4.3.0)");
+    }
+    ok
+}
+
+fn python(args: &[&str]) -> String {
+    let o = Command::new(zl_tests::python())
+        .arg(root().join("tests/golden/tl_notebook.py"))
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success(),
+        "tl_notebook.py {args:?}: {}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    );
+    String::from_utf8(o.stdout).unwrap()
+}
+
+#[test]
+fn zl_weights_run_in_the_notebooks_hooked_class() {
+    if !transformer_lens_or_skip("zl_weights_run_in_the_notebooks_hooked_class") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = saved(dir.path(), "m.safetensors", &[]);
+    let o = ok(
+        zl(&["run", "--load", &file, "--text", SEED_TEXT, "--json"]),
+        "run",
+    );
+    let run = dir.path().join("run.json");
+    std::fs::write(&run, &o.stdout).unwrap();
+    let line = python(&["cache", &file, run.to_str().unwrap()]);
+    assert!(line.starts_with("run_with_cache ok"), "{line}");
+}
+
+#[test]
+fn the_notebooks_own_trained_weights_are_interpreted_by_zl() {
+    if !transformer_lens_or_skip("the_notebooks_own_trained_weights_are_interpreted_by_zl") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("nb.safetensors").display().to_string();
+    let torch: Value = serde_json::from_str(&python(&["train", &file, "300"])).unwrap();
+    let want = torch["loss"].as_f64().unwrap();
+    let o = ok(
+        zl(&["interpret", "--load", &file, "--json"]),
+        "interpret --load",
+    );
+    let j = json(&o);
+    assert!(
+        j["source"]
+            .as_str()
+            .unwrap()
+            .contains("vocabulary: the seed notebook's"),
+        "{}",
+        j["source"]
+    );
+    let got = j["model_loss"].as_f64().unwrap();
+    assert!(
+        (got - want).abs() <= TORCH_LOSS_ATOL,
+        "zl interpret {got} vs PyTorch {want}"
+    );
+}
