@@ -7,14 +7,13 @@
 #   bash python/test.sh            ZL_PY_VENV=DIR to put the environment elsewhere
 set -euo pipefail
 cd "$(dirname "$0")/.."
+# scripts/test.sh passes its .venv/, which already holds torch, TransformerLens and the tools below.
 venv=${ZL_PY_VENV:-target/python-venv}
-pip_install() {
-    "$venv/bin/python" -m pip install --quiet --disable-pip-version-check --root-user-action=ignore "$@"
-}
-python3 -m venv --system-site-packages "$venv"
-pip_install 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel
+[ -x "$venv/bin/python" ] || python3 -m venv --system-site-packages "$venv"
+"$venv/bin/python" -m pip install --quiet --disable-pip-version-check 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel
 # The tests' cargo profile (release optimisations without LTO), shared with the Rust tests' builds.
-(cd python && VIRTUAL_ENV="$PWD/../$venv" PATH="$PWD/../$venv/bin:$PATH" \
+venv=$(cd "$venv" && pwd)
+(cd python && VIRTUAL_ENV="$venv" PATH="$venv/bin:$PATH" \
     maturin develop --quiet --profile quick)
 "$venv/bin/python" -m pytest -q python/tests
 "$venv/bin/python" - <<'PY'

@@ -52,7 +52,7 @@ node_ok || fail "node ≥ 20 and npm are needed (found: $(node --version 2>/dev/
 # One virtual environment at .venv/, created once and reused; a stamp of the package list skips
 # pip when nothing changed. transformer-lens 4 imports transformers, datasets, pandas and wandb at
 # import time, so it cannot go in with --no-deps (about 550 MB more than torch).
-py_packages=(torch numpy safetensors transformer-lens==4.3.0 'dask[distributed]')
+py_packages=(torch numpy safetensors transformer-lens==4.3.0 'dask[distributed]' 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel)
 step "Python packages into .venv/: ${py_packages[*]} (several GB the first time)"
 [ -x .venv/bin/python3 ] || python3 -m venv .venv
 if [ "$(cat .venv/zl-packages 2>/dev/null)" != "${py_packages[*]}" ]; then
@@ -87,6 +87,9 @@ external() { cargo test --profile quick --features external --test cli -- "exter
 
 step "external tier, python: PyTorch loads zl's weights, numpy checks zl interpret, TransformerLens, Dask"
 external python
+
+step "external tier, the Python package: pip-installed from python/, its pytest suite, examples/seed.ipynb run headless (python/test.sh)"
+ZL_PY_VENV=.venv python/test.sh
 
 step "external tier, browser: the report and the interactive page in headless Chromium"
 external browser
