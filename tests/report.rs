@@ -136,6 +136,35 @@ fn report_to_a_bad_path_is_one_line() {
     );
 }
 
+/// A bad `ZL_FONT` is reported before any other work: before the corpus is read, so the error
+/// names the font and not the missing corpus.
+#[test]
+fn a_bad_zl_font_fails_at_once_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    let plot = dir.path().join("figs");
+    for args in [
+        vec!["report", "--out", out.to_str().unwrap()],
+        vec!["interpret", "--plot", plot.to_str().unwrap()],
+    ] {
+        let o = Command::new(zl_bin())
+            .args(&args)
+            .args(["--corpus", "/nonexistent-corpus.txt"])
+            .env("ZL_FONT", "/nonexistent.ttf")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "zl {args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("ZL_FONT") && err.contains("/nonexistent.ttf"),
+            "{err}"
+        );
+        assert!(!err.contains("nonexistent-corpus"), "{err}");
+        assert!(!out.exists() && !plot.exists());
+    }
+}
+
 /// Renders `url` headless into `png` at `w`×`h`; fails after two minutes.
 fn screenshot(chrome: &Path, url: &str, png: &Path, (w, h): (u32, u32)) {
     let profile = tempfile::tempdir().unwrap();

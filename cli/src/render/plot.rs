@@ -1,17 +1,12 @@
 //! The figures of `zl interpret --plot` and `zl report`, drawn once with plotters for two
 //! backends: SVG (text left to the viewer's fonts) and PNG (text rasterised by ab_glyph).
 //!
-//! Both backends measure text with a TrueType font, so one must be found: `ZL_FONT` if set, else
-//! DejaVu Sans where Linux distributions and Homebrew put it (Debian: `fonts-dejavu-core`, which
-//! scripts/test.sh installs). Heatmaps follow the notebook's `imshow`: row = input (current)
-//! token, column = next token, token 0 top left, labelled with the characters.
+//! Both backends measure text with a TrueType font: `ZL_FONT` if set, else a subset of DejaVu
+//! Sans built into zl (`cli/assets/make-font.sh`), so figures need no font installed.
+//! Heatmaps follow the notebook's `imshow`: row = input (current) token, column = next token,
+//! token 0 top left, labelled with the characters.
 
-use std::{
-    cell::RefCell,
-    collections::HashMap,
-    path::{Path, PathBuf},
-    sync::OnceLock,
-};
+use std::{cell::RefCell, collections::HashMap, path::PathBuf, sync::OnceLock};
 
 use anyhow::{anyhow, Context, Result};
 use plotters::{
@@ -26,15 +21,9 @@ use super::{
 };
 use crate::analysis::Analysis;
 
-/// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
-const FONT_PATHS: [&str; 6] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", // Debian, Ubuntu (fonts-dejavu-core)
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",             // Arch
-    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf", // Fedora
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",          // older Fedora, Alpine
-    "/usr/local/share/fonts/dejavu/DejaVuSans.ttf",    // FreeBSD
-    "/opt/homebrew/share/fonts/DejaVuSans.ttf",        // Homebrew font-dejavu
-];
+/// DejaVu Sans, cut to the characters figures draw (`cli/assets/make-font.sh` makes it; its
+/// licence, which allows embedding, is beside it).
+static BUILT_IN_FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
 
 const FONT: &str = "sans-serif";
 /// Text sizes in pixels: the report scales the figures to its column (about 0.75×), so these
@@ -43,37 +32,29 @@ pub(crate) const TITLE: u32 = 28;
 pub(crate) const DESC: u32 = 21;
 pub(crate) const TICK: u32 = 18;
 
-/// Loads and registers the font once per process; returns its path.
-fn ensure_font() -> Result<&'static Path> {
-    static LOADED: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+/// Registers the figures' font once per process: the file `ZL_FONT` names if it is set, else the
+/// built-in one. Commands that draw figures call it before any other work, so that a bad
+/// `ZL_FONT` is reported at once.
+pub fn load_font() -> Result<()> {
+    static LOADED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    const FIX: &str = "point it at a .ttf file, or unset it to use the built-in font";
     let r = LOADED.get_or_init(|| {
-        let env = std::env::var_os("ZL_FONT").map(PathBuf::from);
-        let candidates: Vec<PathBuf> = match &env {
-            Some(p) => vec![p.clone()],
-            None => FONT_PATHS.iter().map(PathBuf::from).collect(),
+        let Some(path) = std::env::var_os("ZL_FONT").map(PathBuf::from) else {
+            return plotters::style::register_font(FONT, FontStyle::Normal, BUILT_IN_FONT)
+                .map_err(|_| "the built-in font does not load".to_string());
         };
-        for p in candidates {
-            if let Ok(bytes) = std::fs::read(&p) {
-                // plotters keeps fonts for the life of the process; one leak per process.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                return match plotters::style::register_font(FONT, FontStyle::Normal, bytes) {
-                    Ok(()) => Ok(p),
-                    Err(_) => Err(format!(
-                        "{} is not a TrueType/OpenType font; set ZL_FONT to a .ttf file",
-                        p.display()
-                    )),
-                };
-            }
-        }
-        Err(match env {
-            Some(p) => format!("cannot read ZL_FONT={}; point it at a .ttf file", p.display()),
-            None => "the figures need a TrueType font for their text and none was found; install DejaVu Sans (Debian/Ubuntu: apt-get install fonts-dejavu-core) or set ZL_FONT=/path/to/font.ttf".into(),
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("ZL_FONT={}: {e}; {FIX}", path.display()))?;
+        // plotters keeps fonts for the life of the process; one leak per process.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        plotters::style::register_font(FONT, FontStyle::Normal, bytes).map_err(|_| {
+            format!(
+                "ZL_FONT={}: not a TrueType/OpenType font; {FIX}",
+                path.display()
+            )
         })
     });
-    match r {
-        Ok(p) => Ok(p.as_path()),
-        Err(e) => Err(anyhow!("{e}")),
-    }
+    r.clone().map_err(|e| anyhow!("{e}"))
 }
 
 /// One figure: a file stem, a caption, and its size in pixels.
@@ -230,7 +211,7 @@ pub(crate) fn svg_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
 ) -> Result<String> {
-    ensure_font()?;
+    load_font()?;
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
@@ -256,7 +237,7 @@ pub(crate) fn png_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
 ) -> Result<Vec<u8>> {
-    ensure_font()?;
+    load_font()?;
     let (w, h) = size;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
