@@ -665,8 +665,8 @@ fn plot_writes_every_figure_as_svg_and_png() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     for (stem, size) in [
         ("loss_curve", (1400, 560)),
-        ("bigram_counts", (960, 900)),
-        ("bigram_vs_model", (1500, 800)),
+        ("bigram_counts", (960, 924)),
+        ("bigram_vs_model", (1500, 764)),
         ("spectrum", (1400, 560)),
         ("gap_by_token", (1400, 520)),
     ] {

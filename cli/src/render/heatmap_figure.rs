@@ -56,12 +56,37 @@ fn text(text: impl Into<String>, at: (i32, i32), size: u32, anchor: (HPos, VPos)
     }
 }
 
-/// The marks of a heatmap figure of `size` pixels: the bigram counts alone, or the data's P
-/// beside the model's Q.
-pub(crate) fn marks(an: &Analysis, size: (u32, u32), counts: bool) -> Vec<Mark> {
+/// Pixels around a heatmap's grid: its title above, the character labels and the axis title
+/// left and below, the colour bar right.
+const TOP: i32 = 60;
+const LEFT: i32 = 80;
+const BOTTOM: i32 = 84;
+const BAR: i32 = 100;
+/// The figures' widths: the counts alone in a narrow figure, P and Q in a wide one.
+const NARROW: i32 = 960;
+const WIDE: i32 = 1500;
+/// The P-and-Q figure's heading above its two heatmaps.
+const HEADING: i32 = 50;
+
+/// Whether the shown characters are too many for heatmaps side by side or in a narrow figure:
+/// the heatmaps then take a wide figure's whole width each (P above Q), so that a character
+/// label, at most as tall as a cell, stays readable where the report scales the figure to its
+/// column.
+pub(crate) fn wide(an: &Analysis) -> bool {
+    Shown::of(&an.cmp.counts).ids.len() > 30
+}
+
+/// A heatmap figure, its size in pixels and its marks: the bigram counts alone, or the data's
+/// P beside (or above) the model's Q. The height follows the grid, so no band is left empty.
+pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
     let shown = Shown::of(&an.cmp.counts);
+    let v = shown.ids.len().max(1) as i32;
     let hover = |i: usize, j: usize| cell_title(an, i, j);
-    let (w, h) = (size.0 as i32, size.1 as i32);
+    let wide = wide(an);
+    let w = if counts && !wide { NARROW } else { WIDE };
+    let panel = if counts || wide { w } else { w / 2 };
+    let cell = ((panel - LEFT - BAR) / v).clamp(4, 48);
+    let panel_h = TOP + v * cell + BOTTOM;
     let mut m = vec![];
     if counts {
         let vmax = shown
@@ -80,7 +105,8 @@ pub(crate) fn marks(an: &Analysis, size: (u32, u32), counts: bool) -> Vec<Mark> 
             &mut m,
             Area {
                 at: (0, 0),
-                size: (w, h),
+                width: w,
+                cell,
             },
             &an.cmp.counts,
             &an.cmp.vocab,
@@ -90,46 +116,54 @@ pub(crate) fn marks(an: &Analysis, size: (u32, u32), counts: bool) -> Vec<Mark> 
             Some(&annotate),
             &hover,
         );
-    } else {
-        m.push(text(
-            titled("Bigram statistics vs W_E @ W_U", &shown),
-            (w / 2, 10),
-            30,
-            (HPos::Center, VPos::Top),
-        ));
-        let (top, half) = (50, w / 2);
-        for (x, width, table, title) in [
-            (0, half, &an.cmp.p, "Bigram statistics P(next | input)"),
-            (half, w - half, &an.cmp.q, "W_E @ W_U (post softmax) Q"),
-        ] {
-            let area = Area {
-                at: (x, top),
-                size: (width, h - top),
-            };
-            heatmap(
-                &mut m,
-                area,
-                table,
-                &an.cmp.vocab,
-                &shown.ids,
-                title,
-                1.0,
-                None,
-                &hover,
-            );
-        }
+        return ((w as u32, panel_h as u32), m);
     }
-    m
+    m.push(text(
+        titled("Bigram statistics vs W_E @ W_U", &shown),
+        (w / 2, 10),
+        30,
+        (HPos::Center, VPos::Top),
+    ));
+    let second = if wide {
+        (0, HEADING + panel_h)
+    } else {
+        (panel, HEADING)
+    };
+    for (at, table, title) in [
+        ((0, HEADING), &an.cmp.p, "Bigram statistics P(next | input)"),
+        (second, &an.cmp.q, "W_E @ W_U (post softmax) Q"),
+    ] {
+        let area = Area {
+            at,
+            width: panel,
+            cell,
+        };
+        heatmap(
+            &mut m,
+            area,
+            table,
+            &an.cmp.vocab,
+            &shown.ids,
+            title,
+            1.0,
+            None,
+            &hover,
+        );
+    }
+    let h = second.1 + panel_h;
+    ((w as u32, h as u32), m)
 }
 
-/// Where a heatmap goes in the figure: its top left corner and size in pixels.
+/// Where a heatmap goes in the figure: its top left corner, its width and its cells' size, all
+/// in pixels.
 #[derive(Clone, Copy)]
 struct Area {
     at: (i32, i32),
-    size: (i32, i32),
+    width: i32,
+    cell: i32,
 }
 
-/// A labelled heatmap filling `area`: title, the table's cells for the tokens `ids` (ascending;
+/// A labelled heatmap in `area`: title, the table's cells for the tokens `ids` (ascending;
 /// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
 /// to `vmax`; each cell carries `hover(i, j)` (token ids) as its title.
 // Nine arguments: the output, the place, the table, its labels, the cells to draw, the title,
@@ -147,11 +181,9 @@ fn heatmap(
     hover: &dyn Fn(usize, usize) -> String,
 ) {
     let v = ids.len() as i32;
-    let ((ax, ay), (w, h)) = (area.at, area.size);
-    let (top, left, bottom, bar) = (60, 80, 84, 100);
-    let cell = ((w - left - bar) / v).min((h - top - bottom) / v).max(4);
-    let x0 = ax + left + ((w - left - bar) - cell * v) / 2;
-    let y0 = ay + top;
+    let ((ax, ay), w, cell) = (area.at, area.width, area.cell);
+    let x0 = ax + LEFT + ((w - LEFT - BAR) - cell * v) / 2;
+    let y0 = ay + TOP;
     m.push(text(
         title,
         (x0 + cell * v / 2, ay + 14),

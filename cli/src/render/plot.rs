@@ -81,17 +81,22 @@ impl Figure {
         }
     }
 
-    fn size(self) -> (u32, u32) {
+    fn size(self, an: &Analysis) -> (u32, u32) {
         match self {
             Figure::LossCurve => (1400, 560),
-            Figure::BigramCounts => (960, 900),
-            Figure::BigramVsModel => (1500, 800),
+            Figure::BigramCounts | Figure::BigramVsModel => self.heatmap(an).0,
             Figure::Spectrum => (1400, 560),
             Figure::GapByToken => (1400, 520),
             Figure::SeenLogits => (1600, 800),
             Figure::Margins => (1400, 520),
             Figure::GapCurve => (1100, 700),
         }
+    }
+
+    /// Whether the report shows the figure narrower than its column: the counts' heatmap while
+    /// it has few enough characters for a narrow figure.
+    pub fn narrow(self, an: &Analysis) -> bool {
+        self == Figure::BigramCounts && !heatmap_figure::wide(an)
     }
 
     /// The figures this analysis has (no loss curve for a loaded model).
@@ -122,7 +127,7 @@ impl Figure {
         match self {
             Figure::LossCurve => loss_curve(root, an),
             Figure::BigramCounts | Figure::BigramVsModel => {
-                heatmap_figure::draw(root, &self.heatmap(an))
+                heatmap_figure::draw(root, &self.heatmap(an).1)
             }
             Figure::Spectrum => spectrum(root, an),
             Figure::GapByToken => gap_by_token(root, an),
@@ -132,9 +137,9 @@ impl Figure {
         }
     }
 
-    /// A heatmap figure's marks: the counts alone, or P beside Q.
-    fn heatmap(self, an: &Analysis) -> Vec<heatmap_figure::Mark> {
-        heatmap_figure::marks(an, self.size(), self == Figure::BigramCounts)
+    /// A heatmap figure's size and marks: the counts alone, or P beside Q.
+    fn heatmap(self, an: &Analysis) -> ((u32, u32), Vec<heatmap_figure::Mark>) {
+        heatmap_figure::marks(an, self == Figure::BigramCounts)
     }
 
     /// The figure as an SVG document. The heatmaps are written directly, each cell with its
@@ -142,15 +147,16 @@ impl Figure {
     pub fn svg(self, an: &Analysis) -> Result<String> {
         match self {
             Figure::BigramCounts | Figure::BigramVsModel => {
-                Ok(heatmap_figure::svg(self.size(), &self.heatmap(an)))
+                let (size, marks) = self.heatmap(an);
+                Ok(heatmap_figure::svg(size, &marks))
             }
-            _ => svg_of(self.size(), |root| self.draw(root, an)),
+            _ => svg_of(self.size(an), |root| self.draw(root, an)),
         }
     }
 
     /// The figure as PNG bytes (8-bit RGB).
     pub fn png(self, an: &Analysis) -> Result<Vec<u8>> {
-        png_of(self.size(), |root| self.draw(root, an))
+        png_of(self.size(an), |root| self.draw(root, an))
     }
 }
 
@@ -338,6 +344,8 @@ where
     let mut c = ChartBuilder::on(&right)
         .caption("Gap to the floor: loss − H(next|cur)", style(TITLE))
         .margin(16)
+        // Room for half the last x label, centred on the axis's end.
+        .margin_right(40)
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d((1.0..n + 1.0).log_scale(), (gmin..gmax).log_scale())?;
