@@ -113,7 +113,9 @@ pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
             &shown.ids,
             &titled("Bigram frequency table (for training corpus)", &shown),
             vmax,
-            Some(&annotate),
+            // Counts in the cells only where the figure is narrow: past that the cells are
+            // too many for their numbers to be read, and would double the figure's size.
+            (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
             &hover,
         );
         return ((w as u32, panel_h as u32), m);
@@ -283,7 +285,8 @@ fn heatmap(
 }
 
 /// The marks as an SVG document of `size` pixels on white. Text sizes are written as plotters
-/// writes them (pixels / 1.24), so that these figures' text matches the line charts'.
+/// writes them (pixels / 1.24, here to 0.01), so that these figures' text matches the line
+/// charts'.
 pub(crate) fn svg(size: (u32, u32), marks: &[Mark]) -> String {
     let mut s = String::new();
     write_svg(&mut s, size, marks).expect("writing into a String cannot fail");
@@ -307,7 +310,9 @@ fn write_svg(s: &mut impl Write, (w, h): (u32, u32), marks: &[Mark]) -> fmt::Res
                 size,
                 fill,
                 title,
-            } => writeln!(
+                // A row's cells on one line (each row ends at its label): a newline each would be
+                // 10,800 bytes of a large vocabulary's report.
+            } => write!(
                 s,
                 r#"<rect x="{x}" y="{y}" width="{size}" height="{size}" fill="{}"><title>{}</title></rect>"#,
                 hex(fill),
@@ -353,7 +358,7 @@ fn write_svg(s: &mut impl Write, (w, h): (u32, u32), marks: &[Mark]) -> fmt::Res
                 };
                 write!(
                     s,
-                    r#"<text x="{x}" y="{y}" dy="{dy}" text-anchor="{align}" font-family="sans-serif" font-size="{}" fill="{}""#,
+                    r#"<text x="{x}" y="{y}" dy="{dy}" text-anchor="{align}" font-family="sans-serif" font-size="{:.2}" fill="{}""#,
                     *size as f64 / 1.24,
                     hex(ink)
                 )?;
