@@ -61,7 +61,7 @@ fn figure(out: &mut String, fig: Figure, an: &Analysis, caption: &str) -> Result
     let svg = fig
         .svg(an)
         .with_context(|| format!("drawing figure {}", fig.stem()))?;
-    // plotters' SVG opens with an XML declaration-free <svg>; inline it as is.
+    // Every figure's SVG opens with <svg>, no XML declaration: inline it as is.
     let _ = writeln!(
         out,
         "<figure id=\"{}\"{class}>{svg}<figcaption>{caption}</figcaption></figure>",
