@@ -361,3 +361,32 @@ fn a_report_on_256_characters_stays_under_2_mb_and_says_what_is_hidden() {
     );
     assert!(cells >= 2 * 60 * 60, "{cells} rects in bigram_vs_model");
 }
+
+/// A bad `ZL_FONT` is reported before any other work: before the corpus is read, so the error
+/// names the font and not the missing corpus.
+#[test]
+fn a_bad_zl_font_fails_at_once_in_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("r.html");
+    let plot = dir.path().join("figs");
+    for args in [
+        vec!["report", "--out", out.to_str().unwrap()],
+        vec!["interpret", "--plot", plot.to_str().unwrap()],
+    ] {
+        let o = Command::new(zl_bin())
+            .args(&args)
+            .args(["--corpus", "/nonexistent-corpus.txt"])
+            .env("ZL_FONT", "/nonexistent.ttf")
+            .output()
+            .unwrap();
+        assert_eq!(o.status.code(), Some(1), "zl {args:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(
+            err.contains("ZL_FONT") && err.contains("/nonexistent.ttf"),
+            "{err}"
+        );
+        assert!(!err.contains("nonexistent-corpus"), "{err}");
+        assert!(!out.exists() && !plot.exists());
+    }
+}

@@ -11,6 +11,7 @@ use crate::{args::InterpretArgs, backend::Choice, data::files, render};
 pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
+        render::plot::load_font()?;
     }
     let an = source::analyse_holding_out(choice, &a.source, a.val.val_fraction)?;
     if let Some(dir) = &a.plot {

@@ -15,6 +15,7 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
     if a.interactive {
         return interactive(a);
     }
+    render::plot::load_font()?;
     let an = source::analyse(choice, &a.source)?;
     let page = render::html::page(&an)?;
     files::write_atomic(&a.out, page.as_bytes())

@@ -20,6 +20,7 @@ use crate::{
 pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
     if let Some(dir) = &a.plot {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
+        render::plot::load_font()?;
     }
     let corpus = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
     let mut sizes = a.d_model.clone();

@@ -57,15 +57,11 @@ figcaption { color: #444; font-size: 14px; margin-top: 4px; }
 
 fn figure(out: &mut String, fig: Figure, an: &Analysis, caption: &str) -> Result<()> {
     // Square figures at full column width would be taller than a screen.
-    let class = if fig == Figure::BigramCounts {
-        " class=narrow"
-    } else {
-        ""
-    };
+    let class = if fig.narrow(an) { " class=narrow" } else { "" };
     let svg = fig
         .svg(an)
         .with_context(|| format!("drawing figure {}", fig.stem()))?;
-    // plotters' SVG opens with an XML declaration-free <svg>; inline it as is.
+    // Every figure's SVG opens with <svg>, no XML declaration: inline it as is.
     let _ = writeln!(
         out,
         "<figure id=\"{}\"{class}>{svg}<figcaption>{caption}</figcaption></figure>",

@@ -1,8 +1,10 @@
 //! How results look: text for the terminal ([`text`], [`heatmap`]), JSON ([`json`]), figures as
-//! SVG and PNG ([`plot`], [`sweep_plot`]) and the HTML report ([`html`]). Renderers read
+//! SVG and PNG ([`plot`] and [`sweep_plot`] through plotters, [`heatmap_figure`] directly) and
+//! the HTML report ([`html`]). Renderers read
 //! analysis results and runs; they never train and never compute a meaning of their own.
 
 pub mod heatmap;
+pub mod heatmap_figure;
 pub mod html;
 pub mod json;
 pub mod page;

@@ -1,17 +1,12 @@
 //! The figures of `zl interpret --plot` and `zl report`, drawn once with plotters for two
 //! backends: SVG (text left to the viewer's fonts) and PNG (text rasterised by ab_glyph).
 //!
-//! Both backends measure text with a TrueType font, so one must be found: `ZL_FONT` if set, else
-//! DejaVu Sans where Linux distributions and Homebrew put it (Debian: `fonts-dejavu-core`, which
-//! scripts/test.sh installs). Heatmaps follow the notebook's `imshow`: row = input (current)
-//! token, column = next token, token 0 top left, labelled with the characters.
+//! Both backends measure text with a TrueType font: `ZL_FONT` if set, else a subset of DejaVu
+//! Sans built into zl (`cli/assets/make-font.sh`), so figures need no font installed.
+//! Heatmaps follow the notebook's `imshow`: row = input (current) token, column = next token,
+//! token 0 top left, labelled with the characters.
 
-use std::{
-    cell::RefCell,
-    collections::HashMap,
-    path::{Path, PathBuf},
-    sync::OnceLock,
-};
+use std::{path::PathBuf, sync::OnceLock};
 
 use anyhow::{anyhow, Context, Result};
 use plotters::{
@@ -20,21 +15,12 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{
-    heatmap::{glyph, Shown},
-    text::py_repr,
-};
+use super::{heatmap::glyph, heatmap_figure};
 use crate::analysis::Analysis;
 
-/// Where DejaVu Sans lives on common systems, tried in order after `ZL_FONT`.
-const FONT_PATHS: [&str; 6] = [
-    "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf", // Debian, Ubuntu (fonts-dejavu-core)
-    "/usr/share/fonts/TTF/DejaVuSans.ttf",             // Arch
-    "/usr/share/fonts/dejavu-sans-fonts/DejaVuSans.ttf", // Fedora
-    "/usr/share/fonts/dejavu/DejaVuSans.ttf",          // older Fedora, Alpine
-    "/usr/local/share/fonts/dejavu/DejaVuSans.ttf",    // FreeBSD
-    "/opt/homebrew/share/fonts/DejaVuSans.ttf",        // Homebrew font-dejavu
-];
+/// DejaVu Sans, cut to the characters figures draw (`cli/assets/make-font.sh` makes it; its
+/// licence, which allows embedding, is beside it).
+static BUILT_IN_FONT: &[u8] = include_bytes!("../../assets/DejaVuSans-subset.ttf");
 
 const FONT: &str = "sans-serif";
 /// Text sizes in pixels: the report scales the figures to its column (about 0.75×), so these
@@ -43,37 +29,29 @@ pub(crate) const TITLE: u32 = 28;
 pub(crate) const DESC: u32 = 21;
 pub(crate) const TICK: u32 = 18;
 
-/// Loads and registers the font once per process; returns its path.
-fn ensure_font() -> Result<&'static Path> {
-    static LOADED: OnceLock<std::result::Result<PathBuf, String>> = OnceLock::new();
+/// Registers the figures' font once per process: the file `ZL_FONT` names if it is set, else the
+/// built-in one. Commands that draw figures call it before any other work, so that a bad
+/// `ZL_FONT` is reported at once.
+pub fn load_font() -> Result<()> {
+    static LOADED: OnceLock<std::result::Result<(), String>> = OnceLock::new();
+    const FIX: &str = "point it at a .ttf file, or unset it to use the built-in font";
     let r = LOADED.get_or_init(|| {
-        let env = std::env::var_os("ZL_FONT").map(PathBuf::from);
-        let candidates: Vec<PathBuf> = match &env {
-            Some(p) => vec![p.clone()],
-            None => FONT_PATHS.iter().map(PathBuf::from).collect(),
+        let Some(path) = std::env::var_os("ZL_FONT").map(PathBuf::from) else {
+            return plotters::style::register_font(FONT, FontStyle::Normal, BUILT_IN_FONT)
+                .map_err(|_| "the built-in font does not load".to_string());
         };
-        for p in candidates {
-            if let Ok(bytes) = std::fs::read(&p) {
-                // plotters keeps fonts for the life of the process; one leak per process.
-                let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
-                return match plotters::style::register_font(FONT, FontStyle::Normal, bytes) {
-                    Ok(()) => Ok(p),
-                    Err(_) => Err(format!(
-                        "{} is not a TrueType/OpenType font; set ZL_FONT to a .ttf file",
-                        p.display()
-                    )),
-                };
-            }
-        }
-        Err(match env {
-            Some(p) => format!("cannot read ZL_FONT={}; point it at a .ttf file", p.display()),
-            None => "the figures need a TrueType font for their text and none was found; install DejaVu Sans (Debian/Ubuntu: apt-get install fonts-dejavu-core) or set ZL_FONT=/path/to/font.ttf".into(),
+        let bytes =
+            std::fs::read(&path).map_err(|e| format!("ZL_FONT={}: {e}; {FIX}", path.display()))?;
+        // plotters keeps fonts for the life of the process; one leak per process.
+        let bytes: &'static [u8] = Box::leak(bytes.into_boxed_slice());
+        plotters::style::register_font(FONT, FontStyle::Normal, bytes).map_err(|_| {
+            format!(
+                "ZL_FONT={}: not a TrueType/OpenType font; {FIX}",
+                path.display()
+            )
         })
     });
-    match r {
-        Ok(p) => Ok(p.as_path()),
-        Err(e) => Err(anyhow!("{e}")),
-    }
+    r.clone().map_err(|e| anyhow!("{e}"))
 }
 
 /// One figure: a file stem, a caption, and its size in pixels.
@@ -103,17 +81,22 @@ impl Figure {
         }
     }
 
-    fn size(self) -> (u32, u32) {
+    fn size(self, an: &Analysis) -> (u32, u32) {
         match self {
             Figure::LossCurve => (1400, 560),
-            Figure::BigramCounts => (960, 900),
-            Figure::BigramVsModel => (1500, 800),
+            Figure::BigramCounts | Figure::BigramVsModel => self.heatmap(an).0,
             Figure::Spectrum => (1400, 560),
             Figure::GapByToken => (1400, 520),
             Figure::SeenLogits => (1600, 800),
             Figure::Margins => (1400, 520),
             Figure::GapCurve => (1100, 700),
         }
+    }
+
+    /// Whether the report shows the figure narrower than its column: the counts' heatmap while
+    /// it has few enough characters for a narrow figure.
+    pub fn narrow(self, an: &Analysis) -> bool {
+        self == Figure::BigramCounts && !heatmap_figure::wide(an)
     }
 
     /// The figures this analysis has (no loss curve for a loaded model).
@@ -141,64 +124,10 @@ impl Figure {
         DB::ErrorType: 'static,
     {
         root.fill(&WHITE)?;
-        let hover = |i: usize, j: usize| cell_title(an, i, j);
         match self {
             Figure::LossCurve => loss_curve(root, an),
-            Figure::BigramCounts => {
-                let shown = Shown::of(&an.cmp.counts);
-                let vmax = shown
-                    .ids
-                    .iter()
-                    .flat_map(|&i| shown.ids.iter().map(move |&j| an.cmp.counts[i][j]))
-                    .fold(1.0, f64::max);
-                heatmap(
-                    root,
-                    &an.cmp.counts,
-                    &an.cmp.vocab,
-                    &shown.ids,
-                    &titled("Bigram frequency table (for training corpus)", &shown),
-                    vmax,
-                    Some(&|c| {
-                        if c > 0.0 {
-                            format!("{c}")
-                        } else {
-                            String::new()
-                        }
-                    }),
-                    &hover,
-                )
-            }
-            Figure::BigramVsModel => {
-                let shown = Shown::of(&an.cmp.counts);
-                let title = style(30).pos(Pos::new(HPos::Center, VPos::Top));
-                let (w, _) = root.dim_in_pixel();
-                root.draw(&Text::new(
-                    titled("Bigram statistics vs W_E @ W_U", &shown),
-                    (w as i32 / 2, 10),
-                    title,
-                ))?;
-                let body = root.margin(50, 0, 0, 0);
-                let (l, r) = body.split_horizontally(w / 2);
-                heatmap(
-                    &l,
-                    &an.cmp.p,
-                    &an.cmp.vocab,
-                    &shown.ids,
-                    "Bigram statistics P(next | input)",
-                    1.0,
-                    None,
-                    &hover,
-                )?;
-                heatmap(
-                    &r,
-                    &an.cmp.q,
-                    &an.cmp.vocab,
-                    &shown.ids,
-                    "W_E @ W_U (post softmax) Q",
-                    1.0,
-                    None,
-                    &hover,
-                )
+            Figure::BigramCounts | Figure::BigramVsModel => {
+                heatmap_figure::draw(root, &self.heatmap(an).1)
             }
             Figure::Spectrum => spectrum(root, an),
             Figure::GapByToken => gap_by_token(root, an),
@@ -208,20 +137,26 @@ impl Figure {
         }
     }
 
-    /// The figure as an SVG document, every heatmap cell with its values as a `<title>` (shown
-    /// on hover, no script).
+    /// A heatmap figure's size and marks: the counts alone, or P beside Q.
+    fn heatmap(self, an: &Analysis) -> ((u32, u32), Vec<heatmap_figure::Mark>) {
+        heatmap_figure::marks(an, self == Figure::BigramCounts)
+    }
+
+    /// The figure as an SVG document. The heatmaps are written directly, each cell with its
+    /// values as a `<title>` (shown on hover, no script); plotters draws the charts.
     pub fn svg(self, an: &Analysis) -> Result<String> {
-        CELL_TITLES.with(|t| *t.borrow_mut() = Some(vec![]));
-        let svg = svg_of(self.size(), |root| self.draw(root, an));
-        let titles = CELL_TITLES
-            .with(|t| t.borrow_mut().take())
-            .unwrap_or_default();
-        Ok(with_cell_titles(&svg?, &titles))
+        match self {
+            Figure::BigramCounts | Figure::BigramVsModel => {
+                let (size, marks) = self.heatmap(an);
+                Ok(heatmap_figure::svg(size, &marks))
+            }
+            _ => svg_of(self.size(an), |root| self.draw(root, an)),
+        }
     }
 
     /// The figure as PNG bytes (8-bit RGB).
     pub fn png(self, an: &Analysis) -> Result<Vec<u8>> {
-        png_of(self.size(), |root| self.draw(root, an))
+        png_of(self.size(an), |root| self.draw(root, an))
     }
 }
 
@@ -230,7 +165,7 @@ pub(crate) fn svg_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<SVGBackend, Shift>) -> Result<()>,
 ) -> Result<String> {
-    ensure_font()?;
+    load_font()?;
     let mut s = String::new();
     {
         let root = SVGBackend::with_string(&mut s, size).into_drawing_area();
@@ -242,8 +177,8 @@ pub(crate) fn svg_of(
 
 /// The SVG without the attributes plotters writes on every element that only restate SVG's
 /// initial values (`opacity="1"`, `stroke="none"` and the width of that absent stroke): the
-/// same picture, a quarter smaller where there are thousands of cells (a large vocabulary's
-/// heatmaps), which keeps the report small.
+/// same picture, a third smaller where there are thousands of points (a large vocabulary's
+/// scatter of seen pairs), which keeps the report small.
 fn lean(svg: String) -> String {
     svg.replace(" opacity=\"1\"", "")
         .replace(" stroke=\"none\" stroke-width=\"1\"", "")
@@ -256,7 +191,7 @@ pub(crate) fn png_of(
     size: (u32, u32),
     draw: impl FnOnce(&DrawingArea<BitMapBackend, Shift>) -> Result<()>,
 ) -> Result<Vec<u8>> {
-    ensure_font()?;
+    load_font()?;
     let (w, h) = size;
     let mut rgb = vec![0u8; (w * h * 3) as usize];
     {
@@ -286,263 +221,6 @@ pub fn all(an: &Analysis) -> Result<Vec<(String, Vec<u8>)>> {
 
 pub(crate) fn style(size: u32) -> TextStyle<'static> {
     (FONT, size).into_font().color(&BLACK)
-}
-
-/// White → dark blue, the positive half of the notebook's RdBu scale (ColorBrewer RdBu).
-fn blues(x: f64) -> RGBColor {
-    const STOPS: [(u8, u8, u8); 5] = [
-        (247, 247, 247),
-        (146, 197, 222),
-        (67, 147, 195),
-        (33, 102, 172),
-        (5, 48, 97),
-    ];
-    let x = x.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
-    let k = (x.floor() as usize).min(STOPS.len() - 2);
-    let f = x - k as f64;
-    let mix = |a: u8, b: u8| (a as f64 + (b as f64 - a as f64) * f).round() as u8;
-    let (a, b) = (STOPS[k], STOPS[k + 1]);
-    RGBColor(mix(a.0, b.0), mix(a.1, b.1), mix(a.2, b.2))
-}
-
-// --- hover values on heatmap cells (issue 16) ------------------------------------------------
-
-/// A heatmap cell drawn into the SVG being made: its square in the SVG's pixels, and its title.
-struct CellTitle {
-    x: i32,
-    y: i32,
-    size: i32,
-    text: String,
-}
-
-thread_local! {
-    /// The cells of the SVG [`Figure::svg`] is drawing (`None` while drawing a PNG).
-    static CELL_TITLES: RefCell<Option<Vec<CellTitle>>> = const { RefCell::new(None) };
-}
-
-/// `x` to 4 significant digits.
-fn sig4(x: f64) -> String {
-    if x == 0.0 || !x.is_finite() {
-        return format!("{x}");
-    }
-    let mag = x.abs().log10().floor() as i32;
-    if (-4..4).contains(&mag) {
-        format!("{:.*}", (3 - mag).max(0) as usize, x)
-    } else {
-        format!("{x:.3e}")
-    }
-}
-
-/// A cell's hover text: the current and next character, the count, P and Q.
-fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
-    let c = &an.cmp;
-    format!(
-        // Short: a 256-character report has 10,800 cells, each with its title.
-        "{}→{} count {}, P {}, Q {}",
-        py_repr(c.vocab[i]),
-        py_repr(c.vocab[j]),
-        c.counts[i][j],
-        sig4(c.p[i][j]),
-        sig4(c.q[i][j])
-    )
-}
-
-fn xml_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-/// Gives each recorded cell's `<rect>` (found by its exact square) a `<title>` child.
-fn with_cell_titles(svg: &str, titles: &[CellTitle]) -> String {
-    if titles.is_empty() {
-        return svg.to_string();
-    }
-    let by_square: HashMap<String, &str> = titles
-        .iter()
-        .map(|t| {
-            (
-                format!(
-                    "<rect x=\"{}\" y=\"{}\" width=\"{}\" height=\"{}\" ",
-                    t.x, t.y, t.size, t.size
-                ),
-                t.text.as_str(),
-            )
-        })
-        .collect();
-    let mut out = String::with_capacity(svg.len() + titles.len() * 64);
-    let mut rest = svg;
-    while let Some(at) = rest.find("<rect ") {
-        out.push_str(&rest[..at]);
-        rest = &rest[at..];
-        let end = rest.find("/>").map_or(rest.len(), |e| e + 2);
-        let tag = &rest[..end];
-        // The tag's opening up to its height attribute and the space after it.
-        let square = tag.find("height=\"").and_then(|h| {
-            tag[h + 8..]
-                .find('"')
-                .map(|q| &tag[..(h + 8 + q + 2).min(tag.len())])
-        });
-        match square.and_then(|k| by_square.get(k)) {
-            Some(text) if tag.ends_with("/>") => {
-                out.push_str(&tag[..tag.len() - 2]);
-                out.push_str("><title>");
-                out.push_str(&xml_escape(text));
-                out.push_str("</title></rect>");
-            }
-            _ => out.push_str(tag),
-        }
-        rest = &rest[end..];
-    }
-    out.push_str(rest);
-    out
-}
-
-// --- end of hover values ---------------------------------------------------------------------
-
-/// A heatmap's title, with the characters left out where there are too many to draw
-/// ([`Shown`]).
-fn titled(title: &str, shown: &Shown) -> String {
-    match shown.hidden {
-        0 => title.to_string(),
-        h => format!(
-            "{title}: {} most frequent characters, {h} hidden",
-            shown.ids.len()
-        ),
-    }
-}
-
-/// A labelled heatmap filling `area`: title, the table's cells for the tokens `ids` (ascending;
-/// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
-/// to `vmax`; in an SVG each cell carries `hover(i, j)` (token ids) as its title.
-// Eight arguments: the table, its labels, the cells to draw, the title, the scale, the
-// annotation and the hover text are each a different thing every call site sets.
-#[allow(clippy::too_many_arguments)]
-fn heatmap<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    t: &[Vec<f64>],
-    vocab: &[char],
-    ids: &[usize],
-    title: &str,
-    vmax: f64,
-    annotate: Option<&dyn Fn(f64) -> String>,
-    hover: &dyn Fn(usize, usize) -> String,
-) -> Result<()>
-where
-    DB::ErrorType: 'static,
-{
-    let v = ids.len() as i32;
-    let (w, h) = area.dim_in_pixel();
-    let (w, h) = (w as i32, h as i32);
-    let (top, left, bottom, bar) = (60, 80, 84, 100);
-    let cell = ((w - left - bar) / v).min((h - top - bottom) / v).max(4);
-    let x0 = left + ((w - left - bar) - cell * v) / 2;
-    let y0 = top;
-    area.draw(&Text::new(
-        title.to_string(),
-        (x0 + cell * v / 2, 14),
-        style(26).pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-    let label = style((cell * 9 / 10).clamp(10, 22) as u32);
-    for (i, &ti) in (0..).zip(ids) {
-        for (j, &tj) in (0..).zip(ids) {
-            let x = t[ti][tj];
-            let (cx, cy) = (x0 + j * cell, y0 + i * cell);
-            area.draw(&Rectangle::new(
-                [(cx, cy), (cx + cell, cy + cell)],
-                blues(x / vmax).filled(),
-            ))?;
-            CELL_TITLES.with(|titles| {
-                if let Some(titles) = titles.borrow_mut().as_mut() {
-                    let (bx, by) = area.get_base_pixel();
-                    titles.push(CellTitle {
-                        x: bx + cx,
-                        y: by + cy,
-                        size: cell,
-                        text: hover(ti, tj),
-                    });
-                }
-            });
-            // A count is written in its cell only where it can be read (cells of 18 px or
-            // more: up to about 40 characters); a larger table shows the colours alone.
-            if let Some(f) = annotate.filter(|_| cell >= 18) {
-                let s = f(x);
-                if !s.is_empty() {
-                    let ink = if x / vmax > 0.5 { WHITE } else { BLACK };
-                    area.draw(&Text::new(
-                        s,
-                        (cx + cell / 2, cy + cell / 2),
-                        (FONT, (cell / 2).clamp(8, 16))
-                            .into_font()
-                            .color(&ink)
-                            .pos(Pos::new(HPos::Center, VPos::Center)),
-                    ))?;
-                }
-            }
-        }
-        let g = glyph(vocab[ti]).to_string();
-        // Row labels left of the grid, column labels under it.
-        area.draw(&Text::new(
-            g.clone(),
-            (x0 - 8, y0 + i * cell + cell / 2),
-            label.pos(Pos::new(HPos::Right, VPos::Center)),
-        ))?;
-        area.draw(&Text::new(
-            g,
-            (x0 + i * cell + cell / 2, y0 + v * cell + 6),
-            label.pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
-    }
-    area.draw(&Rectangle::new(
-        [(x0, y0), (x0 + v * cell, y0 + v * cell)],
-        BLACK.stroke_width(1),
-    ))?;
-    area.draw(&Text::new(
-        "next token",
-        (x0 + v * cell / 2, y0 + v * cell + 44),
-        style(DESC).pos(Pos::new(HPos::Center, VPos::Top)),
-    ))?;
-    area.draw(&Text::new(
-        "input token",
-        (x0 - 50, y0 + v * cell / 2),
-        style(DESC)
-            .transform(FontTransform::Rotate270)
-            .pos(Pos::new(HPos::Center, VPos::Center)),
-    ))?;
-    // Colour bar.
-    let (bx, bh) = (x0 + v * cell + 30, v * cell);
-    let steps = 100;
-    for s in 0..steps {
-        // Each band overlaps the next by a pixel, so that no seam shows between them.
-        let y = y0 + bh - (s + 1) * bh / steps;
-        area.draw(&Rectangle::new(
-            [
-                (bx, y),
-                (bx + 20, (y0 + bh - s * bh / steps + 1).min(y0 + bh)),
-            ],
-            blues((s as f64 + 0.5) / steps as f64).filled(),
-        ))?;
-    }
-    area.draw(&Rectangle::new(
-        [(bx, y0), (bx + 20, y0 + bh)],
-        BLACK.stroke_width(1),
-    ))?;
-    for k in 0..=4 {
-        let val = vmax * k as f64 / 4.0;
-        let y = y0 + bh - k * bh / 4;
-        let txt = if vmax > 1.5 {
-            format!("{val:.0}")
-        } else {
-            format!("{val:.2}")
-        };
-        area.draw(&Text::new(
-            txt,
-            (bx + 26, y),
-            style(TICK).pos(Pos::new(HPos::Left, VPos::Center)),
-        ))?;
-    }
-    Ok(())
 }
 
 /// A legend entry's swatch: a short thick line in the series' colour.
@@ -676,6 +354,8 @@ where
     let mut c = ChartBuilder::on(&right)
         .caption("Gap to the floor: loss − H(next|cur)", style(TITLE))
         .margin(16)
+        // Room for half the last x label, centred on the axis's end.
+        .margin_right(40)
         .x_label_area_size(50)
         .y_label_area_size(80)
         .build_cartesian_2d((1.0..n + 1.0).log_scale(), (gmin..gmax).log_scale())?;
