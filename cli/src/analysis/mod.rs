@@ -5,8 +5,10 @@
 //! gathers it out of the core's generic types. It never trains and never prints.
 
 pub mod heldout;
+pub mod mechanism;
 pub mod sample;
 pub mod sweep;
+pub mod verdict;
 
 use std::time::Instant;
 
