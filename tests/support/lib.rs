@@ -122,8 +122,17 @@ pub fn zl_bin() -> PathBuf {
             Some(name) => name,
         };
         let mut cmd = std::process::Command::new(env!("CARGO"));
-        cmd.args(["build", "-q", "-p", "zl-cli", "--bin", "zl", "--profile", profile])
-            .current_dir(root());
+        cmd.args([
+            "build",
+            "-q",
+            "-p",
+            "zl-cli",
+            "--bin",
+            "zl",
+            "--profile",
+            profile,
+        ])
+        .current_dir(root());
         assert!(
             cmd.status().expect("cargo build").success(),
             "building zl failed"
