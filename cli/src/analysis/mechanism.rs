@@ -321,6 +321,43 @@ pub fn replicate(models: &[(Vec<f32>, Vec<f32>)], d: usize, counts: &[Vec<f64>])
     }
 }
 
+/// The counting argument beside a measured minimum width: what the table must hold, and what a
+/// rank-d table has to hold it with. It bounds the width from below only: it counts equations,
+/// and the unseen pairs add inequalities (each must sit below its row's seen pairs), which cost
+/// width that no count of parameters shows.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Counting {
+    /// Pairs that occur, and the log-ratio equations they fix: `Σ_i (s_i − 1)` over the followed
+    /// rows (`ln P_i` up to the row's free shift).
+    pub seen_pairs: usize,
+    pub equations: usize,
+    /// Pairs that never occur: each needs only a margin below its row's seen pairs.
+    pub unseen_pairs: usize,
+    /// The smallest d ≥ 1 whose rank-d tables, with a free shift per row, have as many parameters
+    /// as there are equations: `d·(2V − d) + V ≥ equations`.
+    pub parameter_bound: usize,
+}
+
+/// [`Counting`] for `counts` (V rows of V).
+pub fn counting(counts: &[Vec<f64>]) -> Counting {
+    let v = counts.len();
+    let seen: Vec<usize> = counts
+        .iter()
+        .map(|r| r.iter().filter(|&&c| c > 0.0).count())
+        .collect();
+    let seen_pairs: usize = seen.iter().sum();
+    let equations: usize = seen.iter().map(|&s| s.saturating_sub(1)).sum();
+    let parameter_bound = (1..=v)
+        .find(|&d| d * (2 * v - d) + v >= equations)
+        .unwrap_or(v);
+    Counting {
+        seen_pairs,
+        equations,
+        unseen_pairs: v * v - seen_pairs,
+        parameter_bound,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -415,6 +452,19 @@ mod tests {
         };
         let r = replicate(&[(noise(1), w_u.clone()), (noise(7), w_u)], 4, &c);
         assert!(r.seen_logit_spread > 0.1, "{r:?}");
+    }
+
+    #[test]
+    fn counting_counts_equations_per_row_and_bounds_the_width() {
+        let c = counting(&counts());
+        assert_eq!((c.seen_pairs, c.equations, c.unseen_pairs), (8, 4, 8));
+        assert_eq!(c.parameter_bound, 1);
+        // Ten rows, each followed by all ten: 90 equations, 10·(20 − d) + 10 ≥ 90 from d = 4 on…
+        let full = vec![vec![1.0; 10]; 10];
+        let c = counting(&full);
+        assert_eq!(c.equations, 90);
+        // …d = 4: 4·16 + 10 = 74 < 90; d = 5: 5·15 + 10 = 85 < 90; d = 6: 6·14 + 10 = 94.
+        assert_eq!(c.parameter_bound, 6);
     }
 
     #[test]
