@@ -6,8 +6,10 @@
 
 pub mod controls;
 pub mod heldout;
+pub mod mechanism;
 pub mod sample;
 pub mod sweep;
+pub mod verdict;
 
 use std::time::Instant;
 
