@@ -22,7 +22,8 @@ node_ok() {
 }
 
 step "Debian packages: those missing of python3-venv, fonts-dejavu-core, chromium, qemu-user, qemu-system-arm, nodejs/npm (apt-get)"
-# fonts-dejavu-core: the figures' DejaVu Sans. chromium: the report screenshot and the page test.
+# fonts-dejavu-core: a font for Chromium to render the report's and the page's text (zl's figures
+# have their own). chromium: the report screenshot and the page test.
 # qemu-user: zl-lanes' aarch64 tests. qemu-system-arm: the Cortex-M demo. python3-venv: Debian
 # splits `python3 -m venv` (its ensurepip) out of python3.
 missing=()

@@ -3,8 +3,9 @@
 # with SIMD128 and without, and writes web/dist/: each build gzipped (the page inflates it with
 # the browser's DecompressionStream; gzip takes the two builds from 1.6 MB to about 0.35 MB), and
 # SOURCES, the SHA-256 of every file the builds come from. `zl report --interactive` embeds
-# web/dist/ as it is checked in, so that building zl needs no wasm toolchain; tests/page.rs
-# fails when SOURCES no longer matches the sources, and says to run this script.
+# web/dist/ as it is checked in, so that building zl needs no wasm toolchain; the test
+# external::cross::checked_in_wasm_is_built_from_these_sources fails when SOURCES no longer
+# matches the sources, and says to run this script.
 #   web/build.sh           build and write web/dist/
 #   web/build.sh --sources print what SOURCES should hold, and build nothing
 set -euo pipefail

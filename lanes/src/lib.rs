@@ -3,7 +3,7 @@
 //! zl-core (`core/`) is the reference: portable, safe, `no_std`, and what every target runs
 //! when nothing faster is known. The fast versions of the same [`Trainer::step`] and
 //! [`Trainer::run`] live here, and each must match the core bit for bit (the tests below, and
-//! every cross-backend property in `tests/backends.rs`): the same f32 operations in the same
+//! every cross-backend property in `tests/backends/main.rs`): the same f32 operations in the same
 //! order, no FMA, no reordered sum.
 //!
 //! The loop is written once, over a register of lanes (`wide.rs`), and instantiated per

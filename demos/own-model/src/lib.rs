@@ -1,5 +1,5 @@
 //! Your own text and your own weights on a microcontroller: docs/EMBEDDED.md shows this file
-//! whole. no_std, no allocator. tests/embedded_guide.rs builds it for thumbv7em-none-eabihf and
+//! whole. no_std, no allocator. tests/cli/embedded.rs builds it for thumbv7em-none-eabihf and
 //! runs it on the host beside `zl train`, which must agree with it bit for bit.
 #![no_std]
 
