@@ -84,7 +84,7 @@ pub fn read(path: &Path) -> Result<(Corpus, Semantics)> {
     if path.is_dir() {
         bail!("this is a folder; give a count file written by zl count");
     }
-    let cannot = |e: std::io::Error| anyhow::anyhow!("cannot read it ({e})");
+    let cannot = |e: std::io::Error| anyhow::Error::new(e).context("cannot read it");
     if is_stdin(path) {
         let mut bytes = Vec::new();
         std::io::Read::read_to_end(&mut std::io::stdin().lock(), &mut bytes).map_err(cannot)?;

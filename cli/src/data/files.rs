@@ -297,8 +297,9 @@ pub fn load_weights(
     corpus_given: bool,
 ) -> Result<(Weights, VocabFrom, Option<String>)> {
     let flag = || format!("--load {}", path.display());
+    // The io error stays in the chain (Python's bindings raise FileNotFoundError from it).
     let bytes = std::fs::read(path)
-        .map_err(|e| anyhow::anyhow!("cannot read it ({e})"))
+        .context("cannot read it")
         .with_context(flag)?;
     let l = loaded_from_safetensors(&bytes).with_context(flag)?;
     let note = l.converted_from.clone().map(|t| {
