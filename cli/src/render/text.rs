@@ -1015,14 +1015,19 @@ pub fn until_verdict(u: &UntilGap) -> String {
     let (eps, n) = (b.eps, epochs(b.max_epochs));
     let mut lines = vec![];
     match (u.smallest, u.first) {
-        (Some(d), Some(r)) => lines.push(format!(
-            "Answer: d_model {d} is the smallest to reach a gap below {eps:e} nats within {n} \
-             (seed {} at {}; {} of {} seeds).",
-            r.seed,
-            epochs(r.epochs),
-            r.seeds_reached,
-            r.seeds
-        )),
+        (Some(d), Some(r)) => {
+            let of = if r.seeds > 1 {
+                format!("; {} of {} seeds", r.seeds_reached, r.seeds)
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "Answer: d_model {d} is the smallest to reach a gap below {eps:e} nats within {n} \
+                 (seed {} at {}{of}).",
+                r.seed,
+                epochs(r.epochs)
+            ))
+        }
         _ => lines.push(format!(
             "No size reached a gap below {eps:e} nats within {n}."
         )),
