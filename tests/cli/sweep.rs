@@ -182,8 +182,20 @@ fn until_gap_names_the_smallest_size_that_reaches_the_gap() {
     let summary = v["summary"].as_str().unwrap();
     // The verdict names the answer, 5, and the size below it that did not reach the gap.
     assert!(
-        summary.contains('5') && summary.contains("d_model 4"),
+        summary.contains("d_model 5") && summary.contains("d_model 4"),
         "{summary}"
+    );
+    // It states the conclusion in a few lines and leaves the numbers to the table.
+    let sizes = v["runs"].as_array().unwrap().len();
+    assert!(
+        summary.lines().count() <= 5 && summary.chars().count() <= 300 * sizes,
+        "{} characters in {} lines: {summary}",
+        summary.chars().count(),
+        summary.lines().count()
+    );
+    assert!(
+        !summary.contains(&format!("{:.3e}", f(&d4["best_gap"]))),
+        "d_model 4's gap restated: {summary}"
     );
     // The gaps are what straight training gives: the segments change nothing.
     for size in [d4, d5] {

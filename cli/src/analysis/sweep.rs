@@ -81,8 +81,21 @@ pub struct Fixed {
     pub within: Vec<usize>,
     /// The smallest size from which every larger one is within [`COST_NATS`] of the best gap.
     pub enough: Option<usize>,
-    /// The verdict in words.
-    pub verdict: String,
+    /// The size with the lowest gap (the smallest, on a tie) and that gap.
+    pub best: (usize, f64),
+    /// The sizes whose gap is more than [`COST_NATS`] above the best gap.
+    pub outside: Vec<usize>,
+    /// The largest of `outside`: its gap, and how much that exceeds the best gap.
+    pub largest_outside: Option<Costly>,
+}
+
+/// A size that costs loss at a fixed budget.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Costly {
+    pub d_model: usize,
+    pub gap: f64,
+    /// Its gap less the best size's gap (> [`COST_NATS`]).
+    pub excess: f64,
 }
 
 impl Fixed {
@@ -105,67 +118,23 @@ impl Fixed {
             .last()
             .map(|p| p.d_model);
         let outside: Vec<&Point> = points.iter().filter(|p| !is_within(p)).collect();
-        let at = format!("At {}", self::epochs(epochs));
-        let rest = "That is what this budget shows, not a rank limit: W_E·W_U has rank ≤ \
-             d_model, but a size may still be falling when its epochs run out. To see which sizes \
-             can reach a gap at all, train each to convergence: zl sweep --until-gap 1e-4 \
-             --max-epochs 300000.";
-        let verdict = match outside.last() {
-            None => format!(
-                "{at}, every size, down to d_model {}, is within {COST_NATS} nats of the best \
-                 run's gap ({best:.6} nats, d_model {best_at}). {rest}",
-                points[0].d_model
-            ),
-            Some(worst_near) => format!(
-                "{at}, {} within {COST_NATS} nats of the best run's gap ({best:.6} nats, d_model \
-                 {best_at}); {} not (d_model {}: {:.6} nats, {:.6} more). {rest}",
-                sizes_are(&within),
-                sizes_are(&outside.iter().map(|p| p.d_model).collect::<Vec<_>>()),
-                worst_near.d_model,
-                worst_near.gap,
-                worst_near.gap - best
-            ),
-        };
+        let largest_outside = outside.last().map(|p| Costly {
+            d_model: p.d_model,
+            gap: p.gap,
+            excess: p.gap - best,
+        });
+        let outside = outside.iter().map(|p| p.d_model).collect();
         Fixed {
             points,
             floor,
             epochs,
             within,
             enough,
-            verdict,
+            best: (best_at, best),
+            outside,
+            largest_outside,
         }
     }
-}
-
-/// "d_model 5, 6 and 8 are" / "d_model 4 is".
-fn sizes_are(sizes: &[usize]) -> String {
-    let names: Vec<String> = sizes.iter().map(|d| d.to_string()).collect();
-    match names.as_slice() {
-        [] => "no size is".into(),
-        [one] => format!("d_model {one} is"),
-        [init @ .., last] => format!("d_model {} and {last} are", init.join(", ")),
-    }
-}
-
-/// `n` epochs in words: "1 epoch", "300,000 epochs".
-pub fn epochs(n: u32) -> String {
-    match n {
-        1 => "1 epoch".into(),
-        n => format!("{} epochs", grouped(n as u64)),
-    }
-}
-
-/// `1234567` as `1,234,567`.
-pub fn grouped(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }
 
 /// What an `--until-gap` sweep trains to: a gap below `eps` nats, within `max_epochs`, for
@@ -203,38 +172,6 @@ impl Budget {
         ends.sort_unstable();
         ends.dedup();
         ends
-    }
-
-    /// The seeds in words: "seed 0", "seeds 0..5", "seeds 3, 7 and 9", "1024 seeds from 0 to 1023".
-    pub fn seeds_text(&self) -> String {
-        let s = &self.seeds;
-        let contiguous = s.windows(2).all(|w| w[1] == w[0] + 1);
-        match s.as_slice() {
-            [one] => format!("seed {one}"),
-            [first, .., last] if contiguous => format!("seeds {first}..{}", last + 1),
-            _ if s.len() <= 8 => {
-                let names: Vec<String> = s.iter().map(|x| x.to_string()).collect();
-                let (init, last) = names.split_at(names.len() - 1);
-                format!("seeds {} and {}", init.join(", "), last[0])
-            }
-            _ => format!("{} seeds from {} to {}", s.len(), s[0], s[s.len() - 1]),
-        }
-    }
-
-    /// [`STILL_FALLING_DROP`]'s rule in words, with this budget's numbers.
-    pub fn still_falling_rule(&self) -> String {
-        let n = self.max_epochs;
-        if n < 2 {
-            return "still falling: not measured, since a budget of 1 epoch has no halfway checkpoint".into();
-        }
-        format!(
-            "still falling: a size that did not reach {:e} is still falling when some seed's gap \
-             at {} is more than {}% below its gap at {}",
-            self.eps,
-            epochs(n),
-            STILL_FALLING_DROP * 100.0,
-            epochs(n / 2)
-        )
     }
 }
 
@@ -414,21 +351,85 @@ pub struct UntilGap {
     pub sizes: Vec<Size>,
     /// The smallest d_model some seed of which reached EPS.
     pub smallest: Option<usize>,
-    /// The verdict in words.
-    pub verdict: String,
+    /// The evidence for `smallest`: its seed that reached EPS in the fewest epochs.
+    pub first: Option<FirstReach>,
+    /// The sizes that did not reach EPS below `smallest` (all of them when none did), by trend.
+    pub below: Shortfall,
+    /// The sizes above `smallest` that did not reach EPS either, by trend.
+    pub above: Shortfall,
+}
+
+/// The run that shows a size can reach EPS.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct FirstReach {
+    pub seed: u64,
+    pub epochs: u32,
+    pub gap: f64,
+    /// How many of the size's seeds reached EPS, of how many.
+    pub seeds_reached: usize,
+    pub seeds: usize,
+}
+
+/// Sizes that did not reach EPS, each list smallest first, split by [`STILL_FALLING_DROP`]'s
+/// rule.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Shortfall {
+    /// Some seed was still falling: the budget does not show a rank limit.
+    pub falling: Vec<usize>,
+    /// No seed was still falling: consistent with a rank limit, not proof of one.
+    pub stalled: Vec<usize>,
+    /// The rule does not apply (N < 2).
+    pub unmeasured: Vec<usize>,
+}
+
+impl Shortfall {
+    fn of<'a>(sizes: impl Iterator<Item = &'a Size>) -> Shortfall {
+        let mut out = Shortfall::default();
+        for s in sizes.filter(|s| !s.reached) {
+            match s.still_falling {
+                Some(true) => out.falling.push(s.d_model),
+                Some(false) => out.stalled.push(s.d_model),
+                None => out.unmeasured.push(s.d_model),
+            }
+        }
+        out
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.falling.is_empty() && self.stalled.is_empty() && self.unmeasured.is_empty()
+    }
 }
 
 impl UntilGap {
     /// `sizes` must be sorted by d_model and not empty.
     pub fn new(budget: Budget, floor: f64, sizes: Vec<Size>) -> UntilGap {
-        let smallest = sizes.iter().find(|s| s.reached).map(|s| s.d_model);
-        let verdict = until_verdict(&budget, &sizes, smallest);
+        let answer = sizes.iter().find(|s| s.reached);
+        let smallest = answer.map(|s| s.d_model);
+        let first = answer.and_then(|s| {
+            let r = s
+                .seeds
+                .iter()
+                .filter(|r| r.reached)
+                .min_by_key(|r| r.last().epochs)?;
+            Some(FirstReach {
+                seed: r.seed,
+                epochs: r.last().epochs,
+                gap: r.last().gap,
+                seeds_reached: s.seeds_reached(),
+                seeds: s.seeds.len(),
+            })
+        });
+        let cut = smallest.unwrap_or(usize::MAX);
+        let below = Shortfall::of(sizes.iter().filter(|s| s.d_model < cut));
+        let above = Shortfall::of(sizes.iter().filter(|s| s.d_model > cut));
         UntilGap {
             budget,
             floor,
             sizes,
             smallest,
-            verdict,
+            first,
+            below,
+            above,
         }
     }
 
@@ -447,100 +448,6 @@ impl UntilGap {
             })
             .collect()
     }
-}
-
-/// One size that did not reach EPS, in words: its best gap and whether it was still falling.
-fn short_of(s: &Size, b: &Budget) -> String {
-    let best = s.best();
-    let gap = format!(
-        "d_model {} (best gap {:.3e} nats, seed {})",
-        s.d_model,
-        best.last().gap,
-        best.seed
-    );
-    let (n, half) = (epochs(b.max_epochs), epochs(b.max_epochs / 2));
-    let (seed, drop) = s.largest_drop().unwrap_or((best.seed, 0.0));
-    let drop = drop * 100.0;
-    match s.still_falling {
-        Some(true) => format!(
-            "{gap} was still falling (seed {seed}'s gap fell {drop:.2}% from {half} to {n}), so \
-             this budget does not show that its rank holds it back"
-        ),
-        Some(false) => format!(
-            "{gap} had stalled (no seed's gap fell more than {}% from {half} to {n}; the most \
-             was {drop:.2}%, seed {seed}): consistent with a rank limit, not proof of one",
-            STILL_FALLING_DROP * 100.0
-        ),
-        None => format!("{gap} was not measured for a trend (a 1-epoch budget)"),
-    }
-}
-
-fn until_verdict(b: &Budget, sizes: &[Size], smallest: Option<usize>) -> String {
-    let n = epochs(b.max_epochs);
-    let missed = |pick: &dyn Fn(&Size) -> bool| -> Vec<String> {
-        sizes
-            .iter()
-            .filter(|s| !s.reached && pick(s))
-            .map(|s| short_of(s, b))
-            .collect()
-    };
-    let falling = sizes.iter().any(|s| s.still_falling == Some(true));
-    let longer = if falling {
-        " Raise --max-epochs to settle the sizes that were still falling."
-    } else {
-        ""
-    };
-    let Some(d) = smallest else {
-        return format!(
-            "No size reached a gap below {:e} nats within {n} ({}): {}.{longer}",
-            b.eps,
-            b.seeds_text(),
-            missed(&|_| true).join("; ")
-        );
-    };
-    let s = sizes
-        .iter()
-        .find(|s| s.d_model == d)
-        .expect("the smallest is a size");
-    // The seed that reached EPS first: the evidence that d_model d can.
-    let first = s
-        .seeds
-        .iter()
-        .filter(|r| r.reached)
-        .min_by_key(|r| r.last().epochs)
-        .expect("a seed reached EPS");
-    let mut out = format!(
-        "Trained until the gap was below {:e} nats, for at most {n} ({}), the smallest d_model \
-         that reached it is {d}: seed {} at {} (gap {:.3e} nats; {} of {} seeds).",
-        b.eps,
-        b.seeds_text(),
-        first.seed,
-        epochs(first.last().epochs),
-        first.last().gap,
-        s.seeds_reached(),
-        s.seeds.len()
-    );
-    let below = missed(&|x| x.d_model < d);
-    if below.is_empty() {
-        out.push_str(
-            " It is the smallest size tried, so the rank limit of W_E·W_U (≤ d_model) did not \
-             keep any size here from the gap within this budget.",
-        );
-    } else {
-        out.push_str(&format!(
-            " Smaller sizes did not reach it within {n}: {}.",
-            below.join("; ")
-        ));
-    }
-    let above = missed(&|x| x.d_model > d);
-    if !above.is_empty() {
-        out.push_str(&format!(
-            " Of the larger sizes, these did not reach it either: {}.",
-            above.join("; ")
-        ));
-    }
-    out.push_str(longer);
-    out
 }
 
 #[cfg(test)]
@@ -599,12 +506,12 @@ mod tests {
         assert_eq!(stalled.still_falling, Some(false));
         let sw = UntilGap::new(b.clone(), 1.0, vec![stalled, size, Size::new(5, vec![hit])]);
         assert_eq!(sw.smallest, Some(5));
-        assert!(
-            sw.verdict.contains("smallest d_model that reached it is 5"),
-            "{}",
-            sw.verdict
+        assert_eq!(sw.first.map(|f| (f.seed, f.epochs)), Some((3, 1000)));
+        assert_eq!(
+            (sw.below.stalled.as_slice(), sw.below.falling.as_slice()),
+            ([4].as_slice(), [4].as_slice())
         );
-        assert!(sw.verdict.contains("had stalled") && sw.verdict.contains("still falling"));
+        assert!(sw.above.is_empty());
     }
 
     #[test]
@@ -624,17 +531,12 @@ mod tests {
             (sw.within.as_slice(), sw.enough),
             ([5, 8].as_slice(), Some(5))
         );
-        assert!(
-            sw.verdict
-                .starts_with("At 10,000 epochs, d_model 5 and 8 are within"),
-            "{}",
-            sw.verdict
+        assert_eq!(
+            (sw.best, sw.outside.as_slice()),
+            ((8, 1e-4), [1, 4].as_slice())
         );
-        assert!(
-            sw.verdict.contains("d_model 1 and 4 are not"),
-            "{}",
-            sw.verdict
-        );
-        assert!(!sw.verdict.contains("needs a rank"), "{}", sw.verdict);
+        let c = sw.largest_outside.unwrap();
+        assert_eq!((c.d_model, c.gap), (4, 0.09));
+        assert!((c.excess - (0.09 - 1e-4)).abs() < 1e-12);
     }
 }

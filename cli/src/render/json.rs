@@ -91,7 +91,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
             "cost_threshold_nats": COST_NATS,
             "within_cost": f.within,
             "smallest_d_model_within_cost": f.enough,
-            "summary": f.verdict,
+            "summary": super::text::fixed_verdict(f),
             "runs": f.points.iter().map(|p| json!({
                 "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
             })).collect::<Vec<_>>(),
@@ -104,9 +104,9 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
                 "seeds": b.seeds,
                 "checkpoints": b.checkpoints(),
                 "still_falling_drop": STILL_FALLING_DROP,
-                "still_falling_rule": b.still_falling_rule(),
+                "still_falling_rule": super::text::still_falling_rule(b),
                 "smallest_d_model_at_gap": u.smallest,
-                "summary": u.verdict,
+                "summary": super::text::until_verdict(u),
                 "runs": u.sizes.iter().map(|z| {
                     let best = z.best();
                     json!({

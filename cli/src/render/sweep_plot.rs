@@ -161,8 +161,8 @@ where
     ))?
     .label(format!(
         "best gap over {}, at most {} (filled: reached)",
-        u.budget.seeds_text(),
-        crate::analysis::sweep::epochs(u.budget.max_epochs)
+        super::text::seeds_text(&u.budget.seeds),
+        super::text::epochs(u.budget.max_epochs)
     ))
     .legend(swatch(blue));
     // Filled where the size reached EPS, hollow where its budget ran out first.

@@ -7,7 +7,7 @@ use zl_core::TrainConfig;
 
 use crate::{
     analysis::{
-        sweep::{epochs, grouped, Fixed, Sweep, UntilGap},
+        sweep::{Budget, Fixed, Shortfall, Sweep, UntilGap, COST_NATS, STILL_FALLING_DROP},
         Analysis, Comparison, EvidenceKind, TOP,
     },
     backend::{Job, Trained},
@@ -826,7 +826,7 @@ fn sweep_fixed(
             )?;
         }
         writeln!(w)?;
-        writeln!(w, "{}", f.verdict)
+        writeln!(w, "{}", fixed_verdict(f))
     }
 }
 
@@ -851,7 +851,7 @@ fn sweep_until_gap(
             "each size and seed trains until its gap Σ_i (n_i/N)·KL(P_i‖Q_i) (f64) is below {:e} nats, for at most {}; {}; gap measured at epochs {}",
             b.eps,
             epochs(b.max_epochs),
-            b.seeds_text(),
+            seeds_text(&b.seeds),
             ends.join(", ")
         )?;
         sweep_floor(w, corpus, sw)?;
@@ -889,10 +889,164 @@ fn sweep_until_gap(
             )?;
         }
         writeln!(w)?;
-        writeln!(w, "{}", b.still_falling_rule())?;
+        writeln!(w, "{}", still_falling_rule(b))?;
         writeln!(w)?;
-        writeln!(w, "{}", u.verdict)
+        writeln!(w, "{}", until_verdict(u))
     }
+}
+
+/// "d_model 5, 6 and 8" / "d_model 4".
+fn d_models(sizes: &[usize]) -> String {
+    let names: Vec<String> = sizes.iter().map(|d| d.to_string()).collect();
+    match names.as_slice() {
+        [] => "no size".into(),
+        [one] => format!("d_model {one}"),
+        [init @ .., last] => format!("d_model {} and {last}", init.join(", ")),
+    }
+}
+
+/// "d_model 5, 6 and 8 are" / "d_model 4 is".
+fn d_models_are(sizes: &[usize]) -> String {
+    let verb = if sizes.len() == 1 { "is" } else { "are" };
+    format!("{} {verb}", d_models(sizes))
+}
+
+/// `n` epochs in words: "1 epoch", "300,000 epochs".
+pub fn epochs(n: u32) -> String {
+    match n {
+        1 => "1 epoch".into(),
+        n => format!("{} epochs", grouped(n as u64)),
+    }
+}
+
+/// `1234567` as `1,234,567`.
+pub fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// The seeds in words: "seed 0", "seeds 0..5", "seeds 3, 7 and 9", "1024 seeds from 0 to 1023".
+pub fn seeds_text(s: &[u64]) -> String {
+    let contiguous = s.windows(2).all(|w| w[1] == w[0] + 1);
+    match s {
+        [one] => format!("seed {one}"),
+        [first, .., last] if contiguous => format!("seeds {first}..{}", last + 1),
+        _ if s.len() <= 8 => {
+            let names: Vec<String> = s.iter().map(|x| x.to_string()).collect();
+            let (init, last) = names.split_at(names.len() - 1);
+            format!("seeds {} and {}", init.join(", "), last[0])
+        }
+        _ => format!("{} seeds from {} to {}", s.len(), s[0], s[s.len() - 1]),
+    }
+}
+
+/// [`STILL_FALLING_DROP`]'s rule in words, with this budget's numbers.
+pub fn still_falling_rule(b: &Budget) -> String {
+    let n = b.max_epochs;
+    if n < 2 {
+        return "still falling: not measured, since a budget of 1 epoch has no halfway checkpoint"
+            .into();
+    }
+    format!(
+        "still falling: a size that did not reach {:e} is still falling when some seed's gap at {} \
+         is more than {}% below its gap at {}",
+        b.eps,
+        epochs(n),
+        STILL_FALLING_DROP * 100.0,
+        epochs(n / 2)
+    )
+}
+
+/// A fixed budget's verdict: which sizes are within [`COST_NATS`] of the best gap, and that this
+/// is a stopping time, not a rank limit.
+pub fn fixed_verdict(f: &Fixed) -> String {
+    let at = format!("At {}", epochs(f.epochs));
+    let (best_at, best) = f.best;
+    let rest = "That is what this budget shows, not a rank limit: W_E·W_U has rank ≤ d_model, but \
+         a size may still be falling when its epochs run out. To see which sizes can reach a gap \
+         at all, train each to convergence: zl sweep --until-gap 1e-4 --max-epochs 300000.";
+    match f.largest_outside {
+        None => format!(
+            "{at}, every size, down to d_model {}, is within {COST_NATS} nats of the best run's gap \
+             ({best:.6} nats, d_model {best_at}). {rest}",
+            f.points[0].d_model
+        ),
+        Some(c) => format!(
+            "{at}, {} within {COST_NATS} nats of the best run's gap ({best:.6} nats, d_model \
+             {best_at}); {} not (d_model {}: {:.6} nats, {:.6} more). {rest}",
+            d_models_are(&f.within),
+            d_models_are(&f.outside),
+            c.d_model,
+            c.gap,
+            c.excess
+        ),
+    }
+}
+
+/// Sizes short of EPS by trend: "d_model 1 and 2 stalled; d_model 3 still falling".
+fn shortfall(s: &Shortfall) -> String {
+    let mut parts = vec![];
+    if !s.stalled.is_empty() {
+        parts.push(format!("{} stalled", d_models(&s.stalled)));
+    }
+    if !s.falling.is_empty() {
+        parts.push(format!("{} still falling", d_models(&s.falling)));
+    }
+    if !s.unmeasured.is_empty() {
+        parts.push(format!(
+            "{} not measured for a trend",
+            d_models(&s.unmeasured)
+        ));
+    }
+    parts.join("; ")
+}
+
+/// The `--until-gap` verdict in a few lines: the answer, the sizes that did not reach EPS and
+/// their trend by the rule stated above it; the table holds the numbers.
+pub fn until_verdict(u: &UntilGap) -> String {
+    let b = &u.budget;
+    let (eps, n) = (b.eps, epochs(b.max_epochs));
+    let mut lines = vec![];
+    match (u.smallest, u.first) {
+        (Some(d), Some(r)) => {
+            let of = if r.seeds > 1 {
+                format!("; {} of {} seeds", r.seeds_reached, r.seeds)
+            } else {
+                String::new()
+            };
+            lines.push(format!(
+                "Answer: d_model {d} is the smallest to reach a gap below {eps:e} nats within {n} \
+                 (seed {} at {}{of}).",
+                r.seed,
+                epochs(r.epochs)
+            ))
+        }
+        _ => lines.push(format!(
+            "No size reached a gap below {eps:e} nats within {n}."
+        )),
+    }
+    if !u.below.is_empty() {
+        lines.push(format!("Short of it: {}.", shortfall(&u.below)));
+    } else if u.smallest.is_some() {
+        lines.push("It is the smallest size tried.".into());
+    }
+    if !u.above.is_empty() {
+        lines.push(format!("Larger, also short: {}.", shortfall(&u.above)));
+    }
+    if !u.below.stalled.is_empty() || !u.above.stalled.is_empty() {
+        lines.push("Stalled is consistent with a rank limit, not proof of one.".into());
+    }
+    if !u.below.falling.is_empty() || !u.above.falling.is_empty() {
+        lines.push("Raise --max-epochs to settle the sizes still falling.".into());
+    }
+    lines.join("\n")
 }
 
 /// What `zl eval` found.
