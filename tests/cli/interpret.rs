@@ -570,3 +570,62 @@ fn interpret_val_fraction_sets_the_model_beside_the_smoothed_table() {
     assert_has(&text.stdout, &format!("{unseen} of the"));
     assert_has(&text.stdout, "inf nats (an unseen pair has P = 0)");
 }
+
+/// The sentences that only a bigram table supports.
+const BIGRAM_TABLE_CLAIMS: [&str; 4] = [
+    "suffices",
+    "almost all",
+    "orders of magnitude",
+    "stopping time",
+];
+
+/// The claims in `text` (lower-cased) that only a bigram table supports.
+pub(crate) fn bigram_table_claims(text: &str) -> Vec<&'static str> {
+    let text = text.to_lowercase();
+    BIGRAM_TABLE_CLAIMS
+        .into_iter()
+        .filter(|c| text.contains(c))
+        .collect()
+}
+
+/// The verdict is decided from the numbers, and the text claims only what it supports: the seed
+/// run is a bigram table whose gap is leak; one epoch has learned nothing the controls have
+/// not; d_model 3 at 10,000 epochs is not a bigram table, so nothing says its rank suffices.
+#[test]
+fn the_verdict_follows_the_numbers_and_gates_the_claims() {
+    let seed = zl_json(&["interpret", "--json"]);
+    let v = &seed["verdict"];
+    assert_eq!(v["regimes"], serde_json::json!(["bigram_table"]), "{v}");
+    assert_eq!(v["gap_site"], "leak");
+    assert!(num(v, "gap_share_leak") > 0.99, "{v}");
+    assert_eq!(v["controls_told_apart"], true);
+    assert_eq!(v["gap_trend"]["falling"], true, "{v}");
+    assert!(num(v, "gap") <= num(v, "small_gap"));
+    let text = zl(&["interpret"]).stdout;
+    assert!(
+        text.contains("suffices"),
+        "the seed run supports its rank claim"
+    );
+
+    let one = zl_json(&["interpret", "--json", "--epochs", "1"]);
+    let v = &one["verdict"];
+    assert_eq!(v["regimes"], serde_json::json!(["not_learned"]), "{v}");
+    assert_eq!(v["controls_told_apart"], false);
+    assert!(
+        v["gap_trend"]["falling"].is_null(),
+        "one epoch has no doubling"
+    );
+    let o = zl(&["interpret", "--epochs", "1"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert_eq!(bigram_table_claims(&o.stdout), Vec::<&str>::new());
+    assert!(o.stdout.contains("not told apart"));
+
+    let narrow = zl_json(&["interpret", "--json", "--d-model", "3"]);
+    let v = &narrow["verdict"];
+    let regimes = v["regimes"].as_array().unwrap();
+    assert!(!regimes.contains(&"bigram_table".into()), "{v}");
+    assert!(num(v, "gap") > num(v, "small_gap"));
+    let o = zl(&["interpret", "--d-model", "3"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(!o.stdout.contains("suffices"), "{}", o.stdout);
+}

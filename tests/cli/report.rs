@@ -390,3 +390,25 @@ fn a_bad_zl_font_fails_at_once_in_one_line() {
         assert!(!out.exists() && !plot.exists());
     }
 }
+
+/// The page's title and claims follow the verdict: one epoch has not learned the table, so the
+/// page says so and makes none of the claims only a bigram table supports.
+#[test]
+fn the_report_claims_only_what_its_verdict_supports() {
+    let dir = tempfile::tempdir().unwrap();
+    let title = |html: &str| {
+        let t = html.split_once("<title>").unwrap().1;
+        t.split_once("</title>").unwrap().0.to_string()
+    };
+    let seed = make_report(dir.path(), &[]);
+    assert!(title(&seed).contains("learned"), "{}", title(&seed));
+    assert!(!title(&seed).contains("not"), "{}", title(&seed));
+    assert!(seed.contains("suffices"));
+    let one = make_report(dir.path(), &["--epochs", "1"]);
+    assert!(title(&one).contains("not learned"), "{}", title(&one));
+    assert_eq!(
+        super::interpret::bigram_table_claims(&one),
+        Vec::<&str>::new()
+    );
+    assert!(one.contains("not told apart"));
+}

@@ -342,6 +342,8 @@ pub struct Analysis {
     /// The gap against the epoch, where it was measured (`zl interpret` and `zl report` train
     /// it; a loaded model has none, and neither has a run on the PTX interpreter).
     pub gap_curve: Option<GapCurve>,
+    /// Which regimes hold and where the gap lives, decided from the numbers above.
+    pub verdict: verdict::Verdict,
     pub analysis_seconds: f64,
     /// With `--val-fraction`: the held-out numbers (the loss curve's second line).
     pub held_out: Option<heldout::HeldOut>,
@@ -545,6 +547,8 @@ pub struct Provenance {
     pub source: String,
     /// Its training budget, in words ("10000 epochs").
     pub budget: String,
+    /// Its epochs, where known (not recorded for loaded weights).
+    pub epochs: Option<u32>,
     /// Its training curve, when it was trained here.
     pub losses: Option<Vec<f32>>,
 }
@@ -615,7 +619,14 @@ pub fn analyse(
             cmp: compare(&shuffled_w, corpus)?,
         },
     };
+    let verdict = decide_verdict(
+        &cmp,
+        &controls,
+        beside.gap_curve.as_ref(),
+        provenance.epochs,
+    );
     Ok(Analysis {
+        verdict,
         text: tokens
             .iter()
             .take(TEXT_SHOWN)
@@ -645,6 +656,33 @@ pub fn analyse(
         held_out: beside.held_out,
         cmp,
         analysis_seconds: start.elapsed().as_secs_f64(),
+    })
+}
+
+/// The verdict from the model's gap and its split, the controls' gaps and the gap curve at the
+/// run's weight decay. No wider model is trained here, so rank limits are not decided.
+fn decide_verdict(
+    cmp: &Comparison,
+    controls: &Controls,
+    curve: Option<&GapCurve>,
+    epochs: Option<u32>,
+) -> verdict::Verdict {
+    let d = &cmp.decomposition;
+    let trend = curve.zip(epochs).map(|(g, at)| {
+        let (e, gap) = g.points.iter().map(|p| (p.0, p.1)).unzip();
+        verdict::GapTrend::new(e, gap, at)
+    });
+    verdict::decide(verdict::Evidence {
+        gap: d.kl_weighted,
+        leak: cmp.gap_leak,
+        misfit: cmp.gap_seen_misfit,
+        floor: d.bigram_entropy,
+        uniform: d.uniform_loss,
+        control_gaps: [&controls.untrained, &controls.shuffled]
+            .map(|c| c.cmp.decomposition.kl_weighted)
+            .to_vec(),
+        wider: None,
+        trend,
     })
 }
 

@@ -63,8 +63,13 @@ pub enum GapSite {
 pub struct GapTrend {
     pub epochs: Vec<u32>,
     pub gap: Vec<f64>,
-    /// Whether the gap was still falling at the model's own epochs (`None`: the curve does not
-    /// hold both the model's epochs and half of them).
+    /// The model's own epochs, where the last doubling ends.
+    pub at: u32,
+    /// The fraction the gap fell by from `at / 2` to `at` epochs (`None`: the curve does not
+    /// hold both).
+    pub drop: Option<f64>,
+    /// Whether the gap was still falling at the model's own epochs: `drop` above
+    /// [`STILL_FALLING_DROP`] (`None` with `drop`).
     pub falling: Option<bool>,
 }
 
@@ -73,13 +78,18 @@ impl GapTrend {
     /// doubling before `at` epochs (from `at / 2` to `at`), as `zl sweep --until-gap` decides.
     pub fn new(epochs: Vec<u32>, gap: Vec<f64>, at: u32) -> GapTrend {
         let find = |e: u32| epochs.iter().position(|&x| x == e).map(|k| gap[k]);
-        let falling = match (find(at / 2), find(at)) {
-            (Some(half), Some(end)) if at >= 2 => Some(end < (1.0 - STILL_FALLING_DROP) * half),
-            _ => None,
+        let (drop, falling) = match (find(at / 2), find(at)) {
+            (Some(half), Some(end)) if at >= 2 => (
+                Some(1.0 - end / half),
+                Some(end < (1.0 - STILL_FALLING_DROP) * half),
+            ),
+            _ => (None, None),
         };
         GapTrend {
             epochs,
             gap,
+            at,
+            drop,
             falling,
         }
     }

@@ -223,6 +223,7 @@ pub fn analyse_holding_out(
             Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
             None => format!("{} epochs", job.config.epochs),
         },
+        epochs: src.load.is_none().then_some(job.config.epochs),
         losses,
     };
     let beside = Beside {

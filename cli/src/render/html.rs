@@ -6,7 +6,7 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{heatmap::glyph, plot::Figure};
+use super::{heatmap::glyph, plot::Figure, verdict};
 use crate::analysis::Analysis;
 
 /// Escapes text for HTML element content and attribute values.
@@ -85,18 +85,22 @@ pub fn page(an: &Analysis) -> Result<String> {
     let v = an.cmp.vocab.len();
     let n = an.predictions;
     let (agree, followed) = an.cmp.argmax_agreement();
+    let summary = verdict::summary(&an.verdict);
+    let falling = an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true);
     let mut s = String::new();
     let _ = writeln!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>zl report: a zero-layer transformer is a bigram table</title>\
-         <style>{STYLE}</style></head><body>"
+         <title>zl report: {}</title>\
+         <style>{STYLE}</style></head><body>",
+        esc(&summary)
     );
     let _ = writeln!(
         s,
-        "<h1>A zero-layer transformer is a bigram table</h1>\
+        "<h1>{}</h1>\
          <p class=sub>zl report, zl {} · {}</p>",
+        esc(&verdict::capital(&summary)),
         env!("CARGO_PKG_VERSION"),
         esc(&an.source)
     );
@@ -206,9 +210,8 @@ pub fn page(an: &Analysis) -> Result<String> {
          <tr><td class=l>reference: unigram entropy H(next) of the next-token marginal (the best loss without looking at the current token)</td><td>{}</td></tr>\
          </table>\
          <p>ε<sub>i</sub> is the probability row <i>i</i> puts on next characters that never \
-         follow it. Almost all of the gap is that leak: the model cannot set an unseen pair's \
-         logit to −∞, only push it down, and it pushes further the longer it trains (3.6). The \
-         gap is a stopping time, not a floor.</p>",
+         follow it. {}. The model cannot set an unseen pair's logit to −∞, only push it \
+         down{}. {}</p>",
         f(an.cmp.model_loss_f32, 9),
         f(d.model_loss, 9),
         f(d.bigram_entropy, 9),
@@ -219,6 +222,12 @@ pub fn page(an: &Analysis) -> Result<String> {
         d.residual,
         f(d.uniform_loss, 9),
         f(d.unigram_entropy, 9),
+        esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
+        match falling {
+            true => ", and it pushes further the longer it trains (3.6)",
+            false => "",
+        },
+        esc(&verdict::stopping(&an.verdict, &an.budget)),
     );
 
     let _ = write!(
@@ -343,11 +352,10 @@ pub fn page(an: &Analysis) -> Result<String> {
          seen pairs, the logits centred on their row track ln P centred the same way with \
          correlation <b>{:.4}</b>. In <b>{positive} of {with}</b> rows every unseen pair's logit \
          lies below every seen one. One seen/unseen indicator explains R² = <b>{r2:.3}</b> of \
-         the row-centred table's variance (β = {beta:.2}): the table mostly encodes which pairs \
-         occur. That is why rank {dm} suffices for a {v}×{v} table: a row needs the ratios of its \
-         few seen pairs and a margin, never the −∞ of exact bigram logits.</p>",
+         the row-centred table's variance (β = {beta:.2}): a stage of training (how the unseen \
+         logits happen to be spread when it stops), not evidence. {}</p>",
         an.cmp.seen_logit_correlation,
-        dm = an.cmp.d_model,
+        esc(&verdict::rank(&an.verdict, an.cmp.d_model, v)),
     );
     figure(
         &mut s,
@@ -373,13 +381,12 @@ pub fn page(an: &Analysis) -> Result<String> {
             let _ = write!(
                 s,
                 "<p>The same run trained on, with its weight decay ({}) and without, measured \
-                 exactly at each epoch shown: at {} epochs the gap is {} and {}. It keeps falling, \
-                 so a gap quoted for this model holds for its budget ({}) only.</p>",
+                 exactly at each epoch shown: at {} epochs the gap is {} and {}. {}</p>",
                 g.weight_decay,
                 last.0,
                 sci(last.1),
                 sci(last.2),
-                esc(&an.budget)
+                esc(&verdict::stopping(&an.verdict, &an.budget))
             );
             figure(
                 &mut s,
@@ -544,13 +551,11 @@ pub fn page(an: &Analysis) -> Result<String> {
         s,
         "<h2>5. What this shows, and what it does not</h2><ul>\
          <li>The decomposition is an identity: it holds for any weights. What the model adds is \
-         that its gap is small ({} nats after {}), while both controls' gaps are orders of \
-         magnitude larger (3.2).</li>\
+         that {} (3.2).</li>\
          <li>The sanity checks in section 4 follow from the architecture; an untrained model \
          passes them too. They show the code computes what it claims, not that anything was \
          learned.</li>\
-         <li>The remaining gap is almost all leak onto pairs the text never has, and it keeps \
-         falling with more training: it is not a limit of rank {dm}.</li>\
+         <li>{}. {}</li>\
          <li>The directions and their correlations describe this model's table; the vowel \
          class is one hypothesis among many, shown with its number, not as a finding.</li>\
          </ul>\
@@ -558,10 +563,18 @@ pub fn page(an: &Analysis) -> Result<String> {
          made (f64 arithmetic on the f32 weights, {:.1} ms of analysis); none is stored. \
          The same numbers: <code>zl interpret --json</code>.</p>\
          </body></html>",
-        sci(d.kl_weighted),
-        esc(&an.budget),
+        esc(&verdict::controls(&an.verdict, &an.budget)),
+        esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
+        esc(&match (falling, verdict::trend(&an.verdict)) {
+            (true, Some(t)) => format!(
+                "{}: at this budget it is not a limit of rank {}.",
+                verdict::capital(&t),
+                an.cmp.d_model
+            ),
+            (false, Some(t)) => format!("{}.", verdict::capital(&t)),
+            (_, None) => verdict::stopping(&an.verdict, &an.budget),
+        }),
         an.analysis_seconds * 1e3,
-        dm = an.cmp.d_model,
     );
     Ok(s)
 }

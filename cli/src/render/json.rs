@@ -262,6 +262,7 @@ pub fn interpret(an: &Analysis) -> Value {
             "current_vowel_correlation": d.current_vowel,
             "next_vowel_correlation": d.next_vowel,
         })).collect::<Vec<_>>(),
+        "verdict": an.verdict,
         "refit_losses": an.refit_losses.as_ref().map(|r| r.iter().map(|&(d, l)| json!({"d_model": d, "loss": l})).collect::<Vec<_>>()),
         "gap_curve": an.gap_curve.as_ref().map(|g| json!({
             "weight_decay": g.weight_decay,

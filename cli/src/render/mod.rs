@@ -12,3 +12,4 @@ pub mod plot;
 pub mod sweep_plot;
 pub mod text;
 pub mod verbs;
+pub mod verdict;

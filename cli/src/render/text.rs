@@ -5,6 +5,7 @@ use std::fmt::{self, Write};
 
 use zl_core::TrainConfig;
 
+use super::verdict;
 use crate::{
     analysis::{
         sweep::{Budget, Fixed, Shortfall, Sweep, UntilGap, COST_NATS, STILL_FALLING_DROP},
@@ -135,7 +136,30 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         w,
         "All numbers are f64 arithmetic on the f32 weights, in nats."
     )?;
+    writeln!(
+        w,
+        "verdict: {}; {}",
+        verdict::summary(&an.verdict),
+        verdict::controls(&an.verdict, &an.budget)
+    )?;
     Ok(())
+}
+
+/// `s` wrapped to the report's width, each line indented as a section's.
+fn para(w: &mut impl Write, s: &str) -> fmt::Result {
+    const WIDTH: usize = 112;
+    let mut line = String::new();
+    for word in s.split(' ') {
+        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            writeln!(w, "   {line}")?;
+            line.clear();
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+    }
+    writeln!(w, "   {line}")
 }
 
 /// Section 1: the loss as floor plus gap, and the reference points.
@@ -186,9 +210,17 @@ fn decomposition(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         v * v - unseen,
         an.cmp.gap_seen_misfit
     )?;
-    writeln!(w,
-        "   (ε_i: the probability row i puts on next characters that never follow it). The gap is a stopping time,\n   not a floor: it holds for {} (section 7).",
-        an.budget
+    writeln!(
+        w,
+        "   (ε_i: the probability row i puts on next characters that never follow it)."
+    )?;
+    para(
+        w,
+        &format!(
+            "{}. {} See section 7.",
+            verdict::capital(&verdict::gap_site(&an.verdict)),
+            verdict::stopping(&an.verdict, &an.budget)
+        ),
     )?;
     let gap_share = d.kl_weighted / (d.uniform_loss - d.bigram_entropy);
     writeln!(
@@ -492,7 +524,7 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     Ok(())
 }
 
-/// The logits before softmax, and why rank d_model suffices.
+/// The logits before softmax, and what they say about rank d_model.
 fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let c = &an.cmp;
     let (positive, with) = c.positive_margins();
@@ -504,20 +536,14 @@ fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         "   margin (weakest seen logit − strongest unseen logit, per row): positive in {positive} of {with} rows; smallest {smallest:+.3}"
     )?;
     writeln!(w,
-        "   one seen/unseen indicator explains R² = {r2:.3} of the row-centred table's variance (β = {beta:.2} nats)"
+        "   one seen/unseen indicator explains R² = {r2:.3} of the row-centred table's variance (β = {beta:.2} nats):\n   a stage of training (how the unseen logits happen to be spread when it stops), not evidence"
     )?;
     writeln!(
         w,
         "   seen logits against ln P, each centred on its row's seen pairs: correlation {:.4}",
         c.seen_logit_correlation
     )?;
-    writeln!(w,
-        "   Why rank {} suffices for a {}×{} table: softmax ignores a constant per row, so a row needs only the ratios\n   of its seen pairs (ln P differences) and a margin that pushes its unseen pairs far below; it never needs the\n   −∞ of exact bigram logits. The leak above is what a finite margin costs, and it shrinks as training goes on.",
-        c.d_model,
-        c.vocab.len(),
-        c.vocab.len()
-    )?;
-    Ok(())
+    para(w, &verdict::rank(&an.verdict, c.d_model, c.vocab.len()))
 }
 
 /// The row-centred table's spectrum, truncations and directions.
@@ -605,9 +631,24 @@ fn gap_curve(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             for &(e, a, b) in &g.points {
                 writeln!(w, "{e:>9} {a:>18.4e} {b:>18.4e}")?;
             }
-            writeln!(w,
-                "   the gap keeps falling with the epoch: it measures when training stopped, not what a rank can hold"
-            )?;
+            match verdict::trend(&an.verdict) {
+                Some(t) if an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true) => {
+                    para(
+                        w,
+                        &format!(
+                            "{t}: it measures when training stopped, not what a rank can hold"
+                        ),
+                    )?
+                }
+                Some(t) => para(w, &t)?,
+                None => para(
+                    w,
+                    &format!(
+                        "the curve does not hold this model's last doubling: the gap holds for {}",
+                        an.budget
+                    ),
+                )?,
+            }
         }
     }
     Ok(())
