@@ -289,6 +289,18 @@ impl core::fmt::Display for Escaped<'_> {
     }
 }
 
+/// A character where one cell is all there is (a heatmap's axes): visible stand-ins for the
+/// space and control characters, every other character as itself.
+pub fn glyph(c: char) -> char {
+    match c {
+        ' ' => '␣',
+        '\n' => '↵',
+        '\t' => '⇥',
+        c if c.is_control() => '·',
+        c => c,
+    }
+}
+
 /// `c` inside [`Label`]'s quotes.
 fn escape(c: char, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
     use core::fmt::Write;

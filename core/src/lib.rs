@@ -43,7 +43,7 @@ pub mod train;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bigram::Bigrams;
-pub use corpus::{CorpusError, Escaped, Ids, Label, Vocab, SEED_TEXT, SEED_VOCAB};
+pub use corpus::{glyph, CorpusError, Escaped, Ids, Label, Vocab, SEED_TEXT, SEED_VOCAB};
 pub use loss::{loss, loss_and_grad, Grads, Workspace};
 pub use model::{Model, ShapeError};
 pub use train::{Diverged, TrainConfig, Trainer};

@@ -36,6 +36,46 @@ const byId = (id) => page.getByTestId(id);
 const text = async (id) => (await byId(id).textContent()).trim();
 await page.waitForFunction(() => document.querySelector('[data-testid="status"]').textContent === "ready", null, { timeout: 30000 });
 
+// zl's label of a character (zl_core::Label): Python's repr of a one-character string, written
+// here from Python's rules for the characters these texts hold.
+function pyRepr(c) {
+  const n = c.codePointAt(0);
+  const esc = { "\\": "\\\\", "\n": "\\n", "\r": "\\r", "\t": "\\t" };
+  let body = esc[c];
+  if (body === undefined) {
+    if (n < 0x20 || (n >= 0x7f && n <= 0xa0) || n === 0xad) body = "\\x" + n.toString(16).padStart(2, "0");
+    else if (n === 0xfeff || (n >= 0x2000 && n <= 0x200f) || (n >= 0x2028 && n <= 0x202f)) body = "\\u" + n.toString(16).padStart(4, "0");
+    else body = c;
+  }
+  const q = c === "'" ? '"' : "'";
+  return q + body + q;
+}
+// The report's one-character glyph for a heatmap axis (zl_core::glyph).
+const glyphOf = (c) => ({ " ": "␣", "\n": "↵", "\t": "⇥" })[c] ?? (/\p{Cc}/u.test(c) ? "·" : c);
+// The heatmaps' axis labels by token id, and whether any two row labels overlap or reach the grid.
+async function axes(which) {
+  return page.evaluate((w) => {
+    const get = (kind) => Object.fromEntries([...document.querySelectorAll(`[data-testid^="${w}-${kind}-"]`)]
+      .map((e) => [Number(e.dataset.testid.split("-")[2]), e.textContent]));
+    const boxes = [...document.querySelectorAll(`[data-testid^="${w}-row-"]`)].map((e) => e.getBoundingClientRect())
+      .sort((a, b) => a.top - b.top);
+    const gridLeft = Math.min(...[...document.querySelectorAll(`[data-testid^="${w}-cell-"]`)].map((e) => e.getBoundingClientRect().left));
+    let overlaps = 0;
+    for (let k = 0; k + 1 < boxes.length; k++) if (boxes[k].bottom > boxes[k + 1].top + 0.01) overlaps++;
+    const intoGrid = boxes.filter((b) => b.right > gridLeft + 0.01).length;
+    return { rows: get("row"), cols: get("col"), overlaps, intoGrid, n: boxes.length, height: boxes.length ? boxes[0].height : 0 };
+  }, which);
+}
+function checkAxes(a, vocab, what) {
+  const ids = Object.keys(a.rows).map(Number);
+  check(ids.length > 0 && ids.every((i) => a.rows[i] === pyRepr(vocab[i])), `${what}: row labels are zl's`,
+    ids.filter((i) => a.rows[i] !== pyRepr(vocab[i])).map((i) => `${a.rows[i]} vs ${pyRepr(vocab[i])}`).join(", "));
+  check(ids.every((i) => a.cols[i] === glyphOf(vocab[i])), `${what}: column labels are the report's glyphs`,
+    ids.filter((i) => a.cols[i] !== glyphOf(vocab[i])).map((i) => `${JSON.stringify(a.cols[i])} for ${JSON.stringify(vocab[i])}`).join(", "));
+  check(a.overlaps === 0 && a.intoGrid === 0, `${what}: no two row labels overlap, none reaches the grid`,
+    `${a.overlaps} overlaps, ${a.intoGrid} into the grid, of ${a.n} labels ${a.height.toFixed(1)} px high`);
+}
+
 async function trainAndWait(timeout = 120000) {
   await byId("train").click();
   await page.waitForFunction(
@@ -72,6 +112,13 @@ for (const [id, t] of titles) {
   if (q !== Number(j.model_probs[i][jj]).toPrecision(4)) bad++;
 }
 check(bad === 0, "every Q hover value is zl interpret --json's model_probs to 4 digits", `${bad} differ`);
+
+// The heatmaps' axes: zl's labels down the side, the report's glyphs along the top (␣ and ↵ for
+// the space and the newline), and rows of labels that do not overlap.
+for (const w of ["p", "q"]) checkAxes(await axes(w), j.vocab, `the seed run's ${w.toUpperCase()} heatmap`);
+check((await axes("q")).cols[j.vocab.indexOf(" ")] === "␣", "the space column is headed ␣");
+const rowsLabels = await page.evaluate(() => [...document.querySelectorAll("#rows tbody tr")].map((tr) => tr.cells[0].textContent));
+check(rowsLabels.length === j.vocab.length && rowsLabels.every((l, i) => l === pyRepr(j.vocab[i])), "the per-character table's labels are zl's");
 
 // 3. Ablation: click row 'B' (token 2) of Q; nothing changes elsewhere, as zl interpret says.
 await byId("q-cell-2-22").click();
@@ -129,6 +176,17 @@ await byId("q-cell-0-0").click();
 await byId("sample").click();
 await page.waitForTimeout(300);
 check(await page.evaluate(() => window.__pwned === undefined && document.images.length === 0), "pasted markup never runs");
+// Labels that need escaping (not \r: a textarea turns it into \n), and more characters than a
+// heatmap shows: zl's labels, and rows that do not overlap.
+const awkward = "it's a\tb\\c\x1b\ufeff\u00a0\nok \"q\" " + Array.from({ length: 44 }, (_, k) => String.fromCodePoint(0x3b1 + k % 25, 0x430 + k)).join("");
+await byId("text").fill(awkward);
+check((await trainAndWait()) === "done", "a text of awkward characters trained", await page.locator("#message").textContent());
+const awkVocab = [...new Set(awkward)].sort();
+check(awkVocab.length > 60, "the awkward text has more characters than a heatmap shows", String(awkVocab.length));
+const awkAxes = await axes("q");
+checkAxes(awkAxes, awkVocab, "awkward characters");
+check(awkAxes.cols[awkVocab.indexOf(" ")] === "␣" && awkAxes.cols[awkVocab.indexOf("\n")] === "↵",
+  "the space and newline columns are headed ␣ and ↵");
 await byId("text").fill(Array.from({ length: 300 }, (_, k) => String.fromCodePoint(0x4e00 + k)).join(""));
 check((await trainAndWait()) === "error", "300 distinct characters are refused");
 const msg = await page.locator("#message").textContent();

@@ -11,14 +11,6 @@
   let losses = [];
   let drawPending = false;
 
-  // A character as the CLI prints it: quoted, with whitespace and control characters escaped.
-  function label(c) {
-    const esc = { "\n": "\\n", "\t": "\\t", "\r": "\\r", "'": "\\'", "\\": "\\\\" };
-    if (esc[c]) return "'" + esc[c] + "'";
-    const cp = c.codePointAt(0);
-    if (cp < 32 || cp === 127) return "'\\x" + cp.toString(16).padStart(2, "0") + "'";
-    return "'" + c + "'";
-  }
   const sig4 = (x) => Number(x).toPrecision(4);
   function el(tag, text, attrs) {
     const e = document.createElement(tag);
@@ -212,14 +204,15 @@
     heatmap($("q-map"), r, "q", "Q (model)");
     const tb = $("rows").tBodies[0];
     tb.replaceChildren();
+    const label = (t) => r.labels[t];
     for (const row of r.rows) {
       const tr = el("tr");
-      tr.append(el("td", label(r.vocab[row.token])), el("td", String(row.n)));
-      const next = row.data_top.map((t) => `${label(r.vocab[t.token])} ${t.p.toFixed(3)}/${t.q.toFixed(3)}`).join("  ");
+      tr.append(el("td", label(row.token)), el("td", String(row.n)));
+      const next = row.data_top.map((t) => `${label(t.token)} ${t.p.toFixed(3)}/${t.q.toFixed(3)}`).join("  ");
       const more = row.successors - row.data_top.length;
       tr.append(el("td", next + (more > 0 ? `  +${more}` : "")));
       tr.append(el("td", row.n > 0 ? row.kl.toFixed(5) : "–"));
-      tr.append(el("td", `${label(r.vocab[row.model_top])} ${row.model_top_q.toFixed(3)} ${row.n > 0 ? (row.argmax_agrees ? "✓" : "✗") : ""}`));
+      tr.append(el("td", `${label(row.model_top)} ${row.model_top_q.toFixed(3)} ${row.n > 0 ? (row.argmax_agrees ? "✓" : "✗") : ""}`));
       tb.append(tr);
     }
     for (const id of ["evidence", "ablation", "sampling"]) $(id).hidden = false;
@@ -230,43 +223,56 @@
     $("sample-note").textContent = "";
   }
 
+  // The report's colour for a probability x: linear between the stops zl wrote (cfg.colours),
+  // as render/heatmap_figure.rs mixes them.
+  function colour(x) {
+    const st = cfg.colours, t = Math.min(1, Math.max(0, x)) * (st.length - 1);
+    const k = Math.min(Math.floor(t), st.length - 2), f = t - k;
+    const mix = (a, b) => Math.round(a + (b - a) * f);
+    return `rgb(${mix(st[k][0], st[k + 1][0])},${mix(st[k][1], st[k + 1][1])},${mix(st[k][2], st[k + 1][2])})`;
+  }
+
+  // Rows labelled as zl labels a character, columns with the report's one-character glyphs. A
+  // label's text is at most cell - 3 px high, so that rows of labels never overlap; the left
+  // margin fits the longest label (monospace: about 0.62 em a character).
   function heatmap(box, r, which, title) {
-    const ids = r.shown, n = ids.length, cell = Math.max(6, Math.min(16, Math.floor(420 / n))), off = 28;
+    const ids = r.shown, n = ids.length, cell = Math.max(10, Math.min(16, Math.floor(560 / n)));
+    const font = Math.min(11, cell - 3);
+    const widest = Math.max(...ids.map((i) => [...r.labels[i]].length));
+    const left = Math.ceil(widest * font * 0.62) + 8, top = font + 8;
     const svg = document.createElementNS(SVG, "svg");
-    const size = off + n * cell + 4;
-    svg.setAttribute("width", size);
-    svg.setAttribute("height", size + 18);
+    svg.setAttribute("width", left + n * cell + 4);
+    svg.setAttribute("height", top + n * cell + 22);
     svg.setAttribute("role", "img");
-    const t = document.createElementNS(SVG, "text");
-    t.setAttribute("x", off); t.setAttribute("y", 12); t.textContent = title;
-    svg.append(t);
+    const text = (parent, x, y, size, content, attrs) => {
+      const t = document.createElementNS(SVG, "text");
+      t.setAttribute("x", x); t.setAttribute("y", y); t.setAttribute("font-size", size);
+      for (const k in attrs || {}) t.setAttribute(k, attrs[k]);
+      t.textContent = content;
+      parent.append(t);
+    };
+    text(svg, left, 12, 11, title);
     const g = document.createElementNS(SVG, "g");
     g.setAttribute("transform", `translate(0, 18)`);
     svg.append(g);
     ids.forEach((i, a) => {
-      const lab = document.createElementNS(SVG, "text");
-      lab.setAttribute("x", 2); lab.setAttribute("y", off + a * cell + cell - 2);
-      lab.setAttribute("font-size", Math.min(11, cell)); lab.textContent = label(r.vocab[i]);
-      g.append(lab);
-      const top = document.createElementNS(SVG, "text");
-      top.setAttribute("x", off + a * cell); top.setAttribute("y", off - 4);
-      top.setAttribute("font-size", Math.min(11, cell)); top.textContent = r.vocab[i];
-      g.append(top);
+      text(g, left - 4, top + a * cell + cell / 2, font, r.labels[i],
+        { "text-anchor": "end", "dominant-baseline": "central", "data-testid": `${which}-row-${i}` });
+      text(g, left + a * cell + cell / 2, top - 4, font, r.glyphs[i],
+        { "text-anchor": "middle", "data-testid": `${which}-col-${i}` });
       ids.forEach((j, b) => {
         const x = r[which][i][j];
         const rect = document.createElementNS(SVG, "rect");
-        rect.setAttribute("x", off + b * cell); rect.setAttribute("y", off + a * cell);
+        rect.setAttribute("x", left + b * cell); rect.setAttribute("y", top + a * cell);
         rect.setAttribute("width", cell); rect.setAttribute("height", cell);
-        // Viridis-like: dark for 0, yellow for 1.
-        const s = Math.sqrt(x);
-        rect.setAttribute("fill", `rgb(${Math.round(68 + 185 * s)},${Math.round(1 + 230 * s)},${Math.round(84 + (37 - 84) * s)})`);
+        rect.setAttribute("fill", colour(x));
         rect.setAttribute("data-testid", `${which}-cell-${i}-${j}`);
         if (which === "q") {
           rect.setAttribute("data-row", i);
           rect.classList.add("clickable");
         }
         const tt = document.createElementNS(SVG, "title");
-        tt.textContent = `${label(r.vocab[i])}→${label(r.vocab[j])} count ${r.counts[i][j]}, P ${sig4(r.p[i][j])}, Q ${sig4(r.q[i][j])}`;
+        tt.textContent = `${r.labels[i]}→${r.labels[j]} count ${r.counts[i][j]}, P ${sig4(r.p[i][j])}, Q ${sig4(r.q[i][j])}`;
         rect.append(tt);
         g.append(rect);
       });
@@ -287,7 +293,7 @@
     const r = last.result;
     $("ablation-none").hidden = true;
     $("ablation-result").hidden = false;
-    $("ablation-char").textContent = label(r.vocab[a.token]);
+    $("ablation-char").textContent = r.labels[a.token];
     $("ablation-there").textContent = `${a.changed_with} of ${a.positions_with}`;
     $("ablation-elsewhere").textContent = String(a.changed_without);
     $("ablation-elsewhere").title = `${a.changed_without} of ${a.positions_without}`;
@@ -305,7 +311,7 @@
     let note = s.first_divergence === null ? "The two texts are identical."
       : `They first differ at generated character ${s.first_divergence}.`;
     if (s.table_stopped_at !== null)
-      note += ` The table's text stops at ${label(s.table_stopped_at)}: the text never continues it.`;
+      note += ` The table's text stops at ${s.table_stopped_at_label}: the text never continues it.`;
     note += " The same from the command line: " +
       ["zl sample", ...cliFlags(current.setup, last.epochs), "--sample-seed", s.seed].join(" ") + fileNote(current.setup);
     $("sample-note").textContent = note;

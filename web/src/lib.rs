@@ -6,7 +6,7 @@
 //! Every number the page shows comes from here, computed by the same zl-core functions as
 //! `zl train`, `zl interpret` and `zl sample`: the vocabulary rule, the bigram counts, the
 //! capacity tiers, the training loop, the checksum line, the decomposition, the per-token rows,
-//! the ablation, the heatmap's characters and the sampler.
+//! the ablation, the heatmap's characters, the characters' labels and the sampler.
 //!
 //! The interface: [`zl_alloc`] a buffer, write a JSON request into it, [`zl_call`] it; the
 //! reply is JSON at [`zl_reply_ptr`], [`zl_reply_len`] bytes. A request is one of
@@ -24,7 +24,7 @@ use zl_core::{
     capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
     checksum,
     interpret::{self as zi, Counts, Table, Weights},
-    AdamWConfig, Bigrams, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
+    glyph, AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
 
@@ -192,6 +192,10 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "epochs": self.epochs,
             "isa": self.isa.name(),
             "vocab": self.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+            // By token id: each character as zl labels it in its tables, and as its heatmaps
+            // show it along their axes.
+            "labels": self.vocab.iter().map(|&c| Label(c).to_string()).collect::<Vec<_>>(),
+            "glyphs": self.vocab.iter().map(|&c| glyph(c).to_string()).collect::<Vec<_>>(),
             "d_model": m.d_model(),
             // The decomposition's keys as `zl interpret --json` names them, and this module's
             // older names for them (kept for one release).
@@ -247,6 +251,7 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "model_text": model, "table_text": table,
             "first_divergence": end.first_divergence,
             "table_stopped_at": end.table_stopped_at.map(|t| self.vocab[t].to_string()),
+            "table_stopped_at_label": end.table_stopped_at.map(|t| Label(self.vocab[t]).to_string()),
             "seed": seed.to_string(),
         })
     }

@@ -31,17 +31,7 @@ fn level(p: f64) -> usize {
     BINS.iter().take_while(|&&b| p >= b).count()
 }
 
-/// How a vocabulary character is shown where one column is all there is: visible stand-ins
-/// for space and control characters.
-pub fn glyph(c: char) -> char {
-    match c {
-        ' ' => '␣',
-        '\n' => '↵',
-        '\t' => '⇥',
-        c if c.is_control() => '·',
-        c => c,
-    }
-}
+pub use zl_core::glyph;
 
 fn cell(p: f64, colour: bool) -> String {
     let k = level(p);

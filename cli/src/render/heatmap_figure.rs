@@ -417,15 +417,19 @@ where
     Ok(())
 }
 
-/// White → dark blue, the positive half of the notebook's RdBu scale (ColorBrewer RdBu).
+/// White → dark blue, the positive half of the notebook's RdBu scale (ColorBrewer RdBu). The
+/// interactive page (render/page.rs) draws its heatmaps with these stops, mixed as [`blues`] does.
+pub(crate) const BLUES: [(u8, u8, u8); 5] = [
+    (247, 247, 247),
+    (146, 197, 222),
+    (67, 147, 195),
+    (33, 102, 172),
+    (5, 48, 97),
+];
+
+/// The colour of `x` (clamped to [0, 1]), linear between the stops of [`BLUES`].
 fn blues(x: f64) -> RGBColor {
-    const STOPS: [(u8, u8, u8); 5] = [
-        (247, 247, 247),
-        (146, 197, 222),
-        (67, 147, 195),
-        (33, 102, 172),
-        (5, 48, 97),
-    ];
+    const STOPS: [(u8, u8, u8); 5] = BLUES;
     let x = x.clamp(0.0, 1.0) * (STOPS.len() - 1) as f64;
     let k = (x.floor() as usize).min(STOPS.len() - 2);
     let f = x - k as f64;

@@ -7,6 +7,7 @@
 use base64::Engine;
 use serde_json::json;
 
+use super::heatmap_figure::BLUES;
 use crate::args::MAX_EPOCHS;
 use zl_core::{capacity::MAX_D_MODEL, TrainConfig, SEED_D, SEED_TEXT};
 
@@ -38,6 +39,8 @@ pub fn page(text: &str, c: &TrainConfig, d_model: usize) -> String {
             "epochs": d.epochs, "d_model": SEED_D, "seed": d.seed.to_string(),
             "lr": d.adamw.lr, "weight_decay": d.adamw.weight_decay,
         },
+        // The report's heatmap scale (P and Q from 0 to 1), so that the page's colours are its.
+        "colours": BLUES,
         "limits": {
             "max_epochs": MAX_EPOCHS, "max_d_model": MAX_D_MODEL, "max_chars": MAX_PAGE_CHARS,
         },
