@@ -22,9 +22,9 @@ use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use serde_json::{json, Value};
 use zl_core::{
     capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
-    checksum,
+    checksum, glyph,
     interpret::{self as zi, Counts, Table, Weights},
-    glyph, AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
+    AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
 
