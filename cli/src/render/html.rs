@@ -567,7 +567,7 @@ pub fn page(an: &Analysis) -> Result<String> {
         esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
         esc(&match (falling, verdict::trend(&an.verdict)) {
             (true, Some(t)) => format!(
-                "{}: at this budget it is not a limit of rank {}.",
+                "{}: at this budget the gap is not yet what rank {} can reach.",
                 verdict::capital(&t),
                 an.cmp.d_model
             ),

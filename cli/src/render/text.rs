@@ -636,7 +636,7 @@ fn gap_curve(w: &mut impl Write, an: &Analysis) -> fmt::Result {
                     para(
                         w,
                         &format!(
-                            "{t}: it measures when training stopped, not what a rank can hold"
+                            "{t}: it measures when training stopped, not yet what the rank can reach"
                         ),
                     )?
                 }
