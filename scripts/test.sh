@@ -51,12 +51,18 @@ fi
 node_ok || fail "node ≥ 20 and npm are needed (found: $(node --version 2>/dev/null || echo no node)); Debian 12 and Ubuntu 24.04 ship node 18: install node 20 or later from https://nodejs.org/en/download (or NodeSource's apt repository), then rerun"
 
 # One virtual environment at .venv/, created once and reused; a stamp of the package list skips
-# pip when nothing changed. transformer-lens 4 imports transformers, datasets, pandas and wandb at
-# import time, so it cannot go in with --no-deps (about 550 MB more than torch).
+# pip when nothing changed. It sees the system's packages, so a PyTorch already installed is used
+# rather than downloaded again (PyPI's Linux wheel pulls about 5 GB of CUDA libraries with it).
+# transformer-lens 4 imports transformers, datasets, pandas and wandb at import time, so it cannot
+# go in with --no-deps (about 550 MB more than torch).
 py_packages=(torch numpy safetensors transformer-lens==4.3.0 'dask[distributed]' 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel)
 step "Python packages into .venv/: ${py_packages[*]} (several GB the first time)"
-[ -x .venv/bin/python3 ] || python3 -m venv .venv
+[ -x .venv/bin/python3 ] || python3 -m venv --system-site-packages .venv
 if [ "$(cat .venv/zl-packages 2>/dev/null)" != "${py_packages[*]}" ]; then
+    free_gb=$(($(df -Pk . | awk 'NR==2 {print $4}') / 1048576))
+    if ! .venv/bin/python3 -c 'import torch' 2>/dev/null && [ "$free_gb" -lt 10 ]; then
+        fail "PyTorch and its CUDA libraries need about 10 GB free for .venv/ and pip's cache; $PWD has ${free_gb} GB free: free some space, or install torch into the system Python (.venv/ uses it), then rerun"
+    fi
     .venv/bin/python3 -m pip install --quiet --disable-pip-version-check "${py_packages[@]}"
     echo "${py_packages[*]}" >.venv/zl-packages
 fi
