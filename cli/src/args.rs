@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use zl_core::{AdamWConfig, TrainConfig};
+use zl_core::{flags, AdamWConfig, TrainConfig};
 
 use crate::backend::Choice;
 
@@ -55,9 +55,7 @@ pub enum Command {
     Count(CountArgs),
 }
 
-/// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
-/// beyond that a typo is likelier than intent.
-pub const MAX_EPOCHS: u32 = 10_000_000;
+pub use zl_core::flags::MAX_EPOCHS;
 
 /// A training run's flags, in every command that trains; their defaults are zl-core's
 /// `TrainConfig::default()`, the notebook's.
@@ -393,20 +391,11 @@ fn parse_run_text(s: &str) -> Result<String, String> {
 }
 
 fn parse_f64(s: &str) -> Result<f64, String> {
-    s.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("'{s}' is not a number"))
+    core(flags::number(s))
 }
 
 fn parse_lr(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the learning rate must be a positive finite number, such as 1e-3 (got {s})"
-        ))
-    }
+    core(flags::lr(s))
 }
 
 fn parse_gap(s: &str) -> Result<f64, String> {
@@ -421,39 +410,24 @@ fn parse_gap(s: &str) -> Result<f64, String> {
 }
 
 fn parse_weight_decay(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the weight decay must be zero or a positive finite number, such as 0.01 (got {s})"
-        ))
-    }
+    core(flags::weight_decay(s))
+}
+
+/// zl-core's check of a value (shared with the browser page), in clap's terms.
+fn core<T>(r: Result<T, flags::Refused<'_>>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
 }
 
 fn parse_count(s: &str, what: &str, max: u32) -> Result<u32, String> {
-    let n: i128 = s
-        .trim()
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("'{s}' is not a whole number"))?;
-    if n < 1 || n > max as i128 {
-        return Err(format!("{what} must be between 1 and {max} (got {s})"));
-    }
-    Ok(n as u32)
+    core(flags::count(s, what, max))
 }
 
 fn parse_seed(s: &str) -> Result<u64, String> {
-    s.trim().parse::<u64>().map_err(|_| {
-        format!(
-            "the seed must be a whole number from 0 to {} (got {s})",
-            u64::MAX
-        )
-    })
+    core(flags::seed(s))
 }
 
 fn parse_d_model(s: &str) -> Result<usize, String> {
-    parse_count(s, "d_model", crate::data::MAX_D_MODEL as u32).map(|d| d as usize)
+    core(flags::d_model(s))
 }
 
 /// Most models in one batch.
@@ -498,7 +472,7 @@ fn parse_seeds(s: &str) -> Result<Seeds, String> {
 }
 
 fn parse_epochs(s: &str) -> Result<u32, String> {
-    parse_count(s, "the epoch count", MAX_EPOCHS)
+    core(flags::epochs(s))
 }
 
 fn parse_log_every(s: &str) -> Result<u32, String> {
