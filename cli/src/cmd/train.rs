@@ -163,11 +163,14 @@ fn run_batch(choice: Choice, a: &TrainArgs, corpus: &Corpus, seeds: &[u64]) -> R
     let start = Instant::now();
     let runs = backend.train(corpus, &jobs, false)?;
     let seconds = start.elapsed().as_secs_f64();
-    let name = backend.name();
+    let (name, summary) = (backend.name(), analysis::seed_summary(&runs));
     if a.json {
-        println!("{}", render::json::batch(&name, corpus, &runs, seconds));
+        println!(
+            "{}",
+            render::json::batch(&name, corpus, &runs, summary, seconds)
+        );
     } else {
-        print!("{}", render::text::batch(&name, &runs, seconds));
+        print!("{}", render::text::batch(&name, &runs, summary, seconds));
     }
     Ok(())
 }

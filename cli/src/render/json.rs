@@ -3,7 +3,9 @@
 use serde_json::{json, Value};
 
 use crate::{
-    analysis::{sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence, TOP},
+    analysis::{
+        sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence, SeedSummary, TOP,
+    },
     backend::Trained,
     data::corpus::Corpus,
 };
@@ -50,7 +52,13 @@ pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) ->
 }
 
 /// `zl train --seeds … --json`.
-pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> Value {
+pub fn batch(
+    backend: &str,
+    corpus: &Corpus,
+    runs: &[Trained],
+    summary: Option<SeedSummary>,
+    seconds: f64,
+) -> Value {
     let first = &runs[0];
     let cfg = &first.job.config;
     json!({
@@ -62,7 +70,7 @@ pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> 
         "d_model": first.job.d_model,
         "train_seconds": seconds,
         "models": runs.iter().map(|r| json!({"seed": r.job.config.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
-        "summary": crate::analysis::seed_summary(&super::text::seed_losses(runs)).map(|m| json!({
+        "summary": summary.map(|m| json!({
             "min": m.min.1, "min_seed": m.min.0,
             "median": m.median,
             "max": m.max.1, "max_seed": m.max.0,
@@ -117,7 +125,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
                         "reached": z.reached,
                         "seeds_reached": z.seeds_reached(),
                         "still_falling": z.still_falling,
-                        "train_seconds": z.seeds.iter().map(|r| r.train_seconds).sum::<f64>(),
+                        "train_seconds": z.train_seconds,
                         "seeds": z.seeds.iter().map(|r| json!({
                             "seed": r.seed,
                             "gap": r.last().gap,
