@@ -29,7 +29,7 @@ import gen  # noqa: E402  the notebook's vocabulary (its printed char_to_token),
 # loaded from its file, so that this check needs no built package. The check stays independent:
 # what it compares with is zl's Rust (`zl run`, `zl train`), which shares nothing with it.
 _spec = importlib.util.spec_from_file_location("notebook", here.parents[1] / "python/zl/notebook.py")
-notebook = importlib.util.module_from_spec(_spec)
+notebook = sys.modules["notebook"] = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(notebook)
 
 # zl's loss is f64 on the f32 logits, PyTorch's an f32 log_softmax and mean over 192 positions.
