@@ -346,26 +346,25 @@ pub struct RunArgs {
 /// Most characters `zl sample` generates.
 pub const MAX_SAMPLE_CHARS: u32 = 1_000_000;
 
-fn parse_val_fraction(s: &str) -> Result<f64, String> {
+/// A number `ok` takes, or `why` with the text as given.
+fn number(s: &str, ok: fn(f64) -> bool, why: &str) -> Result<f64, String> {
     let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 && x < 1.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "--val-fraction must be a number between 0 and 1, both excluded, such as 0.1 (got {s})"
-        ))
-    }
+    ok(x).then_some(x).ok_or_else(|| format!("{why} (got {s})"))
+}
+
+fn parse_val_fraction(s: &str) -> Result<f64, String> {
+    let why = "--val-fraction must be a number between 0 and 1, both excluded, such as 0.1";
+    number(s, |x| x.is_finite() && x > 0.0 && x < 1.0, why)
 }
 
 fn parse_temperature(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the temperature must be a positive finite number, such as 1 or 0.5 (got {s})"
-        ))
-    }
+    let why = "the temperature must be a positive finite number, such as 1 or 0.5";
+    number(s, |x| x.is_finite() && x > 0.0, why)
+}
+
+fn parse_gap(s: &str) -> Result<f64, String> {
+    let why = "the gap to reach must be a positive finite number of nats, such as 1e-4";
+    number(s, |x| x.is_finite() && x > 0.0, why)
 }
 
 fn parse_chars(s: &str) -> Result<u32, String> {
@@ -396,17 +395,6 @@ fn parse_f64(s: &str) -> Result<f64, String> {
 
 fn parse_lr(s: &str) -> Result<f64, String> {
     core(flags::lr(s))
-}
-
-fn parse_gap(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the gap to reach must be a positive finite number of nats, such as 1e-4 (got {s})"
-        ))
-    }
 }
 
 fn parse_weight_decay(s: &str) -> Result<f64, String> {
@@ -502,7 +490,7 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
 /// Clap's error as one line, from its kind and context: what is wrong, the flags or values at
 /// fault, what clap suggests, the possible values (also beside a suggestion, which clap's own
 /// rendering drops them for), and for flags that cannot go together, how to fix that.
-fn usage_line(e: &clap::Error) -> String {
+pub fn usage_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind as K, ContextValue as V, ErrorKind};
     let list = |k: K| -> Vec<String> {
         match e.get(k) {

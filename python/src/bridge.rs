@@ -97,7 +97,7 @@ pub fn defaults() -> (Settings, Vec<usize>, Sampling) {
 }
 
 /// `zl COMMAND --flag=value…` through the CLI's parser (`backend` goes before the command);
-/// a refused value is clap's first line, as `zl` reports it.
+/// a refused value is the line `zl` reports.
 fn parse(command: &str, flags: &[(&str, String)]) -> Result<Cli> {
     let mut argv = vec!["zl".to_string()];
     for (name, value) in flags.iter().filter(|(n, _)| *n == "backend") {
@@ -107,11 +107,7 @@ fn parse(command: &str, flags: &[(&str, String)]) -> Result<Cli> {
     for (name, value) in flags.iter().filter(|(n, _)| *n != "backend") {
         argv.push(format!("--{}={value}", name.replace('_', "-")));
     }
-    Cli::try_parse_from(argv).map_err(|e| {
-        let text = e.render().to_string();
-        let line = text.lines().next().unwrap_or_default();
-        anyhow::anyhow!("{}", line.strip_prefix("error: ").unwrap_or(line))
-    })
+    Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{}", zl_cli::args::usage_line(&e)))
 }
 
 /// The corpus of a text given as a string, of a `--corpus` file, of a `--counts` file, or the
@@ -316,11 +312,8 @@ pub fn interpret(
         },
     };
     let an = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
-    let mut out = render::json::interpret(&an);
-    if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
-        obj.insert("held_out".into(), render::verbs::held_out_json(h));
-    }
-    Ok((out.to_string(), render::html::page(&an)?))
+    let out = render::json::interpret(&an).to_string();
+    Ok((out, render::html::page(&an)?))
 }
 
 /// `zl sample --json`'s object, as JSON text: `chars` characters after `prompt` (the corpus's

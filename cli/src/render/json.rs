@@ -4,7 +4,8 @@ use serde_json::{json, Value};
 
 use crate::{
     analysis::{
-        sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence, SeedSummary, TOP,
+        heldout::HeldOut, sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence,
+        SeedSummary, TOP,
     },
     backend::Trained,
     data::corpus::Corpus,
@@ -23,10 +24,16 @@ fn count(x: f64) -> u64 {
     x as u64
 }
 
-/// `zl train --json`.
-pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) -> Value {
+/// `zl train --json`, with the held-out numbers where `--val-fraction` gave them.
+pub fn train(
+    backend: &str,
+    corpus: &Corpus,
+    run: &Trained,
+    cmp: &Comparison,
+    held: Option<&HeldOut>,
+) -> Value {
     let (w, cfg) = (&run.weights, &run.job.config);
-    json!({
+    let mut out = json!({
         "backend": backend,
         "corpus": corpus.source.to_string(),
         "corpus_chars": corpus.chars,
@@ -48,7 +55,16 @@ pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) ->
         "W_U": rows(&w.w_u, w.vocab.len()),
         "train_seconds": run.seconds,
         "checksum": run.checksum,
-    })
+    });
+    if let (Some(h), Some(o)) = (held, out.as_object_mut()) {
+        let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
+        let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
+        o.insert("val_losses".into(), val_losses.into());
+        o.insert("val_epochs".into(), val_epochs.into());
+        o.insert("final_val_loss".into(), h.model_loss.into());
+        o.insert("held_out".into(), super::verbs::held_out_json(h));
+    }
+    out
 }
 
 /// `zl train --seeds … --json`.
@@ -281,6 +297,9 @@ pub fn interpret(an: &Analysis) -> Value {
     });
     if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
         o.extend(m);
+        if let Some(h) = &an.held_out {
+            o.insert("held_out".into(), super::verbs::held_out_json(h));
+        }
     }
     out
 }
