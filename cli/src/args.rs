@@ -297,7 +297,8 @@ pub struct SweepArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ValFraction {
     /// Hold out the last fraction F of the text (0 < F < 1) from training, and report the
-    /// model's loss on it (the vocabulary is still the whole text's); not with --seeds.
+    /// model's loss on it: the first int(n·(1−F)) characters train, as nanoGPT cuts its split
+    /// (the vocabulary is still the whole text's); not with --seeds.
     #[arg(long, value_name = "F", value_parser = parse_val_fraction, allow_hyphen_values = true)]
     pub val_fraction: Option<f64>,
 }
