@@ -629,3 +629,51 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!o.stdout.contains("suffices"), "{}", o.stdout);
 }
+
+/// Every model list is the model's own ranking: it starts at the argmax of the row's exact Q
+/// (the per-token table's top-1, which `argmax_agrees` is about), runs down in exact Q, and only
+/// bit-equal values come in id order; nothing left out of it beats its last entry.
+#[test]
+fn top_lists_rank_by_the_exact_q_and_share_the_top_1() {
+    for epochs in ["1", "300"] {
+        let v = zl_json(&["interpret", "--json", "--epochs", epochs]);
+        let q: Vec<Vec<f64>> = v["model_probs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let counts = &v["bigram_counts"];
+        for (i, row) in v["rows"].as_array().unwrap().iter().enumerate() {
+            let list: Vec<usize> = row["model_top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["token"].as_u64().unwrap() as usize)
+                .collect();
+            let argmax = (0..q[i].len()).fold(0, |b, j| if q[i][j] > q[i][b] { j } else { b });
+            assert_eq!(list[0], argmax, "--epochs {epochs}, row {i}: top-1");
+            for w in list.windows(2) {
+                let (a, b) = (q[i][w[0]], q[i][w[1]]);
+                assert!(a > b || (a == b && w[0] < w[1]), "row {i}: {list:?}");
+            }
+            let last = q[i][*list.last().unwrap()];
+            for j in (0..q[i].len()).filter(|j| !list.contains(j)) {
+                assert!(q[i][j] < last || (q[i][j] == last && j > *list.last().unwrap()));
+            }
+            let c = |j: usize| counts[i][j].as_u64().unwrap();
+            let most = (0..q[i].len()).map(c).max().unwrap();
+            assert_eq!(
+                row["argmax_agrees"].as_bool().unwrap(),
+                most > 0 && c(argmax) == most,
+                "row {i}: the per-token table's top-1 is the list's"
+            );
+        }
+    }
+}

@@ -41,8 +41,8 @@ pub struct Comparison {
     pub rows: Vec<TokenRow>,
     /// Per row: every next token that occurs, most frequent first (lower id first among equals).
     pub data_top: Vec<Vec<usize>>,
-    /// Per row: the model's [`TOP`] most likely next tokens (ties at the printed precision,
-    /// 3 decimals, in token-id order, as the data's are).
+    /// Per row: the model's [`TOP`] most likely next tokens by its exact f64 log Q (only
+    /// bit-equal values tie, lower id first): the first is `rows[i].model_top`.
     pub model_top: Vec<Vec<usize>>,
     /// Per row: the KL gap split into the leak onto unseen pairs and the misfit on seen ones.
     pub gap_rows: Vec<GapRow>,
@@ -414,11 +414,12 @@ fn table(v: usize, f: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
     (0..v).map(|i| (0..v).map(|j| f(i, j)).collect()).collect()
 }
 
-fn ranked(score: impl Fn(usize) -> f64, v: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-    let mut out = vec![0; v];
-    let n = zi::ranked(score, v, &mut out);
-    out.truncate(n);
-    out.into_iter().filter(|&j| keep(j)).collect()
+/// The `n` ids of `0..v` with the highest `score`, highest first (lower id first among
+/// bit-equal scores): zl-core's one ranking.
+fn ranked(score: impl Fn(usize) -> f64, v: usize, n: usize) -> Vec<usize> {
+    let mut out = vec![0; n.min(v)];
+    zi::ranked(score, v, &mut out);
+    out
 }
 
 /// The model and the counts at their own sizes, checked to share a vocabulary.
@@ -462,17 +463,12 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
         }),
         rows: (0..v).map(|i| zi::token_row(&log_q, b, i)).collect(),
         data_top: (0..v)
-            .map(|i| ranked(|j| b.count(i, j), v, |j| b.count(i, j) > 0.0))
-            .collect(),
-        model_top: (0..v)
             .map(|i| {
-                // Ranked by Q as printed (3 decimals), then by id: characters the table shows
-                // with equal Q come in the data's order for its ties.
-                let mut r = ranked(|j| (q[i][j] * 1e3).round(), v, |_| true);
-                r.truncate(TOP);
-                r
+                let seen = (0..v).filter(|&j| b.count(i, j) > 0.0).count();
+                ranked(|j| b.count(i, j), v, seen)
             })
             .collect(),
+        model_top: (0..v).map(|i| ranked(|j| log_q[(i, j)], v, TOP)).collect(),
         q,
         gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
         gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),

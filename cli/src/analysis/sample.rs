@@ -143,12 +143,12 @@ pub fn run(w: &Weights, rows: &ModelRows, tokens: &[usize]) -> (Vec<Position>, O
     (positions, loss)
 }
 
-/// The `k` most likely next tokens of a row, most likely first (lower id first among equals).
+/// The `k` most likely next tokens of a row, most likely first (lower id first among bit-equal
+/// values): zl-core's one ranking, as every model list ranks.
 pub fn top(log_q: &[f64], k: usize) -> Vec<usize> {
-    let mut ids: Vec<usize> = (0..log_q.len()).collect();
-    ids.sort_by(|&a, &b| log_q[b].total_cmp(&log_q[a]).then(a.cmp(&b)));
-    ids.truncate(k);
-    ids
+    let mut out = vec![0; k.min(log_q.len())];
+    zi::ranked(|j| log_q[j], log_q.len(), &mut out);
+    out
 }
 
 #[cfg(test)]

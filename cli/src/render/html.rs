@@ -297,8 +297,8 @@ pub fn page(an: &Analysis) -> Result<String> {
         s,
         "<h3>3.4 Token by token</h3>\
          <p>For each input token: how often it is followed (n), its KL(P‖Q), the data's most \
-         frequent next characters with P, and the model's most likely with Q (ties in P, and in \
-         Q as printed, in token-id order). The model's first choice is one of the data's most \
+         frequent next characters with P, and the model's most likely with Q (ranked by the exact \
+         Q; ties, in P or in bit-equal Q, in token-id order). The model's first choice is one of the data's most \
          frequent next characters for <b>{agree} of {followed}</b> tokens; of the {} rows with a \
          single most frequent next character, it is that one for <b>{}</b>; {} rows have only \
          one possible next character.</p>\

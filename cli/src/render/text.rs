@@ -234,7 +234,7 @@ fn decomposition(w: &mut impl Write, an: &Analysis) -> fmt::Result {
 /// Section 2: each input token's next-token distributions, the data's and the model's.
 fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let (agree, followed) = an.cmp.argmax_agreement();
-    writeln!(w, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   ties in P, and in Q as printed, in token-id order)")?;
+    writeln!(w, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   the model's list ranked by its exact Q; ties, in P or in bit-equal Q, in token-id order)")?;
     comparison_table(w, &an.cmp, 4)?;
     writeln!(w, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters")?;
     writeln!(
