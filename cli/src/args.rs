@@ -192,6 +192,11 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), which takes longer.
+    #[arg(long)]
+    pub full: bool,
+
     #[command(flatten)]
     pub val: ValFraction,
     #[command(flatten)]
@@ -209,6 +214,11 @@ pub struct ReportArgs {
     /// training flags as the page's defaults.
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
+
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), which takes longer.
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub source: ModelSource,
 }

@@ -20,7 +20,7 @@ pub fn run(choice: Choice, a: &SampleArgs) -> Result<()> {
         None => corpus.tokens(1)?,
     };
     let backend = Backend::open(choice)?;
-    let got = source::obtain(&backend, &a.source, &corpus, None)?;
+    let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {})?;
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }

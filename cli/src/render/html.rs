@@ -249,19 +249,21 @@ pub fn page(an: &Analysis) -> Result<String> {
             r.cell(0),
             r.cell(1),
             r.cell(2),
-            if r.controls_fail {
-                "<span class=ok>both</span>"
-            } else {
-                "<span class=bad>no</span>"
-            }
+            format!(
+                "<span class={}>{}</span>",
+                if r.controls_fail() { "ok" } else { "bad" },
+                esc(&super::text::told_words(&r))
+            )
         );
     }
     let _ = write!(
         s,
-        "</table><p class=sub>\"both\": each control does worse than this model; a gap counts \
-         as worse at {}× or more.</p>",
-        crate::analysis::GAP_FAIL_FACTOR
+        "</table><p class=sub>{}.</p>",
+        esc(&super::text::margin_note(an))
     );
+    if let Some(line) = super::text::unfair_note(&an.training) {
+        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
+    }
 
     let _ = write!(s, "<h3>3.3 The lookup table, seen</h3>");
     // Past heatmap::MAX_SHOWN characters the heatmaps draw the most frequent; say so.
