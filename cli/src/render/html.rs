@@ -244,16 +244,13 @@ pub fn page(an: &Analysis) -> Result<String> {
     for r in an.evidence_rows() {
         let _ = write!(
             s,
-            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td></tr>",
+            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
             esc(super::text::evidence_label(r.kind).trim()),
             r.cell(0),
             r.cell(1),
             r.cell(2),
-            format!(
-                "<span class={}>{}</span>",
-                if r.controls_fail() { "ok" } else { "bad" },
-                esc(&super::text::told_words(&r))
-            )
+            if r.controls_fail() { "ok" } else { "bad" },
+            esc(&super::text::told_words(&r))
         );
     }
     let _ = write!(
