@@ -48,7 +48,11 @@ pub struct Obtained {
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
     let (file, counts) = (src.text.corpus.as_deref(), src.text.counts.as_deref());
     let recorded = match (&src.load, file, counts) {
-        (Some(load), None, None) => files::recorded_corpus(load)?.map(|c| (load, c)),
+        // A file that cannot be read is --load's error, said where it is loaded.
+        (Some(load), None, None) => files::recorded_corpus(load)
+            .ok()
+            .flatten()
+            .map(|c| (load, c)),
         _ => None,
     };
     let corpus = match &recorded {
