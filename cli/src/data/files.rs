@@ -211,7 +211,10 @@ pub fn recorded(path: &Path) -> Result<Recorded> {
     let weight_decay = m.get("weight_decay").and_then(|s| s.parse::<f64>().ok());
     Ok(Recorded {
         seed: m.get("seed").and_then(|s| s.parse().ok()),
-        epochs: m.get("epochs").and_then(|s| s.parse().ok()),
+        epochs: m
+            .get("epochs")
+            .and_then(|s| s.parse().ok())
+            .filter(|&e: &u32| e >= 1),
         lr: lr.filter(|x| x.is_finite() && *x > 0.0),
         weight_decay: weight_decay.filter(|x| x.is_finite() && *x >= 0.0),
         corpus: m.get("corpus").cloned(),
