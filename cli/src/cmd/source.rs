@@ -257,7 +257,11 @@ pub fn analyse_holding_out(
         (None, false) => v * v * src.d_model as u64 * u64::from(src.config().epochs),
         _ => 0,
     };
-    let progress = Progress::start("training the model, its controls and its gap curve", own);
+    let what = match src.load {
+        None => "training the model, its controls and its gap curve",
+        Some(_) => "training the loaded model's controls and gap curve",
+    };
+    let progress = Progress::start(what, own);
     let tick = |n: u64| progress.add(n);
     let got = obtain(&backend, src, &whole, split.as_ref(), &tick)?;
     if let Some(note) = &got.note {
