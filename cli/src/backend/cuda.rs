@@ -25,7 +25,8 @@ pub(super) fn check_size(dev: &Device, vocab_len: usize, d_model: usize) -> Resu
         .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
 }
 
-fn name(dev: &Device) -> &'static str {
+/// `ptxsim` for the interpreter, else `cuda`.
+pub(super) fn name(dev: &Device) -> &'static str {
     if dev.is_simulated() {
         "ptxsim"
     } else {

@@ -171,8 +171,7 @@ impl Backend {
     pub fn name(&self) -> String {
         match self {
             Backend::Cpu(isa) => format!("cpu-{isa}"),
-            Backend::Cuda(dev) if dev.is_simulated() => "ptxsim".into(),
-            Backend::Cuda(_) => "cuda".into(),
+            Backend::Cuda(dev) => cuda::name(dev).into(),
         }
     }
 
