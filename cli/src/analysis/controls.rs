@@ -1,15 +1,19 @@
 //! The models an analysis measures a model by, trained on the backend: the same model untrained
-//! and trained on a shuffled text (the controls), the gap against the epoch, and refits at
-//! smaller d_model.
+//! and trained on a shuffled text (the controls), the gap against the epoch, and the same
+//! training at other widths (the refits and the wider model).
 
 use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{Context, Result};
-use zl_core::{AdamWConfig, TrainConfig};
+use zl_core::{interpret::Decomposition, AdamWConfig, TrainConfig};
 
-use super::{decompose, ControlWeights, GapCurve};
+use super::{
+    decompose,
+    verdict::{NotRetrained, Wider},
+    ControlWeights, GapCurve,
+};
 use crate::{
-    backend::{Backend, Job, Trained},
+    backend::{capacity::MAX_D_MODEL, Backend, Job, Trained},
     data::corpus::Corpus,
 };
 
@@ -66,34 +70,115 @@ pub fn train(
     })
 }
 
-/// The models retrained at d_model 1..=d (every size up to 16, then powers of two and d), with
-/// the job's settings, and their f64 losses; `None` past [`GAP_CURVE_WORK`].
-pub fn refit(backend: &Backend, corpus: &Corpus, job: Job) -> Result<Option<Vec<(usize, f64)>>> {
+/// The work budget of the wider model, in multiply-adds (an epoch costs about `6·v²·d`): the
+/// seed text's d_model 30 at 10^4 epochs costs 1.6·10^9, GPL-3's (76 characters) d_model 64
+/// 2.2·10^10, about half a second on one AVX-512 core.
+const WIDER_WORK: f64 = 1e11;
+
+/// The models retrained beside one: at other widths, with its settings and budget.
+pub struct Retrained {
+    /// At d_model 1..=16, the powers of two below d_model and d_model itself (the same run as
+    /// the model's, bit for bit): each width's decomposition; or why they were not trained.
+    pub refits: Result<Vec<(usize, Decomposition)>, NotRetrained>,
+    /// The wider model, or why there is none.
+    pub wider: Result<Wider, NotRetrained>,
+}
+
+/// The wider model's width for `job` on `v` tokens: the full rank V, within the widest zl
+/// trains and `backend` holds, and within [`WIDER_WORK`] at the job's epochs. `Err` says why
+/// none is wider than the job's own d_model.
+pub fn wider_width(backend: &Backend, v: usize, job: &Job) -> Result<usize, NotRetrained> {
     let d = job.d_model;
-    let mut sizes: Vec<usize> = (1..=d.min(16)).collect();
+    if d >= v {
+        return Err(NotRetrained::FullRank {
+            d_model: d,
+            vocab: v,
+        });
+    }
+    let fits = (d + 1..=v.min(MAX_D_MODEL))
+        .rev()
+        .find(|&w| backend.check_size(v, w).is_ok())
+        .ok_or(NotRetrained::WidestAlready { d_model: d })?;
+    let epochs = job.config.epochs.max(1) as f64;
+    let affordable = (WIDER_WORK / (6.0 * (v * v) as f64 * epochs)) as usize;
+    match fits.min(affordable) {
+        w if w > d => Ok(w),
+        widest => Err(NotRetrained::OverBudget {
+            epochs: job.config.epochs,
+            widest,
+        }),
+    }
+}
+
+/// The models retrained beside the one `job` trained: at the refit widths (within
+/// [`GAP_CURVE_WORK`]) and the wider one ([`wider_width`]), in one request to the backend. Not
+/// on the PTX interpreter, nor where the model's settings are not `recorded`.
+pub fn retrain(backend: &Backend, corpus: &Corpus, job: Job, recorded: bool) -> Result<Retrained> {
+    let skip = match (backend.is_simulator(), recorded) {
+        (true, _) => Some(NotRetrained::Simulator),
+        (false, false) => Some(NotRetrained::SettingsNotRecorded),
+        (false, true) => None,
+    };
+    if let Some(why) = skip {
+        return Ok(Retrained {
+            refits: Err(why),
+            wider: Err(why),
+        });
+    }
+    let (v, d) = (corpus.vocab.len(), job.d_model);
+    let mut sizes: Vec<usize> = (1..=16).collect();
     sizes.extend((5..=6).map(|p| 1usize << p).filter(|&k| k < d));
-    if d > 16 {
-        sizes.push(d);
-    }
-    let v = corpus.vocab.len() as f64;
-    let work: f64 = sizes
-        .iter()
-        .map(|&k| 6.0 * v * v * k as f64 * job.config.epochs as f64)
-        .sum();
-    if work > GAP_CURVE_WORK {
-        return Ok(None);
-    }
-    let jobs: Vec<Job> = sizes
+    sizes.push(d);
+    sizes.sort_unstable();
+    sizes.dedup();
+    let cost = |k: usize| 6.0 * (v * v) as f64 * k as f64 * job.config.epochs as f64;
+    let within = |upto: &[usize]| upto.iter().map(|&k| cost(k)).sum::<f64>() <= GAP_CURVE_WORK;
+    let refit_sizes = match within(&sizes) {
+        true => Ok(sizes),
+        false => Err(NotRetrained::OverBudget {
+            epochs: job.config.epochs,
+            widest: (1..=16).take_while(|&k| within(&sizes[..k])).count(),
+        }),
+    };
+    let wider = wider_width(backend, v, &job);
+    let mut widths = refit_sizes.clone().unwrap_or_default();
+    widths.extend(
+        wider
+            .iter()
+            .filter(|w| !widths.contains(w))
+            .copied()
+            .collect::<Vec<_>>(),
+    );
+    let jobs: Vec<Job> = widths
         .iter()
         .map(|&d_model| Job { d_model, ..job })
         .collect();
     let runs = backend
         .train(corpus, &jobs, false)
-        .context("retraining at smaller d_model")?;
-    runs.iter()
-        .map(|t| Ok((t.job.d_model, decompose(&t.weights, corpus)?.model_loss)))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+        .context("retraining at other widths")?;
+    let at = |w: usize| -> Result<Decomposition> {
+        let t = runs
+            .iter()
+            .find(|t| t.job.d_model == w)
+            .expect("every width trained");
+        decompose(&t.weights, corpus)
+    };
+    Ok(Retrained {
+        refits: match refit_sizes {
+            Ok(sizes) => Ok(sizes
+                .iter()
+                .map(|&k| Ok((k, at(k)?)))
+                .collect::<Result<Vec<_>>>()?),
+            Err(why) => Err(why),
+        },
+        wider: match wider {
+            Ok(w) => Ok(Wider {
+                d_model: w,
+                gap: at(w)?.kl_weighted,
+            }),
+            Err(why) => Err(why),
+        },
+    })
 }
 
 /// The exact gap at roughly geometric epochs, to as many epochs as [`GAP_CURVE_WORK`] allows

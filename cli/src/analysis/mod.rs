@@ -10,6 +10,7 @@ pub mod mechanism;
 pub mod sample;
 pub mod sweep;
 pub mod verdict;
+pub mod width;
 
 use std::time::Instant;
 
@@ -344,6 +345,9 @@ pub struct Analysis {
     pub gap_curve: Option<GapCurve>,
     /// Which regimes hold and where the gap lives, decided from the numbers above.
     pub verdict: verdict::Verdict,
+    /// The smallest width that reaches the small gap, the counting argument, and what a
+    /// narrower model gives up.
+    pub capacity: width::Capacity,
     pub analysis_seconds: f64,
     /// With `--val-fraction`: the held-out numbers (the loss curve's second line).
     pub held_out: Option<heldout::HeldOut>,
@@ -557,7 +561,7 @@ pub struct Provenance {
 pub struct Beside {
     pub controls: ControlWeights,
     pub gap_curve: Option<GapCurve>,
-    pub refit_losses: Option<Vec<(usize, f64)>>,
+    pub retrained: controls::Retrained,
     pub held_out: Option<heldout::HeldOut>,
 }
 
@@ -624,8 +628,17 @@ pub fn analyse(
         &controls,
         beside.gap_curve.as_ref(),
         provenance.epochs,
+        beside.retrained.wider,
+    );
+    let refits = beside.retrained.refits;
+    let minimum = width::MinimumWidth::from_refits(
+        &refits,
+        verdict.wider_model,
+        verdict.small_gap,
+        provenance.epochs,
     );
     Ok(Analysis {
+        capacity: width::Capacity::new(&cmp, minimum),
         verdict,
         text: tokens
             .iter()
@@ -652,20 +665,23 @@ pub fn analyse(
         untrained_sanity,
         controls,
         gap_curve: beside.gap_curve,
-        refit_losses: beside.refit_losses,
+        refit_losses: refits
+            .ok()
+            .map(|r| r.iter().map(|(k, d)| (*k, d.model_loss)).collect()),
         held_out: beside.held_out,
         cmp,
         analysis_seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// The verdict from the model's gap and its split, the controls' gaps and the gap curve at the
-/// run's weight decay. No wider model is trained here, so rank limits are not decided.
+/// The verdict from the model's gap and its split, the controls' gaps, the gap curve at the
+/// run's weight decay and the wider model.
 fn decide_verdict(
     cmp: &Comparison,
     controls: &Controls,
     curve: Option<&GapCurve>,
     epochs: Option<u32>,
+    wider: Result<verdict::Wider, verdict::NotRetrained>,
 ) -> verdict::Verdict {
     let d = &cmp.decomposition;
     let trend = curve.zip(epochs).map(|(g, at)| {
@@ -681,7 +697,7 @@ fn decide_verdict(
         control_gaps: [&controls.untrained, &controls.shuffled]
             .map(|c| c.cmp.decomposition.kl_weighted)
             .to_vec(),
-        wider: None,
+        wider,
         trend,
     })
 }

@@ -102,6 +102,25 @@ pub struct Wider {
     pub gap: f64,
 }
 
+/// Why a model was not retrained at another width (the wider model, or the widths the minimum
+/// is searched among).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotRetrained {
+    /// d_model ≥ V: `W_E·W_U` can have full rank, so no width limits it and no wider model can
+    /// show a rank limit.
+    FullRank { d_model: usize, vocab: usize },
+    /// d_model is already the widest zl trains, or the backend can hold.
+    WidestAlready { d_model: usize },
+    /// The work budget allows no wider model at this many epochs (at most `widest`).
+    OverBudget { epochs: u32, widest: usize },
+    /// The PTX interpreter: far too slow to train more models.
+    Simulator,
+    /// A loaded model whose file does not record how it was trained: no retraining would be a
+    /// fair comparison.
+    SettingsNotRecorded,
+}
+
 /// The numbers a verdict is decided from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
@@ -114,8 +133,8 @@ pub struct Evidence {
     pub uniform: f64,
     /// The controls' gaps (untrained, shuffled, …): at least one.
     pub control_gaps: Vec<f64>,
-    /// A wider model's gap, where one was trained.
-    pub wider: Option<Wider>,
+    /// A wider model's gap, or why none was trained.
+    pub wider: Result<Wider, NotRetrained>,
     /// The gap against the epoch, where it was measured.
     pub trend: Option<GapTrend>,
 }
@@ -135,6 +154,10 @@ pub struct Verdict {
     pub best_control_gap: f64,
     pub controls_told_apart: bool,
     pub wider_model: Option<Wider>,
+    /// The model's gap over the wider model's (`None` without one, or when the wider gap is 0).
+    pub wider_ratio: Option<f64>,
+    /// Why no wider model was trained, where none was.
+    pub wider_not_trained: Option<NotRetrained>,
     pub gap_trend: Option<GapTrend>,
 }
 
@@ -158,7 +181,7 @@ pub fn decide(e: Evidence) -> Verdict {
         regimes.push(Regime::BigramTable);
     }
     if !small {
-        if e.wider.is_some_and(|w| w.gap * WIDER_FACTOR <= e.gap) {
+        if e.wider.is_ok_and(|w| w.gap * WIDER_FACTOR <= e.gap) {
             regimes.push(Regime::RankLimited);
         }
         if e.trend.as_ref().and_then(|t| t.falling) == Some(true) {
@@ -183,7 +206,9 @@ pub fn decide(e: Evidence) -> Verdict {
         gap_site,
         best_control_gap,
         controls_told_apart,
-        wider_model: e.wider,
+        wider_model: e.wider.ok(),
+        wider_ratio: e.wider.ok().filter(|w| w.gap > 0.0).map(|w| e.gap / w.gap),
+        wider_not_trained: e.wider.err(),
         gap_trend: e.trend,
     }
 }
@@ -201,7 +226,7 @@ mod tests {
             floor: 1.6067,
             uniform: 30f64.ln(),
             control_gaps: vec![1.8, 6.6],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 1.0e-5,
             }),
@@ -229,7 +254,7 @@ mod tests {
             leak: 0.9,
             misfit: 0.906,
             control_gaps: vec![1.806, 1.805],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 1.80,
             }),
@@ -252,7 +277,7 @@ mod tests {
             floor: 2.4,
             uniform: 76f64.ln(),
             control_gaps: vec![1.9, 3.0],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 32,
                 gap: 2.5e-3,
             }),
@@ -273,7 +298,7 @@ mod tests {
             gap: 0.2,
             leak: 0.19,
             misfit: 0.01,
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 0.1,
             }),
@@ -290,7 +315,7 @@ mod tests {
             gap: 0.23,
             leak: 0.03,
             misfit: 0.2,
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 16,
                 gap: 3e-5,
             }),

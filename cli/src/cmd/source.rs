@@ -210,13 +210,11 @@ pub fn analyse_holding_out(
     // The gap curve and the refits train more of the same run: for a model trained here, on a
     // backend fast enough for them.
     let trained_here = losses.is_some() && !backend.is_simulator();
-    let (gap_curve, refit_losses) = match trained_here {
-        true => (
-            Some(controls::gap_curve(&backend, &corpus, job)?),
-            controls::refit(&backend, &corpus, job)?,
-        ),
-        false => (None, None),
+    let gap_curve = match trained_here {
+        true => Some(controls::gap_curve(&backend, &corpus, job)?),
+        false => None,
     };
+    let retrained = controls::retrain(&backend, &corpus, job, losses.is_some())?;
     let provenance = Provenance {
         source,
         budget: match &src.load {
@@ -229,7 +227,7 @@ pub fn analyse_holding_out(
     let beside = Beside {
         controls,
         gap_curve,
-        refit_losses,
+        retrained,
         held_out: held,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
