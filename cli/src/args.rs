@@ -192,6 +192,11 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
+    /// Search the minimum width as `zl sweep --until-gap` does: each width trained until its gap
+    /// reaches the small gap, up to 300,000 epochs (seconds to a minute more).
+    #[arg(long)]
+    pub full: bool,
+
     #[command(flatten)]
     pub val: ValFraction,
     #[command(flatten)]

@@ -562,6 +562,8 @@ pub struct Beside {
     pub controls: ControlWeights,
     pub gap_curve: Option<GapCurve>,
     pub retrained: controls::Retrained,
+    /// With `--full`: the until-gap search for the minimum width, at most this tolerance.
+    pub until_gap: Option<(sweep::UntilGap, f64)>,
     pub held_out: Option<heldout::HeldOut>,
 }
 
@@ -631,12 +633,15 @@ pub fn analyse(
         beside.retrained.wider,
     );
     let refits = beside.retrained.refits;
-    let minimum = width::MinimumWidth::from_refits(
-        &refits,
-        verdict.wider_model,
-        verdict.small_gap,
-        provenance.epochs,
-    );
+    let minimum = match &beside.until_gap {
+        Some((u, tolerance)) => width::MinimumWidth::from_until_gap(u, *tolerance),
+        None => width::MinimumWidth::from_refits(
+            &refits,
+            verdict.wider_model,
+            verdict.small_gap,
+            provenance.epochs,
+        ),
+    };
     Ok(Analysis {
         capacity: width::Capacity::new(&cmp, minimum),
         verdict,

@@ -17,7 +17,10 @@ use std::{
 
 use anyhow::{ensure, Context, Result};
 
-use crate::data::{corpus::Corpus, files::Weights};
+use crate::{
+    backend::{Backend, Job},
+    data::{corpus::Corpus, files::Weights},
+};
 
 /// A size costs loss when its gap to the floor exceeds the best size's gap by this much (nats).
 /// 0.01 nats is about 1% of a typical bigram entropy and far above the gap that 10,000 epochs of
@@ -448,6 +451,49 @@ impl UntilGap {
             })
             .collect()
     }
+}
+
+/// Trains every size once per seed, each run until its gap is below EPS or N epochs have run.
+pub fn until_gap(
+    backend: &Backend,
+    corpus: &Corpus,
+    sizes: &[usize],
+    config: zl_core::TrainConfig,
+    budget: Budget,
+    floor: f64,
+) -> Result<UntilGap> {
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .flat_map(|&d_model| {
+            budget.seeds.iter().map(move |&seed| Job {
+                d_model,
+                config: zl_core::TrainConfig { seed, ..config },
+            })
+        })
+        .collect();
+    let recorder = Recorder::new(corpus, budget.eps, jobs.len());
+    let ends = budget.checkpoints();
+    let per_size = budget.seeds.len();
+    // Every size and seed in one request: on the CPU side by side, on a GPU one launch a size.
+    let runs = backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
+        recorder.after(n, t.job.config.epochs, &t.weights)
+    })?;
+    let mut checkpoints = recorder.finish()?.into_iter();
+    let mut runs = runs.into_iter();
+    let sizes = sizes
+        .iter()
+        .map(|&d_model| {
+            let seeds = (0..per_size)
+                .map(|_| {
+                    let (t, cps) = (runs.next().expect("a run per job"), checkpoints.next());
+                    let cps = cps.expect("checkpoints per job");
+                    SeedRun::new(t.job.config.seed, cps, t.seconds, &budget)
+                })
+                .collect();
+            Size::new(d_model, seeds)
+        })
+        .collect();
+    Ok(UntilGap::new(budget, floor, sizes))
 }
 
 #[cfg(test)]

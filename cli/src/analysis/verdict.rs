@@ -167,9 +167,15 @@ impl Verdict {
     }
 }
 
+/// The gap below which it is small, for a text of uniform loss `uniform` (ln V) and bigram
+/// floor `floor`: [`SMALL_GAP_FRACTION`] × (uniform − floor).
+pub fn small_gap(uniform: f64, floor: f64) -> f64 {
+    SMALL_GAP_FRACTION * (uniform - floor).max(0.0)
+}
+
 /// Decides the verdict from `e` by the rules of the module docs.
 pub fn decide(e: Evidence) -> Verdict {
-    let small_gap = SMALL_GAP_FRACTION * (e.uniform - e.floor).max(0.0);
+    let small_gap = small_gap(e.uniform, e.floor);
     let small = e.gap <= small_gap;
     let best_control_gap = e.control_gaps.iter().copied().fold(f64::INFINITY, f64::min);
     // A model at the floor (gap 0) is told apart from any control with a gap at all.
@@ -324,6 +330,52 @@ mod tests {
         });
         assert_eq!(v.regimes, vec![Regime::RankLimited, Regime::Undertrained]);
         assert_eq!(v.gap_site, GapSite::Misfit);
+    }
+
+    #[test]
+    fn without_a_wider_model_no_rank_limit_is_claimed_and_the_reason_is_kept() {
+        // d_model ≥ V: however large the gap, no width limits the table.
+        let why = NotRetrained::FullRank {
+            d_model: 32,
+            vocab: 30,
+        };
+        let v = decide(Evidence {
+            gap: 0.5,
+            leak: 0.25,
+            misfit: 0.25,
+            wider: Err(why),
+            ..seed()
+        });
+        assert!(!v.holds(Regime::RankLimited));
+        assert_eq!((v.wider_model, v.wider_not_trained), (None, Some(why)));
+        assert_eq!(v.wider_ratio, None);
+    }
+
+    #[test]
+    fn the_wider_ratio_is_the_gap_over_the_wider_gap_and_ten_exactly_is_enough() {
+        let at = |wider_gap: f64| {
+            decide(Evidence {
+                gap: 0.5,
+                leak: 0.25,
+                misfit: 0.25,
+                wider: Ok(Wider {
+                    d_model: 30,
+                    gap: wider_gap,
+                }),
+                trend: None,
+                ..seed()
+            })
+        };
+        let v = at(0.05);
+        assert_eq!(v.wider_ratio, Some(10.0));
+        assert_eq!(v.regimes, vec![Regime::RankLimited]);
+        assert_eq!(at(0.0501).regimes, Vec::<Regime>::new());
+        // A wider model at the floor: an infinite ratio, left out, and a rank limit.
+        let v = at(0.0);
+        assert_eq!(
+            (v.wider_ratio, v.regimes),
+            (None, vec![Regime::RankLimited])
+        );
     }
 
     #[test]

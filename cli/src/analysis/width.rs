@@ -104,9 +104,9 @@ impl MinimumWidth {
         Self::of(tried, tolerance, epochs, Search::Refits)
     }
 
-    /// From an `--until-gap` search whose EPS is `tolerance`: each width's best run where it
-    /// stopped.
-    pub fn from_until_gap(u: &UntilGap) -> Self {
+    /// From an `--until-gap` search that stopped each width once its gap was at most
+    /// `tolerance`: each width's best run where it stopped.
+    pub fn from_until_gap(u: &UntilGap, tolerance: f64) -> Self {
         let tried = u
             .sizes
             .iter()
@@ -115,17 +115,12 @@ impl MinimumWidth {
                 gap: s.best().last().gap,
             })
             .collect();
-        // A width reached EPS when its gap went below it; `of` counts "at most" as reaching,
-        // which differs only at a gap exactly EPS.
-        MinimumWidth {
-            d_model: u.smallest,
-            ..Self::of(
-                tried,
-                u.budget.eps,
-                Some(u.budget.max_epochs),
-                Search::UntilGap,
-            )
-        }
+        Self::of(
+            tried,
+            tolerance,
+            Some(u.budget.max_epochs),
+            Search::UntilGap,
+        )
     }
 }
 
@@ -199,5 +194,61 @@ impl Capacity {
             counting,
             minimum,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn tried(gaps: &[(usize, f64)]) -> Vec<Tried> {
+        gaps.iter()
+            .map(|&(d_model, gap)| Tried { d_model, gap })
+            .collect()
+    }
+
+    #[test]
+    fn the_minimum_is_the_narrowest_width_at_or_below_the_tolerance() {
+        // The seed text at 10^4 epochs.
+        let t = tried(&[
+            (3, 0.309),
+            (4, 0.0885),
+            (5, 0.0021),
+            (6, 1.9e-4),
+            (30, 1.6e-5),
+        ]);
+        let m = MinimumWidth::of(t.clone(), 0.0179, Some(10_000), Search::Refits);
+        assert_eq!((m.d_model, m.above), (Some(5), Some(4)));
+        // "At most": a gap equal to the tolerance reaches it.
+        let m = MinimumWidth::of(
+            tried(&[(4, 0.0179), (5, 0.001)]),
+            0.0179,
+            None,
+            Search::Refits,
+        );
+        assert_eq!((m.d_model, m.above), (Some(4), None));
+        // A gap between tried widths leaves the minimum bounded, not exact.
+        let m = MinimumWidth::of(
+            tried(&[(16, 0.05), (64, 1e-5)]),
+            0.0179,
+            None,
+            Search::Refits,
+        );
+        assert_eq!((m.d_model, m.above), (Some(64), Some(16)));
+        let m = MinimumWidth::of(
+            tried(&[(1, 1.8), (30, 1.8)]),
+            0.0179,
+            Some(1),
+            Search::Refits,
+        );
+        assert_eq!((m.d_model, m.above), (None, None));
+    }
+
+    #[test]
+    fn refits_not_trained_leave_the_minimum_unmeasured_with_the_reason() {
+        let m =
+            MinimumWidth::from_refits(&Err(NotRetrained::Simulator), None, 0.0179, Some(10_000));
+        assert_eq!(m.not_measured, Some(NotRetrained::Simulator));
+        assert!(m.tried.is_empty() && m.d_model.is_none());
     }
 }

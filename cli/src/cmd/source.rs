@@ -11,6 +11,7 @@ use crate::{
     analysis::{
         self, controls,
         heldout::{self, Split},
+        verdict::small_gap,
         Analysis, Beside, Provenance,
     },
     args::ModelSource,
@@ -171,15 +172,17 @@ pub fn train_holding_out_watched(
 /// trained the same way on a shuffled text; and, for a model trained here, the gap against the
 /// epoch.
 pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None)
+    analyse_holding_out(choice, src, None, false)
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
-/// without its last fraction F, and its held-out numbers.
+/// without its last fraction F, and its held-out numbers; with `full`, the minimum width
+/// searched as `zl sweep --until-gap` searches.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
     val_fraction: Option<f64>,
+    full: bool,
 ) -> Result<Analysis> {
     let whole = corpus(src)?;
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
@@ -215,6 +218,15 @@ pub fn analyse_holding_out(
         false => None,
     };
     let retrained = controls::retrain(&backend, &corpus, job, losses.is_some())?;
+    let until_gap = match full && trained_here {
+        true => {
+            let d = analysis::decompose(&weights, &corpus)?;
+            let tolerance = small_gap(d.uniform_loss, d.bigram_entropy);
+            let u = controls::minimum_until_gap(&backend, &corpus, job, tolerance)?;
+            Some((u, tolerance))
+        }
+        false => None,
+    };
     let provenance = Provenance {
         source,
         budget: match &src.load {
@@ -228,6 +240,7 @@ pub fn analyse_holding_out(
         controls,
         gap_curve,
         retrained,
+        until_gap,
         held_out: held,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
