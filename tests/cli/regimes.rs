@@ -226,3 +226,18 @@ fn gpl3_at_d_model_8_is_rank_limited() {
     assert!(min > 8, "{min}");
     assert!(!j["given_up"]["no_margin"].as_array().unwrap().is_empty());
 }
+
+/// `--full` searches the minimum as `zl sweep --until-gap` does: each width until its gap is at
+/// most the small gap, up to 3·10^5 epochs. On the seed text the answer stays 5: d_model 4 runs
+/// the whole budget and stops at 0.042 nats (the measurement), above the small gap.
+#[test]
+fn full_searches_the_minimum_until_each_gap_stops() {
+    let j = zl_json(&["interpret", "--json", "--full"]);
+    let m = &j["minimum_d_model"];
+    assert_eq!(m["search"], "until_gap", "{m}");
+    assert_eq!(m["max_epochs"], 300_000);
+    assert_eq!(assert_minimum_is_the_first_to_reach(&j), Some(5));
+    let gap4 = num(&m["tried"][3], "gap");
+    assert_eq!(m["tried"][3]["d_model"], 4);
+    assert!((0.03..0.06).contains(&gap4), "d_model 4: {gap4}");
+}
