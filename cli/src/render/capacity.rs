@@ -219,7 +219,7 @@ pub fn html(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     write!(
         w,
         "<h3 id=capacity>Regimes and capacity</h3><p>Each regime is decided from the numbers \
-         beside it, by the rule in brackets; more than one may hold.</p><ul>"
+         beside it, by the rule stated with them; more than one may hold.</p><ul>"
     )?;
     for r in &p.regimes {
         let (attr, mark) = match r.holds {
