@@ -143,20 +143,21 @@ pub fn retrain(backend: &Backend, corpus: &Corpus, job: Job, recorded: bool) -> 
     };
     let wider = wider_width(backend, v, &job);
     let mut widths = refit_sizes.clone().unwrap_or_default();
-    widths.extend(
-        wider
-            .iter()
-            .filter(|w| !widths.contains(w))
-            .copied()
-            .collect::<Vec<_>>(),
-    );
+    if let Ok(w) = wider {
+        if !widths.contains(&w) {
+            widths.push(w);
+        }
+    }
     let jobs: Vec<Job> = widths
         .iter()
         .map(|&d_model| Job { d_model, ..job })
         .collect();
-    let runs = backend
-        .train(corpus, &jobs, false)
-        .context("retraining at other widths")?;
+    let runs = match jobs.is_empty() {
+        true => vec![],
+        false => backend
+            .train(corpus, &jobs, false)
+            .context("retraining at other widths")?,
+    };
     let at = |w: usize| -> Result<Decomposition> {
         let t = runs
             .iter()
