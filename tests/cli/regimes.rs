@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use serde_json::Value;
-use zl_tests::zl;
+use zl_tests::{zl, zl_json};
 
-use super::interpret::{num, zl_json};
+use super::interpret::num;
 
 const REGIMES: [&str; 4] = [
     "bigram_table",

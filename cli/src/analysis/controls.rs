@@ -219,15 +219,8 @@ pub fn minimum_until_gap(
         max_epochs: affordable.max(job.config.epochs),
         seeds: vec![job.config.seed],
     };
-    sweep::until_gap(
-        backend,
-        corpus,
-        &sizes,
-        job.config,
-        budget,
-        corpus.bigram_entropy(),
-    )
-    .context("searching for the narrowest width")
+    sweep::until_gap(backend, corpus, &sizes, job.config, budget)
+        .context("searching for the narrowest width")
 }
 
 /// The exact gap at roughly geometric epochs, to as many epochs as [`GAP_CURVE_WORK`] allows

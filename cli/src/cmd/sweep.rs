@@ -10,9 +10,9 @@
 use anyhow::{bail, Context, Result};
 
 use crate::{
-    analysis::sweep::{self, Budget, Fixed, Point, Sweep},
+    analysis::sweep::{self, Budget, Sweep},
     args::SweepArgs,
-    backend::{Backend, Choice, Job},
+    backend::{Backend, Choice},
     data::{corpus::Corpus, files},
     render,
 };
@@ -42,27 +42,9 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
                 max_epochs,
                 seeds,
             };
-            Sweep::UntilGap(sweep::until_gap(
-                &backend, &corpus, &sizes, config, budget, floor,
-            )?)
+            Sweep::UntilGap(sweep::until_gap(&backend, &corpus, &sizes, config, budget)?)
         }
-        (None, None) => {
-            let jobs: Vec<Job> = sizes
-                .iter()
-                .map(|&d_model| Job { d_model, config })
-                .collect();
-            let runs = backend.train(&corpus, &jobs, false)?;
-            let points = runs
-                .iter()
-                .map(|t| Point {
-                    d_model: t.job.d_model,
-                    final_loss: t.final_loss as f64,
-                    gap: t.final_loss as f64 - floor,
-                    train_seconds: t.seconds,
-                })
-                .collect();
-            Sweep::Fixed(Fixed::new(points, floor, config.epochs))
-        }
+        (None, None) => Sweep::Fixed(sweep::fixed(&backend, &corpus, &sizes, config)?),
         _ => unreachable!("clap's `requires` makes --until-gap and --max-epochs need each other"),
     };
     let name = backend.name();

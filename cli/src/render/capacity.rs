@@ -230,12 +230,12 @@ pub fn html(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         write!(
             w,
             "<li {attr}=\"{name}\">{mark} <code>{name}</code>: {}</li>",
-            super::html::esc(&r.why)
+            super::escape(&r.why)
         )?;
     }
     write!(w, "</ul>")?;
     for s in &p.paragraphs {
-        write!(w, "<p>{}</p>", super::html::esc(s))?;
+        write!(w, "<p>{}</p>", super::escape(s))?;
     }
     Ok(())
 }
