@@ -412,4 +412,6 @@ fn the_report_claims_only_what_its_verdict_supports() {
         Vec::<&str>::new()
     );
     assert!(one.contains("not told apart"));
+    assert!(one.contains("data-holds=\"not_learned\""));
+    assert!(!one.contains("data-holds=\"bigram_table\""));
 }
