@@ -191,7 +191,8 @@ pub struct InterpretArgs {
     pub plot: Option<PathBuf>,
 
     /// Search the minimum width as `zl sweep --until-gap` does: each width trained until its gap
-    /// reaches the small gap, up to 300,000 epochs (seconds to a minute more).
+    /// reaches the small gap, up to 300,000 epochs (fewer for a large vocabulary): seconds more
+    /// on the seed text, a minute or more on a large vocabulary.
     #[arg(long)]
     pub full: bool,
 

@@ -186,9 +186,11 @@ pub fn retrain(backend: &Backend, corpus: &Corpus, job: Job, recorded: bool) -> 
 /// The most epochs the `--full` minimum-width search trains a width for: the budget at which
 /// the seed text's gaps were measured (0.23 nats at d_model 3, 0.042 at 4, 9.2e-5 at 5).
 const MINIMUM_MAX_EPOCHS: u32 = 300_000;
-/// Its work budget, in multiply-adds, were no width to reach the tolerance: about a minute on
-/// one AVX-512 core. GPL-3 (76 characters) gets its 3·10^5 epochs within it.
-const MINIMUM_WORK: f64 = 2e12;
+/// Its work budget, in multiply-adds (`6·v²·d` an epoch, summed over the widths), were no width
+/// to reach the tolerance. The seed text gets its 3·10^5 epochs within it (measured: 11 s of CPU
+/// time for the whole `zl interpret --full`); GPL-3 (76 characters) gets 1.06·10^5 (at 3·10^5 it
+/// took 200 s of CPU time: small widths cost more than `6·v²·d`, their exps dominate).
+const MINIMUM_WORK: f64 = 5e11;
 
 /// The widths the minimum is searched among: 1 to 16 and the job's own.
 fn minimum_sizes(d: usize) -> Vec<usize> {
