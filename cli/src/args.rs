@@ -190,9 +190,10 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
-    /// Search the minimum width as `zl sweep --until-gap` does: each width trained until its gap
-    /// reaches the small gap, up to 300,000 epochs (fewer for a large vocabulary): seconds more
-    /// on the seed text, a minute or more on a large vocabulary.
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), and the minimum width searched as `zl sweep --until-gap` searches (each width
+    /// until its gap reaches the small gap, to 3·10^5 epochs within a work budget), which take
+    /// longer: seconds on the seed text, a minute or more on a large vocabulary.
     #[arg(long)]
     pub full: bool,
 
@@ -213,6 +214,11 @@ pub struct ReportArgs {
     /// training flags as the page's defaults.
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
+
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), which takes longer.
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub source: ModelSource,
 }
@@ -301,7 +307,8 @@ pub struct SweepArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ValFraction {
     /// Hold out the last fraction F of the text (0 < F < 1) from training, and report the
-    /// model's loss on it (the vocabulary is still the whole text's); not with --seeds.
+    /// model's loss on it: the first int(n·(1−F)) characters train, as nanoGPT cuts its split
+    /// (the vocabulary is still the whole text's); not with --seeds.
     #[arg(long, value_name = "F", value_parser = parse_val_fraction, allow_hyphen_values = true)]
     pub val_fraction: Option<f64>,
 }
