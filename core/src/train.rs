@@ -42,6 +42,31 @@ pub struct Diverged {
     pub loss: f32,
 }
 
+impl Diverged {
+    /// The same rule after the fact, for a run that went through all `epochs` epochs whatever
+    /// its losses (a GPU's): the first of `losses` (each epoch's, before its update) that is not
+    /// finite, else the end when `end_finite` (the final loss and every weight) is false. `None`
+    /// for a finite run, and for a run whose end is not finite but whose losses were not
+    /// recorded (its epoch is then unknown).
+    pub fn after_the_fact(
+        losses: &[f32],
+        final_loss: f32,
+        end_finite: bool,
+        epochs: u32,
+    ) -> Option<Diverged> {
+        match losses.iter().position(|l| !l.is_finite()) {
+            Some(e) => Some(Diverged {
+                epoch: e as u32,
+                loss: losses[e],
+            }),
+            None => (!end_finite && losses.len() == epochs as usize).then_some(Diverged {
+                epoch: epochs,
+                loss: final_loss,
+            }),
+        }
+    }
+}
+
 /// Everything a training run holds: the model, the optimiser state and the scratch space.
 /// The seed model's whole state is 24 KiB (24,664 bytes on a 32-bit Cortex-M, 24,672 on
 /// x86-64: docs/EMBEDDED.md), all of it inline (no heap).
@@ -142,5 +167,42 @@ mod tests {
             first > 3.4 && last < 1.62 && last > floor,
             "{first} -> {last}, floor {floor}"
         );
+    }
+
+    /// A run through every epoch, judged afterwards, diverges where `run` stops.
+    #[test]
+    fn the_rule_after_the_fact_is_runs() {
+        let b = Bigrams::from_text(&Vocab::seed(), SEED_TEXT).unwrap();
+        for lr in [1e-3, 1e3, 1e30] {
+            let config = AdamWConfig {
+                lr,
+                ..AdamWConfig::default()
+            };
+            let m = Model::<30, 16>::init_torch(0, 30, 16).unwrap();
+            let (mut run, mut all) = (Trainer::new(m.clone(), config), Trainer::new(m, config));
+            let want = run.run(&b, 50, |_, _| {}).err();
+            assert_eq!(want.is_some(), lr > 1.0, "lr {lr}: {want:?}");
+            let losses: std::vec::Vec<f32> = (0..50).map(|_| all.step(&b)).collect();
+            let end = all.loss(&b);
+            let got = Diverged::after_the_fact(
+                &losses,
+                end,
+                end.is_finite() && all.model.is_finite(),
+                50,
+            );
+            let bits = |d: Option<Diverged>| d.map(|d| (d.epoch, d.loss.to_bits()));
+            assert_eq!(bits(got), bits(want), "lr {lr}");
+        }
+        // A non-finite end: at the epoch count, unless the losses were not recorded.
+        let inf = f32::INFINITY;
+        let end = Diverged::after_the_fact(&[1.0, 2.0], inf, false, 2);
+        assert_eq!(
+            end,
+            Some(Diverged {
+                epoch: 2,
+                loss: inf
+            })
+        );
+        assert_eq!(Diverged::after_the_fact(&[], inf, false, 2), None);
     }
 }

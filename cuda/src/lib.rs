@@ -59,21 +59,6 @@ pub struct Run<const V: usize, const D: usize> {
     pub final_loss: f32,
 }
 
-impl<const V: usize, const D: usize> Run<V, D> {
-    /// The first epoch whose recorded loss is not finite, with that loss. The GPU runs every
-    /// epoch regardless (the CPU's `Trainer::run` stops there), so a caller that wants the CPU's
-    /// behaviour reports this as the failure.
-    pub fn first_non_finite(&self) -> Option<zl_core::Diverged> {
-        self.losses
-            .iter()
-            .position(|l| !l.is_finite())
-            .map(|e| zl_core::Diverged {
-                epoch: e as u32,
-                loss: self.losses[e],
-            })
-    }
-}
-
 /// The runs of one launch.
 #[derive(Clone, Debug)]
 pub struct Batch<const V: usize, const D: usize> {

@@ -4,7 +4,7 @@
 use std::{collections::BTreeMap, path::Path, process::Command};
 
 use safetensors::{tensor::TensorView, Dtype};
-use zl_tests::{assert_one_line_error, zl_bin};
+use zl_tests::{assert_one_line, assert_one_line_error, zl_bin, zl_in};
 
 /// Every file under `dir` with its bytes, to prove a failed command changed nothing.
 fn snapshot(dir: &Path) -> BTreeMap<String, Vec<u8>> {
@@ -29,38 +29,13 @@ fn fails_cleanly(dir: &Path, args: &[&str], code: i32, names: &[&str]) {
 /// each logged loss as it happens, so stdout holds those, and nothing of what follows a run.
 fn fails_cleanly_after(dir: &Path, args: &[&str], code: i32, names: &[&str], streamed: bool) {
     let before = snapshot(dir);
-    let o = Command::new(zl_bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    let stderr = String::from_utf8_lossy(&o.stderr);
-    assert_eq!(
-        o.status.code(),
-        Some(code),
-        "zl {args:?}: exit code; stderr {stderr}"
-    );
-    assert_eq!(
-        stderr.lines().count(),
-        1,
-        "zl {args:?}: one line, got {stderr:?}"
-    );
-    assert!(stderr.starts_with("zl: error: "), "{stderr}");
-    for n in names {
-        assert!(
-            stderr.contains(n),
-            "zl {args:?}: {stderr:?} should name {n:?}"
-        );
-    }
+    let o = zl_in(dir, args);
+    assert_one_line(&o, args, code, names);
     assert!(
-        !stderr.contains("panicked") && !stderr.contains("RUST_BACKTRACE"),
-        "{stderr}"
+        !o.stderr.contains(".zl-tmp"),
+        "zl {args:?}: names its own temporary file: {}",
+        o.stderr
     );
-    assert!(
-        !stderr.contains(".zl-tmp"),
-        "zl {args:?}: names its own temporary file: {stderr}"
-    );
-    let stdout = String::from_utf8_lossy(&o.stdout);
     if streamed {
         let header = [
             "zl train: ",
@@ -69,14 +44,14 @@ fn fails_cleanly_after(dir: &Path, args: &[&str], code: i32, names: &[&str], str
             "uniform loss: ",
             "Epoch: ",
         ];
-        for line in stdout.lines().filter(|l| !l.is_empty()) {
+        for line in o.stdout.lines().filter(|l| !l.is_empty()) {
             assert!(
                 header.iter().any(|h| line.starts_with(h)),
                 "zl {args:?}: only the header and losses, got {line:?}"
             );
         }
     } else {
-        assert!(o.stdout.is_empty(), "zl {args:?}: stdout {stdout:?}");
+        assert!(o.stdout.is_empty(), "zl {args:?}: stdout {:?}", o.stdout);
     }
     assert_eq!(
         snapshot(dir),
@@ -124,11 +99,11 @@ fn hostile_weight_files() {
     let d = dir.path();
     // A good file first (zl's own --save), to cut and corrupt.
     let good = d.join("good.safetensors");
-    let o = Command::new(zl_bin())
-        .args(["train", "--epochs", "5", "--save", good.to_str().unwrap()])
-        .output()
-        .unwrap();
-    assert!(o.status.success());
+    let o = zl_in(
+        d,
+        &["train", "--epochs", "5", "--save", good.to_str().unwrap()],
+    );
+    assert_eq!(o.code, 0, "{}", o.stderr);
     let bytes = std::fs::read(&good).unwrap();
     std::fs::write(d.join("truncated.safetensors"), &bytes[..bytes.len() - 100]).unwrap();
     std::fs::write(d.join("header-only.safetensors"), &bytes[..40]).unwrap();
@@ -363,16 +338,8 @@ fn count_file(path: &Path, edit: Edit) {
 
 /// Runs zl in `dir` and checks that it succeeded.
 fn succeeds(dir: &Path, args: &[&str]) {
-    let o = Command::new(zl_bin())
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .unwrap();
-    assert!(
-        o.status.success(),
-        "zl {args:?}: {}",
-        String::from_utf8_lossy(&o.stderr)
-    );
+    let o = zl_in(dir, args);
+    assert_eq!(o.code, 0, "zl {args:?}: {}", o.stderr);
 }
 
 #[test]
@@ -598,18 +565,7 @@ fn hostile_texts_get_the_cause_and_the_fix() {
         );
     }
     // The advice works: the pieces in order count as the whole.
-    let count = |args: &[&str]| {
-        let o = Command::new(zl_bin())
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        assert!(
-            o.status.success(),
-            "{args:?}: {}",
-            String::from_utf8_lossy(&o.stderr)
-        );
-    };
+    let count = |args: &[&str]| succeeds(d, args);
     count(&[
         "count",
         "--concatenate",
@@ -648,12 +604,7 @@ fn hostile_texts_get_the_cause_and_the_fix() {
         &["eval", "--load", "ru.txt", "--corpus", "ru.txt"],
     ] {
         fails_cleanly(d, args, 1, &["ru.txt", "text file", "--corpus"]);
-        let o = Command::new(zl_bin())
-            .args(args)
-            .current_dir(d)
-            .output()
-            .unwrap();
-        let line = String::from_utf8_lossy(&o.stderr);
+        let line = zl_in(d, args).stderr;
         assert_eq!(line.matches("ru.txt").count(), 1, "{args:?}: {line}");
     }
     // `-` is standard input, for --corpus and for zl count.
@@ -663,14 +614,13 @@ fn hostile_texts_get_the_cause_and_the_fix() {
         text.as_bytes(),
     );
     assert_eq!(code, 0, "{e}");
-    let o = Command::new(zl_bin())
-        .args(["train", "--corpus", "ru.txt", "--epochs", "20", "--json"])
-        .current_dir(d)
-        .output()
-        .unwrap();
+    let o = zl_in(
+        d,
+        &["train", "--corpus", "ru.txt", "--epochs", "20", "--json"],
+    );
     let loss =
         |s: &str| serde_json::from_str::<serde_json::Value>(s).unwrap()["final_loss"].clone();
-    assert_eq!(loss(&piped), loss(&String::from_utf8_lossy(&o.stdout)));
+    assert_eq!(loss(&piped), loss(&o.stdout));
     let (code, _, e) = with_stdin(d, &["count", "-", "--out", "stdin.counts"], text.as_bytes());
     assert_eq!(code, 0, "{e}");
     assert!(counted("stdin.counts") == counted("whole.counts"));

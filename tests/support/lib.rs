@@ -218,12 +218,20 @@ pub fn zl(args: &[&str]) -> Out {
 
 /// [`zl`] with these environment variables set.
 pub fn zl_with(args: &[&str], env: &[(&str, &str)]) -> Out {
-    let o = std::process::Command::new(zl_bin())
+    run(std::process::Command::new(zl_bin())
         .args(args)
-        .env_remove("ZL_CUDA_SIMULATOR")
-        .envs(env.iter().copied())
-        .output()
-        .expect("run zl");
+        .envs(env.iter().copied()))
+}
+
+/// [`zl`] run in the folder `dir`.
+pub fn zl_in(dir: &Path, args: &[&str]) -> Out {
+    run(std::process::Command::new(zl_bin())
+        .args(args)
+        .current_dir(dir))
+}
+
+fn run(c: &mut std::process::Command) -> Out {
+    let o = c.env_remove("ZL_CUDA_SIMULATOR").output().expect("run zl");
     Out {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),
@@ -242,29 +250,28 @@ pub fn zl_json(args: &[&str]) -> serde_json::Value {
 /// `names`, no panic or backtrace, and nothing on stdout.
 pub fn assert_one_line_error(args: &[&str], code: i32, names: &str) {
     let o = zl(args);
+    assert_one_line(&o, args, code, &[names]);
+    assert!(o.stdout.is_empty(), "zl {args:?}: stdout {:?}", o.stdout);
+}
+
+/// The bad-input contract on stderr of a finished `zl args`: exit `code`, one line that starts
+/// `zl: error: ` and names each of `names`, no panic or backtrace.
+pub fn assert_one_line(o: &Out, args: &[&str], code: i32, names: &[&str]) {
     assert_eq!(o.code, code, "zl {args:?}: exit code; stderr: {}", o.stderr);
     let lines: Vec<&str> = o.stderr.lines().collect();
-    assert_eq!(
-        lines.len(),
-        1,
-        "zl {args:?}: one line on stderr, got {:?}",
-        o.stderr
-    );
+    assert_eq!(lines.len(), 1, "zl {args:?}: one line, got {:?}", o.stderr);
     assert!(lines[0].starts_with("zl: error: "), "{}", lines[0]);
-    assert!(
-        lines[0].contains(names),
-        "zl {args:?}: {:?} should name {names:?}",
-        lines[0]
-    );
+    for n in names {
+        assert!(
+            lines[0].contains(n),
+            "zl {args:?}: {:?} should name {n:?}",
+            lines[0]
+        );
+    }
     assert!(
         !o.stderr.contains("panicked") && !o.stderr.contains("RUST_BACKTRACE"),
         "{}",
         o.stderr
-    );
-    assert!(
-        o.stdout.is_empty(),
-        "zl {args:?}: nothing on stdout, got {:?}",
-        o.stdout
     );
 }
 

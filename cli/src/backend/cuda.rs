@@ -25,7 +25,8 @@ pub(super) fn check_size(dev: &Device, vocab_len: usize, d_model: usize) -> Resu
         .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
 }
 
-fn name(dev: &Device) -> &'static str {
+/// `ptxsim` for the interpreter, else `cuda`.
+pub(super) fn name(dev: &Device) -> &'static str {
     if dev.is_simulated() {
         "ptxsim"
     } else {
@@ -112,28 +113,16 @@ impl<const V: usize, const D: usize> Run<V, D> {
     }
 }
 
-/// zl-core's divergence rule (`Trainer::run`) on a run that went through every epoch: the first
-/// recorded loss that is not finite, else the end when the final loss or a weight is not finite.
-/// Needs the recorded losses where the end is not finite.
+/// zl-core's divergence rule after the fact (`Diverged::after_the_fact`), with what the error
+/// line names.
 fn diverged<const V: usize, const D: usize>(run: &Run<V, D>, epochs: u32) -> Option<Diverged> {
-    let lr = run.trainer.opt.config.lr;
-    if let Some(e) = run.losses.iter().position(|l| !l.is_finite()) {
-        return Some(Diverged {
-            model: 0,
-            epoch: e as u32,
-            loss: run.losses[e],
-            previous: e.checked_sub(1).map(|p| run.losses[p]),
-            lr,
-        });
-    }
-    if run.is_finite() || run.losses.len() != epochs as usize {
-        return None;
-    }
+    let d =
+        zl_core::Diverged::after_the_fact(&run.losses, run.final_loss, run.is_finite(), epochs)?;
     Some(Diverged {
         model: 0,
-        epoch: epochs,
-        loss: run.final_loss,
-        previous: run.losses.last().copied(),
-        lr,
+        epoch: d.epoch,
+        loss: d.loss,
+        previous: d.epoch.checked_sub(1).map(|p| run.losses[p as usize]),
+        lr: run.trainer.opt.config.lr,
     })
 }

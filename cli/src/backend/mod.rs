@@ -5,10 +5,8 @@
 //! or more models for some epochs from given states ([`Backend::train_states`], generic over
 //! the core's capacities), or, for the commands, from `init_torch` seeds on a corpus
 //! ([`Backend::train`], which meets the capacities in [`capacity::dispatch`]). Every backend
-//! applies one divergence rule, zl-core's `Trainer::run`'s ([`Diverged`]).
-//!
-//! Adding a backend is one file here (its `train_states`) and one variant of [`Backend`] and of
-//! [`Choice`]. Adding an instruction set to the CPU backend is one file in zl-lanes.
+//! applies one divergence rule, zl-core's `Trainer::run`'s ([`Diverged`]). Where to add a
+//! backend: docs/ARCHITECTURE.md.
 
 pub mod capacity;
 mod cpu;
@@ -171,8 +169,7 @@ impl Backend {
     pub fn name(&self) -> String {
         match self {
             Backend::Cpu(isa) => format!("cpu-{isa}"),
-            Backend::Cuda(dev) if dev.is_simulated() => "ptxsim".into(),
-            Backend::Cuda(_) => "cuda".into(),
+            Backend::Cuda(dev) => cuda::name(dev).into(),
         }
     }
 

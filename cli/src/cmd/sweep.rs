@@ -1,11 +1,5 @@
-//! `zl sweep`: train one model per d_model and show which sizes come close to the bigram floor.
-//!
-//! `W_E·W_U` has rank at most d_model, so a small d_model cannot hold an arbitrary V×V table of
-//! bigram logits. With a fixed `--epochs` every size trains on the same counts in one request to
-//! the backend (on the CPU in parallel across cores, on cuda one launch per size), and the
-//! verdict holds for that budget only. With `--until-gap EPS --max-epochs N` every size and seed
-//! trains in segments until its f64 KL gap is below EPS or N epochs have run, which separates a
-//! size that is slow from one that stalls.
+//! `zl sweep`: one model per d_model, for a fixed `--epochs` or `--until-gap EPS` (the verdicts'
+//! reasons are in `analysis::sweep`).
 
 use anyhow::{bail, Context, Result};
 
