@@ -51,6 +51,17 @@ pub const NEAREST_PAIRS: usize = 5;
 /// direction is stable when it matches one of every seed replica's directions, and is "which
 /// pairs occur" when it matches a direction of the row-centred 0/1 seen matrix.
 pub const MATCH_COSINE: f64 = 0.7;
+/// A class's rows are aligned when every cosine within it is at least this.
+pub const CLASS_COSINE: f64 = 0.9;
+/// The untrained control fails the patching prediction when at most this share of its patches
+/// agree.
+pub const CONTROL_AGREE_SHARE: f64 = 0.5;
+/// Seeds agree on what the data fixes and not on the rest when the unseen logits' spread is at
+/// least this many times the seen logits'.
+pub const SPREAD_FACTOR: f64 = 10.0;
+/// `W_E` is as unrelated across seeds as random directions when its rows' mean |cosine| across
+/// seeds is at most this many times that of random directions.
+pub const BASIS_FACTOR: f64 = 1.5;
 
 /// One model's logit row `i`: `Σ_k W_E[i,k]·W_U[k,j]` in f64, k ascending (exact products).
 fn logit_row(e_row: &[f32], w_u: &[f32], v: usize) -> Vec<f64> {
@@ -203,6 +214,8 @@ pub struct ClassCosines {
     pub others_median_abs: f64,
     pub others_p90_abs: f64,
     pub others: usize,
+    /// Every cosine within a class is at least [`CLASS_COSINE`] (false without classes).
+    pub aligned: bool,
 }
 
 /// [`ClassCosines`] of `w_e` (V×`d`) for `classes` on `counts`.
@@ -234,8 +247,10 @@ pub fn class_cosines(
             others[((others.len() - 1) as f64 * q).round() as usize]
         }
     };
+    let within_min = within.iter().map(|w| w.2).reduce(f64::min);
     ClassCosines {
-        within_min: within.iter().map(|w| w.2).reduce(f64::min),
+        aligned: within_min.is_some_and(|c| c >= CLASS_COSINE),
+        within_min,
         within,
         others_median_abs: at(0.5),
         others_p90_abs: at(0.9),
@@ -377,6 +392,10 @@ pub struct PatchSummary {
     pub finite_worst: Option<(f64, f64)>,
     /// …and the least `measured / at_least` over the infinite ones (≥ 1 agrees).
     pub infinite_least: Option<f64>,
+    /// Every patch agrees on the trained model, and at most [`CONTROL_AGREE_SHARE`] of them on
+    /// the untrained one.
+    pub holds: bool,
+    pub control_fails: bool,
 }
 
 /// Patches every pair of [`patch_pairs`] on both models (`ln Q` rows of each).
@@ -395,11 +414,16 @@ pub fn patching(
         })
         .collect();
     let fold = |xs: &mut dyn Iterator<Item = f64>, f: fn(f64, f64) -> f64| xs.reduce(f);
+    let n = pairs.len();
+    let trained_agree = pairs.iter().filter(|p| p.trained.agrees).count();
+    let untrained_agree = pairs.iter().filter(|p| p.untrained.agrees).count();
     let summary = PatchSummary {
-        pairs: pairs.len(),
+        pairs: n,
+        holds: n > 0 && trained_agree == n,
+        control_fails: n > 0 && untrained_agree as f64 <= CONTROL_AGREE_SHARE * n as f64,
+        trained_agree,
+        untrained_agree,
         class_pairs: pairs.iter().filter(|p| p.in_class).count(),
-        trained_agree: pairs.iter().filter(|p| p.trained.agrees).count(),
-        untrained_agree: pairs.iter().filter(|p| p.untrained.agrees).count(),
         class_max: fold(
             &mut pairs
                 .iter()
@@ -450,6 +474,10 @@ pub struct Replication {
     /// …and the same for two independent random directions in d_model dimensions,
     /// `Γ(d/2) / (√π·Γ((d+1)/2))`: what unrelated bases give.
     pub random_cosine: f64,
+    /// The unseen logits spread at least [`SPREAD_FACTOR`] times the seen ones.
+    pub seen_fixed: bool,
+    /// `embedding_cosine` is at most [`BASIS_FACTOR`] times `random_cosine`.
+    pub basis_arbitrary: bool,
 }
 
 /// `E|cos|` of two independent uniformly random directions in `d` dimensions.
@@ -519,6 +547,7 @@ pub fn replicate(
         }
     }
     let rms = |(s, n): (f64, usize)| if n > 0 { (s / n as f64).sqrt() } else { 0.0 };
+    let random_cosine = random_abs_cosine(d);
     let mut cos = (0.0, 0usize);
     for (m, (a, _)) in models.iter().enumerate() {
         for (b, _) in &models[m + 1..] {
@@ -528,6 +557,7 @@ pub fn replicate(
             }
         }
     }
+    let embedding_cosine = if cos.1 > 0 { cos.0 / cos.1 as f64 } else { 0.0 };
     Replication {
         seeds: models.len(),
         requested,
@@ -538,8 +568,10 @@ pub fn replicate(
         } else {
             0.0
         },
-        embedding_cosine: if cos.1 > 0 { cos.0 / cos.1 as f64 } else { 0.0 },
-        random_cosine: random_abs_cosine(d),
+        embedding_cosine,
+        random_cosine,
+        seen_fixed: rms(unseen) >= SPREAD_FACTOR * rms(seen),
+        basis_arbitrary: embedding_cosine <= BASIS_FACTOR * random_cosine,
     }
 }
 

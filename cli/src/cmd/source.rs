@@ -170,16 +170,18 @@ pub fn train_holding_out_watched(
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
 /// trained the same way on a shuffled text; and, for a model trained here, the gap against the
 /// epoch.
-pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None)
+pub fn analyse(choice: Choice, src: &ModelSource, seeds: usize) -> Result<Analysis> {
+    analyse_holding_out(choice, src, None, seeds)
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
-/// without its last fraction F, and its held-out numbers.
+/// without its last fraction F, and its held-out numbers. `seeds` models in all are compared
+/// (the analysed one and the same run from the next seeds), where its settings are known.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
     val_fraction: Option<f64>,
+    seeds: usize,
 ) -> Result<Analysis> {
     let whole = corpus(src)?;
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
@@ -217,13 +219,18 @@ pub fn analyse_holding_out(
         ),
         false => (None, None),
     };
+    let settings_known = src.load.is_none();
+    let replicas = analysis::Replicas {
+        requested: seeds,
+        models: controls::replicas(&backend, &corpus, settings_known.then_some(job), seeds)?,
+    };
     let provenance = Provenance {
         source,
         budget: match &src.load {
             Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
             None => format!("{} epochs", job.config.epochs),
         },
-        epochs: src.load.is_none().then_some(job.config.epochs),
+        epochs: settings_known.then_some(job.config.epochs),
         losses,
     };
     let beside = Beside {
@@ -231,6 +238,7 @@ pub fn analyse_holding_out(
         gap_curve,
         refit_losses,
         held_out: held,
+        replicas,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
 }

@@ -261,6 +261,10 @@ pub fn interpret(an: &Analysis) -> Value {
             "next_frequency_correlation": d.next_frequency,
             "current_vowel_correlation": d.current_vowel,
             "next_vowel_correlation": d.next_vowel,
+            "stability": d.stability,
+            "stable": d.stable,
+            "seen_pattern_cosine": d.seen_pattern,
+            "is_seen_pattern": d.is_seen_pattern,
         })).collect::<Vec<_>>(),
         "verdict": an.verdict,
         "refit_losses": an.refit_losses.as_ref().map(|r| r.iter().map(|&(d, l)| json!({"d_model": d, "loss": l})).collect::<Vec<_>>()),
@@ -273,6 +277,7 @@ pub fn interpret(an: &Analysis) -> Value {
     });
     if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
         o.extend(m);
+        o.extend(super::mechanism::json(an));
     }
     out
 }
