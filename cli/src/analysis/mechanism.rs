@@ -497,10 +497,10 @@ fn random_abs_cosine(d: usize) -> f64 {
     r / PI.sqrt()
 }
 
-/// [`Replication`] of models (each `(w_e, w_u)`, d_model `d`) trained from different seeds,
-/// of `requested` asked for.
+/// [`Replication`] of models (d_model `d`) trained from different seeds, of `requested` asked
+/// for.
 pub fn replicate(
-    models: &[(Vec<f32>, Vec<f32>)],
+    models: &[Model<'_>],
     d: usize,
     counts: &[Vec<f64>],
     requested: usize,
@@ -510,10 +510,10 @@ pub fn replicate(
     // centred[m][i][j]: model m's logit (i, j) less the mean of row i's seen logits.
     let centred: Vec<Vec<Vec<f64>>> = models
         .iter()
-        .map(|(w_e, w_u)| {
+        .map(|m| {
             (0..v)
                 .map(|i| {
-                    let l = logit_row(&w_e[i * d..(i + 1) * d], w_u, v);
+                    let l = logit_row(&m.w_e[i * d..(i + 1) * d], m.w_u, v);
                     let seen: Vec<f64> = (0..v)
                         .filter(|&j| counts[i][j] > 0.0)
                         .map(|j| l[j])
@@ -549,10 +549,10 @@ pub fn replicate(
     let rms = |(s, n): (f64, usize)| if n > 0 { (s / n as f64).sqrt() } else { 0.0 };
     let random_cosine = random_abs_cosine(d);
     let mut cos = (0.0, 0usize);
-    for (m, (a, _)) in models.iter().enumerate() {
-        for (b, _) in &models[m + 1..] {
+    for (m, a) in models.iter().enumerate() {
+        for b in &models[m + 1..] {
             for &i in &followed {
-                cos.0 += cosine_of(&a[i * d..(i + 1) * d], &b[i * d..(i + 1) * d]).abs();
+                cos.0 += cosine_of(&a.w_e[i * d..(i + 1) * d], &b.w_e[i * d..(i + 1) * d]).abs();
                 cos.1 += 1;
             }
         }
@@ -617,19 +617,21 @@ pub struct Mechanism {
 }
 
 /// A model's weights: `W_E` (V×d) and `W_U` (d×V), row-major f32.
+#[derive(Clone, Copy)]
 pub struct Model<'a> {
     pub w_e: &'a [f32],
     pub w_u: &'a [f32],
 }
 
 /// [`Mechanism`] of `trained` beside `untrained` (both of d_model `d`) on `counts`, with the
-/// seed replicas' weights (the analysed model not among them), or why there are none.
+/// seed replicas (the analysed model not among them) of `requested` seeds, or why there are none.
 pub fn mechanism(
     trained: Model<'_>,
     untrained: Model<'_>,
     d: usize,
     counts: &[Vec<f64>],
-    replicas: Result<(&[(Vec<f32>, Vec<f32>)], usize), NotReplicated>,
+    replicas: Result<&[Model<'_>], NotReplicated>,
+    requested: usize,
 ) -> Mechanism {
     let classes = successor_classes(counts);
     let (patches, patch_summary) = patching(
@@ -638,9 +640,10 @@ pub fn mechanism(
         counts,
         &classes,
     );
-    let replication = replicas.map(|(others, requested)| {
-        let mut models = vec![(trained.w_e.to_vec(), trained.w_u.to_vec())];
-        models.extend(others.iter().cloned());
+    let replication = replicas.map(|others| {
+        let models: Vec<Model<'_>> = std::iter::once(trained)
+            .chain(others.iter().copied())
+            .collect();
         replicate(&models, d, counts, requested)
     });
     Mechanism {
@@ -775,16 +778,19 @@ mod tests {
                 *x = -30.0;
             }
         }
-        let r = replicate(&[(w_e.clone(), w_u.clone()), (w_e2, w_u.clone())], 4, &c, 2);
+        let m = |w_e, w_u| Model { w_e, w_u };
+        let r = replicate(&[m(&w_e, &w_u), m(&w_e2, &w_u)], 4, &c, 2);
         assert!(r.seen_logit_spread < 1e-5, "{r:?}");
         assert!(r.unseen_logit_spread > 1.0, "{r:?}");
+        assert!(r.seen_fixed, "{r:?}");
         // Two unrelated random models disagree on the seen logits as well.
         let noise = |s: u32| -> Vec<f32> {
             (0..16u32)
                 .map(|k| ((k + 1) * (s * 7919 + 17) % 1009) as f32 / 504.5 - 1.0)
                 .collect()
         };
-        let r = replicate(&[(noise(1), w_u.clone()), (noise(7), w_u)], 4, &c, 2);
+        let (n1, n7) = (noise(1), noise(7));
+        let r = replicate(&[m(&n1, &w_u), m(&n7, &w_u)], 4, &c, 2);
         assert!(r.seen_logit_spread > 0.1, "{r:?}");
     }
 

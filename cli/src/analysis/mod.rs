@@ -621,11 +621,14 @@ pub fn analyse(
         shuffled: (shuffled_w, shuffled_what),
     } = beside.controls;
     let (untrained, _) = subject(&untrained_w, corpus)?;
-    let replicas = match &beside.replicas.models {
+    let replicas: Result<Vec<mechanism::Model<'_>>, _> = match &beside.replicas.models {
         Ok(ms) => Ok(ms
             .iter()
-            .map(|r| (r.w_e.clone(), r.w_u.clone()))
-            .collect::<Vec<_>>()),
+            .map(|r| mechanism::Model {
+                w_e: &r.w_e,
+                w_u: &r.w_u,
+            })
+            .collect()),
         Err(why) => Err(*why),
     };
     let spectra = match &beside.replicas.models {
@@ -652,10 +655,8 @@ pub fn analyse(
         },
         w.d_model,
         &cmp.counts,
-        replicas
-            .as_ref()
-            .map(|r| (&r[..], beside.replicas.requested))
-            .map_err(|e| *e),
+        replicas.as_deref().map_err(|e| *e),
+        beside.replicas.requested,
     );
     let substitution_loss = zi::substitution_loss(&b);
     let untrained_sanity = Sanity {
