@@ -6,7 +6,10 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
-use super::text::{para, py_repr};
+use super::{
+    html::{ch, esc},
+    text::{para, py_repr},
+};
 use crate::analysis::{
     mechanism::{
         ClassCosines, NotReplicated, Patch, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE,
@@ -291,4 +294,95 @@ pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
         }
     }
     Ok(())
+}
+
+/// The page's section on the weights: the same paragraphs, and every patch beside its
+/// prediction on both models.
+pub fn html(s: &mut String, an: &Analysis, heading: &str) {
+    use std::fmt::Write;
+    let _ = write!(
+        s,
+        "<h3>{heading}</h3><p>W_E and W_U are fixed only up to an invertible change of basis, but \
+         rows that are equal stay equal in every basis, and a patch or a retrained seed is an \
+         experiment in any basis.</p>"
+    );
+    for p in paragraphs(an) {
+        let _ = write!(s, "<p>{}</p>", esc(&p));
+    }
+    let m = &an.mechanism;
+    if m.patches.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        "<table><tr><th class=l>W_E[b] into W_E[a]</th><th>predicted Δloss</th>\
+         <th>measured, trained</th><th>agrees</th><th>measured, untrained</th><th>agrees</th></tr>"
+    );
+    let yes = |b: bool| match b {
+        true => "<span class=ok>yes</span>",
+        false => "<span class=bad>no</span>",
+    };
+    for p in &m.patches {
+        let (t, u) = (&p.trained, &p.untrained);
+        let predicted = match t.predicted.is_finite() {
+            true => format!("{:.3e}", t.predicted),
+            false => format!("∞ (≥ {:.3e})", t.at_least),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=l>{} into {}{}</td><td class=num>{predicted}</td><td class=num>{:.3e}</td>\
+             <td>{}</td><td class=num>{:.3e}</td><td>{}</td></tr>",
+            ch(an.cmp.vocab[t.from]),
+            ch(an.cmp.vocab[t.into]),
+            if p.in_class { " (one class)" } else { "" },
+            t.measured,
+            yes(t.agrees),
+            u.measured,
+            yes(u.agrees),
+        );
+    }
+    let _ = write!(s, "</table>");
+}
+
+/// The page's table of the row-centred table's directions, with their stability and their match
+/// with the seen pattern; the correlations of stable ones only.
+pub fn directions_html(s: &mut String, an: &Analysis) {
+    use std::fmt::Write;
+    let _ = write!(
+        s,
+        "<p>The row-centred table's top directions, with the characters that load most on each. \
+         Two directions match when the cosine of their rank-one matrices, |u·u'|·|v·v'|, is at \
+         least {MATCH_COSINE}; a direction is stable when it matches one of every seed's, and \
+         only stable ones are interpreted. The seen pattern is the row-centred 0/1 matrix of \
+         which pairs occur: a direction that matches one of its directions is mostly which pairs \
+         occur.</p><table><tr><th>σ</th>\
+         <th class=l>current: largest loadings</th><th class=l>next: largest loadings</th>\
+         <th class=l>stability, seen pattern</th>\
+         <th>r(frequency) current, next</th><th>r(vowel) current, next</th></tr>"
+    );
+    for d in &an.directions {
+        let list = |xs: &[(usize, f64)]| {
+            xs.iter()
+                .map(|&(i, x)| format!("{} {x:+.2}", ch(an.cmp.vocab[i])))
+                .collect::<Vec<_>>()
+                .join(" &nbsp; ")
+        };
+        let (status, stable) = direction_status(an, d);
+        let correlations = match stable {
+            true => format!(
+                "<td class=num>{:+.2}, {:+.2}</td><td class=num>{:+.2}, {:+.2}</td>",
+                d.current_frequency, d.next_frequency, d.current_vowel, d.next_vowel
+            ),
+            false => "<td colspan=2>not interpreted</td>".into(),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=num>{:.2}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td>{correlations}</tr>",
+            d.sigma,
+            list(&d.current),
+            list(&d.next),
+            esc(&status),
+        );
+    }
+    let _ = write!(s, "</table>");
 }
