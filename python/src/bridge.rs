@@ -300,7 +300,12 @@ pub fn interpret(
             backend: Some(on.backend),
         },
     };
-    let an = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
+    let an = source::analyse_holding_out(
+        on.backend,
+        &src,
+        s.val_fraction,
+        zl_cli::args::DEFAULT_REPLICAS,
+    )?;
     let mut out = render::json::interpret(&an);
     if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
         obj.insert("held_out".into(), render::verbs::held_out_json(h));
