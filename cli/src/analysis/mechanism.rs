@@ -42,8 +42,11 @@ pub const UNSEEN_NATS: f64 = 5.0;
 /// Beside the pairs within classes, the patches sample this many ordered pairs of characters in
 /// different classes whose prediction is finite, and as many whose prediction is infinite…
 pub const PATCH_SAMPLE: usize = 12;
-/// …with ChaCha8 from this seed: the same pairs on every run.
+/// …with ChaCha8 from this seed: the same pairs on every run. Pairs within classes are all
+/// patched up to this many, else sampled likewise (a text of many rare characters can put dozens
+/// in one class).
 pub const PATCH_SEED: u64 = 0;
+pub const PATCH_CLASS_PAIRS: usize = 2 * PATCH_SAMPLE;
 /// How many of the nearest non-identical successor distributions are listed.
 pub const NEAREST_PAIRS: usize = 5;
 /// Two singular directions match when the cosine of their rank-one matrices `u vᵀ` and `u' v'ᵀ`
@@ -327,18 +330,15 @@ pub fn patch(log_q: &[Vec<f64>], counts: &[Vec<f64>], from: usize, into: usize) 
 }
 
 /// The ordered pairs (from, into, in a class) that [`Mechanism`] patches: every pair of two
-/// members of one class, then [`PATCH_SAMPLE`] pairs of followed characters in different classes
-/// whose prediction is finite (`into`'s successors all follow `from`) and as many whose
-/// prediction is infinite, each drawn with ChaCha8 from [`PATCH_SEED`], in (into, from) order.
+/// members of one class (at most [`PATCH_CLASS_PAIRS`]), then [`PATCH_SAMPLE`] pairs of followed
+/// characters in different classes whose prediction is finite (`into`'s successors all follow
+/// `from`) and as many whose prediction is infinite; each set past its size drawn with ChaCha8
+/// from [`PATCH_SEED`], and listed in (into, from) order.
 pub fn patch_pairs(counts: &[Vec<f64>], classes: &[Vec<usize>]) -> Vec<(usize, usize, bool)> {
-    let mut out: Vec<(usize, usize, bool)> = Vec::new();
+    let mut within = Vec::new();
     for c in classes {
         for &into in c {
-            out.extend(
-                c.iter()
-                    .filter(|&&f| f != into)
-                    .map(|&from| (from, into, true)),
-            );
+            within.extend(c.iter().filter(|&&f| f != into).map(|&from| (into, from)));
         }
     }
     let same_class = |a: usize, b: usize| classes.iter().any(|c| c.contains(&a) && c.contains(&b));
@@ -358,12 +358,18 @@ pub fn patch_pairs(counts: &[Vec<f64>], classes: &[Vec<usize>]) -> Vec<(usize, u
         }
     }
     let mut rng = ChaCha8Rng::seed_from_u64(PATCH_SEED);
-    for mut set in [finite, infinite] {
-        let k = PATCH_SAMPLE.min(set.len());
-        let (picked, _) = set.partial_shuffle(&mut rng, k);
-        let mut picked = picked.to_vec();
-        picked.sort_unstable();
-        out.extend(picked.into_iter().map(|(into, from)| (from, into, false)));
+    let mut out: Vec<(usize, usize, bool)> = Vec::new();
+    for (mut set, k, in_class) in [
+        (within, PATCH_CLASS_PAIRS, true),
+        (finite, PATCH_SAMPLE, false),
+        (infinite, PATCH_SAMPLE, false),
+    ] {
+        if set.len() > k {
+            let (picked, _) = set.partial_shuffle(&mut rng, k);
+            set = picked.to_vec();
+        }
+        set.sort_unstable();
+        out.extend(set.into_iter().map(|(into, from)| (from, into, in_class)));
     }
     out
 }
@@ -851,6 +857,11 @@ mod tests {
         let classes = successor_classes(&c);
         let pairs = patch_pairs(&c, &classes);
         assert_eq!(&pairs[..2], &[(2, 0, true), (0, 2, true)]);
+        // A class of ten: 90 ordered pairs, of which PATCH_CLASS_PAIRS are patched.
+        let ten = vec![vec![1.0; 10]; 10];
+        let big = patch_pairs(&ten, &successor_classes(&ten));
+        assert_eq!(big.len(), PATCH_CLASS_PAIRS);
+        assert!(big.iter().all(|p| p.2));
         assert!(pairs[2..].iter().all(|&(f, i, inc)| !inc && f != i));
         assert_eq!(
             pairs,
