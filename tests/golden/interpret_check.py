@@ -229,7 +229,8 @@ def class_cosines(WE):
             else:
                 others.append(abs(c))
     others.sort()
-    at = lambda q: others[int(round((len(others) - 1) * q))] if others else 0.0
+    # zl's rank: (n - 1)·q rounded half away from zero (Python's round() goes to even).
+    at = lambda q: others[int(math.floor((len(others) - 1) * q + 0.5))] if others else 0.0
     return {"within": within, "others_median_abs": at(0.5), "others_p90_abs": at(0.9)}
 
 
