@@ -369,6 +369,39 @@ pub fn token_row(log_q: &Table, b: &Counts, i: usize) -> TokenRow {
     }
 }
 
+/// The model's top-1 against the data's most frequent next tokens, over the rows.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Agreement {
+    /// Of the rows followed by something, those whose most frequent next tokens (a set, with
+    /// ties) contain the model's top-1.
+    pub agree: usize,
+    /// Rows followed by something.
+    pub followed: usize,
+    /// Rows with a single most frequent next token.
+    pub single_max: usize,
+    /// Of those, the agreeing ones.
+    pub single_max_agree: usize,
+    /// Rows with one possible next token only (agreement there needs no more than its order).
+    pub single_successor: usize,
+}
+
+/// [`Agreement`] of the rows [`token_row`] gives for the counts `b`.
+pub fn agreement(rows: &[TokenRow], b: &Counts) -> Agreement {
+    let mut a = Agreement::default();
+    for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.count > 0.0) {
+        let row = b.counts.row(i);
+        a.followed += 1;
+        a.agree += r.argmax_agrees as usize;
+        if row.iter().filter(|&&c| c == r.data_top_count).count() == 1 {
+            a.single_max += 1;
+            a.single_max_agree += r.argmax_agrees as usize;
+        }
+        a.single_successor += (row.iter().filter(|&&c| c > 0.0).count() == 1) as usize;
+    }
+    a
+}
+
 /// Writes into `out` the indices `0..v` ranked by `score` (highest first, lower id first among
 /// equals), as many as `out` holds; returns how many it wrote (`min(out.len(), v)`).
 pub fn ranked(score: impl Fn(usize) -> f64, v: usize, out: &mut [usize]) -> usize {
@@ -388,6 +421,11 @@ pub fn ranked(score: impl Fn(usize) -> f64, v: usize, out: &mut [usize]) -> usiz
     }
     k
 }
+
+/// Above this many characters a heatmap shows only the most frequent ones ([`most_frequent`]):
+/// two tables of 60 columns side by side fit a 130-column terminal, and a figure of 60² cells
+/// keeps the report and the browser page small (each SVG cell is a rectangle and its hover text).
+pub const MAX_SHOWN: usize = 60;
 
 /// The characters a heatmap of many characters shows: at most `out.len()` token ids, the most
 /// frequent ones, written into `out` in token-id order; returns how many (`min(out.len(), v)`).

@@ -8,18 +8,19 @@ pub mod controls;
 pub mod heldout;
 pub mod mechanism;
 pub mod sample;
+mod shown;
 pub mod sweep;
 pub mod verdict;
+
+pub use shown::Shown;
 
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
+pub use zl_core::interpret::Agreement;
 use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
-use crate::{
-    backend::capacity,
-    data::{corpus::Corpus, files::Weights},
-};
+use crate::data::{corpus::Corpus, files::Weights};
 
 /// How many next tokens the model's own lists hold.
 pub const TOP: usize = 3;
@@ -60,20 +61,9 @@ pub struct Comparison {
     /// (centred logit − centred ln P) over the row's seen pairs, for rows with at least two
     /// (a row with one seen pair has nothing to spread: `None`).
     pub seen_spread: Vec<Option<f64>>,
-}
-
-/// The top-1 agreement, counted honestly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Agreement {
-    /// Rows followed by something, and of those, the rows whose most frequent next tokens (a
-    /// set, with ties) contain the model's top-1.
-    pub agree: usize,
-    pub followed: usize,
-    /// Rows with a single most frequent next token, and of those, the agreeing ones.
-    pub single_max: usize,
-    pub single_max_agree: usize,
-    /// Rows with one possible next token only (agreement there needs no more than its order).
-    pub single_successor: usize,
+    /// The characters the heatmaps show.
+    pub shown: Shown,
+    pub agreement: Agreement,
 }
 
 impl Comparison {
@@ -86,32 +76,7 @@ impl Comparison {
 
     /// [`Agreement`]: the plain count, and the rows with a single maximum apart.
     pub fn agreement(&self) -> Agreement {
-        let mut a = Agreement {
-            agree: 0,
-            followed: 0,
-            single_max: 0,
-            single_max_agree: 0,
-            single_successor: 0,
-        };
-        for (i, r) in self.rows.iter().enumerate() {
-            if r.count == 0.0 {
-                continue;
-            }
-            a.followed += 1;
-            a.agree += r.argmax_agrees as usize;
-            let maxima = self.counts[i]
-                .iter()
-                .filter(|&&c| c == r.data_top_count)
-                .count();
-            if maxima == 1 {
-                a.single_max += 1;
-                a.single_max_agree += r.argmax_agrees as usize;
-            }
-            if self.data_top[i].len() == 1 {
-                a.single_successor += 1;
-            }
-        }
-        a
+        self.agreement
     }
 
     /// How many (current, next) pairs never occur in the text.
@@ -456,12 +421,15 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let weight = |i: usize| b.row_total(i) / b.total();
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
+    let counts = table(v, |i, j| b.count(i, j));
+    let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
     Comparison {
+        shown: Shown::of(&counts),
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
         decomposition: zi::decompose_table(&l, b),
         model_loss_f32,
-        counts: table(v, |i, j| b.count(i, j)),
+        counts,
         // P in f64 (Bigrams::probability divides in f32).
         p: table(v, |i, j| {
             let n = b.row_total(i);
@@ -471,7 +439,8 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
                 0.0
             }
         }),
-        rows: (0..v).map(|i| zi::token_row(&log_q, b, i)).collect(),
+        agreement: zi::agreement(&rows, b),
+        rows,
         data_top: (0..v)
             .map(|i| ranked(|j| b.count(i, j), v, |j| b.count(i, j) > 0.0))
             .collect(),
@@ -516,8 +485,9 @@ fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
 /// The comparison of saved or trained weights on a corpus.
 pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     let (m, b) = subject(w, corpus)?;
-    let f32_loss = capacity::f32_loss(w, corpus)?;
-    Ok(compare_at(&m, &b, &w.vocab, f32_loss))
+    let v = w.vocab.len();
+    let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.counts);
+    Ok(compare_at(&m, &b, &w.vocab, f32_loss as f64))
 }
 
 /// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
@@ -860,12 +830,16 @@ pub struct SeedSummary {
     pub max: (u64, f64),
 }
 
-/// The summary of `(seed, final loss)` pairs; `None` for none. NaN losses cannot occur: a
+/// The summary of a batch's final losses; `None` for no runs. NaN losses cannot occur: a
 /// diverged model is an error before this.
-pub fn seed_summary(runs: &[(u64, f64)]) -> Option<SeedSummary> {
+pub fn seed_summary(runs: &[crate::backend::Trained]) -> Option<SeedSummary> {
+    let runs: Vec<(u64, f64)> = runs
+        .iter()
+        .map(|r| (r.job.config.seed, r.final_loss as f64))
+        .collect();
     let first = *runs.first()?;
     let (mut min, mut max) = (first, first);
-    for &r in runs {
+    for &r in &runs {
         if r.1 < min.1 {
             min = r;
         }

@@ -6,24 +6,8 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{heatmap::glyph, plot::Figure, verdict};
+use super::{escape as esc, heatmap::glyph, plot::Figure, verdict};
 use crate::analysis::Analysis;
-
-/// Escapes text for HTML element content and attribute values.
-pub(super) fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// A character as a table cell: its visible stand-in, in code style.
 pub(super) fn ch(c: char) -> String {
@@ -264,8 +248,8 @@ pub fn page(an: &Analysis) -> Result<String> {
     );
 
     let _ = write!(s, "<h3>3.3 The lookup table, seen</h3>");
-    // Past heatmap::MAX_SHOWN characters the heatmaps draw the most frequent; say so.
-    let hidden = match super::heatmap::Shown::of(&an.cmp.counts).note() {
+    // Past MAX_SHOWN characters the heatmaps draw the most frequent; say so.
+    let hidden = match super::heatmap::hidden_note(&an.cmp.shown) {
         Some(note) => format!(
             " With {v} characters the table is too large to draw whole: {} (ranked by how \
              often each occurs; those shown keep their token-id order).",

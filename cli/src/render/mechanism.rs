@@ -7,7 +7,8 @@ use std::fmt;
 use serde_json::{json, Map, Value};
 
 use super::{
-    html::{ch, esc},
+    escape as esc,
+    html::ch,
     text::{para, py_repr},
 };
 use crate::analysis::{

@@ -447,7 +447,7 @@ fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool) -> fmt::Result {
     w.write_str(&super::heatmap::side_by_side(
         &an.cmp.p,
         &an.cmp.q,
-        &an.cmp.counts,
+        &an.cmp.shown,
         &an.cmp.vocab,
         (
             "Bigram statistics P(next|cur)",
@@ -746,15 +746,13 @@ pub fn losses(losses: &[f32], every: u32) -> String {
     })
 }
 
-/// Each run's seed and final loss.
-pub fn seed_losses(runs: &[Trained]) -> Vec<(u64, f64)> {
-    runs.iter()
-        .map(|r| (r.job.config.seed, r.final_loss as f64))
-        .collect()
-}
-
 /// `zl train --seeds`: each model's final loss, and their spread.
-pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
+pub fn batch(
+    backend: &str,
+    runs: &[Trained],
+    summary: Option<crate::analysis::SeedSummary>,
+    seconds: f64,
+) -> String {
     string(|w| {
         if let Some(first) = runs.first() {
             let cfg = &first.job.config;
@@ -771,7 +769,7 @@ pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
         for r in runs {
             writeln!(w, "{:>8}  {:>20}", r.job.config.seed, r.final_loss as f64)?;
         }
-        if let Some(m) = crate::analysis::seed_summary(&seed_losses(runs)) {
+        if let Some(m) = summary {
             writeln!(
                 w,
                 "final loss over {} seeds: min {} (seed {}), median {}, max {} (seed {})",
@@ -894,7 +892,7 @@ fn sweep_until_gap(
                 (Some(false), Some((_, d))) => format!("stalled ({:.2}%)", d * 100.0),
                 _ => "-".into(),
             };
-            let seconds: f64 = z.seeds.iter().map(|r| r.train_seconds).sum();
+            let seconds = z.train_seconds;
             writeln!(
                 w,
                 "{:>8}  {:>11.4e}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
