@@ -180,7 +180,9 @@ fn paragraphs(an: &Analysis) -> Vec<String> {
         ));
     }
     if let Some(r) = s.infinite_least {
-        trained.push(format!("infinite ones cost ≥ {r:.2}× their floor"));
+        trained.push(format!(
+            "the least of the infinite ones costs {r:.2}× its floor"
+        ));
     }
     out.push(format!(
         "trained: {} of {} agree ({}); untrained (the control): {} of {}",
