@@ -190,6 +190,11 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), which takes longer.
+    #[arg(long)]
+    pub full: bool,
+
     #[command(flatten)]
     pub val: ValFraction,
     #[command(flatten)]
@@ -233,6 +238,11 @@ pub struct ReportArgs {
     /// training flags as the page's defaults.
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
+
+    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
+    /// budget), which takes longer.
+    #[arg(long)]
+    pub full: bool,
     #[command(flatten)]
     pub replication: Replication,
     #[command(flatten)]
@@ -323,7 +333,8 @@ pub struct SweepArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ValFraction {
     /// Hold out the last fraction F of the text (0 < F < 1) from training, and report the
-    /// model's loss on it (the vocabulary is still the whole text's); not with --seeds.
+    /// model's loss on it: the first int(n·(1−F)) characters train, as nanoGPT cuts its split
+    /// (the vocabulary is still the whole text's); not with --seeds.
     #[arg(long, value_name = "F", value_parser = parse_val_fraction, allow_hyphen_values = true)]
     pub val_fraction: Option<f64>,
 }

@@ -315,6 +315,7 @@ pub fn interpret(
         on.backend,
         &src,
         s.val_fraction,
+        false,
         zl_cli::args::DEFAULT_REPLICAS,
     )?;
     let out = render::json::interpret(&an).to_string();

@@ -228,24 +228,23 @@ pub fn page(an: &Analysis) -> Result<String> {
     for r in an.evidence_rows() {
         let _ = write!(
             s,
-            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td></tr>",
+            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
             esc(super::text::evidence_label(r.kind).trim()),
             r.cell(0),
             r.cell(1),
             r.cell(2),
-            if r.controls_fail {
-                "<span class=ok>both</span>"
-            } else {
-                "<span class=bad>no</span>"
-            }
+            if r.controls_fail() { "ok" } else { "bad" },
+            esc(&super::text::told_words(&r))
         );
     }
     let _ = write!(
         s,
-        "</table><p class=sub>\"both\": each control does worse than this model; a gap counts \
-         as worse at {}× or more.</p>",
-        crate::analysis::GAP_FAIL_FACTOR
+        "</table><p class=sub>{}.</p>",
+        esc(&super::text::margin_note(an))
     );
+    if let Some(line) = super::text::unfair_note(&an.training) {
+        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
+    }
 
     let _ = write!(s, "<h3>3.3 The lookup table, seen</h3>");
     // Past MAX_SHOWN characters the heatmaps draw the most frequent; say so.
@@ -281,8 +280,8 @@ pub fn page(an: &Analysis) -> Result<String> {
         s,
         "<h3>3.4 Token by token</h3>\
          <p>For each input token: how often it is followed (n), its KL(P‖Q), the data's most \
-         frequent next characters with P, and the model's most likely with Q (ties in P, and in \
-         Q as printed, in token-id order). The model's first choice is one of the data's most \
+         frequent next characters with P, and the model's most likely with Q (ranked by the exact \
+         Q; ties, in P or in bit-equal Q, in token-id order). The model's first choice is one of the data's most \
          frequent next characters for <b>{agree} of {followed}</b> tokens; of the {} rows with a \
          single most frequent next character, it is that one for <b>{}</b>; {} rows have only \
          one possible next character.</p>\

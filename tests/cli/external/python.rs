@@ -7,10 +7,10 @@ use std::{path::Path, process::Command};
 
 use serde_json::Value;
 use zl_core::SEED_TEXT;
-use zl_tests::{python_or_skip, python_torch_or_skip, root, zl, zl_bin};
+use zl_tests::{python_or_skip, python_torch_or_skip, root, zl, zl_bin, zl_json};
 
 use crate::{
-    interpret::{num, random_model, zl_json},
+    interpret::{num, random_model},
     run::{json, ok, saved},
 };
 
