@@ -799,10 +799,24 @@ fn seeds_are_replicated_as_asked_and_only_where_the_settings_are_known() {
         zl(&["train", "--epochs", "300", "--save", p.to_str().unwrap()]).code,
         0
     );
-    let loaded = zl_json(&["interpret", "--json", "--load", p.to_str().unwrap()]);
-    assert!(loaded["seed_replication"].is_null());
-    assert!(loaded["seed_replication_not_run"].is_string());
+    // A file zl saved records its training: the same replicas as the run trained here.
+    let loaded = zl_json(&[
+        "interpret",
+        "--json",
+        "--load",
+        p.to_str().unwrap(),
+        "--seeds",
+        "3",
+    ]);
+    assert_eq!(loaded["seed_replication"], v["seed_replication"]);
     assert_eq!(loaded["patching"], none["patching"], "the same weights");
+    // A file that records nothing is not compared with other seeds, and says why.
+    let bare = dir.path().join("bare.safetensors");
+    random_model(&bare, 1, 16, 1.0);
+    let bare = zl_json(&["interpret", "--json", "--load", bare.to_str().unwrap()]);
+    assert!(bare["seed_replication"].is_null());
+    assert!(bare["seed_replication_not_run"].is_string());
+    assert!(bare["directions"][0]["stability"].is_null());
     for bad in ["1", "65", "-2", "x"] {
         assert_one_line_error(&["interpret", "--seeds", bad], 2, "--seeds");
     }
