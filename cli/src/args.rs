@@ -191,7 +191,9 @@ pub struct InterpretArgs {
     pub plot: Option<PathBuf>,
 
     /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
-    /// budget), which takes longer.
+    /// budget), and the minimum width searched as `zl sweep --until-gap` searches (each width
+    /// until its gap reaches the small gap, to 3·10^5 epochs within a work budget), which take
+    /// longer: seconds on the seed text, a minute or more on a large vocabulary.
     #[arg(long)]
     pub full: bool,
 

@@ -336,9 +336,8 @@ pub fn page(an: &Analysis) -> Result<String> {
          correlation <b>{:.4}</b>. In <b>{positive} of {with}</b> rows every unseen pair's logit \
          lies below every seen one. One seen/unseen indicator explains R² = <b>{r2:.3}</b> of \
          the row-centred table's variance (β = {beta:.2}): a stage of training (how the unseen \
-         logits happen to be spread when it stops), not evidence. {}</p>",
+         logits happen to be spread when it stops), not evidence.</p>",
         an.cmp.seen_logit_correlation,
-        esc(&verdict::rank(&an.verdict, an.cmp.d_model, v)),
     );
     figure(
         &mut s,
@@ -388,7 +387,8 @@ pub fn page(an: &Analysis) -> Result<String> {
         }
     }
 
-    super::mechanism::html(&mut s, an, "3.7 The weights, without choosing a basis");
+    super::mechanism::html(&mut s, an, "The weights, without choosing a basis");
+    let _ = super::capacity::html(&mut s, an);
 
     // 4. Sanity checks.
     let u = &an.untrained_sanity;

@@ -119,6 +119,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         spectrum(w, an)?;
         centred_spectrum(w, an)?;
         gap_curve(w, an)?;
+        super::capacity::section(w, an)?;
         heatmaps(w, an, colour)?;
         writeln!(w, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3)
     })
@@ -605,8 +606,7 @@ fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         w,
         "   seen logits against ln P, each centred on its row's seen pairs: correlation {:.4}",
         c.seen_logit_correlation
-    )?;
-    para(w, &verdict::rank(&an.verdict, c.d_model, c.vocab.len()))
+    )
 }
 
 /// The row-centred table's spectrum, truncations and directions.
