@@ -200,7 +200,33 @@ pub struct InterpretArgs {
     #[command(flatten)]
     pub val: ValFraction,
     #[command(flatten)]
+    pub replication: Replication,
+    #[command(flatten)]
     pub source: ModelSource,
+}
+
+/// `--seeds K` of interpret and report: how many seeds the weights are compared across.
+#[derive(Args, Debug, Clone)]
+pub struct Replication {
+    /// Compare the model with the same run from other seeds: K models in all (its own seed and
+    /// the next K−1, trained with the same settings and budget), to show what the data fixes and
+    /// what is arbitrary; 0 skips it. A count, unlike zl train's --seeds.
+    #[arg(long = "seeds", value_name = "K", default_value_t = DEFAULT_REPLICAS, value_parser = parse_replicas, allow_hyphen_values = true)]
+    pub seeds: usize,
+}
+
+/// Seeds compared by default, and at most.
+pub const DEFAULT_REPLICAS: usize = 8;
+pub const MAX_REPLICAS: usize = 64;
+
+fn parse_replicas(s: &str) -> Result<usize, String> {
+    match s.trim().replace('_', "").parse::<usize>() {
+        Ok(0) => Ok(0),
+        Ok(k) if (2..=MAX_REPLICAS).contains(&k) => Ok(k),
+        _ => Err(format!(
+            "--seeds takes a count of seeds from 2 to {MAX_REPLICAS} (the model and K−1 more), or 0 to skip the comparison (got {s})"
+        )),
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -219,6 +245,8 @@ pub struct ReportArgs {
     /// budget), which takes longer.
     #[arg(long)]
     pub full: bool,
+    #[command(flatten)]
+    pub replication: Replication,
     #[command(flatten)]
     pub source: ModelSource,
 }

@@ -311,7 +311,13 @@ pub fn interpret(
             backend: Some(on.backend),
         },
     };
-    let an = source::analyse_holding_out(on.backend, &src, s.val_fraction, false)?;
+    let an = source::analyse_holding_out(
+        on.backend,
+        &src,
+        s.val_fraction,
+        false,
+        zl_cli::args::DEFAULT_REPLICAS,
+    )?;
     let out = render::json::interpret(&an).to_string();
     Ok((out, render::html::page(&an)?))
 }

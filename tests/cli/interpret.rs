@@ -638,6 +638,190 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     assert!(!o.stdout.contains("✓ bigram_table"), "{}", o.stdout);
 }
 
+/// The characters of `v` (a JSON list of one-character strings).
+fn chars(v: &Value) -> Vec<String> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
+}
+
+#[test]
+fn the_weights_are_interpreted_and_each_test_fails_on_its_control() {
+    let v = zl_json(&["interpret", "--json"]);
+    let vocab = chars(&v["vocab"]);
+    let id = |c: &str| vocab.iter().position(|x| x == c).unwrap();
+    let counts: Vec<Vec<f64>> = v["bigram_counts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            r.as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c.as_f64().unwrap())
+                .collect()
+        })
+        .collect();
+    // Successor classes: the seed text's {h, y} among them, and every class's rows proportional.
+    let classes: Vec<Vec<String>> = v["successor_classes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(chars)
+        .collect();
+    assert!(
+        classes.contains(&vec!["h".to_string(), "y".to_string()]),
+        "{classes:?}"
+    );
+    for class in &classes {
+        let rows: Vec<&Vec<f64>> = class.iter().map(|c| &counts[id(c)]).collect();
+        let n: Vec<f64> = rows.iter().map(|r| r.iter().sum()).collect();
+        for (r, &nr) in rows.iter().zip(&n) {
+            for j in 0..vocab.len() {
+                assert_eq!(
+                    r[j] * n[0],
+                    rows[0][j] * nr,
+                    "{class:?}: not one distribution"
+                );
+            }
+        }
+    }
+    // Their W_E rows are aligned on the trained model, not on the untrained one.
+    let (cos, cos0) = (&v["class_cosines"], &v["class_cosines_untrained"]);
+    assert!(num(cos, "within_min") > num(cos, "others_p90_abs"), "{cos}");
+    assert!(num(cos0, "within_min") < num(cos, "within_min"), "{cos0}");
+
+    // Patching: every pair agrees with the prediction from P on the trained model, and at most
+    // half on the untrained one.
+    let patches = v["patching"].as_array().unwrap();
+    let s = &v["patching_summary"];
+    assert_eq!(patches.len() as f64, num(s, "pairs"));
+    assert!(patches.iter().any(|p| p["in_class"] == true));
+    assert!(patches
+        .iter()
+        .any(|p| p["in_class"] == false && p["predicted"].is_f64()));
+    assert!(
+        patches.iter().any(|p| p["predicted"].is_null()),
+        "an infinite prediction"
+    );
+    let mut untrained_agree = 0;
+    for p in patches {
+        let (m, u) = (num(p, "measured"), num(&p["untrained"], "measured"));
+        let agrees = |m: f64| match p["predicted"].as_f64() {
+            Some(x) => (m - x).abs() <= num(p, "tolerance"),
+            None => m >= num(p, "at_least") && num(p, "at_least") > 0.0,
+        };
+        assert!(agrees(m), "trained: {p}");
+        assert_eq!(p["agrees"], true, "{p}");
+        if p["in_class"] == true {
+            assert_eq!(num(p, "predicted"), 0.0, "{p}");
+        }
+        untrained_agree += agrees(u) as usize;
+        assert_eq!(p["untrained"]["agrees"], agrees(u), "{p}");
+    }
+    assert!(
+        2 * untrained_agree <= patches.len(),
+        "{untrained_agree} of {}",
+        patches.len()
+    );
+    assert_eq!(s["holds"], true);
+    assert_eq!(s["control_fails"], true);
+
+    // Seeds: the seen logits agree across 8 seeds, the unseen ones do not.
+    let r = &v["seed_replication"];
+    assert_eq!(num(r, "seeds"), 8.0, "{r}");
+    let (seen, unseen) = (num(r, "seen_logit_spread"), num(r, "unseen_logit_spread"));
+    assert!(seen > 0.0 && 100.0 * seen < unseen, "{r}");
+    assert!(num(r, "unseen_logit_mean") < -5.0, "{r}");
+    assert!(
+        num(r, "embedding_cosine") < 1.5 * num(r, "random_cosine"),
+        "{r}"
+    );
+
+    // Directions: each with its stability across the seeds and its match with the seen pattern.
+    let threshold = num(&v, "direction_match_cosine");
+    for d in v["directions"].as_array().unwrap() {
+        let x = num(d, "stability");
+        assert!((0.0..=1.0).contains(&x), "{d}");
+        assert_eq!(d["stable"], x >= threshold, "{d}");
+        assert!((0.0..=1.0).contains(&num(d, "seen_pattern_cosine")), "{d}");
+    }
+    assert_eq!(
+        v["directions"][0]["stable"], true,
+        "the first direction is stable"
+    );
+}
+
+#[test]
+fn a_text_without_identical_successors_has_no_classes() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("cycle.txt");
+    std::fs::write(&p, "abcdefgha").unwrap();
+    let v = zl_json(&[
+        "interpret",
+        "--json",
+        "--corpus",
+        p.to_str().unwrap(),
+        "--seeds",
+        "0",
+    ]);
+    assert_eq!(v["successor_classes"], serde_json::json!([]));
+    assert_eq!(v["class_cosines"]["within"], serde_json::json!([]));
+    assert!(v["patching"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["in_class"] == false));
+    // Every character here has its own single successor, so every pair's prediction is infinite.
+    assert!(v["patching"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|p| p["predicted"].is_null()));
+}
+
+#[test]
+fn seeds_are_replicated_as_asked_and_only_where_the_settings_are_known() {
+    let v = zl_json(&["interpret", "--json", "--epochs", "300", "--seeds", "3"]);
+    assert_eq!(v["seed_replication"]["seeds"], 3);
+    assert!(v["seed_replication_not_run"].is_null());
+    let none = zl_json(&["interpret", "--json", "--epochs", "300", "--seeds", "0"]);
+    assert!(none["seed_replication"].is_null());
+    assert!(none["seed_replication_not_run"].is_string());
+    assert!(none["directions"][0]["stability"].is_null());
+    // The weights' other numbers do not depend on the seeds.
+    assert_eq!(v["patching"], none["patching"]);
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.safetensors");
+    assert_eq!(
+        zl(&["train", "--epochs", "300", "--save", p.to_str().unwrap()]).code,
+        0
+    );
+    // A file zl saved records its training: the same replicas as the run trained here.
+    let loaded = zl_json(&[
+        "interpret",
+        "--json",
+        "--load",
+        p.to_str().unwrap(),
+        "--seeds",
+        "3",
+    ]);
+    assert_eq!(loaded["seed_replication"], v["seed_replication"]);
+    assert_eq!(loaded["patching"], none["patching"], "the same weights");
+    // A file that records nothing is not compared with other seeds, and says why.
+    let bare = dir.path().join("bare.safetensors");
+    random_model(&bare, 1, 16, 1.0);
+    let bare = zl_json(&["interpret", "--json", "--load", bare.to_str().unwrap()]);
+    assert!(bare["seed_replication"].is_null());
+    assert!(bare["seed_replication_not_run"].is_string());
+    assert!(bare["directions"][0]["stability"].is_null());
+    for bad in ["1", "65", "-2", "x"] {
+        assert_one_line_error(&["interpret", "--seeds", bad], 2, "--seeds");
+    }
+}
+
 /// Each control is a small null distribution (untrained seeds, shuffles trained like the model),
 /// and a control fails a piece of evidence only by a margin beyond its spread: after one epoch
 /// the model's numbers tie with the controls' ("not told apart" everywhere, and the verdict says

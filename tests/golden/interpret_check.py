@@ -1,21 +1,24 @@
 #!/usr/bin/env python3
 """An independent computation of what `zl interpret --json` reports, for tests/interpret.rs.
 
-    python3 tests/golden/interpret_check.py MODEL.safetensors [ZL_INTERPRET.json]
+    python3 tests/golden/interpret_check.py MODEL.safetensors [ZL_INTERPRET.json] [REPLICA.safetensors ...]
 
 Reads W_E and W_U (any d_model) from a safetensors file whose `vocab` metadata is the seed
-notebook's, and prints one JSON object with the same keys as `zl interpret --json`. Where zl works
+notebook's, and prints one JSON object with the same keys as `zl interpret --json`. With
+REPLICA files (the same run from other seeds), also the seed replication and the directions'
+stability across them. Where zl works
 from bigram counts in its own f64 code (one-sided Jacobi SVD, its own log-softmax), this script
 works position by position over the 193-character text, the way the notebook's loss_fn does,
 with numpy's LAPACK SVD; the f32 loss is the notebook's own model and loss_fn in PyTorch.
 Nothing is stored: every number is computed from the file when the script runs.
 
-Given `zl interpret --json` of the same model as a second argument, it adds `capacity_check`:
+Given `zl interpret --json` of the same model (a .json file), it adds `capacity_check`:
 the counting argument and what a narrower model gives up, recomputed from the weights, and the
 verdict's regimes and minimum width decided again from the numbers zl printed, by the rules
 stated in cli/src/analysis/verdict.rs.
 """
 import json
+import math
 import sys
 
 import numpy as np
@@ -26,10 +29,17 @@ sys.path.insert(0, __file__.rsplit("/", 1)[0])
 import gen  # noqa: E402  the notebook's text, vocabulary, model and loss_fn
 
 path = sys.argv[1]
-with safe_open(path, "np") as f:
-    meta = f.metadata()
-    W_E32 = f.get_tensor("W_E")
-    W_U32 = f.get_tensor("W_U")
+
+
+def load(p):
+    with safe_open(p, "np") as f:
+        return f.metadata(), f.get_tensor("W_E"), f.get_tensor("W_U")
+
+
+meta, W_E32, W_U32 = load(path)
+# The optional arguments, told apart by their extension: zl's own JSON, and the replicas.
+printed = [p for p in sys.argv[2:] if p.endswith(".json")]
+replicas = [load(p)[1:] for p in sys.argv[2:] if not p.endswith(".json")]
 vocab = json.loads(meta["vocab"])
 assert vocab == gen.VOCAB, f"vocab metadata {vocab} is not the notebook's"
 V, D = W_E32.shape
@@ -187,7 +197,129 @@ for r in range(3):
 
 # The untrained control: the notebook's model at epoch 0 (torch.manual_seed(0), randn / sqrt(D)).
 init = gen.ZeroLayerTransformer(V, D, 0)
-L0 = init.W_E.detach().numpy().astype(np.float64) @ init.W_U.detach().numpy().astype(np.float64)
+W_E0 = init.W_E.detach().numpy().astype(np.float64)
+L0 = W_E0 @ init.W_U.detach().numpy().astype(np.float64)
+
+
+# The weights without a basis. Successor classes: rows of C that are one distribution (exactly,
+# in integers), each class in id order, classes by their first member.
+followed = [i for i in range(V) if n[i] > 0]
+Ci = C.astype(np.int64)
+
+
+def same(a, b):
+    return bool((Ci[a] * Ci[b].sum() == Ci[b] * Ci[a].sum()).all())
+
+
+classes, placed = [], set()
+for a in followed:
+    if a in placed:
+        continue
+    members = [b for b in followed if b >= a and b not in placed and same(a, b)]
+    placed.update(members)
+    if len(members) >= 2:
+        classes.append(members)
+
+
+def cos(x, y):
+    nx, ny = np.linalg.norm(x), np.linalg.norm(y)
+    return float(x @ y / (nx * ny)) if nx > 0 and ny > 0 else 0.0
+
+
+def class_cosines(WE):
+    within, others = [], []
+    for k, a in enumerate(followed):
+        for b in followed[k + 1:]:
+            c = cos(WE[a], WE[b])
+            if any(a in m and b in m for m in classes):
+                within.append({"a": vocab[a], "b": vocab[b], "cosine": c})
+            else:
+                others.append(abs(c))
+    others.sort()
+    # zl's rank: (n - 1)·q rounded half away from zero (Python's round() goes to even).
+    at = lambda q: others[int(math.floor((len(others) - 1) * q + 0.5))] if others else 0.0
+    return {"within": within, "others_median_abs": at(0.5), "others_p90_abs": at(0.9)}
+
+
+def js(a, b):
+    p, q = P[a], P[b]
+    m = (p + q) / 2
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return float(0.5 * np.where(p > 0, p * np.log(p / m), 0).sum() + 0.5 * np.where(q > 0, q * np.log(q / m), 0).sum())
+
+
+nearest = sorted(((js(a, b), a, b) for k, a in enumerate(followed) for b in followed[k + 1:] if not same(a, b)))
+nearest = [{"a": vocab[a], "b": vocab[b], "js_divergence": d, "cosine": cos(W_E[a], W_E[b])} for d, a, b in nearest]
+
+
+def patched_losses(WE, WU):
+    """For every ordered pair of followed characters: the loss with W_E[from] written into
+    W_E[into] less the loss, each over all N positions (the whole model run again)."""
+    base = loss_of_table(WE @ WU)
+    out = {}
+    for into in followed:
+        for frm in followed:
+            if frm != into:
+                W = WE.copy()
+                W[into] = WE[frm]
+                out[f"{vocab[frm]}{vocab[into]}"] = loss_of_table(W @ WU) - base
+    return out
+
+
+def predicted(frm, into):
+    """(n_into/N)·(H(P_into, P_from) − H(P_into)), None where from lacks a successor of into."""
+    a, b = C[into], C[frm]
+    if ((a > 0) & (b == 0)).any():
+        return None
+    pa, pb = P[into], P[frm]
+    s = a > 0
+    return float(n[into] / N * (-(pa[s] * np.log(pb[s])).sum() + (pa[s] * np.log(pa[s])).sum()))
+
+
+patch_predicted = {f"{vocab[f]}{vocab[i]}": predicted(f, i) for i in followed for f in followed if f != i}
+
+
+def centred_svd(L):
+    U, S, Vt = np.linalg.svd(L - L.mean(axis=1, keepdims=True))
+    k = int((S > S[0] * V * np.finfo(np.float32).eps).sum())
+    return U[:, :k], Vt[:k]
+
+
+def matched(r, other):
+    """Direction r of this model against another table's directions above its rank threshold:
+    the largest cosine of the rank-one matrices, |u·u'|·|v·v'|."""
+    U2, Vt2 = other
+    return float((np.abs(U2.T @ Uc[:, r]) * np.abs(Vt2 @ Vct[r])).max())
+
+
+seen_svd = centred_svd((C > 0).astype(np.float64))
+for r, d in enumerate(directions):
+    d["seen_pattern_cosine"] = matched(r, seen_svd)
+
+replication = None
+if replicas:
+    models = [(W_E, W_U)] + [(e.astype(np.float64), u.astype(np.float64)) for e, u in replicas]
+    for r, d in enumerate(directions):
+        d["stability"] = min(matched(r, centred_svd(e @ u)) for e, u in models[1:])
+    seen = C > 0
+    cent = []
+    for e, u in models:
+        Lm = e @ u
+        mean_seen = np.array([Lm[i][seen[i]].mean() if seen[i].any() else 0.0 for i in range(V)])
+        cent.append(Lm - mean_seen[:, None])
+    cent = np.array(cent)[:, followed]  # [model, followed row, next]
+    var = cent.var(axis=0, ddof=1)
+    s_f = seen[followed]
+    pairs = [abs(cos(models[x][0][i], models[y][0][i]))
+             for x in range(len(models)) for y in range(x + 1, len(models)) for i in followed]
+    replication = {
+        "seeds": len(models),
+        "seen_logit_spread": float(np.sqrt(var[s_f].mean())),
+        "unseen_logit_spread": float(np.sqrt(var[~s_f].mean())),
+        "unseen_logit_mean": float(cent.mean(axis=0)[~s_f].mean()),
+        "embedding_cosine": float(np.mean(pairs)),
+        "random_cosine": math.gamma(D / 2) / (math.sqrt(math.pi) * math.gamma((D + 1) / 2)),
+    }
 
 
 def capacity_check(zl):
@@ -247,11 +379,19 @@ def capacity_check(zl):
 
 
 more = {}
-if len(sys.argv) > 2:
-    with open(sys.argv[2]) as f:
+if printed:
+    with open(printed[0]) as f:
         more["capacity_check"] = capacity_check(json.load(f))
 
 print(json.dumps({
+    "successor_classes": [[vocab[i] for i in c] for c in classes],
+    "class_cosines": class_cosines(W_E),
+    "class_cosines_untrained": class_cosines(W_E0),
+    "successor_nearest": nearest,
+    "patch_measured": patched_losses(W_E, W_U),
+    "patch_measured_untrained": patched_losses(W_E0, init.W_U.detach().numpy().astype(np.float64)),
+    "patch_predicted": patch_predicted,
+    "seed_replication": replication,
     "evidence": evidence(L),
     "untrained": evidence(L0),
     "centred_singular_values": Sc.tolist(),

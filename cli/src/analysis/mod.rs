@@ -397,6 +397,8 @@ pub struct Analysis {
     pub centred_rank_losses: Vec<f64>,
     /// The row-centred table's top singular directions.
     pub directions: Vec<Direction>,
+    /// The weights themselves: successor classes, embedding patches, seed replication.
+    pub mechanism: mechanism::Mechanism,
     /// Every seen pair as (row, ln P − its row's mean over seen pairs, logit − likewise), for the
     /// figure of logits against ln P.
     pub seen_points: Vec<(usize, f64, f64)>,
@@ -447,6 +449,15 @@ pub struct Direction {
     pub next_frequency: f64,
     pub current_vowel: f64,
     pub next_vowel: f64,
+    /// The least over the seed replicas of its best match among each replica's directions
+    /// ([`mechanism::matched`]), and whether that is at least [`mechanism::MATCH_COSINE`] (None
+    /// without replicas).
+    pub stability: Option<f64>,
+    pub stable: Option<bool>,
+    /// Its best match among the directions of the row-centred 0/1 seen matrix (which pairs
+    /// occur, and nothing else), and whether that is at least [`mechanism::MATCH_COSINE`].
+    pub seen_pattern: f64,
+    pub is_seen_pattern: bool,
 }
 
 /// The gap `Σ_i (n_i/N)·KL(P_i‖Q_i)` (exact f64) against the epoch, at the run's weight decay
@@ -703,6 +714,14 @@ pub struct Beside {
     /// With `--full`: the until-gap search for the minimum width, at most this tolerance.
     pub until_gap: Option<(sweep::UntilGap, f64)>,
     pub held_out: Option<heldout::HeldOut>,
+    pub replicas: Replicas,
+}
+
+/// The same run from other seeds ([`controls::replicas`]), and how many seeds were asked for
+/// (the analysed model counts as one).
+pub struct Replicas {
+    pub requested: usize,
+    pub models: Result<Vec<Weights>, mechanism::NotReplicated>,
 }
 
 /// Analyses weights on a corpus: the comparison, the ablation (over the first
@@ -751,6 +770,43 @@ pub fn analyse(
         shuffled_what,
     } = beside.controls;
     let (untrained, _) = subject(&untrained_w[0], corpus)?;
+    let replicas: Result<Vec<mechanism::Model<'_>>, _> = match &beside.replicas.models {
+        Ok(ms) => Ok(ms
+            .iter()
+            .map(|r| mechanism::Model {
+                w_e: &r.w_e,
+                w_u: &r.w_u,
+            })
+            .collect()),
+        Err(why) => Err(*why),
+    };
+    let spectra = match &beside.replicas.models {
+        Ok(ms) => Some(
+            ms.iter()
+                .map(|r| {
+                    let (m, _) = subject(r, corpus)?;
+                    Ok(zi::Spectrum::of(&zi::row_centred(&zi::logit_table(&m))))
+                })
+                .collect::<Result<Vec<_>>>()?,
+        ),
+        Err(_) => None,
+    };
+    let seen = zi::Table::from_fn(v, v, |i, j| (b.count(i, j) > 0.0) as u8 as f64);
+    let seen = zi::Spectrum::of(&zi::row_centred(&seen));
+    let mechanism = mechanism::mechanism(
+        mechanism::Model {
+            w_e: &w.w_e,
+            w_u: &w.w_u,
+        },
+        mechanism::Model {
+            w_e: &untrained_w[0].w_e,
+            w_u: &untrained_w[0].w_u,
+        },
+        w.d_model,
+        &cmp.counts,
+        replicas.as_deref().map_err(|e| *e),
+        beside.replicas.requested,
+    );
     let substitution_loss = zi::substitution_loss(&b);
     let untrained_sanity = Sanity {
         ablation_changed_elsewhere: ablate(&untrained)?.iter().map(|a| a.changed_without).sum(),
@@ -816,7 +872,8 @@ pub fn analyse(
         rank_losses: (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect(),
         centred_singular_values: centred.singular_values.clone(),
         centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
-        directions: directions(&centred, &b, &w.vocab),
+        directions: directions(&centred, &b, &w.vocab, spectra.as_deref(), &seen),
+        mechanism,
         seen_points: seen_points(&l, &b),
         untrained_sanity,
         controls,
@@ -858,7 +915,15 @@ fn decide_verdict(
 
 /// The top singular directions of the row-centred table, with the characters that load most
 /// and the correlations with frequency and vowel class.
-fn directions(sp: &zi::Spectrum, b: &Counts, vocab: &[char]) -> Vec<Direction> {
+/// Each beside its match in the seed replicas' (`replicas`, where trained) and in the row-centred
+/// seen matrix's (`seen`) spectra.
+fn directions(
+    sp: &zi::Spectrum,
+    b: &Counts,
+    vocab: &[char],
+    replicas: Option<&[zi::Spectrum]>,
+    seen: &zi::Spectrum,
+) -> Vec<Direction> {
     let v = b.vocab_len();
     let current_n: Vec<f64> = (0..v).map(|i| b.row_total(i)).collect();
     let next_n: Vec<f64> = (0..v)
@@ -878,7 +943,17 @@ fn directions(sp: &zi::Spectrum, b: &Counts, vocab: &[char]) -> Vec<Direction> {
             let w: Vec<f64> = (0..v).map(|j| sp.right(r, j)).collect();
             let on = |x: &[f64], idx: &[usize]| -> Vec<f64> { idx.iter().map(|&i| x[i]).collect() };
             let vow: Vec<f64> = letters.iter().map(|&i| vowel(vocab[i])).collect();
+            let stability = replicas.map(|rs| {
+                rs.iter()
+                    .map(|r| mechanism::matched(&u, &w, r))
+                    .fold(1.0, f64::min)
+            });
+            let seen_pattern = mechanism::matched(&u, &w, seen);
             Direction {
+                stability,
+                stable: stability.map(|s| s >= mechanism::MATCH_COSINE),
+                seen_pattern,
+                is_seen_pattern: seen_pattern >= mechanism::MATCH_COSINE,
                 sigma: sp.singular_values[r],
                 current: top(&|i| u[i]),
                 next: top(&|j| w[j]),

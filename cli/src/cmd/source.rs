@@ -236,18 +236,20 @@ pub fn train_holding_out_watched(
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
 /// trained the same way on shuffled texts; and, where its settings are known, the gap against
 /// the epoch (to its epochs, or with `full` further) and the refits.
-pub fn analyse(choice: Choice, src: &ModelSource, full: bool) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None, full)
+pub fn analyse(choice: Choice, src: &ModelSource, full: bool, seeds: usize) -> Result<Analysis> {
+    analyse_holding_out(choice, src, None, full, seeds)
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
 /// without its last fraction F, and its held-out numbers; with `full`, the minimum width
-/// searched as `zl sweep --until-gap` searches.
+/// searched as `zl sweep --until-gap` searches. `seeds` models in all are compared (the analysed
+/// one and the same run from the next seeds), where its settings are known.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
     val_fraction: Option<f64>,
     full: bool,
+    seeds: usize,
 ) -> Result<Analysis> {
     let whole = corpus(src)?;
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
@@ -295,6 +297,15 @@ pub fn analyse_holding_out(
     progress.grow(plan.work(&corpus));
     let trained = controls::train(&backend, &corpus, plan, &tick)?;
     progress.finish();
+    let replicas = analysis::Replicas {
+        requested: seeds,
+        models: controls::replicas(
+            &backend,
+            &corpus,
+            training.known().then_some(training.job),
+            seeds,
+        )?,
+    };
     // With `full`, the minimum width searched until each width's gap reaches the small gap.
     let until_gap = match full && plan.retrain {
         true => {
@@ -320,6 +331,7 @@ pub fn analyse_holding_out(
         retrained: trained.retrained,
         until_gap,
         held_out: held,
+        replicas,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
 }

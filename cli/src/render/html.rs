@@ -10,7 +10,7 @@ use super::{escape as esc, heatmap::glyph, plot::Figure, verdict};
 use crate::analysis::Analysis;
 
 /// A character as a table cell: its visible stand-in, in code style.
-fn ch(c: char) -> String {
+pub(super) fn ch(c: char) -> String {
     format!("<code>{}</code>", esc(&glyph(c).to_string()))
 }
 
@@ -387,6 +387,7 @@ pub fn page(an: &Analysis) -> Result<String> {
         }
     }
 
+    super::mechanism::html(&mut s, an, "The weights, without choosing a basis");
     let _ = super::capacity::html(&mut s, an);
 
     // 4. Sanity checks.
@@ -501,34 +502,7 @@ pub fn page(an: &Analysis) -> Result<String> {
          when only the k largest singular directions are kept (k = 0 is all-zero logits, the \
          uniform loss), for the raw table and for the row-centred one.",
     )?;
-    let _ = write!(
-        s,
-        "<p>The row-centred table's top directions, with the characters that load most on each \
-         (W_E and W_U alone are defined only up to an invertible d_model×d_model change of \
-         basis, so only their product is interpreted):</p><table><tr><th>σ</th>\
-         <th class=l>current: largest loadings</th><th class=l>next: largest loadings</th>\
-         <th>r(frequency) current, next</th><th>r(vowel) current, next</th></tr>"
-    );
-    for dir in &an.directions {
-        let list = |xs: &[(usize, f64)]| {
-            xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", ch(an.cmp.vocab[i])))
-                .collect::<Vec<_>>()
-                .join(" &nbsp; ")
-        };
-        let _ = write!(
-            s,
-            "<tr><td class=num>{}</td><td class=l>{}</td><td class=l>{}</td><td class=num>{:+.2}, {:+.2}</td><td class=num>{:+.2}, {:+.2}</td></tr>",
-            f(dir.sigma, 2),
-            list(&dir.current),
-            list(&dir.next),
-            dir.current_frequency,
-            dir.next_frequency,
-            dir.current_vowel,
-            dir.next_vowel
-        );
-    }
-    let _ = write!(s, "</table>");
+    super::mechanism::directions_html(&mut s, an);
 
     // Limits.
     let _ = writeln!(

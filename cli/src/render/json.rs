@@ -285,6 +285,10 @@ pub fn interpret(an: &Analysis) -> Value {
             "next_frequency_correlation": d.next_frequency,
             "current_vowel_correlation": d.current_vowel,
             "next_vowel_correlation": d.next_vowel,
+            "stability": d.stability,
+            "stable": d.stable,
+            "seen_pattern_cosine": d.seen_pattern,
+            "is_seen_pattern": d.is_seen_pattern,
         })).collect::<Vec<_>>(),
         "verdict": an.verdict,
         "training": an.training,
@@ -300,6 +304,7 @@ pub fn interpret(an: &Analysis) -> Value {
     });
     if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
         o.extend(m);
+        o.extend(super::mechanism::json(an));
         if let Some(h) = &an.held_out {
             o.insert("held_out".into(), super::verbs::held_out_json(h));
         }

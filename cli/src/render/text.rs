@@ -112,6 +112,7 @@ pub fn interpret(an: &Analysis, colour: bool) -> String {
         gap_rows(w, an)?;
         evidence(w, an)?;
         logits(w, an)?;
+        super::mechanism::section(w, an)?;
         sanity(w, an)?;
         ablation(w, an)?;
         substitution(w, an)?;
@@ -147,7 +148,7 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
 }
 
 /// `s` wrapped to the report's width, each line indented as a section's.
-fn para(w: &mut impl Write, s: &str) -> fmt::Result {
+pub(super) fn para(w: &mut impl Write, s: &str) -> fmt::Result {
     const WIDTH: usize = 112;
     let mut line = String::new();
     for word in s.split(' ') {
@@ -647,30 +648,7 @@ fn centred_spectrum(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             an.budget
         )?;
     }
-    writeln!(w,
-        "   directions (the row-centred table's top singular vectors; W_E and W_U alone are defined only up to an\n   invertible d_model×d_model change of basis, so only W_E·W_U is interpreted):"
-    )?;
-    for (r, d) in an.directions.iter().enumerate() {
-        let list = |xs: &[(usize, f64)]| {
-            xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", py_repr(an.cmp.vocab[i])))
-                .collect::<Vec<_>>()
-                .join(", ")
-        };
-        writeln!(
-            w,
-            "   {} σ {:.3}: current {}; next {}",
-            r + 1,
-            d.sigma,
-            list(&d.current),
-            list(&d.next)
-        )?;
-        writeln!(w,
-            "     correlation with frequency: current {:+.2}, next {:+.2}; with vowel (letters only): current {:+.2}, next {:+.2}",
-            d.current_frequency, d.next_frequency, d.current_vowel, d.next_vowel
-        )?;
-    }
-    Ok(())
+    super::mechanism::directions(w, an)
 }
 
 /// The gap against the epoch.

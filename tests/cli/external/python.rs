@@ -40,12 +40,23 @@ fn saved_model_loads_into_the_notebooks_pytorch_model() {
 }
 
 /// `zl interpret --load PATH --json` against interpret_check.py on the same file, quantity by
-/// quantity with named tolerances. Returns nothing; prints the largest differences.
-fn compare_with_numpy(path: &Path, what: &str) {
-    let ours = zl_json(&["interpret", "--json", "--load", path.to_str().unwrap()]);
+/// quantity with named tolerances. With `replicas` (the same run from seeds 1, 2, … saved), the
+/// model is PATH's run trained here instead, so that zl retrains the same seeds, and the seed
+/// replication is compared too. Returns nothing; prints the largest differences.
+fn compare_with_numpy(path: &Path, replicas: &[&Path], what: &str) {
+    let ours = match replicas.is_empty() {
+        true => zl_json(&["interpret", "--json", "--load", path.to_str().unwrap()]),
+        false => zl_json(&[
+            "interpret",
+            "--json",
+            "--seeds",
+            &(replicas.len() + 1).to_string(),
+        ]),
+    };
     let py = Command::new(zl_tests::python())
         .arg(root().join("tests/golden/interpret_check.py"))
         .arg(path)
+        .args(replicas)
         .output()
         .unwrap();
     assert!(
@@ -313,11 +324,169 @@ fn compare_with_numpy(path: &Path, what: &str) {
             }
         }
     }
+    compare_weights(&ours, &np, what);
     eprintln!(
         "{what}: max |zl − numpy|: {}, row KL {d_kl:.1e}, row count {d_n:.1e}, ablation Δ {d_ab:.1e}, σ {d_sv:.1e} (σ_1 {:.3}), rank-k loss {d_rk:.1e}, P {d_p:.1e}, Q {d_q:.1e}; rank {}",
         report.join(", "),
         s_np[0],
         ours["rank"]
+    );
+}
+
+/// The weights' interpretation (successor classes, cosines, nearest pairs, patching on the
+/// model and the untrained control, directions against the seen pattern and, with replicas, the
+/// seed replication and the directions' stability) against interpret_check.py's.
+fn compare_weights(ours: &Value, np: &Value, what: &str) {
+    // f64 sums in another order (positions vs counts, BLAS vs loops), of values of size ≤ 20.
+    const F64_SUMS: f64 = 1e-12;
+    // The untrained control is init_torch(0) on zl's side and torch.randn on numpy's (within 2
+    // ulp, tests/golden.rs), so its patches agree to about 2·2^-24 relative of the loss.
+    const RANDN_ULPS: f64 = 1e-7;
+    // A singular direction is defined to about ε·σ_1/(σ_r − σ_{r+1}).
+    const DIRECTION: f64 = 1e-9;
+    let close = |a: f64, b: f64, tol: f64, name: &str| {
+        assert!(
+            (a - b).abs() <= tol,
+            "{what}: {name}: zl {a} vs numpy {b}, |diff| {:e} > {tol:e}",
+            (a - b).abs()
+        );
+    };
+    assert_eq!(
+        ours["successor_classes"], np["successor_classes"],
+        "{what}: successor classes"
+    );
+    for (key, c) in [
+        ("class_cosines", "trained"),
+        ("class_cosines_untrained", "untrained"),
+    ] {
+        let (z, n) = (&ours[key], &np[key]);
+        let tol = if c == "trained" { F64_SUMS } else { RANDN_ULPS };
+        for k in ["others_median_abs", "others_p90_abs"] {
+            close(num(z, k), num(n, k), tol, &format!("{key} {k}"));
+        }
+        let (zw, nw) = (
+            z["within"].as_array().unwrap(),
+            n["within"].as_array().unwrap(),
+        );
+        assert_eq!(zw.len(), nw.len(), "{what}: {key} within");
+        for (a, b) in zw.iter().zip(nw) {
+            assert_eq!((&a["a"], &a["b"]), (&b["a"], &b["b"]), "{what}: {key}");
+            close(num(a, "cosine"), num(b, "cosine"), tol, key);
+        }
+    }
+    // Nearest pairs: many tie in Jensen–Shannon divergence, and a tie's order is f64 rounding, so
+    // each of zl's is looked up in numpy's whole sorted list, and none may be farther than
+    // numpy's k-th nearest.
+    let all = np["successor_nearest"].as_array().unwrap();
+    let nearest = ours["successor_nearest"].as_array().unwrap();
+    assert!(
+        !nearest.is_empty() || all.is_empty(),
+        "{what}: nearest pairs"
+    );
+    for p in nearest {
+        let q = all
+            .iter()
+            .find(|q| q["a"] == p["a"] && q["b"] == p["b"])
+            .unwrap_or_else(|| panic!("{what}: {p} is not a pair of different successors"));
+        close(
+            num(p, "js_divergence"),
+            num(q, "js_divergence"),
+            F64_SUMS,
+            "JS",
+        );
+        close(
+            num(p, "cosine"),
+            num(q, "cosine"),
+            F64_SUMS,
+            "nearest cosine",
+        );
+        let kth = num(&all[nearest.len() - 1], "js_divergence");
+        assert!(
+            num(p, "js_divergence") <= kth + F64_SUMS,
+            "{what}: {p} is not among the nearest"
+        );
+    }
+    // Patching: zl's measured Δloss (the patched row's predictions) against numpy's whole
+    // patched model run again, on both models; the prediction from the counts.
+    let patches = ours["patching"].as_array().unwrap();
+    assert!(!patches.is_empty(), "{what}: no patches");
+    let mut worst = 0.0f64;
+    for p in patches {
+        let key = format!(
+            "{}{}",
+            p["from"].as_str().unwrap(),
+            p["into"].as_str().unwrap()
+        );
+        let m = num(&np["patch_measured"], &key);
+        close(num(p, "measured"), m, F64_SUMS, &format!("patch {key}"));
+        worst = worst.max((num(p, "measured") - m).abs());
+        let u = num(&np["patch_measured_untrained"], &key);
+        close(
+            num(&p["untrained"], "measured"),
+            u,
+            RANDN_ULPS * (1.0 + u.abs()),
+            &format!("untrained patch {key}"),
+        );
+        match np["patch_predicted"][&key].as_f64() {
+            Some(x) => close(
+                num(p, "predicted"),
+                x,
+                F64_SUMS,
+                &format!("prediction {key}"),
+            ),
+            None => assert!(
+                p["predicted"].is_null(),
+                "{what}: {key}: infinite prediction"
+            ),
+        }
+    }
+    for (r, (dz, dn)) in ours["directions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .zip(np["directions"].as_array().unwrap())
+        .enumerate()
+    {
+        let key = "seen_pattern_cosine";
+        close(
+            num(dz, key),
+            num(dn, key),
+            DIRECTION,
+            &format!("direction {r} {key}"),
+        );
+        // Numpy has the stability where it was given the replicas.
+        if let Some(x) = dn["stability"].as_f64() {
+            close(
+                num(dz, "stability"),
+                x,
+                DIRECTION,
+                &format!("direction {r} stability"),
+            );
+        }
+    }
+    let (rz, rn) = (&ours["seed_replication"], &np["seed_replication"]);
+    if !rn.is_null() {
+        assert_eq!(rz["seeds"], rn["seeds"], "{what}: seeds");
+        for key in [
+            "seen_logit_spread",
+            "unseen_logit_spread",
+            "unseen_logit_mean",
+            "embedding_cosine",
+            "random_cosine",
+        ] {
+            close(
+                num(rz, key),
+                num(rn, key),
+                1e-10,
+                &format!("seed replication {key}"),
+            );
+        }
+    }
+    eprintln!(
+        "{what}: the weights: {} classes, {} patches (max |Δ measured| {worst:.1e}), seeds {}",
+        ours["successor_classes"].as_array().unwrap().len(),
+        patches.len(),
+        rz["seeds"]
     );
 }
 
@@ -330,7 +499,24 @@ fn numbers_agree_with_numpy_on_trained_and_random_weights() {
     let trained = dir.path().join("trained.safetensors");
     let o = zl(&["train", "--save", trained.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{}", o.stderr);
-    compare_with_numpy(&trained, "trained (seed 0, 10k epochs)");
+    compare_with_numpy(&trained, &[], "trained (seed 0, 10k epochs)");
+    // The same run from seeds 1 to 7, saved, for the seed replication.
+    let replicas: Vec<_> = (1..8)
+        .map(|s| {
+            let p = dir.path().join(format!("seed-{s}.safetensors"));
+            let o = zl(&[
+                "train",
+                "--seed",
+                &s.to_string(),
+                "--save",
+                p.to_str().unwrap(),
+            ]);
+            assert_eq!(o.code, 0, "{}", o.stderr);
+            p
+        })
+        .collect();
+    let replicas: Vec<&Path> = replicas.iter().map(|p| p.as_path()).collect();
+    compare_with_numpy(&trained, &replicas, "trained, beside seeds 1 to 7");
 
     // Random weights: the identity and the tests do not depend on training. Scale 3 gives peaked
     // rows and a large KL; d_model 8 a rank of 8.
@@ -339,6 +525,7 @@ fn numbers_agree_with_numpy_on_trained_and_random_weights() {
         random_model(&p, seed, d, scale);
         compare_with_numpy(
             &p,
+            &[],
             &format!("random seed {seed}, d_model {d}, scale {scale}"),
         );
         let v = zl_json(&["interpret", "--json", "--load", p.to_str().unwrap()]);

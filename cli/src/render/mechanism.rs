@@ -1,0 +1,391 @@
+//! The weights, interpreted without choosing a basis: successor classes, embedding patches and
+//! seed replication ([`crate::analysis::mechanism`]), as terminal text, HTML and JSON keys; and
+//! the row-centred table's directions with their stability.
+
+use std::fmt;
+
+use serde_json::{json, Map, Value};
+
+use super::{
+    escape as esc,
+    html::ch,
+    text::{para, py_repr},
+};
+use crate::analysis::{
+    mechanism::{
+        ClassCosines, NotReplicated, Patch, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE,
+        MATCH_COSINE, PATCH_ATOL, PATCH_RTOL, PATCH_SEED, SPREAD_FACTOR, UNSEEN_NATS,
+    },
+    Analysis, Direction,
+};
+
+/// A number JSON can hold: `null` for an infinite prediction.
+fn finite(x: f64) -> Value {
+    if x.is_finite() {
+        json!(x)
+    } else {
+        Value::Null
+    }
+}
+
+/// Why the seeds were not compared, in words.
+pub fn not_replicated(why: &NotReplicated) -> String {
+    match why {
+        NotReplicated::NotAsked => "not asked for (--seeds 0)".into(),
+        NotReplicated::SettingsUnknown => "the loaded file does not record how the model was trained, so other seeds could not be trained the same way".into(),
+        NotReplicated::Simulator => "the PTX interpreter is too slow to train more models (about half a second an epoch)".into(),
+        NotReplicated::OverBudget { work, budget } => format!(
+            "one more model would cost {work:.1e} multiply-adds, past the {budget:.0e} budget"
+        ),
+    }
+}
+
+/// The JSON keys of the weights' interpretation, for `zl interpret --json`.
+pub fn json(an: &Analysis) -> Map<String, Value> {
+    let m = &an.mechanism;
+    let ch = |i: usize| an.cmp.vocab[i].to_string();
+    let cosines = |c: &ClassCosines| {
+        json!({
+            "within": c.within.iter().map(|&(a, b, x)| json!({"a": ch(a), "b": ch(b), "cosine": x})).collect::<Vec<_>>(),
+            "within_min": c.within_min,
+            "others_median_abs": c.others_median_abs,
+            "others_p90_abs": c.others_p90_abs,
+            "others": c.others,
+        })
+    };
+    let patch = |p: &Patch| {
+        json!({
+            "measured": p.measured,
+            "predicted": finite(p.predicted),
+            "at_least": p.at_least,
+            "tolerance": p.tolerance,
+            "agrees": p.agrees,
+        })
+    };
+    let s = &m.patch_summary;
+    let out = json!({
+        "successor_classes": m.classes.iter().map(|c| c.iter().map(|&i| ch(i)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+        "successor_nearest": m.nearest.iter().map(|p| json!({"a": ch(p.a), "b": ch(p.b), "js_divergence": p.js, "cosine": p.cosine})).collect::<Vec<_>>(),
+        "class_cosines": cosines(&m.cosines),
+        "class_cosines_untrained": cosines(&m.cosines_untrained),
+        "patching": m.patches.iter().map(|p| {
+            let mut row = patch(&p.trained);
+            if let Value::Object(o) = &mut row {
+                o.insert("from".into(), json!(ch(p.trained.from)));
+                o.insert("into".into(), json!(ch(p.trained.into)));
+                o.insert("in_class".into(), json!(p.in_class));
+                o.insert("untrained".into(), patch(&p.untrained));
+            }
+            row
+        }).collect::<Vec<_>>(),
+        "patching_summary": {
+            "pairs": s.pairs,
+            "class_pairs": s.class_pairs,
+            "trained_agree": s.trained_agree,
+            "untrained_agree": s.untrained_agree,
+            "holds": s.holds,
+            "control_fails": s.control_fails,
+            "class_max_abs": s.class_max,
+            "finite_worst": s.finite_worst.map(|(d, t)| json!({"abs_diff": d, "tolerance": t})),
+            "infinite_least_ratio": s.infinite_least,
+            "atol_per_prediction": PATCH_ATOL,
+            "rtol": PATCH_RTOL,
+            "unseen_nats": UNSEEN_NATS,
+        },
+        "seed_replication": m.replication.as_ref().ok(),
+        "seed_replication_not_run": m.replication.as_ref().err().map(not_replicated),
+        "direction_match_cosine": MATCH_COSINE,
+    });
+    let Value::Object(o) = out else {
+        return Map::new();
+    };
+    o
+}
+
+/// A class as `{'h', 'y'}`.
+fn class(an: &Analysis, c: &[usize]) -> String {
+    let xs: Vec<String> = c.iter().map(|&i| py_repr(an.cmp.vocab[i])).collect();
+    format!("{{{}}}", xs.join(", "))
+}
+
+/// The lowest and highest cosine within classes, "a to b".
+fn within_range(c: &ClassCosines) -> String {
+    let hi = c
+        .within
+        .iter()
+        .map(|w| w.2)
+        .fold(f64::NEG_INFINITY, f64::max);
+    match c.within_min {
+        Some(lo) => format!("{lo:.3} to {hi:.3}"),
+        None => "none".into(),
+    }
+}
+
+/// The section's paragraphs, each gated on its numbers, for the terminal and the page alike
+/// (plain text: render/html.rs escapes them).
+fn paragraphs(an: &Analysis) -> Vec<String> {
+    let m = &an.mechanism;
+    let v = &an.cmp.vocab;
+    let mut out = Vec::new();
+    let c = &m.cosines;
+    out.push(match m.classes.is_empty() {
+        true => "successor classes: none (no two characters are followed by identical next-character distributions here)".to_string(),
+        false => format!(
+            "successor classes (identical next-character distributions): {}; W_E cosines within them {} (untrained: {}), other pairs' |cos| median {:.3}, 90th percentile {:.3} → {}",
+            m.classes.iter().map(|c| class(an, c)).collect::<Vec<_>>().join(" "),
+            within_range(c),
+            within_range(&m.cosines_untrained),
+            c.others_median_abs,
+            c.others_p90_abs,
+            match c.aligned {
+                true => format!("aligned (all ≥ {CLASS_COSINE}) from unrelated random starts"),
+                false => format!("not all aligned (some below {CLASS_COSINE})"),
+            }
+        ),
+    });
+    out.push(format!(
+        "nearest different successors (Jensen–Shannon divergence, nats): {}",
+        match m.nearest.is_empty() {
+            true => "none".to_string(),
+            false => m
+                .nearest
+                .iter()
+                .take(NEAREST_SHOWN)
+                .map(|p| format!(
+                    "{}/{} {:.3} (cos {:+.2})",
+                    py_repr(v[p.a]),
+                    py_repr(v[p.b]),
+                    p.js,
+                    p.cosine
+                ))
+                .collect::<Vec<_>>()
+                .join(", "),
+        }
+    ));
+    let s = &m.patch_summary;
+    out.push(format!(
+        "patching W_E[b] into W_E[a] (hook_embed), {} pairs ({} within classes, {} sampled with seed {PATCH_SEED}): Δloss measured against (n_a/N)·(H(P_a, P_b) − H(P_a)), agreeing within {PATCH_ATOL}·n_a/N + {:.0}% (where b lacks a successor of a: at least {UNSEEN_NATS} nats per such prediction)",
+        s.pairs,
+        s.class_pairs,
+        s.pairs - s.class_pairs,
+        100.0 * PATCH_RTOL,
+    ));
+    let mut trained = Vec::new();
+    if let Some(x) = s.class_max {
+        trained.push(format!("within classes |Δ| ≤ {x:.1e}"));
+    }
+    if let Some((d, t)) = s.finite_worst {
+        trained.push(format!(
+            "worst other |Δ − predicted| {d:.1e}, allowed {t:.1e}"
+        ));
+    }
+    if let Some(r) = s.infinite_least {
+        trained.push(format!(
+            "the least of the infinite ones costs {r:.2}× its floor"
+        ));
+    }
+    out.push(format!(
+        "trained: {} of {} agree ({}); untrained (the control): {} of {}",
+        s.trained_agree,
+        s.pairs,
+        trained.join("; "),
+        s.untrained_agree,
+        s.pairs
+    ));
+    out.push(match (s.pairs, s.holds, s.control_fails) {
+        (0, _, _) => "→ no pairs to patch".to_string(),
+        (_, true, true) => format!("→ the prediction from P holds on the trained model and fails on the untrained one (≤ {:.0}% agree)", 100.0 * CONTROL_AGREE_SHARE),
+        (_, true, false) => format!("→ the prediction holds on the trained model, but the untrained control agrees for more than {:.0}%: not evidence here", 100.0 * CONTROL_AGREE_SHARE),
+        (n, false, _) => format!("→ the prediction fails for {} of {n} patches on the trained model: its rows are not P's there", n - s.trained_agree),
+    });
+    match &m.replication {
+        Err(why) => out.push(format!("seeds: not compared: {}", not_replicated(why))),
+        Ok(r) => {
+            let capped = match r.seeds < r.requested {
+                true => format!(
+                    ", of {} asked for: the work budget allows no more",
+                    r.requested
+                ),
+                false => String::new(),
+            };
+            out.push(format!(
+                "seeds: {} models (this one and the same run from the next {}{capped}), each row-centred logit's spread across them: seen pairs {:.2e} nats (RMS), unseen {:.3} nats, sitting {:.2} nats below the seen; W_E rows' mean |cos| across seeds {:.3} (random directions in {} dimensions: {:.3})",
+                r.seeds,
+                r.seeds - 1,
+                r.seen_logit_spread,
+                r.unseen_logit_spread,
+                -r.unseen_logit_mean,
+                r.embedding_cosine,
+                an.cmp.d_model,
+                r.random_cosine,
+            ));
+            out.push(format!(
+                "→ {}; {}",
+                match r.seen_fixed {
+                    true => format!("the data fixes the seen logits (unseen spread ≥ {SPREAD_FACTOR}× seen)"),
+                    false => format!("the seeds do not set the seen logits apart (unseen spread < {SPREAD_FACTOR}× seen)"),
+                },
+                match r.basis_arbitrary {
+                    true => format!("W_E's basis is arbitrary (≤ {BASIS_FACTOR}× random)"),
+                    false => format!("W_E's rows are closer across seeds than {BASIS_FACTOR}× random"),
+                }
+            ));
+        }
+    }
+    out
+}
+
+/// How many of the nearest pairs the text and the page list (the JSON has all).
+const NEAREST_SHOWN: usize = 3;
+
+/// The terminal section "The weights".
+pub fn section(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
+    writeln!(w, "\nThe weights, without choosing a basis (equal rows stay equal in every basis; a patch or a retrained seed\nis an experiment in any)")?;
+    for p in paragraphs(an) {
+        para(w, &p)?;
+    }
+    Ok(())
+}
+
+/// One direction's stability and its match with the seen pattern, in words; and whether it is
+/// interpreted (stable).
+fn direction_status(an: &Analysis, d: &Direction) -> (String, bool) {
+    let pattern = match d.is_seen_pattern {
+        true => format!(
+            "seen-pattern match {:.2} ≥ {MATCH_COSINE}: mostly which pairs occur",
+            d.seen_pattern
+        ),
+        false => format!(
+            "seen-pattern match {:.2} < {MATCH_COSINE}: more than which pairs occur",
+            d.seen_pattern
+        ),
+    };
+    match (d.stability, d.stable, &an.mechanism.replication) {
+        (Some(x), Some(true), Ok(r)) => (format!("stable: least match over {} seeds {x:.2} ≥ {MATCH_COSINE}; {pattern}", r.seeds), true),
+        (Some(x), _, _) => (format!("unstable: least match over seeds {x:.2} < {MATCH_COSINE}, not interpreted; {pattern}"), false),
+        (None, _, Err(why)) => (format!("stability not measured ({}), not interpreted; {pattern}", not_replicated(why)), false),
+        (None, _, Ok(_)) => (format!("stability not measured, not interpreted; {pattern}"), false),
+    }
+}
+
+/// The row-centred table's top directions, each with its stability across seeds and its match
+/// with the seen pattern; only stable ones are interpreted (their correlations).
+pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
+    para(w, &format!("directions (the row-centred table's top singular vectors); two match when their rank-one matrices' cosine |u·u'|·|v·v'| is ≥ {MATCH_COSINE}, and one is stable when it matches one of every seed's; the seen pattern is the row-centred 0/1 matrix of which pairs occur:"))?;
+    for (r, d) in an.directions.iter().enumerate() {
+        let list = |xs: &[(usize, f64)]| {
+            xs.iter()
+                .map(|&(i, x)| format!("{} {x:+.2}", py_repr(an.cmp.vocab[i])))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        writeln!(
+            w,
+            "   {} σ {:.3}: current {}; next {}",
+            r + 1,
+            d.sigma,
+            list(&d.current),
+            list(&d.next)
+        )?;
+        let (status, stable) = direction_status(an, d);
+        writeln!(w, "     {status}")?;
+        if stable {
+            writeln!(w,
+                "     correlation with frequency: current {:+.2}, next {:+.2}; with vowel (letters only): current {:+.2}, next {:+.2}",
+                d.current_frequency, d.next_frequency, d.current_vowel, d.next_vowel
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// The page's section on the weights: the same paragraphs, and every patch beside its
+/// prediction on both models.
+pub fn html(s: &mut String, an: &Analysis, heading: &str) {
+    use std::fmt::Write;
+    let _ = write!(
+        s,
+        "<h3>{heading}</h3><p>W_E and W_U are fixed only up to an invertible change of basis, but \
+         rows that are equal stay equal in every basis, and a patch or a retrained seed is an \
+         experiment in any basis.</p>"
+    );
+    for p in paragraphs(an) {
+        let _ = write!(s, "<p>{}</p>", esc(&p));
+    }
+    let m = &an.mechanism;
+    if m.patches.is_empty() {
+        return;
+    }
+    let _ = write!(
+        s,
+        "<table><tr><th class=l>W_E[b] into W_E[a]</th><th>predicted Δloss</th>\
+         <th>measured, trained</th><th></th><th>measured, untrained</th><th></th></tr>"
+    );
+    let yes = |b: bool| match b {
+        true => "agrees",
+        false => "differs",
+    };
+    for p in &m.patches {
+        let (t, u) = (&p.trained, &p.untrained);
+        let predicted = match t.predicted.is_finite() {
+            true => format!("{:.3e}", t.predicted),
+            false => format!("∞ (≥ {:.3e})", t.at_least),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=l>{} into {}{}</td><td class=num>{predicted}</td><td class=num>{:.3e}</td>\
+             <td>{}</td><td class=num>{:.3e}</td><td>{}</td></tr>",
+            ch(an.cmp.vocab[t.from]),
+            ch(an.cmp.vocab[t.into]),
+            if p.in_class { " (one class)" } else { "" },
+            t.measured,
+            yes(t.agrees),
+            u.measured,
+            yes(u.agrees),
+        );
+    }
+    let _ = write!(s, "</table>");
+}
+
+/// The page's table of the row-centred table's directions, with their stability and their match
+/// with the seen pattern; the correlations of stable ones only.
+pub fn directions_html(s: &mut String, an: &Analysis) {
+    use std::fmt::Write;
+    let _ = write!(
+        s,
+        "<p>The row-centred table's top directions, with the characters that load most on each. \
+         Two directions match when the cosine of their rank-one matrices, |u·u'|·|v·v'|, is at \
+         least {MATCH_COSINE}; a direction is stable when it matches one of every seed's, and \
+         only stable ones are interpreted. The seen pattern is the row-centred 0/1 matrix of \
+         which pairs occur: a direction that matches one of its directions is mostly which pairs \
+         occur.</p><table><tr><th>σ</th>\
+         <th class=l>current: largest loadings</th><th class=l>next: largest loadings</th>\
+         <th class=l>stability, seen pattern</th>\
+         <th>r(frequency) current, next</th><th>r(vowel) current, next</th></tr>"
+    );
+    for d in &an.directions {
+        let list = |xs: &[(usize, f64)]| {
+            xs.iter()
+                .map(|&(i, x)| format!("{} {x:+.2}", ch(an.cmp.vocab[i])))
+                .collect::<Vec<_>>()
+                .join(" &nbsp; ")
+        };
+        let (status, stable) = direction_status(an, d);
+        let correlations = match stable {
+            true => format!(
+                "<td class=num>{:+.2}, {:+.2}</td><td class=num>{:+.2}, {:+.2}</td>",
+                d.current_frequency, d.next_frequency, d.current_vowel, d.next_vowel
+            ),
+            false => "<td colspan=2>not interpreted</td>".into(),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=num>{:.2}</td><td class=l>{}</td><td class=l>{}</td><td class=l>{}</td>{correlations}</tr>",
+            d.sigma,
+            list(&d.current),
+            list(&d.next),
+            esc(&status),
+        );
+    }
+    let _ = write!(s, "</table>");
+}
