@@ -192,6 +192,12 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
+    /// Print everything: after the one-screen summary, the token-by-token tables, the evidence
+    /// beside its controls, the decomposition in full, the directions, the sanity checks and
+    /// the rank-k truncations.
+    #[arg(long)]
+    pub full: bool,
+
     #[command(flatten)]
     pub val: ValFraction,
     #[command(flatten)]
@@ -209,6 +215,11 @@ pub struct ReportArgs {
     /// training flags as the page's defaults.
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
+
+    /// Add the token-by-token tables, the decomposition in full, the directions and the
+    /// appendices (the sanity checks, the rank-k truncations) after the summary.
+    #[arg(long, conflicts_with = "interactive")]
+    pub full: bool,
     #[command(flatten)]
     pub source: ModelSource,
 }

@@ -30,7 +30,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         println!("{out}");
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", render::text::interpret(&an, colour));
+        print!("{}", render::text::interpret(&an, colour, a.full));
         if let Some(h) = &an.held_out {
             print!("\n{}", render::verbs::held_out_text(h));
         }

@@ -66,18 +66,23 @@ impl Shown {
     /// character (its row total plus its column total: every occurrence twice, once for the
     /// text's first and last); ties keep the lower id. The ones shown stay in token-id order.
     pub fn of(counts: &[Vec<f64>]) -> Shown {
+        Shown::at_most(counts, MAX_SHOWN)
+    }
+
+    /// The same with `max` characters in place of [`MAX_SHOWN`].
+    pub fn at_most(counts: &[Vec<f64>], max: usize) -> Shown {
         let v = counts.len();
-        if v <= MAX_SHOWN {
+        if v <= max {
             return Shown {
                 ids: (0..v).collect(),
                 hidden: 0,
             };
         }
-        let mut ids = vec![0; MAX_SHOWN];
+        let mut ids = vec![0; max];
         zl_core::interpret::most_frequent(|i, j| counts[i][j], v, &mut ids);
         Shown {
             ids,
-            hidden: v - MAX_SHOWN,
+            hidden: v - max,
         }
     }
 
@@ -96,9 +101,9 @@ impl Shown {
 }
 
 /// Two tables (rows = current token, columns = next token) side by side, with titles, the
-/// vocabulary along the top and down the side, and a legend. Above [`MAX_SHOWN`] characters
-/// only the most frequent are drawn (by `counts`, the bigram counts; see [`Shown::of`]), and a
-/// line says how many are hidden.
+/// vocabulary along the top and down the side, and a legend. Above `max` characters only the
+/// most frequent are drawn (by `counts`, the bigram counts; see [`Shown::at_most`]), and a line
+/// says how many are hidden.
 pub fn side_by_side(
     left: &[Vec<f64>],
     right: &[Vec<f64>],
@@ -106,8 +111,9 @@ pub fn side_by_side(
     vocab: &[char],
     titles: (&str, &str),
     colour: bool,
+    max: usize,
 ) -> String {
-    let shown = Shown::of(counts);
+    let shown = Shown::at_most(counts, max);
     let ids = &shown.ids;
     let v = ids.len();
     let width = v.max(titles.0.chars().count()) + 4;
@@ -140,8 +146,7 @@ pub fn side_by_side(
         };
         let _ = write!(legend, " {shown} {range}");
     }
-    let _ = writeln!(s, "{legend}");
-    let _ = writeln!(s, "   ␣ is the space character");
+    let _ = writeln!(s, "{legend}; ␣ is a space");
     s
 }
 
@@ -152,7 +157,7 @@ mod tests {
     #[test]
     fn plain_heatmap_is_ascii_shades_in_a_grid() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &t, &['a', ' '], ("L", "R"), false);
+        let s = side_by_side(&t, &t, &t, &['a', ' '], ("L", "R"), false, MAX_SHOWN);
         assert!(!s.contains('\x1b'));
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[2], " a  @     a  @");
@@ -166,7 +171,7 @@ mod tests {
     #[test]
     fn colour_heatmap_uses_background_escapes() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &t, &['a', 'b'], ("L", "R"), true);
+        let s = side_by_side(&t, &t, &t, &['a', 'b'], ("L", "R"), true, MAX_SHOWN);
         assert!(s.contains("\x1b[48;2;253;231;37m \x1b[0m"));
     }
 
@@ -217,7 +222,7 @@ mod tests {
         let vocab: Vec<char> = (0..70u32)
             .map(|i| char::from_u32(0x3b1 + i).unwrap())
             .collect();
-        let s = side_by_side(&p, &p, &c, &vocab, ("P", "Q"), false);
+        let s = side_by_side(&p, &p, &c, &vocab, ("P", "Q"), false, MAX_SHOWN);
         assert!(s.contains("10 less frequent ones are hidden"), "{s}");
         let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= 130, "{widest} columns:\n{s}");
