@@ -369,6 +369,41 @@ pub fn token_row(log_q: &Table, b: &Counts, i: usize) -> TokenRow {
     }
 }
 
+/// The top-1 agreement over the rows of a comparison, counted honestly: the plain count, and
+/// the rows with a single most frequent next token apart.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct Agreement {
+    /// Of the rows followed by something, those whose most frequent next tokens (a set, with
+    /// ties) contain the model's top-1.
+    pub agree: usize,
+    /// Rows followed by something.
+    pub followed: usize,
+    /// Rows with a single most frequent next token.
+    pub single_max: usize,
+    /// Of those, the rows whose top-1 is it.
+    pub single_max_agree: usize,
+    /// Rows with one possible next token only (agreement there needs no more than its order).
+    pub single_successor: usize,
+}
+
+/// [`Agreement`] of `rows` ([`token_row`] of every row, in order) on `b`.
+pub fn agreement(rows: &[TokenRow], b: &Counts) -> Agreement {
+    let v = b.vocab_len();
+    let mut a = Agreement::default();
+    for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.count > 0.0) {
+        let of = |x: &dyn Fn(f64) -> bool| (0..v).filter(|&j| x(b.counts[(i, j)])).count();
+        a.followed += 1;
+        a.agree += r.argmax_agrees as usize;
+        if of(&|c| c == r.data_top_count) == 1 {
+            a.single_max += 1;
+            a.single_max_agree += r.argmax_agrees as usize;
+        }
+        a.single_successor += (of(&|c| c > 0.0) == 1) as usize;
+    }
+    a
+}
+
 /// Writes into `out` the indices `0..v` ranked by `score` (highest first, lower id first among
 /// equals), as many as `out` holds; returns how many it wrote (`min(out.len(), v)`).
 pub fn ranked(score: impl Fn(usize) -> f64, v: usize, out: &mut [usize]) -> usize {

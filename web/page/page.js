@@ -184,19 +184,16 @@
     g.stroke();
   }
 
-  function agreement(r) {
-    const rows = r.rows.filter((x) => x.n > 0);
-    const single = rows.filter((x) => x.data_top.length && (x.data_top.length < 2 || x.data_top[1].p < x.data_top[0].p));
-    return `${rows.filter((x) => x.argmax_agrees).length} of ${rows.length} (single maximum: ${single.filter((x) => x.argmax_agrees).length} of ${single.length})`;
-  }
+  // The top-1 agreement as the module counted it.
+  const agreement = (a) => `${a.agree} of ${a.followed} (single maximum: ${a.single_max_agree} of ${a.single_max})`;
 
   function showEvidence(r, u) {
     for (const [id, k] of [["model-loss", "model_loss"], ["floor", "floor"], ["gap", "gap"], ["uniform", "uniform"]]) {
       $(id).textContent = r[k].toFixed(6);
       $(id + "-0").textContent = u[k].toFixed(6);
     }
-    $("agree").textContent = agreement(r);
-    $("agree-0").textContent = agreement(u);
+    $("agree").textContent = agreement(r.agreement);
+    $("agree-0").textContent = agreement(u.agreement);
     const v = r.vocab.length;
     $("hidden-note").textContent = r.shown.length < v
       ? `showing the ${r.shown.length} most frequent of ${v} characters; ${v - r.shown.length} less frequent ones are hidden` : "";
@@ -215,7 +212,7 @@
       tr.append(el("td", `${label(row.model_top)} ${row.model_top_q.toFixed(3)} ${row.n > 0 ? (row.argmax_agrees ? "✓" : "✗") : ""}`));
       tb.append(tr);
     }
-    for (const id of ["evidence", "ablation", "sampling"]) $(id).hidden = false;
+    for (const id of ["evidence", "sampling", "ablation"]) $(id).hidden = false;
     $("ablation-result").hidden = true;
     $("ablation-none").hidden = false;
     $("sample-model").textContent = "";

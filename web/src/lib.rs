@@ -152,9 +152,12 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
         let log_q = self.log_q();
         let mut shown = [0usize; MAX_SHOWN];
         let k = zi::most_frequent(|i, j| self.count(i, j), v, &mut shown);
+        let token_rows: Vec<zi::TokenRow> = (0..v)
+            .map(|i| zi::token_row(&log_q, &self.counts, i))
+            .collect();
         let rows: Vec<Value> = (0..v)
             .map(|i| {
-                let r = zi::token_row(&log_q, &self.counts, i);
+                let r = token_rows[i];
                 let mut top = [0usize; TOP];
                 let k = zi::ranked(|j| self.count(i, j), v, &mut top);
                 let seen = (0..v).filter(|&j| self.count(i, j) > 0.0).count();
@@ -207,6 +210,7 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "gap": d.kl_weighted,
             "uniform": d.uniform_loss,
             "rows": rows,
+            "agreement": zi::agreement(&token_rows, &self.counts),
             "shown": &shown[..k],
             "counts": counts, "p": p, "q": q,
         })

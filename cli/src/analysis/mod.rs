@@ -14,6 +14,7 @@ pub mod verdict;
 use std::time::Instant;
 
 use anyhow::{anyhow, bail, Context, Result};
+pub use zl_core::interpret::Agreement;
 use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
 use crate::{
@@ -87,20 +88,6 @@ pub struct MarginSummary {
     pub positive: usize,
     /// The smallest margin (`None` when no row has one).
     pub smallest: Option<f64>,
-}
-
-/// The top-1 agreement, counted honestly.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
-pub struct Agreement {
-    /// Rows followed by something, and of those, the rows whose most frequent next tokens (a
-    /// set, with ties) contain the model's top-1.
-    pub agree: usize,
-    pub followed: usize,
-    /// Rows with a single most frequent next token, and of those, the agreeing ones.
-    pub single_max: usize,
-    pub single_max_agree: usize,
-    /// Rows with one possible next token only (agreement there needs no more than its order).
-    pub single_successor: usize,
 }
 
 impl Comparison {
@@ -434,7 +421,7 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
         closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
         decomposition,
         model_loss_f32,
-        agreement: agreement(&rows, &counts, &data_top),
+        agreement: zi::agreement(&rows, b),
         unseen_pairs,
         seen_pairs: v * v - unseen_pairs,
         counts,
@@ -471,33 +458,6 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
         seen_spread_max: seen_spread.iter().flatten().copied().fold(0.0, f64::max),
         seen_spread,
     }
-}
-
-/// [`Agreement`]: the plain count, and the rows with a single maximum apart.
-fn agreement(rows: &[TokenRow], counts: &[Vec<f64>], data_top: &[Vec<usize>]) -> Agreement {
-    let mut a = Agreement {
-        agree: 0,
-        followed: 0,
-        single_max: 0,
-        single_max_agree: 0,
-        single_successor: 0,
-    };
-    for (i, r) in rows.iter().enumerate() {
-        if r.count == 0.0 {
-            continue;
-        }
-        a.followed += 1;
-        a.agree += r.argmax_agrees as usize;
-        let maxima = counts[i].iter().filter(|&&c| c == r.data_top_count).count();
-        if maxima == 1 {
-            a.single_max += 1;
-            a.single_max_agree += r.argmax_agrees as usize;
-        }
-        if data_top[i].len() == 1 {
-            a.single_successor += 1;
-        }
-    }
-    a
 }
 
 /// Rows with a margin, how many of them are positive, and the smallest.
