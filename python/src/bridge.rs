@@ -305,7 +305,8 @@ pub fn interpret(
     if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
         obj.insert("held_out".into(), render::verbs::held_out_json(h));
     }
-    Ok((out.to_string(), render::html::page(&an)?))
+    // The full report (zl report --full): a notebook cell scrolls, a terminal does not.
+    Ok((out.to_string(), render::html::page(&an, true)?))
 }
 
 /// `zl sample --json`'s object, as JSON text: `chars` characters after `prompt` (the corpus's
