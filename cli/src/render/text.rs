@@ -1225,7 +1225,7 @@ pub fn evidence_label(kind: EvidenceKind) -> String {
         K::PositiveMargins { rows } => {
             format!("rows with every unseen logit below every seen one (of {rows})")
         }
-        K::IndicatorR2 => "R² of the row-centred table by the seen/unseen indicator".into(),
+        K::IndicatorR2 => "R² by the seen/unseen indicator (a stage of training)".into(),
         K::SeenCorrelation => "correlation of seen logits with ln P (row-centred)".into(),
         K::SeenSpread => "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
     }
