@@ -3,7 +3,7 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
-use zl_core::{AdamWConfig, TrainConfig};
+use zl_core::{flags, AdamWConfig, TrainConfig};
 
 use crate::backend::Choice;
 
@@ -55,9 +55,7 @@ pub enum Command {
     Count(CountArgs),
 }
 
-/// Largest accepted epoch count: 10 million full-batch steps (about a minute on one core);
-/// beyond that a typo is likelier than intent.
-pub const MAX_EPOCHS: u32 = 10_000_000;
+pub use zl_core::flags::MAX_EPOCHS;
 
 /// A training run's flags, in every command that trains; their defaults are zl-core's
 /// `TrainConfig::default()`, the notebook's.
@@ -359,26 +357,25 @@ pub struct RunArgs {
 /// Most characters `zl sample` generates.
 pub const MAX_SAMPLE_CHARS: u32 = 1_000_000;
 
-fn parse_val_fraction(s: &str) -> Result<f64, String> {
+/// A number `ok` takes, or `why` with the text as given.
+fn number(s: &str, ok: fn(f64) -> bool, why: &str) -> Result<f64, String> {
     let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 && x < 1.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "--val-fraction must be a number between 0 and 1, both excluded, such as 0.1 (got {s})"
-        ))
-    }
+    ok(x).then_some(x).ok_or_else(|| format!("{why} (got {s})"))
+}
+
+fn parse_val_fraction(s: &str) -> Result<f64, String> {
+    let why = "--val-fraction must be a number between 0 and 1, both excluded, such as 0.1";
+    number(s, |x| x.is_finite() && x > 0.0 && x < 1.0, why)
 }
 
 fn parse_temperature(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the temperature must be a positive finite number, such as 1 or 0.5 (got {s})"
-        ))
-    }
+    let why = "the temperature must be a positive finite number, such as 1 or 0.5";
+    number(s, |x| x.is_finite() && x > 0.0, why)
+}
+
+fn parse_gap(s: &str) -> Result<f64, String> {
+    let why = "the gap to reach must be a positive finite number of nats, such as 1e-4";
+    number(s, |x| x.is_finite() && x > 0.0, why)
 }
 
 fn parse_chars(s: &str) -> Result<u32, String> {
@@ -404,67 +401,32 @@ fn parse_run_text(s: &str) -> Result<String, String> {
 }
 
 fn parse_f64(s: &str) -> Result<f64, String> {
-    s.trim()
-        .parse::<f64>()
-        .map_err(|_| format!("'{s}' is not a number"))
+    core(flags::number(s))
 }
 
 fn parse_lr(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the learning rate must be a positive finite number, such as 1e-3 (got {s})"
-        ))
-    }
-}
-
-fn parse_gap(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x > 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the gap to reach must be a positive finite number of nats, such as 1e-4 (got {s})"
-        ))
-    }
+    core(flags::lr(s))
 }
 
 fn parse_weight_decay(s: &str) -> Result<f64, String> {
-    let x = parse_f64(s)?;
-    if x.is_finite() && x >= 0.0 {
-        Ok(x)
-    } else {
-        Err(format!(
-            "the weight decay must be zero or a positive finite number, such as 0.01 (got {s})"
-        ))
-    }
+    core(flags::weight_decay(s))
+}
+
+/// zl-core's check of a value (shared with the browser page), in clap's terms.
+fn core<T>(r: Result<T, flags::Refused<'_>>) -> Result<T, String> {
+    r.map_err(|e| e.to_string())
 }
 
 fn parse_count(s: &str, what: &str, max: u32) -> Result<u32, String> {
-    let n: i128 = s
-        .trim()
-        .replace('_', "")
-        .parse()
-        .map_err(|_| format!("'{s}' is not a whole number"))?;
-    if n < 1 || n > max as i128 {
-        return Err(format!("{what} must be between 1 and {max} (got {s})"));
-    }
-    Ok(n as u32)
+    core(flags::count(s, what, max))
 }
 
 fn parse_seed(s: &str) -> Result<u64, String> {
-    s.trim().parse::<u64>().map_err(|_| {
-        format!(
-            "the seed must be a whole number from 0 to {} (got {s})",
-            u64::MAX
-        )
-    })
+    core(flags::seed(s))
 }
 
 fn parse_d_model(s: &str) -> Result<usize, String> {
-    parse_count(s, "d_model", crate::data::MAX_D_MODEL as u32).map(|d| d as usize)
+    core(flags::d_model(s))
 }
 
 /// Most models in one batch.
@@ -509,7 +471,7 @@ fn parse_seeds(s: &str) -> Result<Seeds, String> {
 }
 
 fn parse_epochs(s: &str) -> Result<u32, String> {
-    parse_count(s, "the epoch count", MAX_EPOCHS)
+    core(flags::epochs(s))
 }
 
 fn parse_log_every(s: &str) -> Result<u32, String> {
@@ -539,7 +501,7 @@ pub fn report_usage_error(e: clap::Error) -> ExitCode {
 /// Clap's error as one line, from its kind and context: what is wrong, the flags or values at
 /// fault, what clap suggests, the possible values (also beside a suggestion, which clap's own
 /// rendering drops them for), and for flags that cannot go together, how to fix that.
-fn usage_line(e: &clap::Error) -> String {
+pub fn usage_line(e: &clap::Error) -> String {
     use clap::error::{ContextKind as K, ContextValue as V, ErrorKind};
     let list = |k: K| -> Vec<String> {
         match e.get(k) {

@@ -6,8 +6,8 @@
 //! computation at the smallest of a handful of capacity tiers that fits, or at the seed
 //! notebook's exact 30×16. Each tier is one more copy of every generic function it reaches in a
 //! binary, so the tiers are few. The `zl` binary (on a thread with a big stack) and the browser
-//! page's WebAssembly module (`web/`) both choose their tiers here, for training and its f32
-//! forward only: the f64 analysis (`interpret`, with the `alloc` feature) is sized at run time.
+//! page's WebAssembly module (`web/`) both choose their tiers here, for training only: the f64
+//! analysis (`interpret`, with the `alloc` feature) and `loss::loss_at` are sized at run time.
 
 /// The largest vocabulary a model can have (token ids 0..=255).
 pub const MAX_VOCAB: usize = 256;

@@ -369,8 +369,7 @@ pub fn token_row(log_q: &Table, b: &Counts, i: usize) -> TokenRow {
     }
 }
 
-/// The top-1 agreement over the rows of a comparison, counted honestly: the plain count, and
-/// the rows with a single most frequent next token apart.
+/// The model's top-1 against the data's most frequent next tokens, over the rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct Agreement {
@@ -381,25 +380,24 @@ pub struct Agreement {
     pub followed: usize,
     /// Rows with a single most frequent next token.
     pub single_max: usize,
-    /// Of those, the rows whose top-1 is it.
+    /// Of those, the agreeing ones.
     pub single_max_agree: usize,
     /// Rows with one possible next token only (agreement there needs no more than its order).
     pub single_successor: usize,
 }
 
-/// [`Agreement`] of `rows` ([`token_row`] of every row, in order) on `b`.
+/// [`Agreement`] of the rows [`token_row`] gives for the counts `b`.
 pub fn agreement(rows: &[TokenRow], b: &Counts) -> Agreement {
-    let v = b.vocab_len();
     let mut a = Agreement::default();
     for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.count > 0.0) {
-        let of = |x: &dyn Fn(f64) -> bool| (0..v).filter(|&j| x(b.counts[(i, j)])).count();
+        let row = b.counts.row(i);
         a.followed += 1;
         a.agree += r.argmax_agrees as usize;
-        if of(&|c| c == r.data_top_count) == 1 {
+        if row.iter().filter(|&&c| c == r.data_top_count).count() == 1 {
             a.single_max += 1;
             a.single_max_agree += r.argmax_agrees as usize;
         }
-        a.single_successor += (of(&|c| c > 0.0) == 1) as usize;
+        a.single_successor += (row.iter().filter(|&&c| c > 0.0).count() == 1) as usize;
     }
     a
 }
@@ -423,6 +421,11 @@ pub fn ranked(score: impl Fn(usize) -> f64, v: usize, out: &mut [usize]) -> usiz
     }
     k
 }
+
+/// Above this many characters a heatmap shows only the most frequent ones ([`most_frequent`]):
+/// two tables of 60 columns side by side fit a 130-column terminal, and a figure of 60² cells
+/// keeps the report and the browser page small (each SVG cell is a rectangle and its hover text).
+pub const MAX_SHOWN: usize = 60;
 
 /// The characters a heatmap of many characters shows: at most `out.len()` token ids, the most
 /// frequent ones, written into `out` in token-id order; returns how many (`min(out.len(), v)`).

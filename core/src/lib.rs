@@ -32,6 +32,7 @@ pub mod bigram;
 pub mod capacity;
 pub mod checksum;
 pub mod corpus;
+pub mod flags;
 #[cfg(any(test, feature = "alloc"))]
 pub mod interpret;
 pub mod loss;

@@ -164,6 +164,38 @@ pub fn loss<const V: usize, const D: usize>(m: &Model<V, D>, b: &Bigrams<V>) -> 
     forward(m, b, &mut Workspace::default())
 }
 
+/// The mean cross-entropy of a `v`-token, `d_model`-column model given at run-time size: `w_e`
+/// row-major v×d, `w_u` row-major d×v, `counts` row-major v×v. Every element goes through the
+/// same operations in the same order as in [`forward`] (the padding there adds only exact
+/// zeros), so this is [`loss`]'s value to the bit at any capacity, without a capacity tier.
+///
+/// Panics unless `v ≤ MAX_VOCAB` and the slices hold those shapes.
+pub fn loss_at(v: usize, d: usize, w_e: &[f32], w_u: &[f32], counts: &[u64]) -> f32 {
+    assert!(v <= crate::capacity::MAX_VOCAB && w_e.len() == v * d && w_u.len() == d * v);
+    let (mut l, mut total, mut n) = ([0f32; crate::capacity::MAX_VOCAB], 0f32, 0u64);
+    for i in 0..v {
+        for (j, lij) in l[..v].iter_mut().enumerate() {
+            *lij = 0.0;
+            for k in 0..d {
+                *lij += w_u[k * v + j] * w_e[i * d + k];
+            }
+        }
+        let mx = l[1..v].iter().fold(l[0], |m, x| m.max(*x));
+        let mut sum = 0f32;
+        for x in &l[..v] {
+            sum += crate::math::exp(*x - mx);
+        }
+        let lse = mx + crate::math::ln(sum);
+        let mut acc = 0f32;
+        for (c, lij) in counts[i * v..(i + 1) * v].iter().zip(&l) {
+            acc += *c as f32 * (lse - *lij);
+            n += c;
+        }
+        total += acc;
+    }
+    total / n as f32
+}
+
 /// The mean cross-entropy of `m` on `b` (the loss before any update), with its gradient in `g`.
 pub fn loss_and_grad<const V: usize, const D: usize>(
     m: &Model<V, D>,
@@ -317,6 +349,31 @@ mod tests {
                 }
             }
             std::println!("seed {seed} scale {scale}: worst |analytic - numeric| {worst:e}");
+        }
+    }
+
+    #[test]
+    fn run_time_sized_loss_gives_the_tiers_bits() {
+        fn check<const V: usize, const D: usize>(v: usize, d: usize, seed: u64, scale: f32) {
+            let mut g = crate::rng::TorchGenerator::new(seed);
+            let (mut we, mut wu) = (std::vec![0f32; v * d], std::vec![0f32; d * v]);
+            g.randn(&mut we);
+            g.randn(&mut wu);
+            we.iter_mut().chain(wu.iter_mut()).for_each(|x| *x *= scale);
+            let mut c = std::vec![0f32; v * v];
+            g.randn(&mut c);
+            // Sparse counts, some rows empty, as a text gives.
+            let counts: std::vec::Vec<u64> = c.iter().map(|x| (x * 4.0).max(0.0) as u64).collect();
+            let m = Model::<V, D>::from_row_major(v, d, &we, &wu).unwrap();
+            let b = Bigrams::<V>::from_count_table(v, &counts).unwrap();
+            let ours = loss_at(v, d, &we, &wu, &counts);
+            assert_eq!(ours.to_bits(), loss(&m, &b).to_bits(), "{v}×{d} at {V}×{D}");
+        }
+        for (seed, scale) in [(1u64, 0.3f32), (2, 1.0), (3, 4.0)] {
+            check::<30, 16>(30, 16, seed, scale);
+            check::<32, 8>(17, 5, seed, scale);
+            check::<64, 32>(64, 32, seed, scale);
+            check::<256, 64>(200, 40, seed, scale);
         }
     }
 

@@ -81,8 +81,23 @@ pub fn sampling(flags: &[(&str, String)]) -> Result<Sampling> {
     }
 }
 
+/// The defaults of `zl train` (zl-core's `TrainConfig::default()` and the seed's width), of
+/// `zl sweep`'s widths and of `zl sample`: what their parsers give for no flags.
+pub fn defaults() -> (Settings, Vec<usize>, Sampling) {
+    let sizes = match parse("sweep", &[]).map(|c| c.command) {
+        Ok(Command::Sweep(a)) => a.d_model,
+        _ => unreachable!("`zl sweep` parses without flags"),
+    };
+    let none = "flags at their defaults parse";
+    (
+        settings(&[]).expect(none),
+        sizes,
+        sampling(&[]).expect(none),
+    )
+}
+
 /// `zl COMMAND --flag=value…` through the CLI's parser (`backend` goes before the command);
-/// a refused value is clap's first line, as `zl` reports it.
+/// a refused value is the line `zl` reports.
 fn parse(command: &str, flags: &[(&str, String)]) -> Result<Cli> {
     let mut argv = vec!["zl".to_string()];
     for (name, value) in flags.iter().filter(|(n, _)| *n == "backend") {
@@ -92,11 +107,7 @@ fn parse(command: &str, flags: &[(&str, String)]) -> Result<Cli> {
     for (name, value) in flags.iter().filter(|(n, _)| *n != "backend") {
         argv.push(format!("--{}={value}", name.replace('_', "-")));
     }
-    Cli::try_parse_from(argv).map_err(|e| {
-        let text = e.render().to_string();
-        let line = text.lines().next().unwrap_or_default();
-        anyhow::anyhow!("{}", line.strip_prefix("error: ").unwrap_or(line))
-    })
+    Cli::try_parse_from(argv).map_err(|e| anyhow::anyhow!("{}", zl_cli::args::usage_line(&e)))
 }
 
 /// The corpus of a text given as a string, of a `--corpus` file, of a `--counts` file, or the
@@ -301,29 +312,21 @@ pub fn interpret(
         },
     };
     let an = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
-    let mut out = render::json::interpret(&an);
-    if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
-        obj.insert("held_out".into(), render::verbs::held_out_json(h));
-    }
+    let out = render::json::interpret(&an).to_string();
     // The full report (zl report --full): a notebook cell scrolls, a terminal does not.
-    Ok((out.to_string(), render::html::page(&an, true)?))
+    Ok((out, render::html::page(&an, true)?))
 }
 
 /// `zl sample --json`'s object, as JSON text: `chars` characters after `prompt` (the corpus's
 /// first character when `None`) from the model and from the corpus's bigram table.
 pub fn sample(w: &Weights, corpus: &Corpus, what: &str, s: &Sampling) -> Result<String> {
     check_vocab(w, corpus)?;
-    let prompt = match &s.prompt {
-        Some(p) => sample::token_ids(p, &corpus.vocab, "--prompt")?,
-        None => corpus.tokens(1)?,
-    };
-    let rows = sample::model_rows(w, s.temperature)?;
-    let samples = sample::sample(&rows.log_q, corpus, &prompt, s.chars, s.sample_seed);
+    let prompt = sample::prompt_ids(s.prompt.as_deref(), corpus)?;
     let view = render::verbs::SampleView {
         what,
         vocab: &w.vocab,
         prompt: &prompt,
-        samples: &samples,
+        samples: &sample::sample(w, s.temperature, corpus, &prompt, s.chars, s.sample_seed),
         seed: s.sample_seed,
         temperature: s.temperature,
     };
@@ -357,8 +360,9 @@ pub struct Positions {
 
 pub fn run(w: &Weights, text: &str) -> Result<Positions> {
     let tokens = sample::token_ids(text, &w.vocab, "--text")?;
-    let rows = sample::model_rows(w, 1.0)?;
-    let (positions, loss) = sample::run(w, &rows, &tokens);
+    let sample::Run {
+        positions, loss, ..
+    } = sample::run(w, &tokens);
     Ok(Positions {
         tokens,
         hook_embed: positions
@@ -382,22 +386,7 @@ pub fn sweep(corpus: &Corpus, sizes: &[usize], s: &Settings) -> Result<String> {
     }
     let backend = Backend::open(s.backend)?;
     let config = s.config;
-    let floor = corpus.bigram_entropy();
-    let jobs: Vec<Job> = sizes
-        .iter()
-        .map(|&d_model| Job { d_model, config })
-        .collect();
-    let runs = backend.train(corpus, &jobs, false)?;
-    let points = runs
-        .iter()
-        .map(|t| sweep::Point {
-            d_model: t.job.d_model,
-            final_loss: t.final_loss as f64,
-            gap: t.final_loss as f64 - floor,
-            train_seconds: t.seconds,
-        })
-        .collect();
-    let sw = sweep::Sweep::Fixed(sweep::Fixed::new(points, floor, config.epochs));
+    let sw = sweep::Sweep::Fixed(sweep::fixed(&backend, corpus, &sizes, config)?);
     Ok(render::json::sweep(&backend.name(), corpus, &config, &sw).to_string())
 }
 

@@ -350,10 +350,30 @@ fn sweep(py: Python<'_>, corpus: &Corpus, sizes: Vec<usize>, flags: Flags) -> Py
     detached(py, || bridge::sweep(&corpus.0, &sizes, &s))
 }
 
+/// The keyword arguments' defaults, from zl's own flags (`bridge::defaults`).
+#[pyfunction]
+fn defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let (t, sweep, s) = bridge::defaults();
+    let d = PyDict::new(py);
+    let backend = clap::ValueEnum::to_possible_value(&t.backend).expect("every backend is named");
+    d.set_item("backend", backend.get_name())?;
+    d.set_item("d_model", t.d_model)?;
+    d.set_item("epochs", t.config.epochs)?;
+    d.set_item("lr", t.config.adamw.lr)?;
+    d.set_item("weight_decay", t.config.adamw.weight_decay)?;
+    d.set_item("seed", t.config.seed)?;
+    d.set_item("sweep_d_model", sweep)?;
+    d.set_item("chars", s.chars)?;
+    d.set_item("temperature", s.temperature)?;
+    d.set_item("sample_seed", s.sample_seed)?;
+    Ok(d)
+}
+
 #[pymodule]
 fn _zl(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<Corpus>()?;
     m.add_function(wrap_pyfunction!(corpus, m)?)?;
+    m.add_function(wrap_pyfunction!(defaults, m)?)?;
     m.add_function(wrap_pyfunction!(check, m)?)?;
     m.add_function(wrap_pyfunction!(train, m)?)?;
     m.add_function(wrap_pyfunction!(check_weights, m)?)?;

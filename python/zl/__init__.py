@@ -40,6 +40,9 @@ __all__ = [
 
 PathLike = Union[str, "os.PathLike[str]"]
 
+# The keyword arguments' defaults are the `zl` command's own (zl-core's TrainConfig::default()).
+_D = _zl.defaults()
+
 
 class Record:
     """A JSON object of zl's (`zl ... --json`) with its keys as attributes (nested objects
@@ -281,8 +284,8 @@ class Model:
                 obj, html = _zl.interpret(flags, load=weights, **paths)
         return Interpretation(json.loads(obj), html)
 
-    def sample(self, prompt: Optional[str] = None, chars: int = 200, temperature: float = 1.0,
-               sample_seed: int = 0, text: Optional[str] = None, corpus: Optional[PathLike] = None,
+    def sample(self, prompt: Optional[str] = None, chars: int = _D["chars"],
+               temperature: float = _D["temperature"], sample_seed: int = _D["sample_seed"], text: Optional[str] = None, corpus: Optional[PathLike] = None,
                counts: Optional[PathLike] = None) -> Record:
         """`zl sample --json`: `chars` characters after `prompt` from the model and from the
         bigram table of its text (or of the text given), with one stream of random numbers."""
@@ -304,7 +307,7 @@ class Model:
         with `hook_embed`), holding these weights bit for bit."""
         from .notebook import to_module
 
-        seed = int(dict(self._flags or []).get("seed", 0))
+        seed = int(dict(self._flags or []).get("seed", _D["seed"]))
         return to_module(self.W_E, self.W_U, self.vocab, seed)
 
 
@@ -334,9 +337,10 @@ def _corpus_of(text, counts, corpus) -> tuple:
     return _native(origin), origin
 
 
-def train(text: Optional[str] = None, counts: Union[Counts, PathLike, None] = None, d_model: int = 16,
-          epochs: int = 10000, lr: float = 1e-3, weight_decay: float = 0.01, seed: int = 0,
-          backend: str = "cpu", val_fraction: Optional[float] = None, progress: bool = True,
+def train(text: Optional[str] = None, counts: Union[Counts, PathLike, None] = None,
+          d_model: int = _D["d_model"], epochs: int = _D["epochs"], lr: float = _D["lr"],
+          weight_decay: float = _D["weight_decay"], seed: int = _D["seed"],
+          backend: str = _D["backend"], val_fraction: Optional[float] = None, progress: bool = True,
           corpus: Optional[PathLike] = None) -> Model:
     """`zl train`: trains on `text` (a str), `counts` (a `Counts`, or a `zl count` file),
     the UTF-8 file `corpus`, or the seed notebook's sentence, with the same bits (`checksum`
@@ -369,8 +373,9 @@ def load(path: PathLike, text: Optional[str] = None, corpus: Optional[PathLike] 
 
 
 def sweep(text: Optional[str] = None, counts: Union[Counts, PathLike, None] = None,
-          d_model: Sequence[int] = (1, 2, 4, 8, 16, 32), epochs: int = 10000, lr: float = 1e-3,
-          weight_decay: float = 0.01, seed: int = 0, backend: str = "cpu",
+          d_model: Sequence[int] = tuple(_D["sweep_d_model"]), epochs: int = _D["epochs"],
+          lr: float = _D["lr"], weight_decay: float = _D["weight_decay"], seed: int = _D["seed"],
+          backend: str = _D["backend"],
           corpus: Optional[PathLike] = None) -> Record:
     """`zl sweep --json`: one model per d_model, each trained `epochs` epochs, and which come
     close to the bigram floor."""

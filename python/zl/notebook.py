@@ -1,5 +1,6 @@
 """The seed notebook's `ZeroLayerTransformer`, as the notebook writes it (In [13]), and the
-conversions between it and zl's arrays. Imports torch and TransformerLens (4.x) when used."""
+conversions between it and zl's arrays. Imports torch and TransformerLens (4.x) when used.
+tests/golden/tl_notebook.py checks this class against zl's Rust, TransformerLens hooks and all."""
 
 from __future__ import annotations
 

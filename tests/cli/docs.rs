@@ -6,7 +6,7 @@ use serde_json::Value;
 use zl_tests::{root, zl};
 
 /// The fenced block after the line `marker` in `text`.
-fn block_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
+pub(crate) fn block_after<'a>(text: &'a str, marker: &str) -> Vec<&'a str> {
     let at = text.find(marker).unwrap_or_else(|| panic!("no {marker:?}"));
     text[at..]
         .lines()

@@ -13,6 +13,8 @@ use serde_json::Value;
 use zl_core::{checksum, AdamWConfig, Bigrams, Model, SeedModel, Trainer, Vocab, SEED_TEXT};
 use zl_tests::{floats, root, zl, zl_bin};
 
+use crate::docs::block_after;
+
 /// The demos train for the notebook's 10,000 epochs.
 pub(crate) const EPOCHS: u32 = 10_000;
 
@@ -20,22 +22,10 @@ fn guide() -> String {
     std::fs::read_to_string(root().join("docs/EMBEDDED.md")).expect("docs/EMBEDDED.md")
 }
 
-/// The fenced block after the line `marker`.
-fn block_after(doc: &str, marker: &str) -> String {
-    let at = doc
-        .find(marker)
-        .unwrap_or_else(|| panic!("docs/EMBEDDED.md has no {marker:?}"));
-    let rest = &doc[at + marker.len()..];
-    let open = rest.find("```").expect("a fence after the marker");
-    let body = &rest[open..];
-    let body = &body[body.find('\n').unwrap() + 1..];
-    body[..body.find("\n```").expect("a closing fence") + 1].to_string()
-}
-
 #[test]
 fn the_guides_example_is_the_whole_file() {
     let doc = guide();
-    let shown = block_after(&doc, "<!-- from demos/own-model/src/lib.rs -->");
+    let shown = block_after(&doc, "<!-- from demos/own-model/src/lib.rs -->").join("\n") + "\n";
     let file = std::fs::read_to_string(root().join("demos/own-model/src/lib.rs")).unwrap();
     assert_eq!(
         shown, file,

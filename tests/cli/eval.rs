@@ -3,13 +3,7 @@
 use serde_json::Value;
 use std::process::{Command, Stdio};
 
-use zl_tests::{assert_one_line_error, zl, zl_bin};
-
-pub(crate) fn json(args: &[&str]) -> Value {
-    let o = zl(args);
-    assert_eq!(o.code, 0, "zl {args:?}: {}", o.stderr);
-    serde_json::from_str(&o.stdout).unwrap()
-}
+use zl_tests::{assert_one_line_error, zl, zl_bin, zl_json};
 
 #[test]
 fn eval_scores_a_model_on_a_text_with_another_vocabulary() {
@@ -31,7 +25,7 @@ fn eval_scores_a_model_on_a_text_with_another_vocabulary() {
     assert_eq!(o.code, 0, "{}", o.stderr);
     let m = m.to_str().unwrap();
     // On its own text, eval's loss is interpret's.
-    let own = json(&[
+    let own = zl_json(&[
         "eval",
         "--load",
         m,
@@ -39,7 +33,7 @@ fn eval_scores_a_model_on_a_text_with_another_vocabulary() {
         train_text.to_str().unwrap(),
         "--json",
     ]);
-    let it = json(&[
+    let it = zl_json(&[
         "interpret",
         "--load",
         m,
@@ -52,7 +46,7 @@ fn eval_scores_a_model_on_a_text_with_another_vocabulary() {
     assert_eq!(own["skipped"], 0);
     // On the other text: "that cat sat. Q the mat!" has 23 pairs, of which " Q", "Q " and
     // "t!" hold a character outside the vocabulary.
-    let e = json(&[
+    let e = zl_json(&[
         "eval",
         "--load",
         m,
@@ -101,7 +95,7 @@ fn eval_asks_for_its_text_unless_the_weights_record_one_that_is_here() {
         "--save names what it wrote: {}",
         o.stderr
     );
-    let given = json(&["eval", "--load", m, "--corpus", text, "--json"]);
+    let given = zl_json(&["eval", "--load", m, "--corpus", text, "--json"]);
     let o = zl(&["eval", "--load", m, "--json"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(

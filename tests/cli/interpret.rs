@@ -5,15 +5,9 @@ use std::{collections::HashMap, path::Path};
 
 use serde_json::Value;
 use zl_core::{rng::TorchGenerator, SEED_VOCAB};
-use zl_tests::{assert_close, assert_one_line_error, floats, zl, zl_with};
+use zl_tests::{assert_close, assert_one_line_error, floats, zl, zl_json, zl_with};
 
 use super::run::{assert_has, json, ok};
-
-pub(crate) fn zl_json(args: &[&str]) -> Value {
-    let o = zl(args);
-    assert_eq!(o.code, 0, "zl {args:?}: {}", o.stderr);
-    serde_json::from_str(&o.stdout).expect("stdout is one JSON object")
-}
 
 pub(crate) fn num(v: &Value, key: &str) -> f64 {
     v[key]

@@ -6,13 +6,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use zl_cli::data::corpus::Corpus;
-use zl_tests::{assert_one_line_error, zl, zl_with};
-
-fn json_of(args: &[&str]) -> Value {
-    let o = zl(args);
-    assert_eq!(o.code, 0, "zl {args:?}: {}", o.stderr);
-    serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("zl {args:?}: {e}"))
-}
+use zl_tests::{assert_one_line_error, zl, zl_json, zl_with};
 
 fn f(v: &Value) -> f64 {
     v.as_f64().unwrap_or_else(|| panic!("a number: {v}"))
@@ -150,7 +144,7 @@ fn until_gap_names_the_smallest_size_that_reaches_the_gap() {
     let dir = tempfile::tempdir().unwrap();
     let figs = dir.path().join("figs");
     let t = std::time::Instant::now();
-    let v = json_of(&[
+    let v = zl_json(&[
         "sweep",
         "--d-model",
         "5,4",
@@ -201,7 +195,7 @@ fn until_gap_names_the_smallest_size_that_reaches_the_gap() {
     for size in [d4, d5] {
         let d = size["d_model"].to_string();
         let epochs = size["epochs"].to_string();
-        let t = json_of(&["train", "--d-model", &d, "--epochs", &epochs, "--json"]);
+        let t = zl_json(&["train", "--d-model", &d, "--epochs", &epochs, "--json"]);
         let want = kl_gap(&t["W_E"], &t["W_U"]);
         let got = f(&size["best_gap"]);
         assert!(
@@ -223,7 +217,7 @@ fn until_gap_names_the_smallest_size_that_reaches_the_gap() {
 /// to convergence, not from the sizes alone.
 #[test]
 fn a_short_budget_reaches_no_size() {
-    let v = json_of(&[
+    let v = zl_json(&[
         "sweep",
         "--d-model",
         "4,5",
@@ -251,7 +245,7 @@ fn a_short_budget_reaches_no_size() {
 /// With several seeds each size reports its best, and every seed's run is there.
 #[test]
 fn every_seed_is_reported_and_the_best_is_the_lowest() {
-    let v = json_of(&[
+    let v = zl_json(&[
         "sweep",
         "--d-model",
         "4,5",
@@ -391,7 +385,7 @@ fn every_cpu_backend_gives_the_same_answer() {
     let on = |backend: &str| {
         let mut a = vec!["--backend", backend];
         a.extend_from_slice(&args);
-        let v = json_of(&a);
+        let v = zl_json(&a);
         assert_eq!(
             v["backend"],
             if backend == "cpu" {

@@ -8,12 +8,11 @@ use std::{
 };
 
 use serde_json::Value;
-use zl_tests::{assert_one_line_error, floats, root, zl, zl_bin, zl_with, Out, NOTEBOOK_LOSSES};
-
-use super::{
-    interpret::zl_json,
-    run::{assert_has, custom, json, ok},
+use zl_tests::{
+    assert_one_line_error, floats, root, zl, zl_bin, zl_json, zl_with, Out, NOTEBOOK_LOSSES,
 };
+
+use super::run::{assert_has, custom, json, ok};
 
 #[test]
 fn train_prints_the_notebooks_losses_and_the_comparison() {

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The seed notebook's own class, TransformerLens and all, against zl (tests/verbs.rs runs it).
+"""The seed notebook's own class, TransformerLens and all, against zl (tests/cli/external/python.rs runs it).
 
     python3 tests/golden/tl_notebook.py cache ZL.safetensors RUN.json
         Loads `zl train --save` weights into the notebook's ZeroLayerTransformer (a
@@ -13,52 +13,32 @@
         1e-3, full batch), saves its state_dict with safetensors.torch.save_file (no metadata, as
         a notebook user would), and prints {"loss": the final model's loss} as JSON.
 """
+import importlib.util
 import json
+import pathlib
 import sys
-from dataclasses import dataclass
 
-import numpy as np
 import torch
-import torch.nn as nn
 from safetensors.torch import load_file, save_file
-from transformer_lens import HookedRootModule
-from transformer_lens.hook_points import HookPoint
 
-sys.path.insert(0, __file__.rsplit("/", 1)[0])
+here = pathlib.Path(__file__).resolve().parent
+sys.path.insert(0, str(here))
 import gen  # noqa: E402  the notebook's vocabulary (its printed char_to_token), tokens and loss
+
+# The notebook's class (In [13]) lives once, in the Python package that hands it to users; it is
+# loaded from its file, so that this check needs no built package. The check stays independent:
+# what it compares with is zl's Rust (`zl run`, `zl train`), which shares nothing with it.
+_spec = importlib.util.spec_from_file_location("notebook", here.parents[1] / "python/zl/notebook.py")
+notebook = sys.modules["notebook"] = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(notebook)
 
 # zl's loss is f64 on the f32 logits, PyTorch's an f32 log_softmax and mean over 192 positions.
 LOSS_ATOL = 1e-5
 
-vocab = gen.VOCAB
 tokens = gen.tokens
 loss_fn = gen.loss_fn
-
-
-@dataclass
-class Config:
-    d_vocab: int = len(vocab)
-    d_model: int = 16
-    seed = 0
-
-
-cfg = Config()
-
-
-# The seed notebook's class, In [13], verbatim.
-class ZeroLayerTransformer(HookedRootModule):
-    def __init__(self, cfg):
-        super().__init__()
-        torch.manual_seed(cfg.seed)
-        self.W_E = nn.Parameter(torch.randn((cfg.d_vocab, cfg.d_model)) / np.sqrt(cfg.d_model))
-        self.W_U = nn.Parameter(torch.randn((cfg.d_model, cfg.d_vocab)) / np.sqrt(cfg.d_model))
-
-        self.hook_embed = HookPoint()
-        super().setup()
-
-    def forward(self, x):
-        embed = self.hook_embed(self.W_E[x])
-        return embed @ self.W_U
+cfg = notebook.Config(d_vocab=len(gen.VOCAB), d_model=16, seed=0)
+ZeroLayerTransformer = notebook.ZeroLayerTransformer
 
 
 def cache(weights_path, run_path):

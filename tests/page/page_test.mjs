@@ -194,6 +194,14 @@ check(/300 distinct characters, more than the 256/.test(msg), "one line names th
 await byId("text").fill("ab");
 await byId("epochs").fill("0");
 check((await trainAndWait()) === "error" && /epoch count must be/.test(await page.locator("#message").textContent()), "epochs 0 is refused with one line");
+// The module checks the controls with zl train's own checks, so it refuses what zl refuses, in
+// zl's words.
+await byId("epochs").fill("50");
+await byId("lr").fill("0");
+check((await trainAndWait()) === "error" && /learning rate must be a positive finite number/.test(await page.locator("#message").textContent()), "lr 0 is refused in zl train's words");
+await byId("lr").fill("1e-3");
+await byId("d-model").fill("65");
+check((await trainAndWait()) === "error" && /d_model must be between 1 and 64/.test(await page.locator("#message").textContent()), "d_model 65 is refused in zl train's words");
 
 // 8. No request left the page: only the page itself (file://) and its worker (blob:).
 const outside = requests.filter((u) => !(u === url || u.startsWith("blob:")));

@@ -231,6 +231,13 @@ pub fn zl_with(args: &[&str], env: &[(&str, &str)]) -> Out {
     }
 }
 
+/// `zl ARGS`, which must succeed and print one JSON object: that object.
+pub fn zl_json(args: &[&str]) -> serde_json::Value {
+    let o = zl(args);
+    assert_eq!(o.code, 0, "zl {args:?}: {}", o.stderr);
+    serde_json::from_str(&o.stdout).unwrap_or_else(|e| panic!("zl {args:?}: {e}"))
+}
+
 /// The bad-input contract: exit `code`, one line on stderr that starts `zl: error: ` and names
 /// `names`, no panic or backtrace, and nothing on stdout.
 pub fn assert_one_line_error(args: &[&str], code: i32, names: &str) {

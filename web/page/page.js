@@ -41,44 +41,21 @@
     $("stop").disabled = true;
   }
 
-  // The controls, checked against the CLI's limits (cfg.limits, written by zl). One line each.
+  // The controls as typed: the module checks them as zl checks its flags (web/src/lib.rs).
   function readControls() {
-    const whole = (id, name, lo, hi) => {
-      const s = $(id).value.trim().replace(/_/g, "");
-      if (!/^\d+$/.test(s) || Number(s) < lo || Number(s) > hi)
-        throw new Error(`${name} must be a whole number between ${lo} and ${hi} (got '${$(id).value}')`);
-      return Number(s);
-    };
-    const real = (id, name, ok, example) => {
-      const s = $(id).value.trim();
-      const x = Number(s);
-      if (s === "" || !Number.isFinite(x) || !ok(x))
-        throw new Error(`the ${name} must be ${example} (got '${$(id).value}')`);
-      return x;
-    };
-    // The seed goes as typed: the module parses it (a u64 is beyond a JS number).
-    const seed = $("seed").value.trim();
-    const text = $("text").value;
-    const n = [...text].length;
-    if (n > cfg.limits.max_chars)
-      throw new Error(`the text has ${n} characters, more than the ${cfg.limits.max_chars} this page trains on; paste a shorter text, or use zl train --corpus FILE`);
+    const v = (id) => $(id).value;
     return {
-      epochs: whole("epochs", "the epoch count", 1, cfg.limits.max_epochs),
-      setup: {
-        text,
-        d_model: whole("d-model", "d_model", 1, cfg.limits.max_d_model),
-        seed,
-        lr: real("lr", "learning rate", (x) => x > 0, "a positive finite number, such as 1e-3"),
-        weight_decay: real("weight-decay", "weight decay", (x) => x >= 0, "zero or a positive finite number, such as 0.01"),
-      },
+      text: v("text"), max_chars: cfg.limits.max_chars, epochs: v("epochs"), d_model: v("d-model"),
+      seed: v("seed"), lr: v("lr"), weight_decay: v("weight-decay"),
     };
   }
 
-  // The training flags that give the same model (those at zl's defaults left out).
+  // The training flags that give the same model (those at zl's defaults left out), from the
+  // settings as the module read them.
   function cliFlags(c, epochs) {
     const d = cfg.cli_defaults;
     const flags = [];
-    if (c.text !== cfg.seed_text) flags.push("--corpus FILE");
+    if (!c.seed_text) flags.push("--corpus FILE");
     if (epochs !== d.epochs) flags.push("--epochs " + epochs);
     if (c.d_model !== d.d_model) flags.push("--d-model " + c.d_model);
     if (c.seed !== d.seed) flags.push("--seed " + c.seed);
@@ -86,7 +63,7 @@
     if (c.weight_decay !== d.weight_decay) flags.push("--weight-decay " + c.weight_decay);
     return flags;
   }
-  const fileNote = (c) => c.text !== cfg.seed_text ? "   (FILE holding this text as UTF-8, with nothing added)" : "";
+  const fileNote = (c) => !c.seed_text ? "   (FILE holding this text as UTF-8, with nothing added)" : "";
 
   // The command that prints the same checksum line.
   function cliLine(c, epochs) {
@@ -95,23 +72,16 @@
 
   let current = null;
   function train() {
-    let c;
-    try {
-      c = readControls();
-    } catch (e) {
-      return fail(e.message);
-    }
-    current = c;
     $("message").textContent = "";
     $("status").textContent = "training";
     $("train").disabled = true;
     $("stop").disabled = false;
     for (const id of ["checksum", "train-ms", "loss"]) $(id).textContent = "–";
     $("isa").textContent = "";
-    $("cli").textContent = cliLine(c.setup, c.epochs);
+    $("cli").textContent = "";
     losses = [];
     drawCurve();
-    worker.postMessage({ type: "train", setup: c.setup, epochs: c.epochs });
+    worker.postMessage({ type: "train", controls: readControls() });
   }
 
   function onMessage(ev) {
@@ -120,6 +90,9 @@
       $("status").textContent = "ready";
       $("train").disabled = false;
       $("isa").textContent = m.simd ? "" : "(this browser has no WebAssembly SIMD128: the scalar build runs)";
+    } else if (m.type === "started") {
+      current = { setup: m.settings, epochs: m.settings.epochs };
+      $("cli").textContent = cliLine(current.setup, current.epochs);
     } else if (m.type === "progress") {
       for (const l of m.losses) losses.push(l);
       $("epoch").textContent = m.epoch;
@@ -184,16 +157,18 @@
     g.stroke();
   }
 
-  // The top-1 agreement as the module counted it.
-  const agreement = (a) => `${a.agree} of ${a.followed} (single maximum: ${a.single_max_agree} of ${a.single_max})`;
+  function agreement(r) {
+    const a = r.agreement;
+    return `${a.agree} of ${a.followed} (single maximum: ${a.single_max_agree} of ${a.single_max})`;
+  }
 
   function showEvidence(r, u) {
     for (const [id, k] of [["model-loss", "model_loss"], ["floor", "floor"], ["gap", "gap"], ["uniform", "uniform"]]) {
       $(id).textContent = r[k].toFixed(6);
       $(id + "-0").textContent = u[k].toFixed(6);
     }
-    $("agree").textContent = agreement(r.agreement);
-    $("agree-0").textContent = agreement(u.agreement);
+    $("agree").textContent = agreement(r);
+    $("agree-0").textContent = agreement(u);
     const v = r.vocab.length;
     $("hidden-note").textContent = r.shown.length < v
       ? `showing the ${r.shown.length} most frequent of ${v} characters; ${v - r.shown.length} less frequent ones are hidden` : "";
@@ -325,10 +300,7 @@
   $("stop").addEventListener("click", () => worker.postMessage({ type: "stop" }));
   $("sample").addEventListener("click", () => {
     if ($("status").textContent === "training") return;
-    const s = $("sample-seed").value.trim();
-    if (!/^\d+$/.test(s) || BigInt(s) > 18446744073709551615n)
-      return fail(`the sample seed must be a whole number from 0 to 18446744073709551615 (got '${$("sample-seed").value}')`);
-    worker.postMessage({ type: "sample", seed: s });
+    worker.postMessage({ type: "sample", seed: $("sample-seed").value });
   });
   startWorker();
 })();

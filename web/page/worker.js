@@ -1,8 +1,9 @@
 // The page's Web Worker: it holds the WebAssembly module (web/src/lib.rs) and runs every call to
 // it, so that training never blocks the page. Messages in: {type: "init", wasm: {simd, scalar}}
-// (gzipped module bytes), {type: "train", setup, epochs}, {type: "stop"}, {type: "ablate",
-// token}, {type: "sample", seed}. Messages out: "ready", "progress", "result", "ablation",
-// "sample" and "error".
+// (gzipped module bytes), {type: "train", controls} (as typed: the module checks them),
+// {type: "stop"}, {type: "ablate", token}, {type: "sample", seed}. Messages out: "ready",
+// "started" (the settings as the module read them), "progress", "result", "ablation", "sample"
+// and "error".
 "use strict";
 let zl = null;
 let stopRequested = false;
@@ -51,9 +52,11 @@ function warmUp(seedText, defaults) {
   for (let k = 0; k < 60; k++) call({ op: "train", epochs: 50 });
 }
 
-async function train(setup, epochs) {
-  const r = call(Object.assign({ op: "setup" }, setup));
+async function train(controls) {
+  const r = call(Object.assign({ op: "setup" }, controls));
   if (r.error) return postMessage({ type: "error", during: "setup", message: r.error });
+  const epochs = r.epochs;
+  postMessage({ type: "started", settings: r.settings });
   // The untrained model (epoch 0): the control beside the trained model's numbers.
   const untrained = call({ op: "result" });
   stopRequested = false;
@@ -100,7 +103,7 @@ onmessage = async (ev) => {
     } else if (m.type === "stop") {
       stopRequested = true;
     } else if (m.type === "train") {
-      await train(m.setup, m.epochs);
+      await train(m.controls);
     } else if (m.type === "ablate") {
       postMessage({ type: "ablation", result: call({ op: "ablate", token: m.token }) });
     } else if (m.type === "sample") {

@@ -10,7 +10,8 @@
 //!
 //! The interface: [`zl_alloc`] a buffer, write a JSON request into it, [`zl_call`] it; the
 //! reply is JSON at [`zl_reply_ptr`], [`zl_reply_len`] bytes. A request is one of
-//! `{"op": "setup", "text", "d_model", "seed", "lr", "weight_decay"}`,
+//! `{"op": "setup", "text", "max_chars", "epochs", "d_model", "seed", "lr", "weight_decay"}`
+//! (the controls as typed, checked here as `zl train` checks its flags),
 //! `{"op": "train", "epochs"}`, `{"op": "result"}`, `{"op": "ablate", "token"}` and
 //! `{"op": "sample", "seed", "chars"}`. A reply with an `"error"` key is one line for the
 //! reader. There is no wasm-bindgen: five functions of bytes and integers need no generated
@@ -21,15 +22,13 @@ use std::{cell::RefCell, collections::BTreeSet};
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use serde_json::{json, Value};
 use zl_core::{
-    capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
-    checksum, glyph,
+    capacity::{self, AtCapacity, MAX_VOCAB},
+    checksum, flags, glyph,
     interpret::{self as zi, Counts, Table, Weights},
     AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
 
-/// At most this many characters in a heatmap, as in `zl report` (render/heatmap.rs).
-const MAX_SHOWN: usize = 60;
 /// The data's most frequent next characters listed per row, as `zl train` lists them.
 const TOP: usize = 3;
 
@@ -150,14 +149,14 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
         }
         let d = zi::decompose(&self.weights(), &self.counts);
         let log_q = self.log_q();
-        let mut shown = [0usize; MAX_SHOWN];
+        let mut shown = [0usize; zi::MAX_SHOWN];
         let k = zi::most_frequent(|i, j| self.count(i, j), v, &mut shown);
-        let token_rows: Vec<zi::TokenRow> = (0..v)
+        let token_rows: Vec<_> = (0..v)
             .map(|i| zi::token_row(&log_q, &self.counts, i))
             .collect();
         let rows: Vec<Value> = (0..v)
             .map(|i| {
-                let r = token_rows[i];
+                let r = &token_rows[i];
                 let mut top = [0usize; TOP];
                 let k = zi::ranked(|j| self.count(i, j), v, &mut top);
                 let seen = (0..v).filter(|&j| self.count(i, j) > 0.0).count();
@@ -261,8 +260,34 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
     }
 }
 
-fn setup(req: &Value) -> Result<Box<dyn Session>, String> {
+/// A control's value as typed (a string), or a number the worker sends as one.
+fn typed(req: &Value, k: &str) -> String {
+    req[k]
+        .as_str()
+        .map_or_else(|| req[k].to_string(), str::to_owned)
+}
+
+/// Parses and checks a control with zl-core's check of the flag of the same name; a refusal
+/// names the control.
+fn control<T>(
+    req: &Value,
+    k: &str,
+    name: &str,
+    check: fn(&str) -> Result<T, flags::Refused<'_>>,
+) -> Result<T, String> {
+    let s = typed(req, k);
+    check(&s).map_err(|e| format!("{name}: {e}"))
+}
+
+/// Checks the page's controls, as typed, as `zl train` checks its flags, and sets up the model:
+/// `(session, epochs, the settings as zl reads them)`.
+fn setup(req: &Value) -> Result<(Box<dyn Session>, u32, Value), String> {
     let text = req["text"].as_str().ok_or("no text")?.to_string();
+    let n = text.chars().count();
+    let max_chars = req["max_chars"].as_u64().unwrap_or(u64::MAX);
+    if n as u64 > max_chars {
+        return Err(format!("the text has {n} characters, more than the {max_chars} this page trains on; paste a shorter text, or use zl train --corpus FILE"));
+    }
     let distinct: BTreeSet<char> = text.chars().collect();
     if distinct.len() > MAX_VOCAB {
         return Err(format!(
@@ -270,31 +295,21 @@ fn setup(req: &Value) -> Result<Box<dyn Session>, String> {
             distinct.len()
         ));
     }
-    let d_model = req["d_model"].as_u64().ok_or("no d_model")? as usize;
-    if !(1..=MAX_D_MODEL).contains(&d_model) {
-        return Err(format!(
-            "d_model must be between 1 and {MAX_D_MODEL} (got {d_model})"
-        ));
-    }
-    let seed = req["seed"]
-        .as_str()
-        .and_then(|s| s.trim().parse::<u64>().ok())
-        .ok_or_else(|| {
-            format!(
-                "the seed must be a whole number from 0 to {} (got {})",
-                u64::MAX,
-                req["seed"]
-            )
-        })?;
-    let num = |k: &str| req[k].as_f64().ok_or(format!("no {k}"));
+    let epochs = control(req, "epochs", "epochs", flags::epochs)?;
+    let d_model = control(req, "d_model", "d_model", flags::d_model)?;
+    let seed = control(req, "seed", "seed", flags::seed)?;
     let adamw = AdamWConfig {
-        lr: num("lr")?,
-        weight_decay: num("weight_decay")?,
+        lr: control(req, "lr", "learning rate", flags::lr)?,
+        weight_decay: control(req, "weight_decay", "weight decay", flags::weight_decay)?,
         ..AdamWConfig::default()
     };
     // The seed notebook's text keeps its printed ids, as `zl train` without --corpus does; any
     // other text gets nanoGPT's sorted(set(text)), as `zl train --corpus FILE` does.
     let seed_vocab = text == SEED_TEXT;
+    let settings = json!({
+        "seed_text": seed_vocab, "epochs": epochs, "d_model": d_model, "seed": seed.to_string(),
+        "lr": adamw.lr, "weight_decay": adamw.weight_decay,
+    });
     let vocab: Vec<char> = distinct.into_iter().collect();
     let v = vocab.len().max(1);
     let s = Setup {
@@ -305,7 +320,7 @@ fn setup(req: &Value) -> Result<Box<dyn Session>, String> {
         seed,
         adamw,
     };
-    capacity::dispatch(v, d_model, s)
+    Ok((capacity::dispatch(v, d_model, s)?, epochs, settings))
 }
 
 thread_local! {
@@ -317,10 +332,9 @@ fn handle(req: &Value) -> Value {
     let op = req["op"].as_str().unwrap_or("");
     if op == "setup" {
         return match setup(req) {
-            Ok(s) => {
-                let isa = Isa::best().name();
+            Ok((s, epochs, settings)) => {
                 SESSION.with(|c| *c.borrow_mut() = Some(s));
-                json!({"ok": true, "isa": isa})
+                json!({"ok": true, "isa": Isa::best().name(), "epochs": epochs, "settings": settings})
             }
             Err(e) => json!({"error": e}),
         };
@@ -334,12 +348,9 @@ fn handle(req: &Value) -> Value {
             "train" => s.train(req["epochs"].as_u64().unwrap_or(0) as u32),
             "result" => s.result(),
             "ablate" => s.ablate(req["token"].as_u64().unwrap_or(u64::MAX) as usize),
-            "sample" => match req["seed"].as_str().and_then(|x| x.trim().parse().ok()) {
-                Some(seed) => s.sample(seed, req["chars"].as_u64().unwrap_or(200) as usize),
-                None => json!({"error": format!(
-                    "the sample seed must be a whole number from 0 to {} (got {})",
-                    u64::MAX, req["seed"]
-                )}),
+            "sample" => match control(req, "seed", "sample seed", flags::seed) {
+                Ok(seed) => s.sample(seed, req["chars"].as_u64().unwrap_or(200) as usize),
+                Err(e) => json!({"error": e}),
             },
             _ => json!({"error": format!("unknown request {op:?}")}),
         }

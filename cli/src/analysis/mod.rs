@@ -8,8 +8,11 @@ pub mod controls;
 pub mod heldout;
 pub mod mechanism;
 pub mod sample;
+mod shown;
 pub mod sweep;
 pub mod verdict;
+
+pub use shown::Shown;
 
 use std::time::Instant;
 
@@ -17,10 +20,7 @@ use anyhow::{anyhow, bail, Context, Result};
 pub use zl_core::interpret::Agreement;
 use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
-use crate::{
-    backend::capacity,
-    data::{corpus::Corpus, files::Weights},
-};
+use crate::data::{corpus::Corpus, files::Weights};
 
 /// How many next tokens the model's own lists hold.
 pub const TOP: usize = 3;
@@ -78,6 +78,9 @@ pub struct Comparison {
     /// The fraction of the way from uniform predictions to the floor the model has closed,
     /// `1 − gap / (ln V − H(next|current))` (`None` when uniform is the floor: one character).
     pub closed: Option<f64>,
+    /// The characters the heatmaps show, and the summary's fewer ([`shown::SUMMARY_SHOWN`]).
+    pub shown: Shown,
+    pub shown_summary: Shown,
 }
 
 /// The margins (weakest seen logit − strongest unseen logit, per row), summarised.
@@ -416,6 +419,8 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let reach = decomposition.uniform_loss - decomposition.bigram_entropy;
     let unseen_pairs = counts.iter().flatten().filter(|&&c| c == 0.0).count();
     Comparison {
+        shown: Shown::of(&counts),
+        shown_summary: Shown::at_most(&counts, shown::SUMMARY_SHOWN),
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
         closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
@@ -491,8 +496,9 @@ fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
 /// The comparison of saved or trained weights on a corpus.
 pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     let (m, b) = subject(w, corpus)?;
-    let f32_loss = capacity::f32_loss(w, corpus)?;
-    Ok(compare_at(&m, &b, &w.vocab, f32_loss))
+    let v = w.vocab.len();
+    let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.counts);
+    Ok(compare_at(&m, &b, &w.vocab, f32_loss as f64))
 }
 
 /// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
@@ -783,12 +789,16 @@ pub struct SeedSummary {
     pub max: (u64, f64),
 }
 
-/// The summary of `(seed, final loss)` pairs; `None` for none. NaN losses cannot occur: a
+/// The summary of a batch's final losses; `None` for no runs. NaN losses cannot occur: a
 /// diverged model is an error before this.
-pub fn seed_summary(runs: &[(u64, f64)]) -> Option<SeedSummary> {
+pub fn seed_summary(runs: &[crate::backend::Trained]) -> Option<SeedSummary> {
+    let runs: Vec<(u64, f64)> = runs
+        .iter()
+        .map(|r| (r.job.config.seed, r.final_loss as f64))
+        .collect();
     let first = *runs.first()?;
     let (mut min, mut max) = (first, first);
-    for &r in runs {
+    for &r in &runs {
         if r.1 < min.1 {
             min = r;
         }

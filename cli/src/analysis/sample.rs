@@ -12,13 +12,13 @@ use crate::data::{corpus::Corpus, files::Weights};
 /// `Model::logits_of`, the forward pass training uses), and `log_q[i]` its log-softmax in f64
 /// on the exact f32×f32 products (zl-core's `logit_table` and `log_softmax`, as
 /// `analysis::compare` computes Q), with the logits divided by `temperature` first.
-pub struct ModelRows {
-    pub logits: Vec<Vec<f32>>,
-    pub log_q: Vec<Vec<f64>>,
+struct ModelRows {
+    logits: Vec<Vec<f32>>,
+    log_q: Vec<Vec<f64>>,
 }
 
 /// [`ModelRows`] of weights `w` at `temperature` (1 for the model's own Q).
-pub fn model_rows(w: &Weights, temperature: f64) -> Result<ModelRows> {
+fn model_rows(w: &Weights, temperature: f64) -> ModelRows {
     let v = w.vocab.len();
     let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
     let l = zi::logit_table(&m);
@@ -28,12 +28,12 @@ pub fn model_rows(w: &Weights, temperature: f64) -> Result<ModelRows> {
         l.map(|x| x / temperature)
     };
     let log_q = zi::log_softmax(&l);
-    Ok(ModelRows {
+    ModelRows {
         logits: (0..v).map(|i| m.logits_of(i)).collect(),
         log_q: (0..v)
             .map(|i| (0..v).map(|j| log_q[(i, j)]).collect())
             .collect(),
-    })
+    }
 }
 
 /// Token ids of `text` in `vocab`, or one line naming the first character outside it.
@@ -66,18 +66,29 @@ pub struct Samples {
     pub table_stopped_at: Option<usize>,
 }
 
+/// The prompt's token ids: `prompt`'s characters in the corpus's vocabulary, or the corpus's
+/// first character.
+pub fn prompt_ids(prompt: Option<&str>, corpus: &Corpus) -> Result<Vec<usize>> {
+    match prompt {
+        Some(p) => token_ids(p, &corpus.vocab, "--prompt"),
+        None => corpus.tokens(1),
+    }
+}
+
 /// Draws `chars` characters after `prompt` (its last character is the context: a zero-layer
-/// model sees one) from the model's rows `log_q` and from the corpus's bigram table P with
-/// zl-core's sampler ([`zl_core::sample::sample`]), the same uniform number `u` (ChaCha8 seeded
-/// with `seed`, `u` in [0, 1) from 53 bits) driving both at each step. The browser page draws
-/// the same way, so the same seed gives it the same texts.
+/// model sees one) from the model `w` at `temperature` and from the corpus's bigram table P
+/// with zl-core's sampler ([`zl_core::sample::sample`]), the same uniform number `u` (ChaCha8
+/// seeded with `seed`, `u` in [0, 1) from 53 bits) driving both at each step. The browser page
+/// draws the same way, so the same seed gives it the same texts.
 pub fn sample(
-    log_q: &[Vec<f64>],
+    w: &Weights,
+    temperature: f64,
     corpus: &Corpus,
     prompt: &[usize],
     chars: usize,
     seed: u64,
 ) -> Samples {
+    let log_q = model_rows(w, temperature).log_q;
     let v = corpus.vocab.len();
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start = *prompt.last().expect("a non-empty prompt");
@@ -102,6 +113,9 @@ pub fn sample(
     }
 }
 
+/// How many next characters `zl run` lists per position.
+pub const RUN_TOP: usize = 5;
+
 /// One position of [`run`]: the token, its embedding, its logits, and the target's
 /// log-probability.
 #[derive(Debug, Clone, PartialEq)]
@@ -113,42 +127,54 @@ pub struct Position {
     pub logits: Vec<f32>,
     /// ln Q(next | token) for every next token, f64.
     pub log_q: Vec<f64>,
+    /// The [`RUN_TOP`] most likely next tokens and their Q, most likely first (lower id first
+    /// among equals: zl-core's one ranking).
+    pub top: Vec<(usize, f64)>,
     /// The next character of the text, if there is one.
     pub next: Option<usize>,
     /// ln Q(next | token).
     pub log_prob: Option<f64>,
 }
 
-/// The model on `tokens`, position by position, and the mean loss over the positions that have
-/// a next character (`None` for a one-character text).
-pub fn run(w: &Weights, rows: &ModelRows, tokens: &[usize]) -> (Vec<Position>, Option<f64>) {
+/// The model run over a text.
+pub struct Run {
+    pub positions: Vec<Position>,
+    /// The positions with a next character (the predictions), and their mean loss (`None`
+    /// for a one-character text).
+    pub predictions: usize,
+    pub loss: Option<f64>,
+}
+
+/// The model `w` on `tokens`, position by position.
+pub fn run(w: &Weights, tokens: &[usize]) -> Run {
+    let rows = model_rows(w, 1.0);
     let d = w.d_model;
     let positions: Vec<Position> = tokens
         .iter()
         .enumerate()
         .map(|(k, &t)| {
             let next = tokens.get(k + 1).copied();
+            let log_q = &rows.log_q[t];
+            let mut top = [0; RUN_TOP];
+            let k = zi::ranked(|j| log_q[j], log_q.len(), &mut top);
             Position {
                 token: t,
                 hook_embed: w.w_e[t * d..(t + 1) * d].to_vec(),
                 logits: rows.logits[t].clone(),
-                log_q: rows.log_q[t].clone(),
+                top: top[..k].iter().map(|&j| (j, log_q[j].exp())).collect(),
+                log_q: log_q.clone(),
                 next,
-                log_prob: next.map(|n| rows.log_q[t][n]),
+                log_prob: next.map(|n| log_q[n]),
             }
         })
         .collect();
     let lps: Vec<f64> = positions.iter().filter_map(|p| p.log_prob).collect();
     let loss = (!lps.is_empty()).then(|| -lps.iter().sum::<f64>() / lps.len() as f64);
-    (positions, loss)
-}
-
-/// The `k` most likely next tokens of a row, most likely first (lower id first among equals).
-pub fn top(log_q: &[f64], k: usize) -> Vec<usize> {
-    let mut ids: Vec<usize> = (0..log_q.len()).collect();
-    ids.sort_by(|&a, &b| log_q[b].total_cmp(&log_q[a]).then(a.cmp(&b)));
-    ids.truncate(k);
-    ids
+    Run {
+        predictions: lps.len(),
+        positions,
+        loss,
+    }
 }
 
 #[cfg(test)]
@@ -168,8 +194,13 @@ mod tests {
             last: 'b',
             count_seconds: None,
         };
-        let log_q = vec![vec![(0.5f64).ln(); 2]; 2];
-        let s = sample(&log_q, &corpus, &[0], 5, 7);
+        let w = Weights {
+            vocab: vec!['a', 'b'],
+            d_model: 1,
+            w_e: vec![0.0; 2],
+            w_u: vec![0.0; 2],
+        };
+        let s = sample(&w, 1.0, &corpus, &[0], 5, 7);
         assert_eq!(s.table, vec![1]);
         assert_eq!(s.table_stopped_at, Some(1));
         assert_eq!(s.model.len(), 5);

@@ -17,7 +17,12 @@ use std::{
 
 use anyhow::{ensure, Context, Result};
 
-use crate::data::{corpus::Corpus, files::Weights};
+use zl_core::TrainConfig;
+
+use crate::{
+    backend::{Backend, Job},
+    data::{corpus::Corpus, files::Weights},
+};
 
 /// A size costs loss when its gap to the floor exceeds the best size's gap by this much (nats).
 /// 0.01 nats is about 1% of a typical bigram entropy and far above the gap that 10,000 epochs of
@@ -33,6 +38,74 @@ pub const COST_NATS: f64 = 0.01;
 /// called "still falling" rather than a rank limit: the rule errs toward not claiming what the
 /// budget did not show.
 pub const STILL_FALLING_DROP: f64 = 0.01;
+
+/// Trains one model per size in `sizes` (ascending, distinct) for `config`'s epochs, all in one
+/// request to the backend.
+pub fn fixed(
+    backend: &Backend,
+    corpus: &Corpus,
+    sizes: &[usize],
+    config: TrainConfig,
+) -> Result<Fixed> {
+    let floor = corpus.bigram_entropy();
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .map(|&d_model| Job { d_model, config })
+        .collect();
+    let points = backend
+        .train(corpus, &jobs, false)?
+        .iter()
+        .map(|t| Point {
+            d_model: t.job.d_model,
+            final_loss: t.final_loss as f64,
+            gap: t.final_loss as f64 - floor,
+            train_seconds: t.seconds,
+        })
+        .collect();
+    Ok(Fixed::new(points, floor, config.epochs))
+}
+
+/// Trains every size once per seed, each run until its gap is below EPS or N epochs have run.
+pub fn until_gap(
+    backend: &Backend,
+    corpus: &Corpus,
+    sizes: &[usize],
+    config: TrainConfig,
+    budget: Budget,
+) -> Result<UntilGap> {
+    let jobs: Vec<Job> = sizes
+        .iter()
+        .flat_map(|&d_model| {
+            budget.seeds.iter().map(move |&seed| Job {
+                d_model,
+                config: TrainConfig { seed, ..config },
+            })
+        })
+        .collect();
+    let recorder = Recorder::new(corpus, budget.eps, jobs.len());
+    let ends = budget.checkpoints();
+    let per_size = budget.seeds.len();
+    // Every size and seed in one request: on the CPU side by side, on a GPU one launch a size.
+    let runs = backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
+        recorder.after(n, t.job.config.epochs, &t.weights)
+    })?;
+    let mut checkpoints = recorder.finish()?.into_iter();
+    let mut runs = runs.into_iter();
+    let sizes = sizes
+        .iter()
+        .map(|&d_model| {
+            let seeds = (0..per_size)
+                .map(|_| {
+                    let (t, cps) = (runs.next().expect("a run per job"), checkpoints.next());
+                    let cps = cps.expect("checkpoints per job");
+                    SeedRun::new(t.job.config.seed, cps, t.seconds, &budget)
+                })
+                .collect();
+            Size::new(d_model, seeds)
+        })
+        .collect();
+    Ok(UntilGap::new(budget, corpus.bigram_entropy(), sizes))
+}
 
 /// What `zl sweep` found, by the way it trained.
 pub enum Sweep {
@@ -188,7 +261,7 @@ pub struct Checkpoint {
 
 /// Measures every run's gap after each training segment, from the backend's worker threads,
 /// and says whether the run goes on (it stops once its gap is below EPS).
-pub struct Recorder<'a> {
+struct Recorder<'a> {
     corpus: &'a Corpus,
     eps: f64,
     runs: Mutex<Vec<Vec<Checkpoint>>>,
@@ -196,7 +269,7 @@ pub struct Recorder<'a> {
 
 impl<'a> Recorder<'a> {
     /// A recorder for `jobs` runs on `corpus`, stopping each below `eps`.
-    pub fn new(corpus: &'a Corpus, eps: f64, jobs: usize) -> Recorder<'a> {
+    fn new(corpus: &'a Corpus, eps: f64, jobs: usize) -> Recorder<'a> {
         Recorder {
             corpus,
             eps,
@@ -206,7 +279,7 @@ impl<'a> Recorder<'a> {
 
     /// Run `job` has trained `epochs` and has these weights: records its gap; continues while
     /// the gap is not yet below EPS.
-    pub fn after(&self, job: usize, epochs: u32, weights: &Weights) -> Result<ControlFlow<()>> {
+    fn after(&self, job: usize, epochs: u32, weights: &Weights) -> Result<ControlFlow<()>> {
         let c = super::compare(weights, self.corpus)
             .with_context(|| format!("measuring the gap at epoch {epochs}"))?;
         let d = c.decomposition;
@@ -225,7 +298,7 @@ impl<'a> Recorder<'a> {
     }
 
     /// Every run's checkpoints, in job order.
-    pub fn finish(self) -> Result<Vec<Vec<Checkpoint>>> {
+    fn finish(self) -> Result<Vec<Vec<Checkpoint>>> {
         let runs = self
             .runs
             .into_inner()
@@ -296,6 +369,8 @@ pub struct Size {
     /// not called stalled while one of its runs was still moving). None where the rule does not
     /// apply (the size reached EPS, or N < 2).
     pub still_falling: Option<bool>,
+    /// Seconds of training, every seed's together.
+    pub train_seconds: f64,
 }
 
 impl Size {
@@ -316,6 +391,7 @@ impl Size {
         };
         Size {
             d_model,
+            train_seconds: seeds.iter().map(|r| r.train_seconds).sum(),
             seeds,
             best,
             reached,

@@ -1,14 +1,10 @@
 //! From run-time sizes to the core's compile-time capacities: the one place where they meet.
 //!
 //! The tiers themselves are zl-core's ([`zl_core::capacity`]), shared with the browser page's
-//! WebAssembly module; this module runs them on a thread with a big stack. Only training and its
-//! f32 forward run at a tier; the analysis is sized at run time (`zl_core::interpret`).
+//! WebAssembly module; this module runs them on a thread with a big stack. Only training runs at
+//! a tier; the analysis is sized at run time (`zl_core::interpret`, `zl_core::loss::loss_at`).
 
-use anyhow::{anyhow, Result};
 pub use zl_core::capacity::{AtCapacity, MAX_D_MODEL, MAX_VOCAB};
-use zl_core::Bigrams;
-
-use crate::data::{corpus::Corpus, files::Weights};
 
 /// zl-core's [`zl_core::capacity::dispatch`], on a thread whose stack holds the biggest tier's
 /// training state (about 1.2 MiB of matrices at 256×64, more in a debug build).
@@ -17,21 +13,6 @@ where
     F::Output: Send,
 {
     on_big_stack(move || zl_core::capacity::dispatch(v, d, f))
-}
-
-/// The model's loss on the corpus from training's own f32 forward ([`zl_core::loss::loss`]):
-/// the loss training reports, to its bits.
-pub fn f32_loss(w: &Weights, corpus: &Corpus) -> Result<f64> {
-    struct Loss<'a>(&'a Weights, &'a Corpus);
-    impl AtCapacity for Loss<'_> {
-        type Output = Result<f64>;
-        fn at<const V: usize, const D: usize>(self) -> Result<f64> {
-            let b = Bigrams::<V>::from_count_table(self.1.vocab.len(), &self.1.counts)
-                .map_err(|e| anyhow!("{e}"))?;
-            Ok(zl_core::loss::loss(&self.0.model::<V, D>()?, &b) as f64)
-        }
-    }
-    dispatch(w.vocab.len(), w.d_model, Loss(w, corpus))
 }
 
 /// Runs `f` on a thread with a 64 MiB stack and returns its result.

@@ -16,7 +16,7 @@ use crate::{
 
 pub fn run(a: &CountArgs) -> Result<()> {
     let out = || format!("--out {}", a.out.display());
-    check_out(&a.out).with_context(out)?;
+    files::check_output_file(&a.out).with_context(out)?;
     for p in a.files.iter().filter(|p| !corpus::is_stdin(p)) {
         let meta =
             std::fs::metadata(p).with_context(|| format!("{}: cannot open it", p.display()))?;
@@ -52,26 +52,4 @@ pub fn run(a: &CountArgs) -> Result<()> {
         start.elapsed().as_secs_f64()
     );
     Ok(())
-}
-
-/// That `path` can be written as a file: not a folder, in a folder that exists and takes files.
-fn check_out(path: &Path) -> Result<()> {
-    if path.is_dir() {
-        bail!("is a folder; give the path of a file (inside it, for example)");
-    }
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p,
-        _ => Path::new("."),
-    };
-    tempfile::Builder::new()
-        .prefix(".zl-tmp-")
-        .tempfile_in(dir)
-        .map(drop)
-        .map_err(|e| {
-            anyhow::anyhow!(
-                "cannot write in folder {} ({}); does it exist, and may you write there?",
-                dir.display(),
-                std::io::Error::from(e.kind())
-            )
-        })
 }

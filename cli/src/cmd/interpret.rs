@@ -23,11 +23,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         }
     }
     if a.json {
-        let mut out = render::json::interpret(&an);
-        if let (Some(h), Some(obj)) = (&an.held_out, out.as_object_mut()) {
-            obj.insert("held_out".into(), render::verbs::held_out_json(h));
-        }
-        println!("{out}");
+        println!("{}", render::json::interpret(&an));
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
         print!("{}", render::text::interpret(&an, colour, a.full));

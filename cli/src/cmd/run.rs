@@ -20,13 +20,10 @@ pub fn run(choice: Choice, a: &RunArgs) -> Result<()> {
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }
-    let rows = sample::model_rows(&got.weights, 1.0)?;
-    let (positions, loss) = sample::run(&got.weights, &rows, &tokens);
     let view = render::verbs::RunView {
         what: &got.what,
         vocab: &got.weights.vocab,
-        positions: &positions,
-        loss,
+        run: &sample::run(&got.weights, &tokens),
     };
     if a.json {
         println!("{}", render::verbs::run_json(&view));

@@ -15,29 +15,19 @@ pub fn run(choice: Choice, a: &SampleArgs) -> Result<()> {
     let corpus = source::corpus(&a.source)?;
     // The prompt is checked against the vocabulary (the model's is the corpus's) before any
     // training.
-    let prompt = match &a.prompt {
-        Some(p) => sample::token_ids(p, &corpus.vocab, "--prompt")?,
-        None => corpus.tokens(1)?,
-    };
+    let prompt = sample::prompt_ids(a.prompt.as_deref(), &corpus)?;
     let backend = Backend::open(choice)?;
     let got = source::obtain(&backend, &a.source, &corpus, None)?;
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }
-    let vocab = &got.weights.vocab;
-    let rows = sample::model_rows(&got.weights, a.temperature)?;
-    let s = sample::sample(
-        &rows.log_q,
-        &corpus,
-        &prompt,
-        a.chars as usize,
-        a.sample_seed,
-    );
+    let w = &got.weights;
+    let chars = a.chars as usize;
     let view = render::verbs::SampleView {
         what: &got.what,
-        vocab,
+        vocab: &w.vocab,
         prompt: &prompt,
-        samples: &s,
+        samples: &sample::sample(w, a.temperature, &corpus, &prompt, chars, a.sample_seed),
         seed: a.sample_seed,
         temperature: a.temperature,
     };

@@ -10,9 +10,9 @@
 use anyhow::{bail, Context, Result};
 
 use crate::{
-    analysis::sweep::{Budget, Fixed, Point, Recorder, SeedRun, Size, Sweep, UntilGap},
+    analysis::sweep::{self, Budget, Sweep},
     args::SweepArgs,
-    backend::{Backend, Choice, Job},
+    backend::{Backend, Choice},
     data::{corpus::Corpus, files},
     render,
 };
@@ -42,25 +42,9 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
                 max_epochs,
                 seeds,
             };
-            Sweep::UntilGap(until_gap(&backend, &corpus, &sizes, config, budget, floor)?)
+            Sweep::UntilGap(sweep::until_gap(&backend, &corpus, &sizes, config, budget)?)
         }
-        (None, None) => {
-            let jobs: Vec<Job> = sizes
-                .iter()
-                .map(|&d_model| Job { d_model, config })
-                .collect();
-            let runs = backend.train(&corpus, &jobs, false)?;
-            let points = runs
-                .iter()
-                .map(|t| Point {
-                    d_model: t.job.d_model,
-                    final_loss: t.final_loss as f64,
-                    gap: t.final_loss as f64 - floor,
-                    train_seconds: t.seconds,
-                })
-                .collect();
-            Sweep::Fixed(Fixed::new(points, floor, config.epochs))
-        }
+        (None, None) => Sweep::Fixed(sweep::fixed(&backend, &corpus, &sizes, config)?),
         _ => unreachable!("clap's `requires` makes --until-gap and --max-epochs need each other"),
     };
     let name = backend.name();
@@ -83,47 +67,4 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
             .with_context(|| format!("--plot {}", dir.display()))?;
     }
     Ok(())
-}
-
-/// Trains every size once per seed, each run until its gap is below EPS or N epochs have run.
-fn until_gap(
-    backend: &Backend,
-    corpus: &Corpus,
-    sizes: &[usize],
-    config: zl_core::TrainConfig,
-    budget: Budget,
-    floor: f64,
-) -> Result<UntilGap> {
-    let jobs: Vec<Job> = sizes
-        .iter()
-        .flat_map(|&d_model| {
-            budget.seeds.iter().map(move |&seed| Job {
-                d_model,
-                config: zl_core::TrainConfig { seed, ..config },
-            })
-        })
-        .collect();
-    let recorder = Recorder::new(corpus, budget.eps, jobs.len());
-    let ends = budget.checkpoints();
-    let per_size = budget.seeds.len();
-    // Every size and seed in one request: on the CPU side by side, on a GPU one launch a size.
-    let runs = backend.train_segments(corpus, &jobs, &ends, false, &|n, t| {
-        recorder.after(n, t.job.config.epochs, &t.weights)
-    })?;
-    let mut checkpoints = recorder.finish()?.into_iter();
-    let mut runs = runs.into_iter();
-    let sizes = sizes
-        .iter()
-        .map(|&d_model| {
-            let seeds = (0..per_size)
-                .map(|_| {
-                    let (t, cps) = (runs.next().expect("a run per job"), checkpoints.next());
-                    let cps = cps.expect("checkpoints per job");
-                    SeedRun::new(t.job.config.seed, cps, t.seconds, &budget)
-                })
-                .collect();
-            Size::new(d_model, seeds)
-        })
-        .collect();
-    Ok(UntilGap::new(budget, floor, sizes))
 }

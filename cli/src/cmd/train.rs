@@ -112,15 +112,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         eprintln!("zl train: saved the weights to {}", path.display());
     }
     if a.json {
-        let mut out = render::json::train(&name, &corpus, &run, &cmp);
-        if let (Some(h), Some(obj)) = (&held, out.as_object_mut()) {
-            let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
-            let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
-            obj.insert("val_losses".into(), val_losses.into());
-            obj.insert("val_epochs".into(), val_epochs.into());
-            obj.insert("final_val_loss".into(), h.model_loss.into());
-            obj.insert("held_out".into(), render::verbs::held_out_json(h));
-        }
+        let out = render::json::train(&name, &corpus, &run, &cmp, held.as_ref());
         println!("{out}");
     } else {
         print!(
@@ -163,11 +155,14 @@ fn run_batch(choice: Choice, a: &TrainArgs, corpus: &Corpus, seeds: &[u64]) -> R
     let start = Instant::now();
     let runs = backend.train(corpus, &jobs, false)?;
     let seconds = start.elapsed().as_secs_f64();
-    let name = backend.name();
+    let (name, summary) = (backend.name(), analysis::seed_summary(&runs));
     if a.json {
-        println!("{}", render::json::batch(&name, corpus, &runs, seconds));
+        println!(
+            "{}",
+            render::json::batch(&name, corpus, &runs, summary, seconds)
+        );
     } else {
-        print!("{}", render::text::batch(&name, &runs, seconds));
+        print!("{}", render::text::batch(&name, &runs, summary, seconds));
     }
     Ok(())
 }

@@ -152,16 +152,6 @@ impl Weights {
             w_u: m.w_u_row_major().collect(),
         }
     }
-
-    /// The model, at capacity `V` × `D` (zl-core's `Model::from_row_major`).
-    pub fn model<const V: usize, const D: usize>(&self) -> Result<Model<V, D>> {
-        Ok(Model::from_row_major(
-            self.vocab.len(),
-            self.d_model,
-            &self.w_e,
-            &self.w_u,
-        )?)
-    }
 }
 
 fn le_bytes(values: &[f32]) -> Vec<u8> {

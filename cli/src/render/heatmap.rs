@@ -4,6 +4,8 @@
 
 use std::fmt::Write;
 
+use crate::analysis::Shown;
+
 /// Probability bins, upper bounds: a cell with p < BINS[k] (and ≥ the previous bound) is level k.
 /// The first bin (p < 1%) is left blank, so that what the text never does stays empty.
 const BINS: [f64; 9] = [0.01, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
@@ -45,82 +47,36 @@ fn cell(p: f64, colour: bool) -> String {
     format!("\x1b[48;2;{r};{g};{b}m \x1b[0m")
 }
 
-/// Above this many characters a heatmap shows only the most frequent ones: two tables of 60
-/// columns side by side fit a 130-column terminal, and a figure of 60² cells keeps the report
-/// small (each SVG cell is a rectangle and its hover text).
-pub const MAX_SHOWN: usize = 60;
-
-/// The characters a heatmap shows, and how many it leaves out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Shown {
-    /// Token ids, ascending: every id up to [`MAX_SHOWN`] characters, else the [`MAX_SHOWN`]
-    /// most frequent.
-    pub ids: Vec<usize>,
-    /// Characters left out (0 when all are shown).
-    pub hidden: usize,
-}
-
-impl Shown {
-    /// The characters to show for a V×V table of bigram counts (`counts[current][next]`).
-    /// A character's frequency is how often it occurs in the pairs, as current or as next
-    /// character (its row total plus its column total: every occurrence twice, once for the
-    /// text's first and last); ties keep the lower id. The ones shown stay in token-id order.
-    pub fn of(counts: &[Vec<f64>]) -> Shown {
-        Shown::at_most(counts, MAX_SHOWN)
-    }
-
-    /// The same with `max` characters in place of [`MAX_SHOWN`].
-    pub fn at_most(counts: &[Vec<f64>], max: usize) -> Shown {
-        let v = counts.len();
-        if v <= max {
-            return Shown {
-                ids: (0..v).collect(),
-                hidden: 0,
-            };
-        }
-        let mut ids = vec![0; max];
-        zl_core::interpret::most_frequent(|i, j| counts[i][j], v, &mut ids);
-        Shown {
-            ids,
-            hidden: v - max,
-        }
-    }
-
-    /// One sentence saying what is left out, for a table of `v` characters; `None` when
-    /// nothing is.
-    pub fn note(&self) -> Option<String> {
-        (self.hidden > 0).then(|| {
-            format!(
-                "showing the {} most frequent of {} characters; {} less frequent ones are hidden",
-                self.ids.len(),
-                self.ids.len() + self.hidden,
-                self.hidden
-            )
-        })
-    }
+/// One sentence saying which characters a heatmap leaves out; `None` when it shows them all.
+pub fn hidden_note(shown: &Shown) -> Option<String> {
+    (shown.hidden > 0).then(|| {
+        format!(
+            "showing the {} most frequent of {} characters; {} less frequent ones are hidden",
+            shown.ids.len(),
+            shown.ids.len() + shown.hidden,
+            shown.hidden
+        )
+    })
 }
 
 /// Two tables (rows = current token, columns = next token) side by side, with titles, the
-/// vocabulary along the top and down the side, and a legend. Above `max` characters only the
-/// most frequent are drawn (by `counts`, the bigram counts; see [`Shown::at_most`]), and a line
-/// says how many are hidden.
+/// vocabulary along the top and down the side, and a legend: the characters `shown`, with a
+/// line saying how many are hidden.
 pub fn side_by_side(
     left: &[Vec<f64>],
     right: &[Vec<f64>],
-    counts: &[Vec<f64>],
+    shown: &Shown,
     vocab: &[char],
     titles: (&str, &str),
     colour: bool,
-    max: usize,
 ) -> String {
-    let shown = Shown::at_most(counts, max);
     let ids = &shown.ids;
     let v = ids.len();
     let width = v.max(titles.0.chars().count()) + 4;
     let header: String = ids.iter().map(|&i| glyph(vocab[i])).collect();
     let mut s = String::new();
     let pad = |t: &str| format!("{t:<width$}");
-    if let Some(note) = shown.note() {
+    if let Some(note) = hidden_note(shown) {
         let _ = writeln!(s, "   ({note})");
     }
     let _ = writeln!(s, "   {}   {}", pad(titles.0), titles.1);
@@ -157,7 +113,7 @@ mod tests {
     #[test]
     fn plain_heatmap_is_ascii_shades_in_a_grid() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &t, &['a', ' '], ("L", "R"), false, MAX_SHOWN);
+        let s = side_by_side(&t, &t, &Shown::of(&t), &['a', ' '], ("L", "R"), false);
         assert!(!s.contains('\x1b'));
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[2], " a  @     a  @");
@@ -171,47 +127,20 @@ mod tests {
     #[test]
     fn colour_heatmap_uses_background_escapes() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &t, &['a', 'b'], ("L", "R"), true, MAX_SHOWN);
+        let s = side_by_side(&t, &t, &Shown::of(&t), &['a', 'b'], ("L", "R"), true);
         assert!(s.contains("\x1b[48;2;253;231;37m \x1b[0m"));
-    }
-
-    /// 70 characters: character i occurs i times, except that ids 0 and 1 are the most
-    /// frequent and id 12 ties with 11, at the cut.
-    fn counts_70() -> Vec<Vec<f64>> {
-        let v = 70;
-        let mut c = vec![vec![0.0; v]; v];
-        for (i, row) in c.iter_mut().enumerate() {
-            row[i] = match i {
-                0 | 1 => 500.0,
-                12 => 11.0,
-                _ => i as f64,
-            };
-        }
-        c
-    }
-
-    #[test]
-    fn above_the_limit_the_most_frequent_are_shown_in_id_order() {
-        let c = counts_70();
-        let shown = Shown::of(&c);
-        assert_eq!(shown.hidden, 10);
-        assert_eq!(shown.ids.len(), MAX_SHOWN);
-        assert!(shown.ids.windows(2).all(|w| w[0] < w[1]), "token-id order");
-        // Frequency (row + column total) is 2n: ids 0 and 1 are the largest.
-        assert!(shown.ids.starts_with(&[0, 1]));
-        // Hidden: the nine least frequent, 2..=10, and of 11 and 12 (a tie) the higher id.
-        let hidden: Vec<usize> = (0..70).filter(|i| !shown.ids.contains(i)).collect();
-        assert_eq!(hidden, [2, 3, 4, 5, 6, 7, 8, 9, 10, 12]);
-        let note = shown.note().unwrap();
-        assert!(note.contains("60 most frequent of 70") && note.contains("10 less frequent"));
-        let small = Shown::of(&c[..2].iter().map(|r| r[..2].to_vec()).collect::<Vec<_>>());
-        assert_eq!(small.note(), None);
-        assert_eq!((small.ids, small.hidden), (vec![0, 1], 0));
     }
 
     #[test]
     fn a_large_vocabulary_fits_a_terminal_and_says_what_is_hidden() {
-        let c = counts_70();
+        // 70 characters, character i occurring i times.
+        let c: Vec<Vec<f64>> = (0..70)
+            .map(|i| {
+                (0..70)
+                    .map(|j| if i == j { i as f64 + 1.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
         let p: Vec<Vec<f64>> = c
             .iter()
             .map(|r| {
@@ -222,7 +151,7 @@ mod tests {
         let vocab: Vec<char> = (0..70u32)
             .map(|i| char::from_u32(0x3b1 + i).unwrap())
             .collect();
-        let s = side_by_side(&p, &p, &c, &vocab, ("P", "Q"), false, MAX_SHOWN);
+        let s = side_by_side(&p, &p, &Shown::of(&c), &vocab, ("P", "Q"), false);
         assert!(s.contains("10 less frequent ones are hidden"), "{s}");
         let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= 130, "{widest} columns:\n{s}");
@@ -235,6 +164,6 @@ mod tests {
                     && l.chars().nth(1).is_some_and(|g| vocab.contains(&g))
             })
             .count();
-        assert_eq!(rows, MAX_SHOWN);
+        assert_eq!(rows, zl_core::interpret::MAX_SHOWN);
     }
 }

@@ -11,11 +11,12 @@ use plotters::{
 };
 
 use super::{
-    heatmap::{glyph, Shown},
+    escape,
+    heatmap::glyph,
     plot::{style, DESC, TICK},
     text::py_repr,
 };
-use crate::analysis::Analysis;
+use crate::analysis::{Analysis, Shown};
 
 /// One thing drawn, in the figure's pixels.
 pub(crate) enum Mark {
@@ -73,13 +74,13 @@ const HEADING: i32 = 50;
 /// label, at most as tall as a cell, stays readable where the report scales the figure to its
 /// column.
 pub(crate) fn wide(an: &Analysis) -> bool {
-    Shown::of(&an.cmp.counts).ids.len() > 30
+    an.cmp.shown.ids.len() > 30
 }
 
 /// A heatmap figure, its size in pixels and its marks: the bigram counts alone, or the data's
 /// P beside (or above) the model's Q. The height follows the grid, so no band is left empty.
 pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
-    let shown = Shown::of(&an.cmp.counts);
+    let shown = &an.cmp.shown;
     let v = shown.ids.len().max(1) as i32;
     let hover = |i: usize, j: usize| cell_title(an, i, j);
     let wide = wide(an);
@@ -89,11 +90,6 @@ pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
     let panel_h = TOP + v * cell + BOTTOM;
     let mut m = vec![];
     if counts {
-        let vmax = shown
-            .ids
-            .iter()
-            .flat_map(|&i| shown.ids.iter().map(move |&j| an.cmp.counts[i][j]))
-            .fold(1.0, f64::max);
         let annotate = |c: f64| {
             if c > 0.0 {
                 format!("{c}")
@@ -111,8 +107,8 @@ pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
             &an.cmp.counts,
             &an.cmp.vocab,
             &shown.ids,
-            &titled("Bigram frequency table (for training corpus)", &shown),
-            vmax,
+            &titled("Bigram frequency table (for training corpus)", shown),
+            shown.max_count,
             // Counts in the cells only where the figure is narrow: past that the cells are
             // too many for their numbers to be read, and would double the figure's size.
             (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
@@ -121,7 +117,7 @@ pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
         return ((w as u32, panel_h as u32), m);
     }
     m.push(text(
-        titled("Bigram statistics vs W_E @ W_U", &shown),
+        titled("Bigram statistics vs W_E @ W_U", shown),
         (w / 2, 10),
         30,
         (HPos::Center, VPos::Top),
@@ -475,20 +471,4 @@ fn titled(title: &str, shown: &Shown) -> String {
             shown.ids.len()
         ),
     }
-}
-
-/// Escapes text for SVG element content and double-quoted attributes. `'` stays as it is: the
-/// titles quote characters, thousands of times in a large vocabulary's figure.
-fn escape(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            c => o.push(c),
-        }
-    }
-    o
 }

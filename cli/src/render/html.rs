@@ -6,24 +6,8 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{heatmap::glyph, plot::Figure, verdict};
+use super::{escape as esc, heatmap::glyph, plot::Figure, verdict};
 use crate::analysis::Analysis;
-
-/// Escapes text for HTML element content and attribute values.
-fn esc(s: &str) -> String {
-    let mut o = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => o.push_str("&amp;"),
-            '<' => o.push_str("&lt;"),
-            '>' => o.push_str("&gt;"),
-            '"' => o.push_str("&quot;"),
-            '\'' => o.push_str("&#39;"),
-            c => o.push(c),
-        }
-    }
-    o
-}
 
 /// A character as a table cell: its visible stand-in, in code style.
 fn ch(c: char) -> String {
@@ -217,7 +201,7 @@ fn tables(s: &mut String, an: &Analysis) -> Result<()> {
          statistics. Beside it, the model's Q<sub>i</sub> = softmax of row <i>i</i> of \
          W_E·W_U.</p>"
     );
-    // Past heatmap::MAX_SHOWN characters the heatmaps draw the most frequent; say so.
+    // Past MAX_SHOWN characters the heatmaps draw the most frequent; say so.
     figure(
         s,
         Figure::BigramVsModel,
@@ -232,7 +216,7 @@ fn tables(s: &mut String, an: &Analysis) -> Result<()> {
 
 /// What the heatmaps leave out, as a sentence for a caption ("" when nothing).
 fn hidden(an: &Analysis, v: usize) -> String {
-    match super::heatmap::Shown::of(&an.cmp.counts).note() {
+    match super::heatmap::hidden_note(&an.cmp.shown) {
         Some(note) => format!(
             " With {v} characters the table is too large to draw whole: {} (ranked by how \
              often each occurs; those shown keep their token-id order).",

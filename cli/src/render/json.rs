@@ -3,7 +3,10 @@
 use serde_json::{json, Value};
 
 use crate::{
-    analysis::{sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence, TOP},
+    analysis::{
+        heldout::HeldOut, sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence,
+        SeedSummary, TOP,
+    },
     backend::Trained,
     data::corpus::Corpus,
 };
@@ -21,10 +24,16 @@ fn count(x: f64) -> u64 {
     x as u64
 }
 
-/// `zl train --json`.
-pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) -> Value {
+/// `zl train --json`, with the held-out numbers where `--val-fraction` gave them.
+pub fn train(
+    backend: &str,
+    corpus: &Corpus,
+    run: &Trained,
+    cmp: &Comparison,
+    held: Option<&HeldOut>,
+) -> Value {
     let (w, cfg) = (&run.weights, &run.job.config);
-    json!({
+    let mut out = json!({
         "backend": backend,
         "corpus": corpus.source.to_string(),
         "corpus_chars": corpus.chars,
@@ -46,11 +55,26 @@ pub fn train(backend: &str, corpus: &Corpus, run: &Trained, cmp: &Comparison) ->
         "W_U": rows(&w.w_u, w.vocab.len()),
         "train_seconds": run.seconds,
         "checksum": run.checksum,
-    })
+    });
+    if let (Some(h), Some(o)) = (held, out.as_object_mut()) {
+        let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
+        let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
+        o.insert("val_losses".into(), val_losses.into());
+        o.insert("val_epochs".into(), val_epochs.into());
+        o.insert("final_val_loss".into(), h.model_loss.into());
+        o.insert("held_out".into(), super::verbs::held_out_json(h));
+    }
+    out
 }
 
 /// `zl train --seeds … --json`.
-pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> Value {
+pub fn batch(
+    backend: &str,
+    corpus: &Corpus,
+    runs: &[Trained],
+    summary: Option<SeedSummary>,
+    seconds: f64,
+) -> Value {
     let first = &runs[0];
     let cfg = &first.job.config;
     json!({
@@ -62,7 +86,7 @@ pub fn batch(backend: &str, corpus: &Corpus, runs: &[Trained], seconds: f64) -> 
         "d_model": first.job.d_model,
         "train_seconds": seconds,
         "models": runs.iter().map(|r| json!({"seed": r.job.config.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
-        "summary": crate::analysis::seed_summary(&super::text::seed_losses(runs)).map(|m| json!({
+        "summary": summary.map(|m| json!({
             "min": m.min.1, "min_seed": m.min.0,
             "median": m.median,
             "max": m.max.1, "max_seed": m.max.0,
@@ -117,7 +141,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
                         "reached": z.reached,
                         "seeds_reached": z.seeds_reached(),
                         "still_falling": z.still_falling,
-                        "train_seconds": z.seeds.iter().map(|r| r.train_seconds).sum::<f64>(),
+                        "train_seconds": z.train_seconds,
                         "seeds": z.seeds.iter().map(|r| json!({
                             "seed": r.seed,
                             "gap": r.last().gap,
@@ -273,6 +297,9 @@ pub fn interpret(an: &Analysis) -> Value {
     });
     if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
         o.extend(m);
+        if let Some(h) = &an.held_out {
+            o.insert("held_out".into(), super::verbs::held_out_json(h));
+        }
     }
     out
 }

@@ -13,3 +13,20 @@ pub mod sweep_plot;
 pub mod text;
 pub mod verbs;
 pub mod verdict;
+
+/// Escapes text for XML and HTML element content and double-quoted attribute values (every
+/// attribute zl writes is double-quoted). `'` stays as it is: the heatmap's titles quote
+/// characters thousands of times in a large vocabulary's figure, and the report has a size limit.
+pub fn escape(s: &str) -> String {
+    let mut o = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => o.push_str("&amp;"),
+            '<' => o.push_str("&lt;"),
+            '>' => o.push_str("&gt;"),
+            '"' => o.push_str("&quot;"),
+            c => o.push(c),
+        }
+    }
+    o
+}

@@ -8,8 +8,7 @@ use base64::Engine;
 use serde_json::json;
 
 use super::heatmap_figure::BLUES;
-use crate::args::MAX_EPOCHS;
-use zl_core::{capacity::MAX_D_MODEL, TrainConfig, SEED_D, SEED_TEXT};
+use zl_core::{TrainConfig, SEED_D, SEED_TEXT};
 
 /// The most characters the page trains on: the ablation reruns the model over the whole text
 /// for every click, and the text area holds it.
@@ -41,9 +40,8 @@ pub fn page(text: &str, c: &TrainConfig, d_model: usize) -> String {
         },
         // The report's heatmap scale (P and Q from 0 to 1), so that the page's colours are its.
         "colours": BLUES,
-        "limits": {
-            "max_epochs": MAX_EPOCHS, "max_d_model": MAX_D_MODEL, "max_chars": MAX_PAGE_CHARS,
-        },
+        // The module checks the controls as zl checks its flags; this limit is the page's own.
+        "limits": { "max_chars": MAX_PAGE_CHARS },
     });
     // Inside <script>, "</script" would end the element: JSON may spell '<' as \u003c, and '<'
     // occurs only inside its strings.

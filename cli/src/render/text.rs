@@ -103,12 +103,6 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
     Ok(())
 }
 
-/// How many characters the default report's heatmaps show: the most frequent, so that the two
-/// tables and the sections after them fit one screen; `--full` shows up to [`heatmap::MAX_SHOWN`].
-///
-/// [`heatmap::MAX_SHOWN`]: super::heatmap::MAX_SHOWN
-pub const SUMMARY_SHOWN: usize = 30;
-
 /// How many of the gap curve's last points the default report shows; `--full` shows them all.
 const CURVE_SHOWN: usize = 7;
 
@@ -195,28 +189,27 @@ fn line(w: &mut impl Write, first: &str, s: &str) -> fmt::Result {
     writeln!(w, "{out}")
 }
 
-/// The data's and the model's tables as heatmaps side by side: the most frequent
-/// [`SUMMARY_SHOWN`] characters by default.
+/// The data's and the model's tables as heatmaps side by side: fewer characters in the summary
+/// than with `full`.
 fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool, full: bool) -> fmt::Result {
     title(
         w,
         "The tables: the data's P(next|cur) and the model's Q = softmax(W_E·W_U), row = current character",
     )?;
-    let max = match full {
-        true => super::heatmap::MAX_SHOWN,
-        false => SUMMARY_SHOWN,
+    let shown = match full {
+        true => &an.cmp.shown,
+        false => &an.cmp.shown_summary,
     };
     w.write_str(&super::heatmap::side_by_side(
         &an.cmp.p,
         &an.cmp.q,
-        &an.cmp.counts,
+        shown,
         &an.cmp.vocab,
         (
             "Bigram statistics P(next|cur)",
             "W_E @ W_U (post softmax) Q",
         ),
         colour,
-        max,
     ))
 }
 
@@ -820,15 +813,13 @@ pub fn losses(losses: &[f32], every: u32) -> String {
     })
 }
 
-/// Each run's seed and final loss.
-pub fn seed_losses(runs: &[Trained]) -> Vec<(u64, f64)> {
-    runs.iter()
-        .map(|r| (r.job.config.seed, r.final_loss as f64))
-        .collect()
-}
-
 /// `zl train --seeds`: each model's final loss, and their spread.
-pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
+pub fn batch(
+    backend: &str,
+    runs: &[Trained],
+    summary: Option<crate::analysis::SeedSummary>,
+    seconds: f64,
+) -> String {
     string(|w| {
         if let Some(first) = runs.first() {
             let cfg = &first.job.config;
@@ -845,7 +836,7 @@ pub fn batch(backend: &str, runs: &[Trained], seconds: f64) -> String {
         for r in runs {
             writeln!(w, "{:>8}  {:>20}", r.job.config.seed, r.final_loss as f64)?;
         }
-        if let Some(m) = crate::analysis::seed_summary(&seed_losses(runs)) {
+        if let Some(m) = summary {
             writeln!(
                 w,
                 "final loss over {} seeds: min {} (seed {}), median {}, max {} (seed {})",
@@ -968,7 +959,7 @@ fn sweep_until_gap(
                 (Some(false), Some((_, d))) => format!("stalled ({:.2}%)", d * 100.0),
                 _ => "-".into(),
             };
-            let seconds: f64 = z.seeds.iter().map(|r| r.train_seconds).sum();
+            let seconds = z.train_seconds;
             writeln!(
                 w,
                 "{:>8}  {:>11.4e}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",

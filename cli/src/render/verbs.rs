@@ -8,7 +8,7 @@ use serde_json::{json, Value};
 use super::text::py_repr;
 use crate::analysis::{
     heldout::HeldOut,
-    sample::{self, Position, Samples},
+    sample::{Run, Samples},
 };
 
 /// An f32 as JSON, in its shortest decimal that reads back as the same f32 (Rust's `Display`);
@@ -110,12 +110,8 @@ pub fn sample_json(v: &SampleView) -> Value {
 pub struct RunView<'a> {
     pub what: &'a str,
     pub vocab: &'a [char],
-    pub positions: &'a [Position],
-    pub loss: Option<f64>,
+    pub run: &'a Run,
 }
-
-/// How many next characters `zl run` lists per position.
-pub const RUN_TOP: usize = 5;
 
 /// `zl run`'s text: per position the character, the target, the model's top 5 with Q, the
 /// target's ln Q and the position's loss; then the mean loss.
@@ -125,17 +121,18 @@ pub fn run_text(v: &RunView) -> String {
     let _ = writeln!(
         out,
         "{} positions; Q = softmax(W_E[char]·W_U); loss = −ln Q(next)\n",
-        v.positions.len()
+        v.run.positions.len()
     );
     let _ = writeln!(
         out,
         "{:>5}  {:<6} {:<6} {:<58} {:>11} {:>9}",
         "pos", "char", "next", "model's top 5 next (Q)", "ln Q(next)", "loss"
     );
-    for (k, p) in v.positions.iter().enumerate() {
-        let top: Vec<String> = sample::top(&p.log_q, RUN_TOP)
-            .into_iter()
-            .map(|j| format!("{} {:.3}", py_repr(v.vocab[j]), p.log_q[j].exp()))
+    for (k, p) in v.run.positions.iter().enumerate() {
+        let top: Vec<String> = p
+            .top
+            .iter()
+            .map(|&(j, q)| format!("{} {q:.3}", py_repr(v.vocab[j])))
             .collect();
         let next = p.next.map_or("-".into(), |n| py_repr(v.vocab[n]));
         let (lp, loss) = match p.log_prob {
@@ -149,8 +146,8 @@ pub fn run_text(v: &RunView) -> String {
             top.join(", ")
         );
     }
-    if let Some(l) = v.loss {
-        let n = v.positions.iter().filter(|p| p.next.is_some()).count();
+    if let Some(l) = v.run.loss {
+        let n = v.run.predictions;
         let _ = writeln!(out, "\nmean loss over {n} predictions: {l:.6} nats");
     }
     out
@@ -160,6 +157,7 @@ pub fn run_text(v: &RunView) -> String {
 /// (f32), the target and its ln Q, and the mean loss.
 pub fn run_json(v: &RunView) -> Value {
     let positions: Vec<Value> = v
+        .run
         .positions
         .iter()
         .map(|p| {
@@ -177,7 +175,7 @@ pub fn run_json(v: &RunView) -> Value {
         "model": v.what,
         "vocab": v.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
         "positions": positions,
-        "loss": v.loss,
+        "loss": v.run.loss,
     })
 }
 
