@@ -192,7 +192,8 @@ pub struct InterpretArgs {
 
     /// Print everything: after the one-screen summary, the token-by-token tables, the evidence
     /// beside its controls, the decomposition in full, the directions, the sanity checks and
-    /// the rank-k truncations.
+    /// the rank-k truncations; and measure the gap against the epoch past the model's own
+    /// epochs (to 10^5 within a work budget), which takes longer.
     #[arg(long)]
     pub full: bool,
 
@@ -214,8 +215,10 @@ pub struct ReportArgs {
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
 
-    /// Add the token-by-token tables, the decomposition in full, the directions and the
-    /// appendices (the sanity checks, the rank-k truncations) after the summary.
+    /// Add the token-by-token tables, the evidence beside its controls, the directions and the
+    /// appendices (the sanity checks, the rank-k truncations) after the summary, and measure the
+    /// gap against the epoch past the model's own epochs (to 10^5 within a work budget), which
+    /// takes longer.
     #[arg(long, conflicts_with = "interactive")]
     pub full: bool,
     #[command(flatten)]
@@ -306,7 +309,8 @@ pub struct SweepArgs {
 #[derive(Args, Debug, Clone, Default)]
 pub struct ValFraction {
     /// Hold out the last fraction F of the text (0 < F < 1) from training, and report the
-    /// model's loss on it (the vocabulary is still the whole text's); not with --seeds.
+    /// model's loss on it: the first int(n·(1−F)) characters train, as nanoGPT cuts its split
+    /// (the vocabulary is still the whole text's); not with --seeds.
     #[arg(long, value_name = "F", value_parser = parse_val_fraction, allow_hyphen_values = true)]
     pub val_fraction: Option<f64>,
 }

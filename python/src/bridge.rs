@@ -311,7 +311,7 @@ pub fn interpret(
             backend: Some(on.backend),
         },
     };
-    let an = source::analyse_holding_out(on.backend, &src, s.val_fraction)?;
+    let an = source::analyse_holding_out(on.backend, &src, s.val_fraction, false)?;
     let out = render::json::interpret(&an).to_string();
     // The full report (zl report --full): a notebook cell scrolls, a terminal does not.
     Ok((out, render::html::page(&an, true)?))

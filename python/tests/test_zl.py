@@ -260,10 +260,16 @@ def test_ctrl_c_stops_training_and_the_gil_is_free():
             time.sleep(0.001)
 
     threading.Thread(target=tick, daemon=True).start()
+    # A shell starts background jobs with SIGINT ignored, and Python then installs no handler of
+    # its own: install it, as an interactive session has it.
+    previous = signal.signal(signal.SIGINT, signal.default_int_handler)
     threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT)).start()
     start = time.monotonic()
-    with pytest.raises(KeyboardInterrupt):
-        zl.train(epochs=10_000_000, d_model=64, corpus=CUSTOM)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            zl.train(epochs=10_000_000, d_model=64, corpus=CUSTOM)
+    finally:
+        signal.signal(signal.SIGINT, previous)
     elapsed = time.monotonic() - start
     done.set()
     assert elapsed < 5, f"Ctrl-C took {elapsed:.1f} s to stop the run"

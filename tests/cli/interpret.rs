@@ -331,12 +331,26 @@ fn controls_fail_the_evidence_and_pass_the_sanity_checks() {
     assert_eq!(num(&refit[15], "loss"), num(&v, "model_loss"));
     assert!(num(&refit[0], "loss") < num(&v, "uniform_loss"));
     assert!(v["rank_k_losses"][1].as_f64().unwrap() > num(&v, "uniform_loss"));
-    // The gap is a stopping time: it keeps falling with the epoch, with and without decay.
+    // By default the gap curve ends at the model's epochs, with the last doubling the verdict
+    // reads; --full takes it on, and the gap is a stopping time: it keeps falling with the
+    // epoch, with and without decay.
+    let epochs = |v: &Value| -> Vec<u64> {
+        v["gap_curve"]["epochs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect()
+    };
+    let e = epochs(&v);
+    assert_eq!(e.last(), Some(&10_000));
+    assert!(e.contains(&5_000), "{e:?}");
+    let v = zl_json(&["interpret", "--json", "--full"]);
+    assert_eq!(num(&v["evidence"], "kl_weighted"), gap, "the same model");
     let g = &v["gap_curve"];
     let (e, a, b) = (&g["epochs"], &g["gap"], &g["gap_without_weight_decay"]);
-    let last = e.as_array().unwrap().len() - 1;
     assert!(
-        e[last].as_u64().unwrap() >= 100_000,
+        *epochs(&v).last().unwrap() >= 100_000,
         "to at least 10^5 epochs"
     );
     let at = |s: &Value, epoch: u64| {
@@ -721,4 +735,201 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     let o = zl(&["interpret", "--d-model", "3", "--full"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!o.stdout.contains("suffices"), "{}", o.stdout);
+}
+
+/// Each control is a small null distribution (untrained seeds, shuffles trained like the model),
+/// and a control fails a piece of evidence only by a margin beyond its spread: after one epoch
+/// the model's numbers tie with the controls' ("not told apart" everywhere, and the verdict says
+/// not learned); after 10,000 every control fails every one.
+#[test]
+fn controls_are_told_apart_only_beyond_their_spread() {
+    let rows = |v: &Value| -> Vec<Value> { v["evidence_table"].as_array().unwrap().clone() };
+    let one = zl_json(&["interpret", "--json", "--epochs", "1"]);
+    let table = rows(&one);
+    assert_eq!(table.len(), 9);
+    for r in &table {
+        assert_eq!(
+            r["told"],
+            serde_json::json!(["not_told_apart", "not_told_apart"]),
+            "{r}"
+        );
+        // The shown control is one of its runs.
+        for (k, s) in r["spread"].as_array().unwrap().iter().enumerate() {
+            let (lo, hi) = (s[0].as_f64().unwrap(), s[1].as_f64().unwrap());
+            assert!(lo <= hi, "{r}");
+            let c = r["values"][k + 1].as_f64().unwrap();
+            assert!(
+                lo <= c && c <= hi,
+                "the shown control is one of its runs: {r}"
+            );
+        }
+    }
+    // The correlation that was marked a failure at 0.165 against 0.160 and 0.162.
+    let corr = table
+        .iter()
+        .find(|r| r["kind"] == "seen_correlation")
+        .unwrap();
+    let (m, u, s) = (
+        corr["values"][0].as_f64().unwrap(),
+        corr["values"][1].as_f64().unwrap(),
+        corr["values"][2].as_f64().unwrap(),
+    );
+    assert!((m - u).abs() < 0.05 && (m - s).abs() < 0.05, "{corr}");
+    assert_eq!(
+        one["verdict"]["regimes"],
+        serde_json::json!(["not_learned"])
+    );
+    let o = zl(&["interpret", "--epochs", "1"]);
+    assert!(o.stdout.contains("not told apart"), "{}", o.stdout);
+    assert!(!o.stdout.contains("  both\n"), "{}", o.stdout);
+
+    let seed = zl_json(&["interpret", "--json"]);
+    for r in rows(&seed) {
+        assert_eq!(r["told"], serde_json::json!(["fails", "fails"]), "{r}");
+    }
+    let c = &seed["controls"];
+    assert!(c["untrained"]["what"].as_str().unwrap().contains("seeds"));
+    assert!(seed["verdict"]["controls_told_apart"] == true);
+}
+
+/// Every model list is the model's own ranking: it starts at the argmax of the row's exact Q
+/// (the per-token table's top-1, which `argmax_agrees` is about), runs down in exact Q, and only
+/// bit-equal values come in id order; nothing left out of it beats its last entry.
+#[test]
+fn top_lists_rank_by_the_exact_q_and_share_the_top_1() {
+    for epochs in ["1", "300"] {
+        let v = zl_json(&["interpret", "--json", "--epochs", epochs]);
+        let q: Vec<Vec<f64>> = v["model_probs"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap())
+                    .collect()
+            })
+            .collect();
+        let counts = &v["bigram_counts"];
+        for (i, row) in v["rows"].as_array().unwrap().iter().enumerate() {
+            let list: Vec<usize> = row["model_top"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["token"].as_u64().unwrap() as usize)
+                .collect();
+            let argmax = (0..q[i].len()).fold(0, |b, j| if q[i][j] > q[i][b] { j } else { b });
+            assert_eq!(list[0], argmax, "--epochs {epochs}, row {i}: top-1");
+            for w in list.windows(2) {
+                let (a, b) = (q[i][w[0]], q[i][w[1]]);
+                assert!(a > b || (a == b && w[0] < w[1]), "row {i}: {list:?}");
+            }
+            let last = q[i][*list.last().unwrap()];
+            for j in (0..q[i].len()).filter(|j| !list.contains(j)) {
+                assert!(q[i][j] < last || (q[i][j] == last && j > *list.last().unwrap()));
+            }
+            let c = |j: usize| counts[i][j].as_u64().unwrap();
+            let most = (0..q[i].len()).map(c).max().unwrap();
+            assert_eq!(
+                row["argmax_agrees"].as_bool().unwrap(),
+                most > 0 && c(argmax) == most,
+                "row {i}: the per-token table's top-1 is the list's"
+            );
+        }
+    }
+}
+
+/// `--load` trains everything beside the model with the settings its file records: a 2,000-epoch
+/// model saved on another text gets its shuffled control and gap curve at 2,000 epochs, on that
+/// text without --corpus; a file that records nothing says which comparisons are not fair.
+#[test]
+fn load_trains_its_controls_with_the_recorded_settings() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.safetensors");
+    let p = p.to_str().unwrap();
+    let corpus = super::run::custom();
+    let o = zl(&[
+        "train",
+        "--corpus",
+        &corpus,
+        "--epochs",
+        "2000",
+        "--seed",
+        "3",
+        "--lr",
+        "0.002",
+        "--weight-decay",
+        "0.05",
+        "--save",
+        p,
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = zl(&["interpret", "--json", "--load", p]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(
+        o.stderr.contains(&corpus),
+        "names the recorded corpus: {}",
+        o.stderr
+    );
+    let loaded: Value = serde_json::from_str(&o.stdout).unwrap();
+    let t = &loaded["training"];
+    assert_eq!(
+        (&t["epochs"], &t["seed"], &t["lr"], &t["weight_decay"]),
+        (&2000.into(), &3.into(), &0.002.into(), &0.05.into()),
+        "{t}"
+    );
+    assert_eq!(t["unfair"], serde_json::json!([]));
+    assert_eq!(
+        loaded["gap_curve"]["epochs"].as_array().unwrap().last(),
+        Some(&2000.into())
+    );
+    assert_eq!(loaded["gap_curve"]["weight_decay"], 0.05);
+    assert!(loaded["controls"]["shuffled"]["what"]
+        .as_str()
+        .unwrap()
+        .contains("2000 epochs"));
+    // The same as the model trained here with those flags: the same controls, bit for bit.
+    let here = zl_json(&[
+        "interpret",
+        "--json",
+        "--corpus",
+        &corpus,
+        "--epochs",
+        "2000",
+        "--seed",
+        "3",
+        "--lr",
+        "0.002",
+        "--weight-decay",
+        "0.05",
+    ]);
+    for key in [
+        "controls",
+        "evidence_table",
+        "gap_curve",
+        "refit_losses",
+        "verdict",
+    ] {
+        assert_eq!(loaded[key], here[key], "{key}");
+    }
+
+    // No metadata but the vocabulary: every retraining is named as not fair.
+    let bare = dir.path().join("bare.safetensors");
+    random_model(&bare, 5, 16, 0.1);
+    let v = zl_json(&["interpret", "--json", "--load", bare.to_str().unwrap()]);
+    let unfair: Vec<&str> = v["training"]["unfair"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_str().unwrap())
+        .collect();
+    assert_eq!(
+        unfair,
+        ["untrained_control", "shuffled_control", "retrained"]
+    );
+    assert!(v["gap_curve"].is_null());
+    let o = zl(&["interpret", "--load", bare.to_str().unwrap()]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stdout.contains("not fair"), "{}", o.stdout);
 }

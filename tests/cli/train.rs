@@ -863,3 +863,41 @@ fn val_fraction_trains_bit_for_bit_on_the_head_and_reports_the_held_out_loss() {
         "training lowers the held-out loss of a repeated text"
     );
 }
+
+#[test]
+fn val_fraction_trains_on_the_head_nanogpt_cuts() {
+    // 193 characters at F = 0.1: nanoGPT's data[:int(n*0.9)] trains on 173 (rounding the held-out
+    // part instead, 19, would leave 174).
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("t.txt");
+    let text: String = "the cat sat on the mat. "
+        .chars()
+        .cycle()
+        .take(193)
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    let path = path.display().to_string();
+    for (f, want) in [("0.1", 173u64), ("0.25", 144), ("0.5", 96)] {
+        let args = [
+            "train",
+            "--corpus",
+            &path,
+            "--val-fraction",
+            f,
+            "--epochs",
+            "3",
+            "--json",
+        ];
+        let j = json(&ok(zl(&args), "--val-fraction"));
+        let h = &j["held_out"];
+        let n = 193.0f64;
+        let nanogpt = (n * (1.0 - f.parse::<f64>().unwrap())) as u64;
+        assert_eq!(nanogpt, want);
+        assert_eq!(h["train_chars"].as_u64(), Some(want), "--val-fraction {f}");
+        assert_eq!(
+            h["held_out_chars"].as_u64(),
+            Some(193 - want),
+            "--val-fraction {f}"
+        );
+    }
+}

@@ -25,13 +25,20 @@ pub struct Split {
     pub held: Vec<u64>,
 }
 
+/// The characters of an `n`-character text that `--val-fraction fraction` trains on: Python's
+/// `int(n * (1 - fraction))`, the product in f64 and truncated.
+pub fn train_chars(n: usize, fraction: f64) -> usize {
+    ((n as f64) * (1.0 - fraction)) as usize
+}
+
 impl Split {
-    /// The text's last `fraction` held out (at least one character each side, and at least one
-    /// training pair).
+    /// The text cut as nanoGPT cuts it (`data[:int(n*(1-F))]` trains, the rest is held out),
+    /// so that the numbers compare with its split; at least one character held out, and at
+    /// least one training pair.
     pub fn new(corpus: &Corpus, fraction: f64) -> Result<Split> {
         let n = corpus.chars as usize;
-        let held_chars = ((n as f64) * fraction).round() as usize;
-        let cut = n - held_chars;
+        let cut = train_chars(n, fraction);
+        let held_chars = n - cut;
         if held_chars < 1 || cut < 2 {
             bail!(
                 "--val-fraction {fraction}: {} has {n} characters, which leaves {cut} to train on and {held_chars} held out; give a fraction that leaves at least 2 and 1",

@@ -42,8 +42,8 @@ pub struct Comparison {
     pub rows: Vec<TokenRow>,
     /// Per row: every next token that occurs, most frequent first (lower id first among equals).
     pub data_top: Vec<Vec<usize>>,
-    /// Per row: the model's [`TOP`] most likely next tokens (ties at the printed precision,
-    /// 3 decimals, in token-id order, as the data's are).
+    /// Per row: the model's [`TOP`] most likely next tokens by its exact f64 log Q (only
+    /// bit-equal values tie, lower id first): the first is `rows[i].model_top`.
     pub model_top: Vec<Vec<usize>>,
     /// Per row: the KL gap split into the leak onto unseen pairs and the misfit on seen ones.
     pub gap_rows: Vec<GapRow>,
@@ -132,7 +132,8 @@ pub struct Evidence {
 }
 
 /// Which number an [`EvidenceRow`] holds (render names it).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum EvidenceKind {
     /// The gap `Σ_i (n_i/N)·KL(P_i‖Q_i)`, in nats.
     Gap,
@@ -154,18 +155,82 @@ pub enum EvidenceKind {
     SeenSpread,
 }
 
+/// How a control stands against the model on one piece of evidence, by its row's [`Margin`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Told {
+    /// Every run of the control does worse than the model, by the margin.
+    Fails,
+    /// The model is within the control's spread widened by the margin: a near-tie.
+    NotToldApart,
+    /// Every run of the control does better than the model, by the margin.
+    DoesBetter,
+}
+
+/// The margin by which a control must do worse than the model to fail a piece of evidence.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Margin {
+    /// Lower is better (a gap, a spread): the control's lowest value is at least this factor
+    /// times the model's (and "does better" with the roles swapped).
+    Factor(f64),
+    /// Higher is better (a count, a ratio): the model is beyond the control's highest value by
+    /// the control's own spread (highest − lowest), and by at least this.
+    Beyond(f64),
+}
+
+impl Margin {
+    /// Where the model stands against a control's values (not empty).
+    fn judge(self, model: f64, control: &[f64]) -> Told {
+        let lo = control.iter().copied().fold(f64::INFINITY, f64::min);
+        let hi = control.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+        match self {
+            Margin::Factor(f) => {
+                if lo >= f * model.max(f64::MIN_POSITIVE) {
+                    Told::Fails
+                } else if model >= f * hi.max(f64::MIN_POSITIVE) {
+                    Told::DoesBetter
+                } else {
+                    Told::NotToldApart
+                }
+            }
+            Margin::Beyond(m) => {
+                let widen = (hi - lo).max(m);
+                if model >= hi + widen {
+                    Told::Fails
+                } else if model <= lo - widen {
+                    Told::DoesBetter
+                } else {
+                    Told::NotToldApart
+                }
+            }
+        }
+    }
+}
+
 /// One line of the evidence-and-controls table: a number on the trained model and on each
-/// control, and whether both controls do worse (the verdict the text and the report print).
+/// control, each control's spread over its null distribution, and how each stands against the
+/// model by the row's margin.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct EvidenceRow {
     pub kind: EvidenceKind,
-    /// Trained, untrained, shuffled.
+    /// Trained, untrained (the model's own seed), shuffled (shuffle 0).
     pub values: [f64; 3],
     /// A count (printed as a whole number) rather than nats or a ratio.
     pub count: bool,
-    pub controls_fail: bool,
+    /// Per control (untrained, shuffled): its lowest and highest value over its runs.
+    pub spread: [(f64, f64); 2],
+    /// Per control (untrained, shuffled).
+    pub told: [Told; 2],
+    pub margin: Margin,
 }
 
 impl EvidenceRow {
+    /// Whether both controls fail it.
+    pub fn controls_fail(&self) -> bool {
+        self.told == [Told::Fails; 2]
+    }
+
     /// Column `k` (trained, untrained, shuffled) as the text and the report print it.
     pub fn cell(&self, k: usize) -> String {
         let x = self.values[k];
@@ -183,61 +248,71 @@ impl EvidenceRow {
 /// many times the model's: far from a close call, and clear of f64 rounding at any gap.
 pub const GAP_FAIL_FACTOR: f64 = 10.0;
 
+/// A control does worse on a count of rows when the model has at least this many rows more
+/// than its best run (and at least the spread of its runs).
+pub const COUNT_MARGIN: f64 = 2.0;
+
+/// A control does worse on a ratio (R², a correlation: both at most 1) when the model is at
+/// least this far above its best run (and at least the spread of its runs).
+pub const RATIO_MARGIN: f64 = 0.1;
+
 impl Analysis {
     /// The evidence beside its controls, one row a number.
     pub fn evidence_rows(&self) -> Vec<EvidenceRow> {
-        let e = [
-            self.cmp.evidence(),
-            self.controls.untrained.cmp.evidence(),
-            self.controls.shuffled.cmp.evidence(),
-        ];
+        let model = self.cmp.evidence();
+        let all: Vec<(ControlKind, Evidence)> = self.controls.all().collect();
         let a = self.cmp.agreement;
-        let lower = |f: &dyn Fn(&Evidence) -> f64| {
-            let v = [f(&e[0]), f(&e[1]), f(&e[2])];
-            let fail = v[1..]
-                .iter()
-                .all(|&c| c >= GAP_FAIL_FACTOR * v[0].max(f64::MIN_POSITIVE));
-            (v, fail)
+        let row = |kind, f: &dyn Fn(&Evidence) -> f64, margin: Margin| {
+            let of = |k: ControlKind| -> Vec<f64> {
+                all.iter().filter(|c| c.0 == k).map(|c| f(&c.1)).collect()
+            };
+            let (u, s) = (of(ControlKind::Untrained), of(ControlKind::Shuffled));
+            let range = |x: &[f64]| {
+                let lo = x.iter().copied().fold(f64::INFINITY, f64::min);
+                (lo, x.iter().copied().fold(f64::NEG_INFINITY, f64::max))
+            };
+            let m = f(&model);
+            EvidenceRow {
+                kind,
+                values: [m, u[0], s[0]],
+                count: matches!(
+                    kind,
+                    EvidenceKind::TopOneAgrees { .. }
+                        | EvidenceKind::SingleMaxAgrees { .. }
+                        | EvidenceKind::PositiveMargins { .. }
+                ),
+                spread: [range(&u), range(&s)],
+                told: [margin.judge(m, &u), margin.judge(m, &s)],
+                margin,
+            }
         };
-        let higher = |f: &dyn Fn(&Evidence) -> f64| {
-            let v = [f(&e[0]), f(&e[1]), f(&e[2])];
-            (v, v[1] < v[0] && v[2] < v[0])
-        };
-        let row = |kind, (values, controls_fail): ([f64; 3], bool), count| EvidenceRow {
-            kind,
-            values,
-            count,
-            controls_fail,
-        };
+        let lower = Margin::Factor(GAP_FAIL_FACTOR);
+        let (count, ratio) = (Margin::Beyond(COUNT_MARGIN), Margin::Beyond(RATIO_MARGIN));
         use EvidenceKind as K;
         vec![
-            row(K::Gap, lower(&|e| e.kl_weighted), false),
-            row(K::GapLeak, lower(&|e| e.gap_leak), false),
-            row(K::GapMisfit, lower(&|e| e.gap_seen_misfit), false),
+            row(K::Gap, &|e| e.kl_weighted, lower),
+            row(K::GapLeak, &|e| e.gap_leak, lower),
+            row(K::GapMisfit, &|e| e.gap_seen_misfit, lower),
             row(
                 K::TopOneAgrees { rows: a.followed },
-                higher(&|e| e.argmax_agreement as f64),
-                true,
+                &|e| e.argmax_agreement as f64,
+                count,
             ),
             row(
                 K::SingleMaxAgrees { rows: a.single_max },
-                higher(&|e| e.single_max_agreement as f64),
-                true,
+                &|e| e.single_max_agreement as f64,
+                count,
             ),
             row(
                 K::PositiveMargins {
-                    rows: e[0].rows_with_margin,
+                    rows: model.rows_with_margin,
                 },
-                higher(&|e| e.positive_margins as f64),
-                true,
+                &|e| e.positive_margins as f64,
+                count,
             ),
-            row(K::IndicatorR2, higher(&|e| e.indicator_r2), false),
-            row(
-                K::SeenCorrelation,
-                higher(&|e| e.seen_logit_correlation),
-                false,
-            ),
-            row(K::SeenSpread, lower(&|e| e.seen_spread_max), false),
+            row(K::IndicatorR2, &|e| e.indicator_r2, ratio),
+            row(K::SeenCorrelation, &|e| e.seen_logit_correlation, ratio),
+            row(K::SeenSpread, &|e| e.seen_spread_max, lower),
         ]
     }
 }
@@ -249,13 +324,38 @@ pub struct Control {
     pub cmp: Comparison,
 }
 
-/// The two controls beside every piece of evidence.
+/// The two controls beside every piece of evidence, each with its null distribution.
 pub struct Controls {
     /// The same model at epoch 0: its `init_torch` weights.
     pub untrained: Control,
     /// The same training on a shuffled text (the same characters, bigrams destroyed), evaluated
     /// on the original text.
     pub shuffled: Control,
+    /// The evidence of the untrained model at the next seeds, and of the model trained on the
+    /// other shuffles: with the two above, the controls' spread.
+    pub untrained_null: Vec<Evidence>,
+    pub shuffled_null: Vec<Evidence>,
+}
+
+/// Which control a number comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ControlKind {
+    Untrained,
+    Shuffled,
+}
+
+impl Controls {
+    /// Every control's evidence: the untrained ones, then the shuffled ones.
+    pub fn all(&self) -> impl Iterator<Item = (ControlKind, Evidence)> + '_ {
+        let untrained = std::iter::once(self.untrained.cmp.evidence())
+            .chain(self.untrained_null.iter().copied())
+            .map(|e| (ControlKind::Untrained, e));
+        let shuffled = std::iter::once(self.shuffled.cmp.evidence())
+            .chain(self.shuffled_null.iter().copied())
+            .map(|e| (ControlKind::Shuffled, e));
+        untrained.chain(shuffled)
+    }
 }
 
 /// Everything `zl interpret` and `zl report` show about one model, computed (never stored).
@@ -273,6 +373,8 @@ pub struct Analysis {
     pub source: String,
     /// Its training budget, in words ("10000 epochs"), which every quoted gap depends on.
     pub budget: String,
+    /// Its settings, which every model trained beside it took.
+    pub training: Training,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
     pub losses: Option<Vec<f32>>,
     pub ablations: Vec<Ablation>,
@@ -374,11 +476,12 @@ fn table(v: usize, f: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
     (0..v).map(|i| (0..v).map(|j| f(i, j)).collect()).collect()
 }
 
-fn ranked(score: impl Fn(usize) -> f64, v: usize, keep: impl Fn(usize) -> bool) -> Vec<usize> {
-    let mut out = vec![0; v];
-    let n = zi::ranked(score, v, &mut out);
-    out.truncate(n);
-    out.into_iter().filter(|&j| keep(j)).collect()
+/// The `n` ids of `0..v` with the highest `score`, highest first (lower id first among
+/// bit-equal scores): zl-core's one ranking.
+fn ranked(score: impl Fn(usize) -> f64, v: usize, n: usize) -> Vec<usize> {
+    let mut out = vec![0; n.min(v)];
+    zi::ranked(score, v, &mut out);
+    out
 }
 
 /// The model and the counts at their own sizes, checked to share a vocabulary.
@@ -408,9 +511,6 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let seen_spread = seen_spread(&seen, v);
     let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
     let counts = table(v, |i, j| b.count(i, j));
-    let data_top: Vec<Vec<usize>> = (0..v)
-        .map(|i| ranked(|j| b.count(i, j), v, |j| b.count(i, j) > 0.0))
-        .collect();
     let margins: Vec<Option<f64>> = (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect();
     let gap_by_row: Vec<f64> = (0..v).map(|i| weight(i) * rows[i].kl).collect();
     let mut gap_order: Vec<usize> = (0..v).filter(|&i| rows[i].count > 0.0).collect();
@@ -440,16 +540,13 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
             }
         }),
         rows,
-        data_top,
-        model_top: (0..v)
+        data_top: (0..v)
             .map(|i| {
-                // Ranked by Q as printed (3 decimals), then by id: characters the table shows
-                // with equal Q come in the data's order for its ties.
-                let mut r = ranked(|j| (q[i][j] * 1e3).round(), v, |_| true);
-                r.truncate(TOP);
-                r
+                let seen = (0..v).filter(|&j| b.count(i, j) > 0.0).count();
+                ranked(|j| b.count(i, j), v, seen)
             })
             .collect(),
+        model_top: (0..v).map(|i| ranked(|j| log_q[(i, j)], v, TOP)).collect(),
         q,
         gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
         gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
@@ -525,12 +622,82 @@ pub fn ablation_chars(v: usize, d: usize) -> usize {
     (ABLATION_WORK / (2 * v * v * d).max(1)).clamp(ABLATION_MIN_CHARS, ABLATION_CHARS)
 }
 
-/// The models an analysis sets beside the one it analyses.
+/// The models an analysis sets beside the one it analyses, each a small null distribution.
 pub struct ControlWeights {
-    /// The model at epoch 0, and what it is in words.
-    pub untrained: (Weights, String),
-    /// The model trained the same way on a shuffled text, and what it is in words.
-    pub shuffled: (Weights, String),
+    /// The model at epoch 0: at its own seed first, then at the next seeds; and in words.
+    pub untrained: Vec<Weights>,
+    pub untrained_what: String,
+    /// The model trained the same way on shuffled texts (shuffle 0 at its own seed first); and
+    /// in words.
+    pub shuffled: Vec<Weights>,
+    pub shuffled_what: String,
+}
+
+/// A training setting a loaded weights file may not record.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Setting {
+    Seed,
+    Epochs,
+    Lr,
+    WeightDecay,
+}
+
+/// A comparison that retrains the model, and so is fair only with its own settings.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Retraining {
+    /// The untrained control: its first seed is the model's own init.
+    UntrainedControl,
+    /// The shuffled control, trained like the model.
+    ShuffledControl,
+    /// The gap against the epoch, and every other model trained with the model's settings
+    /// (refits, wider models, seed replicas): not trained without them.
+    Retrained,
+}
+
+/// How the analysed model was trained, as far as known: the settings every model trained beside
+/// it takes (the controls, the gap curve, the refits and any other retraining).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Training {
+    pub job: crate::backend::Job,
+    /// The settings a loaded file does not record: the notebook's stand in for them.
+    pub unrecorded: Vec<Setting>,
+}
+
+impl Training {
+    /// Whether the settings are the model's own, every one.
+    pub fn known(&self) -> bool {
+        self.unrecorded.is_empty()
+    }
+
+    /// The comparisons that could not be made fairly, for want of the settings they need.
+    pub fn unfair(&self) -> Vec<Retraining> {
+        let mut out = vec![];
+        if self.unrecorded.contains(&Setting::Seed) {
+            out.push(Retraining::UntrainedControl);
+        }
+        if !self.known() {
+            out.extend([Retraining::ShuffledControl, Retraining::Retrained]);
+        }
+        out
+    }
+}
+
+impl serde::Serialize for Training {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let c = &self.job.config;
+        serde_json::json!({
+            "d_model": self.job.d_model,
+            "seed": c.seed,
+            "epochs": c.epochs,
+            "lr": c.adamw.lr,
+            "weight_decay": c.adamw.weight_decay,
+            "unrecorded": self.unrecorded,
+            "unfair": self.unfair(),
+        })
+        .serialize(s)
+    }
 }
 
 /// Where the analysed model came from, as the command that obtained it says.
@@ -539,8 +706,8 @@ pub struct Provenance {
     pub source: String,
     /// Its training budget, in words ("10000 epochs").
     pub budget: String,
-    /// Its epochs, where known (not recorded for loaded weights).
-    pub epochs: Option<u32>,
+    /// Its settings, which every model trained beside it takes.
+    pub training: Training,
     /// Its training curve, when it was trained here.
     pub losses: Option<Vec<f32>>,
 }
@@ -577,8 +744,11 @@ pub fn analyse(
     let (m, b) = subject(w, corpus)?;
     let v = b.vocab_len();
     let ablate = |m: &zi::Weights| {
-        // Not run without a text to rerun (Analysis::ablation_not_run says why).
+        use rayon::prelude::*;
+        // Not run without a text to rerun (Analysis::ablation_not_run says why). The rows are
+        // independent: one per core.
         (0..v)
+            .into_par_iter()
             .filter(|_| !tokens.is_empty())
             .map(|i| zi::ablate_embedding_row(m, &tokens, i))
             .collect::<Result<Vec<_>, _>>()
@@ -590,10 +760,12 @@ pub fn analyse(
     let spectrum = zi::Spectrum::of(&l);
     let centred = zi::Spectrum::of(&zi::row_centred(&l));
     let ControlWeights {
-        untrained: (untrained_w, untrained_what),
-        shuffled: (shuffled_w, shuffled_what),
+        untrained: untrained_w,
+        untrained_what,
+        shuffled: shuffled_w,
+        shuffled_what,
     } = beside.controls;
-    let (untrained, _) = subject(&untrained_w, corpus)?;
+    let (untrained, _) = subject(&untrained_w[0], corpus)?;
     let substitution_loss = zi::substitution_loss(&b);
     let rank_losses: Vec<f64> = (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect();
     let r = spectrum.rank;
@@ -603,21 +775,28 @@ pub fn analyse(
         rank: zi::Spectrum::of(&zi::logit_table(&untrained)).rank,
         d_model: untrained.d_model(),
     };
+    let null = |ws: &[Weights]| -> Result<Vec<Comparison>> {
+        use rayon::prelude::*;
+        ws.par_iter().map(|w| compare(w, corpus)).collect()
+    };
+    let (mut untrained_null, mut shuffled_null) = (null(&untrained_w)?, null(&shuffled_w)?);
     let controls = Controls {
         untrained: Control {
             what: untrained_what,
-            cmp: compare(&untrained_w, corpus)?,
+            cmp: untrained_null.remove(0),
         },
         shuffled: Control {
             what: shuffled_what,
-            cmp: compare(&shuffled_w, corpus)?,
+            cmp: shuffled_null.remove(0),
         },
+        untrained_null: untrained_null.iter().map(Comparison::evidence).collect(),
+        shuffled_null: shuffled_null.iter().map(Comparison::evidence).collect(),
     };
     let verdict = decide_verdict(
         &cmp,
         &controls,
         beside.gap_curve.as_ref(),
-        provenance.epochs,
+        provenance.training.job.config.epochs,
     );
     Ok(Analysis {
         verdict,
@@ -633,6 +812,7 @@ pub fn analyse(
         predictions: b.total(),
         source: provenance.source,
         budget: provenance.budget,
+        training: provenance.training,
         losses: provenance.losses,
         ablation_changed_elsewhere: ablations.iter().map(|a| a.changed_without).sum(),
         ablation_delta_total: ablations.iter().map(|a| a.delta_with).sum(),
@@ -669,12 +849,12 @@ fn decide_verdict(
     cmp: &Comparison,
     controls: &Controls,
     curve: Option<&GapCurve>,
-    epochs: Option<u32>,
+    epochs: u32,
 ) -> verdict::Verdict {
     let d = &cmp.decomposition;
-    let trend = curve.zip(epochs).map(|(g, at)| {
+    let trend = curve.map(|g| {
         let (e, gap) = g.points.iter().map(|p| (p.0, p.1)).unzip();
-        verdict::GapTrend::new(e, gap, at)
+        verdict::GapTrend::new(e, gap, epochs)
     });
     verdict::decide(verdict::Evidence {
         gap: d.kl_weighted,
@@ -682,9 +862,7 @@ fn decide_verdict(
         misfit: cmp.gap_seen_misfit,
         floor: d.bigram_entropy,
         uniform: d.uniform_loss,
-        control_gaps: [&controls.untrained, &controls.shuffled]
-            .map(|c| c.cmp.decomposition.kl_weighted)
-            .to_vec(),
+        control_gaps: controls.all().map(|(_, e)| e.kl_weighted).collect(),
         wider: None,
         trend,
     })

@@ -13,7 +13,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
         render::plot::load_font()?;
     }
-    let an = source::analyse_holding_out(choice, &a.source, a.val.val_fraction)?;
+    let an = source::analyse_holding_out(choice, &a.source, a.val.val_fraction, a.full)?;
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)
             .and_then(|f| files::write_folder(dir, &f))

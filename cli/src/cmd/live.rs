@@ -142,6 +142,59 @@ impl Live {
     }
 }
 
+/// A progress line for work other than one run (`zl interpret`'s and `zl report`'s retraining),
+/// drawn as [`Live`]'s bar is: on a terminal only, once the work has taken about a second. It
+/// counts work in any unit, and the total may grow as more is planned.
+pub struct Progress {
+    bar: ProgressBar,
+    shown: AtomicBool,
+    start: Instant,
+    draw: bool,
+}
+
+impl Progress {
+    /// Starts counting toward `total`; `what` says what is being trained.
+    pub fn start(what: &str, total: u64) -> Progress {
+        let bar = ProgressBar::with_draw_target(Some(total), ProgressDrawTarget::hidden());
+        bar.set_style(
+            ProgressStyle::with_template(&format!("{what} {{bar:40}} {{percent}}%, {{eta}} left"))
+                .expect("valid template"),
+        );
+        Progress {
+            bar,
+            shown: AtomicBool::new(false),
+            start: Instant::now(),
+            draw: std::io::stderr().is_terminal(),
+        }
+    }
+
+    /// Adds `n` to the total.
+    pub fn grow(&self, n: u64) {
+        self.bar.inc_length(n);
+    }
+
+    /// Counts `n` done; shows the line once the work has taken about a second.
+    pub fn add(&self, n: u64) {
+        if self.draw
+            && self.start.elapsed() > Duration::from_secs(1)
+            && !self.shown.swap(true, Ordering::SeqCst)
+        {
+            self.bar.set_draw_target(ProgressDrawTarget::stderr());
+        }
+        self.bar.inc(n);
+    }
+
+    /// Runs `f` with the line out of the way (for a message on stderr).
+    pub fn suspend<R>(&self, f: impl FnOnce() -> R) -> R {
+        self.bar.suspend(f)
+    }
+
+    /// Clears the line.
+    pub fn finish(&self) {
+        self.bar.finish_and_clear();
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::segment_ends;

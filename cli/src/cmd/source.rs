@@ -7,16 +7,18 @@ use std::{ops::ControlFlow, sync::Mutex};
 use anyhow::Result;
 use zl_core::TrainConfig;
 
+use super::live::{self, Progress};
 use crate::{
     analysis::{
-        self, controls,
+        self,
+        controls::{self, Plan, Tick},
         heldout::{self, Split},
-        Analysis, Beside, Provenance,
+        Analysis, Beside, Provenance, Setting, Training,
     },
     args::ModelSource,
     backend::{Backend, Choice, Job, Trained},
     data::{
-        corpus::Corpus,
+        corpus::{Corpus, Source},
         files::{self, Weights},
     },
 };
@@ -28,10 +30,9 @@ pub struct Obtained {
     pub what: String,
     /// The losses of a model trained here.
     pub losses: Option<Vec<f32>>,
-    /// The run its controls take: its own, or the notebook's for loaded weights.
-    pub job: Job,
-    /// The controls' settings, in words.
-    pub settings: &'static str,
+    /// Its settings, which every model trained beside it takes: its own, or those a loaded file
+    /// records (the notebook's for any it does not).
+    pub training: Training,
     /// A loaded file's dtype conversion, to say on stderr.
     pub note: Option<String>,
     /// Seconds of training, for a model trained here (kept out of `what`, so that `zl sample`
@@ -42,10 +43,59 @@ pub struct Obtained {
     pub held_curve: Vec<(u32, f64)>,
 }
 
-/// The corpus `src` names, whole: the seed text unless `--corpus` names a file or `--counts` a
-/// count file.
+/// The corpus `src` names, whole: `--corpus`'s file or `--counts`'s count file; without them,
+/// the corpus a `--load` file records where it is here (named on stderr), else the seed text.
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
-    Corpus::load_either(src.text.corpus.as_deref(), src.text.counts.as_deref())
+    let (file, counts) = (src.text.corpus.as_deref(), src.text.counts.as_deref());
+    let recorded = match (&src.load, file, counts) {
+        // A file that cannot be read is --load's error, said where it is loaded.
+        (Some(load), None, None) => files::recorded_corpus(load)
+            .ok()
+            .flatten()
+            .map(|c| (load, c)),
+        _ => None,
+    };
+    let corpus = match &recorded {
+        Some((_, Source::File(p))) => Corpus::from_file(p)?,
+        Some((_, Source::Counts(p))) => Corpus::load_either(None, Some(p))?,
+        _ => return Corpus::load_either(file, counts),
+    };
+    if let Some((load, _)) = recorded {
+        eprintln!(
+            "--load {}: on {}, the corpus it records (give --corpus or --counts for another)",
+            load.display(),
+            corpus.source
+        );
+    }
+    Ok(corpus)
+}
+
+/// The settings a `--load` file records for a model of width `d_model`, the notebook's standing
+/// in for any it does not.
+fn recorded_training(path: &std::path::Path, d_model: usize) -> Result<Training> {
+    let r = files::recorded(path)?;
+    let mut c = TrainConfig::default();
+    let mut unrecorded = vec![];
+    match r.seed {
+        Some(x) => c.seed = x,
+        None => unrecorded.push(Setting::Seed),
+    }
+    match r.epochs {
+        Some(x) => c.epochs = x,
+        None => unrecorded.push(Setting::Epochs),
+    }
+    match r.lr {
+        Some(x) => c.adamw.lr = x,
+        None => unrecorded.push(Setting::Lr),
+    }
+    match r.weight_decay {
+        Some(x) => c.adamw.weight_decay = x,
+        None => unrecorded.push(Setting::WeightDecay),
+    }
+    Ok(Training {
+        job: Job { d_model, config: c },
+        unrecorded,
+    })
 }
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
@@ -56,6 +106,7 @@ pub fn obtain(
     src: &ModelSource,
     corpus: &Corpus,
     split: Option<&Split>,
+    tick: &Tick<'_>,
 ) -> Result<Obtained> {
     Ok(match &src.load {
         Some(path) => {
@@ -66,17 +117,12 @@ pub fn obtain(
                 w.d_model,
                 corpus.source
             );
-            // The file does not say how it was trained: the controls take the notebook's run.
-            let job = Job {
-                d_model: w.d_model,
-                config: TrainConfig::default(),
-            };
+            let training = recorded_training(path, w.d_model)?;
             Obtained {
                 weights: w,
                 what,
                 losses: None,
-                job,
-                settings: "the notebook's settings (seed 0, 10000 epochs, AdamW lr 0.001 weight decay 0.01), as the file does not record its own",
+                training,
                 note,
                 held_curve: vec![],
                 seconds: None,
@@ -89,7 +135,7 @@ pub fn obtain(
             };
             let (run, held_curve) = match split {
                 Some(split) => train_holding_out(backend, split, job, HELD_EVERY)?,
-                None => (backend.train(corpus, &[job], true)?.remove(0), vec![]),
+                None => (train_ticking(backend, corpus, job, tick)?, vec![]),
             };
             let cfg = &job.config;
             let what = format!(
@@ -107,13 +153,32 @@ pub fn obtain(
                 weights: run.weights,
                 what,
                 losses: Some(run.losses),
-                job,
-                settings: "the same settings",
+                training: Training {
+                    job,
+                    unrecorded: vec![],
+                },
                 note: None,
                 held_curve,
             }
         }
     })
+}
+
+/// The model `job` on `corpus`, its losses recorded, in segments that `tick` hears (the same run
+/// bit for bit).
+fn train_ticking(backend: &Backend, corpus: &Corpus, job: Job, tick: &Tick<'_>) -> Result<Trained> {
+    let (epochs, v) = (job.config.epochs, corpus.vocab.len());
+    let ends = live::segment_ends(epochs, epochs, v, job.d_model);
+    let done = Mutex::new(0u32);
+    let after = |_: usize, t: &Trained| {
+        let e = t.job.config.epochs;
+        let before = std::mem::replace(&mut *done.lock().unwrap(), e);
+        tick((v * v * job.d_model) as u64 * u64::from(e - before));
+        Ok(ControlFlow::Continue(()))
+    };
+    Ok(backend
+        .train_segments(corpus, &[job], &ends, true, &after)?
+        .remove(0))
 }
 
 /// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
@@ -168,10 +233,10 @@ pub fn train_holding_out_watched(
 }
 
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
-/// trained the same way on a shuffled text; and, for a model trained here, the gap against the
-/// epoch.
-pub fn analyse(choice: Choice, src: &ModelSource) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None)
+/// trained the same way on shuffled texts; and, where its settings are known, the gap against
+/// the epoch (to its epochs, or with `full` further) and the refits.
+pub fn analyse(choice: Choice, src: &ModelSource, full: bool) -> Result<Analysis> {
+    analyse_holding_out(choice, src, None, full)
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
@@ -180,14 +245,23 @@ pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
     val_fraction: Option<f64>,
+    full: bool,
 ) -> Result<Analysis> {
     let whole = corpus(src)?;
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
     let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
     let backend = Backend::open(choice)?;
-    let got = obtain(&backend, src, &whole, split.as_ref())?;
+    let v = corpus.vocab.len() as u64;
+    // The model's own run, where it is trained here, and what is trained beside it: one line.
+    let own = match (&src.load, split.is_some()) {
+        (None, false) => v * v * src.d_model as u64 * u64::from(src.config().epochs),
+        _ => 0,
+    };
+    let progress = Progress::start("training the model, its controls and its gap curve", own);
+    let tick = |n: u64| progress.add(n);
+    let got = obtain(&backend, src, &whole, split.as_ref(), &tick)?;
     if let Some(note) = &got.note {
-        eprintln!("{note}");
+        progress.suspend(|| eprintln!("{note}"));
     }
     let held = split
         .as_ref()
@@ -197,8 +271,7 @@ pub fn analyse_holding_out(
         weights,
         what,
         losses,
-        job,
-        settings,
+        training,
         seconds,
         ..
     } = got;
@@ -206,30 +279,29 @@ pub fn analyse_holding_out(
         Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
         None => what,
     };
-    let controls = controls::train(&backend, &corpus, job, settings)?;
-    // The gap curve and the refits train more of the same run: for a model trained here, on a
-    // backend fast enough for them.
-    let trained_here = losses.is_some() && !backend.is_simulator();
-    let (gap_curve, refit_losses) = match trained_here {
-        true => (
-            Some(controls::gap_curve(&backend, &corpus, job)?),
-            controls::refit(&backend, &corpus, job)?,
-        ),
-        false => (None, None),
+    // The gap curve and the refits train more of the model's own run: where its settings are
+    // known, on a backend fast enough for them.
+    let plan = Plan {
+        job: training.job,
+        retrain: training.known() && !backend.is_simulator(),
+        full,
     };
+    progress.grow(plan.work(&corpus));
+    let trained = controls::train(&backend, &corpus, plan, &tick)?;
+    progress.finish();
     let provenance = Provenance {
         source,
-        budget: match &src.load {
-            Some(_) => "the loaded weights' training (its epochs are not recorded)".into(),
-            None => format!("{} epochs", job.config.epochs),
+        budget: match training.unrecorded.contains(&Setting::Epochs) {
+            true => "the loaded weights' training (its epochs are not recorded)".into(),
+            false => format!("{} epochs", training.job.config.epochs),
         },
-        epochs: src.load.is_none().then_some(job.config.epochs),
+        training,
         losses,
     };
     let beside = Beside {
-        controls,
-        gap_curve,
-        refit_losses,
+        controls: trained.controls,
+        gap_curve: trained.gap_curve,
+        refit_losses: trained.refit_losses,
         held_out: held,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)

@@ -186,18 +186,49 @@ pub fn read_safetensors(path: &Path) -> Result<Weights> {
     weights_from_safetensors(&bytes, path)
 }
 
+/// The training settings a weights file records (`zl train --save` writes them in the metadata):
+/// each `None` where the file does not record it, or records it in a form zl does not read.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Recorded {
+    pub seed: Option<u64>,
+    pub epochs: Option<u32>,
+    pub lr: Option<f64>,
+    pub weight_decay: Option<f64>,
+    /// The corpus as it names itself ([`Source`]'s words).
+    pub corpus: Option<String>,
+}
+
+/// The settings `path` records; all `None` for a file without metadata.
+pub fn recorded(path: &Path) -> Result<Recorded> {
+    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    let Ok((_, header)) = SafeTensors::read_metadata(&bytes) else {
+        return Ok(Recorded::default());
+    };
+    let Some(m) = header.metadata().as_ref() else {
+        return Ok(Recorded::default());
+    };
+    let lr = m.get("lr").and_then(|s| s.parse::<f64>().ok());
+    let weight_decay = m.get("weight_decay").and_then(|s| s.parse::<f64>().ok());
+    Ok(Recorded {
+        seed: m.get("seed").and_then(|s| s.parse().ok()),
+        epochs: m
+            .get("epochs")
+            .and_then(|s| s.parse().ok())
+            .filter(|&e: &u32| e >= 1),
+        lr: lr.filter(|x| x.is_finite() && *x > 0.0),
+        weight_decay: weight_decay.filter(|x| x.is_finite() && *x >= 0.0),
+        corpus: m.get("corpus").cloned(),
+    })
+}
+
 /// The corpus a weights file records (`zl train --save` writes the `corpus` metadata), as a
 /// source that can be read again: the seed text, a text file or a count file that exists here.
 /// `None` where the file records none, or one that is gone (a shuffle, a moved file, a pipe).
 pub fn recorded_corpus(path: &Path) -> Result<Option<Source>> {
-    let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
-    let Ok((_, header)) = SafeTensors::read_metadata(&bytes) else {
+    let Some(s) = recorded(path)?.corpus else {
         return Ok(None);
     };
-    let Some(s) = header.metadata().as_ref().and_then(|m| m.get("corpus")) else {
-        return Ok(None);
-    };
-    if *s == Source::Seed.to_string() {
+    if s == Source::Seed.to_string() {
         return Ok(Some(Source::Seed));
     }
     let (file, counts) = match s.strip_prefix("the counts in ") {

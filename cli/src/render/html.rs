@@ -367,9 +367,9 @@ fn tokens(s: &mut String, an: &Analysis) -> Result<()> {
     let _ = write!(
         s,
         "<p>For each input token: how often it is followed (n), its KL(P‖Q), the data's most \
-         frequent next characters with P, and the model's most likely with Q (ties in P, and in \
-         Q as printed, in token-id order). {} of the {} rows have only one possible next \
-         character.</p>\
+         frequent next characters with P, and the model's most likely with Q (ranked by the exact \
+         Q; ties, in P or in bit-equal Q, in token-id order). {} of the {} rows have only one \
+         possible next character.</p>\
          <table><tr><th class=l>input</th><th>n</th><th>KL(P‖Q)</th><th>ε (leak)</th>\
          <th class=l>data: next (P)</th><th class=l>model: next (Q)</th><th>top-1 agrees</th></tr>",
         a.single_successor, a.followed
@@ -429,32 +429,31 @@ fn evidence(s: &mut String, an: &Analysis) {
     for r in an.evidence_rows() {
         let _ = write!(
             s,
-            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td>{}</td></tr>",
+            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
             esc(super::text::evidence_label(r.kind).trim()),
             r.cell(0),
             r.cell(1),
             r.cell(2),
-            if r.controls_fail {
-                "<span class=ok>both</span>"
-            } else {
-                "<span class=bad>no</span>"
-            }
+            if r.controls_fail() { "ok" } else { "bad" },
+            esc(&super::text::told_words(&r))
         );
     }
     let (beta, r2) = an.cmp.indicator_fit;
     let _ = write!(
         s,
-        "</table><p class=sub>\"both\": each control does worse than this model; a gap counts \
-         as worse at {}× or more. The R² of the seen/unseen indicator ({r2:.3} here, β = \
+        "</table><p class=sub>{}. The R² of the seen/unseen indicator ({r2:.3} here, β = \
          {beta:.2}) is a stage of training, how the unseen logits happen to be spread when it \
          stops, not evidence.</p><p>{}</p>",
-        crate::analysis::GAP_FAIL_FACTOR,
+        esc(&super::text::margin_note(an)),
         esc(&verdict::rank(
             &an.verdict,
             an.cmp.d_model,
             an.cmp.vocab.len()
         )),
     );
+    if let Some(line) = super::text::unfair_note(&an.training) {
+        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
+    }
 }
 
 /// The row-centred table's top singular directions: a description of this table.

@@ -287,6 +287,8 @@ pub fn interpret(an: &Analysis) -> Value {
             "next_vowel_correlation": d.next_vowel,
         })).collect::<Vec<_>>(),
         "verdict": an.verdict,
+        "training": an.training,
+        "evidence_table": an.evidence_rows(),
         "refit_losses": an.refit_losses.as_ref().map(|r| r.iter().map(|&(d, l)| json!({"d_model": d, "loss": l})).collect::<Vec<_>>()),
         "gap_curve": an.gap_curve.as_ref().map(|g| json!({
             "weight_decay": g.weight_decay,

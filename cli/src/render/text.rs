@@ -330,7 +330,7 @@ fn training_time(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
 /// Each input token's next-token distributions, the data's and the model's.
 fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let a = &an.cmp.agreement;
-    title(w, "Token by token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   ties in P, and in Q as printed, in token-id order)")?;
+    title(w, "Token by token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   the model's list ranked by its exact Q; ties, in P or in bit-equal Q, in token-id order)")?;
     comparison_table(w, &an.cmp, 4)?;
     writeln!(
         w,
@@ -408,13 +408,76 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             r.cell(0),
             r.cell(1),
             r.cell(2),
-            if r.controls_fail { "both" } else { "NO" }
+            told_words(&r)
         )?;
     }
-    writeln!(w,
-        "   (\"both\": each control does worse than the model; a gap counts as worse at {}× or more)",
-        crate::analysis::GAP_FAIL_FACTOR
+    writeln!(w, "   ({})", margin_note(an))?;
+    if let Some(line) = unfair_note(&an.training) {
+        writeln!(w, "   {line}")?;
+    }
+    Ok(())
+}
+
+/// The "controls fail?" cell: how each control stands against the model.
+pub fn told_words(r: &crate::analysis::EvidenceRow) -> String {
+    use crate::analysis::Told::*;
+    let one = |t| match t {
+        Fails => "fails",
+        NotToldApart => "not told apart",
+        DoesBetter => "does better",
+    };
+    match r.told {
+        [Fails, Fails] => "both".into(),
+        [NotToldApart, NotToldApart] => "not told apart".into(),
+        [DoesBetter, DoesBetter] => "both do better".into(),
+        [u, s] => format!("untrained {}, shuffled {}", one(u), one(s)),
+    }
+}
+
+/// The rule the "controls fail?" column follows, and the controls' runs.
+pub fn margin_note(an: &Analysis) -> String {
+    use crate::analysis::{COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN};
+    format!(
+        "a control fails a number when every one of its runs ({} untrained seeds, {} shuffles) does worse than the model by a margin: a gap or spread {GAP_FAIL_FACTOR}× the model's or more; a count or ratio beyond the runs' best by their own spread and at least {COUNT_MARGIN} rows or {RATIO_MARGIN}; nearer than that, \"not told apart\"",
+        an.controls.untrained_null.len() + 1,
+        an.controls.shuffled_null.len() + 1,
     )
+}
+
+/// What a loaded file's missing settings kept from being compared fairly, if anything.
+pub fn unfair_note(t: &crate::analysis::Training) -> Option<String> {
+    use crate::analysis::{Retraining, Setting};
+    if t.known() {
+        return None;
+    }
+    let settings: Vec<&str> = t
+        .unrecorded
+        .iter()
+        .map(|s| match s {
+            Setting::Seed => "seed",
+            Setting::Epochs => "epochs",
+            Setting::Lr => "learning rate",
+            Setting::WeightDecay => "weight decay",
+        })
+        .collect();
+    let unfair: Vec<&str> = t
+        .unfair()
+        .iter()
+        .map(|r| match r {
+            Retraining::UntrainedControl => {
+                "the untrained control starts from the notebook's seed, not the model's"
+            }
+            Retraining::ShuffledControl => {
+                "the shuffled control is trained with the notebook's settings in their place"
+            }
+            Retraining::Retrained => "the gap against the epoch and the refits are not trained",
+        })
+        .collect();
+    Some(format!(
+        "The weights file does not record its {}, so these comparisons are not fair: {}.",
+        settings.join(", "),
+        unfair.join("; ")
+    ))
 }
 
 /// The logits' other numbers: the seen/unseen indicator's fit, a stage of training, and what
