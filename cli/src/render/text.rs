@@ -283,7 +283,7 @@ fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
 fn training_time(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
     title(
         w,
-        "Training time: the gap against the epoch, the run's settings trained on",
+        "Training time: the gap against the epoch, with the run's settings",
     )?;
     let Some(g) = &an.gap_curve else {
         return writeln!(w,
