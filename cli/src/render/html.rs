@@ -113,6 +113,9 @@ fn head(s: &mut String, an: &Analysis) {
         esc(&summary),
         esc(&verdict::controls(&an.verdict, &an.budget)),
     );
+    if let Some(line) = super::text::unfair_note(&an.training) {
+        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
+    }
 }
 
 /// The problem: the text, the vocabulary, the model and its training curve.
@@ -451,9 +454,6 @@ fn evidence(s: &mut String, an: &Analysis) {
             an.cmp.vocab.len()
         )),
     );
-    if let Some(line) = super::text::unfair_note(&an.training) {
-        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
-    }
 }
 
 /// The row-centred table's top singular directions: a description of this table.

@@ -156,7 +156,11 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             verdict::summary(&an.verdict),
             verdict::controls(&an.verdict, &an.budget)
         ),
-    )
+    )?;
+    match unfair_note(&an.training) {
+        Some(note) => para(w, &note),
+        None => Ok(()),
+    }
 }
 
 /// A section's title, after a blank line.
@@ -411,11 +415,7 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             told_words(&r)
         )?;
     }
-    writeln!(w, "   ({})", margin_note(an))?;
-    if let Some(line) = unfair_note(&an.training) {
-        writeln!(w, "   {line}")?;
-    }
-    Ok(())
+    writeln!(w, "   ({})", margin_note(an))
 }
 
 /// The "controls fail?" cell: how each control stands against the model.
