@@ -158,7 +158,7 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         ),
     )?;
     match unfair_note(&an.training) {
-        Some(note) => para(w, &note),
+        Some(note) => writeln!(w, "   {note}"),
         None => Ok(()),
     }
 }
