@@ -438,7 +438,8 @@ fn the_report_claims_only_what_its_verdict_supports() {
     let seed = make_report(dir.path(), &["--full"]);
     assert!(title(&seed).contains("learned"), "{}", title(&seed));
     assert!(!title(&seed).contains("not"), "{}", title(&seed));
-    assert!(seed.contains("suffices"));
+    assert!(seed.contains("data-holds=\"bigram_table\""));
+    assert!(!seed.contains("data-holds=\"rank_limited\""));
     let one = make_report(dir.path(), &["--epochs", "1", "--full"]);
     assert!(title(&one).contains("not learned"), "{}", title(&one));
     assert_eq!(
@@ -446,4 +447,6 @@ fn the_report_claims_only_what_its_verdict_supports() {
         Vec::<&str>::new()
     );
     assert!(one.contains("not told apart"));
+    assert!(one.contains("data-holds=\"not_learned\""));
+    assert!(!one.contains("data-holds=\"bigram_table\""));
 }

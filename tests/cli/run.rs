@@ -43,7 +43,7 @@ pub(crate) fn saved(dir: &Path, name: &str, extra: &[&str]) -> String {
 
 /// The weights of `path` rewritten as `dtype` with no metadata at all, as numpy or
 /// `safetensors.torch.save_file(model.state_dict())` writes them.
-fn bare_copy(path: &str, out: &Path, dtype: Dtype) -> String {
+pub(crate) fn bare_copy(path: &str, out: &Path, dtype: Dtype) -> String {
     let w = files::read_safetensors(Path::new(path)).unwrap();
     let bytes = |x: &[f32]| -> Vec<u8> {
         x.iter()

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """An independent computation of what `zl interpret --json` reports, for tests/interpret.rs.
 
-    python3 tests/golden/interpret_check.py MODEL.safetensors
+    python3 tests/golden/interpret_check.py MODEL.safetensors [ZL_INTERPRET.json]
 
 Reads W_E and W_U (any d_model) from a safetensors file whose `vocab` metadata is the seed
 notebook's, and prints one JSON object with the same keys as `zl interpret --json`. Where zl works
@@ -9,6 +9,11 @@ from bigram counts in its own f64 code (one-sided Jacobi SVD, its own log-softma
 works position by position over the 193-character text, the way the notebook's loss_fn does,
 with numpy's LAPACK SVD; the f32 loss is the notebook's own model and loss_fn in PyTorch.
 Nothing is stored: every number is computed from the file when the script runs.
+
+Given `zl interpret --json` of the same model as a second argument, it adds `capacity_check`:
+the counting argument and what a narrower model gives up, recomputed from the weights, and the
+verdict's regimes and minimum width decided again from the numbers zl printed, by the rules
+stated in cli/src/analysis/verdict.rs.
 """
 import json
 import sys
@@ -184,6 +189,68 @@ for r in range(3):
 init = gen.ZeroLayerTransformer(V, D, 0)
 L0 = init.W_E.detach().numpy().astype(np.float64) @ init.W_U.detach().numpy().astype(np.float64)
 
+
+def capacity_check(zl):
+    """The capacity facts of `zl interpret --json` (`zl`), recomputed: from the counts and the
+    weights where they depend on them only, and from zl's printed numbers where they decide."""
+    seen = C > 0
+    rows = n > 0
+    # The counting argument: sum over rows of (seen - 1) log-ratio equations; the smallest d with
+    # d(2V - d) + V >= equations.
+    s_i = seen.sum(axis=1)
+    equations = int(np.maximum(s_i - 1, 0).sum())
+    bound = next((d for d in range(1, V + 1) if d * (2 * V - d) + V >= equations), V)
+    # What a narrow model gives up: rows whose margin is <= 0, rows whose argmax (lowest id among
+    # equals) is not among the most frequent, and the rows' shares of the seen-pair misfit.
+    lq = log_softmax(L)
+    no_margin = [i for i in range(V) if seen[i].any() and (~seen[i]).any()
+                 and L[i][seen[i]].min() - L[i][~seen[i]].max() <= 0]
+    wrong = [i for i in range(V) if rows[i] and C[i, int(np.argmax(lq[i]))] != C[i].max()]
+    q = np.exp(lq)
+    log_seen = np.log(np.where(seen, q, 0.0).sum(axis=1))
+    misfit = np.array([(P[i][seen[i]] * (logP[i][seen[i]] - (lq[i][seen[i]] - log_seen[i]))).sum()
+                       if rows[i] else 0.0 for i in range(V)])
+    weighted = n / N * misfit
+    shares = sorted(((float(weighted[i] / weighted.sum()), i) for i in range(V) if weighted[i] > 0),
+                    key=lambda x: (-x[0], x[1]))
+    # The verdict, decided again from zl's numbers: small gap = 1% of (ln V - floor); controls
+    # told apart at 2x; a wider model 10x better; still falling by more than 1% over the last
+    # doubling.
+    v = zl["verdict"]
+    small = 0.01 * max(float(np.log(V)) - H, 0.0)
+    gap = v["gap"]
+    told_apart = v["best_control_gap"] >= 2.0 * gap and v["best_control_gap"] > 0
+    regimes = []
+    if not told_apart:
+        regimes.append("not_learned")
+    elif gap <= small:
+        regimes.append("bigram_table")
+    if gap > small:
+        w = v["wider_model"]
+        if w is not None and w["gap"] * 10.0 <= gap:
+            regimes.append("rank_limited")
+        t = v["gap_trend"]
+        if t is not None and t["falling"]:
+            regimes.append("undertrained")
+    m = zl["minimum_d_model"]
+    minimum = next((t["d_model"] for t in m["tried"] if t["gap"] <= small), None)
+    return {
+        "counting": {"seen_pairs": int(seen.sum()), "equations": equations,
+                     "unseen_pairs": int((~seen).sum()), "parameter_bound": bound},
+        "no_margin": no_margin,
+        "wrong_top1": wrong,
+        "misfit_rows": [[i, x] for x, i in shares[:3]],
+        "small_gap": small,
+        "regimes": regimes,
+        "minimum_d_model": minimum,
+    }
+
+
+more = {}
+if len(sys.argv) > 2:
+    with open(sys.argv[2]) as f:
+        more["capacity_check"] = capacity_check(json.load(f))
+
 print(json.dumps({
     "evidence": evidence(L),
     "untrained": evidence(L0),
@@ -207,4 +274,5 @@ print(json.dumps({
     "bigram_probs": P.tolist(),
     "model_probs": np.exp(logQ).tolist(),
     "versions": {"numpy": np.__version__, "torch": torch.__version__, "python": sys.version.split()[0]},
+    **more,
 }))

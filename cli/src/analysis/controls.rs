@@ -1,15 +1,21 @@
 //! The models an analysis measures a model by, trained on the backend with the model's own
 //! settings: the same model untrained and trained on shuffled texts (the controls, each a small
-//! null distribution), the gap against the epoch, and refits at smaller d_model.
+//! null distribution), the gap against the epoch, and the same training at other widths (the
+//! refits and the wider model).
 
 use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{Context, Result};
-use zl_core::{AdamWConfig, TrainConfig};
+use zl_core::{interpret::Decomposition, AdamWConfig, TrainConfig};
 
-use super::{decompose, ControlWeights, GapCurve};
+use super::{
+    decompose,
+    sweep::{self, Budget, UntilGap},
+    verdict::{NotRetrained, Wider},
+    ControlWeights, GapCurve,
+};
 use crate::{
-    backend::{Backend, Job, Trained},
+    backend::{capacity::MAX_D_MODEL, Backend, Job, Trained},
     data::{corpus::Corpus, files::Weights},
 };
 
@@ -69,6 +75,8 @@ impl Plan {
             total += refit_sizes(corpus, self.job).map_or(0, |s| {
                 s.iter().map(|&d| run(d, self.job.config.epochs)).sum()
             });
+            let wider = wider_width(corpus.vocab.len(), &self.job, &|_| true);
+            total += wider.map_or(0, |w| run(w, self.job.config.epochs));
         }
         total
     }
@@ -99,12 +107,12 @@ impl Plan {
     }
 }
 
-/// The models measured beside one: its controls, and with [`Plan::retrain`] its gap curve and
-/// refits.
+/// The models measured beside one: its controls, and with [`Plan::retrain`] its gap curve, its
+/// refits and the wider model.
 pub struct Trainings {
     pub controls: ControlWeights,
     pub gap_curve: Option<GapCurve>,
-    pub refit_losses: Option<Vec<(usize, f64)>>,
+    pub retrained: Retrained,
 }
 
 /// Trains what `plan` asks beside a model trained by `plan.job` on `corpus`, every run
@@ -147,13 +155,20 @@ pub fn train(backend: &Backend, corpus: &Corpus, plan: Plan, tick: &Tick<'_>) ->
         true => gap_curve(backend, corpus, job, &plan.curve_ends(corpus), tick).map(Some),
         false => Ok(None),
     };
+    let not_retrained = match backend.is_simulator() {
+        true => NotRetrained::Simulator,
+        false => NotRetrained::SettingsNotRecorded,
+    };
     let refits = || match plan.retrain {
-        true => refit(backend, corpus, job, tick),
-        false => Ok(None),
+        true => retrain(backend, corpus, job, tick),
+        false => Ok(Retrained {
+            refits: Err(not_retrained),
+            wider: Err(not_retrained),
+        }),
     };
     // Each from a thread of its own (see Backend::train_groups): the runs share rayon's pool. A
     // GPU takes one launch after another.
-    let (shuffled, gap_curve, refit_losses) = if matches!(backend, Backend::Cpu(_)) {
+    let (shuffled, gap_curve, retrained) = if matches!(backend, Backend::Cpu(_)) {
         std::thread::scope(|s| {
             let shuffled: Vec<_> = (0..n).map(|k| s.spawn(move || shuffle(k))).collect();
             let c = s.spawn(curve);
@@ -187,7 +202,7 @@ pub fn train(backend: &Backend, corpus: &Corpus, plan: Plan, tick: &Tick<'_>) ->
             shuffled,
         },
         gap_curve: gap_curve?,
-        refit_losses: refit_losses?,
+        retrained: retrained?,
     })
 }
 
@@ -221,43 +236,156 @@ fn ticking(
 /// second or so on one core.
 const SEGMENT_WORK: u64 = 200_000_000;
 
-/// The widths [`refit`] retrains at: every size up to 16, then powers of two and d; `None` past
-/// [`GAP_CURVE_WORK`].
-fn refit_sizes(corpus: &Corpus, job: Job) -> Option<Vec<usize>> {
-    let d = job.d_model;
-    let mut sizes: Vec<usize> = (1..=d.min(16)).collect();
-    sizes.extend((5..=6).map(|p| 1usize << p).filter(|&k| k < d));
-    if d > 16 {
-        sizes.push(d);
-    }
-    let v = corpus.vocab.len() as f64;
-    let work: f64 = sizes
-        .iter()
-        .map(|&k| 6.0 * v * v * k as f64 * job.config.epochs as f64)
-        .sum();
-    (work <= GAP_CURVE_WORK).then_some(sizes)
+/// The work budget of the wider model, in multiply-adds (an epoch costs about `6·v²·d`): the
+/// seed text's d_model 30 at 10^4 epochs costs 1.6·10^9, GPL-3's (76 characters) d_model 64
+/// 2.2·10^10, about half a second on one AVX-512 core.
+const WIDER_WORK: f64 = 1e11;
+
+/// The models retrained beside one: at other widths, with its settings and budget.
+pub struct Retrained {
+    /// At [`refit_sizes`] (d_model itself is the same run as the model's, bit for bit): each
+    /// width's decomposition; or why they were not trained.
+    pub refits: Result<Vec<(usize, Decomposition)>, NotRetrained>,
+    /// The wider model, or why there is none.
+    pub wider: Result<Wider, NotRetrained>,
 }
 
-/// The models retrained at [`refit_sizes`] with the job's settings, and their f64 losses; `None`
-/// past [`GAP_CURVE_WORK`].
-pub fn refit(
-    backend: &Backend,
-    corpus: &Corpus,
-    job: Job,
-    tick: &Tick<'_>,
-) -> Result<Option<Vec<(usize, f64)>>> {
-    let Some(sizes) = refit_sizes(corpus, job) else {
-        return Ok(None);
-    };
-    let jobs: Vec<Job> = sizes
+/// The wider model's width for `job` on `v` tokens: the full rank V, within the widest zl
+/// trains and the backend holds (`fits`), and within [`WIDER_WORK`] at the job's epochs. `Err`
+/// says why none is wider than the job's own d_model.
+pub fn wider_width(
+    v: usize,
+    job: &Job,
+    fits: &dyn Fn(usize) -> bool,
+) -> Result<usize, NotRetrained> {
+    let d = job.d_model;
+    if d >= v {
+        return Err(NotRetrained::FullRank {
+            d_model: d,
+            vocab: v,
+        });
+    }
+    let widest = (d + 1..=v.min(MAX_D_MODEL))
+        .rev()
+        .find(|&w| fits(w))
+        .ok_or(NotRetrained::WidestAlready { d_model: d })?;
+    let epochs = job.config.epochs.max(1) as f64;
+    let affordable = (WIDER_WORK / (6.0 * (v * v) as f64 * epochs)) as usize;
+    match widest.min(affordable) {
+        w if w > d => Ok(w),
+        widest => Err(NotRetrained::OverBudget {
+            epochs: job.config.epochs,
+            widest,
+        }),
+    }
+}
+
+/// The widths [`retrain`] refits at: every size up to 16 (where the minimum width is searched),
+/// then powers of two below d and d; `Err` past [`GAP_CURVE_WORK`].
+fn refit_sizes(corpus: &Corpus, job: Job) -> Result<Vec<usize>, NotRetrained> {
+    let d = job.d_model;
+    let mut sizes: Vec<usize> = (1..=16).collect();
+    sizes.extend((5..=6).map(|p| 1usize << p).filter(|&k| k < d));
+    sizes.push(d);
+    sizes.sort_unstable();
+    sizes.dedup();
+    let v = corpus.vocab.len() as f64;
+    let cost = |k: usize| 6.0 * v * v * k as f64 * job.config.epochs as f64;
+    let within = |upto: &[usize]| upto.iter().map(|&k| cost(k)).sum::<f64>() <= GAP_CURVE_WORK;
+    match within(&sizes) {
+        true => Ok(sizes),
+        false => Err(NotRetrained::OverBudget {
+            epochs: job.config.epochs,
+            widest: (1..=16).take_while(|&k| within(&sizes[..k])).count(),
+        }),
+    }
+}
+
+/// The models retrained with the job's settings at [`refit_sizes`] and at [`wider_width`], in
+/// one request to the backend.
+pub fn retrain(backend: &Backend, corpus: &Corpus, job: Job, tick: &Tick<'_>) -> Result<Retrained> {
+    let sizes = refit_sizes(corpus, job);
+    let fits = |w: usize| backend.check_size(corpus.vocab.len(), w).is_ok();
+    let wider = wider_width(corpus.vocab.len(), &job, &fits);
+    let mut widths = sizes.clone().unwrap_or_default();
+    if let Ok(w) = wider {
+        if !widths.contains(&w) {
+            widths.push(w);
+        }
+    }
+    let jobs: Vec<Job> = widths
         .iter()
         .map(|&d_model| Job { d_model, ..job })
         .collect();
-    let runs = ticking(backend, corpus, &jobs, tick).context("retraining at smaller d_model")?;
-    runs.iter()
-        .map(|t| Ok((t.job.d_model, decompose(&t.weights, corpus)?.model_loss)))
-        .collect::<Result<Vec<_>>>()
-        .map(Some)
+    let runs = match jobs.is_empty() {
+        true => vec![],
+        false => ticking(backend, corpus, &jobs, tick).context("retraining at other widths")?,
+    };
+    let at = |w: usize| -> Result<Decomposition> {
+        let t = runs
+            .iter()
+            .find(|t| t.job.d_model == w)
+            .expect("every width trained");
+        decompose(&t.weights, corpus)
+    };
+    Ok(Retrained {
+        refits: match sizes {
+            Ok(sizes) => Ok(sizes
+                .iter()
+                .map(|&k| Ok((k, at(k)?)))
+                .collect::<Result<Vec<_>>>()?),
+            Err(why) => Err(why),
+        },
+        wider: match wider {
+            Ok(w) => Ok(Wider {
+                d_model: w,
+                gap: at(w)?.kl_weighted,
+            }),
+            Err(why) => Err(why),
+        },
+    })
+}
+
+/// The most epochs the `--full` minimum-width search trains a width for: the budget at which
+/// the seed text's gaps were measured (0.23 nats at d_model 3, 0.042 at 4, 9.2e-5 at 5).
+const MINIMUM_MAX_EPOCHS: u32 = 300_000;
+/// Its work budget, in multiply-adds (`6·v²·d` an epoch, summed over the widths), were no width
+/// to reach the tolerance. The seed text gets its 3·10^5 epochs within it (measured: 11 s of CPU
+/// time for the whole `zl interpret --full`); GPL-3 (76 characters) gets 1.06·10^5 (at 3·10^5 it
+/// took 200 s of CPU time: small widths cost more than `6·v²·d`, their exps dominate).
+const MINIMUM_WORK: f64 = 5e11;
+
+/// The widths the minimum is searched among: 1 to 16 and the job's own.
+fn minimum_sizes(d: usize) -> Vec<usize> {
+    let mut sizes: Vec<usize> = (1..=16).collect();
+    if d > 16 {
+        sizes.push(d);
+    }
+    sizes
+}
+
+/// `zl sweep --until-gap`'s search for the narrowest width that reaches `tolerance`: each
+/// width of [`minimum_sizes`], with the job's settings, until its gap is at most `tolerance` or
+/// [`MINIMUM_MAX_EPOCHS`] have run (fewer where [`MINIMUM_WORK`] says so; never fewer than the
+/// job's own epochs).
+pub fn minimum_until_gap(
+    backend: &Backend,
+    corpus: &Corpus,
+    job: Job,
+    tolerance: f64,
+) -> Result<UntilGap> {
+    let sizes = minimum_sizes(job.d_model);
+    let v = corpus.vocab.len() as f64;
+    let per_epoch: f64 = sizes.iter().map(|&k| 6.0 * v * v * k as f64).sum();
+    let affordable = (MINIMUM_WORK / per_epoch).min(MINIMUM_MAX_EPOCHS as f64) as u32;
+    let budget = Budget {
+        // The sweep stops a run below EPS; the next float up makes that "at most".
+        eps: f64::from_bits(tolerance.to_bits() + 1),
+        max_epochs: affordable.max(job.config.epochs),
+        seeds: vec![job.config.seed],
+    };
+    sweep::until_gap(backend, corpus, &sizes, job.config, budget)
+        .context("searching for the narrowest width")
 }
 
 /// The exact gap at `ends` (ascending), with the job's weight decay and without any.

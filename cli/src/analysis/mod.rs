@@ -11,6 +11,7 @@ pub mod sample;
 mod shown;
 pub mod sweep;
 pub mod verdict;
+pub mod width;
 
 pub use shown::Shown;
 
@@ -423,6 +424,9 @@ pub struct Analysis {
     pub gap_curve: Option<GapCurve>,
     /// Which regimes hold and where the gap lives, decided from the numbers above.
     pub verdict: verdict::Verdict,
+    /// The smallest width that reaches the small gap, the counting argument, and what a
+    /// narrower model gives up.
+    pub capacity: width::Capacity,
     pub analysis_seconds: f64,
     /// With `--val-fraction`: the held-out numbers (the loss curve's second line).
     pub held_out: Option<heldout::HeldOut>,
@@ -716,7 +720,9 @@ pub struct Provenance {
 pub struct Beside {
     pub controls: ControlWeights,
     pub gap_curve: Option<GapCurve>,
-    pub refit_losses: Option<Vec<(usize, f64)>>,
+    pub retrained: controls::Retrained,
+    /// With `--full`: the until-gap search for the minimum width, at most this tolerance.
+    pub until_gap: Option<(sweep::UntilGap, f64)>,
     pub held_out: Option<heldout::HeldOut>,
 }
 
@@ -797,8 +803,20 @@ pub fn analyse(
         &controls,
         beside.gap_curve.as_ref(),
         provenance.training.job.config.epochs,
+        beside.retrained.wider,
     );
+    let refits = beside.retrained.refits;
+    let minimum = match &beside.until_gap {
+        Some((u, tolerance)) => width::MinimumWidth::from_until_gap(u, *tolerance),
+        None => width::MinimumWidth::from_refits(
+            &refits,
+            verdict.wider_model,
+            verdict.small_gap,
+            Some(provenance.training.job.config.epochs),
+        ),
+    };
     Ok(Analysis {
+        capacity: width::Capacity::new(&cmp, minimum),
         verdict,
         text: tokens
             .iter()
@@ -836,20 +854,23 @@ pub fn analyse(
         untrained_sanity,
         controls,
         gap_curve: beside.gap_curve,
-        refit_losses: beside.refit_losses,
+        refit_losses: refits
+            .ok()
+            .map(|r| r.iter().map(|(k, d)| (*k, d.model_loss)).collect()),
         held_out: beside.held_out,
         cmp,
         analysis_seconds: start.elapsed().as_secs_f64(),
     })
 }
 
-/// The verdict from the model's gap and its split, the controls' gaps and the gap curve at the
-/// run's weight decay. No wider model is trained here, so rank limits are not decided.
+/// The verdict from the model's gap and its split, the controls' gaps, the gap curve at the
+/// run's weight decay and the wider model.
 fn decide_verdict(
     cmp: &Comparison,
     controls: &Controls,
     curve: Option<&GapCurve>,
     epochs: u32,
+    wider: Result<verdict::Wider, verdict::NotRetrained>,
 ) -> verdict::Verdict {
     let d = &cmp.decomposition;
     let trend = curve.map(|g| {
@@ -863,7 +884,7 @@ fn decide_verdict(
         floor: d.bigram_entropy,
         uniform: d.uniform_loss,
         control_gaps: controls.all().map(|(_, e)| e.kl_weighted).collect(),
-        wider: None,
+        wider,
         trend,
     })
 }

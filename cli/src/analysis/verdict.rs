@@ -103,6 +103,25 @@ pub struct Wider {
     pub gap: f64,
 }
 
+/// Why a model was not retrained at another width (the wider model, or the widths the minimum
+/// is searched among).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotRetrained {
+    /// d_model ≥ V: `W_E·W_U` can have full rank, so no width limits it and no wider model can
+    /// show a rank limit.
+    FullRank { d_model: usize, vocab: usize },
+    /// d_model is already the widest zl trains, or the backend can hold.
+    WidestAlready { d_model: usize },
+    /// The work budget allows no wider model at this many epochs (at most `widest`).
+    OverBudget { epochs: u32, widest: usize },
+    /// The PTX interpreter: far too slow to train more models.
+    Simulator,
+    /// A loaded model whose file does not record how it was trained: no retraining would be a
+    /// fair comparison.
+    SettingsNotRecorded,
+}
+
 /// The numbers a verdict is decided from.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Evidence {
@@ -115,8 +134,8 @@ pub struct Evidence {
     pub uniform: f64,
     /// The controls' gaps (untrained, shuffled, …): at least one.
     pub control_gaps: Vec<f64>,
-    /// A wider model's gap, where one was trained.
-    pub wider: Option<Wider>,
+    /// A wider model's gap, or why none was trained.
+    pub wider: Result<Wider, NotRetrained>,
     /// The gap against the epoch, where it was measured.
     pub trend: Option<GapTrend>,
 }
@@ -136,6 +155,10 @@ pub struct Verdict {
     pub best_control_gap: f64,
     pub controls_told_apart: bool,
     pub wider_model: Option<Wider>,
+    /// The model's gap over the wider model's (`None` without one, or when the wider gap is 0).
+    pub wider_ratio: Option<f64>,
+    /// Why no wider model was trained, where none was.
+    pub wider_not_trained: Option<NotRetrained>,
     pub gap_trend: Option<GapTrend>,
 }
 
@@ -145,9 +168,15 @@ impl Verdict {
     }
 }
 
+/// The gap below which it is small, for a text of uniform loss `uniform` (ln V) and bigram
+/// floor `floor`: [`SMALL_GAP_FRACTION`] × (uniform − floor).
+pub fn small_gap(uniform: f64, floor: f64) -> f64 {
+    SMALL_GAP_FRACTION * (uniform - floor).max(0.0)
+}
+
 /// Decides the verdict from `e` by the rules of the module docs.
 pub fn decide(e: Evidence) -> Verdict {
-    let small_gap = SMALL_GAP_FRACTION * (e.uniform - e.floor).max(0.0);
+    let small_gap = small_gap(e.uniform, e.floor);
     let small = e.gap <= small_gap;
     let best_control_gap = e.control_gaps.iter().copied().fold(f64::INFINITY, f64::min);
     // A model at the floor (gap 0) is told apart from any control with a gap at all.
@@ -159,7 +188,7 @@ pub fn decide(e: Evidence) -> Verdict {
         regimes.push(Regime::BigramTable);
     }
     if !small {
-        if e.wider.is_some_and(|w| w.gap * WIDER_FACTOR <= e.gap) {
+        if e.wider.is_ok_and(|w| w.gap * WIDER_FACTOR <= e.gap) {
             regimes.push(Regime::RankLimited);
         }
         if e.trend.as_ref().and_then(|t| t.falling) == Some(true) {
@@ -184,7 +213,9 @@ pub fn decide(e: Evidence) -> Verdict {
         gap_site,
         best_control_gap,
         controls_told_apart,
-        wider_model: e.wider,
+        wider_model: e.wider.ok(),
+        wider_ratio: e.wider.ok().filter(|w| w.gap > 0.0).map(|w| e.gap / w.gap),
+        wider_not_trained: e.wider.err(),
         gap_trend: e.trend,
     }
 }
@@ -202,7 +233,7 @@ mod tests {
             floor: 1.6067,
             uniform: 30f64.ln(),
             control_gaps: vec![1.8, 6.6],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 1.0e-5,
             }),
@@ -230,7 +261,7 @@ mod tests {
             leak: 0.9,
             misfit: 0.906,
             control_gaps: vec![1.806, 1.805],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 1.80,
             }),
@@ -253,7 +284,7 @@ mod tests {
             floor: 2.4,
             uniform: 76f64.ln(),
             control_gaps: vec![1.9, 3.0],
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 32,
                 gap: 2.5e-3,
             }),
@@ -274,7 +305,7 @@ mod tests {
             gap: 0.2,
             leak: 0.19,
             misfit: 0.01,
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 30,
                 gap: 0.1,
             }),
@@ -291,7 +322,7 @@ mod tests {
             gap: 0.23,
             leak: 0.03,
             misfit: 0.2,
-            wider: Some(Wider {
+            wider: Ok(Wider {
                 d_model: 16,
                 gap: 3e-5,
             }),
@@ -300,6 +331,52 @@ mod tests {
         });
         assert_eq!(v.regimes, vec![Regime::RankLimited, Regime::Undertrained]);
         assert_eq!(v.gap_site, GapSite::Misfit);
+    }
+
+    #[test]
+    fn without_a_wider_model_no_rank_limit_is_claimed_and_the_reason_is_kept() {
+        // d_model ≥ V: however large the gap, no width limits the table.
+        let why = NotRetrained::FullRank {
+            d_model: 32,
+            vocab: 30,
+        };
+        let v = decide(Evidence {
+            gap: 0.5,
+            leak: 0.25,
+            misfit: 0.25,
+            wider: Err(why),
+            ..seed()
+        });
+        assert!(!v.holds(Regime::RankLimited));
+        assert_eq!((v.wider_model, v.wider_not_trained), (None, Some(why)));
+        assert_eq!(v.wider_ratio, None);
+    }
+
+    #[test]
+    fn the_wider_ratio_is_the_gap_over_the_wider_gap_and_ten_exactly_is_enough() {
+        let at = |wider_gap: f64| {
+            decide(Evidence {
+                gap: 0.5,
+                leak: 0.25,
+                misfit: 0.25,
+                wider: Ok(Wider {
+                    d_model: 30,
+                    gap: wider_gap,
+                }),
+                trend: None,
+                ..seed()
+            })
+        };
+        let v = at(0.05);
+        assert_eq!(v.wider_ratio, Some(10.0));
+        assert_eq!(v.regimes, vec![Regime::RankLimited]);
+        assert_eq!(at(0.0501).regimes, Vec::<Regime>::new());
+        // A wider model at the floor: an infinite ratio, left out, and a rank limit.
+        let v = at(0.0);
+        assert_eq!(
+            (v.wider_ratio, v.regimes),
+            (None, vec![Regime::RankLimited])
+        );
     }
 
     #[test]

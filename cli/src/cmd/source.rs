@@ -13,6 +13,7 @@ use crate::{
         self,
         controls::{self, Plan, Tick},
         heldout::{self, Split},
+        verdict::small_gap,
         Analysis, Beside, Provenance, Setting, Training,
     },
     args::ModelSource,
@@ -240,7 +241,8 @@ pub fn analyse(choice: Choice, src: &ModelSource, full: bool) -> Result<Analysis
 }
 
 /// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
-/// without its last fraction F, and its held-out numbers.
+/// without its last fraction F, and its held-out numbers; with `full`, the minimum width
+/// searched as `zl sweep --until-gap` searches.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
@@ -279,8 +281,8 @@ pub fn analyse_holding_out(
         Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
         None => what,
     };
-    // The gap curve and the refits train more of the model's own run: where its settings are
-    // known, on a backend fast enough for them.
+    // The gap curve, the refits and the wider model train more of the model's own run: where its
+    // settings are known, on a backend fast enough for them.
     let plan = Plan {
         job: training.job,
         retrain: training.known() && !backend.is_simulator(),
@@ -289,6 +291,16 @@ pub fn analyse_holding_out(
     progress.grow(plan.work(&corpus));
     let trained = controls::train(&backend, &corpus, plan, &tick)?;
     progress.finish();
+    // With `full`, the minimum width searched until each width's gap reaches the small gap.
+    let until_gap = match full && plan.retrain {
+        true => {
+            let d = analysis::decompose(&weights, &corpus)?;
+            let tolerance = small_gap(d.uniform_loss, d.bigram_entropy);
+            let u = controls::minimum_until_gap(&backend, &corpus, plan.job, tolerance)?;
+            Some((u, tolerance))
+        }
+        false => None,
+    };
     let provenance = Provenance {
         source,
         budget: match training.unrecorded.contains(&Setting::Epochs) {
@@ -301,7 +313,8 @@ pub fn analyse_holding_out(
     let beside = Beside {
         controls: trained.controls,
         gap_curve: trained.gap_curve,
-        refit_losses: trained.refit_losses,
+        retrained: trained.retrained,
+        until_gap,
         held_out: held,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)

@@ -77,8 +77,8 @@ pub fn page(an: &Analysis, full: bool) -> Result<String> {
     tables(&mut s, an)?;
     gap(&mut s, an)?;
     logits(&mut s, an)?;
-    // The weights (render/mechanism.rs) and the capacity (render/capacity.rs) come here, in
-    // this order, one call each.
+    // The weights (render/mechanism.rs) come here, one call.
+    let _ = super::capacity::html(&mut s, an);
     training_time(&mut s, an)?;
     if full {
         tokens(&mut s, an)?;
@@ -446,13 +446,8 @@ fn evidence(s: &mut String, an: &Analysis) {
         s,
         "</table><p class=sub>{}. The R² of the seen/unseen indicator ({r2:.3} here, β = \
          {beta:.2}) is a stage of training, how the unseen logits happen to be spread when it \
-         stops, not evidence.</p><p>{}</p>",
+         stops, not evidence.</p>",
         esc(&super::text::margin_note(an)),
-        esc(&verdict::rank(
-            &an.verdict,
-            an.cmp.d_model,
-            an.cmp.vocab.len()
-        )),
     );
 }
 

@@ -289,6 +289,7 @@ pub fn interpret(an: &Analysis) -> Value {
         "verdict": an.verdict,
         "training": an.training,
         "evidence_table": an.evidence_rows(),
+        "minimum_d_model": an.capacity.minimum, "counting": an.capacity.counting, "given_up": an.capacity.given_up,
         "refit_losses": an.refit_losses.as_ref().map(|r| r.iter().map(|&(d, l)| json!({"d_model": d, "loss": l})).collect::<Vec<_>>()),
         "gap_curve": an.gap_curve.as_ref().map(|g| json!({
             "weight_decay": g.weight_decay,

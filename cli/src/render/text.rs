@@ -115,8 +115,8 @@ pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
         heatmaps(w, an, colour, full)?;
         gap(w, an)?;
         logits(w, an)?;
-        // The weights (render/mechanism.rs) and the capacity (render/capacity.rs) come here, in
-        // this order, one call each.
+        // The weights (render/mechanism.rs) come here, one call.
+        super::capacity::section(w, an)?;
         training_time(w, an, full)?;
         if full {
             per_token(w, an)?;
@@ -481,15 +481,13 @@ pub fn unfair_note(t: &crate::analysis::Training) -> Option<String> {
 }
 
 /// The logits' other numbers: the seen/unseen indicator's fit, a stage of training, and what
-/// the gap says about rank d_model.
+/// The seen/unseen indicator's fit: a stage of training, not evidence.
 fn logits_in_full(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let c = &an.cmp;
-    let (beta, r2) = c.indicator_fit;
+    let (beta, r2) = an.cmp.indicator_fit;
     title(w, "The logits in full")?;
     writeln!(w,
         "   one seen/unseen indicator explains R² = {r2:.3} of the row-centred table's variance (β = {beta:.2} nats):\n   a stage of training (how the unseen logits happen to be spread when it stops), not evidence"
-    )?;
-    para(w, &verdict::rank(&an.verdict, c.d_model, c.vocab.len()))
+    )
 }
 
 /// The loss as floor plus gap, every term and the reference points.

@@ -4,7 +4,8 @@
 //! markup, nothing the HTML must escape), one sentence per meaning for both renderers.
 
 use crate::analysis::verdict::{
-    GapSite, Regime, Verdict, CONTROL_FACTOR, MOSTLY_SHARE, SMALL_GAP_FRACTION, STILL_FALLING_DROP,
+    GapSite, NotRetrained, Regime, Verdict, Wider, CONTROL_FACTOR, MOSTLY_SHARE,
+    SMALL_GAP_FRACTION, STILL_FALLING_DROP, WIDER_FACTOR,
 };
 
 /// A share as a percentage, with digits enough that a share short of 1 never reads "100.00%".
@@ -95,34 +96,140 @@ pub fn stopping(v: &Verdict, budget: &str) -> String {
     }
 }
 
-/// What the gap says about rank `d` for a `vocab`×`vocab` table: why it is enough only where
-/// the model is a bigram table.
-pub fn rank(v: &Verdict, d: usize, vocab: usize) -> String {
-    if v.holds(Regime::BigramTable) {
-        let shrinks = match v.gap_trend.as_ref().and_then(|t| t.falling) {
-            Some(true) => ", and it shrinks as training goes on",
-            _ => "",
-        };
-        format!(
-            "Why rank {d} suffices for a {vocab}×{vocab} table: softmax ignores a constant per \
-             row, so a row needs only the ratios of its seen pairs (ln P differences) and a \
-             margin that pushes its unseen pairs far below; it never needs the −∞ of exact \
-             bigram logits. The leak is what a finite margin costs{shrinks}."
-        )
-    } else if v.gap > v.small_gap {
-        format!(
-            "The gap, {:.3e} nats, is not small (small: at most {} × (ln V − floor) = {:.3e} \
-             nats), so this model does not show that rank {d} is enough for a {vocab}×{vocab} \
-             table.",
-            v.gap, SMALL_GAP_FRACTION, v.small_gap
-        )
-    } else {
-        format!(
-            "The gap is small, but the controls' gaps are only {} the model's (rule: at least \
-             {CONTROL_FACTOR}×): not told apart, so this shows nothing about rank {d}.",
-            ratio(v)
-        )
+/// One regime's line: whether it holds, and the sentence (with its numbers and rule) that says
+/// why or why not. `vocab` is V.
+pub struct RegimeLine {
+    pub regime: Regime,
+    pub holds: bool,
+    pub why: String,
+}
+
+/// The regime's name, as the JSON spells it: the marker of its line.
+pub fn name(r: Regime) -> &'static str {
+    match r {
+        Regime::BigramTable => "bigram_table",
+        Regime::RankLimited => "rank_limited",
+        Regime::Undertrained => "undertrained",
+        Regime::NotLearned => "not_learned",
     }
+}
+
+/// Why no model was retrained at another width.
+pub fn not_retrained(why: NotRetrained) -> String {
+    match why {
+        NotRetrained::FullRank { d_model, vocab } => format!(
+            "d_model {d_model} ≥ V = {vocab}: W_E·W_U can have full rank, so no width limits it"
+        ),
+        NotRetrained::WidestAlready { d_model } => {
+            format!("d_model {d_model} is the widest zl trains here")
+        }
+        NotRetrained::OverBudget { epochs, widest } => format!(
+            "at {epochs} epochs the work budget allows retraining up to d_model {widest} only"
+        ),
+        NotRetrained::Simulator => "nothing is retrained on the PTX interpreter (too slow)".into(),
+        NotRetrained::SettingsNotRecorded => {
+            "the loaded file does not record how it was trained, so no retraining would be a \
+             fair comparison"
+                .into()
+        }
+    }
+}
+
+/// Every regime, in the verdict's order, with the numbers and the rule that decide it.
+pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
+    let small = format!(
+        "small: at most {:.2e}, {}% of ln V − floor",
+        v.small_gap,
+        100.0 * SMALL_GAP_FRACTION
+    );
+    let is_small = v.gap <= v.small_gap;
+    let controls = format!(
+        "{} the model's (rule: at least {CONTROL_FACTOR}×)",
+        ratio(v)
+    );
+    let bigram = match (is_small, v.controls_told_apart) {
+        (true, true) => format!(
+            "the gap, {:.2e} nats, is small ({small}), and the controls' gaps are {controls}",
+            v.gap
+        ),
+        (true, false) => format!(
+            "the gap, {:.2e} nats, is small ({small}), but the controls' gaps are only {controls}",
+            v.gap
+        ),
+        (false, _) => format!("the gap, {:.2e} nats, is not small ({small})", v.gap),
+    };
+    let not_learned = match v.controls_told_apart {
+        false => format!("the controls' gaps are only {controls}: not told apart"),
+        true => format!("the controls are told apart: their gaps are {controls}"),
+    };
+    let wider = |w: &Wider| {
+        let full = match w.d_model == vocab {
+            true => ", the full rank V".to_string(),
+            false => String::new(),
+        };
+        let times = match v.wider_ratio {
+            None => "∞".to_string(),
+            Some(r) if r >= 100.0 => format!("{r:.0}×"),
+            Some(r) => format!("{r:.1}×"),
+        };
+        (
+            format!("a wider model (d_model {}{full}) trained with the same settings and budget gets {:.2e} nats", w.d_model, w.gap),
+            times,
+        )
+    };
+    let rank = match (v.wider_model.as_ref(), v.wider_not_trained) {
+        (Some(w), _) => {
+            let (model, times) = wider(w);
+            if v.holds(Regime::RankLimited) {
+                format!("{model}, {times} less (rule: at least {WIDER_FACTOR}×)")
+            } else if is_small {
+                format!(
+                    "the gap is small; {model} ({times} less), but a small gap is not a rank limit"
+                )
+            } else {
+                format!("{model}, only {times} less (rule: at least {WIDER_FACTOR}×)")
+            }
+        }
+        (None, Some(why)) => format!("no wider model: {}", not_retrained(why)),
+        (None, None) => "no wider model was trained".into(),
+    };
+    let trend = v
+        .gap_trend
+        .as_ref()
+        .and_then(|t| Some((t, t.drop?, t.falling?)));
+    let under = match trend {
+        None => "not decided: no gap curve holds this model's last doubling of epochs".into(),
+        Some((t, drop, falling)) => {
+            let over = format!(
+                "{} over the last doubling, {} to {} epochs (rule: more than {})",
+                pct(drop),
+                t.at / 2,
+                t.at,
+                pct(STILL_FALLING_DROP)
+            );
+            match (is_small, falling) {
+                (true, true) => {
+                    format!("the gap is small, so its fall of {over} is not called undertraining")
+                }
+                (true, false) => format!("the gap is small, and it fell {over}"),
+                (false, true) => format!("the gap is not small and still falling: {over}"),
+                (false, false) => format!("the gap is flat: it fell {over}"),
+            }
+        }
+    };
+    [
+        (Regime::BigramTable, bigram),
+        (Regime::RankLimited, rank),
+        (Regime::Undertrained, under),
+        (Regime::NotLearned, not_learned),
+    ]
+    .into_iter()
+    .map(|(regime, why)| RegimeLine {
+        regime,
+        holds: v.holds(regime),
+        why,
+    })
+    .collect()
 }
 
 /// How the model's gap compares with the controls'.

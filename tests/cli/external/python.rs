@@ -7,10 +7,10 @@ use std::{path::Path, process::Command};
 
 use serde_json::Value;
 use zl_core::SEED_TEXT;
-use zl_tests::{python_or_skip, python_torch_or_skip, root, zl, zl_bin};
+use zl_tests::{python_or_skip, python_torch_or_skip, root, zl, zl_bin, zl_json};
 
 use crate::{
-    interpret::{num, random_model, zl_json},
+    interpret::{num, random_model},
     run::{json, ok, saved},
 };
 
@@ -347,6 +347,61 @@ fn numbers_agree_with_numpy_on_trained_and_random_weights() {
             v["losses"].is_null(),
             "a loaded model has no training curve"
         );
+    }
+}
+
+/// The capacity facts against interpret_check.py: the counting argument and what a narrow model
+/// gives up, recomputed from the saved weights, and the regimes and minimum width decided again
+/// in Python from the numbers zl printed. d_model 3 is below the minimum (so it gives something
+/// up); 16 is not.
+#[test]
+fn capacity_facts_agree_with_numpy() {
+    if !zl_tests::python_torch_or_skip("capacity_facts_agree_with_numpy") {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    for d in ["3", "16"] {
+        let w = dir.path().join(format!("d{d}.safetensors"));
+        let o = zl(&["train", "--d-model", d, "--save", w.to_str().unwrap()]);
+        assert_eq!(o.code, 0, "{}", o.stderr);
+        // Trained here with the same settings: the same bits as the saved model, and retrained.
+        let ours = zl_json(&["interpret", "--json", "--d-model", d]);
+        let printed = dir.path().join(format!("d{d}.json"));
+        std::fs::write(&printed, ours.to_string()).unwrap();
+        let py = Command::new(zl_tests::python())
+            .arg(root().join("tests/golden/interpret_check.py"))
+            .args([&w, &printed])
+            .output()
+            .unwrap();
+        assert!(
+            py.status.success(),
+            "interpret_check.py: {}",
+            String::from_utf8_lossy(&py.stderr)
+        );
+        let np: Value = serde_json::from_slice(&py.stdout).unwrap();
+        let c = &np["capacity_check"];
+        assert_eq!(ours["counting"], c["counting"], "d_model {d}");
+        assert_eq!(ours["verdict"]["regimes"], c["regimes"], "d_model {d}");
+        assert_eq!(ours["minimum_d_model"]["d_model"], c["minimum_d_model"]);
+        let small = num(&ours["verdict"], "small_gap");
+        assert!((small - num(c, "small_gap")).abs() < 1e-12, "d_model {d}");
+        let g = &ours["given_up"];
+        if d == "3" {
+            assert_eq!(g["no_margin"], c["no_margin"], "d_model 3");
+            assert_eq!(g["wrong_top1"], c["wrong_top1"], "d_model 3");
+            let (a, b) = (
+                g["misfit_rows"].as_array().unwrap(),
+                c["misfit_rows"].as_array().unwrap(),
+            );
+            assert_eq!(a.len(), b.len());
+            for (x, y) in a.iter().zip(b) {
+                assert_eq!(x[0], y[0], "the same rows, in order");
+                let (p, q) = (x[1].as_f64().unwrap(), y[1].as_f64().unwrap());
+                assert!((p - q).abs() < 1e-9, "misfit share {p} vs {q}");
+            }
+        } else {
+            assert!(g.is_null(), "d_model 16 is above the minimum");
+        }
     }
 }
 
