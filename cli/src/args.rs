@@ -190,10 +190,13 @@ pub struct InterpretArgs {
     #[arg(long, value_name = "DIR")]
     pub plot: Option<PathBuf>,
 
-    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
-    /// budget), and the minimum width searched as `zl sweep --until-gap` searches (each width
-    /// until its gap reaches the small gap, to 3·10^5 epochs within a work budget), which take
-    /// longer: seconds on the seed text, a minute or more on a large vocabulary.
+    /// Print everything: after the one-screen summary, the token-by-token tables, the evidence
+    /// beside its controls, the decomposition in full, the directions, the sanity checks and
+    /// the rank-k truncations; and measure the gap against the epoch past the model's own
+    /// epochs (to 10^5 within a work budget) and the minimum width as `zl sweep --until-gap`
+    /// searches it (each width until its gap reaches the small gap, to 3·10^5 epochs within a
+    /// work budget), which take longer: seconds on the seed text, a minute or more on a large
+    /// vocabulary.
     #[arg(long)]
     pub full: bool,
 
@@ -241,9 +244,11 @@ pub struct ReportArgs {
     #[arg(long, conflicts_with_all = ["load", "counts"])]
     pub interactive: bool,
 
-    /// Everything: the gap against the epoch past the model's own epochs (to 10^5 within a work
-    /// budget), which takes longer.
-    #[arg(long)]
+    /// Add the token-by-token tables, the evidence beside its controls, the directions and the
+    /// appendices (the sanity checks, the rank-k truncations) after the summary, and measure the
+    /// gap against the epoch past the model's own epochs and the minimum width, as `zl interpret
+    /// --full` does, which take longer.
+    #[arg(long, conflicts_with = "interactive")]
     pub full: bool,
     #[command(flatten)]
     pub replication: Replication,

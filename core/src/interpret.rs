@@ -838,6 +838,30 @@ mod tests {
         }
     }
 
+    /// Row 0 ties its two successors, row 1 has one maximum and the model's top-1 is not it,
+    /// row 2 has one successor, row 3 is never followed.
+    #[test]
+    fn agreement_counts_ties_single_maxima_and_single_successors_apart() {
+        let b = Counts::from_table(4, &[1, 1, 0, 0, 3, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0]).unwrap();
+        let l = Table::from_fn(4, 4, |i, j| match (i, j) {
+            (0, 1) | (1, 2) | (2, 3) => 1.0,
+            _ => 0.0,
+        });
+        let log_q = log_softmax(&l);
+        let rows: Vec<TokenRow> = (0..4).map(|i| token_row(&log_q, &b, i)).collect();
+        let a = agreement(&rows, &b);
+        assert_eq!(
+            a,
+            Agreement {
+                agree: 2,
+                followed: 3,
+                single_max: 2,
+                single_max_agree: 1,
+                single_successor: 1,
+            }
+        );
+    }
+
     #[test]
     fn exact_bigram_logits_have_positive_margins_and_fit_the_indicator() {
         // ln P where the pair occurs and a constant far below elsewhere: every margin is

@@ -319,7 +319,8 @@ pub fn interpret(
         zl_cli::args::DEFAULT_REPLICAS,
     )?;
     let out = render::json::interpret(&an).to_string();
-    Ok((out, render::html::page(&an)?))
+    // The full report (zl report --full): a notebook cell scrolls, a terminal does not.
+    Ok((out, render::html::page(&an, true)?))
 }
 
 /// `zl sample --json`'s object, as JSON text: `chars` characters after `prompt` (the corpus's

@@ -253,7 +253,7 @@ fn interpret_and_report_from_counts_say_the_ablation_was_not_run() {
     ] {
         assert_eq!(from_counts[key], from_text[key], "{key}");
     }
-    let text = ok(&["interpret", "--counts", s(&c), "--epochs", "300"]);
+    let text = ok(&["interpret", "--counts", s(&c), "--epochs", "300", "--full"]);
     assert_eq!(
         text.matches("the ablation was not run: it reruns the text itself")
             .count(),
@@ -267,6 +267,7 @@ fn interpret_and_report_from_counts_say_the_ablation_was_not_run() {
         s(&c),
         "--epochs",
         "300",
+        "--full",
         "--out",
         s(&page),
     ]);

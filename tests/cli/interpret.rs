@@ -15,68 +15,194 @@ pub(crate) fn num(v: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} is not a number: {}", v[key]))
 }
 
+/// The titles of the one-screen summary's sections, in the order it prints them.
+const SUMMARY: [&str; 4] = ["The tables:", "The gap:", "The logits:", "Training time:"];
+/// The titles `--full` adds after them, in order, the appendices last.
+const FULL: [&str; 8] = [
+    "Token by token",
+    "Where the gap lives",
+    "Evidence beside its controls",
+    "The logits in full",
+    "Loss decomposition in full",
+    "Directions:",
+    "Appendix A. Sanity checks",
+    "Appendix B. Rank-k truncations",
+];
+
+/// The line numbers of `titles` in `text`, each a line that starts with it; panics when one is
+/// missing or out of order.
+fn sections_in_order(text: &str, titles: &[&str]) -> Vec<usize> {
+    let lines: Vec<&str> = text.lines().collect();
+    let at: Vec<usize> = titles
+        .iter()
+        .map(|t| {
+            lines
+                .iter()
+                .position(|l| l.starts_with(t))
+                .unwrap_or_else(|| panic!("no section {t:?} in:\n{text}"))
+        })
+        .collect();
+    assert!(
+        at.windows(2).all(|w| w[0] < w[1]),
+        "{titles:?} at lines {at:?}"
+    );
+    at
+}
+
+/// The first number after `prefix` on the line that holds it.
+fn number_after(text: &str, prefix: &str) -> f64 {
+    let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix:?}"));
+    text[at + prefix.len()..]
+        .split(|c: char| c.is_whitespace() || c == ':')
+        .find(|w| !w.is_empty())
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+/// The lines of `text` outside the sections whose titles start with `titles` (a section runs
+/// to the next blank line).
+fn lines_outside(text: &str, titles: &[&str]) -> usize {
+    let mut inside = false;
+    text.lines()
+        .filter(|l| {
+            if titles.iter().any(|t| l.starts_with(t)) {
+                inside = true;
+            } else if l.is_empty() {
+                inside = false;
+            }
+            !inside
+        })
+        .count()
+}
+
+/// The sections the weights' and the capacity's own tests size.
+const SIZED_ELSEWHERE: [&str; 2] = ["The weights", "Capacity"];
+
+/// The default text fits one screen: the verdict first, then the tables, the gap, the logits
+/// and the training time, and nothing of what --full adds.
 #[test]
-fn interpret_prints_the_decomposition_tests_and_heatmaps() {
+fn interpret_fits_one_screen_in_a_learners_order() {
     let o = zl(&["interpret"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let s = &o.stdout;
-    for needle in [
-        "1. Loss decomposition",
-        "H(next|current), the bigram floor",
-        "residual (model − floor − gap)",
-        "uniform predictions, ln 30                3.401197382",
-        "unigram entropy H(next)",
-        "2. Per input token",
-        "for 30 of 30 characters",
-        "the model's top-1 is it for 24 of 24",
-        "3. Evidence beside its controls",
-        "4. The logits before softmax",
-        "5. Sanity checks: facts of the architecture, true for ANY weights",
-        "(a) Ablation",
-        "predictions changed away from the ablated token: 0 (over all 30 ablations)",
-        "(b) Substitution",
-        "(c) Spectrum",
-        "→ rank 16 (d_model 16, so at most 16)",
-        "6. Rank, invariant to the row shift",
-        "7. The gap against training time",
-        "8. Heatmaps",
-        "   hiByxodcm.arufn-pszlt’eSkg,vb␣       hiByxodcm.arufn-pszlt’eSkg,vb␣",
-    ] {
-        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
-    }
-    // The trained model's decomposition, as printed: model = floor + gap.
-    let value = |prefix: &str| -> f64 {
-        let line = s
-            .lines()
-            .find(|l| l.trim_start().starts_with(prefix))
-            .unwrap_or_else(|| panic!("no line starting {prefix:?}"));
-        line.trim_start()[prefix.len()..]
-            .split_whitespace()
-            .next()
-            .unwrap()
-            .parse()
-            .unwrap()
-    };
-    let model = value("model loss, −(1/N) Σ C_ij ln Q_ij");
-    let floor = value("= H(next|current), the bigram floor");
-    let gap = value("+ Σ_i (n_i/N)·KL(P_i‖Q_i), the gap");
-    // Printed to 9 decimals: the identity holds to the last printed digit.
-    assert!((model - floor - gap).abs() <= 2e-9, "{model} {floor} {gap}");
+    let own = lines_outside(s, &SIZED_ELSEWHERE);
     assert!(
-        (floor - 1.606703529).abs() < 1e-9,
-        "the seed text's bigram entropy"
+        own <= 60,
+        "{own} lines besides the weights and capacity:\n{s}"
     );
+    let verdict = s.lines().position(|l| l.starts_with("verdict: ")).unwrap();
+    assert!(verdict < sections_in_order(s, &SUMMARY)[0]);
+    for t in FULL {
+        assert!(!s.lines().any(|l| l.starts_with(t)), "{t:?} without --full");
+    }
+    assert!(
+        s.contains("--full adds"),
+        "the summary says where the rest is"
+    );
+    // The whole seed vocabulary as the heatmaps' header, and no colour on a pipe.
+    assert!(s.contains("   hiByxodcm.arufn-pszlt’eSkg,vb␣       hiByxodcm.arufn-pszlt’eSkg,vb␣"));
+    assert!(!s.contains('\x1b'));
+    // The decomposition as printed: model = floor + gap, and the gap's two parts.
+    let model = number_after(s, "model loss ");
+    let floor = number_after(s, "= floor ");
+    let gap = number_after(s, "+ gap ");
+    assert!((model - floor - gap).abs() <= 2e-9, "{model} {floor} {gap}");
+    assert!((floor - 1.606703529).abs() < 1e-9, "the seed text's floor");
     assert!(
         gap > 0.0 && gap < 1e-4,
         "10,000 epochs close the gap to ~3e-5"
     );
-    // Every ablation row: nothing changed elsewhere, exactly.
-    let ablation_rows = s.lines().filter(|l| l.contains("0 (exact)")).count();
-    assert_eq!(ablation_rows, 30);
+    let leak = number_after(s, "unseen pairs ");
+    let misfit = number_after(&s[s.find("+ misfit").unwrap()..], "seen pairs ");
     assert!(
-        !s.contains('\x1b'),
-        "no colour escapes when stdout is not a terminal"
+        ((leak + misfit) / gap - 1.0).abs() < 1e-3,
+        "{leak} + {misfit} vs {gap}"
     );
+    assert!(s.contains("30 of 30 rows (24 of 24 with a single maximum)"));
+    assert!(s.contains("every unseen logit below every seen one: 30 of 30 rows"));
+}
+
+/// Above 30 characters the summary's heatmaps show the most frequent and say so,
+/// and the summary still fits a screen; --full shows more of them.
+#[test]
+fn a_large_vocabulary_still_fits_one_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v76.txt");
+    // 76 distinct characters, as many as GPL-3 has, in a fixed pseudo-random order; d_model 2
+    // and 200 epochs keep the training short, and the layout does not depend on them.
+    let mut x = 11u32;
+    let text: String = (0..6_000usize)
+        .map(|i| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            char::from(
+                33 + if i < 76 {
+                    i as u8
+                } else {
+                    ((x >> 16) % 76) as u8
+                },
+            )
+        })
+        .collect();
+    std::fs::write(&path, &text).unwrap();
+    let p = path.to_str().unwrap();
+    let args = [
+        "interpret",
+        "--corpus",
+        p,
+        "--d-model",
+        "2",
+        "--epochs",
+        "200",
+    ];
+    let o = zl(&args);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let s = &o.stdout;
+    let own = lines_outside(s, &SIZED_ELSEWHERE);
+    assert!(
+        own <= 60,
+        "{own} lines besides the weights and capacity:\n{s}"
+    );
+    sections_in_order(s, &SUMMARY);
+    assert!(
+        s.contains("showing the 30 most frequent of 76 characters"),
+        "{s}"
+    );
+    let o = zl(&[&args[..], &["--full"]].concat());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o
+        .stdout
+        .contains("showing the 60 most frequent of 76 characters"));
+}
+
+/// --full prints the summary, then everything else in order, the sanity checks in an appendix
+/// that says they hold for any weights.
+#[test]
+fn interpret_full_adds_the_rest_with_the_sanity_checks_in_an_appendix() {
+    let o = zl(&["interpret", "--full"]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let s = &o.stdout;
+    let summary = sections_in_order(s, &SUMMARY);
+    let full = sections_in_order(s, &FULL);
+    assert!(summary.last() < full.first());
+    for needle in [
+        "Appendix A. Sanity checks: facts of the architecture, true for ANY weights",
+        "residual (model − floor − gap)",
+        "uniform predictions, ln 30                3.401197382",
+        "for 30 of 30 characters",
+        "the model's top-1 is it for 24 of 24",
+        "(a) Ablation",
+        "predictions changed away from the ablated token: 0 (over all 30 ablations)",
+        "(b) Substitution",
+        "→ rank 16 (d_model 16, so at most 16)",
+    ] {
+        assert!(s.contains(needle), "missing {needle:?} in:\n{s}");
+    }
+    // Every ablation row: nothing changed elsewhere, exactly.
+    assert_eq!(s.lines().filter(|l| l.contains("0 (exact)")).count(), 30);
+    // The truncations sit in the appendix, after the sanity checks.
+    let truncation = s.lines().position(|l| l.contains("loss, centred")).unwrap();
+    assert!(truncation > full[7]);
 }
 
 #[test]
@@ -442,7 +568,7 @@ fn long_corpora_say_what_the_ablation_covered() {
         assert_eq!(positions, ablated as u64 - 1, "{a}");
         assert_eq!(a["changed_without"], 0);
     }
-    let o = zl(&["interpret", "--corpus", p, "--epochs", "20"]);
+    let o = zl(&["interpret", "--corpus", p, "--epochs", "20", "--full"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(
         o.stdout.contains(&format!(
@@ -609,7 +735,7 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     assert_eq!(v["controls_told_apart"], true);
     assert_eq!(v["gap_trend"]["falling"], true, "{v}");
     assert!(num(v, "gap") <= num(v, "small_gap"));
-    let text = zl(&["interpret"]).stdout;
+    let text = zl(&["interpret", "--full"]).stdout;
     assert!(
         text.contains("✓ bigram_table"),
         "the seed run is marked a bigram table"
@@ -623,7 +749,7 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
         v["gap_trend"]["falling"].is_null(),
         "one epoch has no doubling"
     );
-    let o = zl(&["interpret", "--epochs", "1"]);
+    let o = zl(&["interpret", "--epochs", "1", "--full"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert_eq!(bigram_table_claims(&o.stdout), Vec::<&str>::new());
     assert!(o.stdout.contains("not told apart"));
@@ -633,7 +759,7 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     let regimes = v["regimes"].as_array().unwrap();
     assert!(!regimes.contains(&"bigram_table".into()), "{v}");
     assert!(num(v, "gap") > num(v, "small_gap"));
-    let o = zl(&["interpret", "--d-model", "3"]);
+    let o = zl(&["interpret", "--d-model", "3", "--full"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!o.stdout.contains("✓ bigram_table"), "{}", o.stdout);
 }

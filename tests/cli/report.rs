@@ -49,35 +49,68 @@ fn external_references(html: &str) -> Vec<String> {
     found
 }
 
+/// The report's sections by their ids, in `zl interpret`'s order: the summary's, then those
+/// `--full` adds, the appendices last.
+const SUMMARY: [&str; 6] = [
+    "verdict",
+    "problem",
+    "tables",
+    "gap",
+    "logits",
+    "training-time",
+];
+const FULL: [&str; 5] = ["tokens", "evidence", "directions", "sanity", "truncations"];
+
+/// Where each `id` is on the page; panics when one is missing or out of order.
+fn sections_in_order(html: &str, ids: &[&str]) -> Vec<usize> {
+    let at: Vec<usize> = ids
+        .iter()
+        .map(|id| {
+            html.find(&format!(" id={id}>"))
+                .or_else(|| html.find(&format!(" id=\"{id}\">")))
+                .unwrap_or_else(|| panic!("no section {id:?}"))
+        })
+        .collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "{ids:?} at {at:?}");
+    at
+}
+
 #[test]
 fn report_is_one_self_contained_page_with_the_story_and_numbers() {
     let dir = tempfile::tempdir().unwrap();
-    let html = make_report(dir.path(), &[]);
-    assert!(html.starts_with("<!DOCTYPE html>"));
-    assert!(html.trim_end().ends_with("</html>"));
-    let refs = external_references(&html);
-    assert!(
-        refs.is_empty(),
-        "the page must not fetch anything: {refs:?}"
-    );
-    for section in [
-        "1. The problem",
-        "2. The mechanism",
-        "3. The evidence",
-        "3.1 The loss, decomposed",
-        "3.2 Each piece of evidence beside its controls",
-        "3.5 The logits, before softmax",
-        "3.6 The gap against training time",
-        "4. Sanity checks: facts of the architecture",
-        "4.1 Ablation is local",
-        "4.2 The bigram table reaches the floor",
-        "4.3 The rank is at most d_model",
-        "5. What this shows, and what it does not",
-    ] {
-        assert!(html.contains(section), "missing section {section:?}");
+    let summary = make_report(dir.path(), &[]);
+    let html = make_report(dir.path(), &["--full"]);
+    for page in [&summary, &html] {
+        assert!(page.starts_with("<!DOCTYPE html>"));
+        assert!(page.trim_end().ends_with("</html>"));
+        let refs = external_references(page);
+        assert!(
+            refs.is_empty(),
+            "the page must not fetch anything: {refs:?}"
+        );
+        sections_in_order(page, &SUMMARY);
     }
-    // Figures inline, one <svg> each: loss curve, both heatmaps, counts, gap by token, seen
-    // logits, margins, gap against the epoch, spectrum.
+    for id in FULL {
+        assert!(
+            !summary.contains(&format!("<h2 id=\"{id}\">")),
+            "{id} without --full"
+        );
+    }
+    let limits = sections_in_order(&html, &[&SUMMARY[..], &FULL[..], &["limits"]].concat());
+    assert!(html.contains("<h2 id=\"sanity\">Appendix A. Sanity checks: facts of the architecture"));
+    for section in [
+        "A.1 Ablation is local",
+        "A.2 The bigram table reaches the floor",
+        "A.3 The rank is at most d_model",
+    ] {
+        let at = html
+            .find(section)
+            .unwrap_or_else(|| panic!("no {section:?}"));
+        assert!(at > html.find("id=\"sanity\"").unwrap() && at < limits[limits.len() - 2]);
+    }
+    // Figures inline, one <svg> each: loss curve, P beside Q, gap by token, seen logits,
+    // margins, gap against the epoch; --full adds the counts and the spectrum.
+    assert_eq!(summary.matches("<svg").count(), 6, "six inline SVG figures");
     assert_eq!(html.matches("<svg").count(), 8, "eight inline SVG figures");
     // No sentence claims a test "would fail" (issue 13): the controls are shown instead.
     assert!(
@@ -88,17 +121,19 @@ fn report_is_one_self_contained_page_with_the_story_and_numbers() {
         html.contains("<span class=ok>both</span>"),
         "the controls fail the evidence"
     );
+    let evidence = &html[html.find("<h2 id=\"evidence\"").unwrap()..];
+    let evidence = &evidence[..evidence[4..].find("<h2").unwrap()];
     assert!(
-        !html.contains("<span class=bad>"),
+        !evidence.contains("<span class=bad>"),
         "every piece of evidence has failing controls"
     );
     // Computed numbers inline: the seed text's floor, and the exact-zero ablation result.
-    assert!(html.contains("1.606703529"), "the bigram entropy");
+    assert!(summary.contains("1.606703529"), "the bigram entropy");
     assert!(
         html.contains("<b class=ok>0</b>"),
         "no prediction changed elsewhere"
     );
-    assert!(html.contains("<b>30 of 30</b>"), "top-1 agreement");
+    assert!(summary.contains("<b>30 of 30</b>"), "top-1 agreement");
     // The text is escaped: the apostrophe is the U+2019 character, and '<' never appears raw in
     // the corpus quote.
     assert!(html.contains("it\u{2019}s useful"));
@@ -112,8 +147,8 @@ fn report_is_one_self_contained_page_with_the_story_and_numbers() {
     let html = make_report(dir.path(), &["--load", m.to_str().unwrap()]);
     assert!(html.contains("there is no training curve"));
     // No loss curve for a loaded model; its gap against the epoch is trained with the settings
-    // its file records.
-    assert_eq!(html.matches("<svg").count(), 7);
+    // its file records: five of the summary's six figures.
+    assert_eq!(html.matches("<svg").count(), 5);
 }
 
 #[test]
@@ -154,8 +189,8 @@ fn heatmap_cells_carry_their_values_on_hover_in_the_report() {
     );
     let page = std::fs::read_to_string(report).unwrap();
     assert!(page.contains("<title>'B'→'e' count 1, P 1.000, Q "));
-    // Every cell of the three heatmaps (counts, P, Q), and the page's own title.
-    assert_eq!(page.matches("<title>").count(), 3 * 30 * 30 + 1);
+    // Every cell of the two heatmaps (P, Q), and the page's own title.
+    assert_eq!(page.matches("<title>").count(), 2 * 30 * 30 + 1);
 }
 
 pub(crate) fn write_page(dir: &std::path::Path, extra: &[&str]) -> PathBuf {
@@ -325,6 +360,7 @@ fn a_report_on_256_characters_stays_under_2_mb_and_says_what_is_hidden() {
         "2",
         "--epochs",
         "300",
+        "--full",
         "--out",
         out.to_str().unwrap(),
     ]);
@@ -401,12 +437,12 @@ fn the_report_claims_only_what_its_verdict_supports() {
         let t = html.split_once("<title>").unwrap().1;
         t.split_once("</title>").unwrap().0.to_string()
     };
-    let seed = make_report(dir.path(), &[]);
+    let seed = make_report(dir.path(), &["--full"]);
     assert!(title(&seed).contains("learned"), "{}", title(&seed));
     assert!(!title(&seed).contains("not"), "{}", title(&seed));
     assert!(seed.contains("data-holds=\"bigram_table\""));
     assert!(!seed.contains("data-holds=\"rank_limited\""));
-    let one = make_report(dir.path(), &["--epochs", "1"]);
+    let one = make_report(dir.path(), &["--epochs", "1", "--full"]);
     assert!(title(&one).contains("not learned"), "{}", title(&one));
     assert_eq!(
         super::interpret::bigram_table_claims(&one),

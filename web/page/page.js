@@ -187,7 +187,7 @@
       tr.append(el("td", `${label(row.model_top)} ${row.model_top_q.toFixed(3)} ${row.n > 0 ? (row.argmax_agrees ? "✓" : "✗") : ""}`));
       tb.append(tr);
     }
-    for (const id of ["evidence", "ablation", "sampling"]) $(id).hidden = false;
+    for (const id of ["evidence", "sampling", "ablation"]) $(id).hidden = false;
     $("ablation-result").hidden = true;
     $("ablation-none").hidden = false;
     $("sample-model").textContent = "";

@@ -62,39 +62,42 @@ pub struct Comparison {
     /// (centred logit − centred ln P) over the row's seen pairs, for rows with at least two
     /// (a row with one seen pair has nothing to spread: `None`).
     pub seen_spread: Vec<Option<f64>>,
-    /// The characters the heatmaps show.
-    pub shown: Shown,
+    /// The largest of `seen_spread` (0 when no row has two seen pairs).
+    pub seen_spread_max: f64,
+    /// The top-1 agreement.
     pub agreement: Agreement,
+    /// The margins' summary.
+    pub margin: MarginSummary,
+    /// Pairs (current, next) that never occur in the text, and those that do.
+    pub unseen_pairs: usize,
+    pub seen_pairs: usize,
+    /// Per row: its part of the gap, `(n_i/N)·KL(P_i‖Q_i)`.
+    pub gap_by_row: Vec<f64>,
+    /// The rows followed by something, the largest part of the gap first (lower id first among
+    /// equals).
+    pub gap_order: Vec<usize>,
+    /// The fraction of the way from uniform predictions to the floor the model has closed,
+    /// `1 − gap / (ln V − H(next|current))` (`None` when uniform is the floor: one character).
+    pub closed: Option<f64>,
+    /// The characters the heatmaps show, and the summary's fewer ([`shown::SUMMARY_SHOWN`]).
+    pub shown: Shown,
+    pub shown_summary: Shown,
+}
+
+/// The margins (weakest seen logit − strongest unseen logit, per row), summarised.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct MarginSummary {
+    /// Rows with a margin (some seen and some unseen pair), and of those, the positive ones.
+    pub rows: usize,
+    pub positive: usize,
+    /// The smallest margin (`None` when no row has one).
+    pub smallest: Option<f64>,
 }
 
 impl Comparison {
-    /// Tokens followed by another, and of those, how many have the model's top-1 among the
-    /// data's most frequent next tokens.
-    pub fn argmax_agreement(&self) -> (usize, usize) {
-        let a = self.agreement();
-        (a.agree, a.followed)
-    }
-
-    /// [`Agreement`]: the plain count, and the rows with a single maximum apart.
-    pub fn agreement(&self) -> Agreement {
-        self.agreement
-    }
-
-    /// How many (current, next) pairs never occur in the text.
-    pub fn unseen_pairs(&self) -> usize {
-        self.counts.iter().flatten().filter(|&&c| c == 0.0).count()
-    }
-
-    /// Rows with a margin, and how many of those margins are positive.
-    pub fn positive_margins(&self) -> (usize, usize) {
-        let with: Vec<f64> = self.margins.iter().flatten().copied().collect();
-        (with.iter().filter(|&&m| m > 0.0).count(), with.len())
-    }
-
     /// The pieces of evidence, by name, for the controls' side-by-side table and the JSON.
     pub fn evidence(&self) -> Evidence {
-        let a = self.agreement();
-        let (positive, with) = self.positive_margins();
+        let (a, m) = (self.agreement, self.margin);
         Evidence {
             model_loss: self.decomposition.model_loss,
             kl_weighted: self.decomposition.kl_weighted,
@@ -102,16 +105,11 @@ impl Comparison {
             gap_seen_misfit: self.gap_seen_misfit,
             argmax_agreement: a.agree,
             single_max_agreement: a.single_max_agree,
-            positive_margins: positive,
-            rows_with_margin: with,
+            positive_margins: m.positive,
+            rows_with_margin: m.rows,
             indicator_r2: self.indicator_fit.1,
             seen_logit_correlation: self.seen_logit_correlation,
-            seen_spread_max: self
-                .seen_spread
-                .iter()
-                .flatten()
-                .copied()
-                .fold(0.0, f64::max),
+            seen_spread_max: self.seen_spread_max,
         }
     }
 }
@@ -130,7 +128,7 @@ pub struct Evidence {
     pub rows_with_margin: usize,
     pub indicator_r2: f64,
     pub seen_logit_correlation: f64,
-    /// The largest of [`Comparison::seen_spread`] (0 when no row has two seen pairs).
+    /// [`Comparison::seen_spread_max`].
     pub seen_spread_max: f64,
 }
 
@@ -264,7 +262,7 @@ impl Analysis {
     pub fn evidence_rows(&self) -> Vec<EvidenceRow> {
         let model = self.cmp.evidence();
         let all: Vec<(ControlKind, Evidence)> = self.controls.all().collect();
-        let a = self.cmp.agreement();
+        let a = self.cmp.agreement;
         let row = |kind, f: &dyn Fn(&Evidence) -> f64, margin: Margin| {
             let of = |k: ControlKind| -> Vec<f64> {
                 all.iter().filter(|c| c.0 == k).map(|c| f(&c.1)).collect()
@@ -381,16 +379,30 @@ pub struct Analysis {
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
     pub losses: Option<Vec<f32>>,
     pub ablations: Vec<Ablation>,
+    /// Over all ablations: the predictions that changed away from the ablated token, and the
+    /// sum of the Δloss where it is current.
+    pub ablation_changed_elsewhere: usize,
+    pub ablation_delta_total: f64,
+    /// Predictions the ablation compares (`ablation_chars − 1`), and whether those characters
+    /// are the whole text.
+    pub ablated_predictions: usize,
+    pub ablation_whole_text: bool,
     /// Why the ablation was not run (a corpus of counts alone has no text to rerun), if so:
     /// then `ablations` and `text` are empty.
     pub ablation_not_run: Option<String>,
     pub substitution_loss: f64,
+    /// `substitution_loss − H(next|current)` (0 but for rounding), and the model's loss above
+    /// `substitution_loss` (the gap, computed the other way).
+    pub substitution_minus_floor: f64,
+    pub model_above_substitution: f64,
     pub singular_values: Vec<f64>,
     pub rank_threshold: f64,
     pub rank: usize,
     /// `rank_losses[k]`: the loss with W_E W_U truncated to rank k, k = 0..=vocab. Not
     /// invariant to the per-row shift softmax ignores, so not monotone in k.
     pub rank_losses: Vec<f64>,
+    /// `rank_losses` from rank − 1 to rank, and from rank to V.
+    pub rank_loss_steps: [f64; 2],
     /// The same for the row-centred table: its singular values, and the loss of each rank-k
     /// truncation, k = 0..=vocab.
     pub centred_singular_values: Vec<f64>,
@@ -475,23 +487,6 @@ pub const LOADINGS: usize = 5;
 /// Characters of the corpus that the text report, the JSON and the HTML page show.
 pub const TEXT_SHOWN: usize = 2_000;
 
-impl Analysis {
-    /// What the ablation reruns, in words ("the whole 193-character text"), and how many
-    /// predictions that is.
-    pub fn ablation_scope(&self) -> (String, usize) {
-        let predictions = self.ablation_chars.saturating_sub(1);
-        let what = if self.ablation_chars < self.corpus_chars {
-            format!(
-                "the first {} characters of the {}-character text",
-                self.ablation_chars, self.corpus_chars
-            )
-        } else {
-            format!("the whole {}-character text", self.corpus_chars)
-        };
-        (what, predictions)
-    }
-}
-
 fn table(v: usize, f: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
     (0..v).map(|i| (0..v).map(|j| f(i, j)).collect()).collect()
 }
@@ -528,14 +523,27 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let weight = |i: usize| b.row_total(i) / b.total();
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
-    let counts = table(v, |i, j| b.count(i, j));
+    let seen_spread = seen_spread(&seen, v);
     let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
+    let counts = table(v, |i, j| b.count(i, j));
+    let margins: Vec<Option<f64>> = (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect();
+    let gap_by_row: Vec<f64> = (0..v).map(|i| weight(i) * rows[i].kl).collect();
+    let mut gap_order: Vec<usize> = (0..v).filter(|&i| rows[i].count > 0.0).collect();
+    gap_order.sort_by(|&a, &c| gap_by_row[c].total_cmp(&gap_by_row[a]).then(a.cmp(&c)));
+    let decomposition = zi::decompose_table(&l, b);
+    let reach = decomposition.uniform_loss - decomposition.bigram_entropy;
+    let unseen_pairs = counts.iter().flatten().filter(|&&c| c == 0.0).count();
     Comparison {
         shown: Shown::of(&counts),
+        shown_summary: Shown::at_most(&counts, shown::SUMMARY_SHOWN),
         vocab: vocab.to_vec(),
         d_model: m.d_model(),
-        decomposition: zi::decompose_table(&l, b),
+        closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
+        decomposition,
         model_loss_f32,
+        agreement: zi::agreement(&rows, b),
+        unseen_pairs,
+        seen_pairs: v * v - unseen_pairs,
         counts,
         // P in f64 (Bigrams::probability divides in f32).
         p: table(v, |i, j| {
@@ -546,7 +554,6 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
                 0.0
             }
         }),
-        agreement: zi::agreement(&rows, b),
         rows,
         data_top: (0..v)
             .map(|i| {
@@ -559,10 +566,24 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
         gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
         gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
         gap_rows,
-        margins: (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect(),
+        gap_by_row,
+        gap_order,
+        margin: margin_summary(&margins),
+        margins,
         indicator_fit: zi::seen_indicator_fit(&l, b),
         seen_logit_correlation: seen_correlation(&seen),
-        seen_spread: seen_spread(&seen, v),
+        seen_spread_max: seen_spread.iter().flatten().copied().fold(0.0, f64::max),
+        seen_spread,
+    }
+}
+
+/// Rows with a margin, how many of them are positive, and the smallest.
+fn margin_summary(margins: &[Option<f64>]) -> MarginSummary {
+    let with: Vec<f64> = margins.iter().flatten().copied().collect();
+    MarginSummary {
+        rows: with.len(),
+        positive: with.iter().filter(|&&m| m > 0.0).count(),
+        smallest: with.iter().copied().reduce(f64::min),
     }
 }
 
@@ -808,6 +829,8 @@ pub fn analyse(
         beside.replicas.requested,
     );
     let substitution_loss = zi::substitution_loss(&b);
+    let rank_losses: Vec<f64> = (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect();
+    let r = spectrum.rank;
     let untrained_sanity = Sanity {
         ablation_changed_elsewhere: ablate(&untrained)?.iter().map(|a| a.changed_without).sum(),
         substitution_loss,
@@ -858,18 +881,28 @@ pub fn analyse(
             .collect(),
         corpus_chars: corpus.chars as usize,
         ablation_chars: tokens.len(),
+        ablated_predictions: tokens.len().saturating_sub(1),
+        ablation_whole_text: tokens.len() >= corpus.chars as usize,
         predictions: b.total(),
         source: provenance.source,
         budget: provenance.budget,
         training: provenance.training,
         losses: provenance.losses,
+        ablation_changed_elsewhere: ablations.iter().map(|a| a.changed_without).sum(),
+        ablation_delta_total: ablations.iter().map(|a| a.delta_with).sum(),
         ablations,
         ablation_not_run,
         substitution_loss,
+        substitution_minus_floor: substitution_loss - cmp.decomposition.bigram_entropy,
+        model_above_substitution: cmp.decomposition.model_loss - substitution_loss,
         singular_values: spectrum.singular_values.clone(),
         rank_threshold: spectrum.threshold,
-        rank: spectrum.rank,
-        rank_losses: (0..=v).map(|k| spectrum.loss_at_rank(k, &b)).collect(),
+        rank: r,
+        rank_loss_steps: [
+            rank_losses[r] - rank_losses[r.saturating_sub(1)],
+            rank_losses[v] - rank_losses[r],
+        ],
+        rank_losses,
         centred_singular_values: centred.singular_values.clone(),
         centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
         directions: directions(&centred, &b, &w.vocab, spectra.as_deref(), &seen),

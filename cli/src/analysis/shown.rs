@@ -2,6 +2,10 @@
 
 use zl_core::interpret::{most_frequent, MAX_SHOWN};
 
+/// How many characters the one-screen summary's heatmaps show: the two tables of 30 rows and the
+/// sections after them fit about 60 lines (the seed text has 30 characters, all of them shown).
+pub const SUMMARY_SHOWN: usize = 30;
+
 /// The characters a heatmap shows, and how many it leaves out.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shown {
@@ -17,8 +21,13 @@ pub struct Shown {
 impl Shown {
     /// The characters to show for a V×V table of bigram counts (`counts[current][next]`).
     pub fn of(counts: &[Vec<f64>]) -> Shown {
+        Shown::at_most(counts, MAX_SHOWN)
+    }
+
+    /// The same with at most `max` characters.
+    pub fn at_most(counts: &[Vec<f64>], max: usize) -> Shown {
         let v = counts.len();
-        let mut ids = vec![0; MAX_SHOWN.min(v)];
+        let mut ids = vec![0; max.min(v)];
         most_frequent(|i, j| counts[i][j], v, &mut ids);
         let max_count = ids
             .iter()

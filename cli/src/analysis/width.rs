@@ -159,12 +159,12 @@ impl GivenUp {
             .collect();
         misfit_rows.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
         misfit_rows.truncate(MISFIT_ROWS);
-        let (_, rows_with_margin) = c.positive_margins();
+        let rows_with_margin = c.margin.rows;
         GivenUp {
             no_margin,
             rows_with_margin,
             wrong_top1,
-            followed: c.agreement().followed,
+            followed: c.agreement.followed,
             misfit_rows,
         }
     }

@@ -32,7 +32,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         println!("{}", render::json::interpret(&an));
     } else {
         let colour = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-        print!("{}", render::text::interpret(&an, colour));
+        print!("{}", render::text::interpret(&an, colour, a.full));
         if let Some(h) = &an.held_out {
             print!("\n{}", render::verbs::held_out_text(h));
         }

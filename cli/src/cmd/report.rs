@@ -17,7 +17,7 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
     }
     render::plot::load_font()?;
     let an = source::analyse(choice, &a.source, a.full, a.replication.seeds)?;
-    let page = render::html::page(&an)?;
+    let page = render::html::page(&an, a.full)?;
     files::write_atomic(&a.out, page.as_bytes())
         .with_context(|| format!("--out {}", a.out.display()))?;
     eprintln!("wrote {} ({} KiB)", a.out.display(), page.len() / 1024);

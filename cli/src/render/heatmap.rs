@@ -102,8 +102,7 @@ pub fn side_by_side(
         };
         let _ = write!(legend, " {shown} {range}");
     }
-    let _ = writeln!(s, "{legend}");
-    let _ = writeln!(s, "   ␣ is the space character");
+    let _ = writeln!(s, "{legend}; ␣ is a space");
     s
 }
 

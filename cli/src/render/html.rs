@@ -63,15 +63,38 @@ fn sci(x: f64) -> String {
     format!("<span class=num>{x:.2e}</span>")
 }
 
-/// The page.
-pub fn page(an: &Analysis) -> Result<String> {
-    let d = &an.cmp.decomposition;
-    let v = an.cmp.vocab.len();
-    let n = an.predictions;
-    let (agree, followed) = an.cmp.argmax_agreement();
-    let summary = verdict::summary(&an.verdict);
-    let falling = an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true);
+/// A section's heading, with the id that marks its place on the page.
+fn h2(s: &mut String, id: &str, title: &str) {
+    let _ = write!(s, "<h2 id=\"{id}\">{title}</h2>");
+}
+
+/// The page: the sections in the order of `zl interpret`'s text, and with `full` the rest, the
+/// appendices last.
+pub fn page(an: &Analysis, full: bool) -> Result<String> {
     let mut s = String::new();
+    head(&mut s, an);
+    problem(&mut s, an)?;
+    tables(&mut s, an)?;
+    gap(&mut s, an)?;
+    logits(&mut s, an)?;
+    h2(&mut s, "weights", "The weights, without choosing a basis");
+    super::mechanism::html(&mut s, an);
+    let _ = super::capacity::html(&mut s, an);
+    training_time(&mut s, an)?;
+    if full {
+        tokens(&mut s, an)?;
+        evidence(&mut s, an);
+        directions(&mut s, an);
+        sanity(&mut s, an);
+        truncations(&mut s, an)?;
+    }
+    limits(&mut s, an, full);
+    Ok(s)
+}
+
+/// The document's head, the title and the verdict with its key numbers.
+fn head(s: &mut String, an: &Analysis) {
+    let summary = verdict::summary(&an.verdict);
     let _ = writeln!(
         s,
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
@@ -83,25 +106,37 @@ pub fn page(an: &Analysis) -> Result<String> {
     let _ = writeln!(
         s,
         "<h1>{}</h1>\
-         <p class=sub>zl report, zl {} · {}</p>",
+         <p class=sub>zl report, zl {} · {}</p>\
+         <p id=verdict><b>Verdict:</b> {}; {}.</p>",
         esc(&verdict::capital(&summary)),
         env!("CARGO_PKG_VERSION"),
-        esc(&an.source)
+        esc(&an.source),
+        esc(&summary),
+        esc(&verdict::controls(&an.verdict, &an.budget)),
     );
+    if let Some(line) = super::text::unfair_note(&an.training) {
+        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
+    }
+}
 
-    // 1. The problem.
+/// The problem: the text, the vocabulary, the model and its training curve.
+fn problem(s: &mut String, an: &Analysis) -> Result<()> {
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
+    let n = an.predictions;
+    h2(s, "problem", "The problem");
     let _ = writeln!(
         s,
-        "<h2>1. The problem</h2>\
-         <p>A transformer with no layers is trained to predict the next character of this text \
+        "<p>A transformer with no layers is trained to predict the next character of this text \
          ({} characters, {} next-character predictions):</p><blockquote>{}</blockquote>\
-                  <p>Its vocabulary is the {v} distinct characters, numbered {order} \
+         <p>Its vocabulary is the {v} distinct characters, numbered {order} \
          (␣ is the space):</p><p class=vocab>{}</p>\
          <p>The model embeds the current token and unembeds it straight into logits for the next \
          one: <span class=eq>logits = W_E[token] · W_U</span>, with W_E of shape {v}×{dm} and \
-         W_U {dm}×{v}. There is no attention and no MLP: nothing mixes positions. It is trained \
-         on the mean cross-entropy of its {n} predictions. The question: what does it learn, and \
-         how can we be sure?</p>",
+         W_U {dm}×{v}. There is no attention and no MLP: nothing mixes positions, so its logits \
+         for current token <i>i</i> are row <i>i</i> of the {v}×{v} table W_E·W_U. It is \
+         trained on the mean cross-entropy of its {n} predictions. The question: what does it \
+         learn, and how can we be sure?</p>",
         an.corpus_chars,
         n,
         if an.ablation_not_run.is_some() {
@@ -130,164 +165,218 @@ pub fn page(an: &Analysis) -> Result<String> {
             "in code-point order, as sorted(set(text))"
         },
     );
-    if let Some(losses) = &an.losses {
-        let _ = write!(
-            s,
-            "<p>Training, as in the notebook: the loss starts at {} (about uniform, ln {v} = {}) \
-             and ends at {} after {} epochs.</p>",
-            f(losses[0] as f64, 6),
-            f(d.uniform_loss, 4),
-            f(an.cmp.model_loss_f32, 6),
-            losses.len()
-        );
-        figure(
-            &mut s,
-            Figure::LossCurve,
-            an,
-            "Left: the training loss with three reference points. Right: the loss minus the \
-             bigram floor H(next|current) on log axes; it keeps shrinking towards zero.",
-        )?;
-    } else {
-        let _ = write!(
-            s,
-            "<p>This model was loaded from a file, so there is no training curve here.</p>"
-        );
+    match &an.losses {
+        Some(losses) => {
+            let _ = write!(
+                s,
+                "<p>Training, as in the notebook: the loss starts at {} (uniform is ln {v} = {}) \
+                 and ends at {} after {} epochs.</p>",
+                f(losses[0] as f64, 6),
+                f(d.uniform_loss, 4),
+                f(an.cmp.model_loss_f32, 6),
+                losses.len()
+            );
+            figure(
+                s,
+                Figure::LossCurve,
+                an,
+                "Left: the training loss with three reference points. Right: the loss minus the \
+                 bigram floor H(next|current), on log axes.",
+            )?;
+        }
+        None => {
+            let _ = write!(
+                s,
+                "<p>This model was loaded from a file, so there is no training curve here.</p>"
+            );
+        }
     }
+    Ok(())
+}
 
-    // 2. The mechanism.
-    let _ = writeln!(
-        s,
-        "<h2>2. The mechanism</h2>\
-         <p>At every position the model sees one token, the current one, so its logits are \
-         row <i>i</i> of the {v}×{v} matrix <span class=eq>W_E · W_U</span> for current token \
-         <i>i</i>. That matrix is a lookup table from the current token to next-token logits. \
-         The best any such table can do is to predict, after each token <i>i</i>, the text's own \
-         next-token distribution P<sub>i</sub> (the bigram statistics). With Q<sub>i</sub> = \
-         softmax of row <i>i</i>, n<sub>i</sub> the number of times <i>i</i> is followed by \
-         something, and N = {n}, the loss splits exactly into a floor that no zero-layer model \
-         can beat and a gap that measures how far Q is from P:</p>\
-         <p class=eq>loss = H(next | current) + Σ<sub>i</sub> (n<sub>i</sub>/N) · \
-         KL(P<sub>i</sub> ‖ Q<sub>i</sub>)</p>\
-         <p>So the claim is: training drives W_E·W_U to the log bigram probabilities (up to a \
-         constant per row), and the KL gap towards zero. The next section sets each piece of \
-         evidence for it beside two controls that should fail it: the same model untrained, and \
-         the same training on a shuffled text.</p>"
-    );
-
-    // 3. Evidence.
-    let unseen = an.cmp.unseen_pairs();
+/// The data's table beside the model's, as heatmaps.
+fn tables(s: &mut String, an: &Analysis) -> Result<()> {
+    let v = an.cmp.vocab.len();
+    h2(s, "tables", "The tables: the data's and the model's");
     let _ = write!(
         s,
-        "<h2>3. The evidence</h2><h3>3.1 The loss, decomposed (after {})</h3>",
-        esc(&an.budget)
+        "<p>The best any lookup table from the current token can do is to predict, after each \
+         token <i>i</i>, the text's own next-token distribution P<sub>i</sub>, the bigram \
+         statistics. Beside it, the model's Q<sub>i</sub> = softmax of row <i>i</i> of \
+         W_E·W_U.</p>"
     );
-    let _ = write!(
-        s,
-        "<table><tr><th class=l>quantity</th><th>nats</th></tr>\
-         <tr><td class=l>model loss −(1/N) Σ C<sub>ij</sub> ln Q<sub>ij</sub> (f64; the model's own f32 forward gives {})</td><td>{}</td></tr>\
-         <tr><td class=l>= H(next | current), the bigram floor</td><td>{}</td></tr>\
-         <tr><td class=l>+ Σ<sub>i</sub> (n<sub>i</sub>/N) KL(P<sub>i</sub> ‖ Q<sub>i</sub>), the gap</td><td>{}</td></tr>\
-         <tr><td class=l>&nbsp;&nbsp;of which leak onto the {unseen} unseen pairs, −Σ<sub>i</sub> (n<sub>i</sub>/N) ln(1 − ε<sub>i</sub>)</td><td class=num>{}</td></tr>\
-         <tr><td class=l>&nbsp;&nbsp;of which misfit on the {} seen pairs, Σ<sub>i</sub> (n<sub>i</sub>/N) KL(P<sub>i</sub> ‖ Q<sub>i</sub>/(1 − ε<sub>i</sub>))</td><td class=num>{}</td></tr>\
-         <tr><td class=l>residual of the identity (each term computed on its own)</td><td><span class=num>{:+.2e}</span></td></tr>\
-         <tr><td class=l>reference: uniform predictions, ln {v}</td><td>{}</td></tr>\
-         <tr><td class=l>reference: unigram entropy H(next) of the next-token marginal (the best loss without looking at the current token)</td><td>{}</td></tr>\
-         </table>\
-         <p>ε<sub>i</sub> is the probability row <i>i</i> puts on next characters that never \
-         follow it. {}. The model cannot set an unseen pair's logit to −∞, only push it \
-         down{}. {}</p>",
-        f(an.cmp.model_loss_f32, 9),
-        f(d.model_loss, 9),
-        f(d.bigram_entropy, 9),
-        f(d.kl_weighted, 9),
-        sci(an.cmp.gap_leak),
-        v * v - unseen,
-        sci(an.cmp.gap_seen_misfit),
-        d.residual,
-        f(d.uniform_loss, 9),
-        f(d.unigram_entropy, 9),
-        esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
-        match falling {
-            true => ", and it pushes further the longer it trains (3.6)",
-            false => "",
-        },
-        esc(&verdict::stopping(&an.verdict, &an.budget)),
-    );
-
-    let _ = write!(
-        s,
-        "<h3>3.2 Each piece of evidence beside its controls</h3>\
-         <p>Every number below is computed on this text for three models: this one; \
-         <b>untrained</b>, {}; and <b>shuffled</b>, {}. A piece of evidence is worth showing \
-         only if the controls fail it.</p>\
-         <table><tr><th class=l>evidence</th><th>trained</th><th>untrained</th><th>shuffled</th>\
-         <th>controls fail?</th></tr>",
-        esc(&an.controls.untrained.what),
-        esc(&an.controls.shuffled.what)
-    );
-    for r in an.evidence_rows() {
-        let _ = write!(
-            s,
-            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
-            esc(super::text::evidence_label(r.kind).trim()),
-            r.cell(0),
-            r.cell(1),
-            r.cell(2),
-            if r.controls_fail() { "ok" } else { "bad" },
-            esc(&super::text::told_words(&r))
-        );
-    }
-    let _ = write!(
-        s,
-        "</table><p class=sub>{}.</p>",
-        esc(&super::text::margin_note(an))
-    );
-    if let Some(line) = super::text::unfair_note(&an.training) {
-        let _ = write!(s, "<p class=sub>{}</p>", esc(&line));
-    }
-
-    let _ = write!(s, "<h3>3.3 The lookup table, seen</h3>");
     // Past MAX_SHOWN characters the heatmaps draw the most frequent; say so.
-    let hidden = match super::heatmap::hidden_note(&an.cmp.shown) {
+    figure(
+        s,
+        Figure::BigramVsModel,
+        an,
+        &format!(
+            "The notebook's comparison: left, the bigram statistics P(next | input) = counts / \
+             row totals; right, softmax(W_E @ W_U) by rows. Same colour scale.{}",
+            hidden(an, v)
+        ),
+    )
+}
+
+/// What the heatmaps leave out, as a sentence for a caption ("" when nothing).
+fn hidden(an: &Analysis, v: usize) -> String {
+    match super::heatmap::hidden_note(&an.cmp.shown) {
         Some(note) => format!(
             " With {v} characters the table is too large to draw whole: {} (ranked by how \
              often each occurs; those shown keep their token-id order).",
             esc(&note)
         ),
         None => String::new(),
-    };
-    figure(
-        &mut s,
-        Figure::BigramVsModel,
-        an,
-        &format!(
-            "The notebook's comparison: left, the bigram statistics P(next | input) = counts / \
-             row totals; right, softmax(W_E @ W_U) by rows. Same colour scale.{hidden}"
-        ),
-    )?;
-    figure(
-        &mut s,
-        Figure::BigramCounts,
-        an,
-        &format!(
-            "The bigram counts C behind P: how often each next token follows each input \
-             token.{hidden}"
-        ),
-    )?;
+    }
+}
 
-    let a = an.cmp.agreement();
+/// The loss as floor plus gap, the gap's split, and where it lives.
+fn gap(s: &mut String, an: &Analysis) -> Result<()> {
+    let c = &an.cmp;
+    let d = &c.decomposition;
+    let v = c.vocab.len();
+    h2(s, "gap", &format!("The gap, after {}", esc(&an.budget)));
     let _ = write!(
         s,
-        "<h3>3.4 Token by token</h3>\
-         <p>For each input token: how often it is followed (n), its KL(P‖Q), the data's most \
+        "<p>With n<sub>i</sub> the number of times <i>i</i> is followed by something and N = {}, \
+         the loss splits exactly into a floor that no zero-layer model can beat and a gap that \
+         measures how far Q is from P:</p>\
+         <p class=eq>loss = H(next | current) + Σ<sub>i</sub> (n<sub>i</sub>/N) · \
+         KL(P<sub>i</sub> ‖ Q<sub>i</sub>)</p>",
+        an.predictions
+    );
+    let closed = match c.closed {
+        Some(x) => format!(
+            "<tr><td class=l>the way from uniform to the floor, closed</td><td class=num>{:.4}%</td></tr>",
+            100.0 * x
+        ),
+        None => String::new(),
+    };
+    let _ = write!(
+        s,
+        "<table><tr><th class=l>quantity</th><th>nats</th></tr>\
+         <tr><td class=l>model loss −(1/N) Σ C<sub>ij</sub> ln Q<sub>ij</sub> (f64; the model's own f32 forward gives {})</td><td>{}</td></tr>\
+         <tr><td class=l>= H(next | current), the bigram floor</td><td>{}</td></tr>\
+         <tr><td class=l>+ Σ<sub>i</sub> (n<sub>i</sub>/N) KL(P<sub>i</sub> ‖ Q<sub>i</sub>), the gap</td><td>{}</td></tr>\
+         <tr><td class=l>&nbsp;&nbsp;of which leak onto the {} unseen pairs, −Σ<sub>i</sub> (n<sub>i</sub>/N) ln(1 − ε<sub>i</sub>)</td><td class=num>{}</td></tr>\
+         <tr><td class=l>&nbsp;&nbsp;of which misfit on the {} seen pairs, Σ<sub>i</sub> (n<sub>i</sub>/N) KL(P<sub>i</sub> ‖ Q<sub>i</sub>/(1 − ε<sub>i</sub>))</td><td class=num>{}</td></tr>\
+         <tr><td class=l>residual of the identity (each term computed on its own)</td><td><span class=num>{:+.2e}</span></td></tr>\
+         <tr><td class=l>reference: uniform predictions, ln {v}</td><td>{}</td></tr>\
+         <tr><td class=l>reference: unigram entropy H(next) of the next-token marginal (the best loss without looking at the current token)</td><td>{}</td></tr>\
+         {closed}</table>\
+         <p>ε<sub>i</sub> is the probability row <i>i</i> puts on next characters that never \
+         follow it. {}.</p>",
+        f(c.model_loss_f32, 9),
+        f(d.model_loss, 9),
+        f(d.bigram_entropy, 9),
+        f(d.kl_weighted, 9),
+        c.unseen_pairs,
+        sci(c.gap_leak),
+        c.seen_pairs,
+        sci(c.gap_seen_misfit),
+        d.residual,
+        f(d.uniform_loss, 9),
+        f(d.unigram_entropy, 9),
+        esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
+    );
+    figure(
+        s,
+        Figure::GapByToken,
+        an,
+        "Where the gap lives: each input token's weighted KL; the bars add up to the gap above.",
+    )
+}
+
+/// The logits before softmax: the seen pairs against ln P, the margins, the top-1 agreement.
+fn logits(s: &mut String, an: &Analysis) -> Result<()> {
+    let c = &an.cmp;
+    let (m, a) = (&c.margin, &c.agreement);
+    h2(s, "logits", "The logits, before softmax");
+    let smallest = match m.smallest {
+        Some(x) => format!(" (the smallest margin is <span class=num>{x:+.3}</span>)"),
+        None => String::new(),
+    };
+    let _ = write!(
+        s,
+        "<p>Softmax ignores a constant added to a row, so only two things about a row matter: \
+         the differences between its seen logits, to set beside those of ln P, and how far its \
+         unseen logits sit below them. On the seen pairs, the logits centred on their row and \
+         ln P centred the same way have correlation <b>{:.4}</b>; the largest row spread about \
+         y = x is <span class=num>{:.2e}</span>. In <b>{} of {}</b> rows every unseen pair's \
+         logit lies below every seen one{smallest}. The model's first choice is one of the \
+         data's most frequent next characters in <b>{} of {}</b> rows ({} of the {} with a \
+         single maximum).</p>",
+        c.seen_logit_correlation,
+        c.seen_spread_max,
+        m.positive,
+        m.rows,
+        a.agree,
+        a.followed,
+        a.single_max_agree,
+        a.single_max,
+    );
+    figure(
+        s,
+        Figure::SeenLogits,
+        an,
+        "Left: every seen pair, the model's logit against ln P(next | current), each centred on \
+         its row's seen pairs. On the line y = x the row's predictions among its seen pairs are \
+         exactly the data's. Right: each row's spread about that line (the RMS of centred logit \
+         − centred ln P over its seen pairs; rows with one seen pair have none).",
+    )?;
+    figure(
+        s,
+        Figure::Margins,
+        an,
+        "Per input token, its weakest seen logit minus its strongest unseen logit: positive \
+         (blue) when every pair the text never has is ranked below every pair it has.",
+    )
+}
+
+/// The gap against the epoch.
+fn training_time(s: &mut String, an: &Analysis) -> Result<()> {
+    h2(s, "training-time", "The gap against training time");
+    match &an.gap_curve {
+        Some(g) => {
+            let _ = write!(
+                s,
+                "<p>The same run trained on, with its weight decay ({}) and without, the gap \
+                 measured exactly at each epoch shown. {}</p>",
+                g.weight_decay,
+                esc(&verdict::stopping(&an.verdict, &an.budget))
+            );
+            figure(
+                s,
+                Figure::GapCurve,
+                an,
+                "The gap Σ_i (n_i/N)·KL(P_i‖Q_i) against the epoch, log–log, with and without \
+                 weight decay.",
+            )
+        }
+        None => {
+            let _ = write!(
+                s,
+                "<p>Not measured for this model (a loaded model, or the PTX interpreter, which \
+                 is too slow for 10<sup>5</sup> epochs).</p>"
+            );
+            Ok(())
+        }
+    }
+}
+
+/// Token by token: the data's most frequent next characters beside the model's, and the counts.
+fn tokens(s: &mut String, an: &Analysis) -> Result<()> {
+    let a = &an.cmp.agreement;
+    h2(s, "tokens", "Token by token");
+    let _ = write!(
+        s,
+        "<p>For each input token: how often it is followed (n), its KL(P‖Q), the data's most \
          frequent next characters with P, and the model's most likely with Q (ranked by the exact \
-         Q; ties, in P or in bit-equal Q, in token-id order). The model's first choice is one of the data's most \
-         frequent next characters for <b>{agree} of {followed}</b> tokens; of the {} rows with a \
-         single most frequent next character, it is that one for <b>{}</b>; {} rows have only \
-         one possible next character.</p>\
+         Q; ties, in P or in bit-equal Q, in token-id order). {} of the {} rows have only one \
+         possible next character.</p>\
          <table><tr><th class=l>input</th><th>n</th><th>KL(P‖Q)</th><th>ε (leak)</th>\
          <th class=l>data: next (P)</th><th class=l>model: next (Q)</th><th>top-1 agrees</th></tr>",
-        a.single_max, a.single_max_agree, a.single_successor
+        a.single_successor, a.followed
     );
     for (i, r) in an.cmp.rows.iter().enumerate() {
         let list = |tops: &[usize], t: &[Vec<f64>]| -> String {
@@ -317,135 +406,118 @@ pub fn page(an: &Analysis) -> Result<String> {
     }
     let _ = write!(s, "</table>");
     figure(
-        &mut s,
-        Figure::GapByToken,
+        s,
+        Figure::BigramCounts,
         an,
-        "Where the remaining gap lives: each input token's weighted KL; the bars add up to the \
-         gap in 3.1.",
-    )?;
+        &format!(
+            "The bigram counts C behind P: how often each next token follows each input \
+             token.{}",
+            hidden(an, an.cmp.vocab.len())
+        ),
+    )
+}
 
-    let (positive, with) = an.cmp.positive_margins();
+/// Each piece of evidence beside the two controls.
+fn evidence(s: &mut String, an: &Analysis) {
+    h2(s, "evidence", "Each piece of evidence beside its controls");
+    let _ = write!(
+        s,
+        "<p>Every number below is computed on this text for three models: this one; \
+         <b>untrained</b>, {}; and <b>shuffled</b>, {}. A piece of evidence is worth showing \
+         only if the controls fail it.</p>\
+         <table><tr><th class=l>evidence</th><th>trained</th><th>untrained</th><th>shuffled</th>\
+         <th>controls fail?</th></tr>",
+        esc(&an.controls.untrained.what),
+        esc(&an.controls.shuffled.what)
+    );
+    for r in an.evidence_rows() {
+        let _ = write!(
+            s,
+            "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
+            esc(super::text::evidence_label(r.kind).trim()),
+            r.cell(0),
+            r.cell(1),
+            r.cell(2),
+            if r.controls_fail() { "ok" } else { "bad" },
+            esc(&super::text::told_words(&r))
+        );
+    }
     let (beta, r2) = an.cmp.indicator_fit;
     let _ = write!(
         s,
-        "<h3>3.5 The logits, before softmax</h3>\
-         <p>The notebook's claim is about W_E·W_U itself. Softmax ignores a constant added to a \
-         row, so only two things about a row matter: the differences between its seen logits, \
-         which should be those of ln P, and how far its unseen logits sit below them. On the \
-         seen pairs, the logits centred on their row track ln P centred the same way with \
-         correlation <b>{:.4}</b>. In <b>{positive} of {with}</b> rows every unseen pair's logit \
-         lies below every seen one. One seen/unseen indicator explains R² = <b>{r2:.3}</b> of \
-         the row-centred table's variance (β = {beta:.2}): a stage of training (how the unseen \
-         logits happen to be spread when it stops), not evidence.</p>",
-        an.cmp.seen_logit_correlation,
+        "</table><p class=sub>{}. The R² of the seen/unseen indicator ({r2:.3} here, β = \
+         {beta:.2}) is a stage of training, how the unseen logits happen to be spread when it \
+         stops, not evidence.</p>",
+        esc(&super::text::margin_note(an)),
     );
-    figure(
-        &mut s,
-        Figure::SeenLogits,
-        an,
-        "Left: every seen pair, the model's logit against ln P(next | current), each centred on \
-         its row's seen pairs. On the line y = x the row's predictions among its seen pairs are \
-         exactly the data's. Right: each row's spread about that line (the RMS of centred logit \
-         − centred ln P over its seen pairs; rows with one seen pair have none).",
-    )?;
-    figure(
-        &mut s,
-        Figure::Margins,
-        an,
-        "Per input token, its weakest seen logit minus its strongest unseen logit: positive \
-         (blue) when every pair the text never has is ranked below every pair it has.",
-    )?;
+}
 
-    let _ = write!(s, "<h3>3.6 The gap against training time</h3>");
-    match &an.gap_curve {
-        Some(g) => {
-            let last = g.points.last().copied().unwrap_or((0, 0.0, 0.0));
-            let _ = write!(
-                s,
-                "<p>The same run trained on, with its weight decay ({}) and without, measured \
-                 exactly at each epoch shown: at {} epochs the gap is {} and {}. {}</p>",
-                g.weight_decay,
-                last.0,
-                sci(last.1),
-                sci(last.2),
-                esc(&verdict::stopping(&an.verdict, &an.budget))
-            );
-            figure(
-                &mut s,
-                Figure::GapCurve,
-                an,
-                "The gap Σ_i (n_i/N)·KL(P_i‖Q_i) against the epoch, log–log, with and without \
-                 weight decay.",
-            )?;
-        }
-        None => {
-            let _ = write!(
-                s,
-                "<p>Not measured for this model (a loaded model, or the PTX interpreter, which \
-                 is too slow for 10<sup>5</sup> epochs).</p>"
-            );
-        }
-    }
+/// The row-centred table's top singular directions, with their stability across seeds.
+fn directions(s: &mut String, an: &Analysis) {
+    h2(s, "directions", "Directions of the row-centred table");
+    super::mechanism::directions_html(s, an);
+}
 
-    super::mechanism::html(&mut s, an, "The weights, without choosing a basis");
-    let _ = super::capacity::html(&mut s, an);
-
-    // 4. Sanity checks.
+/// Appendix A: the three facts of the architecture, on this model and the untrained one.
+fn sanity(s: &mut String, an: &Analysis) {
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
     let u = &an.untrained_sanity;
-    if let Some(why) = &an.ablation_not_run {
-        let _ = write!(
-            s,
-            "<h2>4. Sanity checks: facts of the architecture</h2>\
-             <p>These hold for <b>any</b> weights of this architecture, trained or not, so \
-             they check the code, not what was learned.</p>\
-             <h3>4.1 Ablation is local</h3><p>{}.</p>",
-            esc(why)
-        );
-    } else {
-        let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
-        let (scope, ablated) = an.ablation_scope();
-        let _ = write!(
-            s,
-            "<h2>4. Sanity checks: facts of the architecture</h2>\
-             <p>These three hold for <b>any</b> weights of this architecture, trained or not, so \
-             they check the code, not what was learned. Each is shown on the untrained model too, \
-             which passes as it must.</p>\
-             <h3>4.1 Ablation is local</h3>\
-             <p>A position's logits depend on its own token alone, so zeroing row <i>i</i> of W_E \
-             changes predictions only where <i>i</i> is the current token. For each token we zero \
-             its row, run {} through both models (the embedding, the notebook's \
-             <code>hook_embed</code>, and the logits at every position) and compare each of its {} \
-             predictions bit for bit. Predictions changed away from the ablated token, over all {v} \
-             ablations: <b class={}>{elsewhere}</b> for this model, <b>{}</b> for the untrained one.</p>\
-             <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
-             <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
-             <th>loss there: before → after</th></tr>",
-            esc(&scope),
-            ablated,
-            if elsewhere == 0 { "ok" } else { "bad" },
-            u.ablation_changed_elsewhere,
-        );
-        for (i, a) in an.ablations.iter().enumerate() {
-            let _ = write!(
-                s,
-                "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-                ch(an.cmp.vocab[i]),
-                a.positions_with,
-                a.changed_with,
-                a.positions_with,
-                a.changed_without,
-                a.positions_without,
-                a.delta_with,
-                if a.delta_without == 0.0 { "0 (exact)".to_string() } else { format!("{:+.2e}", a.delta_without) },
-                if a.positions_with > 0 { format!("{:.4} → {:.4}", a.mean_before, a.mean_after) } else { "—".into() },
-            );
-        }
-        let _ = write!(s, "</table>");
-    }
-
+    h2(
+        s,
+        "sanity",
+        "Appendix A. Sanity checks: facts of the architecture",
+    );
     let _ = write!(
         s,
-        "<h3>4.2 The bigram table reaches the floor</h3>\
+        "<p>These three hold for <b>any</b> weights of this architecture, trained or not, so \
+         they check the code, not what was learned. Each is shown on the untrained model too, \
+         which passes as it must.</p>"
+    );
+    match &an.ablation_not_run {
+        Some(why) => {
+            let _ = write!(s, "<h3>A.1 Ablation is local</h3><p>{}.</p>", esc(why));
+        }
+        None => {
+            let elsewhere = an.ablation_changed_elsewhere;
+            let _ = write!(
+                s,
+                "<h3>A.1 Ablation is local</h3>\
+                 <p>A position's logits depend on its own token alone, so zeroing row <i>i</i> of W_E \
+                 changes predictions only where <i>i</i> is the current token. For each token we zero \
+                 its row, run {} through both models (the embedding, the notebook's \
+                 <code>hook_embed</code>, and the logits at every position) and compare each of its {} \
+                 predictions bit for bit. Predictions changed away from the ablated token, over all {v} \
+                 ablations: <b class={}>{elsewhere}</b> for this model, <b>{}</b> for the untrained one.</p>\
+                 <table><tr><th class=l>input</th><th>positions</th><th>changed there</th>\
+                 <th>changed elsewhere</th><th>Δ mean loss from there</th><th>Δ from elsewhere</th>\
+                 <th>loss there: before → after</th></tr>",
+                esc(&super::text::ablation_scope(an)),
+                an.ablated_predictions,
+                if elsewhere == 0 { "ok" } else { "bad" },
+                u.ablation_changed_elsewhere,
+            );
+            for (i, a) in an.ablations.iter().enumerate() {
+                let _ = write!(
+                    s,
+                    "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
+                    ch(an.cmp.vocab[i]),
+                    a.positions_with,
+                    a.changed_with,
+                    a.positions_with,
+                    a.changed_without,
+                    a.positions_without,
+                    a.delta_with,
+                    if a.delta_without == 0.0 { "0 (exact)".to_string() } else { format!("{:+.2e}", a.delta_without) },
+                    if a.positions_with > 0 { format!("{:.4} → {:.4}", a.mean_before, a.mean_after) } else { "—".into() },
+                );
+            }
+            let _ = write!(s, "</table>");
+        }
+    }
+    let _ = write!(
+        s,
+        "<h3>A.2 The bigram table reaches the floor</h3>\
          <p>Replace the logits with ln P(next | current); an unseen pair gets ln 0 = −∞, \
          probability exactly 0, and is never a target. This reads only the counts, so it gives \
          the same number whatever the weights.</p>\
@@ -455,25 +527,39 @@ pub fn page(an: &Analysis) -> Result<String> {
          <tr><td class=l>the trained model, above it by</td><td>{}</td></tr></table>",
         f(an.substitution_loss, 12),
         f(d.bigram_entropy, 12),
-        an.substitution_loss - d.bigram_entropy,
-        f(d.model_loss - an.substitution_loss, 9),
+        an.substitution_minus_floor,
+        f(an.model_above_substitution, 9),
     );
-
-    let r = an.rank;
     let _ = write!(
         s,
-        "<h3>4.3 The rank is at most d_model</h3>\
+        "<h3>A.3 The rank is at most d_model</h3>\
          <p>W_E·W_U passes through d_model = {dm} dimensions, so its rank is at most {dm}, for \
-         any weights: <b>{r}</b> for this model and <b>{}</b> for the untrained one (singular \
-         values above σ<sub>1</sub>·{v}·2<sup>−23</sup> = {}, in f64, one-sided Jacobi). \
-         Truncating the raw table to rank k is not a fair test of what k dimensions can do: an \
-         SVD of W_E·W_U spends rank on per-row shifts that softmax ignores, so its rank-1 and \
-         rank-2 losses ({} and {}) are worse than uniform ({}). Truncating the row-centred table \
-         instead gives {} and {}: better, and still not a monotone curve, because the best \
-         rank-k approximation in squared error is not the best in cross-entropy. Neither is the \
-         loss of a model trained at d_model k: {}</p>",
+         any weights: <b>{}</b> for this model and <b>{}</b> for the untrained one (singular \
+         values above σ<sub>1</sub>·{v}·2<sup>−23</sup> = {}, in f64, one-sided Jacobi).</p>",
+        an.rank,
         u.rank,
         sci(an.rank_threshold),
+        dm = an.cmp.d_model,
+    );
+}
+
+/// Appendix B: the rank-k truncations of this model's table, beside models retrained at
+/// d_model k.
+fn truncations(s: &mut String, an: &Analysis) -> Result<()> {
+    let v = an.cmp.vocab.len();
+    h2(
+        s,
+        "truncations",
+        "Appendix B. Rank-k truncations of this model's table",
+    );
+    let _ = write!(
+        s,
+        "<p>Truncating W_E·W_U to rank k shows what an SVD of this model's table keeps, not \
+         what k dimensions can learn: an SVD spends rank on per-row shifts that softmax ignores, \
+         so the raw table's rank-1 and rank-2 losses are {} and {} (uniform: {}). The \
+         row-centred table gives {} and {}, and is still not a monotone curve, because the best \
+         rank-k approximation in squared error is not the best in cross-entropy. What k \
+         dimensions can learn is the loss of a model trained at d_model k: {}</p>",
         f(an.rank_losses[1.min(v)], 4),
         f(an.rank_losses[2.min(v)], 4),
         f(an.rank_losses[0], 4),
@@ -492,34 +578,40 @@ pub fn page(an: &Analysis) -> Result<String> {
             ),
             None => "<code>zl sweep --until-gap</code> measures that.".to_string(),
         },
-        dm = an.cmp.d_model,
     );
     figure(
-        &mut s,
+        s,
         Figure::Spectrum,
         an,
         "Left: singular values of W_E·W_U, log scale, with the rank threshold. Right: the loss \
          when only the k largest singular directions are kept (k = 0 is all-zero logits, the \
          uniform loss), for the raw table and for the row-centred one.",
-    )?;
-    super::mechanism::directions_html(&mut s, an);
+    )
+}
 
-    // Limits.
+/// What the page shows and what it does not, each sentence from the verdict.
+fn limits(s: &mut String, an: &Analysis, full: bool) {
+    let falling = an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true);
+    let more = match full {
+        true => "",
+        false => {
+            " <code>zl report --full</code> adds the token-by-token table, the evidence \
+                  beside its controls, the directions and the appendices."
+        }
+    };
     let _ = writeln!(
         s,
-        "<h2>5. What this shows, and what it does not</h2><ul>\
+        "<h2 id=limits>What this shows, and what it does not</h2><ul>\
          <li>The decomposition is an identity: it holds for any weights. What the model adds is \
-         that {} (3.2).</li>\
-         <li>The sanity checks in section 4 follow from the architecture; an untrained model \
+         that {}.</li>\
+         <li>The sanity checks (appendix A) follow from the architecture; an untrained model \
          passes them too. They show the code computes what it claims, not that anything was \
          learned.</li>\
          <li>{}. {}</li>\
-         <li>The directions and their correlations describe this model's table; the vowel \
-         class is one hypothesis among many, shown with its number, not as a finding.</li>\
          </ul>\
          <p class=sub>Every number on this page was computed for this model when the page was \
          made (f64 arithmetic on the f32 weights, {:.1} ms of analysis); none is stored. \
-         The same numbers: <code>zl interpret --json</code>.</p>\
+         The same numbers: <code>zl interpret --json</code>.{more}</p>\
          </body></html>",
         esc(&verdict::controls(&an.verdict, &an.budget)),
         esc(&verdict::capital(&verdict::gap_site(&an.verdict))),
@@ -534,5 +626,4 @@ pub fn page(an: &Analysis) -> Result<String> {
         }),
         an.analysis_seconds * 1e3,
     );
-    Ok(s)
 }

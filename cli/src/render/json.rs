@@ -168,7 +168,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
 /// [current][next].
 pub fn interpret(an: &Analysis) -> Value {
     let ran = an.ablation_not_run.is_none();
-    let (agree, followed) = an.cmp.argmax_agreement();
+    let (agree, followed) = (an.cmp.agreement.agree, an.cmp.agreement.followed);
     let d = &an.cmp.decomposition;
     let rows: Vec<Value> = an
         .cmp
@@ -210,7 +210,7 @@ pub fn interpret(an: &Analysis) -> Value {
         "argmax_agreement": agree,
         "tokens_followed": followed,
         "rows": rows,
-        "ablation_changed_elsewhere": ran.then(|| an.ablations.iter().map(|a| a.changed_without).sum::<usize>()),
+        "ablation_changed_elsewhere": ran.then_some(an.ablation_changed_elsewhere),
         "ablation_not_run": an.ablation_not_run,
         "substitution_loss": an.substitution_loss,
         "singular_values": an.singular_values,
@@ -248,7 +248,7 @@ pub fn interpret(an: &Analysis) -> Value {
                 "name": "ablation_locality",
                 "holds_for_any_weights": true,
                 "why": "a position's logits depend on its own token alone",
-                "trained": ran.then(|| an.ablations.iter().map(|a| a.changed_without).sum::<usize>()),
+                "trained": ran.then_some(an.ablation_changed_elsewhere),
                 "untrained": ran.then_some(an.untrained_sanity.ablation_changed_elsewhere),
                 "not_run": an.ablation_not_run,
             },
@@ -313,7 +313,7 @@ pub fn interpret(an: &Analysis) -> Value {
 }
 
 fn agreement(c: &Comparison) -> Value {
-    json!(c.agreement())
+    json!(c.agreement)
 }
 
 fn evidence(c: &Comparison) -> Value {
@@ -331,7 +331,7 @@ fn control(c: &Control) -> Value {
     json!(Row {
         evidence: c.cmp.evidence(),
         what: &c.what,
-        agreement: c.cmp.agreement(),
+        agreement: c.cmp.agreement,
     })
 }
 

@@ -301,11 +301,11 @@ pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
 
 /// The page's section on the weights: the same paragraphs, and every patch beside its
 /// prediction on both models.
-pub fn html(s: &mut String, an: &Analysis, heading: &str) {
+pub fn html(s: &mut String, an: &Analysis) {
     use std::fmt::Write;
     let _ = write!(
         s,
-        "<h3>{heading}</h3><p>W_E and W_U are fixed only up to an invertible change of basis, but \
+        "<p>W_E and W_U are fixed only up to an invertible change of basis, but \
          rows that are equal stay equal in every basis, and a patch or a retrained seed is an \
          experiment in any basis.</p>"
     );

@@ -628,7 +628,7 @@ where
     let m: Vec<f64> = an.cmp.margins.iter().map(|m| m.unwrap_or(0.0)).collect();
     let ymax = m.iter().cloned().fold(0.0, f64::max) * 1.15 + 0.1;
     let ymin = m.iter().cloned().fold(0.0, f64::min) * 1.15 - 0.1;
-    let (positive, with) = an.cmp.positive_margins();
+    let (positive, with) = (an.cmp.margin.positive, an.cmp.margin.rows);
     let (blue, red) = (RGBColor(31, 90, 180), RGBColor(200, 30, 30));
     TokenBars {
         caption: format!(

@@ -103,29 +103,42 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
     Ok(())
 }
 
-/// `zl interpret`'s report: decomposition, per-token tables, the three tests, the heatmaps.
-pub fn interpret(an: &Analysis, colour: bool) -> String {
+/// How many of the gap curve's last points the default report shows; `--full` shows them all.
+const CURVE_SHOWN: usize = 7;
+
+/// `zl interpret`'s report, in a learner's order: the verdict, the two tables, the gap and its
+/// split, the logits, the weights, the capacity and the dependence on training time. With
+/// `full`, everything else after it, the sanity checks last in an appendix.
+pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
     string(|w| {
         header(w, an)?;
-        decomposition(w, an)?;
-        per_token(w, an)?;
-        gap_rows(w, an)?;
-        evidence(w, an)?;
+        heatmaps(w, an, colour, full)?;
+        gap(w, an)?;
         logits(w, an)?;
         super::mechanism::section(w, an)?;
-        sanity(w, an)?;
-        ablation(w, an)?;
-        substitution(w, an)?;
-        spectrum(w, an)?;
-        centred_spectrum(w, an)?;
-        gap_curve(w, an)?;
         super::capacity::section(w, an)?;
-        heatmaps(w, an, colour)?;
-        writeln!(w, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3)
+        training_time(w, an, full)?;
+        if full {
+            per_token(w, an)?;
+            gap_rows(w, an)?;
+            evidence(w, an)?;
+            logits_in_full(w, an)?;
+            decomposition(w, an)?;
+            super::mechanism::directions(w, an)?;
+            sanity(w, an)?;
+            ablation(w, an)?;
+            substitution(w, an)?;
+            truncations(w, an)?;
+            return writeln!(w, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3);
+        }
+        writeln!(w,
+            "\nanalysis time: {:.2} ms. --full adds token tables, controls, the directions, sanity checks, truncations.",
+            an.analysis_seconds * 1e3
+        )
     })
 }
 
-/// What was interpreted: the model's shapes and the corpus.
+/// What was interpreted, and the verdict with its key numbers.
 fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let v = an.cmp.vocab.len();
     let n = an.predictions;
@@ -134,111 +147,199 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         "model: logits = W_E[token]·W_U, W_E {v}×{}, W_U {}×{v}; corpus: {} characters, N = {n} next-token predictions",
         an.cmp.d_model, an.cmp.d_model, an.corpus_chars
     )?;
-    writeln!(
+    line(
         w,
-        "All numbers are f64 arithmetic on the f32 weights, in nats."
+        "verdict: ",
+        &format!(
+            "{}; {}.",
+            verdict::summary(&an.verdict),
+            verdict::controls(&an.verdict, &an.budget)
+        ),
     )?;
-    writeln!(
-        w,
-        "verdict: {}; {}",
-        verdict::summary(&an.verdict),
-        verdict::controls(&an.verdict, &an.budget)
-    )?;
-    Ok(())
+    match unfair_note(&an.training) {
+        Some(note) => writeln!(w, "   {note}"),
+        None => Ok(()),
+    }
+}
+
+/// A section's title, after a blank line.
+fn title(w: &mut impl Write, s: &str) -> fmt::Result {
+    writeln!(w, "\n{s}")
 }
 
 /// `s` wrapped to the report's width, each line indented as a section's.
 pub(super) fn para(w: &mut impl Write, s: &str) -> fmt::Result {
-    const WIDTH: usize = 112;
-    let mut line = String::new();
-    for word in s.split(' ') {
-        if !line.is_empty() && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            writeln!(w, "   {line}")?;
-            line.clear();
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-    }
-    writeln!(w, "   {line}")
+    line(w, "   ", s)
 }
 
-/// Section 1: the loss as floor plus gap, and the reference points.
-fn decomposition(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let d = &an.cmp.decomposition;
-    let v = an.cmp.vocab.len();
-    let n = an.predictions;
+/// `s` wrapped to the report's width after `first`, its other lines indented by three spaces.
+fn line(w: &mut impl Write, first: &str, s: &str) -> fmt::Result {
+    const WIDTH: usize = 112;
+    let mut out = first.to_string();
+    let mut start = true;
+    for word in s.split(' ') {
+        if !start && out.chars().count() + 1 + word.chars().count() > WIDTH {
+            writeln!(w, "{out}")?;
+            out = "   ".into();
+            start = true;
+        }
+        if !start {
+            out.push(' ');
+        }
+        out.push_str(word);
+        start = false;
+    }
+    writeln!(w, "{out}")
+}
+
+/// The data's and the model's tables as heatmaps side by side: fewer characters in the summary
+/// than with `full`.
+fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool, full: bool) -> fmt::Result {
+    title(
+        w,
+        "The tables: the data's P(next|cur) and the model's Q = softmax(W_E·W_U), row = current character",
+    )?;
+    let shown = match full {
+        true => &an.cmp.shown,
+        false => &an.cmp.shown_summary,
+    };
+    w.write_str(&super::heatmap::side_by_side(
+        &an.cmp.p,
+        &an.cmp.q,
+        shown,
+        &an.cmp.vocab,
+        (
+            "Bigram statistics P(next|cur)",
+            "W_E @ W_U (post softmax) Q",
+        ),
+        colour,
+    ))
+}
+
+/// The loss as floor plus gap, and the gap split into leak and misfit.
+fn gap(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let c = &an.cmp;
+    let d = &c.decomposition;
+    title(
+        w,
+        &format!(
+            "The gap: loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i), after {} (in nats; f64 on the f32 weights)",
+            an.budget
+        ),
+    )?;
+    let closed = match c.closed {
+        Some(x) => format!(
+            ": {:.4}% of the way from uniform (ln {} = {:.4}) to the floor",
+            100.0 * x,
+            c.vocab.len(),
+            d.uniform_loss
+        ),
+        None => String::new(),
+    };
     writeln!(
         w,
-        "\n1. Loss decomposition: model loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i), after {}",
-        an.budget
+        "   model loss {:.9} = floor {:.9} + gap {:.4e}{closed}",
+        d.model_loss, d.bigram_entropy, d.kl_weighted
     )?;
     writeln!(
         w,
-        "   model loss, −(1/N) Σ C_ij ln Q_ij        {:.9}   (its own f32 forward: {:.9})",
-        d.model_loss, an.cmp.model_loss_f32
-    )?;
-    writeln!(
-        w,
-        " = H(next|current), the bigram floor        {:.9}",
-        d.bigram_entropy
-    )?;
-    writeln!(
-        w,
-        " + Σ_i (n_i/N)·KL(P_i‖Q_i), the gap          {:.9}",
-        d.kl_weighted
-    )?;
-    writeln!(
-        w,
-        "   residual (model − floor − gap)            {:+.3e}",
-        d.residual
-    )?;
-    writeln!(w, "   reference points:")?;
-    writeln!(
-        w,
-        "   uniform predictions, ln {v}                {:.9}",
-        d.uniform_loss
-    )?;
-    writeln!(w, "   unigram entropy H(next)                   {:.9}   (entropy of the next-token marginal over the {n} targets:", d.unigram_entropy)?;
-    writeln!(w, "                                                            the best loss without looking at the current token)")?;
-    let unseen = an.cmp.unseen_pairs();
-    writeln!(w,
-        "   the gap, split exactly (f64): leak onto the {unseen} unseen pairs −Σ_i (n_i/N)·ln(1 − ε_i)  {:.4e}",
-        an.cmp.gap_leak
-    )?;
-    writeln!(w,
-        "                                 misfit on the {} seen pairs Σ_i (n_i/N)·KL(P_i‖Q_i/(1−ε_i))  {:.4e}",
-        v * v - unseen,
-        an.cmp.gap_seen_misfit
-    )?;
-    writeln!(
-        w,
-        "   (ε_i: the probability row i puts on next characters that never follow it)."
+        "   gap = leak onto the {} unseen pairs {:.4e} + misfit on the {} seen pairs {:.4e}",
+        c.unseen_pairs, c.gap_leak, c.seen_pairs, c.gap_seen_misfit
     )?;
     para(
         w,
-        &format!(
-            "{}. {} See section 7.",
-            verdict::capital(&verdict::gap_site(&an.verdict)),
-            verdict::stopping(&an.verdict, &an.budget)
-        ),
-    )?;
-    let gap_share = d.kl_weighted / (d.uniform_loss - d.bigram_entropy);
-    writeln!(
-        w,
-        "   the model has closed {:.4}% of the way from uniform to the floor",
-        100.0 * (1.0 - gap_share)
-    )?;
-    Ok(())
+        &format!("{}.", verdict::capital(&verdict::gap_site(&an.verdict))),
+    )
 }
 
-/// Section 2: each input token's next-token distributions, the data's and the model's.
+/// The logit check: the seen logits against ln P, the margins, the top-1 agreement.
+fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let c = &an.cmp;
+    let (m, a) = (&c.margin, &c.agreement);
+    title(
+        w,
+        "The logits: W_E·W_U before softmax, each row centred on its seen pairs",
+    )?;
+    writeln!(
+        w,
+        "   seen pairs against ln P: correlation {:.4}, largest row spread (RMS) {:.3e}",
+        c.seen_logit_correlation, c.seen_spread_max
+    )?;
+    let smallest = match m.smallest {
+        Some(s) => format!(" (smallest margin {s:+.3})"),
+        None => String::new(),
+    };
+    writeln!(
+        w,
+        "   every unseen logit below every seen one: {} of {} rows{smallest}",
+        m.positive, m.rows
+    )?;
+    writeln!(
+        w,
+        "   top-1 is a most frequent next character: {} of {} rows ({} of {} with a single maximum)",
+        a.agree, a.followed, a.single_max_agree, a.single_max
+    )
+}
+
+/// The gap against the epoch: its last points by default, every point and the run without
+/// weight decay with `full`.
+fn training_time(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
+    title(
+        w,
+        "Training time: the gap against the epoch, with the run's settings",
+    )?;
+    let Some(g) = &an.gap_curve else {
+        return writeln!(w,
+            "   not measured here (a loaded model, or the PTX interpreter, too slow for 10^5 epochs)"
+        );
+    };
+    if full {
+        writeln!(
+            w,
+            "{:>9} {:>18} {:>18}",
+            "epoch",
+            format!("gap, wd {}", g.weight_decay),
+            "gap, wd 0"
+        )?;
+        for &(e, a, b) in &g.points {
+            writeln!(w, "{e:>9} {a:>18.4e} {b:>18.4e}")?;
+        }
+    } else {
+        let shown = &g.points[g.points.len().saturating_sub(CURVE_SHOWN)..];
+        let epochs: String = shown.iter().map(|p| format!("{:>10}", p.0)).collect();
+        let gaps: String = shown.iter().map(|p| format!("{:>10.3e}", p.1)).collect();
+        writeln!(w, "   epoch{epochs}")?;
+        writeln!(w, "     gap{gaps}   (weight decay {})", g.weight_decay)?;
+    }
+    match verdict::trend(&an.verdict) {
+        Some(t) if an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true) => para(
+            w,
+            &format!(
+                "{}: it measures when training stopped, not yet what the rank can reach.",
+                verdict::capital(&t)
+            ),
+        ),
+        Some(t) => para(w, &format!("{}.", verdict::capital(&t))),
+        None => para(
+            w,
+            &format!(
+                "The curve does not hold this model's last doubling: the gap holds for {}.",
+                an.budget
+            ),
+        ),
+    }
+}
+
+/// Each input token's next-token distributions, the data's and the model's.
 fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let (agree, followed) = an.cmp.argmax_agreement();
-    writeln!(w, "\n2. Per input token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   the model's list ranked by its exact Q; ties, in P or in bit-equal Q, in token-id order)")?;
+    let a = &an.cmp.agreement;
+    title(w, "Token by token (P: the data's next-token distribution after it; Q: the model's row of softmax(W_E W_U);\n   the model's list ranked by its exact Q; ties, in P or in bit-equal Q, in token-id order)")?;
     comparison_table(w, &an.cmp, 4)?;
-    writeln!(w, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters")?;
+    writeln!(
+        w,
+        "model's top-1 next character is a most frequent one in the data for {} of {} characters",
+        a.agree, a.followed
+    )?;
     writeln!(
         w,
         "\nThe model's own top {TOP} next characters (Q, with the data's P):"
@@ -257,233 +358,31 @@ fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             .collect();
         writeln!(w, "{:>5}  {}", py_repr(an.cmp.vocab[i]), cells.join("   "))?;
     }
-
-    let a = an.cmp.agreement();
     writeln!(w,
         "rows with a single most frequent next character: the model's top-1 is it for {} of {}; {} of the {} rows have only\none possible next character",
         a.single_max_agree, a.single_max, a.single_successor, a.followed
-    )?;
-    Ok(())
-}
-
-/// Section 5: the architecture's facts, on the trained and the untrained model.
-fn sanity(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    writeln!(w,
-        "\n5. Sanity checks: facts of the architecture, true for ANY weights, so not evidence of learning"
-    )?;
-    let u = &an.untrained_sanity;
-    writeln!(
-        w,
-        "   (shown on the untrained model too: it passes all three, as it must)"
-    )?;
-    match &an.ablation_not_run {
-        Some(why) => {
-            writeln!(w, "   ablation locality: {why}")?;
-        }
-        None => {
-            writeln!(w,
-                "   ablation locality: predictions changed away from the ablated token: trained {}, untrained {}",
-                an.ablations.iter().map(|a| a.changed_without).sum::<usize>(),
-                u.ablation_changed_elsewhere
-            )?;
-        }
-    }
-    writeln!(w,
-        "   substitution = floor: loss with ln P as logits {:.12} for both (it reads only the counts)",
-        u.substitution_loss
-    )?;
-    writeln!(
-        w,
-        "   rank ≤ d_model: rank of W_E·W_U trained {}, untrained {} (d_model {})",
-        an.rank, u.rank, u.d_model
-    )?;
-    Ok(())
-}
-
-/// Section 5a: each embedding row zeroed in turn.
-fn ablation(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let d = &an.cmp.decomposition;
-    let v = an.cmp.vocab.len();
-    if let Some(why) = &an.ablation_not_run {
-        writeln!(w, "\n(a) Ablation: {why}.")?;
-    } else {
-        let (scope, ablated) = an.ablation_scope();
-        writeln!(w,
-            "\n(a) Ablation: zero row i of W_E, rerun {scope} (embedding and logits at every position,"
-        )?;
-        writeln!(w, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.")?;
-        writeln!(w,
-            "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
-        )?;
-        writeln!(
-            w,
-            "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
-            "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
-        )?;
-        for (i, a) in an.ablations.iter().enumerate() {
-            writeln!(
-                w,
-                "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
-                py_repr(an.cmp.vocab[i]),
-                a.positions_with,
-                format!("{} of {}", a.changed_with, a.positions_with),
-                format!("{} of {}", a.changed_without, a.positions_without),
-                a.delta_with,
-                if a.delta_without == 0.0 {
-                    "0 (exact)".to_string()
-                } else {
-                    format!("{:+.3e}", a.delta_without)
-                },
-                if a.positions_with > 0 {
-                    format!("{:.4} → {:.4}", a.mean_before, a.mean_after)
-                } else {
-                    "(never current)".into()
-                }
-            )?;
-        }
-        let elsewhere: usize = an.ablations.iter().map(|a| a.changed_without).sum();
-        let total_delta: f64 = an.ablations.iter().map(|a| a.delta_with).sum();
-        writeln!(w,
-            "    predictions changed away from the ablated token: {elsewhere} (over all {v} ablations); an ablated row's\n    logits are all zero, so its positions predict uniformly (ln {v} = {:.4}). Σ Δloss over all tokens = {total_delta:.6}",
-            d.uniform_loss
-        )?;
-    }
-    Ok(())
-}
-
-/// Section 5b: the bigram log probabilities as logits.
-fn substitution(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let d = &an.cmp.decomposition;
-    writeln!(
-        w,
-        "\n(b) Substitution: replace the logits with ln P(next|cur), the log bigram probabilities."
-    )?;
-    writeln!(w, "    An unseen pair gets ln 0 = −∞, which the softmax turns into probability exactly 0 (it is never a target).")?;
-    writeln!(
-        w,
-        "    loss with ln P as logits                  {:.12}",
-        an.substitution_loss
-    )?;
-    writeln!(
-        w,
-        "    H(next|current)                           {:.12}   difference {:+.3e}",
-        d.bigram_entropy,
-        an.substitution_loss - d.bigram_entropy
-    )?;
-    writeln!(
-        w,
-        "    the model's loss is {:.6} above it: exactly the KL gap of section 1.",
-        d.model_loss - an.substitution_loss
-    )?;
-    Ok(())
-}
-
-/// Section 5c: the singular values of W_E·W_U and its rank-k truncations.
-fn spectrum(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let d = &an.cmp.decomposition;
-    let v = an.cmp.vocab.len();
-    writeln!(w,
-        "\n(c) Spectrum: singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi). The raw truncations\n    below are not invariant to the per-row shift softmax ignores, so they need not fall with k (section 6)."
-    )?;
-    writeln!(w,
-        "    numerical rank: σ > σ_1·{v}·2⁻²³ = {:.3e} (f32 rounding of the table) → rank {} (d_model {}, so at most {})",
-        an.rank_threshold, an.rank, an.cmp.d_model, an.cmp.d_model.min(v)
-    )?;
-    writeln!(
-        w,
-        "{:>4} {:>14} {:>14}   (k: keep the k largest; loss of the rank-k table)",
-        "k", "σ_k", "loss at rank k"
-    )?;
-    writeln!(
-        w,
-        "{:>4} {:>14} {:>14.9}   (all-zero logits: uniform)",
-        0, "", an.rank_losses[0]
-    )?;
-    for k in 1..=v {
-        if k > an.rank + 1 && k < v {
-            continue;
-        }
-        if k == an.rank + 2 && k < v {
-            writeln!(w, "   …")?;
-        }
-        writeln!(
-            w,
-            "{k:>4} {:>14.6e} {:>14.9}",
-            an.singular_values[k - 1],
-            an.rank_losses[k]
-        )?;
-    }
-    if an.rank + 2 < v {
-        writeln!(
-            w,
-            "   (k = {}..{}: σ at rounding level like k = {} and {v}, the loss unchanged)",
-            an.rank + 2,
-            v - 1,
-            an.rank + 1
-        )?;
-    }
-    writeln!(
-        w,
-        "    the model's loss {:.9} is reached at k = {} and no earlier k:",
-        d.model_loss, an.rank
-    )?;
-    writeln!(
-        w,
-        "    Δ from rank {} to {}: {:+.3e}; from rank {} to {v}: {:+.3e}",
-        an.rank.saturating_sub(1),
-        an.rank,
-        an.rank_losses[an.rank] - an.rank_losses[an.rank.saturating_sub(1)],
-        an.rank,
-        an.rank_losses[v] - an.rank_losses[an.rank]
-    )?;
-    Ok(())
-}
-
-/// Section 8: the data's and the model's tables as heatmaps side by side.
-fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool) -> fmt::Result {
-    writeln!(
-        w,
-        "\n8. Heatmaps: row = current character, column = next character"
-    )?;
-    w.write_str(&super::heatmap::side_by_side(
-        &an.cmp.p,
-        &an.cmp.q,
-        &an.cmp.shown,
-        &an.cmp.vocab,
-        (
-            "Bigram statistics P(next|cur)",
-            "W_E @ W_U (post softmax) Q",
-        ),
-        colour,
-    ))?;
-    Ok(())
+    )
 }
 
 /// Where the gap lives, row by row: the rows with the largest weighted KL.
 fn gap_rows(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let c = &an.cmp;
-    let n = an.predictions;
-    let mut order: Vec<usize> = (0..c.vocab.len())
-        .filter(|&i| c.rows[i].count > 0.0)
-        .collect();
-    let weight = |i: usize| c.rows[i].count / n * c.rows[i].kl;
-    order.sort_by(|&a, &b| weight(b).total_cmp(&weight(a)).then(a.cmp(&b)));
-    writeln!(w,
-        "\nWhere the gap lives (the 8 rows that hold most of it; every row in --json's leak_by_token):"
+    title(w,
+        "Where the gap lives (the 8 rows that hold most of it; every row in --json's leak_by_token):"
     )?;
     writeln!(
         w,
         "{:>5} {:>4}  {:>11}  {:>11}  {:>11}  {:>11}",
         "cur", "n", "(n_i/N)·KL", "ε_i", "leak_i", "misfit_i"
     )?;
-    for &i in order.iter().take(8) {
+    for &i in c.gap_order.iter().take(8) {
         let g = &c.gap_rows[i];
         writeln!(
             w,
             "{:>5} {:>4}  {:>11.3e}  {:>11.3e}  {:>11.3e}  {:>11.3e}",
             py_repr(c.vocab[i]),
             c.rows[i].count,
-            weight(i),
+            c.gap_by_row[i],
             g.unseen_mass,
             g.leak,
             g.misfit
@@ -494,12 +393,8 @@ fn gap_rows(w: &mut impl Write, an: &Analysis) -> fmt::Result {
 
 /// The evidence beside its two controls.
 fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    writeln!(w,
-        "\n3. Evidence beside its controls: each number on the model, on the untrained model, and on a model trained on"
-    )?;
-    writeln!(
-        w,
-        "   a shuffled text (same characters, bigrams destroyed), all three evaluated on this text"
+    title(w,
+        "Evidence beside its controls: each number on the model, on the untrained model, and on a model trained on\n   a shuffled text (same characters, bigrams destroyed), all three evaluated on this text"
     )?;
     writeln!(w, "   untrained: {}", an.controls.untrained.what)?;
     writeln!(w, "   shuffled:  {}", an.controls.shuffled.what)?;
@@ -519,11 +414,7 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             told_words(&r)
         )?;
     }
-    writeln!(w, "   ({})", margin_note(an))?;
-    if let Some(line) = unfair_note(&an.training) {
-        writeln!(w, "   {line}")?;
-    }
-    Ok(())
+    writeln!(w, "   ({})", margin_note(an))
 }
 
 /// The "controls fail?" cell: how each control stands against the model.
@@ -588,47 +479,213 @@ pub fn unfair_note(t: &crate::analysis::Training) -> Option<String> {
     ))
 }
 
-/// The logits before softmax, and what they say about rank d_model.
-fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let c = &an.cmp;
-    let (positive, with) = c.positive_margins();
-    let margins: Vec<f64> = c.margins.iter().flatten().copied().collect();
-    let smallest = margins.iter().copied().fold(f64::INFINITY, f64::min);
-    let (beta, r2) = c.indicator_fit;
-    writeln!(w, "\n4. The logits before softmax")?;
-    writeln!(w,
-        "   margin (weakest seen logit − strongest unseen logit, per row): positive in {positive} of {with} rows; smallest {smallest:+.3}"
-    )?;
+/// The logits' other numbers: the seen/unseen indicator's fit, a stage of training, and what
+/// The seen/unseen indicator's fit: a stage of training, not evidence.
+fn logits_in_full(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let (beta, r2) = an.cmp.indicator_fit;
+    title(w, "The logits in full")?;
     writeln!(w,
         "   one seen/unseen indicator explains R² = {r2:.3} of the row-centred table's variance (β = {beta:.2} nats):\n   a stage of training (how the unseen logits happen to be spread when it stops), not evidence"
-    )?;
-    writeln!(
-        w,
-        "   seen logits against ln P, each centred on its row's seen pairs: correlation {:.4}",
-        c.seen_logit_correlation
     )
 }
 
-/// The row-centred table's spectrum, truncations and directions.
-fn centred_spectrum(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+/// The loss as floor plus gap, every term and the reference points.
+fn decomposition(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let d = &an.cmp.decomposition;
     let v = an.cmp.vocab.len();
-    writeln!(w,
-        "\n6. Rank, invariant to the row shift: the row-centred table L_ij − mean_j L_ij (the same softmax)"
-    )?;
-    writeln!(w,
-        "   its rank-k truncations beside the raw table's (section 5c): truncations of THIS model; last, models\n   retrained at d_model k with the same budget (zl sweep --until-gap trains them to convergence)"
+    let n = an.predictions;
+    title(
+        w,
+        &format!(
+            "Loss decomposition in full: model loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i), after {}",
+            an.budget
+        ),
     )?;
     writeln!(
         w,
-        "{:>4} {:>14} {:>16} {:>16} {:>22}",
-        "k", "σ_k centred", "loss, centred", "loss, raw", "retrained at d_model k"
+        "   model loss, −(1/N) Σ C_ij ln Q_ij        {:.9}   (its own f32 forward: {:.9})",
+        d.model_loss, an.cmp.model_loss_f32
     )?;
-    let shown = (an.rank + 1).min(v);
-    for k in 0..=shown {
-        let sigma = if k == 0 {
-            String::new()
-        } else {
-            format!("{:.6e}", an.centred_singular_values[k - 1])
+    writeln!(
+        w,
+        " = H(next|current), the bigram floor        {:.9}",
+        d.bigram_entropy
+    )?;
+    writeln!(
+        w,
+        " + Σ_i (n_i/N)·KL(P_i‖Q_i), the gap          {:.9}",
+        d.kl_weighted
+    )?;
+    writeln!(
+        w,
+        "   residual (model − floor − gap)            {:+.3e}",
+        d.residual
+    )?;
+    writeln!(w, "   reference points:")?;
+    writeln!(
+        w,
+        "   uniform predictions, ln {v}                {:.9}",
+        d.uniform_loss
+    )?;
+    writeln!(w, "   unigram entropy H(next)                   {:.9}   (entropy of the next-token marginal over the {n} targets:", d.unigram_entropy)?;
+    writeln!(w, "                                                            the best loss without looking at the current token)")?;
+    writeln!(w,
+        "   the gap, split exactly (f64): leak onto the {} unseen pairs −Σ_i (n_i/N)·ln(1 − ε_i)  {:.4e}",
+        an.cmp.unseen_pairs, an.cmp.gap_leak
+    )?;
+    writeln!(w,
+        "                                 misfit on the {} seen pairs Σ_i (n_i/N)·KL(P_i‖Q_i/(1−ε_i))  {:.4e}",
+        an.cmp.seen_pairs, an.cmp.gap_seen_misfit
+    )?;
+    writeln!(
+        w,
+        "   (ε_i: the probability row i puts on next characters that never follow it)."
+    )
+}
+
+/// Appendix A: the architecture's facts, on the trained and the untrained model.
+fn sanity(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    title(w,
+        "Appendix A. Sanity checks: facts of the architecture, true for ANY weights, so not evidence of learning"
+    )?;
+    let u = &an.untrained_sanity;
+    writeln!(
+        w,
+        "   (shown on the untrained model too: it passes all three, as it must)"
+    )?;
+    match &an.ablation_not_run {
+        Some(why) => writeln!(w, "   ablation locality: {why}")?,
+        None => writeln!(w,
+            "   ablation locality: predictions changed away from the ablated token: trained {}, untrained {}",
+            an.ablation_changed_elsewhere, u.ablation_changed_elsewhere
+        )?,
+    }
+    writeln!(w,
+        "   substitution = floor: loss with ln P as logits {:.12} for both (it reads only the counts)",
+        u.substitution_loss
+    )?;
+    writeln!(
+        w,
+        "   rank ≤ d_model: rank of W_E·W_U trained {}, untrained {} (d_model {})",
+        an.rank, u.rank, u.d_model
+    )
+}
+
+/// What the ablation reran, in words.
+pub fn ablation_scope(an: &Analysis) -> String {
+    match an.ablation_whole_text {
+        true => format!("the whole {}-character text", an.corpus_chars),
+        false => format!(
+            "the first {} characters of the {}-character text",
+            an.ablation_chars, an.corpus_chars
+        ),
+    }
+}
+
+/// Appendix A (a): each embedding row zeroed in turn.
+fn ablation(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
+    if let Some(why) = &an.ablation_not_run {
+        return writeln!(w, "\n(a) Ablation: {why}.");
+    }
+    let ablated = an.ablated_predictions;
+    writeln!(
+        w,
+        "\n(a) Ablation: zero row i of W_E, rerun {} (embedding and logits at every position,",
+        ablation_scope(an)
+    )?;
+    writeln!(w, "    the notebook's hook_embed), and compare each of its {ablated} predictions bit for bit with the original.")?;
+    writeln!(w,
+        "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
+    )?;
+    writeln!(
+        w,
+        "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
+        "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
+    )?;
+    for (i, a) in an.ablations.iter().enumerate() {
+        writeln!(
+            w,
+            "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
+            py_repr(an.cmp.vocab[i]),
+            a.positions_with,
+            format!("{} of {}", a.changed_with, a.positions_with),
+            format!("{} of {}", a.changed_without, a.positions_without),
+            a.delta_with,
+            if a.delta_without == 0.0 {
+                "0 (exact)".to_string()
+            } else {
+                format!("{:+.3e}", a.delta_without)
+            },
+            if a.positions_with > 0 {
+                format!("{:.4} → {:.4}", a.mean_before, a.mean_after)
+            } else {
+                "(never current)".into()
+            }
+        )?;
+    }
+    writeln!(w,
+        "    predictions changed away from the ablated token: {} (over all {v} ablations); an ablated row's\n    logits are all zero, so its positions predict uniformly (ln {v} = {:.4}). Σ Δloss over all tokens = {:.6}",
+        an.ablation_changed_elsewhere, d.uniform_loss, an.ablation_delta_total
+    )
+}
+
+/// Appendix A (b): the bigram log probabilities as logits.
+fn substitution(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let d = &an.cmp.decomposition;
+    writeln!(
+        w,
+        "\n(b) Substitution: replace the logits with ln P(next|cur), the log bigram probabilities."
+    )?;
+    writeln!(w, "    An unseen pair gets ln 0 = −∞, which the softmax turns into probability exactly 0 (it is never a target).")?;
+    writeln!(
+        w,
+        "    loss with ln P as logits                  {:.12}",
+        an.substitution_loss
+    )?;
+    writeln!(
+        w,
+        "    H(next|current)                           {:.12}   difference {:+.3e}",
+        d.bigram_entropy, an.substitution_minus_floor
+    )?;
+    writeln!(
+        w,
+        "    the model's loss is {:.6} above it: exactly the gap.",
+        an.model_above_substitution
+    )
+}
+
+/// Appendix B: the singular values of W_E·W_U and the losses of its rank-k truncations, raw
+/// and row-centred, beside models retrained at d_model k.
+fn truncations(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+    let d = &an.cmp.decomposition;
+    let v = an.cmp.vocab.len();
+    title(w,
+        "Appendix B. Rank-k truncations of this model's table: what an SVD keeps, not what a model of width k\n   can learn (the retrained column is that, at this budget; zl sweep --until-gap trains each width to convergence)"
+    )?;
+    writeln!(w,
+        "   singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi). The raw truncations are not\n   invariant to the per-row shift softmax ignores; the row-centred ones are. Neither need fall with k."
+    )?;
+    writeln!(w,
+        "   numerical rank: σ > σ_1·{v}·2⁻²³ = {:.3e} (f32 rounding of the table) → rank {} (d_model {}, so at most {})",
+        an.rank_threshold, an.rank, an.cmp.d_model, an.cmp.d_model.min(v)
+    )?;
+    writeln!(
+        w,
+        "{:>4} {:>14} {:>16} {:>14} {:>16} {:>22}",
+        "k", "σ_k", "loss, raw", "σ_k centred", "loss, centred", "retrained at d_model k"
+    )?;
+    for k in 0..=v {
+        if k > an.rank + 1 && k < v {
+            continue;
+        }
+        if k == an.rank + 2 && k < v {
+            writeln!(w, "   …")?;
+        }
+        let sigma = |s: &[f64]| match k {
+            0 => String::new(),
+            k => format!("{:.6e}", s[k - 1]),
         };
         let refit = an
             .refit_losses
@@ -638,58 +695,38 @@ fn centred_spectrum(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             .map_or(String::new(), |r| format!("{:.9}", r.1));
         writeln!(
             w,
-            "{k:>4} {sigma:>14} {:>16.9} {:>16.9} {refit:>22}",
-            an.centred_rank_losses[k], an.rank_losses[k]
+            "{k:>4} {:>14} {:>16.9} {:>14} {:>16.9} {refit:>22}",
+            sigma(&an.singular_values),
+            an.rank_losses[k],
+            sigma(&an.centred_singular_values),
+            an.centred_rank_losses[k],
         )?;
     }
+    if an.rank + 2 < v {
+        writeln!(
+            w,
+            "   (k = {}..{}: σ at rounding level like k = {} and {v}, the loss unchanged)",
+            an.rank + 2,
+            v - 1,
+            an.rank + 1
+        )?;
+    }
+    writeln!(
+        w,
+        "   k = 0 is all-zero logits: uniform. The model's loss {:.9} is reached at k = {}: Δ from rank {} to {}: {:+.3e};\n   from rank {} to {v}: {:+.3e}",
+        d.model_loss,
+        an.rank,
+        an.rank.saturating_sub(1),
+        an.rank,
+        an.rank_loss_steps[0],
+        an.rank,
+        an.rank_loss_steps[1]
+    )?;
     if an.refit_losses.is_some() {
         writeln!(w,
             "   (retrained: a model of that d_model trained with the same settings, for {}; the loss it reaches)",
             an.budget
         )?;
-    }
-    super::mechanism::directions(w, an)
-}
-
-/// The gap against the epoch.
-fn gap_curve(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    writeln!(w, "\n7. The gap against training time")?;
-    match &an.gap_curve {
-        None => {
-            writeln!(w,
-                "   not measured here (a loaded model, or the PTX interpreter, too slow for 10^5 epochs)"
-            )?;
-        }
-        Some(g) => {
-            writeln!(
-                w,
-                "{:>9} {:>18} {:>18}",
-                "epoch",
-                format!("gap, wd {}", g.weight_decay),
-                "gap, wd 0"
-            )?;
-            for &(e, a, b) in &g.points {
-                writeln!(w, "{e:>9} {a:>18.4e} {b:>18.4e}")?;
-            }
-            match verdict::trend(&an.verdict) {
-                Some(t) if an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true) => {
-                    para(
-                        w,
-                        &format!(
-                            "{t}: it measures when training stopped, not yet what the rank can reach"
-                        ),
-                    )?
-                }
-                Some(t) => para(w, &t)?,
-                None => para(
-                    w,
-                    &format!(
-                        "the curve does not hold this model's last doubling: the gap holds for {}",
-                        an.budget
-                    ),
-                )?,
-            }
-        }
     }
     Ok(())
 }
@@ -768,7 +805,7 @@ pub fn train_tail(t: &TrainView) -> String {
         )?;
         writeln!(w)?;
         comparison_table(w, cmp, 4)?;
-        let (agree, followed) = cmp.argmax_agreement();
+        let (agree, followed) = (cmp.agreement.agree, cmp.agreement.followed);
         writeln!(w)?;
         writeln!(w, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters")?;
         writeln!(
@@ -1211,7 +1248,7 @@ pub fn evidence_label(kind: EvidenceKind) -> String {
         K::PositiveMargins { rows } => {
             format!("rows with every unseen logit below every seen one (of {rows})")
         }
-        K::IndicatorR2 => "R² of the row-centred table by the seen/unseen indicator".into(),
+        K::IndicatorR2 => "R² by the seen/unseen indicator (a stage of training)".into(),
         K::SeenCorrelation => "correlation of seen logits with ln P (row-centred)".into(),
         K::SeenSpread => "largest row spread of seen logits about ln P (RMS, row-centred)".into(),
     }
