@@ -164,15 +164,10 @@ fn a_large_vocabulary_still_fits_one_screen() {
         "{own} lines besides the weights and capacity:\n{s}"
     );
     sections_in_order(s, &SUMMARY);
-    assert!(
-        s.contains("showing the 30 most frequent of 76 characters"),
-        "{s}"
-    );
+    assert!(s.contains("30 most frequent of 76; 46 hidden"), "{s}");
     let o = zl(&[&args[..], &["--full"]].concat());
     assert_eq!(o.code, 0, "{}", o.stderr);
-    assert!(o
-        .stdout
-        .contains("showing the 60 most frequent of 76 characters"));
+    assert!(o.stdout.contains("60 most frequent of 76; 16 hidden"));
 }
 
 /// --full prints the summary, then everything else in order, the sanity checks in an appendix

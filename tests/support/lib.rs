@@ -218,20 +218,23 @@ pub fn zl(args: &[&str]) -> Out {
 
 /// [`zl`] with these environment variables set.
 pub fn zl_with(args: &[&str], env: &[(&str, &str)]) -> Out {
-    run(std::process::Command::new(zl_bin())
-        .args(args)
-        .envs(env.iter().copied()))
+    run(command().args(args).envs(env.iter().copied()))
 }
 
 /// [`zl`] run in the folder `dir`.
 pub fn zl_in(dir: &Path, args: &[&str]) -> Out {
-    run(std::process::Command::new(zl_bin())
-        .args(args)
-        .current_dir(dir))
+    run(command().args(args).current_dir(dir))
+}
+
+/// The zl binary, without the caller's ZL_CUDA_SIMULATOR (a test that wants it sets it).
+fn command() -> std::process::Command {
+    let mut c = std::process::Command::new(zl_bin());
+    c.env_remove("ZL_CUDA_SIMULATOR");
+    c
 }
 
 fn run(c: &mut std::process::Command) -> Out {
-    let o = c.env_remove("ZL_CUDA_SIMULATOR").output().expect("run zl");
+    let o = c.output().expect("run zl");
     Out {
         code: o.status.code().unwrap_or(-1),
         stdout: String::from_utf8(o.stdout).expect("utf-8 stdout"),

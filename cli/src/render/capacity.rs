@@ -191,13 +191,15 @@ fn wrap(w: &mut impl Write, first: &str, indent: usize, s: &str) -> fmt::Result 
 }
 
 /// The terminal's section.
-pub fn section(w: &mut impl Write, an: &Analysis) -> fmt::Result {
+/// Without `full`, the regimes that do not hold share one line, and the counting argument is left
+/// to `--full`.
+pub fn section(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
     let p = parts(an);
     writeln!(
         w,
         "\nCapacity: the regimes (✓ holds, ✗ does not; more than one may hold), and the narrowest width"
     )?;
-    for r in &p.regimes {
+    for r in p.regimes.iter().filter(|r| full || r.holds) {
         let mark = if r.holds { "✓" } else { "✗" };
         wrap(
             w,
@@ -206,7 +208,21 @@ pub fn section(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             &r.why,
         )?;
     }
-    for s in &p.paragraphs {
+    let fails: Vec<String> = p
+        .regimes
+        .iter()
+        .filter(|r| !full && !r.holds)
+        .map(|r| format!("✗ {}", verdict::name(r.regime)))
+        .collect();
+    if !fails.is_empty() {
+        writeln!(
+            w,
+            "   {} (each one's numbers and rule: --full)",
+            fails.join(", ")
+        )?;
+    }
+    let shown = p.paragraphs.len() - usize::from(!full);
+    for s in &p.paragraphs[..shown] {
         wrap(w, "   ", 3, s)?;
     }
     Ok(())

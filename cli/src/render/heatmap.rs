@@ -60,8 +60,8 @@ pub fn hidden_note(shown: &Shown) -> Option<String> {
 }
 
 /// Two tables (rows = current token, columns = next token) side by side, with titles, the
-/// vocabulary along the top and down the side, and a legend: the characters `shown`, with a
-/// line saying how many are hidden.
+/// vocabulary along the top and down the side, and a legend: the characters `shown`, saying how
+/// many are hidden.
 pub fn side_by_side(
     left: &[Vec<f64>],
     right: &[Vec<f64>],
@@ -76,11 +76,13 @@ pub fn side_by_side(
     let header: String = ids.iter().map(|&i| glyph(vocab[i])).collect();
     let mut s = String::new();
     let pad = |t: &str| format!("{t:<width$}");
-    if let Some(note) = hidden_note(shown) {
-        let _ = writeln!(s, "   ({note})");
-    }
-    let _ = writeln!(s, "   {}   {}", pad(titles.0), titles.1);
-    let _ = writeln!(s, "   {}   {}", pad(&header), header);
+    // How many are hidden, on the titles' line: the summary keeps to one screen.
+    let hidden = match shown.hidden {
+        0 => String::new(),
+        h => format!("   ({v} most frequent of {}; {h} hidden)", v + h),
+    };
+    let _ = writeln!(s, "   {}   {}{hidden}", pad(titles.0), titles.1);
+    let _ = writeln!(s, "   {}   {header}", pad(&header));
     for &i in ids {
         let row =
             |t: &[Vec<f64>]| -> String { ids.iter().map(|&j| cell(t[i][j], colour)).collect() };
@@ -152,7 +154,7 @@ mod tests {
             .map(|i| char::from_u32(0x3b1 + i).unwrap())
             .collect();
         let s = side_by_side(&p, &p, &Shown::of(&c), &vocab, ("P", "Q"), false);
-        assert!(s.contains("10 less frequent ones are hidden"), "{s}");
+        assert!(s.contains("60 most frequent of 70; 10 hidden"), "{s}");
         let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= 130, "{widest} columns:\n{s}");
         // 60 rows of cells: the title, note and header lines aside.

@@ -123,7 +123,8 @@ fn within_range(c: &ClassCosines) -> String {
 
 /// The section's paragraphs, each gated on its numbers, for the terminal and the page alike
 /// (plain text: render/html.rs escapes them).
-fn paragraphs(an: &Analysis) -> Vec<String> {
+/// With `full`, also the nearest pairs of different successors.
+fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
     let m = &an.mechanism;
     let v = &an.cmp.vocab;
     let mut out = Vec::new();
@@ -143,25 +144,27 @@ fn paragraphs(an: &Analysis) -> Vec<String> {
             }
         ),
     });
-    out.push(format!(
-        "nearest different successors (Jensen–Shannon divergence, nats): {}",
-        match m.nearest.is_empty() {
-            true => "none".to_string(),
-            false => m
-                .nearest
-                .iter()
-                .take(NEAREST_SHOWN)
-                .map(|p| format!(
-                    "{}/{} {:.3} (cos {:+.2})",
-                    py_repr(v[p.a]),
-                    py_repr(v[p.b]),
-                    p.js,
-                    p.cosine
-                ))
-                .collect::<Vec<_>>()
-                .join(", "),
-        }
-    ));
+    out.extend(full.then(|| {
+        format!(
+            "nearest different successors (Jensen–Shannon divergence, nats): {}",
+            match m.nearest.is_empty() {
+                true => "none".to_string(),
+                false => m
+                    .nearest
+                    .iter()
+                    .take(NEAREST_SHOWN)
+                    .map(|p| format!(
+                        "{}/{} {:.3} (cos {:+.2})",
+                        py_repr(v[p.a]),
+                        py_repr(v[p.b]),
+                        p.js,
+                        p.cosine
+                    ))
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        )
+    }));
     let s = &m.patch_summary;
     out.push(format!(
         "patching W_E[b] into W_E[a] (hook_embed), {} pairs ({} within classes, {} sampled with seed {PATCH_SEED}): Δloss measured against (n_a/N)·(H(P_a, P_b) − H(P_a)), agreeing within {PATCH_ATOL}·n_a/N + {:.0}% (where b lacks a successor of a: at least {UNSEEN_NATS} nats per such prediction)",
@@ -239,9 +242,12 @@ fn paragraphs(an: &Analysis) -> Vec<String> {
 const NEAREST_SHOWN: usize = 3;
 
 /// The terminal section "The weights".
-pub fn section(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
-    writeln!(w, "\nThe weights, without choosing a basis (equal rows stay equal in every basis; a patch or a retrained seed\nis an experiment in any)")?;
-    for p in paragraphs(an) {
+pub fn section(w: &mut impl fmt::Write, an: &Analysis, full: bool) -> fmt::Result {
+    writeln!(
+        w,
+        "\nThe weights, without choosing a basis (equal rows stay equal in every basis)"
+    )?;
+    for p in paragraphs(an, full) {
         para(w, &p)?;
     }
     Ok(())
@@ -271,6 +277,7 @@ fn direction_status(an: &Analysis, d: &Direction) -> (String, bool) {
 /// The row-centred table's top directions, each with its stability across seeds and its match
 /// with the seen pattern; only stable ones are interpreted (their correlations).
 pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
+    writeln!(w, "\nDirections: the row-centred table's top singular vectors, each with its stability across seeds")?;
     para(w, &format!("directions (the row-centred table's top singular vectors); two match when their rank-one matrices' cosine |u·u'|·|v·v'| is ≥ {MATCH_COSINE}, and one is stable when it matches one of every seed's; the seen pattern is the row-centred 0/1 matrix of which pairs occur:"))?;
     for (r, d) in an.directions.iter().enumerate() {
         let list = |xs: &[(usize, f64)]| {
@@ -309,7 +316,7 @@ pub fn html(s: &mut String, an: &Analysis) {
          rows that are equal stay equal in every basis, and a patch or a retrained seed is an \
          experiment in any basis.</p>"
     );
-    for p in paragraphs(an) {
+    for p in paragraphs(an, true) {
         let _ = write!(s, "<p>{}</p>", esc(&p));
     }
     let m = &an.mechanism;

@@ -115,8 +115,8 @@ pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
         heatmaps(w, an, colour, full)?;
         gap(w, an)?;
         logits(w, an)?;
-        super::mechanism::section(w, an)?;
-        super::capacity::section(w, an)?;
+        super::mechanism::section(w, an, full)?;
+        super::capacity::section(w, an, full)?;
         training_time(w, an, full)?;
         if full {
             per_token(w, an)?;
@@ -132,7 +132,7 @@ pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
             return writeln!(w, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3);
         }
         writeln!(w,
-            "\nanalysis time: {:.2} ms. --full adds token tables, controls, the directions, sanity checks, truncations.",
+            "\nanalysis time: {:.2} ms. --full adds token tables, controls, the counting argument, directions, sanity checks, truncations.",
             an.analysis_seconds * 1e3
         )
     })
