@@ -269,11 +269,27 @@ pub fn save(w: &Weights, path: &Path, meta: &[(String, String)]) -> Result<()> {
     files::write_atomic(path, &bytes).with_context(flag)
 }
 
-/// `--load PATH` beside a corpus (given, or the seed text): the weights, and the note on a
-/// converted dtype.
-pub fn load(path: &Path, corpus: &Corpus, corpus_given: bool) -> Result<(Weights, Option<String>)> {
+/// `--load PATH` beside a corpus (given, or the seed text): the weights, the note on a
+/// converted dtype, and the settings the file records, as metadata to write again with them (so
+/// that an interpretation of the loaded model retrains its controls as `zl interpret --load` does).
+pub fn load(
+    path: &Path,
+    corpus: &Corpus,
+    corpus_given: bool,
+) -> Result<(Weights, Option<String>, Vec<(String, String)>)> {
     let (w, _, note) = files::load_weights(path, corpus, corpus_given)?;
-    Ok((w, note))
+    let r = files::recorded(path)?;
+    let meta = [
+        ("seed", r.seed.map(|x| x.to_string())),
+        ("epochs", r.epochs.map(|x| x.to_string())),
+        ("lr", r.lr.map(|x| x.to_string())),
+        ("weight_decay", r.weight_decay.map(|x| x.to_string())),
+        ("corpus", r.corpus),
+    ]
+    .into_iter()
+    .filter_map(|(k, v)| Some((k.to_string(), v?)))
+    .collect();
+    Ok((w, note, meta))
 }
 
 /// Where `interpret` finds its model: trained here with settings, or loaded from a file.

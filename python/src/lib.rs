@@ -273,9 +273,10 @@ fn load<'py>(
             (&seed, false)
         }
     };
-    let (w, note) = detached(py, || bridge::load(&path, c, given))?;
+    let (w, note, meta) = detached(py, || bridge::load(&path, c, given))?;
     let d = weights_dict(py, &w)?;
     d.set_item("note", note)?;
+    d.set_item("meta", meta)?;
     Ok(d)
 }
 

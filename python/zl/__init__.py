@@ -214,6 +214,8 @@ class Model:
         self._corpus = corpus
         self._origin = origin
         self._flags = flags
+        # The settings a loaded file records, written again with the weights it re-saves.
+        self._meta: list = list(weights.get("meta", []))
         run = run or {}
         self.losses: Optional[np.ndarray] = (
             np.frombuffer(run["losses"], dtype="<f4").copy() if "losses" in run else None
@@ -243,7 +245,7 @@ class Model:
     def save(self, path: PathLike) -> None:
         """Writes the weights as `zl train --save` does (safetensors, the vocabulary in its
         metadata), for `zl ... --load` and `zl.load`."""
-        meta = []
+        meta = self._meta
         if self._flags is not None:
             f = dict(self._flags)
             meta = [(k, f[k]) for k in ("seed", "epochs", "lr", "weight_decay") if k in f]
@@ -279,7 +281,7 @@ class Model:
                 obj, html = _zl.interpret(self._flags, **paths)
             else:
                 weights = os.path.join(tmp, "model.safetensors")
-                _zl.save(*self._arrays(), weights, [])
+                _zl.save(*self._arrays(), weights, self._meta)
                 flags = [f for f in (self._flags or []) if f[0] == "backend"]
                 obj, html = _zl.interpret(flags, load=weights, **paths)
         return Interpretation(json.loads(obj), html)
