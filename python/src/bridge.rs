@@ -269,14 +269,13 @@ pub fn save(w: &Weights, path: &Path, meta: &[(String, String)]) -> Result<()> {
     files::write_atomic(path, &bytes).with_context(flag)
 }
 
+/// What [`load`] returns.
+pub type Loaded = (Weights, Option<String>, Vec<(String, String)>);
+
 /// `--load PATH` beside a corpus (given, or the seed text): the weights, the note on a
 /// converted dtype, and the settings the file records, as metadata to write again with them (so
 /// that an interpretation of the loaded model retrains its controls as `zl interpret --load` does).
-pub fn load(
-    path: &Path,
-    corpus: &Corpus,
-    corpus_given: bool,
-) -> Result<(Weights, Option<String>, Vec<(String, String)>)> {
+pub fn load(path: &Path, corpus: &Corpus, corpus_given: bool) -> Result<Loaded> {
     let (w, _, note) = files::load_weights(path, corpus, corpus_given)?;
     let r = files::recorded(path)?;
     let meta = [
