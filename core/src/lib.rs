@@ -32,6 +32,7 @@ pub mod bigram;
 pub mod capacity;
 pub mod checksum;
 pub mod corpus;
+pub mod csr;
 pub mod flags;
 #[cfg(any(test, feature = "alloc"))]
 pub mod interpret;
@@ -45,6 +46,7 @@ pub mod train;
 pub use adamw::{AdamW, AdamWConfig};
 pub use bigram::Bigrams;
 pub use corpus::{glyph, CorpusError, Escaped, Ids, Label, Vocab, SEED_TEXT, SEED_VOCAB};
+pub use csr::{Csr, CsrError};
 pub use loss::{loss, loss_and_grad, Grads, Workspace};
 pub use model::{Model, ShapeError};
 pub use train::{Diverged, TrainConfig, Trainer};
