@@ -322,15 +322,15 @@ fn evidence(c: &Comparison) -> Value {
 
 fn control(c: &Control) -> Value {
     #[derive(serde::Serialize)]
-    struct Row<'a> {
+    struct Row {
         #[serde(flatten)]
         evidence: Evidence,
-        what: &'a str,
+        what: String,
         agreement: Agreement,
     }
     json!(Row {
         evidence: c.cmp.evidence(),
-        what: &c.what,
+        what: c.what.to_string(),
         agreement: c.cmp.agreement,
     })
 }
