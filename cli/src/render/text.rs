@@ -9,7 +9,7 @@ use super::verdict;
 use crate::{
     analysis::{
         sweep::{Budget, Fixed, Shortfall, Sweep, UntilGap, COST_NATS, STILL_FALLING_DROP},
-        Analysis, Comparison, EvidenceKind, TOP,
+        Analysis, Comparison, ControlWhat, EvidenceKind, TOP,
     },
     backend::{Job, Trained},
     data::corpus::{Corpus, Source},
@@ -389,6 +389,23 @@ fn gap_rows(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         )?;
     }
     Ok(())
+}
+
+impl fmt::Display for ControlWhat {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ControlWhat::Untrained { seed, beside } => write!(
+                f,
+                "the untrained model: init_torch(seed {seed}), epoch 0; beside it seeds {} to {}",
+                beside.0, beside.1
+            ),
+            ControlWhat::Shuffled { config, text, more } => write!(
+                f,
+                "trained like the model (seed {}, {} epochs, AdamW lr {} weight decay {}) on {text}, evaluated on the original text; beside it {more} more shuffles",
+                config.seed, config.epochs, config.adamw.lr, config.adamw.weight_decay
+            ),
+        }
+    }
 }
 
 /// The evidence beside its two controls.
