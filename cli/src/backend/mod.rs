@@ -249,6 +249,13 @@ impl Backend {
         let train_group = |&g: &(usize, u32)| -> Result<Vec<(usize, Trained)>> {
             let index: Vec<usize> = (0..jobs.len()).filter(|&n| of_job[n] == g).collect();
             self.check_size(corpus.vocab.len(), g.0)?;
+            if corpus.vocab.len() > capacity::MAX_VOCAB {
+                anyhow::bail!(
+                    "a vocabulary of {} tokens; this build trains at most {} (the large-vocabulary trainer is not in it)",
+                    corpus.vocab.len(),
+                    capacity::MAX_VOCAB
+                );
+            }
             let batch = Batch {
                 backend: self,
                 corpus,
@@ -343,7 +350,7 @@ impl capacity::AtCapacity for Batch<'_> {
             !self.ends.is_empty() && self.ends.windows(2).all(|w| w[0] < w[1]),
             "the segments must end at ascending epoch counts"
         );
-        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
+        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.dense_counts()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Per model of the group: its trainer, and what it has done so far.
         let mut trainers = Vec::with_capacity(self.index.len());
