@@ -679,13 +679,12 @@ fn outputs_are_checked_before_any_work() {
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
 }
 
-/// A sparse count file (version 2) of the text "aba" over the characters a, b, with `edit` applied
-/// to its rows: (row_start, col, count) and the metadata.
-fn sparse_file(
-    path: &Path,
-    rows: (Vec<u64>, Vec<u32>, Vec<u64>),
-    meta_edit: &[(&str, Option<&str>)],
-) {
+/// A count file's sparse rows: (row_start, col, count).
+type Rows = (Vec<u64>, Vec<u32>, Vec<u64>);
+
+/// A sparse count file (version 2) of the text "aba" over the characters a, b, with these rows
+/// and the metadata edited.
+fn sparse_file(path: &Path, rows: Rows, meta_edit: &[(&str, Option<&str>)]) {
     let mut meta: BTreeMap<&str, String> = [
         ("format", "zl bigram counts"),
         ("version", "2"),
@@ -736,7 +735,7 @@ fn hostile_sparse_count_files_and_tokenizers() {
     let good = || (vec![0, 1, 2], vec![1, 0], vec![1, 1]);
     sparse_file(&d.join("good.st"), good(), &[]);
     succeeds(d, &["train", "--counts", "good.st", "--epochs", "3"]);
-    let cases: Vec<(&str, (Vec<u64>, Vec<u32>, Vec<u64>), &[&str])> = vec![
+    let cases: Vec<(&str, Rows, &[&str])> = vec![
         (
             "beyond.st",
             (vec![0, 1, 2], vec![5, 0], vec![1, 1]),
