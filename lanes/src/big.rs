@@ -27,14 +27,68 @@
 use std::sync::{Barrier, RwLock};
 
 use zl_core::{
-    big::{self, State},
-    math, Csr, Diverged,
+    big::{self, Pair, State},
+    math, AdamWConfig, Csr, Diverged,
 };
 
 use crate::{
     wide::{Lanes, Param},
     Isa, Kind,
 };
+
+/// A model of any size and its AdamW state, owned (row-major, as files store them): what
+/// [`zl_core::big::State`] borrows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Model {
+    /// Columns of `W_E` (rows of `W_U`).
+    pub d_model: usize,
+    /// `W_E` v×d, `W_U` d×v.
+    pub w_e: Vec<f32>,
+    /// See `w_e`.
+    pub w_u: Vec<f32>,
+    /// First moments of `W_E` and `W_U`.
+    pub m: [Vec<f32>; 2],
+    /// Second moments of `W_E` and `W_U`.
+    pub v: [Vec<f32>; 2],
+    /// AdamW steps taken.
+    pub step: u32,
+    /// AdamW's settings.
+    pub adamw: AdamWConfig,
+}
+
+impl Model {
+    /// `init_torch(seed)` weights of `vocab_len` tokens × `d_model`, with fresh moments.
+    pub fn init_torch(seed: u64, vocab_len: usize, d_model: usize, adamw: AdamWConfig) -> Model {
+        let n = vocab_len * d_model;
+        let (mut w_e, mut w_u) = (vec![0.0; n], vec![0.0; n]);
+        big::init_torch(seed, d_model, &mut w_e, &mut w_u);
+        Model {
+            d_model,
+            w_e,
+            w_u,
+            m: [vec![0.0; n], vec![0.0; n]],
+            v: [vec![0.0; n], vec![0.0; n]],
+            step: 0,
+            adamw,
+        }
+    }
+
+    /// The borrowed view the trainers take.
+    pub fn state(&mut self) -> State<'_> {
+        let ([me, mu], [ve, vu]) = (&mut self.m, &mut self.v);
+        State {
+            d_model: self.d_model,
+            weights: Pair {
+                w_e: &mut self.w_e,
+                w_u: &mut self.w_u,
+            },
+            m: Pair { w_e: me, w_u: mu },
+            v: Pair { w_e: ve, w_u: vu },
+            step: &mut self.step,
+            adamw: self.adamw,
+        }
+    }
+}
 
 /// A model's large-V training on one instruction set and some threads: the scratch they keep
 /// between epochs (O(V·d + threads·R·V) floats), and [`zl_core::big`]'s epoch, loss and run.

@@ -48,7 +48,7 @@ mod big;
     target_arch = "aarch64",
     all(target_arch = "wasm32", target_feature = "simd128")
 ))]
-pub use big::Big;
+pub use big::{Big, Model as BigModel};
 
 /// The instruction sets, fastest last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
