@@ -160,8 +160,9 @@ pub fn init_torch(seed: u64, d_model: usize, w_e: &mut [f32], w_u: &mut [f32]) {
     }
 }
 
-/// Row `i`'s logits `L_ij = 0 + Σ_k W_E[i,k]·W_U[k,j]` into `out` (v floats).
-fn logits_row(w_e_row: &[f32], w_u: &[f32], out: &mut [f32]) {
+/// Row `i`'s logits `L_ij = 0 + Σ_k W_E[i,k]·W_U[k,j]` into `out` (v floats), from `W_E`'s
+/// row `i` and `W_U` (d×v).
+pub fn logits_row(w_e_row: &[f32], w_u: &[f32], out: &mut [f32]) {
     let v = out.len();
     out.fill(0.0);
     for (k, &we) in w_e_row.iter().enumerate() {
@@ -188,8 +189,8 @@ fn row_max(row: &[f32]) -> f32 {
 }
 
 /// `Σ_j C_ij·(lse − L_ij)`, j ascending over every column (a zero count adds `0·(lse − L_ij)`:
-/// +0, or NaN where that difference is not finite).
-fn loss_term(row: &[f32], lse: f32, cols: &[u32], counts: &[u64]) -> f32 {
+/// +0, or NaN where that difference is not finite), for a row of logits and its counts.
+pub fn loss_term(row: &[f32], lse: f32, cols: &[u32], counts: &[u64]) -> f32 {
     let mut acc = 0.0f32;
     let mut next = cols.iter().zip(counts).peekable();
     for (j, &l) in row.iter().enumerate() {
