@@ -19,6 +19,7 @@
 //! machine without one. [`Device::simulated`] runs the same PTX in an interpreter
 //! (`kernels/sim/ptxsim.py`) for tests without a GPU.
 
+mod big;
 mod error;
 mod job;
 mod kernels;
@@ -26,8 +27,9 @@ mod sim;
 
 use std::time::Duration;
 
-use zl_core::{AdamW, Bigrams, Model, TrainConfig, Trainer};
+use zl_core::{AdamW, Bigrams, Csr, Model, TrainConfig, Trainer};
 
+pub use big::{BigRun, BigState, BIG_PTX};
 pub use error::CudaError;
 pub use job::shared_bytes;
 pub use kernels::{KernelInfo, TRAIN_ENTRY, TRAIN_PTX};
@@ -45,6 +47,7 @@ enum Exec {
 pub struct Device {
     exec: Exec,
     threads_per_block: Option<u32>,
+    big_tile_rows: Option<usize>,
 }
 
 /// One model's training run.
@@ -95,6 +98,7 @@ impl Device {
         Ok(Device {
             exec: Exec::Gpu(Box::new(kernels::Gpu::open(ordinal)?)),
             threads_per_block: None,
+            big_tile_rows: None,
         })
     }
 
@@ -107,6 +111,7 @@ impl Device {
         Ok(Device {
             exec: Exec::Sim,
             threads_per_block: None,
+            big_tile_rows: None,
         })
     }
 
@@ -326,5 +331,35 @@ impl Device {
             kernel_time: stepped.kernel_time,
             threads_per_block: stepped.threads_per_block,
         })
+    }
+
+    /// Fixes the rows of the logits per tile of [`Device::step_big`] (at least 1, at most v);
+    /// `None` restores the default: the whole vocabulary, or as many rows as 2 GiB of logits
+    /// hold.
+    pub fn set_big_tile_rows(&mut self, rows: Option<usize>) -> Result<(), CudaError> {
+        if rows == Some(0) {
+            return Err(CudaError::Invalid("a tile of 0 rows".into()));
+        }
+        self.big_tile_rows = rows;
+        Ok(())
+    }
+
+    /// Continues `state` for `epochs` epochs on `counts` at any vocabulary size, with
+    /// kernels/big.ptx (tiles of logits in global memory, several launches an epoch), exactly as
+    /// zl-core's large-V trainer would: the same f32 operations in the same order. Returns each
+    /// epoch's loss (before its update) and the final loss; every epoch runs, whatever its loss.
+    pub fn step_big(
+        &self,
+        counts: &Csr,
+        state: &mut BigState,
+        epochs: u32,
+    ) -> Result<BigRun, CudaError> {
+        let rows = big::rows_per_tile(state.vocab_len, self.big_tile_rows);
+        let job = big::BigJob::new(counts, state, epochs, rows)?;
+        let out = match &self.exec {
+            Exec::Gpu(g) => g.run_big(&job)?,
+            Exec::Sim => sim::run_big(&job)?,
+        };
+        Ok(job.finish(out, state))
     }
 }

@@ -1,0 +1,375 @@
+//! Training at any vocabulary size: kernels/big.ptx's launches, planned here once for the whole
+//! run and executed by a GPU (kernels.rs) or by the PTX interpreter (sim.rs).
+//!
+//! Per pass (each epoch, then one more for the final loss), for each tile of `rows` rows of the
+//! logits (a `rows × v` tile in global memory): logits, rows (softmax, the row's loss sum, G),
+//! and, in an epoch, dW_E and dW_U; then the loss and, in an epoch, AdamW. kernels/big.ptx's
+//! header gives each launch's arguments and the order of every sum (zl-core's).
+
+use std::time::Duration;
+
+use zl_core::{AdamWConfig, Csr};
+
+use crate::CudaError;
+
+/// kernels/big.ptx: the tiled step (its header documents every entry and layout).
+pub const BIG_PTX: &str = include_str!("../../kernels/big.ptx");
+
+/// The largest tile of logits, in f32 elements (2 GiB): at V = 50,257 a tile holds 10,683 rows.
+const TILE_ELEMENTS: usize = 1 << 29;
+/// Threads per block of the elementwise entries.
+const BLOCK: u32 = 256;
+/// Threads per block of `zl_big_rows` (one thread a row; small blocks spread few rows over many
+/// SMs).
+const ROWS_BLOCK: u32 = 32;
+
+/// A model of any size with its AdamW state, row-major as files hold the weights.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BigState {
+    /// Tokens (v).
+    pub vocab_len: usize,
+    /// Width of the residual stream (d).
+    pub d_model: usize,
+    /// W_E (v×d, `[i][k]` at `i·d + k`), then W_U (d×v, `[k][j]` at `v·d + k·v + j`).
+    pub weights: Vec<f32>,
+    /// First moments, laid out as `weights`.
+    pub m: Vec<f32>,
+    /// Second moments, laid out as `weights`.
+    pub v: Vec<f32>,
+    /// AdamW steps taken so far.
+    pub step: u32,
+    /// The AdamW settings.
+    pub config: AdamWConfig,
+}
+
+impl BigState {
+    /// A fresh state (zero moments, step 0) for row-major `w_e` (v×d) and `w_u` (d×v).
+    pub fn new(
+        vocab_len: usize,
+        d_model: usize,
+        w_e: &[f32],
+        w_u: &[f32],
+        config: AdamWConfig,
+    ) -> Result<BigState, CudaError> {
+        let vd = vocab_len * d_model;
+        if vd == 0 || w_e.len() != vd || w_u.len() != vd {
+            return Err(CudaError::Invalid(format!(
+                "weights of {} and {} values for {vocab_len} tokens x d_model {d_model}",
+                w_e.len(),
+                w_u.len()
+            )));
+        }
+        Ok(BigState {
+            vocab_len,
+            d_model,
+            weights: [w_e, w_u].concat(),
+            m: vec![0.0; 2 * vd],
+            v: vec![0.0; 2 * vd],
+            step: 0,
+            config,
+        })
+    }
+
+    /// W_E, row-major v×d.
+    pub fn w_e(&self) -> &[f32] {
+        &self.weights[..self.vocab_len * self.d_model]
+    }
+
+    /// W_U, row-major d×v.
+    pub fn w_u(&self) -> &[f32] {
+        &self.weights[self.vocab_len * self.d_model..]
+    }
+}
+
+/// What [`crate::Device::step_big`] returns besides the updated state.
+#[derive(Clone, Debug)]
+pub struct BigRun {
+    /// The loss of each epoch before its update.
+    pub losses: Vec<f32>,
+    /// The loss after the last update.
+    pub final_loss: f32,
+    /// Every launch of the run, from CUDA events (the simulator: its wall time).
+    pub kernel_time: Duration,
+    /// Rows of the logits per tile.
+    pub tile_rows: usize,
+}
+
+/// The device buffers of a run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Buf {
+    W,
+    M,
+    Sq,
+    Grad,
+    Tile,
+    RowStart,
+    Col,
+    Count,
+    RowTotals,
+    RowLoss,
+    Losses,
+}
+
+impl Buf {
+    pub fn name(self) -> &'static str {
+        match self {
+            Buf::W => "w",
+            Buf::M => "m",
+            Buf::Sq => "sq",
+            Buf::Grad => "grad",
+            Buf::Tile => "tile",
+            Buf::RowStart => "row_start",
+            Buf::Col => "col",
+            Buf::Count => "count",
+            Buf::RowTotals => "row_totals",
+            Buf::RowLoss => "row_loss",
+            Buf::Losses => "losses",
+        }
+    }
+}
+
+/// One kernel argument.
+#[derive(Clone, Copy, Debug)]
+pub(crate) enum Arg {
+    Buf(Buf),
+    U32(u32),
+    F32(f32),
+}
+
+/// One launch: an entry of kernels/big.ptx, a 1-D grid of 1-D blocks, its arguments in order.
+#[derive(Clone, Debug)]
+pub(crate) struct Launch {
+    pub entry: &'static str,
+    pub grid: u32,
+    pub block: u32,
+    pub args: Vec<Arg>,
+}
+
+/// The host side of a run: its inputs in the kernels' layouts and its launches in order.
+#[derive(Clone, Debug)]
+pub(crate) struct BigJob {
+    pub weights: Vec<f32>,
+    pub m: Vec<f32>,
+    pub sq: Vec<f32>,
+    pub row_start: Vec<u32>,
+    pub col: Vec<u32>,
+    pub count: Vec<f32>,
+    pub row_totals: Vec<f32>,
+    /// Elements of each buffer the kernels only write: grad, tile, row_loss, losses.
+    pub grad_len: usize,
+    pub tile_len: usize,
+    pub v: usize,
+    pub epochs: u32,
+    pub tile_rows: usize,
+    pub launches: Vec<Launch>,
+}
+
+/// What a run gives back.
+#[derive(Clone, Debug)]
+pub(crate) struct BigOutput {
+    pub weights: Vec<f32>,
+    pub m: Vec<f32>,
+    pub sq: Vec<f32>,
+    /// `epochs + 1` losses: each epoch's, then the final one.
+    pub losses: Vec<f32>,
+    pub kernel_time: Duration,
+}
+
+fn blocks(elements: usize, block: u32) -> Result<u32, CudaError> {
+    u32::try_from(elements.div_ceil(block as usize))
+        .ok()
+        .filter(|&g| g <= i32::MAX as u32)
+        .ok_or_else(|| CudaError::Invalid(format!("{elements} elements is more than one grid")))
+}
+
+/// The tile's rows: `tile_rows` where given, else as many as [`TILE_ELEMENTS`] allows; never
+/// more than v.
+pub(crate) fn rows_per_tile(v: usize, tile_rows: Option<usize>) -> usize {
+    tile_rows
+        .unwrap_or(TILE_ELEMENTS / v.max(1))
+        .clamp(1, v.max(1))
+}
+
+impl BigJob {
+    /// Packs `epochs` epochs of `state` on `counts`, with tiles of `tile_rows` rows.
+    pub fn new(
+        counts: &Csr,
+        state: &BigState,
+        epochs: u32,
+        tile_rows: usize,
+    ) -> Result<BigJob, CudaError> {
+        let (v, d) = (state.vocab_len, state.d_model);
+        let vd = v * d;
+        if counts.vocab_len() != v {
+            return Err(CudaError::Invalid(format!(
+                "the model has {v} tokens but the counts have {}",
+                counts.vocab_len()
+            )));
+        }
+        if [&state.weights, &state.m, &state.v]
+            .iter()
+            .any(|b| b.len() != 2 * vd)
+            || vd == 0
+        {
+            return Err(CudaError::Invalid(format!(
+                "a state of {v} tokens x d_model {d} holds 2*v*d values in each of weights, m and v"
+            )));
+        }
+        if state.step.checked_add(epochs).is_none() {
+            return Err(CudaError::Invalid(format!(
+                "step {} + {epochs} epochs overflows the u32 step count",
+                state.step
+            )));
+        }
+        let tile_len = tile_rows * v;
+        // Every index the kernels form is a u32 (byte offsets are 64-bit).
+        if 2 * vd > u32::MAX as usize
+            || tile_len > u32::MAX as usize
+            || counts.pairs() > u32::MAX as usize
+        {
+            return Err(CudaError::Invalid(format!(
+                "{v} tokens x d_model {d} ({} pairs, tiles of {tile_rows} rows) is past the \
+                 kernels' 32-bit indices",
+                counts.pairs()
+            )));
+        }
+        let (starts, cols, cnts) = counts.parts();
+        let row_start = starts.iter().map(|&s| s as u32).collect();
+        let row_totals = (0..v).map(|i| counts.row_total(i) as f32).collect();
+        let total = counts.total() as f32;
+        let (v32, d32) = (v as u32, d as u32);
+        let mut launches = vec![];
+        for pass in 0..=epochs {
+            let epoch = pass < epochs;
+            for r0 in (0..v).step_by(tile_rows) {
+                let rows = tile_rows.min(v - r0);
+                let (r0, rows32) = (r0 as u32, rows as u32);
+                launches.push(Launch {
+                    entry: "zl_big_logits",
+                    grid: blocks(rows * v, BLOCK)?,
+                    block: BLOCK,
+                    args: vec![
+                        Arg::Buf(Buf::W),
+                        Arg::Buf(Buf::Tile),
+                        Arg::U32(v32),
+                        Arg::U32(d32),
+                        Arg::U32(r0),
+                        Arg::U32(rows32),
+                    ],
+                });
+                launches.push(Launch {
+                    entry: "zl_big_rows",
+                    grid: blocks(rows, ROWS_BLOCK)?,
+                    block: ROWS_BLOCK,
+                    args: vec![
+                        Arg::Buf(Buf::Tile),
+                        Arg::Buf(Buf::RowStart),
+                        Arg::Buf(Buf::Col),
+                        Arg::Buf(Buf::Count),
+                        Arg::Buf(Buf::RowTotals),
+                        Arg::F32(total),
+                        Arg::U32(v32),
+                        Arg::U32(r0),
+                        Arg::U32(rows32),
+                        Arg::Buf(Buf::RowLoss),
+                    ],
+                });
+                if epoch {
+                    launches.push(Launch {
+                        entry: "zl_big_dwe",
+                        grid: blocks(rows * d, BLOCK)?,
+                        block: BLOCK,
+                        args: vec![
+                            Arg::Buf(Buf::W),
+                            Arg::Buf(Buf::Tile),
+                            Arg::Buf(Buf::Grad),
+                            Arg::U32(v32),
+                            Arg::U32(d32),
+                            Arg::U32(r0),
+                            Arg::U32(rows32),
+                        ],
+                    });
+                    launches.push(Launch {
+                        entry: "zl_big_dwu",
+                        grid: blocks(vd, BLOCK)?,
+                        block: BLOCK,
+                        args: vec![
+                            Arg::Buf(Buf::W),
+                            Arg::Buf(Buf::Tile),
+                            Arg::Buf(Buf::Grad),
+                            Arg::U32(v32),
+                            Arg::U32(d32),
+                            Arg::U32(r0),
+                            Arg::U32(rows32),
+                            Arg::U32((r0 == 0) as u32),
+                        ],
+                    });
+                }
+            }
+            launches.push(Launch {
+                entry: "zl_big_loss",
+                grid: 1,
+                block: 32,
+                args: vec![
+                    Arg::Buf(Buf::RowLoss),
+                    Arg::U32(v32),
+                    Arg::F32(total),
+                    Arg::Buf(Buf::Losses),
+                    Arg::U32(pass),
+                ],
+            });
+            if epoch {
+                let s = state.config.scalars(state.step + pass + 1);
+                launches.push(Launch {
+                    entry: "zl_big_adamw",
+                    grid: blocks(2 * vd, BLOCK)?,
+                    block: BLOCK,
+                    args: vec![
+                        Arg::Buf(Buf::W),
+                        Arg::Buf(Buf::M),
+                        Arg::Buf(Buf::Sq),
+                        Arg::Buf(Buf::Grad),
+                        Arg::U32(2 * vd as u32),
+                        Arg::F32(s.decay),
+                        Arg::F32(s.one_minus_beta1),
+                        Arg::F32(s.beta2),
+                        Arg::F32(s.one_minus_beta2),
+                        Arg::F32(s.bias_correction2_sqrt),
+                        Arg::F32(s.eps),
+                        Arg::F32(s.neg_step_size),
+                    ],
+                });
+            }
+        }
+        Ok(BigJob {
+            weights: state.weights.clone(),
+            m: state.m.clone(),
+            sq: state.v.clone(),
+            row_start,
+            col: cols.to_vec(),
+            count: cnts.iter().map(|&c| c as f32).collect(),
+            row_totals,
+            grad_len: 2 * vd,
+            tile_len,
+            v,
+            epochs,
+            tile_rows,
+            launches,
+        })
+    }
+
+    /// Writes the run's results into `state` and returns its losses.
+    pub fn finish(&self, out: BigOutput, state: &mut BigState) -> BigRun {
+        state.weights = out.weights;
+        state.m = out.m;
+        state.v = out.sq;
+        state.step += self.epochs;
+        let e = self.epochs as usize;
+        BigRun {
+            losses: out.losses[..e].to_vec(),
+            final_loss: out.losses[e],
+            kernel_time: out.kernel_time,
+            tile_rows: self.tile_rows,
+        }
+    }
+}
