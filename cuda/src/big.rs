@@ -373,3 +373,54 @@ impl BigJob {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::TRAIN_PTX;
+
+    /// The text of the function `name` in `ptx`, from its comment block to its closing brace.
+    fn function<'a>(ptx: &'a str, name: &str) -> &'a str {
+        let head = ptx
+            .find(&format!(") {name}("))
+            .unwrap_or_else(|| panic!("{name} is missing"));
+        let start = ptx[..head].rfind("\n\n").expect("a blank line before") + 2;
+        let end = head + ptx[head..].find("\n}\n").expect("a closing brace") + 3;
+        &ptx[start..end]
+    }
+
+    /// PTX has no includes: big.ptx carries copies of train.ptx's exp and ln, which must stay
+    /// the same text (zl-core's math, operation for operation).
+    #[test]
+    fn exp_and_ln_are_train_ptxs() {
+        for name in ["exp_f32", "ln_f32"] {
+            assert_eq!(
+                function(BIG_PTX, name),
+                function(TRAIN_PTX, name),
+                "{name} differs"
+            );
+        }
+    }
+
+    #[test]
+    fn tiles_cover_every_row_once() {
+        let (starts, cols, counts) = (vec![0, 1, 2, 2], vec![1u32, 0], vec![3u64, 1]);
+        let csr = Csr::new(3, &starts, &cols, &counts).unwrap();
+        let s = BigState::new(3, 2, &[0.5; 6], &[0.25; 6], AdamWConfig::default()).unwrap();
+        let job = BigJob::new(&csr, &s, 2, 2).unwrap();
+        let tiles: Vec<(u32, u32)> = job
+            .launches
+            .iter()
+            .filter(|l| l.entry == "zl_big_rows")
+            .map(|l| match (l.args[7], l.args[8]) {
+                (Arg::U32(r0), Arg::U32(rows)) => (r0, rows),
+                _ => panic!("r0 and rows are u32"),
+            })
+            .collect();
+        // Three passes (two epochs and the final loss), each over rows 0..2 and 2..3.
+        assert_eq!(tiles, [(0, 2), (2, 1)].repeat(3));
+        assert_eq!(job.row_totals, [3.0, 1.0, 0.0]);
+        assert_eq!(rows_per_tile(50_257, None), (1 << 29) / 50_257);
+        assert_eq!(rows_per_tile(300, None), 300);
+    }
+}

@@ -360,7 +360,11 @@ impl Gpu {
         }
         let start = s.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?;
         for l in &job.launches {
-            let f = &functions.iter().find(|(n, _)| *n == l.entry).expect("loaded").1;
+            let f = &functions
+                .iter()
+                .find(|(n, _)| *n == l.entry)
+                .expect("loaded")
+                .1;
             let mut launch: LaunchArgs<'_> = s.launch_builder(f);
             for a in &l.args {
                 match a {
