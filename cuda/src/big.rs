@@ -190,6 +190,30 @@ pub(crate) fn rows_per_tile(v: usize, tile_rows: Option<usize>) -> usize {
         .clamp(1, v.max(1))
 }
 
+/// Every index the kernels form is a u32 (byte offsets are 64-bit): 2vd parameters, a tile of
+/// `tile_rows × v` logits, the pairs and v + 1 row starts.
+pub(crate) fn check_indices(
+    v: usize,
+    d: usize,
+    tile_rows: usize,
+    pairs: usize,
+) -> Result<(), CudaError> {
+    let fits = |n: Option<usize>| n.is_some_and(|n| n <= u32::MAX as usize);
+    if v == 0
+        || d == 0
+        || !fits(v.checked_mul(d).and_then(|n| n.checked_mul(2)))
+        || !fits(tile_rows.checked_mul(v))
+        || !fits(Some(pairs))
+        || !fits(v.checked_add(1))
+    {
+        return Err(CudaError::Invalid(format!(
+            "{v} tokens x d_model {d} ({pairs} pairs, tiles of {tile_rows} rows) is past the \
+             tiled kernels' 32-bit indices; use --backend cpu"
+        )));
+    }
+    Ok(())
+}
+
 impl BigJob {
     /// Packs `epochs` epochs of `state` on `counts`, with tiles of `tile_rows` rows.
     pub fn new(
@@ -221,18 +245,8 @@ impl BigJob {
                 state.step
             )));
         }
+        check_indices(v, d, tile_rows, counts.pairs())?;
         let tile_len = tile_rows * v;
-        // Every index the kernels form is a u32 (byte offsets are 64-bit).
-        if 2 * vd > u32::MAX as usize
-            || tile_len > u32::MAX as usize
-            || counts.pairs() > u32::MAX as usize
-        {
-            return Err(CudaError::Invalid(format!(
-                "{v} tokens x d_model {d} ({} pairs, tiles of {tile_rows} rows) is past the \
-                 kernels' 32-bit indices",
-                counts.pairs()
-            )));
-        }
         let (starts, cols, cnts) = counts.parts();
         let row_start = starts.iter().map(|&s| s as u32).collect();
         let row_totals = (0..v).map(|i| counts.row_total(i) as f32).collect();

@@ -344,6 +344,13 @@ impl Device {
         Ok(())
     }
 
+    /// Checks that a model of `vocab_len` tokens × `d_model` is within the tiled kernels' reach
+    /// ([`Device::step_big`]: their 32-bit element indices, at the default tile).
+    pub fn check_big_size(&self, vocab_len: usize, d_model: usize) -> Result<(), CudaError> {
+        let rows = big::rows_per_tile(vocab_len, self.big_tile_rows);
+        big::check_indices(vocab_len, d_model, rows, 0)
+    }
+
     /// Continues `state` for `epochs` epochs on `counts` at any vocabulary size, with
     /// kernels/big.ptx (tiles of logits in global memory, several launches an epoch), exactly as
     /// zl-core's large-V trainer would: the same f32 operations in the same order. Returns each

@@ -10,7 +10,7 @@
 
 use zl_core::{AdamWConfig, Bigrams, Csr, Grads, Model, Trainer};
 use zl_cuda::{BigState, Device};
-use zl_tests::backend::{assert_bits, run_on, Backend};
+use zl_tests::backend::{assert_bits, full_state, reference, run_on, Backend};
 
 /// W_E then W_U of `g`, row-major over the model's own `v × d`.
 fn row_major<const V: usize, const D: usize>(g: &Grads<V, D>, v: usize, d: usize) -> Vec<f32> {
@@ -146,6 +146,52 @@ fn tiled_small_matches_trainer_ptxsim() {
 #[test]
 fn tiled_small_matches_trainer_cuda() {
     run_on("cuda", "tiled_small_matches_trainer_cuda", small);
+}
+
+/// Through zl-cli's backend layer (`zl train`'s): a model past one block's shared memory (64
+/// tokens x d_model 96 needs 247,048 bytes) trains in tiles instead of being refused, and its
+/// epochs equal `Trainer::run`'s.
+fn past_shared_memory(be: Backend) {
+    let b = corpus::<64>(64, 2_000);
+    let needed = zl_cuda::shared_bytes(64, 96);
+    if let zl_cli::backend::Backend::Cuda(dev) = &be.0 {
+        assert!(
+            dev.check_size(64, 96).is_err(),
+            "{needed} bytes fit: no longer past the limit"
+        );
+    }
+    let fresh = || {
+        Trainer::new(
+            Model::<64, 96>::init_torch(1, 64, 96).unwrap(),
+            AdamWConfig::default(),
+        )
+    };
+    let mut cpu = vec![fresh()];
+    let want = reference(&b, &mut cpu, 1).unwrap();
+    let mut dev = vec![fresh()];
+    let got = be.step(&b, &mut dev, 1).unwrap();
+    assert_bits("per-epoch loss", &got.losses[0], &want.losses[0]);
+    assert_bits("final loss", &got.final_losses, &want.final_losses);
+    assert_bits(
+        "weights and moments",
+        &full_state(&dev[0]),
+        &full_state(&cpu[0]),
+    );
+    assert_eq!(dev[0].opt.step, cpu[0].opt.step);
+    println!(
+        "{}: 64 x 96 ({needed} bytes of shared memory) trained in tiles, bit for bit",
+        be.name()
+    );
+}
+
+#[test]
+fn past_shared_memory_ptxsim() {
+    run_on("ptxsim", "past_shared_memory_ptxsim", past_shared_memory);
+}
+
+#[test]
+fn past_shared_memory_cuda() {
+    run_on("cuda", "past_shared_memory_cuda", past_shared_memory);
 }
 
 /// A state that does not match its counts is refused before any launch.

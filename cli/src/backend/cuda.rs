@@ -1,10 +1,12 @@
-//! The CUDA backend: zl-cuda's kernel (kernels/train.ptx) on a GPU, or the same kernel text and
-//! host code in the PTX interpreter (ptxsim). One launch trains a whole batch, one block per
-//! model, every epoch; the divergence rule is then applied to what it returns.
+//! The CUDA backend: zl-cuda's kernels on a GPU, or the same kernel text and host code in the PTX
+//! interpreter (ptxsim). A model that fits one block's shared memory trains with
+//! kernels/train.ptx, one launch a whole batch, one block per model, every epoch; a larger one
+//! with kernels/big.ptx's tiles (`Device::step_big`), several launches an epoch, one model after
+//! another. Either way every epoch runs and the divergence rule is then applied to what returns.
 
 use anyhow::Result;
-use zl_core::{Bigrams, Trainer};
-use zl_cuda::Device;
+use zl_core::{Bigrams, Csr, Trainer};
+use zl_cuda::{BigState, Device};
 
 use super::{Backend, Diverged, Run};
 
@@ -20,8 +22,10 @@ pub(super) fn open_simulator() -> Result<Backend> {
         .map_err(|e| anyhow::anyhow!("--backend ptxsim: {e}"))
 }
 
+/// Whether the model can train here: in one block's shared memory, or else in tiles.
 pub(super) fn check_size(dev: &Device, vocab_len: usize, d_model: usize) -> Result<()> {
     dev.check_size(vocab_len, d_model)
+        .or_else(|_| dev.check_big_size(vocab_len, d_model))
         .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
 }
 
@@ -49,6 +53,15 @@ pub(super) fn train_states<const V: usize, const D: usize>(
     epochs: u32,
     record: bool,
 ) -> Result<Vec<Run<V, D>>> {
+    let Some(first) = trainers.first() else {
+        return Ok(vec![]);
+    };
+    if dev
+        .check_size(b.vocab_len(), first.model.d_model())
+        .is_err()
+    {
+        return train_tiled(dev, b, trainers, epochs, record);
+    }
     let per_launch =
         (LAUNCH_BYTES / std::mem::size_of::<Trainer<V, D>>()).clamp(1, MODELS_PER_LAUNCH);
     let mut runs = Vec::with_capacity(trainers.len());
@@ -105,6 +118,90 @@ pub(super) fn train_states<const V: usize, const D: usize>(
         }
     }
     Ok(runs)
+}
+
+/// Models past one block's shared memory: each in its turn through the tiled kernels, from and
+/// back to its `Trainer` state.
+fn train_tiled<const V: usize, const D: usize>(
+    dev: &Device,
+    b: &Bigrams<V>,
+    trainers: Vec<Trainer<V, D>>,
+    epochs: u32,
+    record: bool,
+) -> Result<Vec<Run<V, D>>> {
+    let v = b.vocab_len();
+    let (mut row_start, mut col, mut count) = (vec![0], vec![], vec![]);
+    for i in 0..v {
+        for j in 0..v {
+            let c = b.counts[(i, j)];
+            if c > 0.0 {
+                col.push(j as u32);
+                count.push(c as u64);
+            }
+        }
+        row_start.push(col.len());
+    }
+    let csr = Csr::new(v, &row_start, &col, &count)
+        .map_err(|e| anyhow::anyhow!("the bigram counts as sparse rows: {e:?}"))?;
+    let mut runs = Vec::with_capacity(trainers.len());
+    for (model, mut trainer) in trainers.into_iter().enumerate() {
+        let mut state = big_state(&trainer);
+        let ran = dev
+            .step_big(&csr, &mut state, epochs)
+            .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))?;
+        put_state(&state, &mut trainer)?;
+        let mut run = Run {
+            trainer,
+            losses: ran.losses,
+            final_loss: ran.final_loss,
+            seconds: ran.kernel_time.as_secs_f64(),
+        };
+        if let Some(mut d) = diverged(&run, epochs) {
+            d.model = model;
+            return Err(d.into());
+        }
+        if !record {
+            run.losses.clear();
+        }
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// A trainer's weights, moments and step as the tiled kernels take them (row-major).
+fn big_state<const V: usize, const D: usize>(t: &Trainer<V, D>) -> BigState {
+    let (m, o) = (&t.model, &t.opt);
+    let (v, d) = (m.vocab_len(), m.d_model());
+    let rows = |g: &zl_core::Grads<V, D>| -> Vec<f32> {
+        let e = (0..v * d).map(|n| g.w_e[(n / d, n % d)]);
+        e.chain((0..d * v).map(|n| g.w_u[(n / v, n % v)])).collect()
+    };
+    BigState {
+        vocab_len: v,
+        d_model: d,
+        weights: m.w_e_row_major().chain(m.w_u_row_major()).collect(),
+        m: rows(&o.m),
+        v: rows(&o.v),
+        step: o.step,
+        config: o.config,
+    }
+}
+
+/// The inverse of [`big_state`].
+fn put_state<const V: usize, const D: usize>(s: &BigState, t: &mut Trainer<V, D>) -> Result<()> {
+    let (v, d) = (s.vocab_len, s.d_model);
+    let vd = v * d;
+    t.model = zl_core::Model::from_row_major(v, d, s.w_e(), s.w_u())?;
+    let put = |src: &[f32], g: &mut zl_core::Grads<V, D>| {
+        for n in 0..vd {
+            g.w_e[(n / d, n % d)] = src[n];
+            g.w_u[(n / v, n % v)] = src[vd + n];
+        }
+    };
+    put(&s.m, &mut t.opt.m);
+    put(&s.v, &mut t.opt.v);
+    t.opt.step = s.step;
+    Ok(())
 }
 
 impl<const V: usize, const D: usize> Run<V, D> {
