@@ -111,13 +111,17 @@ fn row(
         let p = exp(*x - mx) / sum;
         *x = (ni * p - cij) / big_n;
     }
-    // An empty gei (no gradient) ends this loop at once.
-    for (k, g) in gei.iter_mut().enumerate() {
-        let mut a = 0f32;
-        for (gj, w) in l.iter().zip(&wu[k * v..(k + 1) * v]) {
-            a += *gj * *w;
+    // dW_E's row: d sums over j, eight at a time for the CPU's sake, each still in j order. An
+    // empty gei (no gradient) skips this.
+    for (c8, g8) in gei.chunks_mut(8).enumerate() {
+        let k0 = c8 * 8;
+        let mut a = [0f32; 8];
+        for (j, gj) in l.iter().enumerate() {
+            for (q, aq) in a.iter_mut().enumerate().take(g8.len()) {
+                *aq += *gj * wu[(k0 + q) * v + j];
+            }
         }
-        *g = a;
+        g8.copy_from_slice(&a[..g8.len()]);
     }
     acc
 }
