@@ -120,6 +120,18 @@ pub(super) fn train_states<const V: usize, const D: usize>(
     Ok(runs)
 }
 
+/// One model of any size through the tiled kernels: `state` advanced by `epochs` epochs (every
+/// one runs), with each epoch's loss and the final loss, for the caller's divergence rule.
+pub(super) fn step_big(
+    dev: &Device,
+    counts: &Csr,
+    state: &mut BigState,
+    epochs: u32,
+) -> Result<zl_cuda::BigRun> {
+    dev.step_big(counts, state, epochs)
+        .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
+}
+
 /// Models past one block's shared memory: each in its turn through the tiled kernels, from and
 /// back to its `Trainer` state.
 fn train_tiled<const V: usize, const D: usize>(
@@ -146,9 +158,7 @@ fn train_tiled<const V: usize, const D: usize>(
     let mut runs = Vec::with_capacity(trainers.len());
     for (model, mut trainer) in trainers.into_iter().enumerate() {
         let mut state = big_state(&trainer);
-        let ran = dev
-            .step_big(&csr, &mut state, epochs)
-            .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))?;
+        let ran = step_big(dev, &csr, &mut state, epochs)?;
         put_state(&state, &mut trainer)?;
         let mut run = Run {
             trainer,
