@@ -8,7 +8,7 @@
 
 use std::time::Duration;
 
-use zl_core::{AdamWConfig, Csr};
+use zl_core::{big::State, Csr};
 
 use crate::CudaError;
 
@@ -22,64 +22,6 @@ const BLOCK: u32 = 256;
 /// Threads per block of `zl_big_rows` (one thread a row; small blocks spread few rows over many
 /// SMs).
 const ROWS_BLOCK: u32 = 32;
-
-/// A model of any size with its AdamW state, row-major as files hold the weights.
-#[derive(Clone, Debug, PartialEq)]
-pub struct BigState {
-    /// Tokens (v).
-    pub vocab_len: usize,
-    /// Width of the residual stream (d).
-    pub d_model: usize,
-    /// W_E (v×d, `[i][k]` at `i·d + k`), then W_U (d×v, `[k][j]` at `v·d + k·v + j`).
-    pub weights: Vec<f32>,
-    /// First moments, laid out as `weights`.
-    pub m: Vec<f32>,
-    /// Second moments, laid out as `weights`.
-    pub v: Vec<f32>,
-    /// AdamW steps taken so far.
-    pub step: u32,
-    /// The AdamW settings.
-    pub config: AdamWConfig,
-}
-
-impl BigState {
-    /// A fresh state (zero moments, step 0) for row-major `w_e` (v×d) and `w_u` (d×v).
-    pub fn new(
-        vocab_len: usize,
-        d_model: usize,
-        w_e: &[f32],
-        w_u: &[f32],
-        config: AdamWConfig,
-    ) -> Result<BigState, CudaError> {
-        let vd = vocab_len * d_model;
-        if vd == 0 || w_e.len() != vd || w_u.len() != vd {
-            return Err(CudaError::Invalid(format!(
-                "weights of {} and {} values for {vocab_len} tokens x d_model {d_model}",
-                w_e.len(),
-                w_u.len()
-            )));
-        }
-        Ok(BigState {
-            vocab_len,
-            d_model,
-            weights: [w_e, w_u].concat(),
-            m: vec![0.0; 2 * vd],
-            v: vec![0.0; 2 * vd],
-            step: 0,
-            config,
-        })
-    }
-
-    /// W_E, row-major v×d.
-    pub fn w_e(&self) -> &[f32] {
-        &self.weights[..self.vocab_len * self.d_model]
-    }
-
-    /// W_U, row-major d×v.
-    pub fn w_u(&self) -> &[f32] {
-        &self.weights[self.vocab_len * self.d_model..]
-    }
-}
 
 /// What [`crate::Device::step_big`] returns besides the updated state.
 #[derive(Clone, Debug)]
@@ -218,31 +160,22 @@ impl BigJob {
     /// Packs `epochs` epochs of `state` on `counts`, with tiles of `tile_rows` rows.
     pub fn new(
         counts: &Csr,
-        state: &BigState,
+        state: &State,
         epochs: u32,
         tile_rows: usize,
     ) -> Result<BigJob, CudaError> {
-        let (v, d) = (state.vocab_len, state.d_model);
+        let (v, d) = (counts.vocab_len(), state.d_model);
         let vd = v * d;
-        if counts.vocab_len() != v {
+        if state.check(v).is_err() {
             return Err(CudaError::Invalid(format!(
-                "the model has {v} tokens but the counts have {}",
-                counts.vocab_len()
+                "the counts have {v} tokens, but the state's slices do not hold a model of {v} \
+                 tokens x d_model {d}"
             )));
         }
-        if [&state.weights, &state.m, &state.v]
-            .iter()
-            .any(|b| b.len() != 2 * vd)
-            || vd == 0
-        {
+        let step = *state.step;
+        if step.checked_add(epochs).is_none() {
             return Err(CudaError::Invalid(format!(
-                "a state of {v} tokens x d_model {d} holds 2*v*d values in each of weights, m and v"
-            )));
-        }
-        if state.step.checked_add(epochs).is_none() {
-            return Err(CudaError::Invalid(format!(
-                "step {} + {epochs} epochs overflows the u32 step count",
-                state.step
+                "step {step} + {epochs} epochs overflows the u32 step count"
             )));
         }
         check_indices(v, d, tile_rows, counts.pairs())?;
@@ -333,7 +266,7 @@ impl BigJob {
                 ],
             });
             if epoch {
-                let s = state.config.scalars(state.step + pass + 1);
+                let s = state.adamw.scalars(step + pass + 1);
                 launches.push(Launch {
                     entry: "zl_big_adamw",
                     grid: blocks(2 * vd, BLOCK)?,
@@ -355,10 +288,11 @@ impl BigJob {
                 });
             }
         }
+        let both = |p: &zl_core::big::Pair| [&p.w_e[..], &p.w_u[..]].concat();
         Ok(BigJob {
-            weights: state.weights.clone(),
-            m: state.m.clone(),
-            sq: state.v.clone(),
+            weights: both(&state.weights),
+            m: both(&state.m),
+            sq: both(&state.v),
             row_start,
             col: cols.to_vec(),
             count: cnts.iter().map(|&c| c as f32).collect(),
@@ -372,12 +306,18 @@ impl BigJob {
         })
     }
 
-    /// Writes the run's results into `state` and returns its losses.
-    pub fn finish(&self, out: BigOutput, state: &mut BigState) -> BigRun {
-        state.weights = out.weights;
-        state.m = out.m;
-        state.v = out.sq;
-        state.step += self.epochs;
+    /// Writes the run's results into `state`'s slices and returns its losses.
+    pub fn finish(&self, out: BigOutput, state: &mut State) -> BigRun {
+        for (p, new) in [
+            (&mut state.weights, &out.weights),
+            (&mut state.m, &out.m),
+            (&mut state.v, &out.sq),
+        ] {
+            let (e, u) = new.split_at(p.w_e.len());
+            p.w_e.copy_from_slice(e);
+            p.w_u.copy_from_slice(u);
+        }
+        *state.step += self.epochs;
         let e = self.epochs as usize;
         BigRun {
             losses: out.losses[..e].to_vec(),
@@ -420,7 +360,17 @@ mod tests {
     fn tiles_cover_every_row_once() {
         let (starts, cols, counts) = (vec![0, 1, 2, 2], vec![1u32, 0], vec![3u64, 1]);
         let csr = Csr::new(3, &starts, &cols, &counts).unwrap();
-        let s = BigState::new(3, 2, &[0.5; 6], &[0.25; 6], AdamWConfig::default()).unwrap();
+        let mut w = [0.5f32, 0.25, 0.0, 0.0, 0.0, 0.0].map(|x| vec![x; 6]);
+        let mut step = 0;
+        let [we, wu, me, mu, ve, vu] = &mut w;
+        let s = State {
+            d_model: 2,
+            weights: zl_core::big::Pair { w_e: we, w_u: wu },
+            m: zl_core::big::Pair { w_e: me, w_u: mu },
+            v: zl_core::big::Pair { w_e: ve, w_u: vu },
+            step: &mut step,
+            adamw: zl_core::AdamWConfig::default(),
+        };
         let job = BigJob::new(&csr, &s, 2, 2).unwrap();
         let tiles: Vec<(u32, u32)> = job
             .launches

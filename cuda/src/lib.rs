@@ -29,7 +29,7 @@ use std::time::Duration;
 
 use zl_core::{AdamW, Bigrams, Csr, Model, TrainConfig, Trainer};
 
-pub use big::{BigRun, BigState, BIG_PTX};
+pub use big::{BigRun, BIG_PTX};
 pub use error::CudaError;
 pub use job::shared_bytes;
 pub use kernels::{KernelInfo, TRAIN_ENTRY, TRAIN_PTX};
@@ -351,17 +351,19 @@ impl Device {
         big::check_indices(vocab_len, d_model, rows, 0)
     }
 
-    /// Continues `state` for `epochs` epochs on `counts` at any vocabulary size, with
-    /// kernels/big.ptx (tiles of logits in global memory, several launches an epoch), exactly as
-    /// zl-core's large-V trainer would: the same f32 operations in the same order. Returns each
-    /// epoch's loss (before its update) and the final loss; every epoch runs, whatever its loss.
+    /// Continues `state` (the caller's slices, as zl-core's `big` takes them) for `epochs` epochs
+    /// on `counts` at any vocabulary size, with kernels/big.ptx (tiles of logits in global
+    /// memory, several launches an epoch), exactly as `zl_core::big::epoch` would: the same f32
+    /// operations in the same order. Returns each epoch's loss (before its update) and the final
+    /// loss. Every epoch runs and updates, whatever its loss (where `big::run` stops at the first
+    /// loss that is not finite): the caller applies the divergence rule to the losses.
     pub fn step_big(
         &self,
         counts: &Csr,
-        state: &mut BigState,
+        state: &mut zl_core::big::State<'_>,
         epochs: u32,
     ) -> Result<BigRun, CudaError> {
-        let rows = big::rows_per_tile(state.vocab_len, self.big_tile_rows);
+        let rows = big::rows_per_tile(counts.vocab_len(), self.big_tile_rows);
         let job = big::BigJob::new(counts, state, epochs, rows)?;
         let out = match &self.exec {
             Exec::Gpu(g) => g.run_big(&job)?,

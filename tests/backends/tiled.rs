@@ -1,35 +1,61 @@
 //! The tiled kernels (kernels/big.ptx, `Device::step_big`): training at vocabularies past one
 //! block's shared memory, with the logits in tiles of rows in global memory, the counts as
-//! compressed sparse rows, and several launches an epoch. Against zl-core's `Trainer` (the
-//! reference order of every sum) bit for bit: per-epoch losses, final loss, weights and both
-//! AdamW moments, at a vocabulary past the dense tiers (300 tokens) and a small one, each cut
-//! into tiles whose last one is partial, so that the dW_U sums run on across tiles.
+//! compressed sparse rows, and several launches an epoch. Bit for bit (per-epoch losses, final
+//! loss, weights and both AdamW moments) with zl-core's large-V reference (`zl_core::big`) at
+//! 300 tokens, past the dense tiers, and with `Trainer` at 40, each cut into tiles whose last one
+//! is partial, so that the dW_U sums run on across tiles.
 //!
 //! `_ptxsim` runs in the PTX interpreter (CI: it must run); `_cuda` on a GPU, skipping where there
 //! is none unless `ZL_REQUIRE_GPU` is set (scripts/gpu-check.sh sets it).
 
-use zl_core::{AdamWConfig, Bigrams, Csr, Grads, Model, Trainer};
-use zl_cuda::{BigState, Device};
+use zl_core::{
+    big::{self, Pair, Scratch, State},
+    AdamWConfig, Bigrams, Csr, Grads, Model, Trainer,
+};
+use zl_cuda::Device;
 use zl_tests::backend::{assert_bits, full_state, reference, run_on, Backend};
 
-/// W_E then W_U of `g`, row-major over the model's own `v × d`.
-fn row_major<const V: usize, const D: usize>(g: &Grads<V, D>, v: usize, d: usize) -> Vec<f32> {
-    let e = (0..v * d).map(|n| g.w_e[(n / d, n % d)]);
-    let u = (0..d * v).map(|n| g.w_u[(n / v, n % v)]);
-    e.chain(u).collect()
+/// A model and its AdamW state, owned: W_E, W_U, m_E, m_U, v_E, v_U (row-major) and the step.
+#[derive(Clone, Debug, PartialEq)]
+struct Owned {
+    d: usize,
+    w: [Vec<f32>; 6],
+    step: u32,
+    adamw: AdamWConfig,
 }
 
-/// A trainer's weights and moments as `BigState` holds them (W_E then W_U, row-major).
-fn state_of<const V: usize, const D: usize>(t: &Trainer<V, D>, v: usize, d: usize) -> BigState {
-    let m = &t.model;
-    BigState {
-        vocab_len: v,
-        d_model: d,
-        weights: m.w_e_row_major().chain(m.w_u_row_major()).collect(),
-        m: row_major(&t.opt.m, v, d),
-        v: row_major(&t.opt.v, v, d),
-        step: t.opt.step,
-        config: t.opt.config,
+impl Owned {
+    fn state(&mut self) -> State<'_> {
+        let [we, wu, me, mu, ve, vu] = &mut self.w;
+        State {
+            d_model: self.d,
+            weights: Pair { w_e: we, w_u: wu },
+            m: Pair { w_e: me, w_u: mu },
+            v: Pair { w_e: ve, w_u: vu },
+            step: &mut self.step,
+            adamw: self.adamw,
+        }
+    }
+
+    /// A trainer's weights and moments, row-major.
+    fn of<const V: usize, const D: usize>(t: &Trainer<V, D>) -> Owned {
+        let (v, d) = (t.model.vocab_len(), t.model.d_model());
+        let e = |g: &Grads<V, D>| (0..v * d).map(|n| g.w_e[(n / d, n % d)]).collect();
+        let u = |g: &Grads<V, D>| (0..d * v).map(|n| g.w_u[(n / v, n % v)]).collect();
+        let (m, o) = (&t.model, &t.opt);
+        Owned {
+            d,
+            w: [
+                m.w_e_row_major().collect(),
+                m.w_u_row_major().collect(),
+                e(&o.m),
+                u(&o.m),
+                e(&o.v),
+                u(&o.v),
+            ],
+            step: o.step,
+            adamw: o.config,
+        }
     }
 }
 
@@ -52,90 +78,141 @@ fn sparse<const V: usize>(b: &Bigrams<V>) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
 
 /// A fixed, skewed token sequence over `v` tokens of which the last never occurs (an all-zero row
 /// and column) and low ids are frequent, so that rows range from dense to empty.
-fn corpus<const V: usize>(v: usize, len: usize) -> Bigrams<V> {
+fn tokens(v: usize, len: usize) -> impl Iterator<Item = usize> {
     let mut x = 2_463_534_242u32;
-    let tokens = (0..v - 1).chain((0..len).map(move |_| {
+    (0..v - 1).chain((0..len).map(move |_| {
         x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
         let u = (x >> 8) as u64 % (v as u64 - 1);
         (u * u / (v as u64 - 1)) as usize
-    }));
-    Bigrams::from_tokens(v, tokens).expect("tokens below v")
+    }))
 }
 
-/// `epochs` epochs of a `v × d` model in tiles of `tile_rows` rows on `be`'s device, against
-/// `Trainer::run` on the CPU, from `init_torch` and one CPU epoch first (so that the moments and
-/// the step count start away from zero).
-fn tiled_matches_trainer<const V: usize, const D: usize>(
-    be: Backend,
-    v: usize,
-    d: usize,
-    tile_rows: usize,
-    epochs: u32,
-) {
+fn corpus<const V: usize>(v: usize, len: usize) -> Bigrams<V> {
+    Bigrams::from_tokens(v, tokens(v, len)).expect("tokens below v")
+}
+
+/// The same counts as sparse rows, built from the token pairs (no V×V table).
+fn sparse_corpus(v: usize, len: usize) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
+    let t: Vec<usize> = tokens(v, len).collect();
+    let mut pairs: Vec<(usize, u32)> = t.windows(2).map(|w| (w[0], w[1] as u32)).collect();
+    pairs.sort_unstable();
+    let (mut starts, mut cols, mut counts) = (vec![0; v + 1], vec![], vec![]);
+    for (n, &(i, j)) in pairs.iter().enumerate() {
+        if n > 0 && pairs[n - 1] == (i, j) {
+            *counts.last_mut().unwrap() += 1;
+        } else {
+            cols.push(j);
+            counts.push(1u64);
+        }
+        starts[i + 1] = cols.len();
+    }
+    for i in 1..=v {
+        starts[i] = starts[i].max(starts[i - 1]);
+    }
+    (starts, cols, counts)
+}
+
+/// The device of a cuda or ptxsim backend, with tiles of `tile_rows` rows.
+fn device(be: Backend, tile_rows: usize) -> (Device, &'static str) {
     let zl_cli::backend::Backend::Cuda(mut dev) = be.0 else {
         panic!("the tiled kernels run on cuda or ptxsim only")
     };
     dev.set_big_tile_rows(Some(tile_rows)).unwrap();
     let name = if dev.is_simulated() { "ptxsim" } else { "cuda" };
-    // Trainer<300, _> holds 300×300 matrices: a stack of its own.
-    let (want_losses, want_final, start, end, b) = std::thread::Builder::new()
-        .stack_size(64 << 20)
-        .spawn(move || {
-            let b = corpus::<V>(v, 20 * v);
-            let cfg = AdamWConfig {
-                weight_decay: 0.1,
-                ..AdamWConfig::default()
-            };
-            let mut t = Trainer::new(Model::<V, D>::init_torch(5, v, d).unwrap(), cfg);
-            t.run(&b, 1, |_, _| {}).unwrap();
-            let start = state_of(&t, v, d);
-            let mut losses = vec![];
-            let f = t.run(&b, epochs, |_, l| losses.push(l)).unwrap();
-            (losses, f, start, state_of(&t, v, d), sparse(&b))
-        })
-        .unwrap()
-        .join()
-        .unwrap();
-    let csr = Csr::new(v, &b.0, &b.1, &b.2).unwrap();
-    let mut got = start;
-    let t0 = std::time::Instant::now();
-    let run = dev.step_big(&csr, &mut got, epochs).unwrap();
-    assert_bits("per-epoch loss", &run.losses, &want_losses);
-    assert_bits("final loss", &[run.final_loss], &[want_final]);
-    assert_bits("weights", &got.weights, &end.weights);
-    assert_bits("first moments", &got.m, &end.m);
-    assert_bits("second moments", &got.v, &end.v);
-    assert_eq!(got.step, end.step, "AdamW step count");
+    (dev, name)
+}
+
+/// Asserts that a device run equals the reference's, bit for bit.
+fn assert_same(got: &Owned, run: &zl_cuda::BigRun, want: &Owned, losses: &[f32], last: f32) {
+    assert_bits("per-epoch loss", &run.losses, losses);
+    assert_bits("final loss", &[run.final_loss], &[last]);
+    assert_bits("weights", &got.w[..2].concat(), &want.w[..2].concat());
+    assert_bits(
+        "first moments",
+        &got.w[2..4].concat(),
+        &want.w[2..4].concat(),
+    );
+    assert_bits(
+        "second moments",
+        &got.w[4..].concat(),
+        &want.w[4..].concat(),
+    );
+    assert_eq!(got.step, want.step, "AdamW step count");
     assert_ne!(
-        want_losses[0].to_bits(),
-        want_final.to_bits(),
+        losses[0].to_bits(),
+        last.to_bits(),
         "the loss did not change"
     );
+}
+
+/// Past the dense tiers: 300 tokens, d_model 8, 2 epochs after one on the CPU (so that the
+/// moments and the step count start away from zero), weight decay; tiles of 128, 128 and 44 rows
+/// on the device, 64 on the CPU. Against `zl_core::big`.
+fn v300(be: Backend) {
+    let (v, d, epochs) = (300, 8, 2);
+    let (dev, name) = device(be, 128);
+    let (starts, cols, counts) = sparse_corpus(v, 20 * v);
+    let csr = Csr::new(v, &starts, &cols, &counts).unwrap();
+    let mut start = Owned {
+        d,
+        w: std::array::from_fn(|_| vec![0f32; v * d]),
+        step: 0,
+        adamw: AdamWConfig {
+            weight_decay: 0.1,
+            ..AdamWConfig::default()
+        },
+    };
+    let [w_e, w_u, ..] = &mut start.w;
+    big::init_torch(5, d, w_e, w_u);
+    let mut buf = vec![0f32; Scratch::len(v, d, 64)];
+    let mut scratch = Scratch::new(&mut buf, v, d, 64).unwrap();
+    big::epoch(&mut start.state(), &csr, &mut scratch);
+    let mut want = start.clone();
+    let mut losses = vec![];
+    let last = big::run(&mut want.state(), &csr, &mut scratch, epochs, |_, l| {
+        losses.push(l)
+    })
+    .unwrap();
+    let mut got = start;
+    let t0 = std::time::Instant::now();
+    let run = dev.step_big(&csr, &mut got.state(), epochs).unwrap();
+    assert_same(&got, &run, &want, &losses, last);
     println!(
-        "{name}: {v} tokens x d_model {d}, tiles of {tile_rows} rows, {epochs} epochs in {:.1} s: \
-         losses, final loss, weights and moments bit-identical to Trainer",
+        "{name}: {v} tokens x d_model {d}, tiles of 128 rows, {epochs} epochs in {:.1} s: losses, \
+         final loss, weights and moments bit-identical to zl_core::big",
         t0.elapsed().as_secs_f64()
     );
 }
 
-/// Past the dense tiers (256 tokens): 300 tokens, d_model 8, tiles of 128, 128 and 44 rows.
-fn v300(be: Backend) {
-    tiled_matches_trainer::<300, 8>(be, 300, 8, 128, 2);
-}
-
-/// A small model, tiles of 16, 16 and 8 rows, an odd d_model, three epochs.
+/// A small model (40 tokens, an odd d_model of 5), tiles of 16, 16 and 8 rows, three epochs after
+/// one, against `Trainer::run`.
 fn small(be: Backend) {
-    tiled_matches_trainer::<40, 5>(be, 40, 5, 16, 3);
+    let (dev, name) = device(be, 16);
+    let b = corpus::<40>(40, 800);
+    let cfg = AdamWConfig {
+        weight_decay: 0.1,
+        ..AdamWConfig::default()
+    };
+    let mut t = Trainer::new(Model::<40, 5>::init_torch(5, 40, 5).unwrap(), cfg);
+    t.run(&b, 1, |_, _| {}).unwrap();
+    let mut got = Owned::of(&t);
+    let mut losses = vec![];
+    let last = t.run(&b, 3, |_, l| losses.push(l)).unwrap();
+    let (starts, cols, counts) = sparse(&b);
+    let csr = Csr::new(40, &starts, &cols, &counts).unwrap();
+    let run = dev.step_big(&csr, &mut got.state(), 3).unwrap();
+    assert_same(&got, &run, &Owned::of(&t), &losses, last);
+    println!("{name}: 40 tokens x d_model 5, tiles of 16 rows, 3 epochs: bit-identical to Trainer");
 }
 
 #[test]
-fn tiled_v300_matches_trainer_ptxsim() {
-    run_on("ptxsim", "tiled_v300_matches_trainer_ptxsim", v300);
+fn tiled_v300_matches_big_ptxsim() {
+    run_on("ptxsim", "tiled_v300_matches_big_ptxsim", v300);
 }
 
 #[test]
-fn tiled_v300_matches_trainer_cuda() {
-    run_on("cuda", "tiled_v300_matches_trainer_cuda", v300);
+fn tiled_v300_matches_big_cuda() {
+    run_on("cuda", "tiled_v300_matches_big_cuda", v300);
 }
 
 #[test]
@@ -202,7 +279,15 @@ fn tiled_refuses_mismatched_shapes() {
     };
     let (starts, cols, counts) = (vec![0, 1, 1], vec![1u32], vec![3u64]);
     let csr = Csr::new(2, &starts, &cols, &counts).unwrap();
-    let mut s = BigState::new(3, 2, &[0.0; 6], &[0.0; 6], AdamWConfig::default()).unwrap();
-    let e = dev.step_big(&csr, &mut s, 1).unwrap_err().to_string();
-    assert!(e.contains("3 tokens") && e.contains("2"), "{e}");
+    let mut o = Owned {
+        d: 2,
+        w: std::array::from_fn(|_| vec![0f32; 6]),
+        step: 0,
+        adamw: AdamWConfig::default(),
+    };
+    let e = dev
+        .step_big(&csr, &mut o.state(), 1)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("2 tokens x d_model 2"), "{e}");
 }

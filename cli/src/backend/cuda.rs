@@ -5,8 +5,11 @@
 //! another. Either way every epoch runs and the divergence rule is then applied to what returns.
 
 use anyhow::Result;
-use zl_core::{Bigrams, Csr, Trainer};
-use zl_cuda::{BigState, Device};
+use zl_core::{
+    big::{Pair, State},
+    Bigrams, Csr, Grads, Trainer,
+};
+use zl_cuda::Device;
 
 use super::{Backend, Diverged, Run};
 
@@ -125,7 +128,7 @@ pub(super) fn train_states<const V: usize, const D: usize>(
 pub(super) fn step_big(
     dev: &Device,
     counts: &Csr,
-    state: &mut BigState,
+    state: &mut State<'_>,
     epochs: u32,
 ) -> Result<zl_cuda::BigRun> {
     dev.step_big(counts, state, epochs)
@@ -157,9 +160,23 @@ fn train_tiled<const V: usize, const D: usize>(
         .map_err(|e| anyhow::anyhow!("the bigram counts as sparse rows: {e:?}"))?;
     let mut runs = Vec::with_capacity(trainers.len());
     for (model, mut trainer) in trainers.into_iter().enumerate() {
-        let mut state = big_state(&trainer);
-        let ran = step_big(dev, &csr, &mut state, epochs)?;
-        put_state(&state, &mut trainer)?;
+        let (v, d) = (trainer.model.vocab_len(), trainer.model.d_model());
+        let mut w = row_major(&trainer);
+        let ran = {
+            let [we, wu, me, mu, ve, vu] = &mut w;
+            let mut state = State {
+                d_model: d,
+                weights: Pair { w_e: we, w_u: wu },
+                m: Pair { w_e: me, w_u: mu },
+                v: Pair { w_e: ve, w_u: vu },
+                step: &mut trainer.opt.step,
+                adamw: trainer.opt.config,
+            };
+            step_big(dev, &csr, &mut state, epochs)?
+        };
+        trainer.model = zl_core::Model::from_row_major(v, d, &w[0], &w[1])?;
+        put(&w[2], &w[3], &mut trainer.opt.m, v, d);
+        put(&w[4], &w[5], &mut trainer.opt.v, v, d);
         let mut run = Run {
             trainer,
             losses: ran.losses,
@@ -178,40 +195,35 @@ fn train_tiled<const V: usize, const D: usize>(
     Ok(runs)
 }
 
-/// A trainer's weights, moments and step as the tiled kernels take them (row-major).
-fn big_state<const V: usize, const D: usize>(t: &Trainer<V, D>) -> BigState {
-    let (m, o) = (&t.model, &t.opt);
-    let (v, d) = (m.vocab_len(), m.d_model());
-    let rows = |g: &zl_core::Grads<V, D>| -> Vec<f32> {
-        let e = (0..v * d).map(|n| g.w_e[(n / d, n % d)]);
-        e.chain((0..d * v).map(|n| g.w_u[(n / v, n % v)])).collect()
-    };
-    BigState {
-        vocab_len: v,
-        d_model: d,
-        weights: m.w_e_row_major().chain(m.w_u_row_major()).collect(),
-        m: rows(&o.m),
-        v: rows(&o.v),
-        step: o.step,
-        config: o.config,
-    }
+/// A trainer's W_E, W_U, m_E, m_U, v_E and v_U, row-major over its own size, as zl-core's `big`
+/// takes them.
+fn row_major<const V: usize, const D: usize>(t: &Trainer<V, D>) -> [Vec<f32>; 6] {
+    let (v, d) = (t.model.vocab_len(), t.model.d_model());
+    let e = |g: &Grads<V, D>| (0..v * d).map(|n| g.w_e[(n / d, n % d)]).collect();
+    let u = |g: &Grads<V, D>| (0..d * v).map(|n| g.w_u[(n / v, n % v)]).collect();
+    let m = &t.model;
+    [
+        m.w_e_row_major().collect(),
+        m.w_u_row_major().collect(),
+        e(&t.opt.m),
+        u(&t.opt.m),
+        e(&t.opt.v),
+        u(&t.opt.v),
+    ]
 }
 
-/// The inverse of [`big_state`].
-fn put_state<const V: usize, const D: usize>(s: &BigState, t: &mut Trainer<V, D>) -> Result<()> {
-    let (v, d) = (s.vocab_len, s.d_model);
-    let vd = v * d;
-    t.model = zl_core::Model::from_row_major(v, d, s.w_e(), s.w_u())?;
-    let put = |src: &[f32], g: &mut zl_core::Grads<V, D>| {
-        for n in 0..vd {
-            g.w_e[(n / d, n % d)] = src[n];
-            g.w_u[(n / v, n % v)] = src[vd + n];
-        }
-    };
-    put(&s.m, &mut t.opt.m);
-    put(&s.v, &mut t.opt.v);
-    t.opt.step = s.step;
-    Ok(())
+/// Row-major `w_e` (v×d) and `w_u` (d×v) into `g`.
+fn put<const V: usize, const D: usize>(
+    w_e: &[f32],
+    w_u: &[f32],
+    g: &mut Grads<V, D>,
+    v: usize,
+    d: usize,
+) {
+    for n in 0..v * d {
+        g.w_e[(n / d, n % d)] = w_e[n];
+        g.w_u[(n / v, n % v)] = w_u[n];
+    }
 }
 
 impl<const V: usize, const D: usize> Run<V, D> {

@@ -2,7 +2,9 @@
 //! sparse bigram table from a fixed seed, a model of `--big-d` dimensions, `--big-epochs` epochs
 //! of `Device::step_big` timed `--repeats` times (median and minimum), then E epochs from the
 //! same start checked against zl-core on the CPU, bit for bit (losses, final loss, weights and
-//! both moments; E = 0: not checked, and the record says so). Records are JSON Lines of kinds
+//! both moments; E = 0: not checked, and the record says so) with zl-core's large-V reference
+//! (`zl_core::big`, one thread), where the time budget holds the CPU's time as foreseen from the
+//! previous check. Records are JSON Lines of kinds
 //! `big_device`, `big_time`, `big_check`, `big_skip` and `big_done`.
 
 use std::{
@@ -11,11 +13,16 @@ use std::{
 };
 
 use serde_json::json;
-use zl_core::{rng::TorchGenerator, AdamWConfig, Csr};
-use zl_cuda::{BigState, Device};
+use zl_core::{
+    big::{self, Pair, Scratch, State},
+    AdamWConfig, Csr,
+};
+use zl_cuda::Device;
 
-use super::{cpu::cpu_epochs, emit, median, min, Args};
+use super::{emit, median, min, Args};
 
+/// Rows of the CPU reference's tile.
+const CPU_TILE_ROWS: usize = 256;
 /// Tokens of the synthetic text behind each table.
 const TOKENS: usize = 1_000_000;
 /// Its seed.
@@ -76,18 +83,59 @@ fn zipf_table(v: usize) -> Table {
     t
 }
 
-/// `W_E = randn(v, d) / sqrt(d)`, then `W_U = randn(d, v) / sqrt(d)` from one generator (the
-/// notebook's initialisation), with fresh AdamW state.
-fn init(v: usize, d: usize) -> BigState {
-    let scale = libm::sqrt(d as f64) as f32;
-    let mut g = TorchGenerator::new(0);
-    let (mut w_e, mut w_u) = (vec![0f32; v * d], vec![0f32; d * v]);
-    g.randn(&mut w_e);
-    g.randn(&mut w_u);
-    w_e.iter_mut()
-        .chain(w_u.iter_mut())
-        .for_each(|w| *w /= scale);
-    BigState::new(v, d, &w_e, &w_u, AdamWConfig::default()).expect("the shapes above")
+/// A model and its AdamW state, owned: W_E, W_U, m_E, m_U, v_E, v_U (row-major) and the step.
+#[derive(Clone)]
+struct Owned {
+    d: usize,
+    w: [Vec<f32>; 6],
+    step: u32,
+}
+
+impl Owned {
+    /// `zl_core::big::init_torch(0)` (the notebook's initialisation) and fresh AdamW state.
+    fn init(v: usize, d: usize) -> Owned {
+        let mut o = Owned {
+            d,
+            w: std::array::from_fn(|_| vec![0f32; v * d]),
+            step: 0,
+        };
+        let [w_e, w_u, ..] = &mut o.w;
+        big::init_torch(0, d, w_e, w_u);
+        o
+    }
+
+    fn state(&mut self) -> State<'_> {
+        let [we, wu, me, mu, ve, vu] = &mut self.w;
+        State {
+            d_model: self.d,
+            weights: Pair { w_e: we, w_u: wu },
+            m: Pair { w_e: me, w_u: mu },
+            v: Pair { w_e: ve, w_u: vu },
+            step: &mut self.step,
+            adamw: AdamWConfig::default(),
+        }
+    }
+
+    fn weights(&self) -> Vec<f32> {
+        self.w[..2].concat()
+    }
+
+    fn moments(&self) -> Vec<f32> {
+        self.w[2..].concat()
+    }
+}
+
+/// `epochs` epochs of zl-core's large-V reference: each epoch's loss, then the final loss.
+fn cpu_epochs(c: &Csr, o: &mut Owned, epochs: u32) -> (Vec<f32>, f32) {
+    let (v, d) = (c.vocab_len(), o.d);
+    let rows = CPU_TILE_ROWS.min(v);
+    let mut buf = vec![0f32; Scratch::len(v, d, rows)];
+    let mut scratch = Scratch::new(&mut buf, v, d, rows).expect("the scratch's size");
+    let mut s = o.state();
+    let losses = (0..epochs)
+        .map(|_| big::epoch(&mut s, c, &mut scratch))
+        .collect();
+    (losses, big::loss(&s, c, &mut scratch))
 }
 
 /// How many elements of `a` and `b` have equal bits.
@@ -105,7 +153,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
         "kind": "big_device", "device": dev.describe(), "simulated": dev.is_simulated(),
         "d_model": d, "epochs": args.big_epochs, "repeats": args.repeats,
         "tokens": TOKENS, "budget_s": args.budget.as_secs(),
-        "cpu_threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+        "cpu_reference": "zl_core::big, one thread",
     }));
     let (mut errors, mut all_ok) = (0u32, true);
     // The CPU's last check: (v, epochs + 1 passes, ms), to foresee the next one's time.
@@ -113,7 +161,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
     for &(v, check_epochs) in &args.big {
         let t = zipf_table(v);
         let csr = Csr::new(v, &t.row_start, &t.col, &t.count).expect("a valid table");
-        let start = init(v, d);
+        let start = Owned::init(v, d);
         eprintln!(
             "large V: {v} tokens x d_model {d}, {} pairs, {} epochs a run",
             csr.pairs(),
@@ -121,7 +169,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
         );
         // One epoch first, untimed: the first use JIT-compiles kernels/big.ptx.
         let mut warm = start.clone();
-        if let Err(e) = dev.step_big(&csr, &mut warm, 1) {
+        if let Err(e) = dev.step_big(&csr, &mut warm.state(), 1) {
             errors += 1;
             eprintln!("  launch FAILED: {e}");
             emit(json!({"kind": "big_time", "v": v, "d_model": d, "error": e.to_string()}));
@@ -144,7 +192,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
             }
             let mut s = start.clone();
             let wall = Instant::now();
-            match dev.step_big(&csr, &mut s, args.big_epochs) {
+            match dev.step_big(&csr, &mut s.state(), args.big_epochs) {
                 Ok(run) => {
                     wall_ms.push(wall.elapsed().as_secs_f64() * 1e3);
                     kernel_ms.push(run.kernel_time.as_secs_f64() * 1e3);
@@ -153,7 +201,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
                         .losses
                         .iter()
                         .chain([&run.final_loss])
-                        .chain(&s.weights)
+                        .chain(&s.weights())
                         .map(|x| x.to_bits())
                         .collect();
                     match &first {
@@ -209,7 +257,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
             }
         }
         let mut gpu = start.clone();
-        let run = match dev.step_big(&csr, &mut gpu, check_epochs) {
+        let run = match dev.step_big(&csr, &mut gpu.state(), check_epochs) {
             Ok(r) => r,
             Err(e) => {
                 errors += 1;
@@ -222,19 +270,19 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
         let (losses, final_loss) = cpu_epochs(&csr, &mut cpu, check_epochs);
         let cpu_ms = t0.elapsed().as_secs_f64() * 1e3;
         cpu_rate = Some((v, check_epochs + 1, cpu_ms));
-        let moments: Vec<f32> = [&gpu.m[..], &gpu.v[..]].concat();
-        let cpu_moments: Vec<f32> = [&cpu.m[..], &cpu.v[..]].concat();
+        let (moments, cpu_moments) = (gpu.moments(), cpu.moments());
+        let (weights, cpu_weights) = (gpu.weights(), cpu.weights());
         let rec = json!({
             "kind": "big_check", "v": v, "d_model": d, "epochs": check_epochs, "cpu_ms": cpu_ms,
             "losses_bits_equal": same(&run.losses, &losses), "losses": losses.len(),
             "final_loss_bits_equal": run.final_loss.to_bits() == final_loss.to_bits(),
-            "weights_bits_equal": same(&gpu.weights, &cpu.weights), "weights": cpu.weights.len(),
+            "weights_bits_equal": same(&weights, &cpu_weights), "weights": cpu_weights.len(),
             "moments_bits_equal": same(&moments, &cpu_moments), "moments": cpu_moments.len(),
             "final_loss_gpu": run.final_loss, "final_loss_cpu": final_loss,
         });
         let ok = rec["losses_bits_equal"] == losses.len()
             && rec["final_loss_bits_equal"] == true
-            && rec["weights_bits_equal"] == cpu.weights.len()
+            && rec["weights_bits_equal"] == cpu_weights.len()
             && rec["moments_bits_equal"] == cpu_moments.len();
         all_ok &= ok;
         eprintln!(

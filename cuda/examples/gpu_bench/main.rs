@@ -27,7 +27,6 @@ use zl_core::{AdamWConfig, Bigrams, SeedModel, TrainConfig, Trainer, Vocab, SEED
 use zl_cuda::{Batch, Device, Run};
 
 mod big;
-mod cpu;
 
 /// Issue 5's bounds: every epoch's loss, and the final weights.
 const LOSS_ATOL: f32 = 1e-5;
