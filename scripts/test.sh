@@ -55,7 +55,7 @@ node_ok || fail "node ≥ 20 and npm are needed (found: $(node --version 2>/dev/
 # rather than downloaded again (PyPI's Linux wheel pulls about 5 GB of CUDA libraries with it).
 # transformer-lens 4 imports transformers, datasets, pandas and wandb at import time, so it cannot
 # go in with --no-deps (about 550 MB more than torch).
-py_packages=(torch numpy safetensors transformer-lens==4.3.0 'dask[distributed]' 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel)
+py_packages=(torch numpy safetensors tokenizers transformer-lens==4.3.0 'dask[distributed]' 'maturin>=1.16,<2' pytest nbclient nbformat ipykernel)
 step "Python packages into .venv/: ${py_packages[*]} (several GB the first time)"
 [ -x .venv/bin/python3 ] || python3 -m venv --system-site-packages .venv
 if [ "$(cat .venv/zl-packages 2>/dev/null)" != "${py_packages[*]}" ]; then

@@ -58,7 +58,7 @@ def main():
     same = a.keys() == b.keys() and all(np.array_equal(a[k], b[k]) and a[k].dtype == b[k].dtype for k in a)
     meta = [safe_open(p, "np").metadata() for p in (merged, whole)]
     same = same and meta[0] == meta[1]
-    print(f"counts {a['counts'].dtype} {a['counts'].shape}, {int(a['counts'].sum())} pairs")
+    print(f"counts {a['count'].dtype} over {a['row_start'].shape[0] - 1} tokens, {int(a['count'].sum())} pairs")
     print(f"merge equals the whole: {same}")
 
     by_counts, by_text = checksum(zl, "--counts", merged), checksum(zl, "--corpus", text_path)

@@ -99,7 +99,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
         Some((split, curve)) => Some(heldout::held_out(split, &run.weights, curve)?),
         None => None,
     };
-    let cmp = analysis::compare(&run.weights, &corpus)?;
+    // Saved before the analysis: a model is kept whatever the analysis then says.
     if let Some(path) = &a.save {
         let cfg = &job.config;
         let meta = [
@@ -111,10 +111,11 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             ("backend", name.clone()),
             ("corpus", corpus.source.to_string()),
         ];
-        let bytes = files::to_safetensors(&run.weights, &meta)?;
-        files::write_atomic(path, &bytes).with_context(|| format!("--save {}", path.display()))?;
+        files::save_model(path, &run.weights, &meta)
+            .with_context(|| format!("--save {}", path.display()))?;
         eprintln!("zl train: saved the weights to {}", path.display());
     }
+    let cmp = analysis::compare(&run.weights, &corpus)?;
     if a.json {
         let out = render::json::train(&name, &corpus, &run, &cmp, held.as_ref());
         println!("{out}");

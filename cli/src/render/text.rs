@@ -792,13 +792,19 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
             None => writeln!(w)?,
         }
         let ids = match corpus.source {
+            _ if vocab.tokenizer().is_some() => "the tokenizer's ids",
             Source::Seed => "the notebook's ids",
             Source::File(_) | Source::Stdin(_) | Source::Shuffled { .. } => {
                 "ids in code-point order, as sorted(set(text))"
             }
             Source::Counts(_) => "ids as the count file lists them",
         };
-        writeln!(w, "vocab ({v} characters, {ids}): {}", vocab_dict(vocab))?;
+        writeln!(
+            w,
+            "vocab ({v} {}s, {ids}): {}",
+            vocab.unit(),
+            vocab_dict(vocab)
+        )?;
         writeln!(w, "uniform loss: ln {v} = {}", (v as f64).ln())?;
         writeln!(w)?;
         Ok(())

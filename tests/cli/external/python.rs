@@ -1,7 +1,8 @@
 //! zl against the Python references: PyTorch loads zl's saved weights, numpy recomputes
 //! `zl interpret`'s numbers, the seed notebook's TransformerLens class runs zl's weights (and zl
-//! interprets the notebook's own), and Dask maps `zl count` over shards. The Python is
-//! `ZL_PYTHON` (scripts/test.sh's virtual environment), else python3.
+//! interprets the notebook's own), Dask maps `zl count` over shards, and Hugging Face's
+//! `tokenizers` recounts zl's BPE tokens. The Python is `ZL_PYTHON` (scripts/test.sh's virtual
+//! environment), else python3.
 
 use std::{path::Path, process::Command};
 
@@ -699,5 +700,118 @@ fn the_notebooks_own_trained_weights_are_interpreted_by_zl() {
     assert!(
         (got - want).abs() <= TORCH_LOSS_ATOL,
         "zl interpret {got} vs PyTorch {want}"
+    );
+}
+
+/// The text of the BPE checks: tinyshakespeare where it is here (`ZL_TINYSHAKESPEARE`), else the
+/// GPL-3 text every Debian system has (35 KB: its BPE stops at about 3,100 tokens).
+fn bpe_text() -> std::path::PathBuf {
+    std::env::var_os("ZL_TINYSHAKESPEARE")
+        .map(Into::into)
+        .unwrap_or_else(|| "/usr/share/common-licenses/GPL-3".into())
+}
+
+/// Hugging Face's Python `tokenizers` on the tokenizer.json zl wrote, and numpy's count of its
+/// pairs (tests/scale/bpe_floor.py), as JSON.
+fn independent_count(text: &Path, tokenizer: &Path, count_file: Option<&Path>) -> Value {
+    let mut cmd = Command::new(zl_tests::python());
+    cmd.arg(root().join("tests/scale/bpe_floor.py"))
+        .arg(text)
+        .arg(tokenizer);
+    if let Some(c) = count_file {
+        cmd.arg(c);
+    }
+    let o = cmd.output().unwrap();
+    assert!(
+        o.status.success(),
+        "bpe_floor.py: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    serde_json::from_slice(&o.stdout).unwrap()
+}
+
+/// `zl count --bpe 5000`: the tokenizer it records, loaded by Python's `tokenizers`, gives the
+/// same tokens, the same pairs (every one, exactly) and the same bigram floor as zl counted.
+#[test]
+fn bpe_counts_equal_an_independent_count() {
+    if !python_or_skip(
+        "bpe_counts_equal_an_independent_count",
+        "tokenizers, numpy, safetensors",
+        "tokenizers numpy safetensors",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (text, counts) = (bpe_text(), dir.path().join("c.safetensors"));
+    let o = zl(&[
+        "count",
+        text.to_str().unwrap(),
+        "--bpe",
+        "5000",
+        "--out",
+        counts.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (c, _) = zl_cli::data::counts::read(&counts).unwrap();
+    let t = c.vocab.tokenizer().unwrap();
+    let json_path = dir.path().join("tokenizer.json");
+    std::fs::write(&json_path, t.json()).unwrap();
+    let py = independent_count(&text, &json_path, Some(&counts));
+    assert_eq!(py["count_file_equal"], true, "{py}");
+    assert_eq!(py["vocab"], c.vocab.len());
+    assert_eq!(py["tokens"], c.chars);
+    let (zl_floor, py_floor) = (c.bigram_entropy(), py["floor"].as_f64().unwrap());
+    assert!(
+        (zl_floor - py_floor).abs() < 1e-12 * zl_floor,
+        "{zl_floor} vs {py_floor}"
+    );
+}
+
+/// `zl train --bpe 5000 --d-model 64 --save`: the floor zl prints equals the floor of Python's
+/// `tokenizers` loading the tokenizer.json saved beside the model, and numpy counting; the model
+/// records that tokenizer's hash.
+#[test]
+fn bpe_training_floor_equals_an_independent_count() {
+    if !python_or_skip(
+        "bpe_training_floor_equals_an_independent_count",
+        "tokenizers, numpy",
+        "tokenizers numpy",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (text, model) = (bpe_text(), dir.path().join("m.safetensors"));
+    let o = zl(&[
+        "train",
+        "--corpus",
+        text.to_str().unwrap(),
+        "--bpe",
+        "5000",
+        "--d-model",
+        "64",
+        "--epochs",
+        "2",
+        "--save",
+        model.to_str().unwrap(),
+        "--json",
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let out: Value = serde_json::from_str(&o.stdout).unwrap();
+    let beside = dir.path().join("m.tokenizer.json");
+    let py = independent_count(&text, &beside, None);
+    let (zl_floor, py_floor) = (
+        out["bigram_entropy"].as_f64().unwrap(),
+        py["floor"].as_f64().unwrap(),
+    );
+    assert!(
+        (zl_floor - py_floor).abs() < 1e-12 * zl_floor,
+        "{zl_floor} vs {py_floor}"
+    );
+    let t = zl_cli::data::tokenizer::Tokenizer::from_file(&beside).unwrap();
+    let bytes = std::fs::read(&model).unwrap();
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).unwrap();
+    assert_eq!(
+        header.metadata().as_ref().unwrap()["tokenizer_sha256"],
+        t.hash()
     );
 }
