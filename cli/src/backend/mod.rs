@@ -179,8 +179,10 @@ impl Backend {
         matches!(self, Backend::Cuda(dev) if dev.is_simulated())
     }
 
-    /// Whether a model of `vocab_len` tokens × `d_model` fits (a GPU block's shared memory).
+    /// Whether a model of `vocab_len` tokens × `d_model` fits (this machine's memory, and a GPU
+    /// block's shared memory).
     pub fn check_size(&self, vocab_len: usize, d_model: usize) -> Result<()> {
+        crate::data::memory::check_training(vocab_len, d_model)?;
         match self {
             Backend::Cpu(_) => Ok(()),
             Backend::Cuda(dev) => cuda::check_size(dev, vocab_len, d_model),

@@ -6,6 +6,7 @@
 pub mod corpus;
 pub mod counts;
 pub mod files;
+pub mod memory;
 pub mod merge;
 pub mod pairs;
 pub mod tokenizer;
