@@ -135,6 +135,9 @@ struct Own {
     n: Vec<f32>,
 }
 
+/// Columns of a tile per pass of the products that read it: 128 × (48 rows) floats, 24 KiB.
+const CHUNK: usize = 128;
+
 /// What every thread reads during an epoch.
 struct Shared<'a> {
     v: usize,
@@ -364,19 +367,23 @@ fn rows<S: Lanes, const NB: usize, const NV: usize>(
     }
     debug_assert_eq!(q, p1 - p0);
 
-    // ∂W_E[i,k] = 0 + Σ_j W_U[k,j]·G_ij, j ascending; then into the rows.
+    // ∂W_E[i,k] = 0 + Σ_j W_U[k,j]·G_ij, j ascending, `CHUNK` columns of the tile at a time
+    // (which stay in the first-level cache for every block of k; each sum goes on from where
+    // the chunk before left it); then into the rows.
     for p in (0..rp).step_by(panel) {
-        kernel_cols::<S, NB, NV>(
-            d,
-            &g[p..],
-            rp,
-            v,
-            sh.wut,
-            (1, d),
-            &mut o.ge_t[p..],
-            rp,
-            false,
-        );
+        for j0 in (0..v).step_by(CHUNK) {
+            kernel_cols::<S, NB, NV>(
+                d,
+                &g[j0 * rp + p..],
+                rp,
+                CHUNK.min(v - j0),
+                &sh.wut[j0 * d..],
+                (1, d),
+                &mut o.ge_t[p..],
+                rp,
+                j0 > 0,
+            );
+        }
     }
     let ge = &mut me.ge[m];
     for r in 0..nr {
@@ -386,30 +393,36 @@ fn rows<S: Lanes, const NB: usize, const NV: usize>(
     }
 }
 
-/// The column phase: tile `tile`'s rows (`g`, its `G`) added to this thread's columns of
-/// `∂W_U` (transposed, `dp` per column), row after row.
+/// The column phase: the tiles `tiles` (their `G`s, `gs`) added to this thread's columns of
+/// `∂W_U` (transposed, `dp` per column), row after row, tile after tile, `CHUNK` columns at a
+/// time (which stay in the first-level cache across the tiles).
 #[inline(always)]
 fn columns<S: Lanes, const NB: usize, const NV: usize>(
     sh: &Shared<'_>,
     me: &mut Mine<'_>,
-    tile: usize,
-    g: &[f32],
+    tiles: core::ops::Range<usize>,
+    gs: &[&[f32]],
 ) {
     let (rp, dp, l) = (sh.rp, sh.dp, S::L);
-    let i0 = tile * sh.rows;
-    let nr = sh.rows.min(sh.v - i0);
-    let (j0, nc) = (me.cols.start, me.cols.len());
-    let x = &sh.wep[i0 * dp..];
-    let mut k0 = 0;
-    while k0 < dp {
-        let out = &mut me.gut[k0..];
-        let b = &g[j0 * rp..];
-        if dp - k0 >= NV * l {
-            kernel_cols::<S, NB, NV>(nc, &x[k0..], dp, nr, b, (rp, 1), out, dp, true);
-            k0 += NV * l;
-        } else {
-            kernel_cols::<S, NB, 1>(nc, &x[k0..], dp, nr, b, (rp, 1), out, dp, true);
-            k0 += l;
+    let cols = me.cols.clone();
+    for c0 in (0..cols.len()).step_by(CHUNK) {
+        let nc = CHUNK.min(cols.len() - c0);
+        let j0 = cols.start + c0;
+        let mut k0 = 0;
+        while k0 < dp {
+            let nv = if dp - k0 >= NV * l { NV } else { 1 };
+            for (tile, g) in tiles.clone().zip(gs) {
+                let i0 = tile * sh.rows;
+                let nr = sh.rows.min(sh.v - i0);
+                let x = &sh.wep[i0 * dp + k0..];
+                let (b, out) = (&g[j0 * rp..], &mut me.gut[c0 * dp + k0..]);
+                if nv == NV {
+                    kernel_cols::<S, NB, NV>(nc, x, dp, nr, b, (rp, 1), out, dp, true);
+                } else {
+                    kernel_cols::<S, NB, 1>(nc, x, dp, nr, b, (rp, 1), out, dp, true);
+                }
+            }
+            k0 += nv * l;
         }
     }
 }
@@ -431,16 +444,17 @@ fn worker<S: Lanes, const NB: usize, const NV: usize>(sh: &Shared<'_>, me: &mut 
             }
         }
         if sh.grad && s >= 1 {
-            let group = s - 1;
-            for u in 0..tt {
-                let tile = group * tt + u;
-                if tile < sh.tiles {
-                    let g = sh.bufs[(group % 2) * tt + u]
+            let group = (s - 1) * tt..(s * tt).min(sh.tiles);
+            let guards: Vec<_> = group
+                .clone()
+                .map(|tile| {
+                    sh.bufs[((s - 1) % 2) * tt + tile % tt]
                         .read()
-                        .expect("no thread panics holding a tile");
-                    columns::<S, NB, NV>(sh, me, tile, &g);
-                }
-            }
+                        .expect("no thread panics holding a tile")
+                })
+                .collect();
+            let gs: Vec<&[f32]> = guards.iter().map(|g| &g[..]).collect();
+            columns::<S, NB, NV>(sh, me, group, &gs);
         }
         if sh.grad {
             sh.barrier.wait();
