@@ -324,12 +324,13 @@ fn rows<S: Lanes, const NB: usize, const NV: usize>(
     }
 
     // Loss terms over the pairs (a zero count's term adds nothing where every term is
-    // finite), else the reference's dense sum; then G at the pairs, in place of their logits.
+    // finite), else the reference's dense sum; then G at the pairs (from their exponentials,
+    // still in the tile), in place of their logits.
     let loss = &mut me.loss[m];
     for r in 0..nr {
         let i = i0 + r;
         let (a, b) = (rs[i] - p0, rs[i + 1] - p0);
-        let (lse, mx, s, n) = (o.lse[r], o.mx[r], o.sum[r], o.n[r]);
+        let (lse, s, n) = (o.lse[r], o.sum[r], o.n[r]);
         loss[r] = if lse.is_finite() && (lse + o.neg_min[r]).is_finite() {
             let mut acc = 0.0f32;
             for (l, &c) in o.pairs[a..b].iter().zip(&counts[p0 + a..p0 + b]) {
@@ -340,8 +341,13 @@ fn rows<S: Lanes, const NB: usize, const NV: usize>(
             big::logits_row(&sh.w_e[i * d..(i + 1) * d], sh.w_u, &mut o.row);
             big::loss_term(&o.row, lse, &cols[p0 + a..p0 + b], &counts[p0 + a..p0 + b])
         };
-        for (l, &c) in o.pairs[a..b].iter_mut().zip(&counts[p0 + a..p0 + b]) {
-            let p = math::exp(*l - mx) / s;
+        let at = p0 + a..p0 + b;
+        for ((l, &j), &c) in o.pairs[a..b]
+            .iter_mut()
+            .zip(&cols[at.clone()])
+            .zip(&counts[at])
+        {
+            let p = g[j as usize * rp + r] / s;
             *l = (n * p - c as f32) / sh.big_n;
         }
     }
@@ -516,7 +522,8 @@ instance!(simd128, crate::wide::Simd128, 4, 3);
 
 impl Big {
     /// Scratch for a `v` × `d` model on `isa` with `threads` threads (at least 1) and tiles of
-    /// `tile_rows` rows (`None`: two panels of the instance's micro-kernel).
+    /// `tile_rows` rows (`None`: one panel of the instance's micro-kernel, 48 rows in AVX-512, which
+    /// with V = 5,000 fills about half of a 2 MiB second-level cache).
     pub fn new(isa: Isa, threads: usize, tile_rows: Option<usize>, v: usize, d: usize) -> Big {
         let threads = threads.max(1);
         let (panel, lanes) = match isa.0 {
@@ -531,7 +538,7 @@ impl Big {
             #[cfg(all(target_arch = "wasm32", target_feature = "simd128"))]
             Kind::Portable | Kind::Simd128 => (simd128::PANEL, 4),
         };
-        let rows = tile_rows.unwrap_or(2 * panel).clamp(1, v.max(1));
+        let rows = tile_rows.unwrap_or(panel).clamp(1, v.max(1));
         let rp = rows.div_ceil(panel) * panel;
         let dp = d.div_ceil(lanes) * lanes;
         let own = (0..threads)
