@@ -13,7 +13,8 @@
 //!   in the lanes.
 //!
 //! The phases alternate on two sets of tile buffers: while the threads compute the rows of
-//! group `g`, they add group `g − 1`'s tiles to their columns; one barrier per group.
+//! group `g` (`PER` tiles each), they add group `g − 1`'s tiles to their columns; one barrier per
+//! group.
 //!
 //! The sparse counts enter through the pairs that occur only: `G_ij = (n_i·p_ij − 0)/N` is
 //! `(n_i·p_ij)/N` (subtracting +0 changes no float), computed over the whole tile and then
@@ -112,7 +113,7 @@ pub struct Big {
     row_loss: Vec<f32>,
     /// Each row's count total `n_i` as f32.
     n: Vec<f32>,
-    /// Two sets of one tile buffer per thread (`v × rp`, column by column).
+    /// Two sets of `PER` tile buffers per thread (`v × rp`, column by column).
     tiles: Vec<RwLock<Vec<f32>>>,
     own: Vec<Own>,
 }
@@ -135,6 +136,11 @@ struct Own {
     n: Vec<f32>,
 }
 
+/// Tiles each thread computes between two barriers: a group is `PER` × threads tiles. More
+/// barriers cost nothing measurable here (4 gave the same epoch times at V = 5,000); each adds
+/// 2 × threads tiles of memory.
+const PER: usize = 1;
+
 /// Columns of a tile per pass of the products that read it: 128 × (48 rows) floats, 24 KiB.
 const CHUNK: usize = 128;
 
@@ -146,6 +152,8 @@ struct Shared<'a> {
     rp: usize,
     dp: usize,
     threads: usize,
+    /// Tiles per thread per group.
+    per: usize,
     tiles: usize,
     groups: usize,
     grad: bool,
@@ -161,7 +169,7 @@ struct Shared<'a> {
 }
 
 /// What one thread writes during an epoch: its scratch, the rows of `∂W_E` and loss terms of its
-/// tiles (tile `t + m·threads` is its `m`th), and its block of `∂W_U`'s columns.
+/// tiles (in ascending order), and its block of `∂W_U`'s columns.
 struct Mine<'a> {
     t: usize,
     own: &'a mut Own,
@@ -246,19 +254,19 @@ fn kernel_cols<S: Lanes, const NB: usize, const NV: usize>(
     }
 }
 
-/// The row phase of tile `tile` into `g` (v × rp, column by column): logits, softmax, loss
+/// The row phase of tile `tile` (this thread's `m`th) into `g` (v × rp, column by column): logits, softmax, loss
 /// terms, and with `sh.grad` `G` and the rows of `∂W_E`.
 #[inline(always)]
 fn rows<S: Lanes, const NB: usize, const NV: usize>(
     sh: &Shared<'_>,
     me: &mut Mine<'_>,
     tile: usize,
+    m: usize,
     g: &mut [f32],
 ) {
     let (v, d, rp, l) = (sh.v, sh.d, sh.rp, S::L);
     let i0 = tile * sh.rows;
     let nr = sh.rows.min(v - i0);
-    let m = tile / sh.threads;
     let o = &mut *me.own;
 
     // The tile's W_E, transposed, zero past its rows.
@@ -437,24 +445,26 @@ fn columns<S: Lanes, const NB: usize, const NV: usize>(
 /// after group (see the module's comment).
 #[inline(always)]
 fn worker<S: Lanes, const NB: usize, const NV: usize>(sh: &Shared<'_>, me: &mut Mine<'_>) {
-    let tt = sh.threads;
+    let (per, gs) = (sh.per, sh.per * sh.threads);
     let steps = sh.groups + usize::from(sh.grad);
     for s in 0..steps {
         if s < sh.groups {
-            let tile = s * tt + me.t;
-            if tile < sh.tiles {
-                let mut g = sh.bufs[(s % 2) * tt + me.t]
-                    .write()
-                    .expect("no thread panics holding a tile");
-                rows::<S, NB, NV>(sh, me, tile, &mut g);
+            for m in 0..per {
+                let tile = s * gs + me.t * per + m;
+                if tile < sh.tiles {
+                    let mut g = sh.bufs[(s % 2) * gs + me.t * per + m]
+                        .write()
+                        .expect("no thread panics holding a tile");
+                    rows::<S, NB, NV>(sh, me, tile, s * per + m, &mut g);
+                }
             }
         }
         if sh.grad && s >= 1 {
-            let group = (s - 1) * tt..(s * tt).min(sh.tiles);
+            let group = (s - 1) * gs..(s * gs).min(sh.tiles);
             let guards: Vec<_> = group
                 .clone()
                 .map(|tile| {
-                    sh.bufs[((s - 1) % 2) * tt + tile % tt]
+                    sh.bufs[((s - 1) % 2) * gs + tile % gs]
                         .read()
                         .expect("no thread panics holding a tile")
                 })
@@ -569,7 +579,7 @@ impl Big {
             gu: vec![0.0; v * d],
             row_loss: vec![0.0; v],
             n: vec![0.0; v],
-            tiles: (0..2 * threads)
+            tiles: (0..2 * threads * PER)
                 .map(|_| RwLock::new(vec![0.0; v * rp]))
                 .collect(),
             own,
@@ -616,8 +626,9 @@ impl Big {
             rp: self.rp,
             dp,
             threads: tt,
+            per: PER,
             tiles,
-            groups: tiles.div_ceil(tt),
+            groups: tiles.div_ceil(tt * PER),
             grad,
             w_e,
             w_u,
@@ -651,7 +662,7 @@ impl Big {
             });
         }
         for tile in 0..tiles {
-            let mine = &mut mines[tile % tt];
+            let mine = &mut mines[tile % (tt * PER) / PER];
             mine.ge.push(ge.next().expect("a row block per tile"));
             mine.loss.push(loss.next().expect("a row block per tile"));
         }
