@@ -13,11 +13,14 @@ use super::{
     mechanism::NotReplicated,
     sweep::{self, Budget, UntilGap},
     verdict::{NotRetrained, Wider},
-    ControlWeights, GapCurve,
+    ControlWeights, ControlWhat, GapCurve,
 };
 use crate::{
     backend::{capacity::MAX_D_MODEL, Backend, Job, Trained},
-    data::{corpus::Corpus, files::Weights},
+    data::{
+        corpus::{Corpus, Source},
+        files::Weights,
+    },
 };
 
 /// The `--full` gap curve's work budget, in multiply-adds (each epoch costs about `6·v²·d`):
@@ -181,24 +184,23 @@ pub fn train(backend: &Backend, corpus: &Corpus, plan: Plan, tick: &Tick<'_>) ->
         ((0..n).map(shuffle).collect(), curve(), refits())
     };
     let shuffled = shuffled.into_iter().collect::<Result<Vec<_>>>()?;
-    let first = corpus.shuffled(0)?;
     Ok(Trainings {
         controls: ControlWeights {
-            untrained_what: format!(
-                "the untrained model: init_torch(seed {}), epoch 0; beside it seeds {} to {}",
-                job.config.seed,
-                job.config.seed.wrapping_add(1),
-                job.config.seed.wrapping_add(UNTRAINED_SEEDS - 1)
-            ),
-            shuffled_what: format!(
-                "trained like the model (seed {}, {} epochs, AdamW lr {} weight decay {}) on {}, evaluated on the original text; beside it {} more shuffles",
-                job.config.seed,
-                job.config.epochs,
-                job.config.adamw.lr,
-                job.config.adamw.weight_decay,
-                first.source,
-                n - 1
-            ),
+            untrained_what: ControlWhat::Untrained {
+                seed: job.config.seed,
+                beside: (
+                    job.config.seed.wrapping_add(1),
+                    job.config.seed.wrapping_add(UNTRAINED_SEEDS - 1),
+                ),
+            },
+            shuffled_what: ControlWhat::Shuffled {
+                config: job.config,
+                text: Source::Shuffled {
+                    of: corpus.source.to_string(),
+                    seed: 0,
+                },
+                more: n - 1,
+            },
             untrained,
             shuffled,
         },

@@ -320,9 +320,22 @@ impl Analysis {
 
 /// A control: a model that should fail the evidence, analysed on the same text.
 pub struct Control {
-    /// What it is, in words.
-    pub what: String,
+    pub what: ControlWhat,
     pub cmp: Comparison,
+}
+
+/// What a control is and how it was made (render says it in words).
+#[derive(Clone, Debug)]
+pub enum ControlWhat {
+    /// `init_torch(seed)` at epoch 0; beside it the next seeds, `beside.0` to `beside.1`.
+    Untrained { seed: u64, beside: (u64, u64) },
+    /// Trained with `config` on `text` (a shuffle), evaluated on the original text; beside it
+    /// `more` further shuffles.
+    Shuffled {
+        config: zl_core::TrainConfig,
+        text: crate::data::corpus::Source,
+        more: usize,
+    },
 }
 
 /// The two controls beside every piece of evidence, each with its null distribution.
@@ -639,13 +652,12 @@ pub fn ablation_chars(v: usize, d: usize) -> usize {
 
 /// The models an analysis sets beside the one it analyses, each a small null distribution.
 pub struct ControlWeights {
-    /// The model at epoch 0: at its own seed first, then at the next seeds; and in words.
+    /// The model at epoch 0: at its own seed first, then at the next seeds.
     pub untrained: Vec<Weights>,
-    pub untrained_what: String,
-    /// The model trained the same way on shuffled texts (shuffle 0 at its own seed first); and
-    /// in words.
+    pub untrained_what: ControlWhat,
+    /// The model trained the same way on shuffled texts (shuffle 0 at its own seed first).
     pub shuffled: Vec<Weights>,
-    pub shuffled_what: String,
+    pub shuffled_what: ControlWhat,
 }
 
 /// A training setting a loaded weights file may not record.

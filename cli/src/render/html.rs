@@ -427,8 +427,8 @@ fn evidence(s: &mut String, an: &Analysis) {
          only if the controls fail it.</p>\
          <table><tr><th class=l>evidence</th><th>trained</th><th>untrained</th><th>shuffled</th>\
          <th>controls fail?</th></tr>",
-        esc(&an.controls.untrained.what),
-        esc(&an.controls.shuffled.what)
+        esc(&an.controls.untrained.what.to_string()),
+        esc(&an.controls.shuffled.what.to_string())
     );
     for r in an.evidence_rows() {
         let _ = write!(

@@ -1,11 +1,18 @@
 //! JSON output: one object on stdout per command (`--json`), every number as computed.
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use zl_core::interpret::{Ablation, GapRow};
 
 use crate::{
     analysis::{
-        heldout::HeldOut, sweep::Sweep, Agreement, Analysis, Comparison, Control, Evidence,
-        SeedSummary, TOP,
+        heldout::HeldOut,
+        mechanism::Counting,
+        sweep::Sweep,
+        verdict::Verdict,
+        width::{GivenUp, MinimumWidth},
+        Agreement, Analysis, Comparison, Control, Evidence, EvidenceRow, SeedSummary, Training,
+        TOP,
     },
     backend::Trained,
     data::corpus::Corpus,
@@ -164,175 +171,368 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
     out
 }
 
-/// `zl interpret --json`: every metric as one JSON object. Tables are nested arrays indexed
-/// [current][next].
+/// A token, by id and character.
+#[derive(Serialize)]
+struct Token {
+    token: usize,
+    char: char,
+}
+
+/// A next token with the data's P and the model's Q of it.
+#[derive(Serialize)]
+struct Next {
+    #[serde(flatten)]
+    at: Token,
+    p: f64,
+    q: f64,
+}
+
+#[derive(Serialize)]
+struct Row<'a> {
+    #[serde(flatten)]
+    at: Token,
+    count: u64,
+    kl: f64,
+    data_top: Vec<Next>,
+    model_top: Vec<Next>,
+    argmax_agrees: bool,
+    /// Null where the ablation was not run (the top-level `ablation_not_run` says why).
+    ablation: Option<&'a Ablation>,
+}
+
+#[derive(Serialize)]
+struct Leak {
+    #[serde(flatten)]
+    at: Token,
+    #[serde(flatten)]
+    gap: GapRow,
+    weight: f64,
+}
+
+#[derive(Serialize)]
+struct ControlRow {
+    #[serde(flatten)]
+    evidence: Evidence,
+    what: String,
+    agreement: Agreement,
+}
+
+#[derive(Serialize)]
+struct Controls {
+    untrained: ControlRow,
+    shuffled: ControlRow,
+}
+
+/// A sanity check: a fact of the architecture, its value on the model and on the untrained one.
+#[derive(Serialize)]
+struct Sanity<T, E: Serialize> {
+    name: &'static str,
+    holds_for_any_weights: bool,
+    why: &'static str,
+    trained: T,
+    untrained: T,
+    #[serde(flatten)]
+    extra: E,
+}
+
+#[derive(Serialize)]
+struct Loading {
+    #[serde(flatten)]
+    at: Token,
+    loading: f64,
+}
+
+#[derive(Serialize)]
+struct DirectionJson {
+    sigma: f64,
+    current: Vec<Loading>,
+    next: Vec<Loading>,
+    current_frequency_correlation: f64,
+    next_frequency_correlation: f64,
+    current_vowel_correlation: f64,
+    next_vowel_correlation: f64,
+    stability: Option<f64>,
+    stable: Option<bool>,
+    seen_pattern_cosine: f64,
+    is_seen_pattern: bool,
+}
+
+#[derive(Serialize)]
+struct Refit {
+    d_model: usize,
+    loss: f64,
+}
+
+#[derive(Serialize)]
+struct GapCurveJson {
+    weight_decay: f64,
+    epochs: Vec<u32>,
+    gap: Vec<f64>,
+    gap_without_weight_decay: Vec<f64>,
+}
+
+/// `zl interpret --json`'s schema. Tables are nested arrays indexed [current][next]; counts are
+/// integers (exact in the f64 they are computed in).
+#[derive(Serialize)]
+struct Interpret<'a> {
+    source: &'a str,
+    vocab: &'a [char],
+    d_model: usize,
+    text: &'a str,
+    corpus_chars: usize,
+    ablation_chars: usize,
+    predictions: u64,
+    model_loss: f64,
+    model_loss_f32: f64,
+    bigram_entropy: f64,
+    kl_weighted: f64,
+    decomposition_residual: f64,
+    uniform_loss: f64,
+    unigram_entropy: f64,
+    unigram_entropy_of: &'static str,
+    argmax_agreement: usize,
+    tokens_followed: usize,
+    rows: Vec<Row<'a>>,
+    ablation_changed_elsewhere: Option<usize>,
+    ablation_not_run: Option<&'a str>,
+    substitution_loss: f64,
+    singular_values: &'a [f64],
+    rank_threshold: f64,
+    rank_threshold_rule: &'static str,
+    rank: usize,
+    rank_k_losses: &'a [f64],
+    losses: Option<Vec<f64>>,
+    bigram_counts: Vec<Vec<u64>>,
+    bigram_probs: &'a [Vec<f64>],
+    model_probs: &'a [Vec<f64>],
+    analysis_seconds: f64,
+    budget: &'a str,
+    gap_leak: f64,
+    gap_seen_misfit: f64,
+    leak_by_token: Vec<Leak>,
+    evidence: Evidence,
+    controls: Controls,
+    sanity_checks: SanityChecks<'a>,
+    margins: &'a [Option<f64>],
+    indicator_beta: f64,
+    indicator_r2: f64,
+    seen_logit_correlation: f64,
+    seen_logit_spread_by_token: &'a [Option<f64>],
+    agreement: Agreement,
+    centred_singular_values: &'a [f64],
+    centred_rank_k_losses: &'a [f64],
+    directions: Vec<DirectionJson>,
+    verdict: &'a Verdict,
+    training: &'a Training,
+    evidence_table: Vec<EvidenceRow>,
+    minimum_d_model: &'a MinimumWidth,
+    counting: &'a Counting,
+    given_up: &'a Option<GivenUp>,
+    refit_losses: Option<Vec<Refit>>,
+    gap_curve: Option<GapCurveJson>,
+    #[serde(flatten)]
+    mechanism: Map<String, Value>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    held_out: Option<Value>,
+}
+
+/// Ablation locality, the substitution's loss, the rank bound.
+type SanityChecks<'a> = (
+    Sanity<Option<usize>, NotRun<'a>>,
+    Sanity<f64, Floor>,
+    Sanity<usize, DModel>,
+);
+
+#[derive(Serialize)]
+struct NotRun<'a> {
+    not_run: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct Floor {
+    floor: f64,
+}
+
+#[derive(Serialize)]
+struct DModel {
+    d_model: usize,
+}
+
+/// `zl interpret --json`: every metric as one JSON object.
 pub fn interpret(an: &Analysis) -> Value {
+    let c = &an.cmp;
+    let d = &c.decomposition;
     let ran = an.ablation_not_run.is_none();
-    let (agree, followed) = (an.cmp.agreement.agree, an.cmp.agreement.followed);
-    let d = &an.cmp.decomposition;
-    let rows: Vec<Value> = an
-        .cmp
-        .rows
-        .iter()
-        .enumerate()
-        .map(|(i, r)| {
-            // Null where the ablation was not run (the top-level ablation_not_run says why).
-            let ablation = an.ablations.get(i).map(|a| json!(a));
-            json!({
-                "token": i,
-                "char": an.cmp.vocab[i].to_string(),
-                "count": count(r.count),
-                "kl": r.kl,
-                "data_top": an.cmp.data_top[i].iter().take(TOP).map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
-                "model_top": an.cmp.model_top[i].iter().map(|&j| json!({"token": j, "char": an.cmp.vocab[j].to_string(), "p": an.cmp.p[i][j], "q": an.cmp.q[i][j]})).collect::<Vec<_>>(),
-                "argmax_agrees": r.argmax_agrees,
-                "ablation": ablation,
+    let at = |i: usize| Token {
+        token: i,
+        char: c.vocab[i],
+    };
+    let next = |i: usize, j: usize| Next {
+        at: at(j),
+        p: c.p[i][j],
+        q: c.q[i][j],
+    };
+    let loadings = |xs: &[(usize, f64)]| -> Vec<Loading> {
+        xs.iter()
+            .map(|&(i, loading)| Loading { at: at(i), loading })
+            .collect()
+    };
+    let control = |k: &Control| ControlRow {
+        evidence: k.cmp.evidence(),
+        what: k.what.to_string(),
+        agreement: k.cmp.agreement,
+    };
+    let not_run = an.ablation_not_run.as_deref();
+    let out = Interpret {
+        source: &an.source,
+        vocab: &c.vocab,
+        d_model: c.d_model,
+        text: &an.text,
+        corpus_chars: an.corpus_chars,
+        ablation_chars: an.ablation_chars,
+        predictions: count(an.predictions),
+        model_loss: d.model_loss,
+        model_loss_f32: c.model_loss_f32,
+        bigram_entropy: d.bigram_entropy,
+        kl_weighted: d.kl_weighted,
+        decomposition_residual: d.residual,
+        uniform_loss: d.uniform_loss,
+        unigram_entropy: d.unigram_entropy,
+        unigram_entropy_of: "next-token marginal: the N prediction targets",
+        argmax_agreement: c.agreement.agree,
+        tokens_followed: c.agreement.followed,
+        rows: c
+            .rows
+            .iter()
+            .enumerate()
+            .map(|(i, r)| Row {
+                at: at(i),
+                count: count(r.count),
+                kl: r.kl,
+                data_top: c.data_top[i]
+                    .iter()
+                    .take(TOP)
+                    .map(|&j| next(i, j))
+                    .collect(),
+                model_top: c.model_top[i].iter().map(|&j| next(i, j)).collect(),
+                argmax_agrees: r.argmax_agrees,
+                ablation: an.ablations.get(i),
             })
-        })
-        .collect();
-    let mut out = json!({
-        "source": an.source,
-        "vocab": an.cmp.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
-        "d_model": an.cmp.d_model,
-        "text": an.text,
-        "corpus_chars": an.corpus_chars,
-        "ablation_chars": an.ablation_chars,
-        // Counts are integers (exact in the f64 they are computed in), so JSON shows them as such.
-        "predictions": count(an.predictions),
-        "model_loss": d.model_loss,
-        "model_loss_f32": an.cmp.model_loss_f32,
-        "bigram_entropy": d.bigram_entropy,
-        "kl_weighted": d.kl_weighted,
-        "decomposition_residual": d.residual,
-        "uniform_loss": d.uniform_loss,
-        "unigram_entropy": d.unigram_entropy,
-        "unigram_entropy_of": "next-token marginal: the N prediction targets",
-        "argmax_agreement": agree,
-        "tokens_followed": followed,
-        "rows": rows,
-        "ablation_changed_elsewhere": ran.then_some(an.ablation_changed_elsewhere),
-        "ablation_not_run": an.ablation_not_run,
-        "substitution_loss": an.substitution_loss,
-        "singular_values": an.singular_values,
-        "rank_threshold": an.rank_threshold,
-        "rank_threshold_rule": "sigma_1 * vocab * 2^-23 (f32 epsilon)",
-        "rank": an.rank,
-        "rank_k_losses": an.rank_losses,
-        "losses": an.losses.as_ref().map(|l| l.iter().map(|&x| x as f64).collect::<Vec<_>>()),
-        "bigram_counts": an.cmp.counts.iter().map(|row| row.iter().map(|&c| count(c)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "bigram_probs": an.cmp.p,
-        "model_probs": an.cmp.q,
-        "analysis_seconds": an.analysis_seconds,
-    });
-    // The evidence, its controls and the sanity checks (issue 13), as a second object: one
-    // json! this large passes the macro's recursion limit.
-    let more = json!({
-        "budget": an.budget,
-        "gap_leak": an.cmp.gap_leak,
-        "gap_seen_misfit": an.cmp.gap_seen_misfit,
-        "leak_by_token": an.cmp.gap_rows.iter().enumerate().map(|(i, g)| json!({
-            "token": i,
-            "char": an.cmp.vocab[i].to_string(),
-            "unseen_mass": g.unseen_mass,
-            "leak": g.leak,
-            "misfit": g.misfit,
-            "weight": an.cmp.rows[i].count / an.predictions,
-        })).collect::<Vec<_>>(),
-        "evidence": evidence(&an.cmp),
-        "controls": {
-            "untrained": control(&an.controls.untrained),
-            "shuffled": control(&an.controls.shuffled),
+            .collect(),
+        ablation_changed_elsewhere: ran.then_some(an.ablation_changed_elsewhere),
+        ablation_not_run: not_run,
+        substitution_loss: an.substitution_loss,
+        singular_values: &an.singular_values,
+        rank_threshold: an.rank_threshold,
+        rank_threshold_rule: "sigma_1 * vocab * 2^-23 (f32 epsilon)",
+        rank: an.rank,
+        rank_k_losses: &an.rank_losses,
+        losses: an
+            .losses
+            .as_ref()
+            .map(|l| l.iter().map(|&x| x as f64).collect()),
+        bigram_counts: c
+            .counts
+            .iter()
+            .map(|row| row.iter().map(|&x| count(x)).collect())
+            .collect(),
+        bigram_probs: &c.p,
+        model_probs: &c.q,
+        analysis_seconds: an.analysis_seconds,
+        budget: &an.budget,
+        gap_leak: c.gap_leak,
+        gap_seen_misfit: c.gap_seen_misfit,
+        leak_by_token: c
+            .gap_rows
+            .iter()
+            .enumerate()
+            .map(|(i, &gap)| Leak {
+                at: at(i),
+                gap,
+                weight: c.rows[i].count / an.predictions,
+            })
+            .collect(),
+        evidence: c.evidence(),
+        controls: Controls {
+            untrained: control(&an.controls.untrained),
+            shuffled: control(&an.controls.shuffled),
         },
-        "sanity_checks": [
-            {
-                "name": "ablation_locality",
-                "holds_for_any_weights": true,
-                "why": "a position's logits depend on its own token alone",
-                "trained": ran.then_some(an.ablation_changed_elsewhere),
-                "untrained": ran.then_some(an.untrained_sanity.ablation_changed_elsewhere),
-                "not_run": an.ablation_not_run,
+        sanity_checks: (
+            Sanity {
+                name: "ablation_locality",
+                holds_for_any_weights: true,
+                why: "a position's logits depend on its own token alone",
+                trained: ran.then_some(an.ablation_changed_elsewhere),
+                untrained: ran.then_some(an.untrained_sanity.ablation_changed_elsewhere),
+                extra: NotRun { not_run },
             },
-            {
-                "name": "substitution_equals_floor",
-                "holds_for_any_weights": true,
-                "why": "the substitution reads only the counts",
-                "trained": an.substitution_loss,
-                "untrained": an.untrained_sanity.substitution_loss,
-                "floor": d.bigram_entropy,
+            Sanity {
+                name: "substitution_equals_floor",
+                holds_for_any_weights: true,
+                why: "the substitution reads only the counts",
+                trained: an.substitution_loss,
+                untrained: an.untrained_sanity.substitution_loss,
+                extra: Floor {
+                    floor: d.bigram_entropy,
+                },
             },
-            {
-                "name": "rank_at_most_d_model",
-                "holds_for_any_weights": true,
-                "why": "W_E·W_U passes through d_model dimensions",
-                "trained": an.rank,
-                "untrained": an.untrained_sanity.rank,
-                "d_model": an.untrained_sanity.d_model,
+            Sanity {
+                name: "rank_at_most_d_model",
+                holds_for_any_weights: true,
+                why: "W_E·W_U passes through d_model dimensions",
+                trained: an.rank,
+                untrained: an.untrained_sanity.rank,
+                extra: DModel {
+                    d_model: an.untrained_sanity.d_model,
+                },
             },
-        ],
-        "margins": an.cmp.margins,
-        "indicator_beta": an.cmp.indicator_fit.0,
-        "indicator_r2": an.cmp.indicator_fit.1,
-        "seen_logit_correlation": an.cmp.seen_logit_correlation,
-        "seen_logit_spread_by_token": an.cmp.seen_spread,
-        "agreement": agreement(&an.cmp),
-        "centred_singular_values": an.centred_singular_values,
-        "centred_rank_k_losses": an.centred_rank_losses,
-        "directions": an.directions.iter().map(|d| json!({
-            "sigma": d.sigma,
-            "current": d.current.iter().map(|&(i, x)| json!({"token": i, "char": an.cmp.vocab[i].to_string(), "loading": x})).collect::<Vec<_>>(),
-            "next": d.next.iter().map(|&(i, x)| json!({"token": i, "char": an.cmp.vocab[i].to_string(), "loading": x})).collect::<Vec<_>>(),
-            "current_frequency_correlation": d.current_frequency,
-            "next_frequency_correlation": d.next_frequency,
-            "current_vowel_correlation": d.current_vowel,
-            "next_vowel_correlation": d.next_vowel,
-            "stability": d.stability,
-            "stable": d.stable,
-            "seen_pattern_cosine": d.seen_pattern,
-            "is_seen_pattern": d.is_seen_pattern,
-        })).collect::<Vec<_>>(),
-        "verdict": an.verdict,
-        "training": an.training,
-        "evidence_table": an.evidence_rows(),
-        "minimum_d_model": an.capacity.minimum, "counting": an.capacity.counting, "given_up": an.capacity.given_up,
-        "refit_losses": an.refit_losses.as_ref().map(|r| r.iter().map(|&(d, l)| json!({"d_model": d, "loss": l})).collect::<Vec<_>>()),
-        "gap_curve": an.gap_curve.as_ref().map(|g| json!({
-            "weight_decay": g.weight_decay,
-            "epochs": g.points.iter().map(|p| p.0).collect::<Vec<_>>(),
-            "gap": g.points.iter().map(|p| p.1).collect::<Vec<_>>(),
-            "gap_without_weight_decay": g.points.iter().map(|p| p.2).collect::<Vec<_>>(),
-        })),
-    });
-    if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
-        o.extend(m);
-        o.extend(super::mechanism::json(an));
-        if let Some(h) = &an.held_out {
-            o.insert("held_out".into(), super::verbs::held_out_json(h));
-        }
-    }
-    out
-}
-
-fn agreement(c: &Comparison) -> Value {
-    json!(c.agreement)
-}
-
-fn evidence(c: &Comparison) -> Value {
-    json!(c.evidence())
-}
-
-fn control(c: &Control) -> Value {
-    #[derive(serde::Serialize)]
-    struct Row<'a> {
-        #[serde(flatten)]
-        evidence: Evidence,
-        what: &'a str,
-        agreement: Agreement,
-    }
-    json!(Row {
-        evidence: c.cmp.evidence(),
-        what: &c.what,
-        agreement: c.cmp.agreement,
-    })
+        ),
+        margins: &c.margins,
+        indicator_beta: c.indicator_fit.0,
+        indicator_r2: c.indicator_fit.1,
+        seen_logit_correlation: c.seen_logit_correlation,
+        seen_logit_spread_by_token: &c.seen_spread,
+        agreement: c.agreement,
+        centred_singular_values: &an.centred_singular_values,
+        centred_rank_k_losses: &an.centred_rank_losses,
+        directions: an
+            .directions
+            .iter()
+            .map(|d| DirectionJson {
+                sigma: d.sigma,
+                current: loadings(&d.current),
+                next: loadings(&d.next),
+                current_frequency_correlation: d.current_frequency,
+                next_frequency_correlation: d.next_frequency,
+                current_vowel_correlation: d.current_vowel,
+                next_vowel_correlation: d.next_vowel,
+                stability: d.stability,
+                stable: d.stable,
+                seen_pattern_cosine: d.seen_pattern,
+                is_seen_pattern: d.is_seen_pattern,
+            })
+            .collect(),
+        verdict: &an.verdict,
+        training: &an.training,
+        evidence_table: an.evidence_rows(),
+        minimum_d_model: &an.capacity.minimum,
+        counting: &an.capacity.counting,
+        given_up: &an.capacity.given_up,
+        refit_losses: an.refit_losses.as_ref().map(|r| {
+            r.iter()
+                .map(|&(d_model, loss)| Refit { d_model, loss })
+                .collect()
+        }),
+        gap_curve: an.gap_curve.as_ref().map(|g| GapCurveJson {
+            weight_decay: g.weight_decay,
+            epochs: g.points.iter().map(|p| p.0).collect(),
+            gap: g.points.iter().map(|p| p.1).collect(),
+            gap_without_weight_decay: g.points.iter().map(|p| p.2).collect(),
+        }),
+        mechanism: super::mechanism::json(an),
+        held_out: an.held_out.as_ref().map(super::verbs::held_out_json),
+    };
+    serde_json::to_value(out).expect("the interpret schema serialises")
 }
 
 /// `zl eval --json`.

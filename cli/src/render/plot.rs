@@ -489,8 +489,7 @@ fn gap_by_token<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, an: &Analysis
 where
     DB::ErrorType: 'static,
 {
-    let n = an.predictions;
-    let share: Vec<f64> = an.cmp.rows.iter().map(|r| r.count / n * r.kl).collect();
+    let share = &an.cmp.gap_by_row;
     let ymax = share.iter().cloned().fold(0.0, f64::max) * 1.15 + 1e-12;
     TokenBars {
         caption: format!(
@@ -503,7 +502,7 @@ where
         y_range: 0.0..ymax,
         exponent_ticks: true,
     }
-    .draw(root, &share, &an.cmp.vocab, |_| RGBColor(31, 90, 180))
+    .draw(root, share, &an.cmp.vocab, |_| RGBColor(31, 90, 180))
 }
 
 /// A bar per input token, its character beneath: the by-token figures' one layout.
