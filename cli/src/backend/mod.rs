@@ -421,17 +421,10 @@ impl Batch<'_> {
     }
 
     /// The batch beyond the capacity tiers: zl-core's tiled trainer at run-time size
-    /// (`zl_core::big`) over the counts that occur, on the CPU.
+    /// (`zl_core::big`) over the counts that occur, on the CPU (zl-lanes' `Big`, every core) or
+    /// the GPU (kernels/big.ptx), one model after another.
     fn beyond_the_tiers(self) -> Result<Vec<Trained>> {
         let c = self.corpus;
-        let Backend::Cpu(isa) = *self.backend else {
-            anyhow::bail!(
-                "--backend {}: a model of {} tokens × d_model {} is beyond this backend's sizes; use --backend cpu",
-                self.backend.name(),
-                c.vocab.len(),
-                self.jobs[self.index[0]].d_model
-            );
-        };
         let (row_start, col, count) = sparse_counts(c.vocab.len(), &c.counts);
         let b = zl_core::Csr::new(c.vocab.len(), &row_start, &col, &count)
             .map_err(|e| anyhow::anyhow!("the counts: {e:?}"))?;
@@ -448,13 +441,19 @@ impl Batch<'_> {
                 )
             })
             .collect();
-        let record = self.record;
+        let (backend, record) = (self.backend, self.record);
         self.segments(|active, epochs| {
             let mut out = Vec::with_capacity(active.len());
             for (n, &k) in active.iter().enumerate() {
                 let m = &mut models[k];
-                let (losses, final_loss, seconds) = cpu::train_big(isa, &b, m, epochs, record)
-                    .map_err(|d| Diverged { model: n, ..d })?;
+                let (losses, final_loss, seconds) = match backend {
+                    Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record),
+                    Backend::Cuda(dev) => cuda_big(dev, &b, m, epochs, record),
+                }
+                .map_err(|e| match e.downcast::<Diverged>() {
+                    Ok(d) => Diverged { model: n, ..d }.into(),
+                    Err(e) => e,
+                })?;
                 out.push(Segment {
                     losses,
                     final_loss,
@@ -470,6 +469,33 @@ impl Batch<'_> {
             Ok(out)
         })
     }
+}
+
+/// One model beyond the tiers on the GPU (`cuda::step_big`: every epoch runs), then zl-core's
+/// divergence rule after the fact; a diverged model is model 0 of the error.
+fn cuda_big(
+    dev: &zl_cuda::Device,
+    b: &zl_core::Csr<'_>,
+    m: &mut zl_lanes::BigModel,
+    epochs: u32,
+    record: bool,
+) -> Result<(Vec<f32>, f32, f64)> {
+    let ran = cuda::step_big(dev, b, &mut m.state(), epochs)?;
+    let finite = ran.final_loss.is_finite() && m.state().is_finite();
+    let losses = ran.losses;
+    if let Some(d) = zl_core::Diverged::after_the_fact(&losses, ran.final_loss, finite, epochs) {
+        let previous = d.epoch.checked_sub(1).map(|e| losses[e as usize]);
+        return Err(Diverged {
+            model: 0,
+            epoch: d.epoch,
+            loss: d.loss,
+            previous,
+            lr: m.adamw.lr,
+        }
+        .into());
+    }
+    let losses = if record { losses } else { Vec::new() };
+    Ok((losses, ran.final_loss, ran.kernel_time.as_secs_f64()))
 }
 
 /// Dense row-major counts (`v`×`v`) as the pairs that occur: `zl_core::Csr`'s slices.
