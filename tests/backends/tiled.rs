@@ -205,8 +205,21 @@ fn small(be: Backend) {
     println!("{name}: 40 tokens x d_model 5, tiles of 16 rows, 3 epochs: bit-identical to Trainer");
 }
 
+/// The slow interpreter cases (about a minute each on a loaded 2-core machine) run where
+/// `ZL_PTXSIM_ALL` is set, as scripts/test.sh sets it under CI; elsewhere they say so and pass.
+fn slow_ptxsim(name: &str) -> bool {
+    if std::env::var_os("ZL_PTXSIM_ALL").is_some() {
+        return true;
+    }
+    eprintln!("{name}: skipped: a slow PTX-interpreter case; ZL_PTXSIM_ALL=1 runs it (CI does)");
+    false
+}
+
 #[test]
 fn tiled_v300_matches_big_ptxsim() {
+    if !slow_ptxsim("tiled_v300_matches_big_ptxsim") {
+        return;
+    }
     run_on("ptxsim", "tiled_v300_matches_big_ptxsim", v300);
 }
 
@@ -263,6 +276,9 @@ fn past_shared_memory(be: Backend) {
 
 #[test]
 fn past_shared_memory_ptxsim() {
+    if !slow_ptxsim("past_shared_memory_ptxsim") {
+        return;
+    }
     run_on("ptxsim", "past_shared_memory_ptxsim", past_shared_memory);
 }
 
@@ -318,6 +334,9 @@ fn beyond_the_tiers(be: Backend) {
 
 #[test]
 fn beyond_the_tiers_ptxsim() {
+    if !slow_ptxsim("beyond_the_tiers_ptxsim") {
+        return;
+    }
     run_on("ptxsim", "beyond_the_tiers_ptxsim", beyond_the_tiers);
 }
 
