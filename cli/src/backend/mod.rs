@@ -448,7 +448,7 @@ impl Batch<'_> {
                 let m = &mut models[k];
                 let (losses, final_loss, seconds) = match backend {
                     Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record),
-                    Backend::Cuda(dev) => cuda_big(dev, &b, m, epochs, record),
+                    Backend::Cuda(dev) => cuda::train_big(dev, &b, m, epochs, record),
                 }
                 .map_err(|e| match e.downcast::<Diverged>() {
                     Ok(d) => Diverged { model: n, ..d }.into(),
@@ -469,33 +469,6 @@ impl Batch<'_> {
             Ok(out)
         })
     }
-}
-
-/// One model beyond the tiers on the GPU (`cuda::step_big`: every epoch runs), then zl-core's
-/// divergence rule after the fact; a diverged model is model 0 of the error.
-fn cuda_big(
-    dev: &zl_cuda::Device,
-    b: &zl_core::Csr<'_>,
-    m: &mut zl_lanes::BigModel,
-    epochs: u32,
-    record: bool,
-) -> Result<(Vec<f32>, f32, f64)> {
-    let ran = cuda::step_big(dev, b, &mut m.state(), epochs)?;
-    let finite = ran.final_loss.is_finite() && m.state().is_finite();
-    let losses = ran.losses;
-    if let Some(d) = zl_core::Diverged::after_the_fact(&losses, ran.final_loss, finite, epochs) {
-        let previous = d.epoch.checked_sub(1).map(|e| losses[e as usize]);
-        return Err(Diverged {
-            model: 0,
-            epoch: d.epoch,
-            loss: d.loss,
-            previous,
-            lr: m.adamw.lr,
-        }
-        .into());
-    }
-    let losses = if record { losses } else { Vec::new() };
-    Ok((losses, ran.final_loss, ran.kernel_time.as_secs_f64()))
 }
 
 /// Dense row-major counts (`v`×`v`) as the pairs that occur: `zl_core::Csr`'s slices.
