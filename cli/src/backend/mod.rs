@@ -421,17 +421,10 @@ impl Batch<'_> {
     }
 
     /// The batch beyond the capacity tiers: zl-core's tiled trainer at run-time size
-    /// (`zl_core::big`) over the counts that occur, on the CPU.
+    /// (`zl_core::big`) over the counts that occur, on the CPU (zl-lanes' `Big`, every core) or
+    /// the GPU (kernels/big.ptx), one model after another.
     fn beyond_the_tiers(self) -> Result<Vec<Trained>> {
         let c = self.corpus;
-        let Backend::Cpu(isa) = *self.backend else {
-            anyhow::bail!(
-                "--backend {}: a model of {} tokens × d_model {} is beyond this backend's sizes; use --backend cpu",
-                self.backend.name(),
-                c.vocab.len(),
-                self.jobs[self.index[0]].d_model
-            );
-        };
         let (row_start, col, count) = sparse_counts(c.vocab.len(), &c.counts);
         let b = zl_core::Csr::new(c.vocab.len(), &row_start, &col, &count)
             .map_err(|e| anyhow::anyhow!("the counts: {e:?}"))?;
@@ -448,13 +441,19 @@ impl Batch<'_> {
                 )
             })
             .collect();
-        let record = self.record;
+        let (backend, record) = (self.backend, self.record);
         self.segments(|active, epochs| {
             let mut out = Vec::with_capacity(active.len());
             for (n, &k) in active.iter().enumerate() {
                 let m = &mut models[k];
-                let (losses, final_loss, seconds) = cpu::train_big(isa, &b, m, epochs, record)
-                    .map_err(|d| Diverged { model: n, ..d })?;
+                let (losses, final_loss, seconds) = match backend {
+                    Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record),
+                    Backend::Cuda(dev) => cuda::train_big(dev, &b, m, epochs, record),
+                }
+                .map_err(|e| match e.downcast::<Diverged>() {
+                    Ok(d) => Diverged { model: n, ..d }.into(),
+                    Err(e) => e,
+                })?;
                 out.push(Segment {
                     losses,
                     final_loss,
