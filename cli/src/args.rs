@@ -261,14 +261,28 @@ pub struct InterpretArgs {
     pub source: ModelSource,
 }
 
-/// `--seeds K` of interpret and report: how many seeds the weights are compared across.
+/// `--replicas K` of interpret and report: how many seeds the weights are compared across.
 #[derive(Args, Debug, Clone)]
 pub struct Replication {
     /// Compare the model with the same run from other seeds: K models in all (its own seed and
     /// the next K−1, trained with the same settings and budget), to show what the data fixes and
-    /// what is arbitrary; 0 skips it. A count, unlike zl train's --seeds.
-    #[arg(long = "seeds", value_name = "K", default_value_t = DEFAULT_REPLICAS, value_parser = parse_replicas, allow_hyphen_values = true)]
-    pub seeds: usize,
+    /// what is arbitrary; 0 skips it.
+    #[arg(long, value_name = "K", default_value_t = DEFAULT_REPLICAS, value_parser = parse_replicas, allow_hyphen_values = true)]
+    pub replicas: usize,
+    /// `--seeds` is zl train's and zl sweep's list of seeds; here it is refused with the new form.
+    #[arg(long, hide = true, value_parser = refuse_seeds, allow_hyphen_values = true)]
+    pub seeds: Option<std::convert::Infallible>,
+}
+
+fn refuse_seeds(s: &str) -> Result<std::convert::Infallible, String> {
+    let example = s
+        .trim()
+        .parse::<usize>()
+        .map_or(String::new(), |k| format!(": --replicas {k}"));
+    Err(format!(
+        "--seeds lists the seeds zl train and zl sweep train; the number of seeds compared here \
+         is --replicas K (this model and K−1 more seeds; 0 skips){example}"
+    ))
 }
 
 /// Seeds compared by default, and at most.
@@ -280,7 +294,7 @@ fn parse_replicas(s: &str) -> Result<usize, String> {
         Ok(0) => Ok(0),
         Ok(k) if (2..=MAX_REPLICAS).contains(&k) => Ok(k),
         _ => Err(format!(
-            "--seeds takes a count of seeds from 2 to {MAX_REPLICAS} (the model and K−1 more), or 0 to skip the comparison (got {s})"
+            "--replicas takes a count of seeds from 2 to {MAX_REPLICAS} (the model and K−1 more), or 0 to skip the comparison (got {s})"
         )),
     }
 }

@@ -861,7 +861,7 @@ fn a_text_without_identical_successors_has_no_classes() {
         "--json",
         "--corpus",
         p.to_str().unwrap(),
-        "--seeds",
+        "--replicas",
         "0",
     ]);
     assert_eq!(v["successor_classes"], serde_json::json!([]));
@@ -881,10 +881,10 @@ fn a_text_without_identical_successors_has_no_classes() {
 
 #[test]
 fn seeds_are_replicated_as_asked_and_only_where_the_settings_are_known() {
-    let v = zl_json(&["interpret", "--json", "--epochs", "300", "--seeds", "3"]);
+    let v = zl_json(&["interpret", "--json", "--epochs", "300", "--replicas", "3"]);
     assert_eq!(v["seed_replication"]["seeds"], 3);
     assert!(v["seed_replication_not_run"].is_null());
-    let none = zl_json(&["interpret", "--json", "--epochs", "300", "--seeds", "0"]);
+    let none = zl_json(&["interpret", "--json", "--epochs", "300", "--replicas", "0"]);
     assert!(none["seed_replication"].is_null());
     assert!(none["seed_replication_not_run"].is_string());
     assert!(none["directions"][0]["stability"].is_null());
@@ -902,7 +902,7 @@ fn seeds_are_replicated_as_asked_and_only_where_the_settings_are_known() {
         "--json",
         "--load",
         p.to_str().unwrap(),
-        "--seeds",
+        "--replicas",
         "3",
     ]);
     assert_eq!(loaded["seed_replication"], v["seed_replication"]);
@@ -915,7 +915,13 @@ fn seeds_are_replicated_as_asked_and_only_where_the_settings_are_known() {
     assert!(bare["seed_replication_not_run"].is_string());
     assert!(bare["directions"][0]["stability"].is_null());
     for bad in ["1", "65", "-2", "x"] {
-        assert_one_line_error(&["interpret", "--seeds", bad], 2, "--seeds");
+        assert_one_line_error(&["interpret", "--replicas", bad], 2, "--replicas");
+    }
+    // --seeds lists seeds (zl train, zl sweep); the count it was here is refused with the new form.
+    for cmd in ["interpret", "report"] {
+        for old in ["8", "0", "0..4"] {
+            assert_one_line_error(&[cmd, "--seeds", old], 2, "--replicas");
+        }
     }
 }
 

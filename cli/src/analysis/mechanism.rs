@@ -463,7 +463,7 @@ pub fn patching(
 pub struct Replication {
     /// Models compared: the analysed one and those retrained from the next seeds.
     pub seeds: usize,
-    /// The seeds asked for (`--seeds`); more than `seeds` where the work budget capped them.
+    /// The seeds asked for (`--replicas`); more than `seeds` where the work budget capped them.
     pub requested: usize,
     /// The RMS over the pairs that occur of each pair's standard deviation across seeds of its
     /// logit, centred on its row's seen pairs (what the data fixes: `ln P` up to a row shift).
@@ -585,7 +585,7 @@ pub fn replicate(
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum NotReplicated {
-    /// `--seeds 0`.
+    /// `--replicas 0`.
     NotAsked,
     /// The model was loaded from a file that does not record how it was trained: retraining it
     /// with other seeds would compare it with other settings.

@@ -18,7 +18,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         &a.source,
         a.val.val_fraction,
         a.full,
-        a.replication.seeds,
+        a.replication.replicas,
     )?;
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)

@@ -16,7 +16,7 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
         return interactive(a);
     }
     render::plot::load_font()?;
-    let an = source::analyse(choice, &a.source, a.full, a.replication.seeds)?;
+    let an = source::analyse(choice, &a.source, a.full, a.replication.replicas)?;
     let page = render::html::page(&an, a.full)?;
     files::write_atomic(&a.out, page.as_bytes())
         .with_context(|| format!("--out {}", a.out.display()))?;

@@ -1,5 +1,7 @@
 //! JSON output: one object on stdout per command (`--json`), every number as computed.
 
+use std::collections::BTreeMap;
+
 use serde::Serialize;
 use serde_json::{json, Map, Value};
 use zl_core::interpret::{Ablation, GapRow};
@@ -217,22 +219,17 @@ struct ControlRow {
     agreement: Agreement,
 }
 
+/// A sanity check: a fact of the architecture, its value on the model and on the untrained one,
+/// and one more key beside them.
 #[derive(Serialize)]
-struct Controls {
-    untrained: ControlRow,
-    shuffled: ControlRow,
-}
-
-/// A sanity check: a fact of the architecture, its value on the model and on the untrained one.
-#[derive(Serialize)]
-struct Sanity<T, E: Serialize> {
+struct Sanity<T, E> {
     name: &'static str,
     holds_for_any_weights: bool,
     why: &'static str,
     trained: T,
     untrained: T,
     #[serde(flatten)]
-    extra: E,
+    extra: BTreeMap<&'static str, E>,
 }
 
 #[derive(Serialize)]
@@ -311,7 +308,7 @@ struct Interpret<'a> {
     gap_seen_misfit: f64,
     leak_by_token: Vec<Leak>,
     evidence: Evidence,
-    controls: Controls,
+    controls: BTreeMap<&'static str, ControlRow>,
     sanity_checks: SanityChecks<'a>,
     margins: &'a [Option<f64>],
     indicator_beta: f64,
@@ -338,25 +335,10 @@ struct Interpret<'a> {
 
 /// Ablation locality, the substitution's loss, the rank bound.
 type SanityChecks<'a> = (
-    Sanity<Option<usize>, NotRun<'a>>,
-    Sanity<f64, Floor>,
-    Sanity<usize, DModel>,
+    Sanity<Option<usize>, Option<&'a str>>,
+    Sanity<f64, f64>,
+    Sanity<usize, usize>,
 );
-
-#[derive(Serialize)]
-struct NotRun<'a> {
-    not_run: Option<&'a str>,
-}
-
-#[derive(Serialize)]
-struct Floor {
-    floor: f64,
-}
-
-#[derive(Serialize)]
-struct DModel {
-    d_model: usize,
-}
 
 /// `zl interpret --json`: every metric as one JSON object.
 pub fn interpret(an: &Analysis) -> Value {
@@ -453,10 +435,10 @@ pub fn interpret(an: &Analysis) -> Value {
             })
             .collect(),
         evidence: c.evidence(),
-        controls: Controls {
-            untrained: control(&an.controls.untrained),
-            shuffled: control(&an.controls.shuffled),
-        },
+        controls: BTreeMap::from([
+            ("untrained", control(&an.controls.untrained)),
+            ("shuffled", control(&an.controls.shuffled)),
+        ]),
         sanity_checks: (
             Sanity {
                 name: "ablation_locality",
@@ -464,7 +446,7 @@ pub fn interpret(an: &Analysis) -> Value {
                 why: "a position's logits depend on its own token alone",
                 trained: ran.then_some(an.ablation_changed_elsewhere),
                 untrained: ran.then_some(an.untrained_sanity.ablation_changed_elsewhere),
-                extra: NotRun { not_run },
+                extra: BTreeMap::from([("not_run", not_run)]),
             },
             Sanity {
                 name: "substitution_equals_floor",
@@ -472,9 +454,7 @@ pub fn interpret(an: &Analysis) -> Value {
                 why: "the substitution reads only the counts",
                 trained: an.substitution_loss,
                 untrained: an.untrained_sanity.substitution_loss,
-                extra: Floor {
-                    floor: d.bigram_entropy,
-                },
+                extra: BTreeMap::from([("floor", d.bigram_entropy)]),
             },
             Sanity {
                 name: "rank_at_most_d_model",
@@ -482,9 +462,7 @@ pub fn interpret(an: &Analysis) -> Value {
                 why: "W_E·W_U passes through d_model dimensions",
                 trained: an.rank,
                 untrained: an.untrained_sanity.rank,
-                extra: DModel {
-                    d_model: an.untrained_sanity.d_model,
-                },
+                extra: BTreeMap::from([("d_model", an.untrained_sanity.d_model)]),
             },
         ),
         margins: &c.margins,

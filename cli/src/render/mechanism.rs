@@ -31,7 +31,7 @@ fn finite(x: f64) -> Value {
 /// Why the seeds were not compared, in words.
 pub fn not_replicated(why: &NotReplicated) -> String {
     match why {
-        NotReplicated::NotAsked => "not asked for (--seeds 0)".into(),
+        NotReplicated::NotAsked => "not asked for (--replicas 0)".into(),
         NotReplicated::SettingsUnknown => "the loaded file does not record how the model was trained, so other seeds could not be trained the same way".into(),
         NotReplicated::Simulator => "the PTX interpreter is too slow to train more models (about half a second an epoch)".into(),
         NotReplicated::OverBudget { work, budget } => format!(

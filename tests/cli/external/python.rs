@@ -50,7 +50,7 @@ fn compare_with_numpy(path: &Path, replicas: &[&Path], what: &str) {
         false => zl_json(&[
             "interpret",
             "--json",
-            "--seeds",
+            "--replicas",
             &(replicas.len() + 1).to_string(),
         ]),
     };
