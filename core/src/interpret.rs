@@ -679,6 +679,8 @@ pub struct RowFacts {
     pub loss_sum: f64,
     /// `−Σ_j C_ij ln(C_ij / n_i)`: the row's part of `N ×` the floor.
     pub entropy_sum: f64,
+    /// `ln Σ_j exp(l_ij)`: `ln Q_ij = l_ij − lse`.
+    pub lse: f64,
     /// The row's most frequent next token is unique.
     pub single_max: bool,
     /// The row has one possible next token only.
@@ -691,12 +693,18 @@ pub struct RowScratch {
     /// The model's top next tokens of the last row, by exact log Q (highest first, lower id
     /// first among bit-equal values).
     pub top: Vec<usize>,
-    /// Their log Q and logits.
+    /// Their log Q.
     pub top_log_q: Vec<f64>,
+    /// Their logits.
     pub top_logit: Vec<f64>,
 }
 
 impl RowScratch {
+    /// The last row's logits (f64, [`logit_row`]'s).
+    pub fn logits(&self) -> &[f64] {
+        &self.logits
+    }
+
     /// For a vocabulary of `vocab_len` and top lists of `top` tokens.
     pub fn new(vocab_len: usize, top: usize) -> Self {
         RowScratch {
@@ -788,6 +796,7 @@ pub fn row_facts(w: &Weights, b: &Csr<'_>, i: usize, top: usize, s: &mut RowScra
             argmax_agrees: false,
         },
         margin,
+        lse,
         single_successor: cols.len() == 1,
         ..RowFacts::default()
     };
@@ -838,20 +847,6 @@ pub fn row_facts(w: &Weights, b: &Csr<'_>, i: usize, top: usize, s: &mut RowScra
     facts
 }
 
-/// The model's mean cross-entropy on sparse counts, row by row ([`cross_entropy`] without the
-/// table): O(V·d) memory. The rows' sums are added in ascending row order.
-pub fn csr_cross_entropy(w: &Weights, b: &Csr<'_>) -> f64 {
-    let mut s = RowScratch::new(w.vocab_len(), 0);
-    let mut total = 0.0f64;
-    for i in 0..b.vocab_len() {
-        if b.row(i).0.is_empty() {
-            continue;
-        }
-        total += row_facts(w, b, i, 0, &mut s).loss_sum;
-    }
-    total / csr_total(b)
-}
-
 /// [`unigram_entropy`] of sparse counts (the same sums in the same order).
 pub fn csr_unigram_entropy(b: &Csr<'_>) -> f64 {
     let v = b.vocab_len();
@@ -890,7 +885,18 @@ pub struct ThinSpectrum {
     pub rank: usize,
 }
 
-impl ThinSpectrum {
+/// [`ThinSpectrum`] with its singular vectors, `u_r` and `v_r` each V long (columns sorted by
+/// σ, largest first): the rank-k truncations of a large table one row at a time.
+#[derive(Clone, Debug)]
+pub struct ThinSvd {
+    /// The singular values, the threshold and the rank.
+    pub spectrum: ThinSpectrum,
+    /// `Q_E U` (V×d) and `Q_U V` (V×d), with `R_E R_Uᵀ = U Σ Vᵀ`.
+    left: DMatrix<f64>,
+    right: DMatrix<f64>,
+}
+
+impl ThinSvd {
     /// Of `W_E·W_U`, or with `centred`, of its row-centred table.
     pub fn of(w: &Weights, centred: bool) -> Self {
         let (v, d) = (w.vocab_len(), w.d_model());
@@ -902,17 +908,37 @@ impl ThinSpectrum {
                 u.column_mut(k).iter_mut().for_each(|x| *x -= mean);
             }
         }
-        let r_e = e.qr().r();
-        let r_u = u.qr().r();
-        let core = r_e * r_u.transpose();
-        let mut sigma: Vec<f64> = core.singular_values().iter().copied().collect();
-        sigma.sort_by(|a, b| b.total_cmp(a));
-        let threshold = sigma.first().copied().unwrap_or(0.0) * v as f64 * f32::EPSILON as f64;
-        let rank = sigma.iter().filter(|&&s| s > threshold).count();
-        ThinSpectrum {
-            singular_values: sigma,
-            threshold,
-            rank,
+        let (qe, qu) = (e.qr(), u.qr());
+        let svd = (qe.r() * qu.r().transpose()).svd(true, true);
+        let sigma = svd.singular_values;
+        let mut order: Vec<usize> = (0..sigma.len()).collect();
+        order.sort_by(|&a, &b| sigma[b].total_cmp(&sigma[a]).then(a.cmp(&b)));
+        let (cu, cv_t) = (svd.u.expect("u requested"), svd.v_t.expect("v requested"));
+        let cu = DMatrix::from_fn(d, d, |k, r| cu[(k, order[r])]);
+        let cv = DMatrix::from_fn(d, d, |k, r| cv_t[(order[r], k)]);
+        let singular_values: Vec<f64> = order.iter().map(|&r| sigma[r]).collect();
+        let threshold =
+            singular_values.first().copied().unwrap_or(0.0) * v as f64 * f32::EPSILON as f64;
+        let rank = singular_values.iter().filter(|&&s| s > threshold).count();
+        ThinSvd {
+            spectrum: ThinSpectrum {
+                singular_values,
+                threshold,
+                rank,
+            },
+            left: qe.q() * cu,
+            right: qu.q() * cv,
+        }
+    }
+
+    /// Row `i` of the rank-`k` truncation `Σ_{r<k} σ_r u_r[i] v_r` into `out` (V long).
+    pub fn truncated_row(&self, i: usize, k: usize, out: &mut [f64]) {
+        out.fill(0.0);
+        for r in 0..k.min(self.spectrum.singular_values.len()) {
+            let a = self.spectrum.singular_values[r] * self.left[(i, r)];
+            for (o, &x) in out.iter_mut().zip(self.right.column(r).iter()) {
+                *o += a * x;
+            }
         }
     }
 }
@@ -1337,7 +1363,6 @@ mod tests {
             assert!((floor / b.total() - d.bigram_entropy).abs() < 1e-13);
             assert_eq!(kl_w.to_bits(), d.kl_weighted.to_bits());
             assert_eq!(csr_unigram_entropy(&csr), d.unigram_entropy);
-            assert!((csr_cross_entropy(&w, &csr) - d.model_loss).abs() < 1e-13 * d.model_loss);
         }
     }
 
@@ -1348,11 +1373,23 @@ mod tests {
             let l = logit_table(&w);
             for centred in [false, true] {
                 let full = Spectrum::of(&if centred { row_centred(&l) } else { l.clone() });
-                let thin = ThinSpectrum::of(&w, centred);
+                let svd = ThinSvd::of(&w, centred);
+                let thin = &svd.spectrum;
                 assert_eq!(thin.singular_values.len(), d);
                 assert_eq!(thin.rank, full.rank);
                 for (a, b) in thin.singular_values.iter().zip(&full.singular_values) {
                     assert!((a - b).abs() < 1e-12 * full.singular_values[0], "{a} {b}");
+                }
+                // Each rank-k truncation's rows are the full SVD's.
+                let mut row = alloc::vec![0.0; 30];
+                for k in [1, 3, d] {
+                    let t = full.truncated(k);
+                    for i in 0..30 {
+                        svd.truncated_row(i, k, &mut row);
+                        for j in 0..30 {
+                            assert!((row[j] - t[(i, j)]).abs() < 1e-11 * full.singular_values[0]);
+                        }
+                    }
                 }
             }
         }
