@@ -634,15 +634,28 @@ pub fn gap_row(log_q: &Table, b: &Counts, i: usize) -> GapRow {
     }
 }
 
-/// Row `i` of [`logit_table`] into `out` (`vocab_len` long), bit for bit: each entry is
-/// `0 + e_0·u_0j + e_1·u_1j + …` in f64, the same sum in the same order, written as a row update
-/// over `j`. O(V·d) time and no table: what analysis at large V reads one row at a time.
-pub fn logit_row(w: &Weights, i: usize, out: &mut [f64]) {
+/// Rows `first..` of [`logit_table`] into `out` (row-major, `vocab_len` entries a row, as many
+/// rows as `out` holds), bit for bit: each entry is `0 + e_0·u_0j + e_1·u_1j + …` in f64, the
+/// same sum in the same order. O(rows·V·d) time and no table: what analysis at large V reads a
+/// tile of rows at a time. The columns go in blocks, so that a block of `W_U` is read from memory
+/// once per tile rather than once per row.
+pub fn logit_rows(w: &Weights, first: usize, out: &mut [f64]) {
+    /// Columns per block: a block of `W_U` (d × 512 f32) and a tile's block of logits stay in
+    /// cache.
+    const BLOCK: usize = 512;
+    let v = w.vocab_len();
+    let rows = out.len() / v.max(1);
     out.fill(0.0);
-    for (k, &x) in w.embedding(i).iter().enumerate() {
-        let x = x as f64;
-        for (o, &u) in out.iter_mut().zip(w.unembedding_row(k)) {
-            *o += x * u as f64;
+    for j0 in (0..v).step_by(BLOCK) {
+        let j1 = (j0 + BLOCK).min(v);
+        for k in 0..w.d_model() {
+            let u = &w.unembedding_row(k)[j0..j1];
+            for t in 0..rows {
+                let x = w.embedding(first + t)[k] as f64;
+                for (o, &u) in out[t * v + j0..t * v + j1].iter_mut().zip(u) {
+                    *o += x * u as f64;
+                }
+            }
         }
     }
 }
@@ -687,11 +700,11 @@ pub struct RowFacts {
     pub single_successor: bool,
 }
 
-/// The scratch one row needs: its logits (V long) and the model's top list (as long as wanted).
-pub struct RowScratch {
-    logits: Vec<f64>,
-    /// The model's top next tokens of the last row, by exact log Q (highest first, lower id
-    /// first among bit-equal values).
+/// The model's top next tokens of one row, by exact log Q (highest first, lower id first among
+/// bit-equal values), with their log Q and logits: [`row_facts`] writes it.
+#[derive(Clone, Debug, Default)]
+pub struct TopList {
+    /// The token ids.
     pub top: Vec<usize>,
     /// Their log Q.
     pub top_log_q: Vec<f64>,
@@ -699,29 +712,10 @@ pub struct RowScratch {
     pub top_logit: Vec<f64>,
 }
 
-impl RowScratch {
-    /// The last row's logits (f64, [`logit_row`]'s).
-    pub fn logits(&self) -> &[f64] {
-        &self.logits
-    }
-
-    /// For a vocabulary of `vocab_len` and top lists of `top` tokens.
-    pub fn new(vocab_len: usize, top: usize) -> Self {
-        RowScratch {
-            logits: alloc::vec![0.0; vocab_len],
-            top: Vec::with_capacity(top.min(vocab_len)),
-            top_log_q: Vec::with_capacity(top.min(vocab_len)),
-            top_logit: Vec::with_capacity(top.min(vocab_len)),
-        }
-    }
-}
-
-/// [`RowFacts`] of row `i` of `w` against the counts `b`, and the model's top list of that row
-/// in `s.top` (`top` long, at most V). O(V·d) time, O(V) memory (`s`).
-pub fn row_facts(w: &Weights, b: &Csr<'_>, i: usize, top: usize, s: &mut RowScratch) -> RowFacts {
-    let v = w.vocab_len();
-    let l = &mut s.logits;
-    logit_row(w, i, l);
+/// [`RowFacts`] of row `i` from its logits `l` ([`logit_rows`]) against the counts `b`, and the
+/// model's top list of that row in `s` (`top` long, at most V). O(V) time.
+pub fn row_facts(l: &[f64], b: &Csr<'_>, i: usize, top: usize, s: &mut TopList) -> RowFacts {
+    let v = l.len();
     let (cols, counts) = b.row(i);
     let n = csr_row_total(b, i);
     // The margin, on the logits themselves: weakest seen minus strongest unseen.
@@ -1338,10 +1332,12 @@ mod tests {
             let w = random(s, 16, scale);
             let l = logit_table(&w);
             let log_q = log_softmax(&l);
-            let mut sc = RowScratch::new(30, 3);
+            let mut sc = TopList::default();
             let (mut loss, mut floor, mut kl_w) = (0.0, 0.0, 0.0);
+            let mut rows = alloc::vec![0.0; 30 * 30];
+            logit_rows(&w, 0, &mut rows);
             for i in 0..30 {
-                let f = row_facts(&w, &csr, i, 3, &mut sc);
+                let f = row_facts(&rows[i * 30..(i + 1) * 30], &csr, i, 3, &mut sc);
                 // Bit for bit: the same sums in the same order.
                 assert_eq!(f.token, token_row(&log_q, &b, i), "row {i}");
                 assert_eq!(f.gap, gap_row(&log_q, &b, i), "row {i}");
@@ -1351,9 +1347,10 @@ mod tests {
                 assert_eq!(sc.top, top, "row {i}");
                 assert_eq!(sc.top_log_q[0], log_q[(i, top[0])]);
                 assert_eq!(sc.top_logit[0], l[(i, top[0])]);
-                let mut row = alloc::vec![0.0; 30];
-                logit_row(&w, i, &mut row);
-                assert!((0..30).all(|j| row[j].to_bits() == l[(i, j)].to_bits()));
+                let mut row = alloc::vec![0.0; 60];
+                logit_rows(&w, i.min(28), &mut row);
+                let t = i - i.min(28);
+                assert!((0..30).all(|j| row[t * 30 + j].to_bits() == l[(i, j)].to_bits()));
                 loss += f.loss_sum;
                 floor += f.entropy_sum;
                 kl_w += b.row_total(i) / b.total() * f.token.kl;
