@@ -24,8 +24,16 @@ use super::{
 pub const DENSE_MAX: usize = zl_core::capacity::MAX_VOCAB;
 
 /// How many untrained models (the model's seed and the next ones) make the untrained control's
-/// spread at large V: each costs one pass over the rows (V²·d multiply-adds).
-pub const UNTRAINED_SEEDS: u64 = 3;
+/// spread at large V: each costs one pass over the rows (V²·d multiply-adds and V² exps), so as
+/// many as [`UNTRAINED_WORK`] allows, within 1 to 3: 3 at V = 5,000 and d_model 64, 1 at 50,257.
+pub const UNTRAINED_SEEDS: (u64, u64) = (1, 3);
+pub const UNTRAINED_WORK: f64 = 1e11;
+
+/// [`UNTRAINED_SEEDS`] for `v` tokens and width `d`.
+pub fn untrained_seeds(v: usize, d: usize) -> u64 {
+    let per = (v as f64) * (v as f64) * (d as f64 + 16.0);
+    ((UNTRAINED_WORK / per) as u64).clamp(UNTRAINED_SEEDS.0, UNTRAINED_SEEDS.1)
+}
 
 /// The in-sample floor `H(next|current)` of a text is optimistic: a row seen with few
 /// predictions looks more certain than its source is. Miller and Madow's first-order estimate
@@ -159,18 +167,18 @@ fn seen_sums(l: &[f64], b: &Csr<'_>, i: usize, n: f64) -> SeenSums {
         sq += (y - x) * (y - x);
     }
     s.spread = (cols.len() >= 2).then(|| (sq / k).sqrt());
+    // The indicator's sums from the row's Σl and Σl² and its seen entries: with y = l − mean
+    // and x = 1[seen] − m, Σxy = Σ_seen y − m·Σy, Σx² = k(1 − m)² + (V − k)m², Σy² = Σl² − V·mean².
     let v = l.len() as f64;
-    let mean = l.iter().sum::<f64>() / v;
+    let (sum, sq) = l
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), &x| (a + x, b + x * x));
+    let mean = sum / v;
     let m = k / v;
-    let mut next = 0;
-    for (j, &x) in l.iter().enumerate() {
-        let seen = next < cols.len() && cols[next] as usize == j;
-        next += seen as usize;
-        let (xi, y) = (if seen { 1.0 - m } else { -m }, x - mean);
-        s.ind_xy += xi * y;
-        s.ind_xx += xi * xi;
-        s.ind_yy += y * y;
-    }
+    let seen_y: f64 = cols.iter().map(|&j| l[j as usize] - mean).sum();
+    s.ind_xy = seen_y - m * (sum - v * mean);
+    s.ind_xx = k * (1.0 - m) * (1.0 - m) + (v - k) * m * m;
+    s.ind_yy = (sq - v * mean * mean).max(0.0);
     s
 }
 
@@ -481,7 +489,8 @@ impl LargeView {
         let m = w.weights();
         let p = pass(&m, counts, true);
         let (e, decomposition, agreement, margin) = evidence(&p, counts);
-        let untrained_e: Vec<Evidence> = (seed..seed + UNTRAINED_SEEDS)
+        let seeds = untrained_seeds(v, d);
+        let untrained_e: Vec<Evidence> = (seed..seed + seeds)
             .map(|s| {
                 let (w_e, w_u) = untrained(s, v, d);
                 let u = zi::Weights::from_row_major(v, d, &w_e, &w_u);
@@ -513,7 +522,7 @@ impl LargeView {
             seen_pairs: counts.pairs(),
             unseen_pairs: (v as u64) * (v as u64) - counts.pairs() as u64,
             controls: controls(&e, &untrained_e, agreement),
-            untrained_seeds: (seed, seed + UNTRAINED_SEEDS - 1),
+            untrained_seeds: (seed, seed + seeds - 1),
             evidence: e,
             shown: shown(&m, counts, zl_core::interpret::MAX_SHOWN),
             shown_summary: shown(&m, counts, super::shown::SUMMARY_SHOWN),
