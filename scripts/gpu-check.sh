@@ -14,7 +14,10 @@
 #   5. `zl --backend cuda train --checksum` against the CPU backend's line;
 #   6. compute-sanitizer (racecheck, initcheck, synccheck) on a 3-epoch, 4-model run, where the
 #      tool is installed and time is left;
-#   7. table.txt, last.
+#   7. gpu_bench --big: the tiled kernels (kernels/big.ptx) at V = 5,000 and 50,257, d_model 64,
+#      on a Zipf-like sparse table from a fixed seed, timed, and their first epochs checked
+#      against the CPU bit for bit (2 epochs at 5,000; 1 at 50,257 where the budget holds it);
+#   8. table.txt, last.
 #
 # Usage
 #   scripts/gpu-check.sh --prepare   # where Rust is (no GPU needed): build the four programs into
@@ -23,10 +26,9 @@
 #   scripts/gpu-check.sh --simulate  # anywhere, after --prepare: the same run with the PTX
 #                                    # interpreter for the GPU and tiny sizes, to check this
 #                                    # script and its table, not the kernel's speed
-# Output: at most 8 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
-#   env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log table.txt
-# Time: every step runs under `timeout`; the limits add up to 350 s, and each is also cut
-# to what is left of a 360 s budget (ZL_GPU_CHECK_BUDGET_S may lower it), so one call ends within
+# Output: at most 9 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
+#   env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log big.log table.txt
+# Time: every step runs under `timeout`; each is also cut to what is left of a 360 s budget (ZL_GPU_CHECK_BUDGET_S may lower it), so one call ends within
 # about 6 minutes; give the device tool a limit of about 480 s.
 # Exit status: 0 every check ran and passed; 1 something failed or did not run; 2 no GPU here
 # (a dry run: every file is still written, and the table says "no GPU").
@@ -36,7 +38,7 @@ cd "$(dirname "$0")/.." || exit 1
 
 BIN=target/gpu-bin
 PROGRAMS=(gpu_bench zl backends)
-FILES=(env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log table.txt)
+FILES=(env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log big.log table.txt)
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 
@@ -380,7 +382,28 @@ say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is le
 grep -q '^result .*exit status [^0]' "$OUTDIR/sanitizer.log" && status=1
 tail -n 3 "$OUTDIR/sanitizer.log" >&2
 
-say "7. the table (table.txt)"
+say "7. gpu_bench --big: the tiled kernels at large V, timed and checked against the CPU (big.log)"
+# Its own budget ends 15 s before its time limit; the CPU check it foresees past it is skipped
+# and says so.
+big_budget=$(($(limit 150) - 15))
+[ "$big_budget" -lt 1 ] && big_budget=1
+if [ "$SIM" -eq 1 ]; then
+    big_args=(--simulated --big 40:2,70:1 --big-d 4 --big-epochs 1 --repeats 2 --budget-s "$big_budget")
+else
+    big_args=(--big 5000:2,50257:1 --big-d 64 --big-epochs 3 --repeats 3 --budget-s "$big_budget")
+fi
+if [ "$GPU_STATE" = none ]; then
+    echo "gpu_bench --big: not run: no GPU" >"$OUTDIR/big.log"
+    echo "gpu_bench --big: exit status 2" >>"$OUTDIR/big.log"
+else
+    capped 150 "$RUN/gpu_bench" "${big_args[@]}" >"$OUTDIR/big.log" 2>&1
+    rc=$?
+    echo "gpu_bench --big: exit status $rc" >>"$OUTDIR/big.log"
+    [ $rc -eq 0 ] || status=1
+fi
+tail -n 2 "$OUTDIR/big.log" >&2
+
+say "8. the table (table.txt)"
 export GC_DATE="$DATE" GC_STATE="$GPU_STATE" GC_NOGPU="$NOGPU_REASON" GC_STALE="$STALE"
 export GC_STAMP="$STAMP_TEXT" GC_SMI="$SCRATCH/smi" GC_BUDGET="$BUDGET"
 export GC_ELAPSED=$((SECONDS - T0))
@@ -572,6 +595,41 @@ for m in re.finditer(r"^result (\w+): (.*)$", text("sanitizer.log"), re.M):
     ok = (v.startswith("exit status 0,") and re.search(r"(?<![0-9])0 errors", v) is not None) if ran else None
     row(("compute-sanitizer " + (tool if tool != "all" else "")).strip(), ("no GPU" if nogpu else v),
         "0 errors" if ran else "", ok)
+
+# The tiled kernels at large V (gpu_bench --big).
+g = records("big.log")
+gk = lambda k: [r for r in g if r.get("kind") == k]
+if nogpu:
+    row("(d) large V, tiled kernels", "no GPU")
+elif not g:
+    row("(d) large V, tiled kernels", "no results: " + last_words("big.log"), "", False)
+else:
+    for r in gk("big_time"):
+        label = "(d) V=%d x d_model %d, %s epochs, kernels" % (r["v"], r["d_model"], r.get("epochs", "?"))
+        if r.get("kernel_median_ms") is None:
+            row(label, "FAILED: " + r.get("error", "no run"), "", False)
+            continue
+        row(label, "median %.1f ms an epoch (%d runs%s, tiles of %d rows, %d pairs)" % (
+            r["epoch_median_ms"], r["repeats"], ", cut short" if r.get("cut_short") else "",
+            r["tile_rows"], r["pairs"]))
+        if "error" in r:
+            row("    a later repeat", "FAILED: " + r["error"], "", False)
+    for r in gk("big_check"):
+        label = "(d) V=%d: %s epoch(s) vs the CPU, bit-identical" % (r["v"], r.get("epochs", "?"))
+        if "error" in r:
+            row(label, "FAILED: " + r["error"], "all", False)
+            continue
+        row(label, "losses %d/%d, final loss %s, weights %d/%d, moments %d/%d (CPU %.1f s)" % (
+            r["losses_bits_equal"], r["losses"], "yes" if r["final_loss_bits_equal"] else "NO",
+            r["weights_bits_equal"], r["weights"], r["moments_bits_equal"], r["moments"], r["cpu_ms"] / 1e3),
+            "all", r["ok"])
+    for r in gk("big_skip"):
+        row("(d) V=%d: not checked against the CPU" % r["v"], r["why"])
+    nondet = [r for r in gk("big_time") if r.get("deterministic") is False]
+    if nondet:
+        row("(d) repeats with equal bits", "%d sizes DIFFER" % len(nondet), "all", False)
+    if not gk("big_done"):
+        row("(d) gpu_bench --big", "cut short before its end: " + last_words("big.log"), "", False)
 
 # Header: the date, the commit, the GPU and the driver, so that the table can be traced.
 stamp = dict(l.split(" ", 1) for l in E["GC_STAMP"].splitlines() if " " in l)

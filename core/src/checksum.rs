@@ -6,7 +6,8 @@
 
 use crate::model::Model;
 
-const FNV_OFFSET: u32 = 0x811c_9dc5;
+/// FNV-1a 32's offset basis: the hash of nothing.
+pub const FNV_OFFSET: u32 = 0x811c_9dc5;
 const FNV_PRIME: u32 = 0x0100_0193;
 
 /// FNV-1a 32 over the little-endian bytes of `values`, continuing from `hash`.
@@ -33,11 +34,20 @@ pub fn write_line<const V: usize, const D: usize>(
     final_loss: f32,
     m: &Model<V, D>,
 ) -> core::fmt::Result {
+    write_line_of(out, epochs, final_loss, weights_fnv1a(m))
+}
+
+/// The checksum line of a run whose weights hash to `fnv1a` (the line's one format).
+pub fn write_line_of(
+    out: &mut impl core::fmt::Write,
+    epochs: u32,
+    final_loss: f32,
+    fnv1a: u32,
+) -> core::fmt::Result {
     write!(
         out,
-        "epochs={epochs} final_loss=0x{:08x} weights_fnv1a=0x{:08x}",
+        "epochs={epochs} final_loss=0x{:08x} weights_fnv1a=0x{fnv1a:08x}",
         final_loss.to_bits(),
-        weights_fnv1a(m)
     )
 }
 

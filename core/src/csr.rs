@@ -166,7 +166,8 @@ mod tests {
 
     #[test]
     fn every_broken_invariant_is_refused() {
-        let bad: [(&[usize], &[u32], &[u64], CsrError); 7] = [
+        type Case<'a> = (&'a [usize], &'a [u32], &'a [u64], CsrError);
+        let bad: [Case; 7] = [
             (
                 &[0, 1],
                 &[0],

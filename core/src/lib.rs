@@ -28,6 +28,7 @@
 extern crate alloc;
 
 pub mod adamw;
+pub mod big;
 pub mod bigram;
 pub mod capacity;
 pub mod checksum;

@@ -8,8 +8,6 @@
 
 use nalgebra::SMatrix;
 
-use crate::rng::TorchGenerator;
-
 /// A size that does not fit the model's capacity.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ShapeError {
@@ -70,22 +68,17 @@ impl<const V: usize, const D: usize> Model<V, D> {
     pub fn init_torch(seed: u64, vocab_len: usize, d_model: usize) -> Result<Self, ShapeError> {
         let mut m = Self::zeros(vocab_len, d_model)?;
         let (v, d) = (vocab_len, d_model);
-        // `tensor / np.sqrt(d)`: PyTorch casts the double scalar to float, then divides in float.
-        let scale = libm::sqrt(d as f64) as f32;
-        let mut g = TorchGenerator::new(seed);
-        // Draw into a scratch matrix's storage (row-major, as torch fills it), then place.
-        let mut buf = SMatrix::<f32, V, D>::zeros();
-        g.randn(&mut buf.as_mut_slice()[..v * d]);
+        // Drawn row-major, as torch fills them (crate::big::init_torch), then placed.
+        let (mut e, mut u) = (SMatrix::<f32, V, D>::zeros(), SMatrix::<f32, D, V>::zeros());
+        let (e, u) = (
+            &mut e.as_mut_slice()[..v * d],
+            &mut u.as_mut_slice()[..d * v],
+        );
+        crate::big::init_torch(seed, d, e, u);
         for i in 0..v {
             for k in 0..d {
-                m.w_e[(i, k)] = buf.as_slice()[i * d + k] / scale;
-            }
-        }
-        let mut buf = SMatrix::<f32, D, V>::zeros();
-        g.randn(&mut buf.as_mut_slice()[..d * v]);
-        for k in 0..d {
-            for j in 0..v {
-                m.w_u[(k, j)] = buf.as_slice()[k * v + j] / scale;
+                m.w_e[(i, k)] = e[i * d + k];
+                m.w_u[(k, i)] = u[k * v + i];
             }
         }
         Ok(m)

@@ -16,12 +16,12 @@ pub enum CudaError {
         /// Devices the driver reports.
         count: usize,
     },
-    /// The driver's JIT could not compile kernels/train.ptx for this GPU; `log` is the JIT's own
+    /// The driver's JIT could not compile a kernel file for this GPU; `log` is the JIT's own
     /// error log, on one line.
-    #[error(
-        "the CUDA driver could not JIT-compile kernels/train.ptx ({error}); the JIT says: {log}"
-    )]
+    #[error("the CUDA driver could not JIT-compile kernels/{file} ({error}); the JIT says: {log}")]
     Jit {
+        /// The file under kernels/.
+        file: &'static str,
         /// What cuModuleLoadDataEx returned.
         error: DriverError,
         /// The JIT's error log (else its info log), its lines joined by " | ".

@@ -3,19 +3,21 @@
 
 use std::{
     ffi::{c_void, CString},
-    sync::Arc,
+    sync::{Arc, Mutex},
     time::Duration,
 };
 
 use cudarc::{
     driver::{
         sys::{self, CUdevice_attribute, CUevent_flags, CUfunction_attribute, CUjit_option},
-        CudaContext, CudaFunction, CudaStream, LaunchConfig, PushKernelArg,
+        CudaContext, CudaFunction, CudaModule, CudaSlice, CudaStream, LaunchArgs, LaunchConfig,
+        PushKernelArg,
     },
     nvrtc::Ptx,
 };
 
 use crate::{
+    big::{Arg, BigJob, BigOutput, Buf, BIG_PTX},
     job::{Job, JobOutput},
     CudaError,
 };
@@ -66,6 +68,8 @@ pub(crate) struct Gpu {
     /// `cuDriverGetVersion`: the CUDA driver API version, as major·1000 + minor·10.
     pub driver_version: i32,
     pub kernel: KernelInfo,
+    /// kernels/big.ptx, loaded at its first use, so that the training kernel never depends on it.
+    big: Mutex<Option<Arc<CudaModule>>>,
 }
 
 /// The text of a NUL-terminated log buffer the driver wrote.
@@ -74,17 +78,17 @@ fn log_text(buf: &[u8]) -> String {
     String::from_utf8_lossy(&buf[..end]).trim().to_string()
 }
 
-/// JIT-compiles [`TRAIN_PTX`] in `ctx` with `cuModuleLoadDataEx` and the JIT's info and error
+/// JIT-compiles the PTX `src` (kernels/`file`) in `ctx` with `cuModuleLoadDataEx` and the JIT's info and error
 /// log buffers, because cudarc's `load_module` uses `cuModuleLoadData`, which gives no log: a
 /// failure would read only `CUDA_ERROR_INVALID_PTX`. On failure the error carries the JIT's
 /// error log; on success this returns its info log and unloads the module again. cudarc cannot
 /// wrap a raw `CUmodule` (its fields are private), and the launches go through cudarc's tested
 /// launch path, so `Gpu::open` loads the same text once more through cudarc; the driver's JIT
 /// cache makes that second compile of one small kernel cheap.
-fn jit_log(ctx: &CudaContext) -> Result<String, CudaError> {
+fn jit_log(ctx: &CudaContext, src: &str, file: &'static str) -> Result<String, CudaError> {
     ctx.bind_to_thread()?;
-    let src = CString::new(TRAIN_PTX)
-        .map_err(|_| CudaError::Invalid("kernels/train.ptx contains a NUL byte".into()))?;
+    let src = CString::new(src)
+        .map_err(|_| CudaError::Invalid(format!("kernels/{file} contains a NUL byte")))?;
     let mut info = vec![0u8; JIT_LOG_BYTES];
     let mut error = vec![0u8; JIT_LOG_BYTES];
     let mut options = [
@@ -135,6 +139,7 @@ fn jit_log(ctx: &CudaContext) -> Result<String, CudaError> {
                 log = "(the JIT wrote no log)".into();
             }
             Err(CudaError::Jit {
+                file,
                 error: e,
                 log: log.lines().map(str::trim).collect::<Vec<_>>().join(" | "),
             })
@@ -166,7 +171,7 @@ impl Gpu {
         // driver is initialised (CudaContext::new called cuInit).
         unsafe { sys::cuDriverGetVersion(&mut driver_version) }.result()?;
         let stream = ctx.default_stream();
-        let jit_log = jit_log(&ctx)?;
+        let jit_log = jit_log(&ctx, TRAIN_PTX, "train.ptx")?;
         let module = ctx.load_module(Ptx::from_src(TRAIN_PTX))?;
         let train = module.load_function(TRAIN_ENTRY)?;
         // All of a block's data lives in shared memory; L1 serves only the first load and the
@@ -203,6 +208,7 @@ impl Gpu {
             kernel,
             train,
             stream,
+            big: Mutex::new(None),
         })
     }
 
@@ -305,6 +311,90 @@ impl Gpu {
             },
             final_loss: s.clone_dtoh(&final_loss)?,
             kernel_time,
+        };
+        s.synchronize()?;
+        Ok(out)
+    }
+
+    /// kernels/big.ptx's module, JIT-compiled at the first call (with the JIT's log on failure).
+    fn big_module(&self) -> Result<Arc<CudaModule>, CudaError> {
+        let mut slot = self.big.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(m) = slot.as_ref() {
+            return Ok(m.clone());
+        }
+        let ctx = self.stream.context();
+        jit_log(ctx, BIG_PTX, "big.ptx")?;
+        let m = ctx.load_module(Ptx::from_src(BIG_PTX))?;
+        *slot = Some(m.clone());
+        Ok(m)
+    }
+
+    /// Uploads `job`, runs its launches in order on one stream, and downloads the results. The
+    /// time is from CUDA events around all the launches.
+    pub fn run_big(&self, job: &BigJob) -> Result<BigOutput, CudaError> {
+        let module = self.big_module()?;
+        let s = &self.stream;
+        let f32s = [
+            (Buf::W, s.clone_htod(&job.weights)?),
+            (Buf::M, s.clone_htod(&job.m)?),
+            (Buf::Sq, s.clone_htod(&job.sq)?),
+            (Buf::Grad, s.alloc_zeros::<f32>(job.grad_len)?),
+            (Buf::Tile, s.alloc_zeros::<f32>(job.tile_len)?),
+            (Buf::Count, s.clone_htod(&job.count)?),
+            (Buf::RowTotals, s.clone_htod(&job.row_totals)?),
+            (Buf::RowLoss, s.alloc_zeros::<f32>(job.v)?),
+            (Buf::Losses, s.alloc_zeros::<f32>(job.epochs as usize + 1)?),
+        ];
+        let u32s = [
+            (Buf::RowStart, s.clone_htod(&job.row_start)?),
+            (Buf::Col, s.clone_htod(&job.col)?),
+        ];
+        fn find<T>(bufs: &[(Buf, CudaSlice<T>)], b: Buf) -> Option<&CudaSlice<T>> {
+            bufs.iter().find(|(n, _)| *n == b).map(|(_, x)| x)
+        }
+        let mut functions: Vec<(&str, CudaFunction)> = vec![];
+        for l in &job.launches {
+            if !functions.iter().any(|(n, _)| *n == l.entry) {
+                functions.push((l.entry, module.load_function(l.entry)?));
+            }
+        }
+        let start = s.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?;
+        for l in &job.launches {
+            let f = &functions
+                .iter()
+                .find(|(n, _)| *n == l.entry)
+                .expect("loaded")
+                .1;
+            let mut launch: LaunchArgs<'_> = s.launch_builder(f);
+            for a in &l.args {
+                match a {
+                    Arg::Buf(b) => match (find(&f32s, *b), find(&u32s, *b)) {
+                        (Some(x), _) => launch.arg(x),
+                        (_, Some(x)) => launch.arg(x),
+                        _ => unreachable!("every buffer is allocated above"),
+                    },
+                    Arg::U32(x) => launch.arg(x),
+                    Arg::F32(x) => launch.arg(x),
+                };
+            }
+            let cfg = LaunchConfig {
+                grid_dim: (l.grid, 1, 1),
+                block_dim: (l.block, 1, 1),
+                shared_mem_bytes: 0,
+            };
+            // SAFETY: BigJob::new built each launch's arguments in the order and types of its
+            // entry's parameters in kernels/big.ptx (u64 device pointers, u32, f32), and every
+            // buffer holds what that header says for the job's v, d, tile rows and epochs (the
+            // kernels index only below those sizes: each thread returns past its element count).
+            unsafe { launch.launch(cfg) }?;
+        }
+        let end = s.record_event(Some(CUevent_flags::CU_EVENT_DEFAULT))?;
+        let out = BigOutput {
+            weights: s.clone_dtoh(find(&f32s, Buf::W).expect("w"))?,
+            m: s.clone_dtoh(find(&f32s, Buf::M).expect("m"))?,
+            sq: s.clone_dtoh(find(&f32s, Buf::Sq).expect("sq"))?,
+            losses: s.clone_dtoh(find(&f32s, Buf::Losses).expect("losses"))?,
+            kernel_time: Duration::from_secs_f64(start.elapsed_ms(&end)? as f64 / 1e3),
         };
         s.synchronize()?;
         Ok(out)

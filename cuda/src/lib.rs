@@ -19,6 +19,7 @@
 //! machine without one. [`Device::simulated`] runs the same PTX in an interpreter
 //! (`kernels/sim/ptxsim.py`) for tests without a GPU.
 
+mod big;
 mod error;
 mod job;
 mod kernels;
@@ -26,8 +27,9 @@ mod sim;
 
 use std::time::Duration;
 
-use zl_core::{AdamW, Bigrams, Model, TrainConfig, Trainer};
+use zl_core::{AdamW, Bigrams, Csr, Model, TrainConfig, Trainer};
 
+pub use big::{BigRun, BIG_PTX};
 pub use error::CudaError;
 pub use job::shared_bytes;
 pub use kernels::{KernelInfo, TRAIN_ENTRY, TRAIN_PTX};
@@ -45,6 +47,7 @@ enum Exec {
 pub struct Device {
     exec: Exec,
     threads_per_block: Option<u32>,
+    big_tile_rows: Option<usize>,
 }
 
 /// One model's training run.
@@ -95,6 +98,7 @@ impl Device {
         Ok(Device {
             exec: Exec::Gpu(Box::new(kernels::Gpu::open(ordinal)?)),
             threads_per_block: None,
+            big_tile_rows: None,
         })
     }
 
@@ -107,6 +111,7 @@ impl Device {
         Ok(Device {
             exec: Exec::Sim,
             threads_per_block: None,
+            big_tile_rows: None,
         })
     }
 
@@ -326,5 +331,44 @@ impl Device {
             kernel_time: stepped.kernel_time,
             threads_per_block: stepped.threads_per_block,
         })
+    }
+
+    /// Fixes the rows of the logits per tile of [`Device::step_big`] (at least 1, at most v);
+    /// `None` restores the default: the whole vocabulary, or as many rows as 2 GiB of logits
+    /// hold.
+    pub fn set_big_tile_rows(&mut self, rows: Option<usize>) -> Result<(), CudaError> {
+        if rows == Some(0) {
+            return Err(CudaError::Invalid("a tile of 0 rows".into()));
+        }
+        self.big_tile_rows = rows;
+        Ok(())
+    }
+
+    /// Checks that a model of `vocab_len` tokens × `d_model` is within the tiled kernels' reach
+    /// ([`Device::step_big`]: their 32-bit element indices, at the default tile).
+    pub fn check_big_size(&self, vocab_len: usize, d_model: usize) -> Result<(), CudaError> {
+        let rows = big::rows_per_tile(vocab_len, self.big_tile_rows);
+        big::check_indices(vocab_len, d_model, rows, 0)
+    }
+
+    /// Continues `state` (the caller's slices, as zl-core's `big` takes them) for `epochs` epochs
+    /// on `counts` at any vocabulary size, with kernels/big.ptx (tiles of logits in global
+    /// memory, several launches an epoch), exactly as `zl_core::big::epoch` would: the same f32
+    /// operations in the same order. Returns each epoch's loss (before its update) and the final
+    /// loss. Every epoch runs and updates, whatever its loss (where `big::run` stops at the first
+    /// loss that is not finite): the caller applies the divergence rule to the losses.
+    pub fn step_big(
+        &self,
+        counts: &Csr,
+        state: &mut zl_core::big::State<'_>,
+        epochs: u32,
+    ) -> Result<BigRun, CudaError> {
+        let rows = big::rows_per_tile(counts.vocab_len(), self.big_tile_rows);
+        let job = big::BigJob::new(counts, state, epochs, rows)?;
+        let out = match &self.exec {
+            Exec::Gpu(g) => g.run_big(&job)?,
+            Exec::Sim => sim::run_big(&job)?,
+        };
+        Ok(job.finish(out, state))
     }
 }

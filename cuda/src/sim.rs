@@ -11,6 +11,7 @@ use std::{
 use serde_json::{json, Value};
 
 use crate::{
+    big::{Arg, BigJob, BigOutput, Buf, BIG_PTX},
     job::{Job, JobOutput},
     kernels::{TRAIN_ENTRY, TRAIN_PTX},
     CudaError,
@@ -61,6 +62,35 @@ fn bits<T>(out: &Value, name: &str, f: impl Fn(u64) -> T) -> Result<Vec<T>, Cuda
         .collect()
 }
 
+/// Runs the interpreter on one request and returns its JSON answer.
+fn interpret(request: &Value) -> Result<Value, CudaError> {
+    let py = python();
+    let mut child = Command::new(&py)
+        .args(["-c", PTXSIM_PY])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .map_err(|e| CudaError::Simulator(format!("cannot start {py}: {e}")))?;
+    let input = request.to_string();
+    let mut stdin = child.stdin.take().expect("piped stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let done = child
+        .wait_with_output()
+        .map_err(|e| CudaError::Simulator(format!("{py}: {e}")))?;
+    writer
+        .join()
+        .expect("writer thread")
+        .map_err(|e| CudaError::Simulator(format!("writing the job to {py}: {e}")))?;
+    if !done.status.success() {
+        return Err(CudaError::Simulator(
+            String::from_utf8_lossy(&done.stderr).trim().to_string(),
+        ));
+    }
+    serde_json::from_slice(&done.stdout)
+        .map_err(|e| CudaError::Simulator(format!("unreadable output: {e}")))
+}
+
 /// Runs `job` in the interpreter, `threads` threads per block.
 pub(crate) fn run(job: &Job, threads: u32) -> Result<JobOutput, CudaError> {
     let buf = |ty: &str, b: Value| json!({ "type": ty, "bits": b });
@@ -104,31 +134,7 @@ pub(crate) fn run(job: &Job, threads: u32) -> Result<JobOutput, CudaError> {
         "outputs": ["state", "steps", "losses", "final_loss"],
     });
     let start = Instant::now();
-    let py = python();
-    let mut child = Command::new(&py)
-        .args(["-c", PTXSIM_PY])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| CudaError::Simulator(format!("cannot start {py}: {e}")))?;
-    let input = request.to_string();
-    let mut stdin = child.stdin.take().expect("piped stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let done = child
-        .wait_with_output()
-        .map_err(|e| CudaError::Simulator(format!("{py}: {e}")))?;
-    writer
-        .join()
-        .expect("writer thread")
-        .map_err(|e| CudaError::Simulator(format!("writing the job to {py}: {e}")))?;
-    if !done.status.success() {
-        return Err(CudaError::Simulator(
-            String::from_utf8_lossy(&done.stderr).trim().to_string(),
-        ));
-    }
-    let out: Value = serde_json::from_slice(&done.stdout)
-        .map_err(|e| CudaError::Simulator(format!("unreadable output: {e}")))?;
+    let out = interpret(&request)?;
     let as_f32 = |b: u64| f32::from_bits(b as u32);
     Ok(JobOutput {
         state: bits(&out, "state", as_f32)?,
@@ -139,6 +145,62 @@ pub(crate) fn run(job: &Job, threads: u32) -> Result<JobOutput, CudaError> {
             vec![]
         },
         final_loss: bits(&out, "final_loss", as_f32)?,
+        kernel_time: start.elapsed(),
+    })
+}
+
+/// Runs every launch of `job` in the interpreter, in one process, on the same buffers.
+pub(crate) fn run_big(job: &BigJob) -> Result<BigOutput, CudaError> {
+    let buf = |ty: &str, b: Value| json!({ "type": ty, "bits": b });
+    let zeros = |n: usize| json!(vec![0u32; n]);
+    let launches: Vec<Value> = job
+        .launches
+        .iter()
+        .map(|l| {
+            let params: Vec<Value> = l
+                .args
+                .iter()
+                .map(|a| match a {
+                    Arg::Buf(b) => json!({ "ptr": b.name() }),
+                    Arg::U32(x) => json!({ "u32": x }),
+                    Arg::F32(x) => json!({ "f32_bits": x.to_bits() }),
+                })
+                .collect();
+            json!({
+                "entry": l.entry,
+                "grid": l.grid,
+                "block": l.block,
+                "shared_bytes": 0,
+                "params": params,
+            })
+        })
+        .collect();
+    let request = json!({
+        "ptx": BIG_PTX,
+        "buffers": {
+            "w": buf("f32", f32_bits(&job.weights)),
+            "m": buf("f32", f32_bits(&job.m)),
+            "sq": buf("f32", f32_bits(&job.sq)),
+            "grad": buf("f32", zeros(job.grad_len)),
+            "tile": buf("f32", zeros(job.tile_len)),
+            "row_start": buf("u32", json!(job.row_start)),
+            "col": buf("u32", json!(job.col)),
+            "count": buf("f32", f32_bits(&job.count)),
+            "row_totals": buf("f32", f32_bits(&job.row_totals)),
+            "row_loss": buf("f32", zeros(job.v)),
+            "losses": buf("f32", zeros(job.epochs as usize + 1)),
+        },
+        "launches": launches,
+        "outputs": ["w", "m", "sq", "losses"],
+    });
+    let start = Instant::now();
+    let out = interpret(&request)?;
+    let as_f32 = |b: u64| f32::from_bits(b as u32);
+    Ok(BigOutput {
+        weights: bits(&out, Buf::W.name(), as_f32)?,
+        m: bits(&out, Buf::M.name(), as_f32)?,
+        sq: bits(&out, Buf::Sq.name(), as_f32)?,
+        losses: bits(&out, Buf::Losses.name(), as_f32)?,
         kernel_time: start.elapsed(),
     })
 }

@@ -20,6 +20,8 @@ Usage (what zl-cuda's simulated device does): a JSON job on stdin, JSON results 
    "buffers": {"name": {"type": "f32"|"f64"|"u32", "bits": [...]}},   # bit patterns, as ints
    "params": [{"ptr": "name"} | {"ptr": null} | {"u32": n} | {"f32_bits": n}],  # entry order
    "outputs": ["name", ...]}
+  or, for a stream of launches on the same buffers, "launches": [{"entry", "grid", "block",
+  "shared_bytes", "params"}, ...] in place of the single launch's keys
   -> {"buffers": {"name": [bits...]}, "instructions": n, "barriers": n}
 Errors go to stderr with exit status 1.
 
@@ -527,31 +529,34 @@ class Block:
 
 
 def run_job(job):
+    """Runs one launch (the job's entry, grid, block, shared_bytes and params) or, where the job
+    has "launches", each of them in order on the same buffers (a host's stream of launches)."""
     funcs, shared_syms = parse_module(job["ptx"])
-    entry = funcs.get(job["entry"])
-    if entry is None or not entry.is_entry:
-        raise SimError(f"no entry point {job['entry']}")
     glob, bases, buffers = Global(), {}, {}
     for name, b in job["buffers"].items():
         buffers[name] = list(b["bits"])
         bases[name] = glob.add(name, SIZE[b["type"]], buffers[name])
-    if len(job["params"]) != len(entry.params):
-        raise SimError(f"{len(job['params'])} arguments for {len(entry.params)} parameters")
-    params = {}
-    for p, (_, ty, name) in zip(job["params"], entry.params):
-        kind = next(iter(p))
-        want = {"ptr": "u64", "u32": "u32", "f32_bits": "f32"}.get(kind)
-        if want != ty:
-            raise SimError(f"argument {p} passed for parameter {name} of type .{ty}")
-        params[name] = (0 if p["ptr"] is None else bases[p["ptr"]]) if kind == "ptr" else p[kind]
-    if job["shared_bytes"] % 4:
-        raise SimError("shared memory must be a whole number of 32-bit words")
     instructions = barriers = 0
-    for c in range(job["grid"]):
-        blk = Block(funcs, shared_syms, glob, params, job["shared_bytes"] // 4, c, job["block"], job["grid"])
-        blk.run(entry.name)
-        instructions += blk.instructions
-        barriers += blk.barriers
+    for launch in job.get("launches") or [job]:
+        entry = funcs.get(launch["entry"])
+        if entry is None or not entry.is_entry:
+            raise SimError(f"no entry point {launch['entry']}")
+        if len(launch["params"]) != len(entry.params):
+            raise SimError(f"{entry.name}: {len(launch['params'])} arguments for {len(entry.params)} parameters")
+        params = {}
+        for p, (_, ty, name) in zip(launch["params"], entry.params):
+            kind = next(iter(p))
+            want = {"ptr": "u64", "u32": "u32", "f32_bits": "f32"}.get(kind)
+            if want != ty:
+                raise SimError(f"{entry.name}: argument {p} passed for parameter {name} of type .{ty}")
+            params[name] = (0 if p["ptr"] is None else bases[p["ptr"]]) if kind == "ptr" else p[kind]
+        if launch["shared_bytes"] % 4:
+            raise SimError("shared memory must be a whole number of 32-bit words")
+        for c in range(launch["grid"]):
+            blk = Block(funcs, shared_syms, glob, params, launch["shared_bytes"] // 4, c, launch["block"], launch["grid"])
+            blk.run(entry.name)
+            instructions += blk.instructions
+            barriers += blk.barriers
     out = {name: buffers[name] for name in job["outputs"]}
     return {"buffers": out, "instructions": instructions, "barriers": barriers}
 

@@ -36,6 +36,20 @@ use zl_core::{Bigrams, Diverged, Trainer};
 )]
 mod wide;
 
+// The large-V trainer, for the targets with an instance of the lanes.
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+mod big;
+#[cfg(any(
+    target_arch = "x86_64",
+    target_arch = "aarch64",
+    all(target_arch = "wasm32", target_feature = "simd128")
+))]
+pub use big::{Big, Model as BigModel};
+
 /// The instruction sets, fastest last.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 enum Kind {

@@ -273,17 +273,17 @@ fn panel<S: Lanes, const NB: usize>(
 }
 
 /// One parameter matrix's weights and AdamW moments.
-struct Param<'a> {
-    p: &'a mut [f32],
-    m: &'a mut [f32],
-    v: &'a mut [f32],
+pub(crate) struct Param<'a> {
+    pub(crate) p: &'a mut [f32],
+    pub(crate) m: &'a mut [f32],
+    pub(crate) v: &'a mut [f32],
 }
 
 impl Param<'_> {
     /// zl-core's `adamw::update` of the parameters `r`, gradient `g`, where the loss was finite
     /// (`sc`): `S::L` at a time, full chunks of a constant length, then the rest.
     #[inline(always)]
-    fn adamw<S: Lanes>(&mut self, sc: Option<&StepScalars>, g: &[f32], r: Range<usize>) {
+    pub(crate) fn adamw<S: Lanes>(&mut self, sc: Option<&StepScalars>, g: &[f32], r: Range<usize>) {
         let Some(s) = sc else { return };
         let full = r.end - r.len() % S::L;
         for i in (r.start..full).step_by(S::L) {

@@ -24,6 +24,8 @@ use zl_tests::{
 
 /// The kernel above 48 KiB of shared memory (a 64×64 model).
 mod large;
+/// The tiled kernels for any vocabulary (kernels/big.ptx).
+mod tiled;
 
 /// Issue 5's bound on every epoch's loss against the CPU. Equal operations in equal order give
 /// equal bits, so any difference at all means the kernel departed from the core somewhere.

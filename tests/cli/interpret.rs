@@ -5,7 +5,7 @@ use std::{collections::HashMap, path::Path};
 
 use serde_json::Value;
 use zl_core::{rng::TorchGenerator, SEED_VOCAB};
-use zl_tests::{assert_close, assert_one_line_error, floats, zl, zl_json, zl_with};
+use zl_tests::{assert_close, assert_one_line_error, floats, random_text, zl, zl_json, zl_with};
 
 use super::run::{assert_has, json, ok};
 
@@ -131,19 +131,7 @@ fn a_large_vocabulary_still_fits_one_screen() {
     let path = dir.path().join("v76.txt");
     // 76 distinct characters, as many as GPL-3 has, in a fixed pseudo-random order; d_model 2
     // and 200 epochs keep the training short, and the layout does not depend on them.
-    let mut x = 11u32;
-    let text: String = (0..6_000usize)
-        .map(|i| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            char::from(
-                33 + if i < 76 {
-                    i as u8
-                } else {
-                    ((x >> 16) % 76) as u8
-                },
-            )
-        })
-        .collect();
+    let text = random_text(76, 6_000, 11);
     std::fs::write(&path, &text).unwrap();
     let p = path.to_str().unwrap();
     let args = [
@@ -587,19 +575,7 @@ fn the_ablation_keeps_to_its_budget_on_large_vocabularies() {
     let path = dir.path().join("v80.txt");
     let chars = 25_000usize;
     // 80 distinct characters in a fixed pseudo-random order.
-    let mut x = 7u32;
-    let text: String = (0..chars)
-        .map(|i| {
-            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
-            char::from(
-                33 + if i < 80 {
-                    i as u8
-                } else {
-                    ((x >> 16) % 80) as u8
-                },
-            )
-        })
-        .collect();
+    let text = random_text(80, chars, 7);
     std::fs::write(&path, &text).unwrap();
     let v = zl_json(&[
         "interpret",

@@ -203,6 +203,24 @@ pub const NOTEBOOK_LOSSES: [f64; 23] = [
     1.6118104457855225,
 ];
 
+/// `n` characters over `v` distinct ones from `'!'` on (v ≤ 94): each once in order, then a
+/// fixed pseudo-random sequence from `seed` (a linear congruential generator), so that a test's
+/// text is the same on every run and platform.
+pub fn random_text(v: u8, n: usize, seed: u32) -> String {
+    let mut x = seed;
+    (0..n)
+        .map(|i| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let k = if i < v as usize {
+                i as u8
+            } else {
+                ((x >> 16) % u32::from(v)) as u8
+            };
+            char::from(33 + k)
+        })
+        .collect()
+}
+
 /// What a run of the `zl` binary printed, and its exit code.
 pub struct Out {
     pub code: i32,

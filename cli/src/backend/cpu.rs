@@ -6,7 +6,7 @@ use std::time::Instant;
 use anyhow::Result;
 use rayon::prelude::*;
 use zl_core::{Bigrams, Trainer};
-use zl_lanes::Isa;
+use zl_lanes::{Big, BigModel, Isa};
 
 use super::{Diverged, Run};
 
@@ -60,4 +60,44 @@ pub(super) fn train_states<const V: usize, const D: usize>(
         });
     }
     Ok(runs)
+}
+
+/// One model beyond the capacity tiers, `epochs` epochs from its state, on every core (rayon's
+/// thread count): its losses (when `record`), the loss after the last update and the seconds.
+/// A diverged model is model 0 of the error.
+pub(super) fn train_big(
+    isa: Isa,
+    b: &zl_core::Csr<'_>,
+    m: &mut BigModel,
+    epochs: u32,
+    record: bool,
+) -> Result<Outcome, Diverged> {
+    let mut t = Big::new(
+        isa,
+        rayon::current_num_threads(),
+        None,
+        b.vocab_len(),
+        m.d_model,
+    );
+    let mut losses = Vec::with_capacity(if record { epochs as usize } else { 0 });
+    let mut last = None;
+    let start = Instant::now();
+    let lr = m.adamw.lr;
+    let result = t.run(&mut m.state(), b, epochs, |_, l| {
+        if record {
+            losses.push(l);
+        }
+        last = Some(l);
+    });
+    let seconds = start.elapsed().as_secs_f64();
+    match result {
+        Ok(final_loss) => Ok((losses, final_loss, seconds)),
+        Err(zl_core::Diverged { epoch, loss }) => Err(Diverged {
+            model: 0,
+            epoch,
+            loss,
+            previous: last,
+            lr,
+        }),
+    }
 }

@@ -1,9 +1,14 @@
-//! The CUDA backend: zl-cuda's kernel (kernels/train.ptx) on a GPU, or the same kernel text and
-//! host code in the PTX interpreter (ptxsim). One launch trains a whole batch, one block per
-//! model, every epoch; the divergence rule is then applied to what it returns.
+//! The CUDA backend: zl-cuda's kernels on a GPU, or the same kernel text and host code in the PTX
+//! interpreter (ptxsim). A model that fits one block's shared memory trains with
+//! kernels/train.ptx, one launch a whole batch, one block per model, every epoch; a larger one
+//! with kernels/big.ptx's tiles (`Device::step_big`), several launches an epoch, one model after
+//! another. Either way every epoch runs and the divergence rule is then applied to what returns.
 
 use anyhow::Result;
-use zl_core::{Bigrams, Trainer};
+use zl_core::{
+    big::{Pair, State},
+    Bigrams, Csr, Grads, Trainer,
+};
 use zl_cuda::Device;
 
 use super::{Backend, Diverged, Run};
@@ -20,8 +25,10 @@ pub(super) fn open_simulator() -> Result<Backend> {
         .map_err(|e| anyhow::anyhow!("--backend ptxsim: {e}"))
 }
 
+/// Whether the model can train here: in one block's shared memory, or else in tiles.
 pub(super) fn check_size(dev: &Device, vocab_len: usize, d_model: usize) -> Result<()> {
     dev.check_size(vocab_len, d_model)
+        .or_else(|_| dev.check_big_size(vocab_len, d_model))
         .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
 }
 
@@ -49,6 +56,15 @@ pub(super) fn train_states<const V: usize, const D: usize>(
     epochs: u32,
     record: bool,
 ) -> Result<Vec<Run<V, D>>> {
+    let Some(first) = trainers.first() else {
+        return Ok(vec![]);
+    };
+    if dev
+        .check_size(b.vocab_len(), first.model.d_model())
+        .is_err()
+    {
+        return train_tiled(dev, b, trainers, epochs, record);
+    }
     let per_launch =
         (LAUNCH_BYTES / std::mem::size_of::<Trainer<V, D>>()).clamp(1, MODELS_PER_LAUNCH);
     let mut runs = Vec::with_capacity(trainers.len());
@@ -105,6 +121,109 @@ pub(super) fn train_states<const V: usize, const D: usize>(
         }
     }
     Ok(runs)
+}
+
+/// One model of any size through the tiled kernels: `state` advanced by `epochs` epochs (every
+/// one runs), with each epoch's loss and the final loss, for the caller's divergence rule.
+pub(super) fn step_big(
+    dev: &Device,
+    counts: &Csr,
+    state: &mut State<'_>,
+    epochs: u32,
+) -> Result<zl_cuda::BigRun> {
+    dev.step_big(counts, state, epochs)
+        .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
+}
+
+/// Models past one block's shared memory: each in its turn through the tiled kernels, from and
+/// back to its `Trainer` state.
+fn train_tiled<const V: usize, const D: usize>(
+    dev: &Device,
+    b: &Bigrams<V>,
+    trainers: Vec<Trainer<V, D>>,
+    epochs: u32,
+    record: bool,
+) -> Result<Vec<Run<V, D>>> {
+    let v = b.vocab_len();
+    let (mut row_start, mut col, mut count) = (vec![0], vec![], vec![]);
+    for i in 0..v {
+        for j in 0..v {
+            let c = b.counts[(i, j)];
+            if c > 0.0 {
+                col.push(j as u32);
+                count.push(c as u64);
+            }
+        }
+        row_start.push(col.len());
+    }
+    let csr = Csr::new(v, &row_start, &col, &count)
+        .map_err(|e| anyhow::anyhow!("the bigram counts as sparse rows: {e:?}"))?;
+    let mut runs = Vec::with_capacity(trainers.len());
+    for (model, mut trainer) in trainers.into_iter().enumerate() {
+        let (v, d) = (trainer.model.vocab_len(), trainer.model.d_model());
+        let mut w = row_major(&trainer);
+        let ran = {
+            let [we, wu, me, mu, ve, vu] = &mut w;
+            let mut state = State {
+                d_model: d,
+                weights: Pair { w_e: we, w_u: wu },
+                m: Pair { w_e: me, w_u: mu },
+                v: Pair { w_e: ve, w_u: vu },
+                step: &mut trainer.opt.step,
+                adamw: trainer.opt.config,
+            };
+            step_big(dev, &csr, &mut state, epochs)?
+        };
+        trainer.model = zl_core::Model::from_row_major(v, d, &w[0], &w[1])?;
+        put(&w[2], &w[3], &mut trainer.opt.m, v, d);
+        put(&w[4], &w[5], &mut trainer.opt.v, v, d);
+        let mut run = Run {
+            trainer,
+            losses: ran.losses,
+            final_loss: ran.final_loss,
+            seconds: ran.kernel_time.as_secs_f64(),
+        };
+        if let Some(mut d) = diverged(&run, epochs) {
+            d.model = model;
+            return Err(d.into());
+        }
+        if !record {
+            run.losses.clear();
+        }
+        runs.push(run);
+    }
+    Ok(runs)
+}
+
+/// A trainer's W_E, W_U, m_E, m_U, v_E and v_U, row-major over its own size, as zl-core's `big`
+/// takes them.
+fn row_major<const V: usize, const D: usize>(t: &Trainer<V, D>) -> [Vec<f32>; 6] {
+    let (v, d) = (t.model.vocab_len(), t.model.d_model());
+    let e = |g: &Grads<V, D>| (0..v * d).map(|n| g.w_e[(n / d, n % d)]).collect();
+    let u = |g: &Grads<V, D>| (0..d * v).map(|n| g.w_u[(n / v, n % v)]).collect();
+    let m = &t.model;
+    [
+        m.w_e_row_major().collect(),
+        m.w_u_row_major().collect(),
+        e(&t.opt.m),
+        u(&t.opt.m),
+        e(&t.opt.v),
+        u(&t.opt.v),
+    ]
+}
+
+/// Row-major `w_e` (v×d) and `w_u` (d×v) into `g`.
+fn put<const V: usize, const D: usize>(
+    w_e: &[f32],
+    w_u: &[f32],
+    g: &mut Grads<V, D>,
+    v: usize,
+    d: usize,
+) {
+    for n in 0..v * d {
+        g.w_e[(n / d, n % d)] = w_e[n];
+        g.w_u[(n / v, n % v)] = w_u[n];
+    }
 }
 
 impl<const V: usize, const D: usize> Run<V, D> {

@@ -258,8 +258,13 @@ impl Backend {
                 record,
                 after,
             };
-            let trained = capacity::dispatch(corpus.vocab.len(), g.0, batch)
-                .map_err(|e| name_model(e, jobs, &index))?;
+            let (v, d) = (corpus.vocab.len(), g.0);
+            let trained = if v > capacity::MAX_VOCAB || d > capacity::MAX_D_MODEL {
+                batch.beyond_the_tiers()
+            } else {
+                capacity::dispatch(v, d, batch)
+            }
+            .map_err(|e| name_model(e, jobs, &index))?;
             Ok(index.into_iter().zip(trained).collect())
         };
         // On the CPU the widths train side by side too (each its own capacity), each from a
@@ -334,25 +339,26 @@ struct Batch<'a> {
     after: &'a After<'a>,
 }
 
-impl capacity::AtCapacity for Batch<'_> {
-    type Output = Result<Vec<Trained>>;
+/// One model's segment, whatever trained it: its losses, the end, the seconds and the weights.
+struct Segment {
+    losses: Vec<f32>,
+    final_loss: f32,
+    seconds: f64,
+    weights: Weights,
+}
 
-    fn at<const V: usize, const D: usize>(self) -> Self::Output {
-        let c = self.corpus;
+impl Batch<'_> {
+    /// The segment loop: `train(active, epochs)` trains the models `active` (indices into the
+    /// batch) for `epochs` more epochs from where they are and returns their segments in order;
+    /// after each segment `after` sees each model's state so far, and those it stops drop out.
+    fn segments(
+        self,
+        mut train: impl FnMut(&[usize], u32) -> Result<Vec<Segment>>,
+    ) -> Result<Vec<Trained>> {
         anyhow::ensure!(
             !self.ends.is_empty() && self.ends.windows(2).all(|w| w[0] < w[1]),
             "the segments must end at ascending epoch counts"
         );
-        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
-            .map_err(|e| anyhow::anyhow!("{e}"))?;
-        // Per model of the group: its trainer, and what it has done so far.
-        let mut trainers = Vec::with_capacity(self.index.len());
-        for &n in self.index {
-            let j = &self.jobs[n];
-            let m = Model::<V, D>::init_torch(j.config.seed, c.vocab.len(), j.d_model)
-                .context("the initial weights")?;
-            trainers.push(Trainer::new(m, j.config.adamw));
-        }
         let mut last: Vec<Option<Trained>> = vec![None; self.index.len()];
         let mut active: Vec<usize> = (0..self.index.len()).collect();
         let mut done = 0u32;
@@ -361,29 +367,27 @@ impl capacity::AtCapacity for Batch<'_> {
                 break;
             }
             let epochs = end.saturating_sub(done);
-            let states = active.iter().map(|&k| trainers[k].clone()).collect();
-            let runs = self
-                .backend
-                .train_states(&b, states, epochs, self.record)
-                .map_err(|e| match e.downcast::<Diverged>() {
-                    // The model's index within the group, and the epoch within the whole run.
-                    Ok(d) => Diverged {
-                        model: active[d.model],
-                        epoch: d.epoch + done,
-                        ..d
-                    }
-                    .into(),
-                    Err(e) => e,
-                })?;
+            let runs = train(&active, epochs).map_err(|e| match e.downcast::<Diverged>() {
+                // The model's index within the group, and the epoch within the whole run.
+                Ok(d) => Diverged {
+                    model: active[d.model],
+                    epoch: d.epoch + done,
+                    ..d
+                }
+                .into(),
+                Err(e) => e,
+            })?;
             done = end;
             let mut still = vec![];
             for (&k, run) in active.iter().zip(runs) {
                 let mut checksum = String::new();
-                zl_core::checksum::write_line(
+                let w = &run.weights;
+                zl_core::big::write_checksum_line(
                     &mut checksum,
                     done,
                     run.final_loss,
-                    &run.trainer.model,
+                    &w.w_e,
+                    &w.w_u,
                 )?;
                 let job = self.jobs[self.index[k]];
                 let seconds = last[k].as_ref().map_or(0.0, |t| t.seconds) + run.seconds;
@@ -397,7 +401,7 @@ impl capacity::AtCapacity for Batch<'_> {
                         },
                         ..job
                     },
-                    weights: Weights::of(&run.trainer.model, &c.vocab),
+                    weights: run.weights,
                     losses,
                     final_loss: run.final_loss,
                     seconds,
@@ -406,7 +410,6 @@ impl capacity::AtCapacity for Batch<'_> {
                 if (self.after)(self.index[k], &t)?.is_continue() {
                     still.push(k);
                 }
-                trainers[k] = run.trainer;
                 last[k] = Some(t);
             }
             active = still;
@@ -415,5 +418,204 @@ impl capacity::AtCapacity for Batch<'_> {
             .into_iter()
             .map(|t| t.expect("every model ran at least one segment"))
             .collect())
+    }
+
+    /// The batch beyond the capacity tiers: zl-core's tiled trainer at run-time size
+    /// (`zl_core::big`) over the counts that occur, on the CPU.
+    fn beyond_the_tiers(self) -> Result<Vec<Trained>> {
+        let c = self.corpus;
+        let Backend::Cpu(isa) = *self.backend else {
+            anyhow::bail!(
+                "--backend {}: a model of {} tokens × d_model {} is beyond this backend's sizes; use --backend cpu",
+                self.backend.name(),
+                c.vocab.len(),
+                self.jobs[self.index[0]].d_model
+            );
+        };
+        let (row_start, col, count) = sparse_counts(c.vocab.len(), &c.counts);
+        let b = zl_core::Csr::new(c.vocab.len(), &row_start, &col, &count)
+            .map_err(|e| anyhow::anyhow!("the counts: {e:?}"))?;
+        let mut models: Vec<zl_lanes::BigModel> = self
+            .index
+            .iter()
+            .map(|&n| {
+                let j = &self.jobs[n];
+                zl_lanes::BigModel::init_torch(
+                    j.config.seed,
+                    c.vocab.len(),
+                    j.d_model,
+                    j.config.adamw,
+                )
+            })
+            .collect();
+        let record = self.record;
+        self.segments(|active, epochs| {
+            let mut out = Vec::with_capacity(active.len());
+            for (n, &k) in active.iter().enumerate() {
+                let m = &mut models[k];
+                let (losses, final_loss, seconds) = cpu::train_big(isa, &b, m, epochs, record)
+                    .map_err(|d| Diverged { model: n, ..d })?;
+                out.push(Segment {
+                    losses,
+                    final_loss,
+                    seconds,
+                    weights: Weights {
+                        vocab: c.vocab.clone(),
+                        d_model: m.d_model,
+                        w_e: m.w_e.clone(),
+                        w_u: m.w_u.clone(),
+                    },
+                });
+            }
+            Ok(out)
+        })
+    }
+}
+
+/// Dense row-major counts (`v`×`v`) as the pairs that occur: `zl_core::Csr`'s slices.
+fn sparse_counts(v: usize, dense: &[u64]) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
+    let (mut row_start, mut col, mut count) = (vec![0], vec![], vec![]);
+    for row in dense.chunks_exact(v) {
+        for (j, &c) in row.iter().enumerate().filter(|(_, &c)| c > 0) {
+            col.push(j as u32);
+            count.push(c);
+        }
+        row_start.push(col.len());
+    }
+    (row_start, col, count)
+}
+
+impl capacity::AtCapacity for Batch<'_> {
+    type Output = Result<Vec<Trained>>;
+
+    fn at<const V: usize, const D: usize>(self) -> Self::Output {
+        let c = self.corpus;
+        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
+        // Per model of the group: its trainer.
+        let mut trainers = Vec::with_capacity(self.index.len());
+        for &n in self.index {
+            let j = &self.jobs[n];
+            let m = Model::<V, D>::init_torch(j.config.seed, c.vocab.len(), j.d_model)
+                .context("the initial weights")?;
+            trainers.push(Trainer::new(m, j.config.adamw));
+        }
+        let (backend, record) = (self.backend, self.record);
+        self.segments(|active, epochs| {
+            let states = active.iter().map(|&k| trainers[k].clone()).collect();
+            let runs = backend.train_states(&b, states, epochs, record)?;
+            Ok(active
+                .iter()
+                .zip(runs)
+                .map(|(&k, run)| {
+                    let weights = Weights::of(&run.trainer.model, &c.vocab);
+                    trainers[k] = run.trainer;
+                    Segment {
+                        losses: run.losses,
+                        final_loss: run.final_loss,
+                        seconds: run.seconds,
+                        weights,
+                    }
+                })
+                .collect())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::corpus::Source;
+
+    /// A corpus of `v` tokens (characters from U+0100 on) with random counts, some rows empty.
+    fn corpus(v: usize) -> Corpus {
+        let mut g = zl_core::rng::TorchGenerator::new(v as u64);
+        let counts: Vec<u64> = (0..v * v)
+            .map(|n| {
+                if n / v % 7 == 3 {
+                    0
+                } else {
+                    (g.next_u32() % 13).saturating_sub(10) as u64
+                }
+            })
+            .collect();
+        let vocab: Vec<char> = (0..v as u32)
+            .map(|n| char::from_u32(0x100 + n).unwrap())
+            .collect();
+        Corpus {
+            source: Source::Seed,
+            first: vocab[0],
+            last: vocab[v - 1],
+            vocab,
+            chars: counts.iter().sum::<u64>() + 1,
+            documents: 1,
+            counts,
+            count_seconds: None,
+        }
+    }
+
+    /// Beyond the tiers (V = 300), every instruction set trains zl-core's reference run, in one
+    /// go and in segments: the same losses and checksum line.
+    #[test]
+    fn beyond_the_tiers_every_cpu_path_trains_the_reference() {
+        let (v, d, epochs) = (300, 12, 4);
+        let c = corpus(v);
+        let config = TrainConfig {
+            seed: 3,
+            epochs,
+            adamw: zl_core::AdamWConfig {
+                lr: 1e-2,
+                ..Default::default()
+            },
+        };
+        let (rs, col, count) = sparse_counts(v, &c.counts);
+        let b = zl_core::Csr::new(v, &rs, &col, &count).unwrap();
+        let mut m = zl_lanes::BigModel::init_torch(3, v, d, config.adamw);
+        let mut buf = vec![0.0; zl_core::big::Scratch::len(v, d, 16)];
+        let mut scratch = zl_core::big::Scratch::new(&mut buf, v, d, 16).unwrap();
+        let mut want_losses = vec![];
+        let end = zl_core::big::run(&mut m.state(), &b, &mut scratch, epochs, |_, l| {
+            want_losses.push(l)
+        })
+        .unwrap();
+        let mut want = String::new();
+        zl_core::big::write_checksum_line(&mut want, epochs, end, &m.w_e, &m.w_u).unwrap();
+        let jobs = [Job { d_model: d, config }];
+        for isa in Isa::available() {
+            let backend = Backend::Cpu(isa);
+            let t = backend.train(&c, &jobs, true).unwrap();
+            assert_eq!(t[0].checksum, want, "{isa}");
+            assert_eq!(t[0].losses, want_losses, "{isa}");
+            assert_eq!(
+                (t[0].weights.w_e.clone(), t[0].weights.w_u.clone()),
+                (m.w_e.clone(), m.w_u.clone())
+            );
+            let go_on = |_: usize, _: &Trained| Ok(ControlFlow::Continue(()));
+            let s = backend
+                .train_segments(&c, &jobs, &[1, 3, epochs], true, &go_on)
+                .unwrap();
+            assert_eq!(s[0].checksum, want, "{isa} in segments");
+            assert_eq!(s[0].losses, want_losses, "{isa} in segments");
+        }
+    }
+
+    /// A diverging rate beyond the tiers is the same error as within them.
+    #[test]
+    fn beyond_the_tiers_divergence_is_reported() {
+        let c = corpus(260);
+        let config = TrainConfig {
+            seed: 0,
+            epochs: 30,
+            adamw: zl_core::AdamWConfig {
+                lr: 1e30,
+                ..Default::default()
+            },
+        };
+        let e = Backend::Cpu(Isa::best())
+            .train(&c, &[Job { d_model: 4, config }], false)
+            .unwrap_err();
+        let d = e.downcast_ref::<Diverged>().expect("a divergence");
+        assert_eq!(d.model, 0);
+        assert!(d.epoch < 30 && !d.loss.is_finite(), "{d:?}");
     }
 }

@@ -8,14 +8,14 @@ use std::{
     fmt::{self, Write},
 };
 
-use super::{text::py_repr, verdict};
+use super::{
+    text::{py_repr, wrap},
+    verdict,
+};
 use crate::analysis::{
     width::{Capacity, GivenUp, MinimumWidth, Search},
     Analysis,
 };
-
-/// The terminal's line width, as the other sections wrap.
-const WIDTH: usize = 112;
 
 /// The section's sentences, in order.
 struct Parts {
@@ -169,25 +169,6 @@ fn parts(an: &Analysis) -> Parts {
         regimes: verdict::regimes(&an.verdict, an.cmp.vocab.len()),
         paragraphs,
     }
-}
-
-/// `s` wrapped to [`WIDTH`], the first line after `first`, the others indented by `indent`.
-fn wrap(w: &mut impl Write, first: &str, indent: usize, s: &str) -> fmt::Result {
-    let mut line = first.to_string();
-    let mut empty = first.trim().is_empty();
-    for word in s.split(' ') {
-        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
-            writeln!(w, "{line}")?;
-            line = " ".repeat(indent);
-            empty = true;
-        }
-        if !empty {
-            line.push(' ');
-        }
-        line.push_str(word);
-        empty = false;
-    }
-    writeln!(w, "{line}")
 }
 
 /// The terminal's section.

@@ -147,9 +147,10 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         "model: logits = W_E[token]·W_U, W_E {v}×{}, W_U {}×{v}; corpus: {} characters, N = {n} next-token predictions",
         an.cmp.d_model, an.cmp.d_model, an.corpus_chars
     )?;
-    line(
+    wrap(
         w,
-        "verdict: ",
+        "verdict:",
+        3,
         &format!(
             "{}; {}.",
             verdict::summary(&an.verdict),
@@ -169,27 +170,30 @@ fn title(w: &mut impl Write, s: &str) -> fmt::Result {
 
 /// `s` wrapped to the report's width, each line indented as a section's.
 pub(super) fn para(w: &mut impl Write, s: &str) -> fmt::Result {
-    line(w, "   ", s)
+    wrap(w, "   ", 3, s)
 }
 
-/// `s` wrapped to the report's width after `first`, its other lines indented by three spaces.
-fn line(w: &mut impl Write, first: &str, s: &str) -> fmt::Result {
-    const WIDTH: usize = 112;
-    let mut out = first.to_string();
-    let mut start = true;
+/// The report's width, in characters.
+const WIDTH: usize = 112;
+
+/// `s` wrapped to [`WIDTH`], the first line after `first` (and a space, unless `first` is blank),
+/// the others indented by `indent`.
+pub(super) fn wrap(w: &mut impl Write, first: &str, indent: usize, s: &str) -> fmt::Result {
+    let mut line = first.to_string();
+    let mut empty = first.trim().is_empty();
     for word in s.split(' ') {
-        if !start && out.chars().count() + 1 + word.chars().count() > WIDTH {
-            writeln!(w, "{out}")?;
-            out = "   ".into();
-            start = true;
+        if !empty && line.chars().count() + 1 + word.chars().count() > WIDTH {
+            writeln!(w, "{line}")?;
+            line = " ".repeat(indent);
+            empty = true;
         }
-        if !start {
-            out.push(' ');
+        if !empty {
+            line.push(' ');
         }
-        out.push_str(word);
-        start = false;
+        line.push_str(word);
+        empty = false;
     }
-    writeln!(w, "{out}")
+    writeln!(w, "{line}")
 }
 
 /// The data's and the model's tables as heatmaps side by side: fewer characters in the summary

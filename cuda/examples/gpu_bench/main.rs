@@ -26,6 +26,8 @@ use serde_json::{json, Value};
 use zl_core::{AdamWConfig, Bigrams, SeedModel, TrainConfig, Trainer, Vocab, SEED_TEXT};
 use zl_cuda::{Batch, Device, Run};
 
+mod big;
+
 /// Issue 5's bounds: every epoch's loss, and the final weights.
 const LOSS_ATOL: f32 = 1e-5;
 const WEIGHT_ATOL: f32 = 1e-3;
@@ -40,6 +42,10 @@ struct Args {
     budget: Duration,
     simulated: bool,
     info: bool,
+    /// `--big`: the large-vocabulary rows instead: (v, epochs checked against the CPU) each.
+    big: Vec<(usize, u32)>,
+    big_d: usize,
+    big_epochs: u32,
 }
 
 /// The command line, or one line saying what is wrong with it.
@@ -51,6 +57,9 @@ fn parse_args() -> Result<Args, String> {
         budget: Duration::from_secs(80),
         simulated: false,
         info: false,
+        big: vec![],
+        big_d: 64,
+        big_epochs: 3,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -70,10 +79,29 @@ fn parse_args() -> Result<Args, String> {
             "--budget-s" => a.budget = Duration::from_secs(number(1)?.into()),
             "--simulated" => a.simulated = true,
             "--info" => a.info = true,
+            "--big-d" => a.big_d = number(1)? as usize,
+            "--big-epochs" => a.big_epochs = number(1)?,
+            "--big" => {
+                let list = it.next().ok_or("--big takes V:E[,V:E...]")?;
+                for item in list.split(',') {
+                    let parsed = item.split_once(':').and_then(|(v, e)| {
+                        Some((v.parse::<usize>().ok()?, e.parse::<u32>().ok()?))
+                    });
+                    match parsed {
+                        Some((v, e)) if v >= 2 => a.big.push((v, e)),
+                        _ => {
+                            return Err(format!(
+                                "--big takes vocabulary:checked-epochs pairs such as \
+                                 5000:2,50257:1, not {item:?}"
+                            ))
+                        }
+                    }
+                }
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other:?} (expected --epochs, --models, --repeats, \
-                     --budget-s, --simulated, --info)"
+                     --budget-s, --simulated, --info, --big, --big-d, --big-epochs)"
                 ))
             }
         }
@@ -367,6 +395,9 @@ fn main() -> ExitCode {
     if args.info {
         info(&dev);
         return ExitCode::SUCCESS;
+    }
+    if !args.big.is_empty() {
+        return big::main(&mut dev, &args);
     }
     let clock = Clock {
         started: Instant::now(),
