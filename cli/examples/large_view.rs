@@ -57,7 +57,7 @@ fn main() {
         &w,
         &train.csr().expect("counted"),
         Some(&held.csr().expect("counted")),
-        0,
+        Some(0),
     );
     eprintln!("analysed in {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();

@@ -8,7 +8,6 @@
 use rayon::prelude::*;
 use zl_core::{
     interpret::{self as zi, Agreement, Decomposition, RowFacts, ThinSpectrum, ThinSvd, TopList},
-    rng::TorchGenerator,
     Csr, CsrError,
 };
 
@@ -101,6 +100,17 @@ impl SparseCounts {
             s.row_start[i] = s.row_start[i].max(s.row_start[i - 1]);
         }
         s
+    }
+
+    /// A corpus's counts.
+    pub fn of(corpus: &crate::data::corpus::Corpus) -> Self {
+        SparseCounts::from_dense(corpus.vocab.len(), &corpus.counts)
+    }
+
+    /// The checked view, for counts of `what` (which are valid unless empty).
+    pub fn checked(&self, what: &dyn std::fmt::Display) -> anyhow::Result<Csr<'_>> {
+        self.csr()
+            .map_err(|e| anyhow::anyhow!("the counts of {what}: {e:?}"))
     }
 
     /// The checked view.
@@ -351,17 +361,10 @@ impl RowMajor<'_> {
     }
 }
 
-/// `init_torch(seed)` at run-time size: `torch.randn(v, d) / sqrt(d)`, then `torch.randn(d, v)
-/// / sqrt(d)`, from one generator, divided in f32 (zl-core's `Model::init_torch`'s values).
+/// `init_torch(seed)` at run-time size (zl-core's `big::init_torch`), row-major.
 pub fn untrained(seed: u64, v: usize, d: usize) -> (Vec<f32>, Vec<f32>) {
-    let scale = (d as f64).sqrt() as f32;
-    let mut g = TorchGenerator::new(seed);
     let (mut w_e, mut w_u) = (vec![0f32; v * d], vec![0f32; d * v]);
-    g.randn(&mut w_e);
-    g.randn(&mut w_u);
-    w_e.iter_mut()
-        .chain(w_u.iter_mut())
-        .for_each(|x| *x /= scale);
+    zl_core::big::init_torch(seed, d, &mut w_e, &mut w_u);
     (w_e, w_u)
 }
 
@@ -467,14 +470,22 @@ pub struct LargeView {
     pub frequent: Vec<usize>,
     pub shown: Shown,
     pub shown_summary: Shown,
+    pub held_out: Option<HeldOut>,
+    pub leads: Leads,
+    /// The controls, the verdict and the spectrum (`zl interpret`; `zl train` and `zl eval`
+    /// show the comparison alone).
+    pub beside: Option<Beside>,
+}
+
+/// What `zl interpret` adds to the comparison at large V.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Beside {
     pub spectrum: ThinSpectrum,
     pub centred_spectrum: ThinSpectrum,
     pub truncations: Truncations,
     /// The untrained control: its seeds, and each piece of evidence against it.
     pub untrained_seeds: (u64, u64),
     pub controls: Vec<EvidenceRow>,
-    pub held_out: Option<HeldOut>,
-    pub leads: Leads,
     /// The regimes, decided by the dense view's rules from these numbers and the untrained
     /// control (nothing retrained: no wider model, no gap curve).
     pub verdict: Verdict,
@@ -482,38 +493,25 @@ pub struct LargeView {
 }
 
 impl LargeView {
-    /// The analysis of `w` on `counts`; with `held`, also on the held-out part's counts.
-    /// `seed` is the model's own (its untrained control's first seed).
-    pub fn new(w: &RowMajor<'_>, counts: &Csr<'_>, held: Option<&Csr<'_>>, seed: u64) -> LargeView {
-        let (v, d) = (w.vocab_len, w.d_model);
+    /// The comparison of `w` on `counts` (with `held`, also on the held-out part's counts),
+    /// and with `controls_seed` (the model's own seed: its untrained control's first) the
+    /// controls, the verdict and the spectrum.
+    pub fn new(
+        w: &RowMajor<'_>,
+        counts: &Csr<'_>,
+        held: Option<&Csr<'_>>,
+        controls_seed: Option<u64>,
+    ) -> LargeView {
+        let v = w.vocab_len;
         let m = w.weights();
         let p = pass(&m, counts, true);
         let (e, decomposition, agreement, margin) = evidence(&p, counts);
-        let seeds = untrained_seeds(v, d);
-        let untrained_e: Vec<Evidence> = (seed..seed + seeds)
-            .map(|s| {
-                let (w_e, w_u) = untrained(s, v, d);
-                let u = zi::Weights::from_row_major(v, d, &w_e, &w_u);
-                evidence(&pass(&u, counts, false), counts).0
-            })
-            .collect();
         let mut frequent: Vec<usize> = (0..v).collect();
         frequent.sort_by(|&a, &c| p.facts[c].token.count.total_cmp(&p.facts[a].token.count));
-        let centred = ThinSvd::of(&m, true);
-        let verdict = verdict::decide(verdict::Evidence {
-            gap: e.kl_weighted,
-            leak: e.gap_leak,
-            misfit: e.gap_seen_misfit,
-            floor: decomposition.bigram_entropy,
-            uniform: decomposition.uniform_loss,
-            control_gaps: untrained_e.iter().map(|u| u.kl_weighted).collect(),
-            wider: Err(verdict::NotRetrained::LargeVocabulary { vocab: v }),
-            trend: None,
-        });
         let reach = decomposition.uniform_loss - decomposition.bigram_entropy;
         LargeView {
             vocab_len: v,
-            d_model: d,
+            d_model: w.d_model,
             closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
             gap_leak: e.gap_leak,
             gap_seen_misfit: e.gap_seen_misfit,
@@ -521,22 +519,97 @@ impl LargeView {
             margin,
             seen_pairs: counts.pairs(),
             unseen_pairs: (v as u64) * (v as u64) - counts.pairs() as u64,
-            controls: controls(&e, &untrained_e, agreement),
-            untrained_seeds: (seed, seed + seeds - 1),
+            beside: controls_seed.map(|seed| {
+                beside(
+                    w,
+                    &m,
+                    counts,
+                    &e,
+                    &decomposition,
+                    agreement,
+                    &frequent,
+                    seed,
+                )
+            }),
             evidence: e,
             shown: shown(&m, counts, zl_core::interpret::MAX_SHOWN),
             shown_summary: shown(&m, counts, super::shown::SUMMARY_SHOWN),
-            spectrum: ThinSvd::of(&m, false).spectrum,
-            centred_spectrum: centred.spectrum.clone(),
-            truncations: truncations(&centred, counts, &frequent),
             held_out: held.map(|h| held_out(&m, counts, h)),
             leads: Leads::of(counts, agreement.followed),
-            verdict,
-            not_run: vec![NotRun::Retraining, NotRun::PairsOfRows, NotRun::Ablation],
             rows: p.rows,
             frequent,
             decomposition,
         }
+    }
+}
+
+/// The comparison alone (`zl train`, `zl eval`) of weights on a corpus above [`DENSE_MAX`]
+/// tokens.
+pub fn comparison(
+    w: &crate::data::files::Weights,
+    corpus: &crate::data::corpus::Corpus,
+) -> anyhow::Result<LargeView> {
+    let v = corpus.vocab.len();
+    if w.vocab.len() != v {
+        anyhow::bail!(
+            "the model has {} tokens and the corpus {v}; they must agree",
+            w.vocab.len()
+        );
+    }
+    let counts = SparseCounts::of(corpus);
+    let csr = counts.checked(&corpus.source)?;
+    Ok(LargeView::new(
+        &RowMajor {
+            vocab_len: v,
+            d_model: w.d_model,
+            w_e: &w.w_e,
+            w_u: &w.w_u,
+        },
+        &csr,
+        None,
+        None,
+    ))
+}
+
+#[allow(clippy::too_many_arguments)]
+fn beside(
+    w: &RowMajor<'_>,
+    m: &zi::Weights,
+    counts: &Csr<'_>,
+    e: &Evidence,
+    decomposition: &Decomposition,
+    agreement: Agreement,
+    frequent: &[usize],
+    seed: u64,
+) -> Beside {
+    let (v, d) = (w.vocab_len, w.d_model);
+    let seeds = untrained_seeds(v, d);
+    let untrained_e: Vec<Evidence> = (seed..seed + seeds)
+        .map(|s| {
+            let (w_e, w_u) = untrained(s, v, d);
+            let u = zi::Weights::from_row_major(v, d, &w_e, &w_u);
+            evidence(&pass(&u, counts, false), counts).0
+        })
+        .collect();
+    let centred = ThinSvd::of(m, true);
+    let verdict = verdict::decide(verdict::Evidence {
+        gap: e.kl_weighted,
+        leak: e.gap_leak,
+        misfit: e.gap_seen_misfit,
+        floor: decomposition.bigram_entropy,
+        uniform: decomposition.uniform_loss,
+        control_gaps: untrained_e.iter().map(|u| u.kl_weighted).collect(),
+        wider: Err(verdict::NotRetrained::LargeVocabulary { vocab: v }),
+        trend: None,
+    });
+    Beside {
+        controls: controls(e, &untrained_e, agreement),
+        untrained_seeds: (seed, seed + seeds - 1),
+        spectrum: ThinSvd::of(m, false).spectrum,
+        truncations: truncations(&centred, counts, frequent),
+        centred_spectrum: centred.spectrum,
+        verdict,
+        not_run: vec![NotRun::Retraining, NotRun::PairsOfRows, NotRun::Ablation],
     }
 }
 
@@ -761,7 +834,7 @@ mod tests {
                 w_e: &w.w_e,
                 w_u: &w.w_u,
             };
-            let big = LargeView::new(&rm, &csr, None, 0);
+            let big = LargeView::new(&rm, &csr, None, Some(0));
             let small = compare(&w, &c).unwrap();
             let (a, b) = (big.decomposition, small.decomposition);
             close(a.model_loss, b.model_loss, "loss");
@@ -811,13 +884,19 @@ mod tests {
             w_u: &w.w_u,
         };
         let gap = |view: &LargeView| {
-            view.controls
+            view.beside
+                .as_ref()
+                .unwrap()
+                .controls
                 .iter()
                 .find(|r| r.kind == EvidenceKind::Gap)
                 .copied()
                 .unwrap()
         };
-        assert_eq!(gap(&LargeView::new(&rm, &csr, None, 0)).told, Told::Fails);
+        assert_eq!(
+            gap(&LargeView::new(&rm, &csr, None, Some(0))).told,
+            Told::Fails
+        );
         // The untrained model at seed 0 against its own seeds: not told apart.
         let (w_e, w_u) = untrained(0, v, 16);
         let rm = RowMajor {
@@ -827,7 +906,7 @@ mod tests {
             w_u: &w_u,
         };
         assert_eq!(
-            gap(&LargeView::new(&rm, &csr, None, 0)).told,
+            gap(&LargeView::new(&rm, &csr, None, Some(0))).told,
             Told::NotToldApart
         );
     }
@@ -864,7 +943,7 @@ mod tests {
             w_e: &w.w_e,
             w_u: &w.w_u,
         };
-        let view = LargeView::new(&rm, &train.csr().unwrap(), Some(&held.csr().unwrap()), 1);
+        let view = LargeView::new(&rm, &train.csr().unwrap(), Some(&held.csr().unwrap()), None);
         let h = view.held_out.unwrap();
         close(h.model_loss, split.model_loss(&w).unwrap(), "held-out loss");
         assert_eq!((h.unseen_predictions, h.unseen_pairs), split.unseen());
@@ -906,7 +985,7 @@ mod tests {
         };
         let leads = |n: usize| {
             let counts = SparseCounts::from_tokens(v, &markov(v, n));
-            LargeView::new(&rm, &counts.csr().unwrap(), None, 0).leads
+            LargeView::new(&rm, &counts.csr().unwrap(), None, None).leads
         };
         // 20k tokens over ~10k pairs: the in-sample floor is ~0.09 nats optimistic.
         let short = leads(20_000);

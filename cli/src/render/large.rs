@@ -14,7 +14,7 @@ use super::{
 };
 use crate::analysis::{
     self,
-    large::{HeldOut, LargeView, Next, NotRun, Row},
+    large::{Beside, HeldOut, LargeView, Next, NotRun, Row},
     Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
 };
 
@@ -115,6 +115,10 @@ fn leads_line(w: &mut impl Write, view: &LargeView) -> fmt::Result {
 
 fn in_sample(w: &mut impl Write, view: &LargeView) -> fmt::Result {
     let d = view.decomposition;
+    let gap_site = match &view.beside {
+        Some(b) => format!("; {}", verdict::gap_site(&b.verdict)),
+        None => String::new(),
+    };
     writeln!(
         w,
         "   in sample: loss {} = floor H(next|current) {} + gap {} nats (uniform ln V {}, unigram {}{})",
@@ -130,10 +134,10 @@ fn in_sample(w: &mut impl Write, view: &LargeView) -> fmt::Result {
     )?;
     writeln!(
         w,
-        "   gap split: leak onto unseen pairs {}, misfit on seen pairs {}; {}",
+        "   gap split: leak onto unseen pairs {}, misfit on seen pairs {}{}",
         small(view.gap_leak),
         small(view.gap_seen_misfit),
-        verdict::gap_site(&view.verdict)
+        gap_site
     )
 }
 
@@ -185,7 +189,7 @@ fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &[char], max: usize) 
     Ok(())
 }
 
-fn controls(w: &mut impl Write, view: &LargeView) -> fmt::Result {
+fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
     let (a, b) = view.untrained_seeds;
     writeln!(
         w,
@@ -219,7 +223,7 @@ fn controls(w: &mut impl Write, view: &LargeView) -> fmt::Result {
     )
 }
 
-fn spectrum(w: &mut impl Write, view: &LargeView) -> fmt::Result {
+fn spectrum(w: &mut impl Write, view: &Beside, d_model: usize) -> fmt::Result {
     let s = &view.centred_spectrum;
     let top: Vec<String> = s
         .singular_values
@@ -231,7 +235,7 @@ fn spectrum(w: &mut impl Write, view: &LargeView) -> fmt::Result {
         w,
         "   W_E·W_U has rank {} (of d_model {}; threshold {:.2e}); its row-centred table rank {}, σ = {} … (exact, from the d×d core of W_E's and W_U's QR)",
         view.spectrum.rank,
-        view.d_model,
+        d_model,
         view.spectrum.threshold,
         s.rank,
         top.join(", ")
@@ -261,11 +265,9 @@ pub fn interpret(view: &LargeView, vocab: &[char], colour: bool, full: bool) -> 
             view.d_model,
             analysis::large::DENSE_MAX
         )?;
-        writeln!(
-            w,
-            "\n{}",
-            verdict::capital(&verdict::summary(&view.verdict))
-        )?;
+        if let Some(b) = &view.beside {
+            writeln!(w, "\n{}", verdict::capital(&verdict::summary(&b.verdict)))?;
+        }
         leads_line(w, view)?;
         if view.leads.held_out_leads {
             held_out(w, view)?;
@@ -274,14 +276,16 @@ pub fn interpret(view: &LargeView, vocab: &[char], colour: bool, full: bool) -> 
             in_sample(w, view)?;
             held_out(w, view)?;
         }
-        for r in verdict::regimes(&view.verdict, view.vocab_len) {
-            writeln!(
-                w,
-                "   {} {}: {}",
-                if r.holds { "✓" } else { "✗" },
-                verdict::name(r.regime),
-                r.why
-            )?;
+        if let Some(b) = &view.beside {
+            for r in verdict::regimes(&b.verdict, view.vocab_len) {
+                writeln!(
+                    w,
+                    "   {} {}: {}",
+                    if r.holds { "✓" } else { "✗" },
+                    verdict::name(r.regime),
+                    r.why
+                )?;
+            }
         }
         let a = view.agreement;
         writeln!(
@@ -298,13 +302,15 @@ pub fn interpret(view: &LargeView, vocab: &[char], colour: bool, full: bool) -> 
         write!(w, "{}", heatmaps(shown, vocab, view.vocab_len, colour))?;
         writeln!(w)?;
         rows_table(w, view, vocab, if full { ROWS_FULL } else { ROWS_SUMMARY })?;
-        writeln!(w)?;
-        controls(w, view)?;
-        writeln!(w)?;
-        spectrum(w, view)?;
-        writeln!(w, "   not run at this size:")?;
-        for &n in &view.not_run {
-            writeln!(w, "   - {}", not_run(n, view.vocab_len))?;
+        if let Some(b) = &view.beside {
+            writeln!(w)?;
+            controls(w, b)?;
+            writeln!(w)?;
+            spectrum(w, b, view.d_model)?;
+            writeln!(w, "   not run at this size:")?;
+            for &n in &b.not_run {
+                writeln!(w, "   - {}", not_run(n, view.vocab_len))?;
+            }
         }
         Ok(())
     })
@@ -329,12 +335,9 @@ fn heatmaps(s: &analysis::large::Shown, vocab: &[char], v: usize, colour: bool) 
     )
 }
 
-/// `zl train`'s comparison at large V: the decomposition and the most followed rows.
+/// `zl train`'s comparison at large V: the most followed rows.
 pub fn train_table(view: &LargeView, vocab: &[char]) -> String {
-    string(|w| {
-        in_sample(w, view)?;
-        rows_table(w, view, vocab, ROWS_SUMMARY)
-    })
+    string(|w| rows_table(w, view, vocab, ROWS_SUMMARY))
 }
 
 /// The large view as JSON: every number of the view, every row, and the tokens' labels.
@@ -342,6 +345,24 @@ pub fn json(view: &LargeView, vocab: &[char]) -> Value {
     json!({
         "vocab": vocab.iter().map(|&c| c.to_string()).collect::<Vec<_>>(),
         "view": view,
-        "summary": verdict::summary(&view.verdict),
+        "summary": view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
     })
+}
+
+/// `zl report`'s page at large V: the text view, whole, in one self-contained HTML file.
+pub fn html(view: &LargeView, vocab: &[char], what: &str, full: bool) -> String {
+    let title = match &view.beside {
+        Some(b) => verdict::capital(&verdict::summary(&b.verdict)),
+        None => "zl report".into(),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <style>body{{font-family:sans-serif;margin:2em}}pre{{font-size:13px;line-height:1.25}}</style></head>\
+         <body><h1>{}</h1><p>{}</p><pre>{}</pre></body></html>\n",
+        super::escape(&title),
+        super::escape(&title),
+        super::escape(what),
+        super::escape(&interpret(view, vocab, false, full))
+    )
 }
