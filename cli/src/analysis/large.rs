@@ -194,6 +194,8 @@ fn seen_sums(l: &[f64], b: &Csr<'_>, i: usize, n: f64) -> SeenSums {
 
 /// One pass of a model over the rows: each row's facts and sums, and, where asked, its lists.
 struct Pass {
+    /// `Σ_j H_ij (lse_i − l_ij)` over the held-out counts `H`, summed in row order (0 without).
+    held_loss_sum: f64,
     facts: Vec<RowFacts>,
     sums: Vec<SeenSums>,
     rows: Vec<Row>,
@@ -228,24 +230,35 @@ fn each_row<T: Send>(
     tiles.into_iter().flatten().collect()
 }
 
-fn pass(w: &zi::Weights, b: &Csr<'_>, lists: bool) -> Pass {
+/// One pass over the rows of `w` on the counts `b`; with `held`, the held-out loss from the same
+/// logits (each row's held-out terms read its logits and `lse` while they are at hand).
+fn pass(w: &zi::Weights, b: &Csr<'_>, held: Option<&Csr<'_>>, lists: bool) -> Pass {
     let v = b.vocab_len();
     let top = if lists { TOP } else { 0 };
     let out = each_row(w, |l, i, tl| {
         let f = zi::row_facts(l, b, i, top, tl);
         let sums = seen_sums(l, b, i, f.token.count);
         let row = lists.then(|| row(l, tl, b, i, f));
-        (f, sums, row)
+        let held = held.map_or(0.0, |h| {
+            let (cols, counts) = h.row(i);
+            cols.iter()
+                .zip(counts)
+                .map(|(&j, &c)| c as f32 as f64 * (f.lse - l[j as usize]))
+                .sum::<f64>()
+        });
+        (f, sums, row, held)
     });
     let mut p = Pass {
+        held_loss_sum: 0.0,
         facts: Vec::with_capacity(v),
         sums: Vec::with_capacity(v),
         rows: Vec::with_capacity(if lists { v } else { 0 }),
     };
-    for (f, s, r) in out {
+    for (f, s, r, h) in out {
         p.facts.push(f);
         p.sums.push(s);
         p.rows.extend(r);
+        p.held_loss_sum += h;
     }
     p
 }
@@ -504,7 +517,7 @@ impl LargeView {
     ) -> LargeView {
         let v = w.vocab_len;
         let m = w.weights();
-        let p = pass(&m, counts, true);
+        let p = pass(&m, counts, held, true);
         let (e, decomposition, agreement, margin) = evidence(&p, counts);
         let mut frequent: Vec<usize> = (0..v).collect();
         frequent.sort_by(|&a, &c| p.facts[c].token.count.total_cmp(&p.facts[a].token.count));
@@ -534,7 +547,7 @@ impl LargeView {
             evidence: e,
             shown: shown(&m, counts, zl_core::interpret::MAX_SHOWN),
             shown_summary: shown(&m, counts, super::shown::SUMMARY_SHOWN),
-            held_out: held.map(|h| held_out(&m, counts, h)),
+            held_out: held.map(|h| held_out(counts, h, p.held_loss_sum)),
             leads: Leads::of(counts, agreement.followed),
             rows: p.rows,
             frequent,
@@ -588,7 +601,7 @@ fn beside(
         .map(|s| {
             let (w_e, w_u) = untrained(s, v, d);
             let u = zi::Weights::from_row_major(v, d, &w_e, &w_u);
-            evidence(&pass(&u, counts, false), counts).0
+            evidence(&pass(&u, counts, None, false), counts).0
         })
         .collect();
     let centred = ThinSvd::of(m, true);
@@ -721,7 +734,8 @@ fn truncations(svd: &ThinSvd, b: &Csr<'_>, frequent: &[usize]) -> Truncations {
     }
 }
 
-fn held_out(m: &zi::Weights, train: &Csr<'_>, held: &Csr<'_>) -> HeldOut {
+/// The held-out numbers, with the model's summed held-out cross-entropy from its pass.
+fn held_out(train: &Csr<'_>, held: &Csr<'_>, loss_sum: f64) -> HeldOut {
     let v = held.vocab_len();
     let (mut unseen_predictions, mut unseen_pairs) = (0u64, 0usize);
     for i in 0..v {
@@ -755,22 +769,9 @@ fn held_out(m: &zi::Weights, train: &Csr<'_>, held: &Csr<'_>) -> HeldOut {
         predictions: held.total(),
         unseen_predictions,
         unseen_pairs,
-        model_loss: held_cross_entropy(m, held),
+        model_loss: loss_sum / zi::csr_total(held),
         table_losses: ALPHAS.iter().map(|&a| (a, table_loss(a))).collect(),
     }
-}
-
-/// The model's mean cross-entropy on sparse counts (zl-core's `cross_entropy` without the
-/// table), the rows across cores: each row's sum alone, then added in ascending row order.
-fn held_cross_entropy(m: &zi::Weights, b: &Csr<'_>) -> f64 {
-    let sums = each_row(m, |l, i, tl| {
-        if b.row(i).0.is_empty() {
-            0.0
-        } else {
-            zi::row_facts(l, b, i, 0, tl).loss_sum
-        }
-    });
-    sums.iter().sum::<f64>() / zi::csr_total(b)
 }
 
 #[cfg(test)]

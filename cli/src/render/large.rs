@@ -366,3 +366,61 @@ pub fn html(view: &LargeView, vocab: &[char], what: &str, full: bool) -> String 
         super::escape(&interpret(view, vocab, false, full))
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::large::{untrained, RowMajor, SparseCounts};
+
+    /// A text over `v` tokens where each token has two successors (xorshift draws).
+    fn two_successors(v: usize, n: usize) -> Vec<u32> {
+        let (mut x, mut t) = (0x9e3779b97f4a7c15u64, 0u64);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t = (t * 7919 + 1 + (x & 1) * 31) % v as u64;
+                t as u32
+            })
+            .collect()
+    }
+
+    /// The held-out section comes first exactly where the rule says it leads: on a short text
+    /// of the source and not on a long one.
+    #[test]
+    fn the_held_out_loss_leads_where_the_rule_says_and_only_there() {
+        let v = 1_000;
+        let vocab: Vec<char> = (0..v as u32)
+            .map(|i| char::from_u32(0x4e00 + i).unwrap())
+            .collect();
+        let (w_e, w_u) = untrained(0, v, 4);
+        let w = RowMajor {
+            vocab_len: v,
+            d_model: 4,
+            w_e: &w_e,
+            w_u: &w_u,
+        };
+        for (n, leads) in [(4_000, true), (400_000, false)] {
+            let tokens = two_successors(v, n);
+            let cut = n - n / 10;
+            let train = SparseCounts::from_tokens(v, &tokens[..cut]);
+            let held = SparseCounts::from_tokens(v, &tokens[cut - 1..]);
+            let view = LargeView::new(
+                &w,
+                &train.csr().unwrap(),
+                Some(&held.csr().unwrap()),
+                Some(0),
+            );
+            assert_eq!(view.leads.held_out_leads, leads, "{n} tokens");
+            let text = interpret(&view, &vocab, false, false);
+            let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
+            assert_eq!(at("held-out loss:") < at("in sample:"), leads, "{text}");
+            // The summary's table: the most followed rows, at most ROWS_SUMMARY of them.
+            let first = view.frequent[0];
+            assert!(text.contains(&py_repr(vocab[first])), "{text}");
+            let json = json(&view, &vocab);
+            assert_eq!(json["view"]["rows"].as_array().unwrap().len(), v);
+        }
+    }
+}
