@@ -6,6 +6,9 @@
 //! length ([`loss`]). The core reproduces the notebook's PyTorch run: the same `torch.randn`
 //! initialisation ([`rng`]), the same mean cross-entropy, and `torch.optim.AdamW` ([`adamw`]).
 //!
+//! Beyond the capacity tiers, [`big`] trains a model of any size with the same sums in the same
+//! order, over sparse counts ([`Csr`]) in tiles of rows, in the caller's buffers.
+//!
 //! The crate is `no_std` with no allocator: every matrix of training is an nalgebra `SMatrix` on
 //! the stack, and `exp` and `ln` are computed in plain f32 operations ([`math`]), so the same
 //! inputs give the same bits on x86-64, Cortex-M and wasm32. The f64 analysis of a trained model

@@ -12,6 +12,9 @@
 //! where the CPU runs it, so that calling it is safe. Adding an instruction set is a `lanes!`
 //! and an `instance!` in `wide.rs` and one [`Kind`] variant with its arms below.
 //!
+//! [`Big`] is zl-core's large-V trainer (`zl_core::big`: any vocabulary, sparse counts, tiles
+//! of rows) on the same lanes and on threads, with its bits (`big.rs`).
+//!
 //! | name | lanes | chosen |
 //! |---|---|---|
 //! | `portable` | x86-64: 4 (SSE2, the baseline of every x86-64 CPU); elsewhere zl-core's own loop as the target's baseline compiles it | always available |

@@ -2,9 +2,9 @@
 //! sparse bigram table from a fixed seed, a model of `--big-d` dimensions, `--big-epochs` epochs
 //! of `Device::step_big` timed `--repeats` times (median and minimum), then E epochs from the
 //! same start checked against zl-core on the CPU, bit for bit (losses, final loss, weights and
-//! both moments; E = 0: not checked, and the record says so) with zl-core's large-V reference
-//! (`zl_core::big`, one thread), where the time budget holds the CPU's time as foreseen from the
-//! previous check. Records are JSON Lines of kinds
+//! both moments; E = 0: not checked, and the record says so) with zl-core's large-V trainer on
+//! the CPU's vectors and threads (zl-lanes' `Big`, whose bits are `zl_core::big`'s), where the
+//! time budget holds the CPU's time as foreseen from the previous check. Records are JSON Lines of kinds
 //! `big_device`, `big_time`, `big_check`, `big_skip` and `big_done`.
 
 use std::{
@@ -13,16 +13,12 @@ use std::{
 };
 
 use serde_json::json;
-use zl_core::{
-    big::{self, Pair, Scratch, State},
-    AdamWConfig, Csr,
-};
+use zl_core::{AdamWConfig, Csr};
 use zl_cuda::Device;
+use zl_lanes::{Big, BigModel, Isa};
 
 use super::{emit, median, min, Args};
 
-/// Rows of the CPU reference's tile.
-const CPU_TILE_ROWS: usize = 256;
 /// Tokens of the synthetic text behind each table.
 const TOKENS: usize = 1_000_000;
 /// Its seed.
@@ -83,59 +79,29 @@ fn zipf_table(v: usize) -> Table {
     t
 }
 
-/// A model and its AdamW state, owned: W_E, W_U, m_E, m_U, v_E, v_U (row-major) and the step.
-#[derive(Clone)]
-struct Owned {
-    d: usize,
-    w: [Vec<f32>; 6],
-    step: u32,
+/// `init_torch(0)` (the notebook's initialisation) with fresh AdamW state.
+fn init(v: usize, d: usize) -> BigModel {
+    BigModel::init_torch(0, v, d, AdamWConfig::default())
 }
 
-impl Owned {
-    /// `zl_core::big::init_torch(0)` (the notebook's initialisation) and fresh AdamW state.
-    fn init(v: usize, d: usize) -> Owned {
-        let mut o = Owned {
-            d,
-            w: std::array::from_fn(|_| vec![0f32; v * d]),
-            step: 0,
-        };
-        let [w_e, w_u, ..] = &mut o.w;
-        big::init_torch(0, d, w_e, w_u);
-        o
-    }
-
-    fn state(&mut self) -> State<'_> {
-        let [we, wu, me, mu, ve, vu] = &mut self.w;
-        State {
-            d_model: self.d,
-            weights: Pair { w_e: we, w_u: wu },
-            m: Pair { w_e: me, w_u: mu },
-            v: Pair { w_e: ve, w_u: vu },
-            step: &mut self.step,
-            adamw: AdamWConfig::default(),
-        }
-    }
-
-    fn weights(&self) -> Vec<f32> {
-        self.w[..2].concat()
-    }
-
-    fn moments(&self) -> Vec<f32> {
-        self.w[2..].concat()
-    }
+/// W_E then W_U.
+fn weights(m: &BigModel) -> Vec<f32> {
+    [&m.w_e[..], &m.w_u[..]].concat()
 }
 
-/// `epochs` epochs of zl-core's large-V reference: each epoch's loss, then the final loss.
-fn cpu_epochs(c: &Csr, o: &mut Owned, epochs: u32) -> (Vec<f32>, f32) {
-    let (v, d) = (c.vocab_len(), o.d);
-    let rows = CPU_TILE_ROWS.min(v);
-    let mut buf = vec![0f32; Scratch::len(v, d, rows)];
-    let mut scratch = Scratch::new(&mut buf, v, d, rows).expect("the scratch's size");
-    let mut s = o.state();
-    let losses = (0..epochs)
-        .map(|_| big::epoch(&mut s, c, &mut scratch))
-        .collect();
-    (losses, big::loss(&s, c, &mut scratch))
+/// m_E, m_U, v_E, v_U.
+fn moments(m: &BigModel) -> Vec<f32> {
+    [&m.m[..], &m.v[..]].concat().concat()
+}
+
+/// `epochs` epochs of zl-core's large-V trainer on this CPU's best instruction set and every
+/// thread (zl-lanes' `Big`, zl_core::big's bits): each epoch's loss, then the final loss.
+fn cpu_epochs(c: &Csr, m: &mut BigModel, epochs: u32) -> (Vec<f32>, f32) {
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let mut big = Big::new(Isa::best(), threads, None, c.vocab_len(), m.d_model);
+    let mut s = m.state();
+    let losses = (0..epochs).map(|_| big.epoch(&mut s, c)).collect();
+    (losses, big.loss(&s, c))
 }
 
 /// How many elements of `a` and `b` have equal bits.
@@ -153,7 +119,8 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
         "kind": "big_device", "device": dev.describe(), "simulated": dev.is_simulated(),
         "d_model": d, "epochs": args.big_epochs, "repeats": args.repeats,
         "tokens": TOKENS, "budget_s": args.budget.as_secs(),
-        "cpu_reference": "zl_core::big, one thread",
+        "cpu_reference": format!("zl-lanes Big ({}, {} threads)", Isa::best(),
+            std::thread::available_parallelism().map_or(1, |n| n.get())),
     }));
     let (mut errors, mut all_ok) = (0u32, true);
     // The CPU's last check: (v, epochs + 1 passes, ms), to foresee the next one's time.
@@ -161,7 +128,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
     for &(v, check_epochs) in &args.big {
         let t = zipf_table(v);
         let csr = Csr::new(v, &t.row_start, &t.col, &t.count).expect("a valid table");
-        let start = Owned::init(v, d);
+        let start = init(v, d);
         eprintln!(
             "large V: {v} tokens x d_model {d}, {} pairs, {} epochs a run",
             csr.pairs(),
@@ -201,7 +168,7 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
                         .losses
                         .iter()
                         .chain([&run.final_loss])
-                        .chain(&s.weights())
+                        .chain(&weights(&s))
                         .map(|x| x.to_bits())
                         .collect();
                     match &first {
@@ -270,14 +237,14 @@ pub fn main(dev: &mut Device, args: &Args) -> ExitCode {
         let (losses, final_loss) = cpu_epochs(&csr, &mut cpu, check_epochs);
         let cpu_ms = t0.elapsed().as_secs_f64() * 1e3;
         cpu_rate = Some((v, check_epochs + 1, cpu_ms));
-        let (moments, cpu_moments) = (gpu.moments(), cpu.moments());
-        let (weights, cpu_weights) = (gpu.weights(), cpu.weights());
+        let (gpu_moments, cpu_moments) = (moments(&gpu), moments(&cpu));
+        let (gpu_weights, cpu_weights) = (weights(&gpu), weights(&cpu));
         let rec = json!({
             "kind": "big_check", "v": v, "d_model": d, "epochs": check_epochs, "cpu_ms": cpu_ms,
             "losses_bits_equal": same(&run.losses, &losses), "losses": losses.len(),
             "final_loss_bits_equal": run.final_loss.to_bits() == final_loss.to_bits(),
-            "weights_bits_equal": same(&weights, &cpu_weights), "weights": cpu_weights.len(),
-            "moments_bits_equal": same(&moments, &cpu_moments), "moments": cpu_moments.len(),
+            "weights_bits_equal": same(&gpu_weights, &cpu_weights), "weights": cpu_weights.len(),
+            "moments_bits_equal": same(&gpu_moments, &cpu_moments), "moments": cpu_moments.len(),
             "final_loss_gpu": run.final_loss, "final_loss_cpu": final_loss,
         });
         let ok = rec["losses_bits_equal"] == losses.len()
