@@ -5,7 +5,7 @@ use std::{path::PathBuf, process::ExitCode};
 use clap::{Args, Parser, Subcommand};
 use zl_core::{flags, AdamWConfig, TrainConfig};
 
-use crate::backend::Choice;
+use crate::{backend::Choice, data::corpus::Tokens};
 
 /// Train a zero-layer transformer (logits = W_E[token]·W_U) on the seed notebook's text and
 /// show that it learned the text's bigram statistics.
@@ -104,13 +104,48 @@ impl Training {
 #[derive(Args, Debug, Clone, Default)]
 pub struct TextSource {
     /// The text: this UTF-8 file instead of the seed notebook's sentence (vocabulary in
-    /// code-point order, at most 256 distinct characters).
+    /// code-point order, as many distinct characters as it has).
     #[arg(long, value_name = "FILE")]
     pub corpus: Option<PathBuf>,
 
-    /// Instead of --corpus: a count file from zl count, which stands for its text.
+    /// Instead of --corpus: a count file from zl count, which stands for its text (and records
+    /// its tokenizer).
     #[arg(long, value_name = "PATH", conflicts_with = "corpus")]
     pub counts: Option<PathBuf>,
+
+    /// Tokens instead of characters: this Hugging Face tokenizer.json (GPT-2's, for example).
+    #[arg(long, value_name = "FILE")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Tokens instead of characters: a byte-level BPE of V tokens (256 or more) trained on the
+    /// text; --save writes it beside the model.
+    #[arg(long, value_name = "V", value_parser = parse_bpe, conflicts_with_all = ["tokenizer", "counts"])]
+    pub bpe: Option<usize>,
+}
+
+impl TextSource {
+    /// How the text becomes tokens.
+    pub fn tokens(&self) -> Tokens {
+        tokens(self.tokenizer.as_ref(), self.bpe)
+    }
+}
+
+fn tokens(tokenizer: Option<&PathBuf>, bpe: Option<usize>) -> Tokens {
+    match (tokenizer, bpe) {
+        (Some(p), _) => Tokens::File(p.clone()),
+        (None, Some(v)) => Tokens::Bpe(v),
+        (None, None) => Tokens::Chars,
+    }
+}
+
+fn parse_bpe(s: &str) -> Result<usize, String> {
+    use crate::data::tokenizer::{MAX_BPE, MIN_BPE};
+    match s.trim().replace('_', "").parse::<usize>() {
+        Ok(v) if (MIN_BPE..=MAX_BPE).contains(&v) => Ok(v),
+        _ => Err(format!(
+            "--bpe takes a vocabulary size from {MIN_BPE} (the bytes) to {MAX_BPE}, such as 5000 (got {s})"
+        )),
+    }
 }
 
 #[derive(Args, Debug, Clone)]
@@ -147,9 +182,27 @@ pub struct CountArgs {
     #[arg(long)]
     pub concatenate: bool,
 
-    /// The count file to write (safetensors: U64 `counts` [V, V] and the vocabulary).
+    /// The count file to write (safetensors: the pairs that occur as sparse rows, and the
+    /// vocabulary or tokenizer).
     #[arg(long, value_name = "PATH")]
     pub out: PathBuf,
+
+    /// Count tokens of this Hugging Face tokenizer.json instead of characters (recorded in the
+    /// count file).
+    #[arg(long, value_name = "FILE", conflicts_with = "merge")]
+    pub tokenizer: Option<PathBuf>,
+
+    /// Count tokens of a byte-level BPE of V tokens trained on the files (recorded in the count
+    /// file).
+    #[arg(long, value_name = "V", value_parser = parse_bpe, conflicts_with_all = ["tokenizer", "merge"])]
+    pub bpe: Option<usize>,
+}
+
+impl CountArgs {
+    /// How the files become tokens.
+    pub fn tokens(&self) -> Tokens {
+        tokens(self.tokenizer.as_ref(), self.bpe)
+    }
 }
 
 /// Which model a command looks at: a saved one, or one trained now.

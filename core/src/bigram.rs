@@ -130,14 +130,25 @@ impl<const V: usize> Bigrams<V> {
 }
 
 /// [`Bigrams::conditional_entropy`] of any `v`×`v` table of counts, `count(i, j)` the times
-/// token `j` follows token `i` (the one implementation, for tables outside [`Bigrams`] too).
+/// token `j` follows token `i` (for tables outside [`Bigrams`] too).
 pub fn conditional_entropy(v: usize, count: impl Fn(usize, usize) -> f64) -> f64 {
+    conditional_entropy_rows((0..v).map(|i| {
+        let count = &count;
+        (0..v).map(move |j| count(i, j))
+    }))
+}
+
+/// The one implementation of `H(next | current)`: each row's counts in ascending column order
+/// (zeros may be left out, as a sparse table does: they add nothing to either sum, so a dense
+/// and a sparse table of the same counts give the same bits).
+pub fn conditional_entropy_rows<R: Iterator<Item = f64> + Clone>(
+    rows: impl Iterator<Item = R>,
+) -> f64 {
     let (mut h, mut total) = (0.0f64, 0.0f64);
-    for i in 0..v {
-        let n: f64 = (0..v).map(|j| count(i, j)).sum();
+    for row in rows {
+        let n: f64 = row.clone().sum();
         total += n;
-        for j in 0..v {
-            let c = count(i, j);
+        for c in row {
             if c > 0.0 {
                 h -= c * libm::log(c / n);
             }

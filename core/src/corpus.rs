@@ -249,40 +249,79 @@ impl<const V: usize> Vocab<V> {
     }
 }
 
-/// A character as Python's `repr` of a one-character string prints it, which is what the
-/// notebook prints for its vocabulary: `'a'`, `"'"`, `'\\n'`, `'\\x1b'`, `'\\ufeff'`. Every label
-/// zl shows (tables, figures, the interactive page) is this one.
+/// A token as Python's `repr` of its string prints it, which is what the notebook prints for its
+/// vocabulary: `'a'`, `"'"`, `'\\n'`, `'\\x1b'`, `'\\ufeff'`, `' the'`. Every label zl shows
+/// (tables, figures, the interactive page) is this one. A token is a character or a subword
+/// token's bytes ([`Token`]); bytes that are not valid UTF-8 (a piece of a character that a
+/// byte-level tokenizer split) are escaped as `\\xNN`, as in Python's `repr` of bytes.
 ///
 /// Python escapes what `str.isprintable()` rejects: the general categories Cc, Cf, Zs (but the
 /// space), Zl, Zp, Co, Cs and Cn. All but Cn are listed here; unassigned code points (Cn)
 /// print as themselves, since which ones are unassigned changes with each Unicode version.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Label(pub char);
+pub struct Label<T = char>(pub T);
 
-impl core::fmt::Display for Label {
+/// What [`Label`] and [`Escaped`] show: a character, or a token's bytes (`&str`, `&[u8]`, …).
+pub trait Token {
+    /// The token's bytes (UTF-8 for a character, written into `buf`).
+    fn token_bytes<'a>(&'a self, buf: &'a mut [u8; 4]) -> &'a [u8];
+}
+
+impl Token for char {
+    fn token_bytes<'a>(&'a self, buf: &'a mut [u8; 4]) -> &'a [u8] {
+        self.encode_utf8(buf).as_bytes()
+    }
+}
+
+impl<T: AsRef<[u8]> + ?Sized> Token for &T {
+    fn token_bytes<'a>(&'a self, _: &'a mut [u8; 4]) -> &'a [u8] {
+        (*self).as_ref()
+    }
+}
+
+impl<T: Token> core::fmt::Display for Label<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use core::fmt::Write;
-        let c = self.0;
-        let quote = if c == '\'' { '"' } else { '\'' };
+        let mut buf = [0u8; 4];
+        let bytes = self.0.token_bytes(&mut buf);
+        // Python's choice: double quotes when the text holds a single quote and no double one.
+        let has = |q: char| bytes.utf8_chunks().any(|c| c.valid().contains(q));
+        let quote = if has('\'') && !has('"') { '"' } else { '\'' };
         f.write_char(quote)?;
-        escape(c, f)?;
+        for chunk in bytes.utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\'' if quote == '\'' => f.write_str("\\'")?,
+                    c => escape(c, f)?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
+            }
+        }
         f.write_char(quote)
     }
 }
 
 /// A generated text as zl prints it: each character as in its [`Label`] without the quotes,
 /// except that line breaks stay line breaks and a backslash stays one, so that a sample reads
-/// as text and no escape sequence reaches the terminal.
+/// as text and no escape sequence reaches the terminal; bytes that are not UTF-8 as `\\xNN`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Escaped<'a>(pub &'a str);
+pub struct Escaped<T>(pub T);
 
-impl core::fmt::Display for Escaped<'_> {
+impl<T: Token> core::fmt::Display for Escaped<T> {
     fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
         use core::fmt::Write;
-        for c in self.0.chars() {
-            match c {
-                '\n' | '\\' => f.write_char(c)?,
-                _ => escape(c, f)?,
+        let mut buf = [0u8; 4];
+        for chunk in self.0.token_bytes(&mut buf).utf8_chunks() {
+            for c in chunk.valid().chars() {
+                match c {
+                    '\n' | '\\' => f.write_char(c)?,
+                    _ => escape(c, f)?,
+                }
+            }
+            for b in chunk.invalid() {
+                write!(f, "\\x{b:02x}")?;
             }
         }
         Ok(())
@@ -475,6 +514,17 @@ mod tests {
         ] {
             assert_eq!(Label(c).to_string(), want, "{:?}", c);
         }
+        // Tokens: Python's repr of the string, and of bytes where they are not UTF-8.
+        for (t, want) in [
+            (&b" the"[..], "' the'"),
+            (b"don't", "\"don't\""),
+            (b"'\"", "'\\'\"'"),
+            (b"\xe2\x80", "'\\xe2\\x80'"),
+            (b"a\xffb\n", "'a\\xffb\\n'"),
+        ] {
+            assert_eq!(Label(t).to_string(), want, "{t:?}");
+        }
+        assert_eq!(Escaped(&b"a\xff\n"[..]).to_string(), "a\\xff\n");
         assert_eq!(
             Escaped("a\tb\\\n\x1b[31mred\u{feff}é").to_string(),
             "a\\tb\\\n\\x1b[31mred\\ufeffé"

@@ -49,7 +49,7 @@ pub mod train;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bigram::Bigrams;
-pub use corpus::{glyph, CorpusError, Escaped, Ids, Label, Vocab, SEED_TEXT, SEED_VOCAB};
+pub use corpus::{glyph, CorpusError, Escaped, Ids, Label, Token, Vocab, SEED_TEXT, SEED_VOCAB};
 pub use csr::{Csr, CsrError};
 pub use loss::{loss, loss_and_grad, Grads, Workspace};
 pub use model::{Model, ShapeError};

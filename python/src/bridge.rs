@@ -125,18 +125,23 @@ pub fn corpus(text: Option<&str>, path: Option<&Path>, counts: Option<&Path>) ->
                 std::fs::metadata(p)
                     .with_context(|| format!("--counts {}: cannot open it", p.display()))?;
             }
-            Corpus::load_either(path, counts)
+            let c = Corpus::load_either(path, counts, &corpus::Tokens::Chars)?;
+            if c.vocab.tokenizer().is_some() {
+                bail!("counts=: this count file holds a tokenizer's tokens; the Python package reads texts of characters (use the zl command for tokens)");
+            }
+            Ok(c)
         }
     }
 }
 
-pub fn vocab(c: &Corpus) -> &[char] {
-    &c.vocab
+/// The characters, in token-id order (every corpus the package builds is of characters).
+pub fn vocab(c: &Corpus) -> Vec<char> {
+    c.vocab.as_chars().unwrap_or_default()
 }
 
-/// The V×V next-token counts, row-major over [`vocab`].
-pub fn counts(c: &Corpus) -> &[u64] {
-    &c.counts
+/// The V×V next-token counts, row-major over [`vocab`] (V ≤ 256; one line above it).
+pub fn counts(c: &Corpus) -> Result<Vec<u64>> {
+    c.dense_counts()
 }
 
 /// The bigram floor: the entropy of the text's bigram table, the lowest loss a model reaches.
@@ -233,7 +238,7 @@ pub fn weights(vocab: Vec<char>, d_model: usize, w_e: Vec<f32>, w_u: Vec<f32>) -
         );
     }
     let w = Weights {
-        vocab,
+        vocab: zl_cli::data::vocab::Vocab::chars(&vocab),
         d_model,
         w_e,
         w_u,
@@ -243,8 +248,9 @@ pub fn weights(vocab: Vec<char>, d_model: usize, w_e: Vec<f32>, w_u: Vec<f32>) -
     Ok(loaded.with_vocab(w.vocab))
 }
 
-pub fn weights_vocab(w: &Weights) -> &[char] {
-    &w.vocab
+/// The model's characters, in token-id order (a model of a tokenizer's tokens has none).
+pub fn weights_vocab(w: &Weights) -> Vec<char> {
+    w.vocab.as_chars().unwrap_or_default()
 }
 
 pub fn weights_d_model(w: &Weights) -> usize {
@@ -317,6 +323,7 @@ pub fn interpret(
         text: TextSource {
             corpus: corpus.map(Path::to_path_buf),
             counts: counts.map(Path::to_path_buf),
+            ..TextSource::default()
         },
         training: Training {
             seed: c.seed,
@@ -358,9 +365,9 @@ fn check_vocab(w: &Weights, corpus: &Corpus) -> Result<()> {
     if w.vocab != corpus.vocab {
         bail!(
             "the model's vocabulary {:?} is not that of {} {:?}; give the text it was trained on",
-            w.vocab.iter().collect::<String>(),
+            weights_vocab(w).iter().collect::<String>(),
             corpus.source,
-            corpus.vocab.iter().collect::<String>()
+            vocab(corpus).iter().collect::<String>()
         );
     }
     Ok(())
@@ -380,7 +387,7 @@ pub struct Positions {
 }
 
 pub fn run(w: &Weights, text: &str) -> Result<Positions> {
-    let tokens = sample::token_ids(text, &w.vocab, "--text")?;
+    let tokens = w.vocab.encode(text, "--text")?;
     let sample::Run {
         positions, loss, ..
     } = sample::run(w, &tokens);

@@ -82,12 +82,12 @@ impl Corpus {
 
     /// The V×V next-token counts, row-major, as little-endian u64 bytes.
     #[getter]
-    fn counts<'py>(&self, py: Python<'py>) -> Bound<'py, PyBytes> {
-        let b: Vec<u8> = bridge::counts(&self.0)
+    fn counts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyBytes>> {
+        let b: Vec<u8> = guard(|| bridge::counts(&self.0))?
             .iter()
             .flat_map(|c| c.to_le_bytes())
             .collect();
-        PyBytes::new(py, &b)
+        Ok(PyBytes::new(py, &b))
     }
 
     #[getter]

@@ -10,28 +10,39 @@ use proptest::prelude::*;
 use safetensors::{Dtype, SafeTensors};
 use serde_json::{json, Value};
 use zl_cli::data::{
-    corpus::{self, Corpus, Source},
+    corpus::{self, Corpus, Source, Tokens},
     counts::{self, Semantics},
 };
 use zl_tests::{assert_one_line_error, root, zl};
 
-/// A count file's tensor (as u64, with its shape) and metadata.
+/// A count file's counts as a dense table (read from its sparse rows here, with its shape) and
+/// its metadata.
 fn read(path: &Path) -> (Vec<usize>, Vec<u64>, HashMap<String, String>) {
     let bytes = std::fs::read(path).unwrap();
     let (_, header) = SafeTensors::read_metadata(&bytes).unwrap();
     let st = SafeTensors::deserialize(&bytes).unwrap();
-    let t = st.tensor("counts").unwrap();
-    assert_eq!(t.dtype(), Dtype::U64);
-    let counts = t
-        .data()
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    (
-        t.shape().to_vec(),
-        counts,
-        header.metadata().clone().unwrap(),
-    )
+    let words = |name: &str, dtype: Dtype, size: usize| -> Vec<u64> {
+        let t = st.tensor(name).unwrap();
+        assert_eq!(t.dtype(), dtype, "{name}");
+        t.data()
+            .chunks_exact(size)
+            .map(|b| {
+                let mut w = [0u8; 8];
+                w[..size].copy_from_slice(b);
+                u64::from_le_bytes(w)
+            })
+            .collect()
+    };
+    let row_start = words("row_start", Dtype::U64, 8);
+    let (col, count) = (words("col", Dtype::U32, 4), words("count", Dtype::U64, 8));
+    let v = row_start.len() - 1;
+    let mut dense = vec![0u64; v * v];
+    for i in 0..v {
+        for p in row_start[i] as usize..row_start[i + 1] as usize {
+            dense[i * v + col[p] as usize] = count[p];
+        }
+    }
+    (vec![v, v], dense, header.metadata().clone().unwrap())
 }
 
 fn ok(args: &[&str]) -> String {
@@ -99,7 +110,7 @@ fn shards_counted_and_merged_equal_the_whole_text() {
     );
     for key in [
         "vocab",
-        "chars",
+        "tokens",
         "documents",
         "first",
         "last",
@@ -110,15 +121,20 @@ fn shards_counted_and_merged_equal_the_whole_text() {
     }
     assert_eq!(meta["semantics"], "concatenate");
     // The whole text counted by zl train's own reader.
-    let c = Corpus::from_file(&whole).unwrap();
+    let c = Corpus::from_file(&whole, &Tokens::Chars).unwrap();
     let vocab: Vec<String> = serde_json::from_str(&meta["vocab"]).unwrap();
     assert_eq!(
         vocab,
-        c.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>()
+        c.vocab
+            .as_chars()
+            .unwrap()
+            .iter()
+            .map(|c| c.to_string())
+            .collect::<Vec<_>>()
     );
-    assert_eq!(want, c.counts);
+    assert_eq!(want, c.dense_counts().unwrap());
     assert_eq!(shape, vec![c.vocab.len(); 2]);
-    assert_eq!(meta["chars"], c.chars.to_string());
+    assert_eq!(meta["tokens"], c.chars.to_string());
 
     // Counting the shards at once, concatenated, is the same again.
     let mut at_once = vec!["count", "--concatenate"];
@@ -327,20 +343,21 @@ proptest! {
         let merged = counts::merge(&parts, Semantics::Concatenate).unwrap();
         let want = corpus::tally(whole.as_bytes(), "whole").unwrap();
         prop_assert_eq!(&merged.vocab, &want.vocab);
-        prop_assert_eq!(&merged.counts, &want.counts);
+        prop_assert_eq!(&merged.pairs, &want.pairs);
         prop_assert_eq!((merged.chars, merged.documents, merged.first, merged.last), (want.chars, 1, want.first, want.last));
 
         let docs = counts::merge(&parts, Semantics::Documents).unwrap();
         prop_assert_eq!(&docs.vocab, &want.vocab);
         let v = want.vocab.len();
+        let chars = want.vocab.as_chars().unwrap();
         let mut naive = vec![0u64; v * v];
         for p in &pieces {
-            let ids: Vec<usize> = p.chars().map(|c| want.vocab.binary_search(&c).unwrap()).collect();
+            let ids: Vec<usize> = p.chars().map(|c| chars.binary_search(&c).unwrap()).collect();
             for w in ids.windows(2) {
                 naive[w[0] * v + w[1]] += 1;
             }
         }
-        prop_assert_eq!(&docs.counts, &naive);
+        prop_assert_eq!(&docs.dense_counts().unwrap(), &naive);
         prop_assert_eq!((docs.chars, docs.documents), (want.chars, pieces.len() as u64));
     }
 }

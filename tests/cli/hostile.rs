@@ -437,7 +437,7 @@ fn hostile_count_files_and_flags() {
         ];
         fails_cleanly(d, &merge, 1, &with_name);
     }
-    // Valid files that cannot be merged: other semantics; more than 256 characters together.
+    // Valid files that cannot be merged: other semantics.
     count_file(
         &d.join("docs.st"),
         Edit::Meta("semantics", Some("documents")),
@@ -471,12 +471,13 @@ fn hostile_count_files_and_flags() {
         succeeds(d, &["count", &txt, "--out", &format!("han{k}.st")]);
         std::fs::remove_file(d.join(&txt)).unwrap();
     }
-    fails_cleanly(
+    // More than 256 characters together merge: a vocabulary has no cap.
+    succeeds(
         d,
         &["count", "--merge", "han0.st", "han1.st", "--out", "m.st"],
-        1,
-        &["400 distinct", "256"],
     );
+    let (m, _) = zl_cli::data::counts::read(&d.join("m.st")).unwrap();
+    assert_eq!((m.vocab.len(), m.predictions()), (400, 398));
     // Flags and paths, checked before any counting.
     std::fs::write(d.join("t.txt"), "hello").unwrap();
     fails_cleanly(
@@ -577,7 +578,7 @@ fn hostile_texts_get_the_cause_and_the_fix() {
     count(&["count", "ru.txt", "--out", "whole.counts"]);
     let counted = |name: &str| {
         let (c, _) = zl_cli::data::counts::read(&d.join(name)).unwrap();
-        (c.vocab, c.counts, c.chars, c.documents, c.first, c.last)
+        (c.vocab, c.pairs, c.chars, c.documents, c.first, c.last)
     };
     assert!(counted("pieces.counts") == counted("whole.counts"));
     // Compressed input, by its magic bytes.
@@ -676,4 +677,222 @@ fn outputs_are_checked_before_any_work() {
     }
     // Nothing was left behind by the checks.
     assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+}
+
+/// A count file's sparse rows: (row_start, col, count).
+type Rows = (Vec<u64>, Vec<u32>, Vec<u64>);
+
+/// A sparse count file (version 2) of the text "aba" over the characters a, b, with these rows
+/// and the metadata edited.
+fn sparse_file(path: &Path, rows: Rows, meta_edit: &[(&str, Option<&str>)]) {
+    let mut meta: BTreeMap<&str, String> = [
+        ("format", "zl bigram counts"),
+        ("version", "2"),
+        ("vocab", r#"["a","b"]"#),
+        ("tokens", "3"),
+        ("documents", "1"),
+        ("first", "0"),
+        ("last", "0"),
+        ("semantics", "concatenate"),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k, v.to_string()))
+    .collect();
+    for &(k, v) in meta_edit {
+        match v {
+            Some(v) => drop(meta.insert(k, v.to_string())),
+            None => drop(meta.remove(k)),
+        }
+    }
+    let (rs, col, count) = rows;
+    let rs_b: Vec<u8> = rs.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let col_b: Vec<u8> = col.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let count_b: Vec<u8> = count.iter().flat_map(|x| x.to_le_bytes()).collect();
+    let tensors = [
+        (
+            "row_start",
+            TensorView::new(Dtype::U64, vec![rs.len()], &rs_b).unwrap(),
+        ),
+        (
+            "col",
+            TensorView::new(Dtype::U32, vec![col.len()], &col_b).unwrap(),
+        ),
+        (
+            "count",
+            TensorView::new(Dtype::U64, vec![count.len()], &count_b).unwrap(),
+        ),
+    ];
+    let meta = meta.into_iter().map(|(k, v)| (k.to_string(), v)).collect();
+    std::fs::write(path, safetensors::serialize(tensors, Some(meta)).unwrap()).unwrap();
+}
+
+/// Sparse count files that break an invariant, and tokenizers that are corrupt, unknown or
+/// mismatched: each one line naming the file, exit 1 (2 for a bad flag), nothing written.
+#[test]
+fn hostile_sparse_count_files_and_tokenizers() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let good = || (vec![0, 1, 2], vec![1, 0], vec![1, 1]);
+    sparse_file(&d.join("good.st"), good(), &[]);
+    succeeds(d, &["train", "--counts", "good.st", "--epochs", "3"]);
+    let cases: Vec<(&str, Rows, &[&str])> = vec![
+        (
+            "beyond.st",
+            (vec![0, 1, 2], vec![5, 0], vec![1, 1]),
+            &["column id 5", "beyond"],
+        ),
+        (
+            "unsorted.st",
+            (vec![0, 2, 2], vec![1, 0], vec![1, 1]),
+            &["unsorted"],
+        ),
+        (
+            "repeated.st",
+            (vec![0, 2, 2], vec![1, 1], vec![1, 1]),
+            &["repeated"],
+        ),
+        (
+            "zero.st",
+            (vec![0, 1, 2], vec![1, 0], vec![0, 1]),
+            &["count 0"],
+        ),
+        (
+            "overflow.st",
+            (vec![0, 1, 2], vec![1, 0], vec![u64::MAX, 1]),
+            &["2^64"],
+        ),
+        (
+            "rows.st",
+            (vec![0, 3, 2], vec![1, 0], vec![1, 1]),
+            &["row_start"],
+        ),
+        (
+            "short.st",
+            (vec![0, 2], vec![1, 0], vec![1, 1]),
+            &["row_start", "3"],
+        ),
+        (
+            "lengths.st",
+            (vec![0, 1, 2], vec![1, 0], vec![1]),
+            &["counts"],
+        ),
+    ];
+    for (name, rows, names) in cases {
+        sparse_file(&d.join(name), rows, &[]);
+        let with_name = [names, &[name]].concat();
+        fails_cleanly(
+            d,
+            &["train", "--counts", name, "--epochs", "3"],
+            1,
+            &with_name,
+        );
+        let merge = [
+            "count",
+            "--merge",
+            "--concatenate",
+            "good.st",
+            name,
+            "--out",
+            "m.st",
+        ];
+        fails_cleanly(d, &merge, 1, &with_name);
+    }
+    // A count file whose tokenizer is corrupt, or not the one its hash names.
+    sparse_file(
+        &d.join("badtok.st"),
+        good(),
+        &[
+            ("vocab", None),
+            ("tokenizer", Some("{oops")),
+            ("tokenizer_sha256", Some("00")),
+        ],
+    );
+    fails_cleanly(
+        d,
+        &["train", "--counts", "badtok.st"],
+        1,
+        &["badtok.st", "tokenizer"],
+    );
+    // A tokenizer file that is corrupt, of an unknown model, missing, or a folder.
+    std::fs::write(d.join("text.txt"), "the cat sat on the mat. ".repeat(40)).unwrap();
+    std::fs::write(d.join("corrupt.json"), "{\"model\": ").unwrap();
+    std::fs::write(
+        d.join("unknown.json"),
+        r#"{"version":"1.0","model":{"type":"Nope"}}"#,
+    )
+    .unwrap();
+    for (tok, names) in [
+        ("corrupt.json", &["corrupt.json", "tokenizer.json"][..]),
+        ("unknown.json", &["unknown.json", "tokenizer.json"]),
+        ("missing.json", &["missing.json", "cannot read"]),
+        (".", &["folder"]),
+    ] {
+        let args = [
+            "train",
+            "--corpus",
+            "text.txt",
+            "--tokenizer",
+            tok,
+            "--epochs",
+            "2",
+        ];
+        fails_cleanly(d, &args, 1, names);
+        let count = ["count", "text.txt", "--tokenizer", tok, "--out", "t.st"];
+        fails_cleanly(d, &count, 1, names);
+    }
+    // --bpe below the bytes, or beside --tokenizer: usage errors.
+    fails_cleanly(
+        d,
+        &["train", "--corpus", "text.txt", "--bpe", "10"],
+        2,
+        &["--bpe", "256"],
+    );
+    fails_cleanly(
+        d,
+        &[
+            "train",
+            "--corpus",
+            "text.txt",
+            "--bpe",
+            "300",
+            "--tokenizer",
+            "corrupt.json",
+        ],
+        2,
+        &["--bpe", "--tokenizer"],
+    );
+    // Counts of two different tokenizers, or of a tokenizer and characters, do not merge.
+    succeeds(
+        d,
+        &["count", "text.txt", "--bpe", "260", "--out", "t260.st"],
+    );
+    succeeds(
+        d,
+        &["count", "text.txt", "--bpe", "270", "--out", "t270.st"],
+    );
+    succeeds(d, &["count", "text.txt", "--out", "chars.st"]);
+    fails_cleanly(
+        d,
+        &["count", "--merge", "t260.st", "t270.st", "--out", "m.st"],
+        1,
+        &["tokenizer", "--tokenizer"],
+    );
+    fails_cleanly(
+        d,
+        &["count", "--merge", "t260.st", "chars.st", "--out", "m.st"],
+        1,
+        &["tokenizer", "characters"],
+    );
+    // A text tokenized differently from its count file is refused.
+    std::fs::write(d.join("t270.json"), {
+        let (c, _) = zl_cli::data::counts::read(&d.join("t270.st")).unwrap();
+        c.vocab.tokenizer().unwrap().json().to_string()
+    })
+    .unwrap();
+    fails_cleanly(
+        d,
+        &["train", "--counts", "t260.st", "--tokenizer", "t270.json"],
+        1,
+        &["tokenized", "--tokenizer"],
+    );
 }

@@ -129,7 +129,7 @@ fn load_takes_weights_without_metadata_in_every_float_type_and_says_whose_vocabu
             Dtype::BF16 => half::bf16::from_f32(x).to_f32(),
             _ => x,
         };
-        let vocab: Vec<char> = w.vocab.clone();
+        let vocab: Vec<char> = w.vocab.as_chars().unwrap();
         for (k, (row, c)) in hook_embeds(&j).iter().zip(text.chars()).enumerate() {
             let t = vocab.iter().position(|&x| x == c).unwrap();
             let want: Vec<u32> = w.w_e[t * w.d_model..(t + 1) * w.d_model]
@@ -220,7 +220,8 @@ fn run_gives_w_e_rows_bit_for_bit_and_the_training_loss() {
                     .collect();
                 let mx = l.iter().cloned().fold(f64::NEG_INFINITY, f64::max);
                 let lse = mx + l.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
-                let j = w.vocab.iter().position(|c| c.to_string() == n).unwrap();
+                let chars = w.vocab.as_chars().unwrap();
+                let j = chars.iter().position(|c| c.to_string() == n).unwrap();
                 let lp = p["log_prob"].as_f64().unwrap();
                 assert!(
                     (lp - (l[j] - lse)).abs() < 1e-5,

@@ -36,9 +36,10 @@ fn kl_gap(w_e: &Value, w_u: &Value) -> f64 {
             .collect()
     };
     let (e, un) = (rows(w_e), rows(w_u));
-    let total: u64 = c.counts.iter().sum();
+    let counts = c.dense_counts().unwrap();
+    let total: u64 = counts.iter().sum();
     let mut gap = 0.0;
-    for (e_i, row) in e.iter().zip(c.counts.chunks(v)) {
+    for (e_i, row) in e.iter().zip(counts.chunks(v)) {
         let n_i: u64 = row.iter().sum();
         if n_i == 0 {
             continue;

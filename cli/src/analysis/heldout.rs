@@ -47,21 +47,24 @@ impl Split {
         }
         let tokens = corpus.tokens(n)?;
         let v = corpus.vocab.len();
-        let (mut train, mut held) = (vec![0u64; v * v], vec![0u64; v * v]);
+        let (mut train, mut held) = (vec![], vec![0u64; v * v]);
         for k in 1..tokens.len() {
-            let part = if k < cut { &mut train } else { &mut held };
-            part[tokens[k - 1] * v + tokens[k]] += 1;
+            let (a, b) = (tokens[k - 1], tokens[k]);
+            match k < cut {
+                true => train.push((a as u32, b as u32, 1)),
+                false => held[a * v + b] += 1,
+            }
         }
         Ok(Split {
             fraction,
             train: Corpus {
                 source: corpus.source.clone(),
                 vocab: corpus.vocab.clone(),
-                counts: train,
+                pairs: crate::data::pairs::Pairs::from_triples(v, train)?,
                 chars: cut as u64,
                 documents: 1,
                 first: corpus.first,
-                last: corpus.vocab[tokens[cut - 1]],
+                last: tokens[cut - 1],
                 count_seconds: corpus.count_seconds,
             },
             held_chars: held_chars as u64,
@@ -77,7 +80,8 @@ impl Split {
     /// Held-out predictions whose pair never occurs in the training part, and how many distinct
     /// such pairs there are.
     pub fn unseen(&self) -> (u64, usize) {
-        let pairs = self.held.iter().zip(&self.train.counts);
+        let train = self.train.dense_counts().unwrap_or_default();
+        let pairs = self.held.iter().zip(&train);
         let unseen = || pairs.clone().filter(|&(&h, &t)| h > 0 && t == 0);
         (unseen().map(|(&h, _)| h).sum(), unseen().count())
     }
@@ -97,8 +101,9 @@ impl Split {
     pub fn table_loss(&self, alpha: f64) -> f64 {
         let v = self.train.vocab.len();
         let mut total = 0.0f64;
+        let train = self.train.dense_counts().unwrap_or_default();
         for i in 0..v {
-            let row = &self.train.counts[i * v..(i + 1) * v];
+            let row = &train[i * v..(i + 1) * v];
             let held = &self.held[i * v..(i + 1) * v];
             let n: u64 = row.iter().sum();
             for (&c, &h) in row.iter().zip(held) {
@@ -162,12 +167,13 @@ mod tests {
         assert_eq!(s.train.chars + s.held_chars, c.chars);
         let both: Vec<u64> = s
             .train
-            .counts
+            .dense_counts()
+            .unwrap()
             .iter()
             .zip(&s.held)
             .map(|(a, b)| a + b)
             .collect();
-        assert_eq!(both, c.counts);
+        assert_eq!(both, c.dense_counts().unwrap());
         assert_eq!(s.held_predictions(), s.held_chars);
         // α = 0 is infinite exactly when some held-out pair is unseen.
         assert_eq!(s.table_loss(0.0).is_infinite(), s.unseen().0 > 0);

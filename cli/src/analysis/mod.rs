@@ -536,7 +536,7 @@ fn subject(w: &Weights, corpus: &Corpus) -> Result<(zi::Weights, Counts)> {
         );
     }
     let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
-    let b = Counts::from_table(v, &corpus.counts).map_err(|e| anyhow!("{e}"))?;
+    let b = Counts::from_table(v, &corpus.dense_counts()?).map_err(|e| anyhow!("{e}"))?;
     Ok((m, b))
 }
 
@@ -632,12 +632,19 @@ fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
     }
 }
 
+/// The characters of a vocabulary, for the tables that are still indexed by characters.
+fn chars(vocab: &crate::data::vocab::Vocab) -> Result<Vec<char>> {
+    vocab
+        .as_chars()
+        .context("the interpretation of a tokenizer's tokens is not built yet; use --corpus without --tokenizer or --bpe")
+}
+
 /// The comparison of saved or trained weights on a corpus.
 pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     let (m, b) = subject(w, corpus)?;
     let v = w.vocab.len();
-    let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.counts);
-    Ok(compare_at(&m, &b, &w.vocab, f32_loss as f64))
+    let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.dense_counts()?);
+    Ok(compare_at(&m, &b, &chars(&w.vocab)?, f32_loss as f64))
 }
 
 /// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
@@ -903,8 +910,8 @@ pub fn analyse(
         text: tokens
             .iter()
             .take(TEXT_SHOWN)
-            .map(|&t| w.vocab[t])
-            .collect(),
+            .map(|&t| chars(&w.vocab).map(|c| c[t]))
+            .collect::<Result<_>>()?,
         corpus_chars: corpus.chars as usize,
         ablation_chars: tokens.len(),
         ablated_predictions: tokens.len().saturating_sub(1),
@@ -931,7 +938,7 @@ pub fn analyse(
         rank_losses,
         centred_singular_values: centred.singular_values.clone(),
         centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
-        directions: directions(&centred, &b, &w.vocab, spectra.as_deref(), &seen),
+        directions: directions(&centred, &b, &chars(&w.vocab)?, spectra.as_deref(), &seen),
         mechanism,
         seen_points: seen_points(&l, &b),
         untrained_sanity,

@@ -2,7 +2,7 @@
 //! data's bigram table with the same uniform numbers, and the model run position by position
 //! (the notebook's `run_with_cache`: `hook_embed`, the logits, each target's log-probability).
 
-use anyhow::{bail, Result};
+use anyhow::Result;
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use zl_core::interpret as zi;
 
@@ -36,21 +36,6 @@ fn model_rows(w: &Weights, temperature: f64) -> ModelRows {
     }
 }
 
-/// Token ids of `text` in `vocab`, or one line naming the first character outside it.
-pub fn token_ids(text: &str, vocab: &[char], flag: &str) -> Result<Vec<usize>> {
-    let ids = zl_core::Ids::<{ crate::data::MAX_VOCAB }>::new(vocab)?;
-    text.chars()
-        .enumerate()
-        .map(|(k, c)| match ids.get(c) {
-            Some(i) => Ok(i),
-            None => bail!(
-                "{flag}: character {k} ({c:?}) is not in the model's vocabulary {:?}; use only its characters",
-                vocab.iter().collect::<String>()
-            ),
-        })
-        .collect()
-}
-
 /// Two texts drawn with one stream of uniform numbers.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Samples {
@@ -70,7 +55,7 @@ pub struct Samples {
 /// first character.
 pub fn prompt_ids(prompt: Option<&str>, corpus: &Corpus) -> Result<Vec<usize>> {
     match prompt {
-        Some(p) => token_ids(p, &corpus.vocab, "--prompt"),
+        Some(p) => corpus.vocab.encode(p, "--prompt"),
         None => corpus.tokens(1),
     }
 }
@@ -90,12 +75,13 @@ pub fn sample(
 ) -> Samples {
     let log_q = model_rows(w, temperature).log_q;
     let v = corpus.vocab.len();
+    let counts = &corpus.pairs;
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let start = *prompt.last().expect("a non-empty prompt");
     let (mut model, mut table) = (Vec::with_capacity(chars), Vec::with_capacity(chars));
     let end = zl_core::sample::sample(
         |i, j| log_q[i][j],
-        |i, j| corpus.counts[i * v + j],
+        |i, j| counts.get(i, j),
         v,
         start,
         chars,
@@ -180,22 +166,23 @@ pub fn run(w: &Weights, tokens: &[usize]) -> Run {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::data::vocab::Vocab;
 
     #[test]
     fn a_table_row_without_successors_ends_the_table_text() {
         // "ab": a → b once; b has no successor.
         let corpus = Corpus {
             source: crate::data::corpus::Source::Seed,
-            vocab: vec!['a', 'b'],
-            counts: vec![0, 1, 0, 0],
+            vocab: Vocab::chars(&['a', 'b']),
+            pairs: crate::data::pairs::Pairs::from_dense(2, &[0, 1, 0, 0]),
             chars: 2,
             documents: 1,
-            first: 'a',
-            last: 'b',
+            first: 0,
+            last: 1,
             count_seconds: None,
         };
         let w = Weights {
-            vocab: vec!['a', 'b'],
+            vocab: Vocab::chars(&['a', 'b']),
             d_model: 1,
             w_e: vec![0.0; 2],
             w_u: vec![0.0; 2],

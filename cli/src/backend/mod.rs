@@ -432,9 +432,7 @@ impl Batch<'_> {
                 self.jobs[self.index[0]].d_model
             );
         };
-        let (row_start, col, count) = sparse_counts(c.vocab.len(), &c.counts);
-        let b = zl_core::Csr::new(c.vocab.len(), &row_start, &col, &count)
-            .map_err(|e| anyhow::anyhow!("the counts: {e:?}"))?;
+        let b = c.csr();
         let mut models: Vec<zl_lanes::BigModel> = self
             .index
             .iter()
@@ -472,25 +470,12 @@ impl Batch<'_> {
     }
 }
 
-/// Dense row-major counts (`v`×`v`) as the pairs that occur: `zl_core::Csr`'s slices.
-fn sparse_counts(v: usize, dense: &[u64]) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
-    let (mut row_start, mut col, mut count) = (vec![0], vec![], vec![]);
-    for row in dense.chunks_exact(v) {
-        for (j, &c) in row.iter().enumerate().filter(|(_, &c)| c > 0) {
-            col.push(j as u32);
-            count.push(c);
-        }
-        row_start.push(col.len());
-    }
-    (row_start, col, count)
-}
-
 impl capacity::AtCapacity for Batch<'_> {
     type Output = Result<Vec<Trained>>;
 
     fn at<const V: usize, const D: usize>(self) -> Self::Output {
         let c = self.corpus;
-        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.counts)
+        let b = Bigrams::<V>::from_count_table(c.vocab.len(), &c.dense_counts()?)
             .map_err(|e| anyhow::anyhow!("{e}"))?;
         // Per model of the group: its trainer.
         let mut trainers = Vec::with_capacity(self.index.len());
@@ -544,12 +529,12 @@ mod tests {
             .collect();
         Corpus {
             source: Source::Seed,
-            first: vocab[0],
-            last: vocab[v - 1],
-            vocab,
+            first: 0,
+            last: v - 1,
+            vocab: crate::data::vocab::Vocab::chars(&vocab),
             chars: counts.iter().sum::<u64>() + 1,
             documents: 1,
-            counts,
+            pairs: crate::data::pairs::Pairs::from_dense(v, &counts),
             count_seconds: None,
         }
     }
@@ -568,8 +553,7 @@ mod tests {
                 ..Default::default()
             },
         };
-        let (rs, col, count) = sparse_counts(v, &c.counts);
-        let b = zl_core::Csr::new(v, &rs, &col, &count).unwrap();
+        let b = c.csr();
         let mut m = zl_lanes::BigModel::init_torch(3, v, d, config.adamw);
         let mut buf = vec![0.0; zl_core::big::Scratch::len(v, d, 16)];
         let mut scratch = zl_core::big::Scratch::new(&mut buf, v, d, 16).unwrap();

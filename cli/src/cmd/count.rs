@@ -36,17 +36,23 @@ pub fn run(a: &CountArgs) -> Result<()> {
     } else if paths.is_empty() {
         Corpus::seed()
     } else {
-        counts::count_files(&paths, semantics)?
+        counts::count_files(&paths, semantics, &a.tokens())?
     };
     let bytes = counts::to_bytes(&c, semantics)?;
     files::write_atomic(&a.out, &bytes).with_context(out)?;
+    let unit = match c.vocab.tokenizer() {
+        Some(_) => "tokens",
+        None => "characters",
+    };
     eprintln!(
-        "wrote {}: {} characters in {} document(s), {} distinct, {} pairs ({}, {} file(s) in {:.3} s)",
+        "wrote {}: {} {unit} in {} document(s), {} distinct, {} pairs ({} that occur), bigram entropy {:.6} nats ({}, {} file(s) in {:.3} s)",
         a.out.display(),
         c.chars,
         c.documents,
         c.vocab.len(),
         c.predictions(),
+        c.pairs.len(),
+        c.bigram_entropy(),
         semantics.name(),
         paths.len().max(1),
         start.elapsed().as_secs_f64()

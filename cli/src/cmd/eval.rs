@@ -10,7 +10,7 @@ use crate::{
     analysis,
     args::EvalArgs,
     data::{
-        corpus::{Corpus, Source},
+        corpus::{Corpus, Source, Tokens},
         files,
     },
     render,
@@ -18,10 +18,20 @@ use crate::{
 
 pub fn run(a: &EvalArgs) -> Result<()> {
     let weights = files::read_safetensors(&a.load)?;
-    let corpus = match (&a.text.corpus, &a.text.counts) {
-        (None, None) => recorded(&a.load)?,
-        (corpus, counts) => Corpus::load_either(corpus.as_deref(), counts.as_deref())?,
+    // A text is tokenized as the model is, unless a tokenizer is given (then they must agree).
+    let tokens = match (a.text.tokens(), weights.vocab.tokenizer()) {
+        (Tokens::Chars, Some(t)) => Tokens::Loaded(t.clone()),
+        (t, _) => t,
     };
+    let corpus = match (&a.text.corpus, &a.text.counts) {
+        (None, None) => recorded(&a.load, &tokens)?,
+        (corpus, counts) => Corpus::load_either(corpus.as_deref(), counts.as_deref(), &tokens)?,
+    };
+    weights.vocab.same_tokenizer(
+        &corpus.vocab,
+        &format!("--load {}", a.load.display()),
+        &corpus.source.to_string(),
+    )?;
     let (scored, skipped) = corpus.restricted_to(&weights.vocab);
     if scored.predictions() == 0 {
         bail!(
@@ -59,11 +69,11 @@ pub fn run(a: &EvalArgs) -> Result<()> {
 }
 
 /// The corpus the weights record, named on stderr; without one there is no text to score.
-fn recorded(load: &Path) -> Result<Corpus> {
+fn recorded(load: &Path, tokens: &Tokens) -> Result<Corpus> {
     let corpus = match files::recorded_corpus(load)? {
-        Some(Source::Seed) => Corpus::seed(),
-        Some(Source::File(p)) => Corpus::from_file(&p)?,
-        Some(Source::Counts(p)) => Corpus::load_either(None, Some(&p))?,
+        Some(Source::Seed) => Corpus::load(None, tokens)?,
+        Some(Source::File(p)) => Corpus::from_file(&p, tokens)?,
+        Some(Source::Counts(p)) => Corpus::load_either(None, Some(&p), tokens)?,
         _ => bail!(
             "--load {}: which text should it be scored on? give it with --corpus FILE (or a count file with --counts FILE); the weights record no corpus that is here",
             load.display()

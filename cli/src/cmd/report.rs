@@ -34,7 +34,7 @@ fn interactive(a: &ReportArgs) -> Result<()> {
         None => zl_core::SEED_TEXT.to_string(),
         Some(p) => {
             let label = format!("--corpus {}", p.display());
-            Corpus::from_file(p)?;
+            Corpus::from_file(p, &a.source.text.tokens())?;
             let text = std::fs::read_to_string(p).with_context(|| label.clone())?;
             let n = text.chars().count();
             if n > MAX_PAGE_CHARS {

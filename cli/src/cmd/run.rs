@@ -14,7 +14,7 @@ use crate::{
 pub fn run(choice: Choice, a: &RunArgs) -> Result<()> {
     let corpus = source::corpus(&a.source)?;
     // The text is checked against the vocabulary before any training.
-    let tokens = sample::token_ids(&a.text, &corpus.vocab, "--text")?;
+    let tokens = corpus.vocab.encode(&a.text, "--text")?;
     let backend = Backend::open(choice)?;
     let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {})?;
     if let Some(note) = &got.note {

@@ -20,7 +20,7 @@ use crate::{
     args::ModelSource,
     backend::{Backend, Choice, Job, Trained},
     data::{
-        corpus::{Corpus, Source},
+        corpus::{Corpus, Source, Tokens},
         files::{self, Weights},
     },
 };
@@ -49,6 +49,14 @@ pub struct Obtained {
 /// the corpus a `--load` file records where it is here (named on stderr), else the seed text.
 pub fn corpus(src: &ModelSource) -> Result<Corpus> {
     let (file, counts) = (src.text.corpus.as_deref(), src.text.counts.as_deref());
+    // A loaded model's text is tokenized by the model's tokenizer, unless one is given (then
+    // the two must agree, which loading checks).
+    let tokens = match (src.text.tokens(), &src.load) {
+        (Tokens::Chars, Some(load)) => {
+            files::model_tokenizer(load)?.map_or(Tokens::Chars, Tokens::Loaded)
+        }
+        (t, _) => t,
+    };
     let recorded = match (&src.load, file, counts) {
         // A file that cannot be read is --load's error, said where it is loaded.
         (Some(load), None, None) => files::recorded_corpus(load)
@@ -58,9 +66,9 @@ pub fn corpus(src: &ModelSource) -> Result<Corpus> {
         _ => None,
     };
     let corpus = match &recorded {
-        Some((_, Source::File(p))) => Corpus::from_file(p)?,
-        Some((_, Source::Counts(p))) => Corpus::load_either(None, Some(p))?,
-        _ => return Corpus::load_either(file, counts),
+        Some((_, Source::File(p))) => Corpus::from_file(p, &tokens)?,
+        Some((_, Source::Counts(p))) => Corpus::load_either(None, Some(p), &tokens)?,
+        _ => return Corpus::load_either(file, counts, &tokens),
     };
     if let Some((load, _)) = recorded {
         eprintln!(

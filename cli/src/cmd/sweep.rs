@@ -16,7 +16,11 @@ pub fn run(choice: Choice, a: &SweepArgs) -> Result<()> {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
         render::plot::load_font()?;
     }
-    let corpus = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
+    let corpus = Corpus::load_either(
+        a.text.corpus.as_deref(),
+        a.text.counts.as_deref(),
+        &a.text.tokens(),
+    )?;
     let mut sizes = a.d_model.clone();
     sizes.sort_unstable();
     sizes.dedup();

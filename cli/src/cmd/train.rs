@@ -29,7 +29,11 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     if let Some(path) = &a.save {
         files::check_output_file(path).with_context(|| format!("--save {}", path.display()))?;
     }
-    let whole = Corpus::load_either(a.text.corpus.as_deref(), a.text.counts.as_deref())?;
+    let whole = Corpus::load_either(
+        a.text.corpus.as_deref(),
+        a.text.counts.as_deref(),
+        &a.text.tokens(),
+    )?;
     if let Some(seeds) = &a.seeds {
         return run_batch(choice, a, &whole, &seeds.0);
     }

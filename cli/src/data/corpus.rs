@@ -1,43 +1,86 @@
-//! Training text: the seed notebook's sentence, or a UTF-8 file of any size.
+//! Training text: the seed notebook's sentence, or a UTF-8 file of any size, as characters or as
+//! a tokenizer's subword tokens.
 //!
 //! The model sees a text only through its bigram counts, so a file is read once, memory-mapped,
 //! and counted in parallel: each core validates and counts its own chunk, and the pairs that
-//! straddle chunk boundaries are added when the chunks are merged. Token ids follow nanoGPT's
-//! `sorted(set(text))` (code-point order), so a person's PyTorch code assigns the same ids; the
-//! seed text keeps the notebook's printed order.
+//! straddle chunk boundaries are added when the chunks are merged. Character ids follow
+//! nanoGPT's `sorted(set(text))` (code-point order), so a person's PyTorch code assigns the same
+//! ids; the seed text keeps the notebook's printed order. A tokenizer's ids are its own. The
+//! counts are the pairs that occur ([`Pairs`]), however many distinct tokens the text has.
 
 use std::{
-    collections::BTreeSet,
+    collections::HashMap,
     path::{Path, PathBuf},
-    sync::atomic::{AtomicU64, Ordering},
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
     time::{Duration, Instant},
 };
 
 use anyhow::{bail, Context, Result};
-use zl_core::{Bigrams, Ids, Vocab, SEED_TEXT, SEED_V};
+use zl_core::{Bigrams, Csr, Vocab as SeedVocab, SEED_TEXT, SEED_V};
 
-use super::merge::{Ends, Table};
+use super::{
+    merge::{Ends, Table},
+    pairs::Pairs,
+    tokenizer::Tokenizer,
+    vocab::Vocab,
+};
 
-/// The largest vocabulary a model can have (token ids 0..=255): zl-core's capacity.
+/// The largest vocabulary the const-generic training tiers hold (zl-core's capacity); a corpus
+/// itself has no such limit.
 pub use zl_core::capacity::MAX_VOCAB;
+
+/// How a text becomes tokens: its characters, a tokenizer file's tokens, or a byte-level BPE
+/// trained on it.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum Tokens {
+    /// Each character a token (the default).
+    #[default]
+    Chars,
+    /// `--tokenizer FILE`: a Hugging Face tokenizer.json.
+    File(PathBuf),
+    /// `--bpe V`: a byte-level BPE of V tokens trained on the text.
+    Bpe(usize),
+    /// A tokenizer already loaded (a model's).
+    Loaded(Arc<Tokenizer>),
+}
+
+impl Tokens {
+    /// The tokenizer for `text`: loaded, read, or trained on it; `None` for characters.
+    pub fn tokenizer(&self, text: Option<&str>) -> Result<Option<Arc<Tokenizer>>> {
+        Ok(match self {
+            Tokens::Chars => None,
+            Tokens::Loaded(t) => Some(t.clone()),
+            Tokens::File(p) => Some(Arc::new(
+                Tokenizer::from_file(p).with_context(|| format!("--tokenizer {}", p.display()))?,
+            )),
+            Tokens::Bpe(v) => {
+                let text = text.context("--bpe trains on a text; give it with --corpus")?;
+                Some(Arc::new(Tokenizer::train_bpe(text, *v)?))
+            }
+        })
+    }
+}
 
 /// A text's vocabulary and bigram counts, all a zero-layer model can learn from it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Corpus {
     /// Where the text came from, for messages.
     pub source: Source,
-    /// Characters in token-id order.
-    pub vocab: Vec<char>,
-    /// `counts[i * V + j]`: times token j follows token i.
-    pub counts: Vec<u64>,
-    /// Characters in the text.
+    /// Tokens in id order: characters, or a tokenizer's.
+    pub vocab: Vocab,
+    /// The pairs that occur: how often token j follows token i.
+    pub pairs: Pairs,
+    /// Tokens in the text (characters, for a vocabulary of characters).
     pub chars: u64,
-    /// Documents the characters fall into (1 for one text): no pair spans two documents, so
+    /// Documents the tokens fall into (1 for one text): no pair spans two documents, so
     /// `predictions() == chars - documents`.
     pub documents: u64,
-    /// The first character of the text and the last (of its first and last document).
-    pub first: char,
-    pub last: char,
+    /// The ids of the text's first token and its last (of its first and last document).
+    pub first: usize,
+    pub last: usize,
     /// Seconds spent reading, validating and counting (files only).
     pub count_seconds: Option<f64>,
 }
@@ -51,7 +94,7 @@ pub enum Source {
     File(PathBuf),
     /// Standard input (`--corpus -`), kept: it cannot be read again.
     Stdin(std::sync::Arc<str>),
-    /// A shuffle of another corpus's characters (a control: its bigrams destroyed).
+    /// A shuffle of another corpus's tokens (a control: its bigrams destroyed).
     Shuffled { of: String, seed: u64 },
     /// A count file given with --counts (`zl count`): the counts without the text.
     Counts(PathBuf),
@@ -72,106 +115,119 @@ impl std::fmt::Display for Source {
 impl Corpus {
     /// The seed notebook's text with its printed vocabulary order, counted by zl-core.
     pub fn seed() -> Self {
-        let vocab = Vocab::seed();
+        let vocab = SeedVocab::seed();
         let b = Bigrams::<SEED_V>::from_text(&vocab, SEED_TEXT).expect("the seed text counts");
         let v = vocab.len();
         // Whole numbers below 2^24, exact in f32.
-        let counts = (0..v * v)
+        let counts: Vec<u64> = (0..v * v)
             .map(|n| b.counts[(n / v, n % v)] as u64)
             .collect();
         let mut text = SEED_TEXT.chars();
+        let id = |c: Option<char>| vocab.id(c.expect("the seed text has characters"));
+        let (first, last) = (id(text.next()), id(text.next_back()));
         Corpus {
             source: Source::Seed,
-            vocab: vocab.chars().to_vec(),
-            counts,
+            vocab: Vocab::chars(vocab.chars()),
+            pairs: Pairs::from_dense(v, &counts),
             chars: SEED_TEXT.chars().count() as u64,
             documents: 1,
-            first: text.next().expect("the seed text has characters"),
-            last: text.next_back().expect("the seed text has characters"),
+            first: first.expect("in the vocabulary"),
+            last: last.expect("in the vocabulary"),
             count_seconds: None,
         }
     }
 
-    /// The corpus named by `--corpus`, or the seed text.
-    pub fn load(path: Option<&Path>) -> Result<Self> {
-        match path {
-            Some(p) => Corpus::from_file(p),
-            None => Ok(Corpus::seed()),
+    /// The corpus named by `--corpus` (tokenized as `tokens` says), or the seed text.
+    pub fn load(path: Option<&Path>, tokens: &Tokens) -> Result<Self> {
+        match (path, tokens) {
+            (Some(p), _) => Corpus::from_file(p, tokens),
+            (None, Tokens::Chars) => Ok(Corpus::seed()),
+            (None, _) => {
+                Corpus::from_text(SEED_TEXT, Source::Seed, tokens, "the seed notebook's text")
+            }
         }
     }
 
     /// The corpus named by `--corpus` or by `--counts` (a `zl count` file; clap keeps the two
-    /// apart), or the seed text.
-    pub fn load_either(corpus: Option<&Path>, counts: Option<&Path>) -> Result<Self> {
+    /// apart), or the seed text. A count file records its tokenizer; a `--tokenizer` given
+    /// beside it must be the same one.
+    pub fn load_either(
+        corpus: Option<&Path>,
+        counts: Option<&Path>,
+        tokens: &Tokens,
+    ) -> Result<Self> {
         match counts {
-            Some(p) => super::counts::read(p)
-                .and_then(|(c, _)| c.trainable())
-                .with_context(|| format!("--counts {}", p.display())),
-            None => Corpus::load(corpus),
+            Some(p) => {
+                let flag = || format!("--counts {}", p.display());
+                let c = super::counts::read(p)
+                    .and_then(|(c, _)| c.trainable())
+                    .with_context(flag)?;
+                if let Some(t) = tokens.tokenizer(None).with_context(flag)? {
+                    Vocab::tokens(t).same_tokenizer(&c.vocab, "--tokenizer", &flag())?;
+                }
+                Ok(c)
+            }
+            None => Corpus::load(corpus, tokens),
         }
     }
 
     /// A corpus from counts alone (a count file, a merge): the one constructor that checks that
-    /// they describe a text. `counts` is V×V row-major over `vocab` (ids in its order); every
+    /// they describe a text. `pairs` is over `vocab`'s ids, and `first` and `last` are ids; every
     /// check names what is wrong in one line, for the caller to prefix with the file.
     pub fn from_counts(
         source: Source,
-        vocab: Vec<char>,
-        counts: Vec<u64>,
+        vocab: Vocab,
+        pairs: Pairs,
         chars: u64,
         documents: u64,
-        (first, last): (char, char),
+        (first, last): (usize, usize),
     ) -> Result<Self> {
         let v = vocab.len();
-        if !(1..=MAX_VOCAB).contains(&v) {
-            bail!("a vocabulary of {v} characters; zl counts 1 to {MAX_VOCAB}");
+        if v == 0 {
+            bail!("an empty vocabulary; a text has at least one token");
         }
-        let ids = Ids::<MAX_VOCAB>::new(&vocab)?;
-        if counts.len() != v * v {
+        if pairs.vocab_len() != v {
             bail!(
-                "{} counts for a vocabulary of {v}; expected {v}×{v} = {}",
-                counts.len(),
-                v * v
+                "counts over {} tokens for a vocabulary of {v}",
+                pairs.vocab_len()
             );
         }
-        for (what, c) in [("first", first), ("last", last)] {
-            if ids.get(c).is_none() {
-                bail!("the {what} character {c:?} is not in the vocabulary");
+        for (what, id) in [("first", first), ("last", last)] {
+            if id >= v {
+                bail!("the {what} token's id {id} is outside the vocabulary of {v}");
             }
         }
-        let pairs = counts
-            .iter()
-            .try_fold(0u64, |a, &n| a.checked_add(n))
+        let total = pairs
+            .total()
             .context("the counts add up to more than 2^64; they cannot be a text's")?;
         if documents == 0 || documents > chars {
-            bail!("{chars} characters in {documents} documents; every document has at least one character");
+            let u = vocab.unit();
+            bail!("{chars} {u}s in {documents} documents; every document has at least one {u}");
         }
-        if pairs != chars - documents {
+        if total != chars - documents {
             bail!(
-                "the counts hold {pairs} pairs, but {chars} characters in {documents} document(s) have {}; the totals are inconsistent",
+                "the counts hold {total} pairs, but {chars} {}s in {documents} document(s) have {}; the totals are inconsistent",
+                vocab.unit(),
                 chars - documents
             );
         }
         if documents == 1 {
-            // One text: every character is entered as often as it is left, except that the
-            // text is left at its last character and entered at its first.
-            let id = |c: char| ids.get(c).expect("checked above");
-            let (f, l) = (id(first), id(last));
-            // Row and column sums in one pass in memory order (they fit in u64: their total
-            // does).
+            // One text: every token is entered as often as it is left, except that the text is
+            // left at its last token and entered at its first (sums fit: their total does).
             let (mut outs, mut intos) = (vec![0u64; v], vec![0u64; v]);
-            for (row, out) in counts.chunks_exact(v).zip(&mut outs) {
-                *out = row.iter().sum();
-                for (into, &n) in intos.iter_mut().zip(row) {
-                    *into += n;
-                }
+            for (i, j, n) in pairs.iter() {
+                outs[i] += n;
+                intos[j] += n;
             }
             for k in 0..v {
                 let (out, into) = (outs[k], intos[k]);
-                if out + (k == l) as u64 != into + (k == f) as u64 {
+                if out + (k == last) as u64 != into + (k == first) as u64 {
                     bail!(
-                        "{:?} follows other characters {into} times and is followed {out} times, which no text from {first:?} to {last:?} does; the counts are inconsistent",
-                        vocab[k]
+                        "{} follows other {}s {into} times and is followed {out} times, which no text from {} to {} does; the counts are inconsistent",
+                        vocab.label(k),
+                        vocab.unit(),
+                        vocab.label(first),
+                        vocab.label(last)
                     );
                 }
             }
@@ -179,7 +235,7 @@ impl Corpus {
         Ok(Corpus {
             source,
             vocab,
-            counts,
+            pairs,
             chars,
             documents,
             first,
@@ -188,19 +244,34 @@ impl Corpus {
         })
     }
 
-    /// This corpus, if a model can train on it: at least 2 characters in one document and 2
+    /// This corpus, if a model can train on it: at least 2 tokens in one document and 2
     /// distinct ones (the limits `--corpus` checks).
     pub fn trainable(self) -> Result<Self> {
+        let u = self.vocab.unit();
         if self.predictions() == 0 {
             if self.documents == 1 {
-                bail!("the text has {} character(s); give at least 2 so that there is a next character to predict", self.chars);
+                bail!("the text has {} {u}(s); give at least 2 so that there is a next {u} to predict", self.chars);
             }
-            bail!("its {} documents have one character each, so no next character to predict; give documents of at least 2", self.documents);
+            bail!("its {} documents have one {u} each, so no next {u} to predict; give documents of at least 2", self.documents);
         }
         if self.vocab.len() < 2 {
             bail!("the text uses only one distinct character; give a text with at least 2");
         }
         Ok(self)
+    }
+
+    /// zl-core's view of the counts, which training and analysis read (a trainable corpus has
+    /// at least one pair).
+    pub fn csr(&self) -> Csr<'_> {
+        self.pairs
+            .csr()
+            .expect("a corpus that is trained or analysed has at least one pair")
+    }
+
+    /// The counts as a dense V×V table, row-major, for the steps that compute with one at
+    /// V ≤ 256; above it, one line saying so (nothing V×V is built there).
+    pub fn dense_counts(&self) -> Result<Vec<u64>> {
+        self.pairs.dense()
     }
 
     /// Why this corpus has no text to read back (a count file's or a shuffle's), if so.
@@ -218,66 +289,90 @@ impl Corpus {
         }
     }
 
-    /// Reads, validates and counts a UTF-8 file, or standard input for `-`.
-    pub fn from_file(path: &Path) -> Result<Self> {
+    /// Reads, validates and counts a UTF-8 file, or standard input for `-`, as `tokens` says.
+    pub fn from_file(path: &Path, tokens: &Tokens) -> Result<Self> {
         let start = Instant::now();
         let label = format!("--corpus {}", path.display());
         let bytes = read_text(path, &label, "--corpus")?;
-        let t = tally(&bytes, &label)?;
-        let source = match bytes {
+        let source = |b: &Text| match b {
             Text::Read(b) if is_stdin(path) => {
-                Source::Stdin(String::from_utf8(b).expect("tally validated it").into())
+                Source::Stdin(String::from_utf8(b.clone()).unwrap_or_default().into())
             }
             _ => Source::File(path.to_path_buf()),
         };
-        let mut c = t
-            .corpus(source)
-            .and_then(Corpus::trainable)
-            .with_context(|| label.clone())?;
+        let mut c = match tokens {
+            Tokens::Chars => {
+                let t = tally(&bytes, &label)?;
+                t.corpus(source(&bytes))
+                    .and_then(Corpus::trainable)
+                    .with_context(|| label.clone())?
+            }
+            _ => {
+                let text = std::str::from_utf8(&bytes).map_err(|e| {
+                    anyhow::anyhow!("{label}: {}", not_utf8(&bytes, e.valid_up_to()))
+                })?;
+                Corpus::from_text(text, source(&bytes), tokens, &label)?
+            }
+        };
         c.count_seconds = Some(start.elapsed().as_secs_f64());
         Ok(c)
     }
 
-    /// Next-token predictions (characters − documents).
-    pub fn predictions(&self) -> u64 {
-        self.counts.iter().sum()
+    /// A text tokenized by a tokenizer (`tokens`: a file's, a loaded one, or a BPE trained on
+    /// it now) and counted; `label` names it in messages.
+    pub fn from_text(text: &str, source: Source, tokens: &Tokens, label: &str) -> Result<Self> {
+        let tokenizer = tokens
+            .tokenizer(Some(text))?
+            .context("characters are counted by tally")?;
+        tally_tokens(text, tokenizer, label)?
+            .corpus(source)
+            .and_then(Corpus::trainable)
+            .with_context(|| label.to_string())
     }
-    /// The same characters in a random order (Fisher–Yates, from SplitMix64 seeded with
-    /// `seed`): the same vocabulary and unigram counts, the bigrams destroyed. Built from the
-    /// counts alone (each character's count is its count as a next token, plus one for the
-    /// first character), so it works for a text of any length.
+
+    /// Next-token predictions (tokens − documents).
+    pub fn predictions(&self) -> u64 {
+        self.pairs.total().unwrap_or(u64::MAX)
+    }
+
+    /// The same tokens in a random order (Fisher–Yates, from SplitMix64 seeded with `seed`): the
+    /// same vocabulary and unigram counts, the bigrams destroyed. Built from the counts alone
+    /// (each token's count is its count as a next token, plus one for the first token), so it
+    /// works for a text of any length.
     pub fn shuffled(&self, seed: u64) -> Result<Corpus> {
         let v = self.vocab.len();
         let text = self.shuffled_text(seed)?;
-        let mut counts = vec![0u64; v * v];
-        for w in text.windows(2) {
-            counts[w[0] as usize * v + w[1] as usize] += 1;
-        }
+        let mut keys: Vec<u64> = text
+            .windows(2)
+            .map(|w| ((w[0] as u64) << 32) | w[1] as u64)
+            .collect();
+        keys.sort_unstable();
         Ok(Corpus {
             source: Source::Shuffled {
                 of: self.source.to_string(),
                 seed,
             },
             vocab: self.vocab.clone(),
-            counts,
+            pairs: Pairs::from_sorted_keys(v, &keys),
             chars: text.len() as u64,
             documents: 1,
-            first: self.vocab[text[0] as usize],
-            last: self.vocab[*text.last().expect("a text") as usize],
+            first: text[0] as usize,
+            last: *text.last().expect("a text") as usize,
             count_seconds: None,
         })
     }
 
     /// [`Corpus::shuffled`]'s text, as token ids.
-    fn shuffled_text(&self, seed: u64) -> Result<Vec<u8>> {
+    fn shuffled_text(&self, seed: u64) -> Result<Vec<u32>> {
         let v = self.vocab.len();
-        let first = Ids::<MAX_VOCAB>::new(&self.vocab)?
-            .get(self.first)
-            .context("the first character is not in the vocabulary")?;
-        let mut text: Vec<u8> = Vec::with_capacity(self.chars as usize);
-        for j in 0..v {
-            let n: u64 = (0..v).map(|i| self.counts[i * v + j]).sum::<u64>() + (j == first) as u64;
-            text.extend(std::iter::repeat_n(j as u8, n as usize));
+        let mut into = vec![0u64; v];
+        for (_, j, n) in self.pairs.iter() {
+            into[j] += n;
+        }
+        into[self.first] += 1;
+        let mut text: Vec<u32> = Vec::with_capacity(self.chars as usize);
+        for (j, &n) in into.iter().enumerate() {
+            text.extend(std::iter::repeat_n(j as u32, n as usize));
         }
         let mut state = seed;
         let mut next = || {
@@ -296,70 +391,76 @@ impl Corpus {
         Ok(text)
     }
 
-    /// H(next | current), the bigram entropy floor (zl-core's).
+    /// H(next | current), the bigram entropy floor (zl-core's, over the pairs that occur: the
+    /// same bits as over the dense table).
     pub fn bigram_entropy(&self) -> f64 {
-        let v = self.vocab.len();
-        zl_core::bigram::conditional_entropy(v, |i, j| self.counts[i * v + j] as f64)
+        let p = &self.pairs;
+        zl_core::bigram::conditional_entropy_rows(
+            (0..p.vocab_len()).map(|i| p.row(i).1.iter().map(|&n| n as f64)),
+        )
     }
 
-    /// The text's first `limit` characters as token ids: all of the seed text, or a prefix of a
-    /// file (read again: the counts are all that was kept of it).
+    /// The text's first `limit` tokens as ids: all of the seed text, or a prefix of a file (read
+    /// again: the counts are all that was kept of it).
     pub fn tokens(&self, limit: usize) -> Result<Vec<usize>> {
+        let tokenized = self.vocab.tokenizer().is_some();
         let text = match &self.source {
-            Source::Seed => SEED_TEXT.chars().take(limit).collect::<String>(),
-            Source::Stdin(text) => text.chars().take(limit).collect(),
+            Source::Seed => SEED_TEXT.to_string(),
+            Source::Stdin(text) => text.to_string(),
             Source::Shuffled { .. } | Source::Counts(_) => {
                 bail!("{}", self.without_text().expect("no text"))
             }
             Source::File(path) => {
                 use std::io::Read;
                 let mut bytes = Vec::new();
+                // A tokenizer's tokens are as many bytes as they like: the whole text is read.
+                let cap = if tokenized {
+                    u64::MAX
+                } else {
+                    4 * limit as u64
+                };
                 std::fs::File::open(path)
-                    .and_then(|f| f.take(4 * limit as u64).read_to_end(&mut bytes))
+                    .and_then(|f| f.take(cap).read_to_end(&mut bytes))
                     .with_context(|| format!("--corpus {}", path.display()))?;
                 // The file was validated when it was counted; a cut may split one character.
                 let valid = match std::str::from_utf8(&bytes) {
                     Ok(s) => s.len(),
                     Err(e) => e.valid_up_to(),
                 };
-                std::str::from_utf8(&bytes[..valid])
-                    .expect("valid prefix")
-                    .chars()
-                    .take(limit)
-                    .collect()
+                bytes.truncate(valid);
+                String::from_utf8(bytes).expect("valid prefix")
             }
         };
-        let ids = Ids::<MAX_VOCAB>::new(&self.vocab)?;
-        text.chars()
-            .map(|c| {
-                ids.get(c).ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "--corpus {}: the file changed since it was counted ({c:?} is new)",
-                        self.source
-                    )
-                })
-            })
-            .collect()
+        let text: String = match tokenized {
+            true => text,
+            false => text.chars().take(limit).collect(),
+        };
+        let mut ids = self.vocab.encode(&text, "--corpus").map_err(|_| {
+            anyhow::anyhow!(
+                "--corpus {}: the file changed since it was counted (it holds a new character)",
+                self.source
+            )
+        })?;
+        ids.truncate(limit);
+        Ok(ids)
     }
 }
 
 /// Local token ids of one chunk: ASCII bytes are their own ids, other characters get ids from
-/// 128 on, in order of appearance, up to [`MAX_VOCAB`] of them (a text with more cannot be
-/// trained on; the rest are only recorded, for the message). Pairs are counted in a dense table.
-const DENSE: usize = 128 + MAX_VOCAB;
+/// 128 on, in order of appearance, as many as the text has. Pairs of the first [`DENSE`] ids are
+/// counted in a dense table, the rest in a map.
+const DENSE: usize = 128 + 256;
 /// No character yet.
 const NONE: u32 = u32::MAX;
-/// A character past the local ids.
-const OVER: u32 = u32::MAX - 1;
 
 struct ChunkCounts {
     /// Non-ASCII characters by local id − 128.
     others: Vec<char>,
-    ids: Ids<MAX_VOCAB>,
-    /// Non-ASCII characters past [`MAX_VOCAB`] of them.
-    more: BTreeSet<char>,
-    /// `dense[a * DENSE + b]` for local ids a, b.
+    ids: HashMap<char, u32>,
+    /// `dense[a * DENSE + b]` for local ids a, b below [`DENSE`].
     dense: Vec<u32>,
+    /// Pairs with a local id past [`DENSE`], by `(a << 32) | b`.
+    sparse: HashMap<u64, u64>,
     first: Option<char>,
     last: Option<char>,
     chars: u64,
@@ -429,9 +530,9 @@ fn decode_at(bytes: &[u8], i: usize) -> Option<char> {
 fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize> {
     let mut c = ChunkCounts {
         others: Vec::new(),
-        ids: Ids::default(),
-        more: BTreeSet::new(),
+        ids: HashMap::new(),
         dense: vec![0u32; DENSE * DENSE],
+        sparse: HashMap::new(),
         first: None,
         last: None,
         chars: 0,
@@ -467,25 +568,23 @@ fn count_chunk(bytes: &[u8], progress: &AtomicU64) -> Result<ChunkCounts, usize>
                 return Err(i);
             };
             if cached.0 != ch || cached.1 == NONE {
-                let id = match c.ids.insert(ch, c.others.len()) {
-                    Ok(k) if k == c.others.len() => {
-                        c.others.push(ch);
-                        128 + k as u32
-                    }
-                    Ok(k) => 128 + k as u32,
-                    Err(_) => {
-                        c.more.insert(ch);
-                        OVER
-                    }
-                };
+                let next = 128 + c.others.len() as u32;
+                let id = *c.ids.entry(ch).or_insert(next);
+                if id == next {
+                    c.others.push(ch);
+                }
                 cached = (ch, id);
             }
             (ch, cached.1)
         };
         if prev == NONE {
             c.first = Some(ch);
-        } else if prev != OVER && id != OVER {
+        } else if (prev as usize) < DENSE && (id as usize) < DENSE {
             c.dense[prev as usize * DENSE + id as usize] += 1;
+        } else {
+            *c.sparse
+                .entry(((prev as u64) << 32) | id as u64)
+                .or_insert(0) += 1;
         }
         prev = id;
         c.chars += 1;
@@ -525,15 +624,16 @@ fn split(bytes: &[u8], n: usize) -> Vec<(usize, usize)> {
     cuts.windows(2).map(|w| (w[0], w[1])).collect()
 }
 
-/// Counts before zl's limits for training: the vocabulary in code-point order, the V×V
-/// counts, the length in characters and documents, and the first and last characters.
+/// Counts before zl's limits for training: the vocabulary (characters in code-point order, or a
+/// tokenizer's), the pairs, the length in tokens and documents, and the first and last tokens'
+/// ids.
 pub struct Tally {
-    pub vocab: Vec<char>,
-    pub counts: Vec<u64>,
+    pub vocab: Vocab,
+    pub pairs: Pairs,
     pub chars: u64,
     pub documents: u64,
-    pub first: char,
-    pub last: char,
+    pub first: usize,
+    pub last: usize,
 }
 
 impl Tally {
@@ -543,7 +643,7 @@ impl Tally {
         Corpus::from_counts(
             source,
             self.vocab,
-            self.counts,
+            self.pairs,
             self.chars,
             self.documents,
             ends,
@@ -551,14 +651,39 @@ impl Tally {
     }
 }
 
-/// Validates and counts a whole text in parallel: (vocab in code-point order, counts, chars).
-pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Vec<u64>, u64)> {
+/// Validates and counts a whole text of characters in parallel: (characters in code-point
+/// order, the pairs, the number of characters).
+pub fn count(bytes: &[u8], name: &str) -> Result<(Vec<char>, Pairs, u64)> {
     let label = format!("--corpus {name}");
     let c = tally(bytes, &label)?
         .corpus(Source::File(name.into()))
         .and_then(Corpus::trainable)
         .with_context(|| label.clone())?;
-    Ok((c.vocab, c.counts, c.chars))
+    let chars = c.vocab.as_chars().expect("characters");
+    Ok((chars, c.pairs, c.chars))
+}
+
+/// Tokenizes a text with `tokenizer` and counts its pairs (sorted, so the counts are exact and
+/// the same on every run); `label` names it in messages.
+pub fn tally_tokens(text: &str, tokenizer: Arc<Tokenizer>, label: &str) -> Result<Tally> {
+    let ids = tokenizer.encode(text).with_context(|| label.to_string())?;
+    let (Some(&first), Some(&last)) = (ids.first(), ids.last()) else {
+        bail!("{label}: the tokenizer gives no token for it; give a text of at least 2 tokens");
+    };
+    let vocab = Vocab::tokens(tokenizer);
+    let mut keys: Vec<u64> = ids
+        .windows(2)
+        .map(|w| ((w[0] as u64) << 32) | w[1] as u64)
+        .collect();
+    keys.sort_unstable();
+    Ok(Tally {
+        pairs: Pairs::from_sorted_keys(vocab.len(), &keys),
+        vocab,
+        chars: ids.len() as u64,
+        documents: 1,
+        first: first as usize,
+        last: last as usize,
+    })
 }
 
 /// Whether `path` names standard input (`-`, as Unix tools read it).
@@ -647,7 +772,7 @@ fn compressed(bytes: &[u8]) -> Option<(&'static str, &'static str)> {
 }
 
 /// What is wrong at `offset`, the first byte of `bytes` that is not UTF-8, with the fix.
-fn not_utf8(bytes: &[u8], offset: usize) -> String {
+pub(super) fn not_utf8(bytes: &[u8], offset: usize) -> String {
     const CUT: &str = "split by bytes? split on lines (split -n l/N), or count the pieces in order with zl count --concatenate";
     let cont = |b: u8| b & 0xC0 == 0x80;
     if offset == 0 && cont(bytes[0]) {
@@ -668,8 +793,8 @@ fn not_utf8(bytes: &[u8], offset: usize) -> String {
     }
 }
 
-/// Validates and counts a non-empty text in parallel, with at most [`MAX_VOCAB`] distinct
-/// characters.
+/// Validates and counts a non-empty text of characters in parallel, as many distinct ones as it
+/// has.
 pub fn tally(bytes: &[u8], label: &str) -> Result<Tally> {
     let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
     // At least 4 MiB a chunk, and at most 1 GiB so that u32 counts cannot overflow.
@@ -714,28 +839,27 @@ fn merge_chunks(
         let (Some(first), Some(last)) = (c.first, c.last) else {
             continue;
         };
-        let vocab: Vec<char> = (0..128u8).map(char::from).chain(c.others).collect();
-        let n = vocab.len();
-        let pairs = (0..n * n).map(|k| (k / n, k % n, c.dense[(k / n) * DENSE + k % n] as u64));
+        let chars: Vec<char> = (0..128u8).map(char::from).chain(c.others).collect();
+        let n = chars.len().min(DENSE);
+        let dense = (0..n * n).map(|k| (k / n, k % n, c.dense[(k / n) * DENSE + k % n] as u64));
+        let sparse = c
+            .sparse
+            .iter()
+            .map(|(&key, &count)| ((key >> 32) as usize, key as u32 as usize, count));
+        let id = |ch: char| match ch as u32 {
+            b @ 0..128 => b as usize,
+            _ => c.ids[&ch] as usize,
+        };
         let ends = Ends {
-            first,
-            last,
+            first: id(first),
+            last: id(last),
             chars: c.chars,
             documents: 1,
         };
-        table.add(rank, &vocab, pairs, ends)?;
-        for ch in c.more {
-            table.id(ch);
-        }
+        table.add_chars(rank, &chars, dense.chain(sparse), ends)?;
     }
-    if table.distinct() == 0 {
+    if table.is_empty() {
         bail!("{label}: the text has no characters; give a text of at least 2");
-    }
-    if table.distinct() > MAX_VOCAB {
-        bail!(
-            "{label}: the text has {} distinct characters, more than the {MAX_VOCAB} a zl model supports; use a smaller alphabet (for example, lower-case the text)",
-            table.distinct()
-        );
     }
     table.finish(true)
 }
@@ -758,7 +882,7 @@ fn progress_bar(len: u64) -> indicatif::ProgressBar {
     bar
 }
 
-/// What [`Corpus::restricted_to`] left out: the pairs with a character outside the vocabulary.
+/// What [`Corpus::restricted_to`] left out: the pairs with a token outside the vocabulary.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Skipped {
     /// Next-token predictions (pairs) left out.
@@ -769,50 +893,50 @@ pub struct Skipped {
 }
 
 impl Corpus {
-    /// The counts of the pairs whose two characters are both in `vocab`, indexed by `vocab`'s
-    /// ids (a model's), and what was left out. The text's own ids do not matter: a model
-    /// trained on one text scores another by character.
-    pub fn restricted_to(&self, vocab: &[char]) -> (Corpus, Skipped) {
-        let (v, w) = (self.vocab.len(), vocab.len());
-        let ids = Ids::<MAX_VOCAB>::new(vocab)
-            .expect("a model's vocabulary: distinct, at most MAX_VOCAB");
-        let ours: Vec<Option<usize>> = self.vocab.iter().map(|&c| ids.get(c)).collect();
-        let mut counts = vec![0u64; w * w];
+    /// The counts of the pairs whose two tokens are both in `vocab`, indexed by `vocab`'s ids (a
+    /// model's), and what was left out. The text's own ids do not matter: a model trained on one
+    /// text scores another by token (the same tokenizer's, or characters).
+    pub fn restricted_to(&self, vocab: &Vocab) -> (Corpus, Skipped) {
+        let v = self.vocab.len();
+        let ids: HashMap<&[u8], usize> = (0..vocab.len()).map(|i| (vocab.bytes(i), i)).collect();
+        let ours: Vec<Option<usize>> = (0..v)
+            .map(|i| ids.get(self.vocab.bytes(i)).copied())
+            .collect();
+        let mut kept = vec![];
         let mut pairs = 0u64;
         let mut outside = vec![0u64; v];
-        for i in 0..v {
-            for j in 0..v {
-                let n = self.counts[i * v + j];
-                match (ours[i], ours[j]) {
-                    (Some(a), Some(b)) => counts[a * w + b] += n,
-                    _ => {
-                        pairs += n;
-                        for k in [i, j] {
-                            if ours[k].is_none() {
-                                outside[k] += n;
-                            }
+        for (i, j, n) in self.pairs.iter() {
+            match (ours[i], ours[j]) {
+                (Some(a), Some(b)) => kept.push((a as u32, b as u32, n)),
+                _ => {
+                    pairs += n;
+                    for k in [i, j] {
+                        if ours[k].is_none() {
+                            outside[k] += n;
                         }
-                        if i == j && ours[i].is_none() {
-                            outside[i] -= n;
-                        }
+                    }
+                    if i == j && ours[i].is_none() {
+                        outside[i] -= n;
                     }
                 }
             }
         }
         let mut chars: Vec<(char, u64)> = (0..v)
             .filter(|&k| ours[k].is_none())
-            .map(|k| (self.vocab[k], outside[k]))
+            .filter_map(|k| Some((self.vocab.char(k)?, outside[k])))
             .collect();
         chars.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+        let kept = Pairs::from_triples(vocab.len(), kept).expect("a subset of a text's counts");
+        let end = |k: usize| ours[k].unwrap_or(0);
         (
             Corpus {
                 source: self.source.clone(),
-                vocab: vocab.to_vec(),
-                counts,
+                vocab: vocab.clone(),
+                pairs: kept,
                 chars: self.chars,
                 documents: self.documents,
-                first: self.first,
-                last: self.last,
+                first: end(self.first),
+                last: end(self.last),
                 count_seconds: self.count_seconds,
             },
             Skipped { pairs, chars },
@@ -824,8 +948,8 @@ impl Corpus {
 mod tests {
     use super::*;
 
-    /// The shuffled control has exactly the text's characters (as token ids), in another order;
-    /// its counts are that sequence's bigrams; the same seed gives the same shuffle.
+    /// The shuffled control has exactly the text's tokens, in another order; its counts are that
+    /// sequence's bigrams; the same seed gives the same shuffle.
     #[test]
     fn a_shuffle_keeps_the_unigrams_and_destroys_the_bigrams() {
         let c = Corpus::seed();
@@ -843,33 +967,39 @@ mod tests {
         for w in text.windows(2) {
             counts[w[0] as usize * v + w[1] as usize] += 1;
         }
-        assert_eq!(s.counts, counts);
+        assert_eq!(s.dense_counts().unwrap(), counts);
         assert_eq!(s.chars, c.chars);
-        assert_ne!(s.counts, c.counts, "the bigrams changed");
-        assert_eq!(c.shuffled(0).unwrap().counts, s.counts, "deterministic");
-        assert_ne!(c.shuffled(1).unwrap().counts, s.counts, "the seed matters");
+        assert_ne!(s.pairs, c.pairs, "the bigrams changed");
+        assert_eq!(c.shuffled(0).unwrap().pairs, s.pairs, "deterministic");
+        assert_ne!(c.shuffled(1).unwrap().pairs, s.pairs, "the seed matters");
     }
 
-    fn naive(text: &str) -> (Vec<char>, Vec<u64>, u64) {
+    fn naive(text: &str) -> (Vec<char>, Pairs, u64) {
         let mut vocab: Vec<char> = text.chars().collect();
         vocab.sort();
         vocab.dedup();
-        let v = vocab.len();
-        let mut counts = vec![0; v * v];
-        let ids: Vec<usize> = text
+        let ids: Vec<u32> = text
             .chars()
-            .map(|c| vocab.binary_search(&c).unwrap())
+            .map(|c| vocab.binary_search(&c).unwrap() as u32)
             .collect();
-        for w in ids.windows(2) {
-            counts[w[0] * v + w[1]] += 1;
-        }
-        (vocab, counts, ids.len() as u64)
+        let triples = ids.windows(2).map(|w| (w[0], w[1], 1)).collect();
+        let pairs = Pairs::from_triples(vocab.len(), triples).unwrap();
+        (vocab, pairs, ids.len() as u64)
+    }
+
+    fn tallied(t: Tally) -> (Vec<char>, Pairs, u64) {
+        (t.vocab.as_chars().unwrap(), t.pairs, t.chars)
     }
 
     #[test]
     fn parallel_chunks_count_like_the_naive_loop() {
+        // More than DENSE distinct characters, so that both the dense and the sparse pairs count.
+        let many: String = (0..600u32)
+            .map(|i| char::from_u32(0x4e00 + i * 3).unwrap())
+            .collect();
         let text =
-            "Ærøskøbing café — naïve façade; 日本語のテキスト and plain ASCII.\n".repeat(40_000);
+            format!("Ærøskøbing café — naïve façade; 日本語のテキスト and plain ASCII.\n{many}")
+                .repeat(4_000);
         for n in [1, 2, 3, 7, 16] {
             let chunks = split(text.as_bytes(), n);
             let progress = AtomicU64::new(0);
@@ -879,10 +1009,16 @@ mod tests {
                 .collect();
             let t =
                 merge_chunks(parts.into_iter().map(Ok).collect(), text.as_bytes(), "t").unwrap();
-            assert_eq!((t.vocab, t.counts, t.chars), naive(&text), "{n} chunks");
-            assert_eq!((t.first, t.last), ('Æ', '\n'));
+            let v = t.vocab.clone();
+            let (first, last) = (t.first, t.last);
+            assert_eq!(tallied(t), naive(&text), "{n} chunks");
+            assert_eq!(
+                (v.char(first), v.char(last)),
+                (Some('Æ'), many.chars().last())
+            );
         }
-        assert_eq!(count(text.as_bytes(), "t").unwrap(), naive(&text));
+        let (chars, pairs, n) = count(text.as_bytes(), "t").unwrap();
+        assert_eq!((chars, pairs, n), naive(&text));
     }
 
     #[test]
@@ -893,62 +1029,77 @@ mod tests {
         assert!(e.contains("byte offset 6") && e.contains("0xff"), "{e}");
     }
 
-    /// 256 distinct characters, none ASCII, fill a chunk's local ids exactly; one more is refused
-    /// with the count.
+    /// Any number of distinct characters counts, in code-point order, without a V×V table.
     #[test]
-    fn a_full_vocabulary_counts_and_one_more_is_refused() {
-        let text: String = (0..2560u32)
-            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 256).unwrap())
+    fn a_text_of_many_distinct_characters_counts() {
+        let text: String = (0..5000u32)
+            .map(|i| char::from_u32(0x4e00 + (i * 7919) % 3000).unwrap())
             .collect();
-        assert_eq!(count(text.as_bytes(), "full.txt").unwrap(), naive(&text));
-        let e = count(format!("{text}\u{a0}").as_bytes(), "more.txt")
-            .unwrap_err()
-            .to_string();
-        assert!(e.contains("257 distinct"), "{e}");
-    }
-
-    #[test]
-    fn too_many_distinct_names_both_numbers() {
-        let text: String = (0..300u32)
-            .map(|i| char::from_u32(0x4e00 + i).unwrap())
-            .collect();
-        let e = count(text.as_bytes(), "big.txt").unwrap_err().to_string();
-        assert!(e.contains("300 distinct") && e.contains("256"), "{e}");
+        let (chars, pairs, n) = count(text.as_bytes(), "many.txt").unwrap();
+        assert_eq!((chars.len(), n), (3000, 5000));
+        assert!(chars.windows(2).all(|w| w[0] < w[1]));
+        assert_eq!((chars.clone(), pairs.clone(), n), naive(&text));
+        assert!(pairs.dense().is_err(), "no V×V table past 256");
     }
 
     #[test]
     fn seed_corpus_matches_the_core() {
         let c = Corpus::seed();
         let b = zl_core::Bigrams::<30>::from_text(&zl_core::Vocab::seed(), SEED_TEXT).unwrap();
+        let dense = c.dense_counts().unwrap();
         for i in 0..30 {
             for j in 0..30 {
-                assert_eq!(c.counts[i * 30 + j] as f32, b.counts[(i, j)]);
+                assert_eq!(dense[i * 30 + j] as f32, b.counts[(i, j)]);
             }
         }
         assert_eq!(c.chars, 193);
+        assert_eq!(
+            c.bigram_entropy().to_bits(),
+            b.conditional_entropy().to_bits(),
+            "the sparse floor has the dense one's bits"
+        );
     }
 
     #[test]
     fn a_restricted_corpus_keeps_the_pairs_inside_and_counts_the_rest() {
-        let (vocab, counts, chars) = naive("abcab?cc?");
+        let (vocab, pairs, chars) = naive("abcab?cc?");
         let c = Corpus {
             source: Source::Seed,
-            vocab,
-            counts,
+            vocab: Vocab::chars(&vocab),
+            pairs,
             chars,
             documents: 1,
-            first: 'a',
-            last: '?',
+            first: 1,
+            last: 0,
             count_seconds: None,
         };
         // The model's ids differ from the text's: c, a, b, and z (not in the text).
-        let (r, skipped) = c.restricted_to(&['c', 'a', 'b', 'z']);
+        let (r, skipped) = c.restricted_to(&Vocab::chars(&['c', 'a', 'b', 'z']));
         // Pairs: ab bc ca ab b? ?c cc c? -> inside: ab ×2, bc, ca, cc.
-        let at = |x: usize, y: usize| r.counts[x * 4 + y];
+        let at = |x: usize, y: usize| r.pairs.get(x, y);
         assert_eq!((at(1, 2), at(2, 0), at(0, 1), at(0, 0)), (2, 1, 1, 1));
         assert_eq!(r.predictions(), 5);
         assert_eq!(skipped.pairs, 3);
         assert_eq!(skipped.chars, vec![('?', 3)]);
         assert_eq!(r.predictions() + skipped.pairs, c.predictions());
+    }
+
+    #[test]
+    fn a_tokenized_text_counts_its_token_pairs() {
+        let text = "the cat sat on the mat, the cat sat.\n".repeat(30);
+        let t = Arc::new(Tokenizer::train_bpe(&text, 280).unwrap());
+        let source = Source::Stdin(text.as_str().into());
+        let c = Corpus::from_text(&text, source, &Tokens::Loaded(t.clone()), "t").unwrap();
+        let ids = t.encode(&text).unwrap();
+        assert_eq!(c.chars, ids.len() as u64);
+        assert_eq!(c.vocab.len(), t.len());
+        for w in ids.windows(2) {
+            assert!(c.pairs.get(w[0] as usize, w[1] as usize) > 0);
+        }
+        assert_eq!(c.predictions(), ids.len() as u64 - 1);
+        assert_eq!(
+            c.vocab.decode(&c.tokens(usize::MAX).unwrap()),
+            text.as_bytes()
+        );
     }
 }

@@ -2,11 +2,13 @@
 //! count shards of a corpus in parallel, merge them exactly, and train from the merge
 //! (docs/SCALE.md).
 //!
-//! The file holds one tensor, `counts`, U64 [V, V] (rows the current character, columns the
-//! next), and string metadata: `format` ([`FORMAT`]), `version` ([`VERSION`]), `vocab` (a JSON
-//! list of one-character strings in id order, as `zl train --save` writes it), `chars` and
-//! `documents` (decimal), `first` and `last` (one character each) and `semantics`
-//! (`documents` or `concatenate`, [`Semantics`]).
+//! Version 2 (written) holds the pairs that occur as compressed sparse rows: `row_start` U64
+//! [V + 1], `col` U32 [pairs] (ascending in each row), `count` U64 [pairs] (each > 0); and string
+//! metadata: `format` ([`FORMAT`]), `version`, the vocabulary (`vocab`, a JSON list of
+//! one-character strings in id order, or `tokenizer`, the tokenizer.json itself, with
+//! `tokenizer_sha256`), `tokens` and `documents` (decimal), `first` and `last` (token ids) and
+//! `semantics` (`documents` or `concatenate`, [`Semantics`]). Version 1 (read) held a dense
+//! `counts` U64 [V, V] over characters, `chars`, and `first` and `last` as characters.
 
 use std::{collections::HashMap, path::Path};
 
@@ -14,14 +16,19 @@ use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 
 use super::{
-    corpus::{is_stdin, read_text, tally, Corpus, Source},
+    corpus::{is_stdin, read_text, tally, tally_tokens, Corpus, Source, Tokens},
     merge::{Ends, Table},
+    pairs::Pairs,
+    tokenizer::Tokenizer,
+    vocab::Vocab,
 };
 
 /// The `format` metadata of a count file.
 pub const FORMAT: &str = "zl bigram counts";
-/// The format's version, in the `version` metadata; a reader refuses any other.
-pub const VERSION: &str = "1";
+/// The format's version zl writes, in the `version` metadata (sparse rows).
+pub const VERSION: &str = "2";
+/// The dense format's version, which zl still reads.
+pub const DENSE_VERSION: &str = "1";
 
 /// How the texts of several files (or of several count files) go together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -57,17 +64,34 @@ impl Semantics {
     }
 }
 
-/// Serialises a corpus's counts with their semantics.
+/// Serialises a corpus's counts with their semantics (version 2: the pairs that occur).
 pub fn to_bytes(c: &Corpus, semantics: Semantics) -> Result<Vec<u8>> {
     let v = c.vocab.len();
-    let data: Vec<u8> = c.counts.iter().flat_map(|n| n.to_le_bytes()).collect();
-    let tensors = [("counts", TensorView::new(Dtype::U64, vec![v, v], &data)?)];
-    let vocab: Vec<String> = c.vocab.iter().map(|c| c.to_string()).collect();
-    let meta: HashMap<String, String> = [
+    let (row_start, col, count) = c.pairs.parts();
+    let row_start: Vec<u8> = row_start
+        .iter()
+        .flat_map(|&n| (n as u64).to_le_bytes())
+        .collect();
+    let col_bytes: Vec<u8> = col.iter().flat_map(|n| n.to_le_bytes()).collect();
+    let count_bytes: Vec<u8> = count.iter().flat_map(|n| n.to_le_bytes()).collect();
+    let tensors = [
+        (
+            "row_start",
+            TensorView::new(Dtype::U64, vec![v + 1], &row_start)?,
+        ),
+        (
+            "col",
+            TensorView::new(Dtype::U32, vec![col.len()], &col_bytes)?,
+        ),
+        (
+            "count",
+            TensorView::new(Dtype::U64, vec![count.len()], &count_bytes)?,
+        ),
+    ];
+    let mut meta: HashMap<String, String> = [
         ("format", FORMAT.to_string()),
         ("version", VERSION.to_string()),
-        ("vocab", serde_json::to_string(&vocab)?),
-        ("chars", c.chars.to_string()),
+        ("tokens", c.chars.to_string()),
         ("documents", c.documents.to_string()),
         ("first", c.first.to_string()),
         ("last", c.last.to_string()),
@@ -76,6 +100,17 @@ pub fn to_bytes(c: &Corpus, semantics: Semantics) -> Result<Vec<u8>> {
     .into_iter()
     .map(|(k, v)| (k.to_string(), v))
     .collect();
+    match (c.vocab.tokenizer(), c.vocab.as_chars()) {
+        (Some(t), _) => {
+            meta.insert("tokenizer".into(), t.json().to_string());
+            meta.insert("tokenizer_sha256".into(), t.hash().to_string());
+        }
+        (None, Some(chars)) => {
+            let vocab: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+            meta.insert("vocab".into(), serde_json::to_string(&vocab)?);
+        }
+        (None, None) => bail!("a vocabulary of neither characters nor a tokenizer's tokens"),
+    }
     Ok(safetensors::serialize(tensors, Some(meta))?)
 }
 
@@ -122,33 +157,63 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Corpus, Semantics)> {
             get("format")?
         );
     }
-    if get("version")? != VERSION {
-        bail!(
-            "count-file format version {:?}; this zl reads version {VERSION}",
-            get("version")?
-        );
+    let version = get("version")?;
+    if version != VERSION && version != DENSE_VERSION {
+        bail!("count-file format version {version:?}; this zl reads version {DENSE_VERSION} (dense) and {VERSION} (sparse rows)");
     }
-    let strings: Vec<String> = serde_json::from_str(get("vocab")?)
-        .context("the 'vocab' metadata is not a JSON array of strings")?;
-    let vocab = strings
-        .iter()
-        .enumerate()
-        .map(|(i, s)| {
-            one_char(s).with_context(|| format!("vocab entry {i} is {s:?}, not one character"))
-        })
-        .collect::<Result<Vec<char>>>()?;
+    let dense = version == DENSE_VERSION;
+    let vocab = match (meta.get("tokenizer"), dense) {
+        (Some(json), false) => {
+            let t = Tokenizer::from_json(json.as_bytes()).context("its 'tokenizer' metadata")?;
+            match meta.get("tokenizer_sha256") {
+                Some(h) if h == t.hash() => {}
+                _ => bail!("its 'tokenizer_sha256' metadata is not the hash of its tokenizer; the file is corrupt, count the text again"),
+            }
+            Vocab::tokens(std::sync::Arc::new(t))
+        }
+        _ => {
+            let strings: Vec<String> = serde_json::from_str(get("vocab")?)
+                .context("the 'vocab' metadata is not a JSON array of strings")?;
+            let chars = strings
+                .iter()
+                .enumerate()
+                .map(|(i, s)| {
+                    one_char(s)
+                        .with_context(|| format!("vocab entry {i} is {s:?}, not one character"))
+                })
+                .collect::<Result<Vec<char>>>()?;
+            let mut sorted = chars.clone();
+            sorted.sort_unstable();
+            if let Some(w) = sorted.windows(2).find(|w| w[0] == w[1]) {
+                bail!("the vocab metadata lists {:?} twice", w[0]);
+            }
+            Vocab::chars(&chars)
+        }
+    };
     let number = |key: &str| -> Result<u64> {
         let s = get(key)?;
         s.parse::<u64>().map_err(|_| {
             anyhow::anyhow!("its '{key}' metadata is {s:?}, not a whole number from 0 to 2^64 − 1")
         })
     };
-    let (chars, documents) = (number("chars")?, number("documents")?);
-    let end = |key: &str| -> Result<char> {
-        let s = get(key)?;
-        one_char(s).with_context(|| format!("its '{key}' metadata is {s:?}, not one character"))
+    let (chars, documents) = (
+        number(if dense { "chars" } else { "tokens" })?,
+        number("documents")?,
+    );
+    let v = vocab.len();
+    let ends = if dense {
+        let end = |key: &str| -> Result<usize> {
+            let s = get(key)?;
+            let c = one_char(s)
+                .with_context(|| format!("its '{key}' metadata is {s:?}, not one character"))?;
+            (0..v)
+                .find(|&i| vocab.char(i) == Some(c))
+                .with_context(|| format!("the {key} character {c:?} is not in the vocabulary"))
+        };
+        (end("first")?, end("last")?)
+    } else {
+        (number("first")? as usize, number("last")? as usize)
     };
-    let (first, last) = (end("first")?, end("last")?);
     let semantics = Semantics::parse(get("semantics")?).with_context(|| {
         format!(
             "its 'semantics' metadata is {:?}, not \"documents\" or \"concatenate\"",
@@ -158,34 +223,60 @@ pub fn from_bytes(bytes: &[u8], path: &Path) -> Result<(Corpus, Semantics)> {
     if semantics == Semantics::Concatenate && documents != 1 {
         bail!("it says {documents} documents but concatenate semantics (one text); the metadata is inconsistent");
     }
-    let t = st.tensor("counts").map_err(|_| {
-        anyhow::anyhow!(
-            "no tensor named counts (it has {:?}); write it with zl count",
-            st.names()
-        )
-    })?;
-    if t.dtype() != Dtype::U64 {
-        bail!("its counts tensor is {:?}, expected U64", t.dtype());
-    }
-    let v = vocab.len();
-    if t.shape() != [v, v] {
-        bail!(
-            "its counts tensor has shape {:?}, but a vocabulary of {v} needs [{v}, {v}]",
-            t.shape()
-        );
-    }
-    let counts = t
-        .data()
-        .chunks_exact(8)
-        .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-        .collect();
+    let tensor = |name: &str, dtype: Dtype, shape: Option<Vec<usize>>| {
+        let t = st.tensor(name).map_err(|_| {
+            anyhow::anyhow!(
+                "no tensor named {name} (it has {:?}); write it with zl count",
+                st.names()
+            )
+        })?;
+        if t.dtype() != dtype {
+            bail!("its {name} tensor is {:?}, expected {dtype:?}", t.dtype());
+        }
+        match shape {
+            Some(s) if t.shape() != s => bail!(
+                "its {name} tensor has shape {:?}, but a vocabulary of {v} needs {s:?}",
+                t.shape()
+            ),
+            None if t.shape().len() != 1 => {
+                bail!(
+                    "its {name} tensor has shape {:?}; expected one dimension",
+                    t.shape()
+                )
+            }
+            _ => Ok(t),
+        }
+    };
+    let u64s = |b: &[u8]| -> Vec<u64> {
+        b.chunks_exact(8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+            .collect()
+    };
+    let pairs = if dense {
+        let t = tensor("counts", Dtype::U64, Some(vec![v, v]))?;
+        Pairs::from_dense(v, &u64s(t.data()))
+    } else {
+        let rs = tensor("row_start", Dtype::U64, Some(vec![v + 1]))?;
+        let col = tensor("col", Dtype::U32, None)?;
+        let count = tensor("count", Dtype::U64, None)?;
+        let row_start = u64s(rs.data())
+            .into_iter()
+            .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+            .collect();
+        let col = col
+            .data()
+            .chunks_exact(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+            .collect();
+        Pairs::from_parts(v, row_start, col, u64s(count.data()))?
+    };
     let c = Corpus::from_counts(
         Source::Counts(path.to_path_buf()),
         vocab,
-        counts,
+        pairs,
         chars,
         documents,
-        (first, last),
+        ends,
     )?;
     Ok((c, semantics))
 }
@@ -203,7 +294,11 @@ fn one_char(s: &str) -> Option<char> {
 /// one implementation. Pieces of one text cut through a character (`split -b`) are joined
 /// again in [`Semantics::Concatenate`]: the character cut at each boundary is counted as a
 /// piece of its own between the two.
-pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
+///
+/// With a tokenizer (`tokens`), each file is tokenized whole and counted; `--bpe` trains one BPE
+/// on all of the files first. Pieces of one text are joined by the pair across each boundary, so
+/// cut a text where the tokenizer would split anyway (at line ends, for GPT-2's).
+pub fn count_files(paths: &[&Path], semantics: Semantics, tokens: &Tokens) -> Result<Corpus> {
     if paths.iter().filter(|p| is_stdin(p)).count() > 1 {
         bail!("- (standard input) is given twice; it can be read once");
     }
@@ -215,6 +310,34 @@ pub fn count_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
         .iter()
         .map(|p| read_text(p, &name(p), "count"))
         .collect::<Result<Vec<_>>>()?;
+    if *tokens != Tokens::Chars {
+        let strs = paths
+            .iter()
+            .zip(&texts)
+            .map(|(p, t)| {
+                std::str::from_utf8(t).map_err(|e| {
+                    anyhow::anyhow!(
+                        "{}: {}",
+                        name(p),
+                        super::corpus::not_utf8(t, e.valid_up_to())
+                    )
+                })
+            })
+            .collect::<Result<Vec<&str>>>()?;
+        let tokenizer = tokens
+            .tokenizer(Some(&strs.concat()))?
+            .context("a tokenizer")?;
+        let parts = paths
+            .iter()
+            .zip(strs)
+            .map(|(p, t)| {
+                tally_tokens(t, tokenizer.clone(), &name(p))?
+                    .corpus(Source::File(p.to_path_buf()))
+                    .with_context(|| name(p))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        return merge(&parts, semantics);
+    }
     let piece = |bytes: &[u8], label: &str, p: &Path| -> Result<Corpus> {
         tally(bytes, label)?
             .corpus(Source::File(p.to_path_buf()))
@@ -305,7 +428,7 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
                     s.flag()
                 );
             }
-            add(&mut t, rank, &c)?;
+            add(&mut t, rank, &c).with_context(|| p.display().to_string())?;
             Ok(t)
         })
         .try_reduce(Table::default, |a, b| a.absorb(b));
@@ -317,18 +440,13 @@ pub fn merge_files(paths: &[&Path], semantics: Semantics) -> Result<Corpus> {
 
 /// Adds a corpus into a merge table: all of its vocabulary, its counts and its ends.
 fn add(t: &mut Table, rank: usize, p: &Corpus) -> Result<()> {
-    for &c in &p.vocab {
-        t.id(c);
-    }
-    let v = p.vocab.len();
-    let pairs = p.counts.iter().enumerate().map(|(k, &n)| (k / v, k % v, n));
     let ends = Ends {
         first: p.first,
         last: p.last,
         chars: p.chars,
         documents: p.documents,
     };
-    t.add(rank, &p.vocab, pairs, ends)
+    t.add(rank, &p.vocab, p.pairs.iter(), ends)
 }
 
 #[cfg(test)]
@@ -350,13 +468,13 @@ mod tests {
             assert_eq!(back.vocab, c.vocab, "the seed's notebook order is kept");
             assert_eq!(
                 (
-                    back.counts,
+                    back.pairs,
                     back.chars,
                     back.documents,
                     back.first,
                     back.last
                 ),
-                (c.counts.clone(), c.chars, 1, c.first, c.last)
+                (c.pairs.clone(), c.chars, 1, c.first, c.last)
             );
         }
     }
@@ -378,13 +496,13 @@ mod tests {
         for at in [&[1][..], &[10, 11, 30], &[5, 25, 49]] {
             let got = merge(&cut(at), Semantics::Concatenate).unwrap();
             assert_eq!(
-                (&got.vocab, &got.counts),
-                (&want.vocab, &want.counts),
+                (&got.vocab, &got.pairs),
+                (&want.vocab, &want.pairs),
                 "{at:?}"
             );
             assert_eq!(
                 (got.chars, got.documents, got.first, got.last),
-                (want.chars, 1, 't', '.')
+                (want.chars, 1, want.first, want.last)
             );
         }
     }
@@ -393,8 +511,8 @@ mod tests {
     fn merging_documents_adds_no_boundary_pair() {
         let (a, b) = (text("ab"), text("ba"));
         let got = merge(&[a, b], Semantics::Documents).unwrap();
-        assert_eq!(got.vocab, vec!['a', 'b']);
-        assert_eq!(got.counts, vec![0, 1, 1, 0]);
+        assert_eq!(got.vocab, Vocab::chars(&['a', 'b']));
+        assert_eq!(got.dense_counts().unwrap(), vec![0, 1, 1, 0]);
         assert_eq!((got.chars, got.documents), (4, 2));
     }
 
@@ -413,10 +531,10 @@ mod tests {
             add(&mut a, k, &parts[k]).unwrap();
         }
         let got = b.absorb(a).unwrap().finish(true).unwrap();
-        assert_eq!((&got.vocab, &got.counts), (&want.vocab, &want.counts));
+        assert_eq!((&got.vocab, &got.pairs), (&want.vocab, &want.pairs));
         assert_eq!(
             (got.chars, got.documents, got.first, got.last),
-            (want.chars, 1, 'z', 'x')
+            (want.chars, 1, want.first, want.last)
         );
         let empty = Table::default().absorb(Table::default()).unwrap();
         assert!(empty.finish(false).is_err());

@@ -4,7 +4,9 @@
 //! [d_model, vocab], row-major, little-endian, so that
 //! `model.load_state_dict(safetensors.torch.load_file(PATH))` works on the notebook's
 //! `ZeroLayerTransformer`. The metadata holds the vocabulary (a JSON array of one-character
-//! strings in token-id order) and the training settings.
+//! strings in token-id order) and the training settings; a model over a tokenizer's tokens
+//! records the tokenizer's hash (`tokenizer_sha256`) and the file beside it that holds it
+//! (`tokenizer_file`), which [`save_model`] writes.
 
 use std::{
     collections::HashMap,
@@ -16,7 +18,7 @@ use anyhow::{bail, Context, Result};
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
 use zl_core::Model;
 
-use super::corpus::Source;
+use super::{corpus::Source, tokenizer::Tokenizer, vocab::Vocab};
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename, so that an
 /// existing file is only ever replaced by a complete new one.
@@ -132,8 +134,8 @@ pub fn write_folder(dir: &Path, files: &[(String, Vec<u8>)]) -> Result<Vec<PathB
 /// Weights in PyTorch's layout, with the vocabulary they index.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Weights {
-    /// Characters in token-id order.
-    pub vocab: Vec<char>,
+    /// Tokens in id order.
+    pub vocab: Vocab,
     /// Columns of W_E (rows of W_U).
     pub d_model: usize,
     /// W_E, row-major, vocab × d_model.
@@ -144,9 +146,9 @@ pub struct Weights {
 
 impl Weights {
     /// A model's weights, row-major (zl-core's one conversion: `Model::w_e_row_major`).
-    pub fn of<const V: usize, const D: usize>(m: &Model<V, D>, vocab: &[char]) -> Weights {
+    pub fn of<const V: usize, const D: usize>(m: &Model<V, D>, vocab: &Vocab) -> Weights {
         Weights {
-            vocab: vocab.to_vec(),
+            vocab: vocab.clone(),
             d_model: m.d_model(),
             w_e: m.w_e_row_major().collect(),
             w_u: m.w_u_row_major().collect(),
@@ -166,9 +168,17 @@ pub fn to_safetensors(w: &Weights, extra: &[(&str, String)]) -> Result<Vec<u8>> 
         ("W_E", TensorView::new(Dtype::F32, vec![v, w.d_model], &we)?),
         ("W_U", TensorView::new(Dtype::F32, vec![w.d_model, v], &wu)?),
     ];
-    let vocab: Vec<String> = w.vocab.iter().map(|c| c.to_string()).collect();
     let mut meta: HashMap<String, String> = HashMap::new();
-    meta.insert("vocab".into(), serde_json::to_string(&vocab)?);
+    match (w.vocab.tokenizer(), w.vocab.as_chars()) {
+        (Some(t), _) => {
+            meta.insert("tokenizer_sha256".into(), t.hash().to_string());
+        }
+        (None, Some(chars)) => {
+            let vocab: Vec<String> = chars.iter().map(|c| c.to_string()).collect();
+            meta.insert("vocab".into(), serde_json::to_string(&vocab)?);
+        }
+        (None, None) => bail!("a vocabulary of neither characters nor a tokenizer's tokens"),
+    }
     meta.insert(
         "format".into(),
         "zl zero-layer transformer: logits = W_E[token] @ W_U".into(),
@@ -179,10 +189,82 @@ pub fn to_safetensors(w: &Weights, extra: &[(&str, String)]) -> Result<Vec<u8>> 
     Ok(safetensors::serialize(tensors, Some(meta))?)
 }
 
+/// The file beside a model `path` that holds its tokenizer: `m.safetensors` → `m.tokenizer.json`.
+pub fn tokenizer_beside(path: &Path) -> PathBuf {
+    path.with_extension("tokenizer.json")
+}
+
+/// Writes a model to `path` ([`to_safetensors`]), and its tokenizer beside it where it has one
+/// ([`tokenizer_beside`], recorded in the metadata with its hash).
+pub fn save_model(path: &Path, w: &Weights, extra: &[(&str, String)]) -> Result<()> {
+    let mut extra = extra.to_vec();
+    if let Some(t) = w.vocab.tokenizer() {
+        let beside = tokenizer_beside(path);
+        let name = beside
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        write_atomic(&beside, t.json().as_bytes())?;
+        extra.push(("tokenizer_file", name));
+    }
+    write_atomic(path, &to_safetensors(w, &extra)?)
+}
+
+/// The tokenizer a model file records, read from the file beside it and checked against the
+/// recorded hash; `None` for a model of characters.
+pub fn model_tokenizer(path: &Path) -> Result<Option<std::sync::Arc<Tokenizer>>> {
+    let flag = || format!("--load {}", path.display());
+    let bytes = std::fs::read(path)
+        .context("cannot read it")
+        .with_context(flag)?;
+    let Ok((_, header)) = SafeTensors::read_metadata(&bytes) else {
+        return Ok(None);
+    };
+    let Some(m) = header.metadata().as_ref() else {
+        return Ok(None);
+    };
+    let Some(hash) = m.get("tokenizer_sha256") else {
+        return Ok(None);
+    };
+    let file = m
+        .get("tokenizer_file")
+        .map_or_else(|| tokenizer_beside(path), |name| path.with_file_name(name));
+    let t = Tokenizer::from_file(&file).with_context(|| {
+        format!(
+            "{}: its tokenizer {} (which --save writes beside it)",
+            flag(),
+            file.display()
+        )
+    })?;
+    if t.hash() != hash {
+        bail!(
+            "{}: the tokenizer beside it, {}, is not the one it was trained with (sha256 {} recorded, {} found); give the right one with --tokenizer",
+            flag(),
+            file.display(),
+            &hash[..hash.len().min(12)],
+            &t.hash()[..12]
+        );
+    }
+    Ok(Some(std::sync::Arc::new(t)))
+}
+
 /// Reads weights saved by `zl train --save` (or any safetensors file with F32 `W_E` [V, D] and
-/// `W_U` [D, V] and a `vocab` metadata entry).
+/// `W_U` [D, V] and a `vocab` metadata entry, or a recorded tokenizer beside it).
 pub fn read_safetensors(path: &Path) -> Result<Weights> {
     let bytes = std::fs::read(path).with_context(|| format!("cannot read {}", path.display()))?;
+    if let Some(t) = model_tokenizer(path)? {
+        let l = loaded_from_safetensors(&bytes).with_context(|| path.display().to_string())?;
+        let vocab = Vocab::tokens(t);
+        if vocab.len() != l.vocab_len {
+            bail!(
+                "{}: W_E has {} rows but its tokenizer has {} tokens",
+                path.display(),
+                l.vocab_len,
+                vocab.len()
+            );
+        }
+        return Ok(l.with_vocab(vocab));
+    }
     weights_from_safetensors(&bytes, path)
 }
 
@@ -259,8 +341,10 @@ pub fn weights_from_safetensors(bytes: &[u8], path: &Path) -> Result<Weights> {
 /// vocabulary where its metadata names one (a file written by PyTorch or numpy has none).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Loaded {
-    /// The `vocab` metadata, in token-id order, if the file has it.
-    pub vocab: Option<Vec<char>>,
+    /// The `vocab` metadata (characters), in token-id order, if the file has it.
+    pub vocab: Option<Vocab>,
+    /// The hash of the tokenizer the model was trained with, if it records one.
+    pub tokenizer_sha256: Option<String>,
     /// Rows of W_E.
     pub vocab_len: usize,
     /// Columns of W_E.
@@ -274,8 +358,8 @@ pub struct Loaded {
 }
 
 impl Loaded {
-    /// The weights with this vocabulary (of `vocab_len` characters).
-    pub fn with_vocab(self, vocab: Vec<char>) -> Weights {
+    /// The weights with this vocabulary (of `vocab_len` tokens).
+    pub fn with_vocab(self, vocab: Vocab) -> Weights {
         debug_assert_eq!(vocab.len(), self.vocab_len);
         Weights {
             vocab,
@@ -330,10 +414,39 @@ pub fn load_weights(
         )
     });
     let (v, want) = (l.vocab_len, corpus.vocab.len());
+    let model_tokens = match &l.tokenizer_sha256 {
+        Some(h) => format!("tokenizer sha256 {}", &h[..h.len().min(12)]),
+        None => "characters".into(),
+    };
+    let text_tokens = match corpus.vocab.tokenizer() {
+        Some(t) => format!("tokenizer sha256 {}", &t.hash()[..12]),
+        None => "characters".into(),
+    };
+    if l.tokenizer_sha256.as_deref() != corpus.vocab.tokenizer().map(|t| t.hash()) {
+        bail!(
+            "{}: the model is tokenized by {model_tokens} but {} by {text_tokens}; give the text with the model's tokenizer (--tokenizer {}, which --save wrote), or a model trained on these tokens",
+            flag(),
+            corpus.source,
+            tokenizer_beside(path).display()
+        );
+    }
+    if l.tokenizer_sha256.is_some() {
+        if v != want {
+            bail!(
+                "{}: W_E has {v} rows but its tokenizer has {want} tokens",
+                flag()
+            );
+        }
+        return Ok((
+            l.with_vocab(corpus.vocab.clone()),
+            VocabFrom::Metadata,
+            note,
+        ));
+    }
     let from = match &l.vocab {
         Some(vocab) if *vocab != corpus.vocab => {
-            let got: String = vocab.iter().collect();
-            let want_s: String = corpus.vocab.iter().collect();
+            let got: String = vocab.as_chars().unwrap_or_default().iter().collect();
+            let want_s: String = corpus.vocab.as_chars().unwrap_or_default().iter().collect();
             bail!(
                 "{}: its vocabulary {got:?} ({} characters) is not that of {} {want_s:?} ({} characters); pass the --corpus it was trained on",
                 flag(),
@@ -375,8 +488,13 @@ pub fn loaded_from_safetensors(bytes: &[u8]) -> Result<Loaded> {
         .with_context(corrupt)?;
     let vocab = match header.metadata().as_ref().and_then(|m| m.get("vocab")) {
         None => None,
-        Some(vocab_json) => Some(parse_vocab(vocab_json)?),
+        Some(vocab_json) => Some(Vocab::chars(&parse_vocab(vocab_json)?)),
     };
+    let tokenizer_sha256 = header
+        .metadata()
+        .as_ref()
+        .and_then(|m| m.get("tokenizer_sha256"))
+        .cloned();
     let mut converted = None;
     let mut tensor = |name: &str| -> Result<(Vec<usize>, Vec<f32>)> {
         let t = st.tensor(name).map_err(|_| {
@@ -435,15 +553,15 @@ pub fn loaded_from_safetensors(bytes: &[u8]) -> Result<Loaded> {
         );
     }
     let d = se[1];
-    if !(2..=super::MAX_VOCAB).contains(&v) || !(1..=super::MAX_D_MODEL).contains(&d) {
+    if v < 2 || !(1..=super::MAX_D_MODEL).contains(&d) {
         bail!(
-            "a vocabulary of {v} and d_model {d}; zl models have 2 to {} characters and d_model 1 to {}",
-            super::MAX_VOCAB,
+            "a vocabulary of {v} and d_model {d}; zl models have at least 2 tokens and d_model 1 to {}",
             super::MAX_D_MODEL
         );
     }
     Ok(Loaded {
         vocab,
+        tokenizer_sha256,
         vocab_len: v,
         d_model: d,
         w_e,

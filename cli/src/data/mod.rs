@@ -1,11 +1,15 @@
-//! What zl reads and writes: corpus files ([`corpus`]), count files ([`counts`]), and weights, figures and reports as files
-//! written atomically ([`files`]). Everything read is checked against zl's limits here, before
-//! it reaches a backend.
+//! What zl reads and writes: corpus files ([`corpus`]) as characters or a tokenizer's tokens
+//! ([`tokenizer`], [`vocab`]), their counts as the pairs that occur ([`pairs`]), count files
+//! ([`counts`]), and weights, figures and reports as files written atomically ([`files`]).
+//! Everything read is checked here, before it reaches a backend.
 
 pub mod corpus;
 pub mod counts;
 pub mod files;
 pub mod merge;
+pub mod pairs;
+pub mod tokenizer;
+pub mod vocab;
 
 pub use corpus::MAX_VOCAB;
 

@@ -50,7 +50,7 @@ pub fn train(
         "lr": cfg.adamw.lr,
         "weight_decay": cfg.adamw.weight_decay,
         "d_model": w.d_model,
-        "vocab": w.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "vocab": (0..w.vocab.len()).map(|i| String::from_utf8_lossy(w.vocab.bytes(i)).into_owned()).collect::<Vec<_>>(),
         "uniform_loss": (w.vocab.len() as f64).ln(),
         "bigram_entropy": d.bigram_entropy,
         "initial_loss": run.losses[0] as f64,

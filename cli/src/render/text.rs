@@ -20,15 +20,20 @@ pub fn py_repr(c: char) -> String {
     zl_core::Label(c).to_string()
 }
 
-/// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`.
-pub fn vocab_dict(vocab: &[char]) -> String {
-    let items: Vec<String> = vocab
-        .iter()
-        .enumerate()
-        .map(|(i, &c)| format!("{}: {i}", py_repr(c)))
+/// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`; past
+/// [`VOCAB_SHOWN`] tokens, the first of them and `…`.
+pub fn vocab_dict(vocab: &crate::data::vocab::Vocab) -> String {
+    let mut items: Vec<String> = (0..vocab.len().min(VOCAB_SHOWN))
+        .map(|i| format!("{}: {i}", vocab.label(i)))
         .collect();
+    if vocab.len() > VOCAB_SHOWN {
+        items.push("…".into());
+    }
     format!("{{{}}}", items.join(", "))
 }
+
+/// Most tokens the vocabulary line lists (every character vocabulary zl trained before fits).
+const VOCAB_SHOWN: usize = 256;
 
 /// Runs `write` into a `String`: the one place a text report is collected, and writing into a
 /// `String` cannot fail.

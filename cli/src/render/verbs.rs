@@ -5,10 +5,12 @@ use std::fmt::Write;
 
 use serde_json::{json, Value};
 
-use super::text::py_repr;
-use crate::analysis::{
-    heldout::HeldOut,
-    sample::{Run, Samples},
+use crate::{
+    analysis::{
+        heldout::HeldOut,
+        sample::{Run, Samples},
+    },
+    data::vocab::Vocab,
 };
 
 /// An f32 as JSON, in its shortest decimal that reads back as the same f32 (Rust's `Display`);
@@ -19,19 +21,26 @@ pub fn f32_exact(x: f32) -> Value {
         .map_or(Value::Null, |v| json!(v))
 }
 
-fn string(vocab: &[char], ids: &[usize]) -> String {
-    ids.iter().map(|&i| vocab[i]).collect()
+/// Tokens decoded back to text (bytes that are not UTF-8 as U+FFFD, for JSON strings).
+fn string(vocab: &Vocab, ids: &[usize]) -> String {
+    String::from_utf8_lossy(&vocab.decode(ids)).into_owned()
 }
 
-/// Generated text for a terminal: control characters as the tables' labels escape them.
-fn shown(vocab: &[char], ids: &[usize]) -> String {
-    zl_core::Escaped(&string(vocab, ids)).to_string()
+/// Generated text for a terminal: decoded, control characters as the tables' labels escape
+/// them, bytes that are not UTF-8 as `\xNN`.
+fn shown(vocab: &Vocab, ids: &[usize]) -> String {
+    zl_core::Escaped(&vocab.decode(ids)).to_string()
+}
+
+/// A token as the tables show it.
+fn py_repr(vocab: &Vocab, id: usize) -> String {
+    vocab.label(id).to_string()
 }
 
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
     pub what: &'a str,
-    pub vocab: &'a [char],
+    pub vocab: &'a Vocab,
     pub prompt: &'a [usize],
     pub samples: &'a Samples,
     pub seed: u64,
@@ -43,7 +52,7 @@ pub fn sample_text(v: &SampleView) -> String {
     let s = v.samples;
     let prompt = string(v.vocab, v.prompt);
     let shown_prompt = shown(v.vocab, v.prompt);
-    let last = py_repr(v.vocab[*v.prompt.last().expect("a prompt")]);
+    let last = py_repr(v.vocab, *v.prompt.last().expect("a prompt"));
     let mut out = String::new();
     let _ = writeln!(out, "zl sample: {}", v.what);
     let _ = writeln!(
@@ -61,10 +70,10 @@ pub fn sample_text(v: &SampleView) -> String {
             out,
             "the table's text stops after {} characters: {} is the text's last character and is never followed, so its row of P is empty",
             s.table.len(),
-            py_repr(v.vocab[t])
+            py_repr(v.vocab, t)
         );
     }
-    let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| py_repr(v.vocab[i]));
+    let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| py_repr(v.vocab, i));
     match s.first_divergence {
         Some(0) => {
             let _ = writeln!(
@@ -98,7 +107,7 @@ pub fn sample_json(v: &SampleView) -> Value {
         "model_text": string(v.vocab, &s.model),
         "table_text": string(v.vocab, &s.table),
         "first_divergence": s.first_divergence,
-        "table_stopped_at": s.table_stopped_at.map(|t| v.vocab[t].to_string()),
+        "table_stopped_at": s.table_stopped_at.map(|t| string(v.vocab, &[t])),
         "seed": v.seed,
         "temperature": v.temperature,
         "rng": "ChaCha8 (rand 0.10), u = 53 random bits / 2^53",
@@ -109,7 +118,7 @@ pub fn sample_json(v: &SampleView) -> Value {
 /// What `zl run` shows.
 pub struct RunView<'a> {
     pub what: &'a str,
-    pub vocab: &'a [char],
+    pub vocab: &'a Vocab,
     pub run: &'a Run,
 }
 
@@ -132,9 +141,9 @@ pub fn run_text(v: &RunView) -> String {
         let top: Vec<String> = p
             .top
             .iter()
-            .map(|&(j, q)| format!("{} {q:.3}", py_repr(v.vocab[j])))
+            .map(|&(j, q)| format!("{} {q:.3}", py_repr(v.vocab, j)))
             .collect();
-        let next = p.next.map_or("-".into(), |n| py_repr(v.vocab[n]));
+        let next = p.next.map_or("-".into(), |n| py_repr(v.vocab, n));
         let (lp, loss) = match p.log_prob {
             Some(lp) => (format!("{lp:.4}"), format!("{:.4}", -lp)),
             None => ("-".into(), "-".into()),
@@ -142,7 +151,7 @@ pub fn run_text(v: &RunView) -> String {
         let _ = writeln!(
             out,
             "{k:>5}  {:<6} {next:<6} {:<58} {lp:>11} {loss:>9}",
-            py_repr(v.vocab[p.token]),
+            py_repr(v.vocab, p.token),
             top.join(", ")
         );
     }
@@ -162,18 +171,18 @@ pub fn run_json(v: &RunView) -> Value {
         .iter()
         .map(|p| {
             json!({
-                "char": v.vocab[p.token].to_string(),
+                "char": string(v.vocab, &[p.token]),
                 "token": p.token,
                 "hook_embed": p.hook_embed.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
                 "logits": p.logits.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
-                "next": p.next.map(|n| v.vocab[n].to_string()),
+                "next": p.next.map(|n| string(v.vocab, &[n])),
                 "log_prob": p.log_prob,
             })
         })
         .collect();
     json!({
         "model": v.what,
-        "vocab": v.vocab.iter().map(|c| c.to_string()).collect::<Vec<_>>(),
+        "vocab": (0..v.vocab.len()).map(|i| string(v.vocab, &[i])).collect::<Vec<_>>(),
         "positions": positions,
         "loss": v.run.loss,
     })
