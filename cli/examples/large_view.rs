@@ -7,7 +7,8 @@
 use std::time::Instant;
 
 use zl_cli::{
-    analysis::large::{untrained, LargeView, RowMajor, SparseCounts},
+    analysis::large::{untrained, LargeView, RowMajor},
+    data::{pairs::Pairs, vocab::Vocab},
     render,
 };
 
@@ -37,13 +38,15 @@ fn main() {
     let start = Instant::now();
     let tokens = stream(v, n);
     let cut = n - n / 10;
-    let train = SparseCounts::from_tokens(v, &tokens[..cut]);
-    let held = SparseCounts::from_tokens(v, &tokens[cut - 1..]);
+    let pairs = |t: &[u32]| {
+        Pairs::from_triples(v, t.windows(2).map(|p| (p[0], p[1], 1)).collect()).expect("pairs")
+    };
+    let (train, held) = (pairs(&tokens[..cut]), pairs(&tokens[cut - 1..]));
     drop(tokens);
     let (w_e, w_u) = untrained(0, v, d);
     eprintln!(
         "V = {v}, d = {d}, {n} tokens, {} pairs: counted in {:.2} s",
-        train.col.len(),
+        train.len(),
         start.elapsed().as_secs_f64()
     );
     let t = Instant::now();
@@ -53,18 +56,14 @@ fn main() {
         w_e: &w_e,
         w_u: &w_u,
     };
-    let view = LargeView::new(
-        &w,
-        &train.csr().expect("counted"),
-        Some(&held.csr().expect("counted")),
-        Some(0),
-    );
+    let view = LargeView::new(&w, &train, Some(&held), Some(0)).expect("pairs");
     eprintln!("analysed in {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
-    // Labels: the tokens as characters from U+4E00 (a CJK-sized alphabet).
-    let vocab: Vec<char> = (0..v as u32)
-        .map(|i| char::from_u32(0x4e00 + i % 20_000).unwrap_or('?'))
+    // Labels: the tokens as characters from U+20000 (CJK Extension B on).
+    let chars: Vec<char> = (0..v as u32)
+        .map(|i| char::from_u32(0x2_0000 + i).expect("a plane-2 character"))
         .collect();
+    let vocab = Vocab::chars(&chars);
     if json {
         println!("{}", render::large::json(&view, &vocab));
     } else {

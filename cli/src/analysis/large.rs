@@ -6,13 +6,15 @@
 //! size, or every pair of rows, is listed as not run, with its cost.
 
 use rayon::prelude::*;
+
+use crate::data::pairs::Pairs;
 use zl_core::{
     interpret::{self as zi, Agreement, Decomposition, RowFacts, ThinSpectrum, ThinSvd, TopList},
-    Csr, CsrError,
+    Csr,
 };
 
 use super::{
-    evidence_kinds,
+    evidence_kinds, heldout,
     heldout::ALPHAS,
     verdict::{self, Verdict},
     Evidence, EvidenceKind, Margin, MarginSummary, Told, COUNT_MARGIN, TOP,
@@ -43,81 +45,6 @@ pub const FLOOR_OPTIMISM_LEADS: f64 = 0.01;
 /// Rows of the truncation sample: the most frequent rows, whose rank-k losses are computed in
 /// full (each costs V·k per rank), in place of the V³·d curve over every row and rank.
 pub const TRUNCATION_ROWS: usize = 64;
-
-/// Bigram counts as owned compressed sparse rows (the owner of a [`Csr`] view).
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct SparseCounts {
-    pub vocab_len: usize,
-    pub row_start: Vec<usize>,
-    pub col: Vec<u32>,
-    pub count: Vec<u64>,
-}
-
-impl SparseCounts {
-    /// The pairs that occur in a row-major `v × v` table.
-    pub fn from_dense(v: usize, table: &[u64]) -> Self {
-        let mut s = SparseCounts {
-            vocab_len: v,
-            row_start: Vec::with_capacity(v + 1),
-            col: vec![],
-            count: vec![],
-        };
-        s.row_start.push(0);
-        for row in table.chunks(v.max(1)).take(v) {
-            for (j, &c) in row.iter().enumerate().filter(|(_, &c)| c > 0) {
-                s.col.push(j as u32);
-                s.count.push(c);
-            }
-            s.row_start.push(s.col.len());
-        }
-        s
-    }
-
-    /// The pairs of consecutive tokens of a sequence (every id below `v`).
-    pub fn from_tokens(v: usize, tokens: &[u32]) -> Self {
-        let mut keys: Vec<u64> = tokens
-            .windows(2)
-            .map(|p| p[0] as u64 * v as u64 + p[1] as u64)
-            .collect();
-        keys.sort_unstable();
-        let mut s = SparseCounts {
-            vocab_len: v,
-            row_start: vec![0; v + 1],
-            col: vec![],
-            count: vec![],
-        };
-        for k in keys {
-            let (i, j) = ((k / v as u64) as usize, (k % v as u64) as u32);
-            if s.col.last() == Some(&j) && s.row_start[i + 1] > 0 {
-                *s.count.last_mut().expect("a pair") += 1;
-            } else {
-                s.col.push(j);
-                s.count.push(1);
-            }
-            s.row_start[i + 1] = s.col.len();
-        }
-        for i in 1..=v {
-            s.row_start[i] = s.row_start[i].max(s.row_start[i - 1]);
-        }
-        s
-    }
-
-    /// A corpus's counts.
-    pub fn of(corpus: &crate::data::corpus::Corpus) -> Self {
-        SparseCounts::from_dense(corpus.vocab.len(), &corpus.counts)
-    }
-
-    /// The checked view, for counts of `what` (which are valid unless empty).
-    pub fn checked(&self, what: &dyn std::fmt::Display) -> anyhow::Result<Csr<'_>> {
-        self.csr()
-            .map_err(|e| anyhow::anyhow!("the counts of {what}: {e:?}"))
-    }
-
-    /// The checked view.
-    pub fn csr(&self) -> Result<Csr<'_>, CsrError> {
-        Csr::new(self.vocab_len, &self.row_start, &self.col, &self.count)
-    }
-}
 
 /// A next token in a row's top list: its id, the data's P, the model's Q and its logit.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
@@ -511,18 +438,22 @@ impl LargeView {
     /// controls, the verdict and the spectrum.
     pub fn new(
         w: &RowMajor<'_>,
-        counts: &Csr<'_>,
-        held: Option<&Csr<'_>>,
+        pairs: &Pairs,
+        held: Option<&Pairs>,
         controls_seed: Option<u64>,
-    ) -> LargeView {
+    ) -> anyhow::Result<LargeView> {
+        let no_pair = || anyhow::anyhow!("no pair of tokens to compare the model with");
+        let counts = &pairs.csr().ok_or_else(no_pair)?;
+        let held_csr = held.map(|h| h.csr().ok_or_else(no_pair)).transpose()?;
+        let held_csr = held_csr.as_ref();
         let v = w.vocab_len;
         let m = w.weights();
-        let p = pass(&m, counts, held, true);
+        let p = pass(&m, counts, held_csr, true);
         let (e, decomposition, agreement, margin) = evidence(&p, counts);
         let mut frequent: Vec<usize> = (0..v).collect();
         frequent.sort_by(|&a, &c| p.facts[c].token.count.total_cmp(&p.facts[a].token.count));
         let reach = decomposition.uniform_loss - decomposition.bigram_entropy;
-        LargeView {
+        Ok(LargeView {
             vocab_len: v,
             d_model: w.d_model,
             closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
@@ -547,12 +478,12 @@ impl LargeView {
             evidence: e,
             shown: shown(&m, counts, zl_core::interpret::MAX_SHOWN),
             shown_summary: shown(&m, counts, super::shown::SUMMARY_SHOWN),
-            held_out: held.map(|h| held_out(counts, h, p.held_loss_sum)),
+            held_out: held.map(|h| held_out(pairs, h, p.held_loss_sum)),
             leads: Leads::of(counts, agreement.followed),
             rows: p.rows,
             frequent,
             decomposition,
-        }
+        })
     }
 }
 
@@ -569,19 +500,17 @@ pub fn comparison(
             w.vocab.len()
         );
     }
-    let counts = SparseCounts::of(corpus);
-    let csr = counts.checked(&corpus.source)?;
-    Ok(LargeView::new(
+    LargeView::new(
         &RowMajor {
             vocab_len: v,
             d_model: w.d_model,
             w_e: &w.w_e,
             w_u: &w.w_u,
         },
-        &csr,
+        &corpus.pairs,
         None,
         None,
-    ))
+    )
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -735,52 +664,50 @@ fn truncations(svd: &ThinSvd, b: &Csr<'_>, frequent: &[usize]) -> Truncations {
 }
 
 /// The held-out numbers, with the model's summed held-out cross-entropy from its pass.
-fn held_out(train: &Csr<'_>, held: &Csr<'_>, loss_sum: f64) -> HeldOut {
-    let v = held.vocab_len();
-    let (mut unseen_predictions, mut unseen_pairs) = (0u64, 0usize);
-    for i in 0..v {
-        let (tc, _) = train.row(i);
-        let (hc, hn) = held.row(i);
-        for (&j, &h) in hc.iter().zip(hn) {
-            if tc.binary_search(&j).is_err() {
-                unseen_predictions += h;
-                unseen_pairs += 1;
-            }
-        }
-    }
-    let table_loss = |alpha: f64| {
-        let mut total = 0.0f64;
-        for i in 0..v {
-            let (tc, tn) = train.row(i);
-            let n: u64 = tn.iter().sum();
-            let (hc, hn) = held.row(i);
-            for (&j, &h) in hc.iter().zip(hn) {
-                let c = tc.binary_search(&j).map_or(0, |k| tn[k]);
-                let p = (c as f64 + alpha) / (n as f64 + alpha * v as f64);
-                if p.is_nan() || p <= 0.0 {
-                    return f64::INFINITY;
-                }
-                total -= h as f64 * p.ln();
-            }
-        }
-        total / held.total() as f64
-    };
+fn held_out(train: &Pairs, held: &Pairs, loss_sum: f64) -> HeldOut {
+    let (unseen_predictions, unseen_pairs) = heldout::unseen(train, held);
+    let predictions = held.total().unwrap_or(0);
     HeldOut {
-        predictions: held.total(),
+        predictions,
         unseen_predictions,
         unseen_pairs,
-        model_loss: loss_sum / zi::csr_total(held),
-        table_losses: ALPHAS.iter().map(|&a| (a, table_loss(a))).collect(),
+        model_loss: loss_sum / predictions as f32 as f64,
+        table_losses: ALPHAS
+            .iter()
+            .map(|&a| (a, heldout::table_loss(train, held, a)))
+            .collect(),
     }
 }
 
+/// The model's mean cross-entropy on sparse counts (zl-core's `cross_entropy` without the
+/// table), the rows across cores: each row's sum alone, then added in ascending row order.
+pub fn cross_entropy(m: &zi::Weights, b: &Csr<'_>) -> f64 {
+    let sums = each_row(m, |l, i, tl| {
+        if b.row(i).0.is_empty() {
+            0.0
+        } else {
+            zi::row_facts(l, b, i, 0, tl).loss_sum
+        }
+    });
+    sums.iter().sum::<f64>() / zi::csr_total(b)
+}
+
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::{
         analysis::{compare, heldout::Split},
         data::{corpus::Corpus, files::Weights},
     };
+
+    /// The pairs of consecutive tokens.
+    pub(crate) fn pairs(v: usize, tokens: &[u32]) -> Pairs {
+        Pairs::from_triples(v, tokens.windows(2).map(|p| (p[0], p[1], 1)).collect()).unwrap()
+    }
+
+    fn dense(c: &Corpus) -> Vec<u64> {
+        c.dense_counts().unwrap()
+    }
 
     fn close(a: f64, b: f64, what: &str) {
         assert!(
@@ -795,9 +722,10 @@ mod tests {
         let v = c.vocab.len();
         let mut w_u = vec![0f32; v * v];
         for i in 0..v {
-            let n: u64 = c.counts[i * v..(i + 1) * v].iter().sum();
+            let counts = dense(c);
+            let n: u64 = counts[i * v..(i + 1) * v].iter().sum();
             for j in 0..v {
-                let k = c.counts[i * v + j];
+                let k = counts[i * v + j];
                 w_u[i * v + j] = if k > 0 {
                     (k as f64 / n as f64).ln() as f32
                 } else {
@@ -819,8 +747,6 @@ mod tests {
     fn at_small_v_the_streamed_view_gives_the_dense_numbers() {
         let c = Corpus::seed();
         let v = c.vocab.len();
-        let sparse = SparseCounts::from_dense(v, &c.counts);
-        let csr = sparse.csr().unwrap();
         let (w_e, w_u) = untrained(3, v, 16);
         let random = Weights {
             vocab: c.vocab.clone(),
@@ -835,7 +761,7 @@ mod tests {
                 w_e: &w.w_e,
                 w_u: &w.w_u,
             };
-            let big = LargeView::new(&rm, &csr, None, Some(0));
+            let big = LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap();
             let small = compare(&w, &c).unwrap();
             let (a, b) = (big.decomposition, small.decomposition);
             close(a.model_loss, b.model_loss, "loss");
@@ -875,8 +801,6 @@ mod tests {
     fn the_untrained_control_fails_a_bigram_model_and_ties_itself() {
         let c = Corpus::seed();
         let v = c.vocab.len();
-        let sparse = SparseCounts::from_dense(v, &c.counts);
-        let csr = sparse.csr().unwrap();
         let w = bigram_weights(&c);
         let rm = RowMajor {
             vocab_len: v,
@@ -895,7 +819,7 @@ mod tests {
                 .unwrap()
         };
         assert_eq!(
-            gap(&LargeView::new(&rm, &csr, None, Some(0))).told,
+            gap(&LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap()).told,
             Told::Fails
         );
         // The untrained model at seed 0 against its own seeds: not told apart.
@@ -907,7 +831,7 @@ mod tests {
             w_u: &w_u,
         };
         assert_eq!(
-            gap(&LargeView::new(&rm, &csr, None, Some(0))).told,
+            gap(&LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap()).told,
             Told::NotToldApart
         );
     }
@@ -922,15 +846,9 @@ mod tests {
             .iter()
             .map(|&t| t as u32)
             .collect();
-        assert_eq!(
-            SparseCounts::from_tokens(v, &tokens),
-            SparseCounts::from_dense(v, &c.counts)
-        );
+        assert_eq!(pairs(v, &tokens).parts(), c.pairs.parts());
         let split = Split::new(&c, 0.25).unwrap();
-        let (train, held) = (
-            SparseCounts::from_dense(v, &split.train.counts),
-            SparseCounts::from_dense(v, &split.held),
-        );
+        let (train, held) = (split.train.pairs.clone(), split.held.clone());
         let (w_e, w_u) = untrained(1, v, 8);
         let w = Weights {
             vocab: c.vocab.clone(),
@@ -944,7 +862,7 @@ mod tests {
             w_e: &w.w_e,
             w_u: &w.w_u,
         };
-        let view = LargeView::new(&rm, &train.csr().unwrap(), Some(&held.csr().unwrap()), None);
+        let view = LargeView::new(&rm, &train, Some(&held), None).unwrap();
         let h = view.held_out.unwrap();
         close(h.model_loss, split.model_loss(&w).unwrap(), "held-out loss");
         assert_eq!((h.unseen_predictions, h.unseen_pairs), split.unseen());
@@ -985,8 +903,8 @@ mod tests {
             w_u: &w_u,
         };
         let leads = |n: usize| {
-            let counts = SparseCounts::from_tokens(v, &markov(v, n));
-            LargeView::new(&rm, &counts.csr().unwrap(), None, None).leads
+            let counts = pairs(v, &markov(v, n));
+            LargeView::new(&rm, &counts, None, None).unwrap().leads
         };
         // 20k tokens over ~10k pairs: the in-sample floor is ~0.09 nats optimistic.
         let short = leads(20_000);

@@ -13,7 +13,7 @@ use crate::{
         self,
         controls::{self, Plan, Tick},
         heldout::{self, Split},
-        large::{self, LargeView, RowMajor, SparseCounts},
+        large::{self, LargeView, RowMajor},
         verdict::small_gap,
         Analysis, Beside, Provenance, Setting, Training,
     },
@@ -22,6 +22,7 @@ use crate::{
     data::{
         corpus::{Corpus, Source, Tokens},
         files::{self, Weights},
+        vocab::Vocab,
     },
 };
 
@@ -295,7 +296,7 @@ pub fn analyse_any(
 /// The large-V view of a model, and the vocabulary it is labelled with.
 pub struct Large {
     pub view: LargeView,
-    pub vocab: Vec<char>,
+    pub vocab: Vocab,
     /// What the model is, in words.
     pub what: String,
 }
@@ -325,8 +326,6 @@ fn analyse_large(
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }
-    let counts = SparseCounts::of(&corpus);
-    let held = split.as_ref().map(|s| SparseCounts::from_dense(v, &s.held));
     let w = &got.weights;
     let view = LargeView::new(
         &RowMajor {
@@ -335,13 +334,10 @@ fn analyse_large(
             w_e: &w.w_e,
             w_u: &w.w_u,
         },
-        &counts.checked(&corpus.source)?,
-        held.as_ref()
-            .map(|h| h.checked(&corpus.source))
-            .transpose()?
-            .as_ref(),
+        &corpus.pairs,
+        split.as_ref().map(|s| &s.held),
         Some(got.training.job.config.seed),
-    );
+    )?;
     Ok(Large {
         view,
         vocab: got.weights.vocab,

@@ -7,16 +7,13 @@ use std::fmt::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{
-    heatmap,
-    text::{evidence_label, py_repr},
-    verdict,
-};
+use super::{heatmap, text::evidence_label, verdict};
 use crate::analysis::{
     self,
     large::{Beside, HeldOut, LargeView, Next, NotRun, Row},
     Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
 };
+use crate::data::vocab::Vocab;
 
 /// Rows of the per-token table on one screen, and with `--full`.
 pub const ROWS_SUMMARY: usize = 12;
@@ -141,11 +138,11 @@ fn in_sample(w: &mut impl Write, view: &LargeView) -> fmt::Result {
     )
 }
 
-fn label(vocab: &[char], t: usize) -> String {
-    py_repr(vocab[t])
+fn label(vocab: &Vocab, t: usize) -> String {
+    vocab.label(t).to_string()
 }
 
-fn nexts(vocab: &[char], n: &[Next], by_p: bool) -> String {
+fn nexts(vocab: &Vocab, n: &[Next], by_p: bool) -> String {
     n.iter()
         .map(|x| {
             let v = if by_p { x.p } else { x.q };
@@ -161,7 +158,7 @@ fn nexts(vocab: &[char], n: &[Next], by_p: bool) -> String {
 }
 
 /// The per-token table of the most followed rows.
-fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &[char], max: usize) -> fmt::Result {
+fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &Vocab, max: usize) -> fmt::Result {
     let shown: Vec<&Row> = view
         .frequent
         .iter()
@@ -256,7 +253,7 @@ fn spectrum(w: &mut impl Write, view: &Beside, d_model: usize) -> fmt::Result {
 }
 
 /// `zl interpret`'s text at large V.
-pub fn interpret(view: &LargeView, vocab: &[char], colour: bool, full: bool) -> String {
+pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> String {
     string(|w| {
         writeln!(
             w,
@@ -316,10 +313,20 @@ pub fn interpret(view: &LargeView, vocab: &[char], colour: bool, full: bool) -> 
     })
 }
 
-/// The heatmaps of the shown tokens, through the dense heatmap with the shown cells re-indexed.
-fn heatmaps(s: &analysis::large::Shown, vocab: &[char], v: usize, colour: bool) -> String {
+/// The heatmaps of the shown tokens, through the dense heatmap with the shown cells re-indexed;
+/// a heatmap has one character a cell, so a vocabulary of longer tokens gets a line instead.
+fn heatmaps(s: &analysis::large::Shown, vocab: &Vocab, v: usize, colour: bool) -> String {
     let k = s.ids.len();
-    let sub: Vec<char> = s.ids.iter().map(|&i| vocab[i]).collect();
+    let Some(sub) = s
+        .ids
+        .iter()
+        .map(|&i| vocab.char(i))
+        .collect::<Option<Vec<char>>>()
+    else {
+        return format!(
+            "   (no heatmap: its cells are one character wide and these tokens are longer; the table below lists the {k} most frequent)\n"
+        );
+    };
     let shown = analysis::Shown {
         ids: (0..k).collect(),
         hidden: v - k,
@@ -336,21 +343,23 @@ fn heatmaps(s: &analysis::large::Shown, vocab: &[char], v: usize, colour: bool) 
 }
 
 /// `zl train`'s comparison at large V: the most followed rows.
-pub fn train_table(view: &LargeView, vocab: &[char]) -> String {
+pub fn train_table(view: &LargeView, vocab: &Vocab) -> String {
     string(|w| rows_table(w, view, vocab, ROWS_SUMMARY))
 }
 
 /// The large view as JSON: every number of the view, every row, and the tokens' labels.
-pub fn json(view: &LargeView, vocab: &[char]) -> Value {
+pub fn json(view: &LargeView, vocab: &Vocab) -> Value {
     json!({
-        "vocab": vocab.iter().map(|&c| c.to_string()).collect::<Vec<_>>(),
+        "vocab": (0..vocab.len())
+            .map(|i| String::from_utf8_lossy(vocab.bytes(i)).into_owned())
+            .collect::<Vec<_>>(),
         "view": view,
         "summary": view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
     })
 }
 
 /// `zl report`'s page at large V: the text view, whole, in one self-contained HTML file.
-pub fn html(view: &LargeView, vocab: &[char], what: &str, full: bool) -> String {
+pub fn html(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> String {
     let title = match &view.beside {
         Some(b) => verdict::capital(&verdict::summary(&b.verdict)),
         None => "zl report".into(),
@@ -370,7 +379,7 @@ pub fn html(view: &LargeView, vocab: &[char], what: &str, full: bool) -> String 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::large::{untrained, RowMajor, SparseCounts};
+    use crate::analysis::large::{tests::pairs, untrained, RowMajor};
 
     /// A text over `v` tokens where each token has two successors (xorshift draws).
     fn two_successors(v: usize, n: usize) -> Vec<u32> {
@@ -391,9 +400,10 @@ mod tests {
     #[test]
     fn the_held_out_loss_leads_where_the_rule_says_and_only_there() {
         let v = 1_000;
-        let vocab: Vec<char> = (0..v as u32)
+        let chars: Vec<char> = (0..v as u32)
             .map(|i| char::from_u32(0x4e00 + i).unwrap())
             .collect();
+        let vocab = Vocab::chars(&chars);
         let (w_e, w_u) = untrained(0, v, 4);
         let w = RowMajor {
             vocab_len: v,
@@ -404,21 +414,16 @@ mod tests {
         for (n, leads) in [(4_000, true), (400_000, false)] {
             let tokens = two_successors(v, n);
             let cut = n - n / 10;
-            let train = SparseCounts::from_tokens(v, &tokens[..cut]);
-            let held = SparseCounts::from_tokens(v, &tokens[cut - 1..]);
-            let view = LargeView::new(
-                &w,
-                &train.csr().unwrap(),
-                Some(&held.csr().unwrap()),
-                Some(0),
-            );
+            let train = pairs(v, &tokens[..cut]);
+            let held = pairs(v, &tokens[cut - 1..]);
+            let view = LargeView::new(&w, &train, Some(&held), Some(0)).unwrap();
             assert_eq!(view.leads.held_out_leads, leads, "{n} tokens");
             let text = interpret(&view, &vocab, false, false);
             let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
             assert_eq!(at("held-out loss:") < at("in sample:"), leads, "{text}");
             // The summary's table: the most followed rows, at most ROWS_SUMMARY of them.
             let first = view.frequent[0];
-            assert!(text.contains(&py_repr(vocab[first])), "{text}");
+            assert!(text.contains(&vocab.label(first).to_string()), "{text}");
             let json = json(&view, &vocab);
             assert_eq!(json["view"]["rows"].as_array().unwrap().len(), v);
         }
