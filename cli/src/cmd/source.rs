@@ -268,7 +268,7 @@ pub fn analyse_holding_out(
 /// [`large::DENSE_MAX`] tokens, the large-V view above.
 pub enum Analysed {
     Dense(Box<Analysis>),
-    Large(Large),
+    Large(Box<Large>),
 }
 
 /// [`analyse_holding_out`], or above [`large::DENSE_MAX`] tokens the large-V view.
@@ -281,7 +281,7 @@ pub fn analyse_any(
 ) -> Result<Analysed> {
     let whole = corpus(src)?;
     Ok(match whole.vocab.len() > large::DENSE_MAX {
-        true => Analysed::Large(analyse_large(choice, src, whole, val_fraction)?),
+        true => Analysed::Large(Box::new(analyse_large(choice, src, whole, val_fraction)?)),
         false => Analysed::Dense(Box::new(analyse_corpus(
             choice,
             src,
