@@ -345,6 +345,10 @@ pub struct HeldOut {
     pub model_loss: f64,
     /// (α, the training part's count table's held-out loss with add-α smoothing).
     pub table_losses: Vec<(f64, f64)>,
+    /// The lowest of those (α, loss), and whether the model's held-out loss is below it: the
+    /// model generalises better than the best smoothed table.
+    pub best_table: (f64, f64),
+    pub model_beats_tables: bool,
 }
 
 /// Whether the held-out loss leads the summary: by [`FLOOR_OPTIMISM_LEADS`].
@@ -667,15 +671,24 @@ fn truncations(svd: &ThinSvd, b: &Csr<'_>, frequent: &[usize]) -> Truncations {
 fn held_out(train: &Pairs, held: &Pairs, loss_sum: f64) -> HeldOut {
     let (unseen_predictions, unseen_pairs) = heldout::unseen(train, held);
     let predictions = held.total().unwrap_or(0);
+    let table_losses: Vec<(f64, f64)> = ALPHAS
+        .iter()
+        .map(|&a| (a, heldout::table_loss(train, held, a)))
+        .collect();
+    let best_table =
+        table_losses.iter().copied().fold(
+            (f64::NAN, f64::INFINITY),
+            |b, t| if t.1 < b.1 { t } else { b },
+        );
+    let model_loss = loss_sum / predictions as f32 as f64;
     HeldOut {
         predictions,
         unseen_predictions,
         unseen_pairs,
-        model_loss: loss_sum / predictions as f32 as f64,
-        table_losses: ALPHAS
-            .iter()
-            .map(|&a| (a, heldout::table_loss(train, held, a)))
-            .collect(),
+        model_loss,
+        model_beats_tables: model_loss < best_table.1,
+        best_table,
+        table_losses,
     }
 }
 

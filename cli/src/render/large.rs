@@ -93,6 +93,17 @@ fn held_out_lines(w: &mut impl Write, h: &HeldOut) -> fmt::Result {
         w,
         "   the training part's count table, add-α: {}",
         tables.join(", ")
+    )?;
+    let (alpha, best) = h.best_table;
+    let (how, than) = match h.model_beats_tables {
+        true => ("better", "below"),
+        false => ("worse", "above"),
+    };
+    writeln!(
+        w,
+        "   on text it never saw the model does {how} than the best smoothed table: {} nats, {than} α = {alpha}'s {}",
+        nats(h.model_loss),
+        nats(best)
     )
 }
 
