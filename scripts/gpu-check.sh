@@ -7,7 +7,7 @@
 #      power), glibc, the CUDA driver API version and what the JIT made of the kernel;
 #   2. the CUDA tests (tests/backends, every *_cuda test, and its `large` module, the path
 #      above 48 KiB of shared memory) with ZL_REQUIRE_GPU=1, so that none can skip;
-#   3. gpu_bench (cuda/examples/gpu_bench.rs): about 1 s of warm-up, then (a) one seed-model run
+#   3. gpu_bench (cuda/examples/gpu_bench/): about 1 s of warm-up, then (a) one seed-model run
 #      of 10,000 epochs and (b) 1,024 seeds x 10,000 epochs, each one launch, 5 times each at the
 #      default block size and then at others, each compared with the CPU core;
 #   4. the notebook's PyTorch loop on the same GPU (bench/peers/torch_gpu_loop.py), timed alike;
@@ -27,7 +27,8 @@
 #                                    # interpreter for the GPU and tiny sizes, to check this
 #                                    # script and its table, not the kernel's speed
 # Output: at most 9 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
-#   env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log big.log table.txt
+#   env.txt tests.log bench.json bench.log torch.log zl.log big.log table.txt
+# (the device tool returns at most 8; compute-sanitizer's section follows the checksums in zl.log)
 # Time: every step runs under `timeout`; each is also cut to what is left of a 360 s budget (ZL_GPU_CHECK_BUDGET_S may lower it), so one call ends within
 # about 6 minutes; give the device tool a limit of about 480 s.
 # Exit status: 0 every check ran and passed; 1 something failed or did not run; 2 no GPU here
@@ -38,7 +39,9 @@ cd "$(dirname "$0")/.." || exit 1
 
 BIN=target/gpu-bin
 PROGRAMS=(gpu_bench zl backends)
-FILES=(env.txt tests.log bench.json bench.log torch.log zl.log sanitizer.log big.log table.txt)
+FILES=(env.txt tests.log bench.json bench.log torch.log zl.log big.log table.txt)
+# The line that starts compute-sanitizer's section of zl.log (the table reads what follows it).
+SAN_HEADER="== compute-sanitizer (step 6)"
 say() { printf '\n== %s\n' "$*" >&2; }
 die() { printf 'gpu-check: %s\n' "$*" >&2; exit 1; }
 
@@ -354,8 +357,10 @@ zl_args=(train --checksum)
 grep -q '^verdict: equal' "$OUTDIR/zl.log" || status=1
 tail -n 3 "$OUTDIR/zl.log" >&2
 
-say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is left (sanitizer.log)"
+say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is left (zl.log)"
+SAN=$SCRATCH/sanitizer
 {
+    echo "$SAN_HEADER"
     if [ "$GPU_STATE" = sim ]; then
         echo "result all: not run: --simulate (the interpreter checks races and barriers itself)"
     elif [ "$GPU_STATE" = none ]; then
@@ -381,9 +386,10 @@ say "6. compute-sanitizer on a 3-epoch, 4-model run, if installed and time is le
             echo "result $tool: exit status $rc, ${summary:-no SUMMARY line}"
         done
     fi
-} >"$OUTDIR/sanitizer.log" 2>&1
-grep -q '^result .*exit status [^0]' "$OUTDIR/sanitizer.log" && status=1
-tail -n 3 "$OUTDIR/sanitizer.log" >&2
+} >"$SAN" 2>&1
+cat "$SAN" >>"$OUTDIR/zl.log"
+grep -q '^result .*exit status [^0]' "$SAN" && status=1
+tail -n 3 "$SAN" >&2
 
 say "7. gpu_bench --big: the tiled kernels at large V, timed and checked against the CPU (big.log)"
 # Its own budget ends 15 s before its time limit; the CPU check it foresees past it is skipped
@@ -408,7 +414,7 @@ tail -n 2 "$OUTDIR/big.log" >&2
 
 say "8. the table (table.txt)"
 export GC_DATE="$DATE" GC_STATE="$GPU_STATE" GC_NOGPU="$NOGPU_REASON" GC_STALE="$STALE"
-export GC_STAMP="$STAMP_TEXT" GC_SMI="$SCRATCH/smi" GC_BUDGET="$BUDGET"
+export GC_STAMP="$STAMP_TEXT" GC_SMI="$SCRATCH/smi" GC_BUDGET="$BUDGET" GC_SAN_HEADER="$SAN_HEADER"
 export GC_ELAPSED=$((SECONDS - T0))
 if command -v python3 >/dev/null; then
     if ! python3 - "$OUTDIR" >"$OUTDIR/table.txt" 2>&1 <<'EOF'
@@ -581,8 +587,8 @@ elif nogpu:
 else:
     row("(c) the notebook's PyTorch loop", "did not run: " + last_words("torch.log"), "", False)
 
-# The headline command.
-z = text("zl.log")
+# The headline command, then compute-sanitizer's section (zl.log holds both, in that order).
+z, _, sanitizer = text("zl.log").partition(E["GC_SAN_HEADER"])
 cuda_line = re.search(r"^cuda: (.*)$", z, re.M)
 if nogpu:
     row("zl --backend cuda train --checksum", "no GPU")
@@ -592,7 +598,7 @@ else:
         "= the CPU's line", "verdict: equal" in z)
 
 # compute-sanitizer.
-for m in re.finditer(r"^result (\w+): (.*)$", text("sanitizer.log"), re.M):
+for m in re.finditer(r"^result (\w+): (.*)$", sanitizer, re.M):
     tool, v = m[1], m[2]
     ran = v.startswith("exit status")
     ok = (v.startswith("exit status 0,") and re.search(r"(?<![0-9])0 errors", v) is not None) if ran else None

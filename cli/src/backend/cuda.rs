@@ -135,6 +135,25 @@ pub(super) fn step_big(
         .map_err(|e| anyhow::anyhow!("--backend {}: {e}", name(dev)))
 }
 
+/// One model beyond the capacity tiers through the tiled kernels, `epochs` epochs from its
+/// state: its losses (when `record`), the loss after the last update and the launches' seconds.
+/// A diverged model is model 0 of the error ([`Diverged`]).
+pub(super) fn train_big(
+    dev: &Device,
+    b: &Csr<'_>,
+    m: &mut zl_lanes::BigModel,
+    epochs: u32,
+    record: bool,
+) -> Result<(Vec<f32>, f32, f64)> {
+    let ran = step_big(dev, b, &mut m.state(), epochs)?;
+    let end_finite = ran.final_loss.is_finite() && m.state().is_finite();
+    if let Some(d) = diverged_at(&ran.losses, ran.final_loss, end_finite, m.adamw.lr, epochs) {
+        return Err(d.into());
+    }
+    let losses = if record { ran.losses } else { vec![] };
+    Ok((losses, ran.final_loss, ran.kernel_time.as_secs_f64()))
+}
+
 /// Models past one block's shared memory: each in its turn through the tiled kernels, from and
 /// back to its `Trainer` state.
 fn train_tiled<const V: usize, const D: usize>(
@@ -235,13 +254,25 @@ impl<const V: usize, const D: usize> Run<V, D> {
 /// zl-core's divergence rule after the fact (`Diverged::after_the_fact`), with what the error
 /// line names.
 fn diverged<const V: usize, const D: usize>(run: &Run<V, D>, epochs: u32) -> Option<Diverged> {
-    let d =
-        zl_core::Diverged::after_the_fact(&run.losses, run.final_loss, run.is_finite(), epochs)?;
+    let lr = run.trainer.opt.config.lr;
+    diverged_at(&run.losses, run.final_loss, run.is_finite(), lr, epochs)
+}
+
+/// The same rule over a run's losses, its final loss and whether its end (the final loss and
+/// every weight) is finite.
+fn diverged_at(
+    losses: &[f32],
+    final_loss: f32,
+    end_finite: bool,
+    lr: f64,
+    epochs: u32,
+) -> Option<Diverged> {
+    let d = zl_core::Diverged::after_the_fact(losses, final_loss, end_finite, epochs)?;
     Some(Diverged {
         model: 0,
         epoch: d.epoch,
         loss: d.loss,
-        previous: d.epoch.checked_sub(1).map(|p| run.losses[p as usize]),
-        lr: run.trainer.opt.config.lr,
+        previous: d.epoch.checked_sub(1).map(|p| losses[p as usize]),
+        lr,
     })
 }

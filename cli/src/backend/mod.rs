@@ -424,14 +424,7 @@ impl Batch<'_> {
     /// (`zl_core::big`) over the counts that occur, on the CPU.
     fn beyond_the_tiers(self) -> Result<Vec<Trained>> {
         let c = self.corpus;
-        let Backend::Cpu(isa) = *self.backend else {
-            anyhow::bail!(
-                "--backend {}: a model of {} tokens × d_model {} is beyond this backend's sizes; use --backend cpu",
-                self.backend.name(),
-                c.vocab.len(),
-                self.jobs[self.index[0]].d_model
-            );
-        };
+        let backend = self.backend;
         let b = c.csr();
         let mut models: Vec<zl_lanes::BigModel> = self
             .index
@@ -451,8 +444,18 @@ impl Batch<'_> {
             let mut out = Vec::with_capacity(active.len());
             for (n, &k) in active.iter().enumerate() {
                 let m = &mut models[k];
-                let (losses, final_loss, seconds) = cpu::train_big(isa, &b, m, epochs, record)
-                    .map_err(|d| Diverged { model: n, ..d })?;
+                let (losses, final_loss, seconds) = match backend {
+                    Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record)
+                        .map_err(|d| Diverged { model: n, ..d })?,
+                    Backend::Cuda(dev) => {
+                        cuda::train_big(dev, &b, m, epochs, record).map_err(|e| {
+                            match e.downcast::<Diverged>() {
+                                Ok(d) => Diverged { model: n, ..d }.into(),
+                                Err(e) => e,
+                            }
+                        })?
+                    }
+                };
                 out.push(Segment {
                     losses,
                     final_loss,
