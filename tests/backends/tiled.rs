@@ -293,23 +293,17 @@ fn past_shared_memory_cuda() {
 fn beyond_the_tiers(be: Backend) {
     let v = 260;
     let (starts, cols, counts) = sparse_corpus(v, 10 * v);
-    let mut dense = vec![0u64; v * v];
-    for i in 0..v {
-        for p in starts[i]..starts[i + 1] {
-            dense[i * v + cols[p] as usize] = counts[p];
-        }
-    }
     let vocab: Vec<char> = (0..v as u32)
         .map(|n| char::from_u32(0x100 + n).unwrap())
         .collect();
     let corpus = zl_cli::data::corpus::Corpus {
         source: zl_cli::data::corpus::Source::Seed,
-        first: vocab[0],
-        last: vocab[v - 1],
-        vocab,
-        chars: dense.iter().sum::<u64>() + 1,
+        first: 0,
+        last: v - 1,
+        vocab: zl_cli::data::vocab::Vocab::chars(&vocab),
+        chars: counts.iter().sum::<u64>() + 1,
         documents: 1,
-        counts: dense,
+        pairs: zl_cli::data::pairs::Pairs::from_parts(v, starts, cols, counts).unwrap(),
         count_seconds: None,
     };
     let jobs = [zl_cli::backend::Job {
