@@ -64,14 +64,14 @@ pub(super) fn train_states<const V: usize, const D: usize>(
 
 /// One model beyond the capacity tiers, `epochs` epochs from its state, on every core (rayon's
 /// thread count): its losses (when `record`), the loss after the last update and the seconds.
-/// A diverged model is model 0 of the error.
+/// A diverged model is model 0 of the error ([`Diverged`]).
 pub(super) fn train_big(
     isa: Isa,
     b: &zl_core::Csr<'_>,
     m: &mut BigModel,
     epochs: u32,
     record: bool,
-) -> Result<Outcome, Diverged> {
+) -> Result<Outcome> {
     let mut t = Big::new(
         isa,
         rayon::current_num_threads(),
@@ -98,6 +98,7 @@ pub(super) fn train_big(
             loss,
             previous: last,
             lr,
-        }),
+        }
+        .into()),
     }
 }

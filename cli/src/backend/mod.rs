@@ -421,10 +421,10 @@ impl Batch<'_> {
     }
 
     /// The batch beyond the capacity tiers: zl-core's tiled trainer at run-time size
-    /// (`zl_core::big`) over the counts that occur, on the CPU.
+    /// (`zl_core::big`) over the counts that occur, on the CPU (zl-lanes' `Big`, every core) or
+    /// the GPU (kernels/big.ptx), one model after another.
     fn beyond_the_tiers(self) -> Result<Vec<Trained>> {
         let c = self.corpus;
-        let backend = self.backend;
         let b = c.csr();
         let mut models: Vec<zl_lanes::BigModel> = self
             .index
@@ -439,23 +439,19 @@ impl Batch<'_> {
                 )
             })
             .collect();
-        let record = self.record;
+        let (backend, record) = (self.backend, self.record);
         self.segments(|active, epochs| {
             let mut out = Vec::with_capacity(active.len());
             for (n, &k) in active.iter().enumerate() {
                 let m = &mut models[k];
                 let (losses, final_loss, seconds) = match backend {
-                    Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record)
-                        .map_err(|d| Diverged { model: n, ..d })?,
-                    Backend::Cuda(dev) => {
-                        cuda::train_big(dev, &b, m, epochs, record).map_err(|e| {
-                            match e.downcast::<Diverged>() {
-                                Ok(d) => Diverged { model: n, ..d }.into(),
-                                Err(e) => e,
-                            }
-                        })?
-                    }
-                };
+                    Backend::Cpu(isa) => cpu::train_big(*isa, &b, m, epochs, record),
+                    Backend::Cuda(dev) => cuda::train_big(dev, &b, m, epochs, record),
+                }
+                .map_err(|e| match e.downcast::<Diverged>() {
+                    Ok(d) => Diverged { model: n, ..d }.into(),
+                    Err(e) => e,
+                })?;
                 out.push(Segment {
                     losses,
                     final_loss,
