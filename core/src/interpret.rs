@@ -41,6 +41,7 @@ use nalgebra::{DMatrix, DVector};
 use crate::{
     bigram::{self, Bigrams},
     corpus::CorpusError,
+    csr::Csr,
     model::Model,
 };
 
@@ -330,7 +331,7 @@ pub fn decompose_table(l: &Table, b: &Counts) -> Decomposition {
 }
 
 /// One input token's row of the comparison.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct TokenRow {
     /// `n_i`: how often the token is followed by another.
@@ -630,6 +631,309 @@ pub fn gap_row(log_q: &Table, b: &Counts, i: usize) -> GapRow {
         unseen_mass,
         leak: -log_seen,
         misfit,
+    }
+}
+
+/// Rows `first..` of [`logit_table`] into `out` (row-major, `vocab_len` entries a row, as many
+/// rows as `out` holds), bit for bit: each entry is `0 + e_0·u_0j + e_1·u_1j + …` in f64, the
+/// same sum in the same order. O(rows·V·d) time and no table: what analysis at large V reads a
+/// tile of rows at a time. The columns go in blocks, so that a block of `W_U` is read from memory
+/// once per tile rather than once per row.
+pub fn logit_rows(w: &Weights, first: usize, out: &mut [f64]) {
+    /// Columns per block: a block of `W_U` (d × 512 f32) and a tile's block of logits stay in
+    /// cache.
+    const BLOCK: usize = 512;
+    let v = w.vocab_len();
+    let rows = out.len() / v.max(1);
+    out.fill(0.0);
+    for j0 in (0..v).step_by(BLOCK) {
+        let j1 = (j0 + BLOCK).min(v);
+        for k in 0..w.d_model() {
+            let u = &w.unembedding_row(k)[j0..j1];
+            for t in 0..rows {
+                let x = w.embedding(first + t)[k] as f64;
+                for (o, &u) in out[t * v + j0..t * v + j1].iter_mut().zip(u) {
+                    *o += x * u as f64;
+                }
+            }
+        }
+    }
+}
+
+/// A count as analysis reads it: rounded to f32 as training holds it ([`Counts::from_table`]).
+fn csr_count(c: u64) -> f64 {
+    c as f32 as f64
+}
+
+/// `n_i` of a [`Csr`] row as [`Counts::row_total`] holds it: the u64 sum rounded to f32.
+pub fn csr_row_total(b: &Csr<'_>, i: usize) -> f64 {
+    b.row_total(i) as f32 as f64
+}
+
+/// `N` of a [`Csr`] as [`Counts::total`] holds it.
+pub fn csr_total(b: &Csr<'_>) -> f64 {
+    b.total() as f32 as f64
+}
+
+/// What one row of the model gives against one row of sparse counts, from that row's logits
+/// alone: every per-row number of [`token_row`], [`gap_row`], [`unseen_margin`] and the row's
+/// terms of [`decompose`], with the same values as those functions give on the dense tables
+/// (the same sums in the same order).
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct RowFacts {
+    /// [`token_row`]'s numbers.
+    pub token: TokenRow,
+    /// [`gap_row`]'s split.
+    pub gap: GapRow,
+    /// [`unseen_margin`].
+    pub margin: Option<f64>,
+    /// `Σ_j C_ij (lse_i − l_ij)`: the row's part of `N ×` the model's loss.
+    pub loss_sum: f64,
+    /// `−Σ_j C_ij ln(C_ij / n_i)`: the row's part of `N ×` the floor.
+    pub entropy_sum: f64,
+    /// `ln Σ_j exp(l_ij)`: `ln Q_ij = l_ij − lse`.
+    pub lse: f64,
+    /// The row's most frequent next token is unique.
+    pub single_max: bool,
+    /// The row has one possible next token only.
+    pub single_successor: bool,
+}
+
+/// The model's top next tokens of one row, by exact log Q (highest first, lower id first among
+/// bit-equal values), with their log Q and logits: [`row_facts`] writes it.
+#[derive(Clone, Debug, Default)]
+pub struct TopList {
+    /// The token ids.
+    pub top: Vec<usize>,
+    /// Their log Q.
+    pub top_log_q: Vec<f64>,
+    /// Their logits.
+    pub top_logit: Vec<f64>,
+}
+
+/// [`RowFacts`] of row `i` from its logits `l` ([`logit_rows`]) against the counts `b`, and the
+/// model's top list of that row in `s` (`top` long, at most V). O(V) time.
+pub fn row_facts(l: &[f64], b: &Csr<'_>, i: usize, top: usize, s: &mut TopList) -> RowFacts {
+    let v = l.len();
+    let (cols, counts) = b.row(i);
+    let n = csr_row_total(b, i);
+    // The margin, on the logits themselves: weakest seen minus strongest unseen.
+    let mut margin = None;
+    if !cols.is_empty() && cols.len() < v {
+        let weakest_seen = cols
+            .iter()
+            .fold(f64::INFINITY, |m, &j| m.min(l[j as usize]));
+        let (mut strongest_unseen, mut next) = (f64::NEG_INFINITY, 0usize);
+        for (j, &x) in l.iter().enumerate() {
+            if next < cols.len() && cols[next] as usize == j {
+                next += 1;
+            } else {
+                strongest_unseen = strongest_unseen.max(x);
+            }
+        }
+        margin = (weakest_seen.is_finite() && strongest_unseen.is_finite())
+            .then_some(weakest_seen - strongest_unseen);
+    }
+    // row_lse, as the dense table computes it.
+    let mut mx = f64::NEG_INFINITY;
+    for &x in l.iter() {
+        mx = mx.max(x);
+    }
+    let lse = if mx == f64::NEG_INFINITY {
+        mx
+    } else {
+        let mut sum = 0.0f64;
+        for &x in l.iter() {
+            sum += libm::exp(x - mx);
+        }
+        mx + libm::log(sum)
+    };
+    // The model's top list and top-1 by log Q = l − lse (log_softmax's values).
+    s.top.clear();
+    s.top_log_q.clear();
+    s.top_logit.clear();
+    let k = top.min(v);
+    for (j, &x) in l.iter().enumerate() {
+        let q = x - lse;
+        if s.top.len() == k && (k == 0 || q <= s.top_log_q[k - 1]) {
+            continue;
+        }
+        // Strictly below every kept value that is lower: bit-equal values keep the lower id.
+        let at = s
+            .top_log_q
+            .iter()
+            .position(|&t| q > t)
+            .unwrap_or(s.top.len());
+        if s.top.len() == k {
+            s.top.pop();
+            s.top_log_q.pop();
+            s.top_logit.pop();
+        }
+        s.top.insert(at, j);
+        s.top_log_q.insert(at, q);
+        s.top_logit.insert(at, x);
+    }
+    let mut model_top = 0;
+    for j in 0..v {
+        if l[j] - lse > l[model_top] - lse {
+            model_top = j;
+        }
+    }
+    let mut facts = RowFacts {
+        token: TokenRow {
+            count: n,
+            kl: 0.0,
+            model_top,
+            model_top_q: libm::exp(l[model_top] - lse),
+            data_top_count: 0.0,
+            argmax_agrees: false,
+        },
+        margin,
+        lse,
+        single_successor: cols.len() == 1,
+        ..RowFacts::default()
+    };
+    if n == 0.0 {
+        return facts;
+    }
+    let log_q = |j: u32| l[j as usize] - lse;
+    let data_top = counts.iter().map(|&c| csr_count(c)).fold(0.0f64, f64::max);
+    let at_top = counts.iter().filter(|&&c| csr_count(c) == data_top).count();
+    facts.token.data_top_count = data_top;
+    facts.single_max = at_top == 1;
+    facts.token.argmax_agrees = data_top > 0.0
+        && cols
+            .binary_search(&(model_top as u32))
+            .is_ok_and(|p| csr_count(counts[p]) == data_top);
+    let (mut kl, mut loss_sum, mut entropy_sum) = (0.0f64, 0.0f64, 0.0f64);
+    let mut seen_mx = f64::NEG_INFINITY;
+    for (&j, &c) in cols.iter().zip(counts) {
+        let (c, lq) = (csr_count(c), log_q(j));
+        let p = c / n;
+        kl += p * (libm::log(p) - lq);
+        loss_sum += c * (lse - l[j as usize]);
+        seen_mx = seen_mx.max(lq);
+    }
+    let nf: f64 = counts.iter().map(|&c| csr_count(c)).sum();
+    for &c in counts {
+        let c = csr_count(c);
+        entropy_sum -= c * libm::log(c / nf);
+    }
+    let mut sum = 0.0f64;
+    for &j in cols {
+        sum += libm::exp(log_q(j) - seen_mx);
+    }
+    let log_seen = seen_mx + libm::log(sum);
+    let mut misfit = 0.0f64;
+    for (&j, &c) in cols.iter().zip(counts) {
+        let p = csr_count(c) / n;
+        misfit += p * (libm::log(p) - (log_q(j) - log_seen));
+    }
+    facts.token.kl = kl;
+    facts.gap = GapRow {
+        unseen_mass: -libm::expm1(log_seen),
+        leak: -log_seen,
+        misfit,
+    };
+    facts.loss_sum = loss_sum;
+    facts.entropy_sum = entropy_sum;
+    facts
+}
+
+/// [`unigram_entropy`] of sparse counts (the same sums in the same order).
+pub fn csr_unigram_entropy(b: &Csr<'_>) -> f64 {
+    let v = b.vocab_len();
+    let mut col = alloc::vec![0.0f64; v];
+    for i in 0..v {
+        let (cols, counts) = b.row(i);
+        for (&j, &c) in cols.iter().zip(counts) {
+            col[j as usize] += csr_count(c);
+        }
+    }
+    let n = csr_total(b);
+    let mut h = 0.0f64;
+    for c in col {
+        if c > 0.0 {
+            h -= c / n * libm::log(c / n);
+        }
+    }
+    h
+}
+
+/// The singular values of `W_E·W_U` (or of its row-centred table) without the V×V table.
+///
+/// `L = W_E·W_U` has rank at most d. With the thin QR factorisations `W_E = Q_E R_E` and
+/// `W_Uᵀ = Q_U R_U` (`Q` V×d with orthonormal columns, `R` d×d), `L = Q_E (R_E R_Uᵀ) Q_Uᵀ`, and
+/// multiplying by matrices with orthonormal columns keeps singular values: those of `L` are
+/// those of the d×d core `R_E R_Uᵀ`, exactly, in O(V·d²). The row-centred table is
+/// `W_E (W_U − row means of W_U)`: the same with `W_U`'s rows centred first.
+#[derive(Clone, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct ThinSpectrum {
+    /// σ_1 ≥ … ≥ σ_d (the other V − d are 0).
+    pub singular_values: Vec<f64>,
+    /// [`Spectrum::threshold`]'s rule: `σ_1 · V · ε_f32`.
+    pub threshold: f64,
+    /// How many singular values exceed it.
+    pub rank: usize,
+}
+
+/// [`ThinSpectrum`] with its singular vectors, `u_r` and `v_r` each V long (columns sorted by
+/// σ, largest first): the rank-k truncations of a large table one row at a time.
+#[derive(Clone, Debug)]
+pub struct ThinSvd {
+    /// The singular values, the threshold and the rank.
+    pub spectrum: ThinSpectrum,
+    /// `Q_E U` (V×d) and `Q_U V` (V×d), with `R_E R_Uᵀ = U Σ Vᵀ`.
+    left: DMatrix<f64>,
+    right: DMatrix<f64>,
+}
+
+impl ThinSvd {
+    /// Of `W_E·W_U`, or with `centred`, of its row-centred table.
+    pub fn of(w: &Weights, centred: bool) -> Self {
+        let (v, d) = (w.vocab_len(), w.d_model());
+        let e = DMatrix::<f64>::from_fn(v, d, |i, k| w.embed[(k, i)] as f64);
+        let mut u = DMatrix::<f64>::from_fn(v, d, |j, k| w.unembed[(j, k)] as f64);
+        if centred {
+            for k in 0..d {
+                let mean = u.column(k).iter().sum::<f64>() / v as f64;
+                u.column_mut(k).iter_mut().for_each(|x| *x -= mean);
+            }
+        }
+        let (qe, qu) = (e.qr(), u.qr());
+        let svd = (qe.r() * qu.r().transpose()).svd(true, true);
+        let sigma = svd.singular_values;
+        let mut order: Vec<usize> = (0..sigma.len()).collect();
+        order.sort_by(|&a, &b| sigma[b].total_cmp(&sigma[a]).then(a.cmp(&b)));
+        let (cu, cv_t) = (svd.u.expect("u requested"), svd.v_t.expect("v requested"));
+        let cu = DMatrix::from_fn(d, d, |k, r| cu[(k, order[r])]);
+        let cv = DMatrix::from_fn(d, d, |k, r| cv_t[(order[r], k)]);
+        let singular_values: Vec<f64> = order.iter().map(|&r| sigma[r]).collect();
+        let threshold =
+            singular_values.first().copied().unwrap_or(0.0) * v as f64 * f32::EPSILON as f64;
+        let rank = singular_values.iter().filter(|&&s| s > threshold).count();
+        ThinSvd {
+            spectrum: ThinSpectrum {
+                singular_values,
+                threshold,
+                rank,
+            },
+            left: qe.q() * cu,
+            right: qu.q() * cv,
+        }
+    }
+
+    /// Row `i` of the rank-`k` truncation `Σ_{r<k} σ_r u_r[i] v_r` into `out` (V long).
+    pub fn truncated_row(&self, i: usize, k: usize, out: &mut [f64]) {
+        out.fill(0.0);
+        for r in 0..k.min(self.spectrum.singular_values.len()) {
+            let a = self.spectrum.singular_values[r] * self.left[(i, r)];
+            for (o, &x) in out.iter_mut().zip(self.right.column(r).iter()) {
+                *o += a * x;
+            }
+        }
     }
 }
 
@@ -999,6 +1303,90 @@ mod tests {
                     assert!(
                         (av - s.singular_values[r] * u[i]).abs() < 1e-12 * s.singular_values[0]
                     );
+                }
+            }
+        }
+    }
+
+    /// The seed text's counts as compressed sparse rows, owned.
+    fn seed_csr(b: &Counts) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
+        let (mut rs, mut col, mut cnt) = (alloc::vec![0], Vec::new(), Vec::new());
+        for i in 0..30 {
+            for j in 0..30 {
+                if b.count(i, j) > 0.0 {
+                    col.push(j as u32);
+                    cnt.push(b.count(i, j) as u64);
+                }
+            }
+            rs.push(col.len());
+        }
+        (rs, col, cnt)
+    }
+
+    #[test]
+    fn streamed_rows_give_the_dense_tables_numbers() {
+        let (b, _) = seed();
+        let (rs, col, cnt) = seed_csr(&b);
+        let csr = Csr::new(30, &rs, &col, &cnt).unwrap();
+        for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
+            let w = random(s, 16, scale);
+            let l = logit_table(&w);
+            let log_q = log_softmax(&l);
+            let mut sc = TopList::default();
+            let (mut loss, mut floor, mut kl_w) = (0.0, 0.0, 0.0);
+            let mut rows = alloc::vec![0.0; 30 * 30];
+            logit_rows(&w, 0, &mut rows);
+            for i in 0..30 {
+                let f = row_facts(&rows[i * 30..(i + 1) * 30], &csr, i, 3, &mut sc);
+                // Bit for bit: the same sums in the same order.
+                assert_eq!(f.token, token_row(&log_q, &b, i), "row {i}");
+                assert_eq!(f.gap, gap_row(&log_q, &b, i), "row {i}");
+                assert_eq!(f.margin, unseen_margin(&l, &b, i), "row {i}");
+                let mut top = [0; 3];
+                ranked(|j| log_q[(i, j)], 30, &mut top);
+                assert_eq!(sc.top, top, "row {i}");
+                assert_eq!(sc.top_log_q[0], log_q[(i, top[0])]);
+                assert_eq!(sc.top_logit[0], l[(i, top[0])]);
+                let mut row = alloc::vec![0.0; 60];
+                logit_rows(&w, i.min(28), &mut row);
+                let t = i - i.min(28);
+                assert!((0..30).all(|j| row[t * 30 + j].to_bits() == l[(i, j)].to_bits()));
+                loss += f.loss_sum;
+                floor += f.entropy_sum;
+                kl_w += b.row_total(i) / b.total() * f.token.kl;
+            }
+            let d = decompose(&w, &b);
+            assert!((loss / b.total() - d.model_loss).abs() < 1e-13 * d.model_loss);
+            assert!((floor / b.total() - d.bigram_entropy).abs() < 1e-13);
+            assert_eq!(kl_w.to_bits(), d.kl_weighted.to_bits());
+            assert_eq!(csr_unigram_entropy(&csr), d.unigram_entropy);
+        }
+    }
+
+    #[test]
+    fn the_thin_spectrum_is_the_full_one() {
+        for d in [16, 5] {
+            let w = random(7, d, 1.0);
+            let l = logit_table(&w);
+            for centred in [false, true] {
+                let full = Spectrum::of(&if centred { row_centred(&l) } else { l.clone() });
+                let svd = ThinSvd::of(&w, centred);
+                let thin = &svd.spectrum;
+                assert_eq!(thin.singular_values.len(), d);
+                assert_eq!(thin.rank, full.rank);
+                for (a, b) in thin.singular_values.iter().zip(&full.singular_values) {
+                    assert!((a - b).abs() < 1e-12 * full.singular_values[0], "{a} {b}");
+                }
+                // Each rank-k truncation's rows are the full SVD's.
+                let mut row = alloc::vec![0.0; 30];
+                for k in [1, 3, d] {
+                    let t = full.truncated(k);
+                    for i in 0..30 {
+                        svd.truncated_row(i, k, &mut row);
+                        for j in 0..30 {
+                            assert!((row[j] - t[(i, j)]).abs() < 1e-11 * full.singular_values[0]);
+                        }
+                    }
                 }
             }
         }

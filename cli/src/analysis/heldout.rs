@@ -6,7 +6,8 @@
 use anyhow::{bail, Result};
 use zl_core::interpret as zi;
 
-use crate::data::{corpus::Corpus, files::Weights};
+use super::large;
+use crate::data::{corpus::Corpus, files::Weights, pairs::Pairs};
 
 /// The α values of the count model's add-α smoothing.
 pub const ALPHAS: [f64; 4] = [0.0, 0.01, 0.1, 1.0];
@@ -21,8 +22,8 @@ pub struct Split {
     pub train: Corpus,
     /// Characters of the held-out part.
     pub held_chars: u64,
-    /// `held[i * V + j]`: times token j follows token i in the held-out predictions.
-    pub held: Vec<u64>,
+    /// How often token j follows token i in the held-out predictions.
+    pub held: Pairs,
 }
 
 /// The characters of an `n`-character text that `--val-fraction fraction` trains on: Python's
@@ -47,12 +48,12 @@ impl Split {
         }
         let tokens = corpus.tokens(n)?;
         let v = corpus.vocab.len();
-        let (mut train, mut held) = (vec![], vec![0u64; v * v]);
+        let (mut train, mut held) = (vec![], vec![]);
         for k in 1..tokens.len() {
-            let (a, b) = (tokens[k - 1], tokens[k]);
+            let pair = (tokens[k - 1] as u32, tokens[k] as u32, 1);
             match k < cut {
-                true => train.push((a as u32, b as u32, 1)),
-                false => held[a * v + b] += 1,
+                true => train.push(pair),
+                false => held.push(pair),
             }
         }
         Ok(Split {
@@ -60,7 +61,7 @@ impl Split {
             train: Corpus {
                 source: corpus.source.clone(),
                 vocab: corpus.vocab.clone(),
-                pairs: crate::data::pairs::Pairs::from_triples(v, train)?,
+                pairs: Pairs::from_triples(v, train)?,
                 chars: cut as u64,
                 documents: 1,
                 first: corpus.first,
@@ -68,57 +69,80 @@ impl Split {
                 count_seconds: corpus.count_seconds,
             },
             held_chars: held_chars as u64,
-            held,
+            held: Pairs::from_triples(v, held)?,
         })
     }
 
     /// Held-out predictions.
     pub fn held_predictions(&self) -> u64 {
-        self.held.iter().sum()
+        self.held.total().unwrap_or(0)
     }
 
-    /// Held-out predictions whose pair never occurs in the training part, and how many distinct
-    /// such pairs there are.
+    /// [`unseen`] of this split.
     pub fn unseen(&self) -> (u64, usize) {
-        let train = self.train.dense_counts().unwrap_or_default();
-        let pairs = self.held.iter().zip(&train);
-        let unseen = || pairs.clone().filter(|&(&h, &t)| h > 0 && t == 0);
-        (unseen().map(|(&h, _)| h).sum(), unseen().count())
+        unseen(&self.train.pairs, &self.held)
     }
 
     /// The model's mean cross-entropy on the held-out predictions (zl-core's `cross_entropy` of
-    /// its f64 logit table).
+    /// its f64 logit table; above [`large::DENSE_MAX`] tokens, the large view's, row by row).
     pub fn model_loss(&self, w: &Weights) -> Result<f64> {
         let v = w.vocab.len();
         let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
-        let b = zi::Counts::from_table(v, &self.held).map_err(|e| anyhow::anyhow!("{e}"))?;
+        if v > large::DENSE_MAX {
+            let held = self
+                .held
+                .csr()
+                .ok_or_else(|| anyhow::anyhow!("no held-out pair"))?;
+            return Ok(large::cross_entropy(&m, &held));
+        }
+        let b =
+            zi::Counts::from_table(v, &self.held.dense()?).map_err(|e| anyhow::anyhow!("{e}"))?;
         Ok(zi::cross_entropy(&zi::logit_table(&m), &b))
     }
 
-    /// The count model's held-out loss with add-α smoothing:
-    /// `−(1/N) Σ_ij H_ij ln((C_ij + α) / (n_i + α·V))`, with C the training part's counts;
-    /// `+∞` at α = 0 wherever a held-out pair is unseen (or its row never occurs).
+    /// [`table_loss`] of this split.
     pub fn table_loss(&self, alpha: f64) -> f64 {
-        let v = self.train.vocab.len();
-        let mut total = 0.0f64;
-        let train = self.train.dense_counts().unwrap_or_default();
-        for i in 0..v {
-            let row = &train[i * v..(i + 1) * v];
-            let held = &self.held[i * v..(i + 1) * v];
-            let n: u64 = row.iter().sum();
-            for (&c, &h) in row.iter().zip(held) {
-                if h > 0 {
-                    let p = (c as f64 + alpha) / (n as f64 + alpha * v as f64);
-                    if p.is_nan() || p <= 0.0 {
-                        // Unseen (p = 0), or a row never seen with α = 0 (0/0).
-                        return f64::INFINITY;
-                    }
-                    total -= h as f64 * p.ln();
-                }
-            }
-        }
-        total / self.held_predictions() as f64
+        table_loss(&self.train.pairs, &self.held, alpha)
     }
+}
+
+/// Held-out predictions (`held`) whose pair never occurs in the training part (`train`), and
+/// how many distinct such pairs there are.
+pub fn unseen(train: &Pairs, held: &Pairs) -> (u64, usize) {
+    let (mut predictions, mut pairs) = (0u64, 0usize);
+    for (i, j, h) in held.iter() {
+        if train.get(i, j) == 0 {
+            predictions += h;
+            pairs += 1;
+        }
+    }
+    (predictions, pairs)
+}
+
+/// The count model's held-out loss with add-α smoothing:
+/// `−(1/N) Σ_ij H_ij ln((C_ij + α) / (n_i + α·V))`, with C the training part's counts and H the
+/// held-out ones (summed in row order, then column order); `+∞` at α = 0 wherever a held-out pair
+/// is unseen (or its row never occurs).
+pub fn table_loss(train: &Pairs, held: &Pairs, alpha: f64) -> f64 {
+    let v = train.vocab_len();
+    let mut total = 0.0f64;
+    for i in 0..v {
+        let (cols, counts) = held.row(i);
+        if cols.is_empty() {
+            continue;
+        }
+        let n: u64 = train.row(i).1.iter().sum();
+        for (&j, &h) in cols.iter().zip(counts) {
+            let c = train.get(i, j as usize);
+            let p = (c as f64 + alpha) / (n as f64 + alpha * v as f64);
+            if p.is_nan() || p <= 0.0 {
+                // Unseen (p = 0), or a row never seen with α = 0 (0/0).
+                return f64::INFINITY;
+            }
+            total -= h as f64 * p.ln();
+        }
+    }
+    total / held.total().unwrap_or(0) as f64
 }
 
 /// The held-out numbers of one model.
@@ -165,12 +189,13 @@ mod tests {
         let c = Corpus::seed();
         let s = Split::new(&c, 0.25).unwrap();
         assert_eq!(s.train.chars + s.held_chars, c.chars);
+        let held = s.held.dense().unwrap();
         let both: Vec<u64> = s
             .train
             .dense_counts()
             .unwrap()
             .iter()
-            .zip(&s.held)
+            .zip(&held)
             .map(|(a, b)| a + b)
             .collect();
         assert_eq!(both, c.dense_counts().unwrap());

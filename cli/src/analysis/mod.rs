@@ -6,6 +6,7 @@
 
 pub mod controls;
 pub mod heldout;
+pub mod large;
 pub mod mechanism;
 pub mod sample;
 mod shown;
@@ -287,35 +288,48 @@ impl Analysis {
                 margin,
             }
         };
-        let lower = Margin::Factor(GAP_FAIL_FACTOR);
-        let (count, ratio) = (Margin::Beyond(COUNT_MARGIN), Margin::Beyond(RATIO_MARGIN));
-        use EvidenceKind as K;
-        vec![
-            row(K::Gap, &|e| e.kl_weighted, lower),
-            row(K::GapLeak, &|e| e.gap_leak, lower),
-            row(K::GapMisfit, &|e| e.gap_seen_misfit, lower),
-            row(
-                K::TopOneAgrees { rows: a.followed },
-                &|e| e.argmax_agreement as f64,
-                count,
-            ),
-            row(
-                K::SingleMaxAgrees { rows: a.single_max },
-                &|e| e.single_max_agreement as f64,
-                count,
-            ),
-            row(
-                K::PositiveMargins {
-                    rows: model.rows_with_margin,
-                },
-                &|e| e.positive_margins as f64,
-                count,
-            ),
-            row(K::IndicatorR2, &|e| e.indicator_r2, ratio),
-            row(K::SeenCorrelation, &|e| e.seen_logit_correlation, ratio),
-            row(K::SeenSpread, &|e| e.seen_spread_max, lower),
-        ]
+        evidence_kinds(a, model.rows_with_margin)
+            .iter()
+            .map(|&(kind, f, margin)| row(kind, &f, margin))
+            .collect()
     }
+}
+
+/// Reads one piece of evidence.
+pub type Read = fn(&Evidence) -> f64;
+
+/// The pieces of evidence in the table's order: each with how it is read and the margin a
+/// control must miss it by; `a` and `rows_with_margin` are the model's (the rows each count is
+/// out of).
+pub fn evidence_kinds(a: Agreement, rows_with_margin: usize) -> [(EvidenceKind, Read, Margin); 9] {
+    let lower = Margin::Factor(GAP_FAIL_FACTOR);
+    let (count, ratio) = (Margin::Beyond(COUNT_MARGIN), Margin::Beyond(RATIO_MARGIN));
+    use EvidenceKind as K;
+    [
+        (K::Gap, |e| e.kl_weighted, lower),
+        (K::GapLeak, |e| e.gap_leak, lower),
+        (K::GapMisfit, |e| e.gap_seen_misfit, lower),
+        (
+            K::TopOneAgrees { rows: a.followed },
+            |e| e.argmax_agreement as f64,
+            count,
+        ),
+        (
+            K::SingleMaxAgrees { rows: a.single_max },
+            |e| e.single_max_agreement as f64,
+            count,
+        ),
+        (
+            K::PositiveMargins {
+                rows: rows_with_margin,
+            },
+            |e| e.positive_margins as f64,
+            count,
+        ),
+        (K::IndicatorR2, |e| e.indicator_r2, ratio),
+        (K::SeenCorrelation, |e| e.seen_logit_correlation, ratio),
+        (K::SeenSpread, |e| e.seen_spread_max, lower),
+    ]
 }
 
 /// A control: a model that should fail the evidence, analysed on the same text.

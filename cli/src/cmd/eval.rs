@@ -41,15 +41,24 @@ pub fn run(a: &EvalArgs) -> Result<()> {
             weights.vocab.len()
         );
     }
-    let cmp = analysis::compare(&weights, &scored)
-        .with_context(|| format!("scoring {} on {}", a.load.display(), corpus.source))?;
+    let scoring = || format!("scoring {} on {}", a.load.display(), corpus.source);
+    // Above the dense analysis' size, the large-V view's decomposition (rows streamed).
+    let decomposition = if scored.vocab.len() > analysis::large::DENSE_MAX {
+        analysis::large::comparison(&weights, &scored)
+            .with_context(scoring)?
+            .decomposition
+    } else {
+        analysis::compare(&weights, &scored)
+            .with_context(scoring)?
+            .decomposition
+    };
     let view = render::text::EvalView {
         load: &a.load,
         corpus: &corpus,
         weights: &weights,
         scored: scored.predictions(),
         skipped: &skipped,
-        cmp: &cmp,
+        decomposition: &decomposition,
     };
     if a.json {
         println!("{}", render::json::eval(&view));

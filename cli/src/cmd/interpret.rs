@@ -13,13 +13,36 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         files::check_output_dir(dir).with_context(|| format!("--plot {}", dir.display()))?;
         render::plot::load_font()?;
     }
-    let an = source::analyse_holding_out(
+    let an = match source::analyse_any(
         choice,
         &a.source,
         a.val.val_fraction,
         a.full,
         a.replication.replicas,
-    )?;
+    )? {
+        source::Analysed::Dense(an) => an,
+        source::Analysed::Large(l) => {
+            if a.plot.is_some() {
+                eprintln!(
+                    "--plot: the figures are drawn up to {} tokens; this text has {}, so none were written",
+                    crate::analysis::large::DENSE_MAX,
+                    l.view.vocab_len
+                );
+            }
+            if a.json {
+                println!("{}", render::large::json(&l.view, &l.vocab));
+            } else {
+                let colour =
+                    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+                println!("{}", l.what);
+                print!(
+                    "{}",
+                    render::large::interpret(&l.view, &l.vocab, colour, a.full)
+                );
+            }
+            return Ok(());
+        }
+    };
     if let Some(dir) = &a.plot {
         let written = render::plot::all(&an)
             .and_then(|f| files::write_folder(dir, &f))

@@ -16,8 +16,10 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
         return interactive(a);
     }
     render::plot::load_font()?;
-    let an = source::analyse(choice, &a.source, a.full, a.replication.replicas)?;
-    let page = render::html::page(&an, a.full)?;
+    let page = match source::analyse_any(choice, &a.source, None, a.full, a.replication.replicas)? {
+        source::Analysed::Dense(an) => render::html::page(&an, a.full)?,
+        source::Analysed::Large(l) => render::large::html(&l.view, &l.vocab, &l.what, a.full),
+    };
     files::write_atomic(&a.out, page.as_bytes())
         .with_context(|| format!("--out {}", a.out.display()))?;
     eprintln!("wrote {} ({} KiB)", a.out.display(), page.len() / 1024);

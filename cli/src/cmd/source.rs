@@ -4,7 +4,7 @@
 
 use std::{ops::ControlFlow, sync::Mutex};
 
-use anyhow::Result;
+use anyhow::{bail, Result};
 use zl_core::TrainConfig;
 
 use super::live::{self, Progress};
@@ -13,6 +13,7 @@ use crate::{
         self,
         controls::{self, Plan, Tick},
         heldout::{self, Split},
+        large::{self, LargeView, RowMajor},
         verdict::small_gap,
         Analysis, Beside, Provenance, Setting, Training,
     },
@@ -21,6 +22,7 @@ use crate::{
     data::{
         corpus::{Corpus, Source, Tokens},
         files::{self, Weights},
+        vocab::Vocab,
     },
 };
 
@@ -259,7 +261,107 @@ pub fn analyse_holding_out(
     full: bool,
     seeds: usize,
 ) -> Result<Analysis> {
+    analyse_corpus(choice, src, corpus(src)?, val_fraction, full, seeds)
+}
+
+/// What `zl interpret` and `zl report` look at: the whole analysis up to
+/// [`large::DENSE_MAX`] tokens, the large-V view above.
+pub enum Analysed {
+    Dense(Box<Analysis>),
+    Large(Box<Large>),
+}
+
+/// [`analyse_holding_out`], or above [`large::DENSE_MAX`] tokens the large-V view.
+pub fn analyse_any(
+    choice: Choice,
+    src: &ModelSource,
+    val_fraction: Option<f64>,
+    full: bool,
+    seeds: usize,
+) -> Result<Analysed> {
     let whole = corpus(src)?;
+    Ok(match whole.vocab.len() > large::DENSE_MAX {
+        true => Analysed::Large(Box::new(analyse_large(choice, src, whole, val_fraction)?)),
+        false => Analysed::Dense(Box::new(analyse_corpus(
+            choice,
+            src,
+            whole,
+            val_fraction,
+            full,
+            seeds,
+        )?)),
+    })
+}
+
+/// The large-V view of a model, and the vocabulary it is labelled with.
+pub struct Large {
+    pub view: LargeView,
+    pub vocab: Vocab,
+    /// What the model is, in words.
+    pub what: String,
+}
+
+/// The model `src` names on `whole` (its training part, with `val_fraction`), seen through
+/// [`LargeView`]: rows streamed, the untrained control beside it, nothing retrained.
+fn analyse_large(
+    choice: Choice,
+    src: &ModelSource,
+    whole: Corpus,
+    val_fraction: Option<f64>,
+) -> Result<Large> {
+    let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
+    let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
+    let backend = Backend::open(choice)?;
+    let v = corpus.vocab.len();
+    let own = match &src.load {
+        None => (v * v * src.d_model) as u64 * u64::from(src.config().epochs),
+        Some(_) => 0,
+    };
+    let progress = Progress::start("training the model", own);
+    let tick = |n: u64| progress.add(n);
+    // The held-out loss is measured once, at the end: every 100 epochs would cost a pass over
+    // V² logits each time.
+    let got = obtain(&backend, src, &corpus, None, &tick)?;
+    progress.finish();
+    if let Some(note) = &got.note {
+        eprintln!("{note}");
+    }
+    let w = &got.weights;
+    let view = LargeView::new(
+        &RowMajor {
+            vocab_len: v,
+            d_model: w.d_model,
+            w_e: &w.w_e,
+            w_u: &w.w_u,
+        },
+        &corpus.pairs,
+        split.as_ref().map(|s| &s.held),
+        Some(got.training.job.config.seed),
+    )?;
+    Ok(Large {
+        view,
+        vocab: got.weights.vocab,
+        what: got.what,
+    })
+}
+
+/// [`analyse_holding_out`] on the corpus `whole`.
+fn analyse_corpus(
+    choice: Choice,
+    src: &ModelSource,
+    whole: Corpus,
+    val_fraction: Option<f64>,
+    full: bool,
+    seeds: usize,
+) -> Result<Analysis> {
+    if whole.vocab.len() > large::DENSE_MAX {
+        bail!(
+            "{}: {} tokens; the whole analysis takes at most {} (zl interpret shows the large-vocabulary view)",
+            whole.source,
+            whole.vocab.len(),
+            large::DENSE_MAX
+        );
+    }
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
     let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
     let backend = Backend::open(choice)?;

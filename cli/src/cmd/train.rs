@@ -16,6 +16,7 @@ use crate::{
     analysis::{
         self,
         heldout::{self, Split},
+        large,
     },
     args::TrainArgs,
     backend::{Backend, Choice, Job, Trained},
@@ -115,9 +116,17 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             .with_context(|| format!("--save {}", path.display()))?;
         eprintln!("zl train: saved the weights to {}", path.display());
     }
-    let cmp = analysis::compare(&run.weights, &corpus)?;
+    // Above the dense analysis' size, the large-V view's comparison (rows streamed).
+    let (dense, view);
+    let cmp = if corpus.vocab.len() > large::DENSE_MAX {
+        view = large::comparison(&run.weights, &corpus)?;
+        render::text::TrainComparison::Large(&view)
+    } else {
+        dense = analysis::compare(&run.weights, &corpus)?;
+        render::text::TrainComparison::Dense(&dense)
+    };
     if a.json {
-        let out = render::json::train(&name, &corpus, &run, &cmp, held.as_ref());
+        let out = render::json::train(&name, &corpus, &run, cmp, held.as_ref());
         println!("{out}");
     } else {
         print!(
@@ -126,7 +135,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
                 backend: &name,
                 corpus: &corpus,
                 run: &run,
-                cmp: &cmp,
+                cmp,
                 // With --val-fraction, the held-out lines come before the checksum line.
                 checksum: a.checksum && held.is_none(),
             })

@@ -13,8 +13,7 @@ use crate::{
         sweep::Sweep,
         verdict::Verdict,
         width::{GivenUp, MinimumWidth},
-        Agreement, Analysis, Comparison, Control, Evidence, EvidenceRow, SeedSummary, Training,
-        TOP,
+        Agreement, Analysis, Control, Evidence, EvidenceRow, SeedSummary, Training, TOP,
     },
     backend::Trained,
     data::corpus::Corpus,
@@ -38,9 +37,10 @@ pub fn train(
     backend: &str,
     corpus: &Corpus,
     run: &Trained,
-    cmp: &Comparison,
+    cmp: super::text::TrainComparison,
     held: Option<&HeldOut>,
 ) -> Value {
+    let d = cmp.decomposition();
     let (w, cfg) = (&run.weights, &run.job.config);
     let mut out = json!({
         "backend": backend,
@@ -54,12 +54,12 @@ pub fn train(
         "d_model": w.d_model,
         "vocab": (0..w.vocab.len()).map(|i| String::from_utf8_lossy(w.vocab.bytes(i)).into_owned()).collect::<Vec<_>>(),
         "uniform_loss": (w.vocab.len() as f64).ln(),
-        "bigram_entropy": cmp.decomposition.bigram_entropy,
+        "bigram_entropy": d.bigram_entropy,
         "initial_loss": run.losses[0] as f64,
         "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
         "final_loss": run.final_loss as f64,
-        "model_loss": cmp.decomposition.model_loss,
-        "kl_weighted": cmp.decomposition.kl_weighted,
+        "model_loss": d.model_loss,
+        "kl_weighted": d.kl_weighted,
         "W_E": rows(&w.w_e, w.d_model),
         "W_U": rows(&w.w_u, w.vocab.len()),
         "train_seconds": run.seconds,
@@ -515,7 +515,7 @@ pub fn interpret(an: &Analysis) -> Value {
 
 /// `zl eval --json`.
 pub fn eval(e: &super::text::EvalView) -> Value {
-    let d = &e.cmp.decomposition;
+    let d = e.decomposition;
     json!({
         "load": e.load.display().to_string(),
         "corpus": e.corpus.source.to_string(),

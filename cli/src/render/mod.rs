@@ -8,6 +8,7 @@ pub mod heatmap;
 pub mod heatmap_figure;
 pub mod html;
 pub mod json;
+pub mod large;
 pub mod mechanism;
 pub mod page;
 pub mod plot;

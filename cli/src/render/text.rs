@@ -762,8 +762,25 @@ pub struct TrainView<'a> {
     pub backend: &'a str,
     pub corpus: &'a Corpus,
     pub run: &'a Trained,
-    pub cmp: &'a Comparison,
+    pub cmp: TrainComparison<'a>,
     pub checksum: bool,
+}
+
+/// The comparison `zl train` prints: the whole table, or above 256 tokens the large-V view's
+/// most followed rows.
+#[derive(Clone, Copy)]
+pub enum TrainComparison<'a> {
+    Dense(&'a Comparison),
+    Large(&'a crate::analysis::large::LargeView),
+}
+
+impl TrainComparison<'_> {
+    pub fn decomposition(&self) -> &zl_core::interpret::Decomposition {
+        match self {
+            TrainComparison::Dense(c) => &c.decomposition,
+            TrainComparison::Large(l) => &l.decomposition,
+        }
+    }
 }
 
 /// `zl train`'s header, printed before training starts: the run's settings, the corpus, the
@@ -836,8 +853,17 @@ pub fn train_tail(t: &TrainView) -> String {
             run.seconds * 1e6 / cfg.epochs as f64
         )?;
         writeln!(w)?;
-        comparison_table(w, cmp, 4)?;
-        let (agree, followed) = (cmp.agreement.agree, cmp.agreement.followed);
+        let a = match cmp {
+            TrainComparison::Dense(c) => {
+                comparison_table(w, c, 4)?;
+                c.agreement
+            }
+            TrainComparison::Large(l) => {
+                write!(w, "{}", super::large::train_table(l, &run.weights.vocab))?;
+                l.agreement
+            }
+        };
+        let (agree, followed) = (a.agree, a.followed);
         writeln!(w)?;
         writeln!(w, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters")?;
         writeln!(
@@ -845,7 +871,7 @@ pub fn train_tail(t: &TrainView) -> String {
             "mean cross-entropy (model):            {:.6} nats",
             run.final_loss
         )?;
-        let d = &cmp.decomposition;
+        let d = cmp.decomposition();
         writeln!(
             w,
             "bigram entropy floor H(next|current):  {:.6} nats",
@@ -1206,12 +1232,12 @@ pub struct EvalView<'a> {
     pub scored: u64,
     pub skipped: &'a crate::data::corpus::Skipped,
     /// The model on the scored positions (their counts in the model's ids).
-    pub cmp: &'a Comparison,
+    pub decomposition: &'a zl_core::interpret::Decomposition,
 }
 
 /// `zl eval`'s report.
 pub fn eval(e: &EvalView) -> String {
-    let d = &e.cmp.decomposition;
+    let d = e.decomposition;
     let total = e.corpus.predictions();
     string(|w| {
         writeln!(w,

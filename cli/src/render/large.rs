@@ -1,0 +1,442 @@
+//! The large-V view in words: `zl interpret`'s summary and `zl train`'s table where the
+//! vocabulary is above the dense analysis' ([`crate::analysis::large`]), and their JSON. The
+//! held-out loss comes first where the view's rule says it leads; tables show the most
+//! frequent rows, and the JSON every row.
+
+use std::fmt::{self, Write};
+
+use serde_json::{json, Value};
+
+use super::{heatmap, text::evidence_label, verdict};
+use crate::analysis::{
+    self,
+    large::{Beside, HeldOut, LargeView, Next, NotRun, Row},
+    Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
+};
+use crate::data::vocab::Vocab;
+
+/// Rows of the per-token table on one screen, and with `--full`.
+pub const ROWS_SUMMARY: usize = 12;
+pub const ROWS_FULL: usize = 100;
+
+fn string(write: impl FnOnce(&mut String) -> fmt::Result) -> String {
+    let mut s = String::new();
+    write(&mut s).expect("writing into a String cannot fail");
+    s
+}
+
+/// A loss that may be infinite.
+fn nats(x: f64) -> String {
+    if x.is_finite() {
+        format!("{x:.4}")
+    } else {
+        "inf".into()
+    }
+}
+
+fn small(x: f64) -> String {
+    if x != 0.0 && x.abs() < 0.01 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn told(t: Told) -> &'static str {
+    match t {
+        Told::Fails => "fails",
+        Told::NotToldApart => "not told apart",
+        Told::DoesBetter => "does better",
+    }
+}
+
+fn not_run(n: NotRun, v: usize) -> String {
+    match n {
+        NotRun::Retraining => format!(
+            "models trained beside this one (the shuffled control, the gap against the epoch, a wider model, the minimum width, the seed replicas): each is an exact training run at V = {v}"
+        ),
+        NotRun::PairsOfRows => format!(
+            "the weights' successor classes and embedding patching: they compare every pair of rows, {v}² of them"
+        ),
+        NotRun::Ablation => format!(
+            "the ablation: it reruns the text once per token, {v} times"
+        ),
+    }
+}
+
+/// The held-out loss, or why it is not here.
+fn held_out(w: &mut impl Write, view: &LargeView) -> fmt::Result {
+    match &view.held_out {
+        Some(h) => held_out_lines(w, h),
+        None => writeln!(
+            w,
+            "   no held-out part: give --val-fraction F to measure the loss on text the model never saw"
+        ),
+    }
+}
+
+fn held_out_lines(w: &mut impl Write, h: &HeldOut) -> fmt::Result {
+    writeln!(
+        w,
+        "   held-out loss: {} nats a token on {} predictions ({} of them, {} distinct pairs, never occur in training)",
+        nats(h.model_loss),
+        h.predictions,
+        h.unseen_predictions,
+        h.unseen_pairs
+    )?;
+    let tables: Vec<String> = h
+        .table_losses
+        .iter()
+        .map(|&(a, l)| format!("α = {a}: {}", nats(l)))
+        .collect();
+    writeln!(
+        w,
+        "   the training part's count table, add-α: {}",
+        tables.join(", ")
+    )?;
+    let (alpha, best) = h.best_table;
+    let (how, than) = match h.model_beats_tables {
+        true => ("better", "below"),
+        false => ("worse", "above"),
+    };
+    writeln!(
+        w,
+        "   on text it never saw the model does {how} than the best smoothed table: {} nats, {than} α = {alpha}'s {}",
+        nats(h.model_loss),
+        nats(best)
+    )
+}
+
+fn leads_line(w: &mut impl Write, view: &LargeView) -> fmt::Result {
+    let l = view.leads;
+    let (lead, cmp) = match l.held_out_leads {
+        true => ("the held-out loss leads", "≥"),
+        false => ("the in-sample numbers lead", "<"),
+    };
+    writeln!(
+        w,
+        "   {lead}: the in-sample floor is about {} nats optimistic ((pairs − rows followed)/2N, Miller–Madow), {cmp} {} nats",
+        small(l.floor_optimism),
+        l.threshold
+    )
+}
+
+fn in_sample(w: &mut impl Write, view: &LargeView) -> fmt::Result {
+    let d = view.decomposition;
+    let gap_site = match &view.beside {
+        Some(b) => format!("; {}", verdict::gap_site(&b.verdict)),
+        None => String::new(),
+    };
+    writeln!(
+        w,
+        "   in sample: loss {} = floor H(next|current) {} + gap {} nats (uniform ln V {}, unigram {}{})",
+        nats(d.model_loss),
+        nats(d.bigram_entropy),
+        small(d.kl_weighted),
+        nats(d.uniform_loss),
+        nats(d.unigram_entropy),
+        match view.closed {
+            Some(c) => format!("; {:.2}% of uniform − floor closed", 100.0 * c),
+            None => String::new(),
+        }
+    )?;
+    writeln!(
+        w,
+        "   gap split: leak onto unseen pairs {}, misfit on seen pairs {}{}",
+        small(view.gap_leak),
+        small(view.gap_seen_misfit),
+        gap_site
+    )
+}
+
+fn label(vocab: &Vocab, t: usize) -> String {
+    vocab.label(t).to_string()
+}
+
+fn nexts(vocab: &Vocab, n: &[Next], by_p: bool) -> String {
+    n.iter()
+        .map(|x| {
+            let v = if by_p { x.p } else { x.q };
+            let v = if v == 0.0 || v >= 5e-4 {
+                format!("{v:.3}")
+            } else {
+                format!("{v:.1e}")
+            };
+            format!("{} {v}", label(vocab, x.token))
+        })
+        .collect::<Vec<_>>()
+        .join("  ")
+}
+
+/// The per-token table of the most followed rows.
+fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &Vocab, max: usize) -> fmt::Result {
+    let shown: Vec<&Row> = view
+        .frequent
+        .iter()
+        .take(max)
+        .map(|&i| &view.rows[i])
+        .filter(|r| r.facts.token.count > 0.0)
+        .collect();
+    writeln!(
+        w,
+        "   the {} most followed of {} tokens (--json has every row): n, KL(P‖Q) nats, the data's top next (P), the model's top next (Q)",
+        shown.len(),
+        view.vocab_len
+    )?;
+    for r in shown {
+        writeln!(
+            w,
+            "   {:>8} {:>8.0} {:>9}   data: {:<34} model: {}",
+            label(vocab, r.token),
+            r.facts.token.count,
+            small(r.facts.token.kl),
+            nexts(vocab, &r.data_top, true),
+            nexts(vocab, &r.model_top, false)
+        )?;
+    }
+    Ok(())
+}
+
+fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
+    let (a, b) = view.untrained_seeds;
+    writeln!(
+        w,
+        "   the evidence beside the untrained control (init_torch, seeds {a} to {b}); the shuffled control needs training at this V and is not run"
+    )?;
+    writeln!(
+        w,
+        "   {:<62} {:>12} {:>12}  control",
+        "", "model", "untrained"
+    )?;
+    for r in &view.controls {
+        let cell = |x: f64| {
+            if r.count {
+                format!("{x:.0}")
+            } else {
+                small(x)
+            }
+        };
+        writeln!(
+            w,
+            "   {:<62} {:>12} {:>12}  {}",
+            evidence_label(r.kind),
+            cell(r.model),
+            cell(r.control),
+            told(r.told)
+        )?;
+    }
+    writeln!(
+        w,
+        "   (it fails a number when all its seeds do worse by a margin: a gap or spread {GAP_FAIL_FACTOR}× the model's; a count or ratio beyond their best by their spread and at least {COUNT_MARGIN} rows or {RATIO_MARGIN})"
+    )
+}
+
+fn spectrum(w: &mut impl Write, view: &Beside, d_model: usize) -> fmt::Result {
+    let s = &view.centred_spectrum;
+    let top: Vec<String> = s
+        .singular_values
+        .iter()
+        .take(6)
+        .map(|x| format!("{x:.3}"))
+        .collect();
+    writeln!(
+        w,
+        "   W_E·W_U has rank {} (of d_model {}; threshold {:.2e}); its row-centred table rank {}, σ = {} … (exact, from the d×d core of W_E's and W_U's QR)",
+        view.spectrum.rank,
+        d_model,
+        view.spectrum.threshold,
+        s.rank,
+        top.join(", ")
+    )?;
+    let t = &view.truncations;
+    let losses: Vec<String> = t
+        .losses
+        .iter()
+        .map(|&(k, l)| format!("k={k}: {}", nats(l)))
+        .collect();
+    writeln!(
+        w,
+        "   rank-k truncations of the row-centred table cost V³·d over every rank and row; sampled: the {} most followed rows ({:.0} predictions): {}",
+        t.rows,
+        t.predictions,
+        losses.join(", ")
+    )
+}
+
+/// `zl interpret`'s text at large V.
+pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> String {
+    string(|w| {
+        writeln!(
+            w,
+            "zl interpret: {} tokens, d_model {} (above {} tokens: rows streamed one at a time, top lists for the tables)",
+            view.vocab_len,
+            view.d_model,
+            analysis::large::DENSE_MAX
+        )?;
+        if let Some(b) = &view.beside {
+            writeln!(w, "\n{}", verdict::capital(&verdict::summary(&b.verdict)))?;
+        }
+        leads_line(w, view)?;
+        if view.leads.held_out_leads {
+            held_out(w, view)?;
+            in_sample(w, view)?;
+        } else {
+            in_sample(w, view)?;
+            held_out(w, view)?;
+        }
+        if let Some(b) = &view.beside {
+            for r in verdict::regimes(&b.verdict, view.vocab_len) {
+                writeln!(
+                    w,
+                    "   {} {}: {}",
+                    if r.holds { "✓" } else { "✗" },
+                    verdict::name(r.regime),
+                    r.why
+                )?;
+            }
+        }
+        let a = view.agreement;
+        writeln!(
+            w,
+            "   top-1 is a most frequent next token in {} of {} rows followed; margins positive in {} of {}",
+            a.agree, a.followed, view.margin.positive, view.margin.rows
+        )?;
+        let shown = if full {
+            &view.shown
+        } else {
+            &view.shown_summary
+        };
+        writeln!(w)?;
+        write!(w, "{}", heatmaps(shown, vocab, view.vocab_len, colour))?;
+        writeln!(w)?;
+        rows_table(w, view, vocab, if full { ROWS_FULL } else { ROWS_SUMMARY })?;
+        if let Some(b) = &view.beside {
+            writeln!(w)?;
+            controls(w, b)?;
+            writeln!(w)?;
+            spectrum(w, b, view.d_model)?;
+            writeln!(w, "   not run at this size:")?;
+            for &n in &b.not_run {
+                writeln!(w, "   - {}", not_run(n, view.vocab_len))?;
+            }
+        }
+        Ok(())
+    })
+}
+
+/// The heatmaps of the shown tokens, through the dense heatmap with the shown cells re-indexed;
+/// a heatmap has one character a cell, so a vocabulary of longer tokens gets a line instead.
+fn heatmaps(s: &analysis::large::Shown, vocab: &Vocab, v: usize, colour: bool) -> String {
+    let k = s.ids.len();
+    let Some(sub) = s
+        .ids
+        .iter()
+        .map(|&i| vocab.char(i))
+        .collect::<Option<Vec<char>>>()
+    else {
+        return format!(
+            "   (no heatmap: its cells are one character wide and these tokens are longer; the table below lists the {k} most frequent)\n"
+        );
+    };
+    let shown = analysis::Shown {
+        ids: (0..k).collect(),
+        hidden: v - k,
+        max_count: 1.0,
+    };
+    heatmap::side_by_side(
+        &s.p,
+        &s.q,
+        &shown,
+        &sub,
+        ("data P(next|cur)", "model Q = softmax(W_E·W_U)"),
+        colour,
+    )
+}
+
+/// `zl train`'s comparison at large V: the most followed rows.
+pub fn train_table(view: &LargeView, vocab: &Vocab) -> String {
+    string(|w| rows_table(w, view, vocab, ROWS_SUMMARY))
+}
+
+/// The large view as JSON: every number of the view, every row, and the tokens' labels.
+pub fn json(view: &LargeView, vocab: &Vocab) -> Value {
+    json!({
+        "vocab": (0..vocab.len())
+            .map(|i| String::from_utf8_lossy(vocab.bytes(i)).into_owned())
+            .collect::<Vec<_>>(),
+        "view": view,
+        "summary": view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
+    })
+}
+
+/// `zl report`'s page at large V: the text view, whole, in one self-contained HTML file.
+pub fn html(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> String {
+    let title = match &view.beside {
+        Some(b) => verdict::capital(&verdict::summary(&b.verdict)),
+        None => "zl report".into(),
+    };
+    format!(
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
+         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
+         <style>body{{font-family:sans-serif;margin:2em}}pre{{font-size:13px;line-height:1.25}}</style></head>\
+         <body><h1>{}</h1><p>{}</p><pre>{}</pre></body></html>\n",
+        super::escape(&title),
+        super::escape(&title),
+        super::escape(what),
+        super::escape(&interpret(view, vocab, false, full))
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::large::{tests::pairs, untrained, RowMajor};
+
+    /// A text over `v` tokens where each token has two successors (xorshift draws).
+    fn two_successors(v: usize, n: usize) -> Vec<u32> {
+        let (mut x, mut t) = (0x9e3779b97f4a7c15u64, 0u64);
+        (0..n)
+            .map(|_| {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                t = (t * 7919 + 1 + (x & 1) * 31) % v as u64;
+                t as u32
+            })
+            .collect()
+    }
+
+    /// The held-out section comes first exactly where the rule says it leads: on a short text
+    /// of the source and not on a long one.
+    #[test]
+    fn the_held_out_loss_leads_where_the_rule_says_and_only_there() {
+        let v = 1_000;
+        let chars: Vec<char> = (0..v as u32)
+            .map(|i| char::from_u32(0x4e00 + i).unwrap())
+            .collect();
+        let vocab = Vocab::chars(&chars);
+        let (w_e, w_u) = untrained(0, v, 4);
+        let w = RowMajor {
+            vocab_len: v,
+            d_model: 4,
+            w_e: &w_e,
+            w_u: &w_u,
+        };
+        for (n, leads) in [(4_000, true), (400_000, false)] {
+            let tokens = two_successors(v, n);
+            let cut = n - n / 10;
+            let train = pairs(v, &tokens[..cut]);
+            let held = pairs(v, &tokens[cut - 1..]);
+            let view = LargeView::new(&w, &train, Some(&held), Some(0)).unwrap();
+            assert_eq!(view.leads.held_out_leads, leads, "{n} tokens");
+            let text = interpret(&view, &vocab, false, false);
+            let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));
+            assert_eq!(at("held-out loss:") < at("in sample:"), leads, "{text}");
+            // The summary's table: the most followed rows, at most ROWS_SUMMARY of them.
+            let first = view.frequent[0];
+            assert!(text.contains(&vocab.label(first).to_string()), "{text}");
+            let json = json(&view, &vocab);
+            assert_eq!(json["view"]["rows"].as_array().unwrap().len(), v);
+        }
+    }
+}
