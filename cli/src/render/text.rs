@@ -797,9 +797,10 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
         )?;
         write!(
             w,
-            "corpus: {}, {} characters, {} next-token predictions",
+            "corpus: {}, {} {}s, {} next-token predictions",
             corpus.source,
             corpus.chars,
+            corpus.vocab.unit(),
             corpus.predictions()
         )?;
         match corpus.count_seconds {
@@ -1240,15 +1241,18 @@ pub fn eval(e: &EvalView) -> String {
     let d = e.decomposition;
     let total = e.corpus.predictions();
     string(|w| {
-        writeln!(w,
-        "zl eval: {} ({} characters, d_model {}) on {} ({} characters, {} next-token predictions)",
-        e.load.display(),
-        e.weights.vocab.len(),
-        e.weights.d_model,
-        e.corpus.source,
-        e.corpus.vocab.len(),
-        total
-    )?;
+        writeln!(
+            w,
+            "zl eval: {} ({} {}s, d_model {}) on {} ({} {}s, {} next-token predictions)",
+            e.load.display(),
+            e.weights.vocab.len(),
+            e.weights.vocab.unit(),
+            e.weights.d_model,
+            e.corpus.source,
+            e.corpus.vocab.len(),
+            e.corpus.vocab.unit(),
+            total
+        )?;
         writeln!(w,
         "scored {} of {} positions; skipped {} whose current or next character is not in the model's vocabulary",
         e.scored, total, e.skipped.pairs
