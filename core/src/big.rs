@@ -30,7 +30,6 @@ use crate::{
     csr::Csr,
     math,
     model::ShapeError,
-    rng::TorchGenerator,
     train::Diverged,
 };
 
@@ -147,18 +146,7 @@ impl<'a> Scratch<'a> {
     }
 }
 
-/// `W_E = randn(v, d) / sqrt(d)`, then `W_U = randn(d, v) / sqrt(d)` after
-/// `torch.manual_seed(seed)`, into row-major slices (`w_e.len() / d` tokens): the notebook's
-/// initialisation, as [`crate::Model::init_torch`] places it.
-pub fn init_torch(seed: u64, d_model: usize, w_e: &mut [f32], w_u: &mut [f32]) {
-    // `tensor / np.sqrt(d)`: PyTorch casts the double scalar to float, then divides in float.
-    let scale = libm::sqrt(d_model as f64) as f32;
-    let mut g = TorchGenerator::new(seed);
-    for w in [w_e, w_u] {
-        g.randn(w);
-        w.iter_mut().for_each(|x| *x /= scale);
-    }
-}
+pub use crate::rng::init_torch;
 
 /// Row `i`'s logits `L_ij = 0 + Σ_k W_E[i,k]·W_U[k,j]` into `out` (v floats), from `W_E`'s
 /// row `i` and `W_U` (d×v).
@@ -402,7 +390,7 @@ pub fn write_checksum_line(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{corpus::Vocab, Bigrams, Model, Trainer, SEED_TEXT};
+    use crate::{corpus::Vocab, rng::TorchGenerator, Bigrams, Model, Trainer, SEED_TEXT};
     use alloc::{string::String, vec, vec::Vec};
     use proptest::prelude::*;
 

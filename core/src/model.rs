@@ -68,13 +68,13 @@ impl<const V: usize, const D: usize> Model<V, D> {
     pub fn init_torch(seed: u64, vocab_len: usize, d_model: usize) -> Result<Self, ShapeError> {
         let mut m = Self::zeros(vocab_len, d_model)?;
         let (v, d) = (vocab_len, d_model);
-        // Drawn row-major, as torch fills them (crate::big::init_torch), then placed.
+        // Drawn row-major, as torch fills them (crate::rng::init_torch), then placed.
         let (mut e, mut u) = (SMatrix::<f32, V, D>::zeros(), SMatrix::<f32, D, V>::zeros());
         let (e, u) = (
             &mut e.as_mut_slice()[..v * d],
             &mut u.as_mut_slice()[..d * v],
         );
-        crate::big::init_torch(seed, d, e, u);
+        crate::rng::init_torch(seed, d, e, u);
         for i in 0..v {
             for k in 0..d {
                 m.w_e[(i, k)] = e[i * d + k];

@@ -134,6 +134,20 @@ fn normal_fill_16(d: &mut [f32]) {
     }
 }
 
+/// `W_E = randn(v, d) / sqrt(d)`, then `W_U = randn(d, v) / sqrt(d)` after
+/// `torch.manual_seed(seed)`, into row-major slices (`w_e.len() / d` tokens): the notebook's
+/// initialisation, as [`crate::Model::init_torch`] places it
+/// (and [`crate::big`] trains it).
+pub fn init_torch(seed: u64, d_model: usize, w_e: &mut [f32], w_u: &mut [f32]) {
+    // `tensor / np.sqrt(d)`: PyTorch casts the double scalar to float, then divides in float.
+    let scale = libm::sqrt(d_model as f64) as f32;
+    let mut g = TorchGenerator::new(seed);
+    for w in [w_e, w_u] {
+        g.randn(w);
+        w.iter_mut().for_each(|x| *x /= scale);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
