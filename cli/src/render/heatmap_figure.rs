@@ -12,11 +12,12 @@ use plotters::{
 
 use super::{
     escape,
-    heatmap::glyph,
     plot::{style, DESC, TICK},
-    text::py_repr,
 };
-use crate::analysis::{Analysis, Shown};
+use crate::{
+    analysis::{Analysis, Shown},
+    data::vocab::Vocab,
+};
 
 /// One thing drawn, in the figure's pixels.
 pub(crate) enum Mark {
@@ -63,6 +64,15 @@ const TOP: i32 = 60;
 const LEFT: i32 = 80;
 const BOTTOM: i32 = 84;
 const BAR: i32 = 100;
+/// Pixels under the grid that an upright token label may take (the axis title is below them).
+const LABEL_UNDER: i32 = 36;
+
+/// The font size, at most 22 px and at least 6, at which `n` columns of text fit in `px`
+/// pixels (a character about 0.6 em wide).
+fn fit(px: i32, n: u32) -> u32 {
+    (px.max(0) as u32 * 10 / (6 * n.max(1))).clamp(6, 22)
+}
+
 /// The figures' widths: the counts alone in a narrow figure, P and Q in a wide one.
 const NARROW: i32 = 960;
 const WIDE: i32 = 1500;
@@ -171,7 +181,7 @@ fn heatmap(
     m: &mut Vec<Mark>,
     area: Area,
     t: &[Vec<f64>],
-    vocab: &[char],
+    vocab: &Vocab,
     ids: &[usize],
     title: &str,
     vmax: f64,
@@ -215,20 +225,29 @@ fn heatmap(
                 }
             }
         }
-        let g = glyph(vocab[ti]).to_string();
-        // Row labels left of the grid, column labels under it.
+        // Row labels left of the grid, column labels under it: each token as
+        // `Vocab::glyph` shows it. A label longer than one character (a tokenizer's token)
+        // is made smaller to fit the margin, and under the grid it reads upwards.
+        let g = vocab.glyph(ti);
+        let n = super::width(&g).max(1) as u32;
         m.push(text(
             g.clone(),
             (x0 - 8, y0 + i * cell + cell / 2),
-            label,
+            label.min(fit(LEFT - 12, n)),
             (HPos::Right, VPos::Center),
         ));
-        m.push(text(
-            g,
-            (x0 + i * cell + cell / 2, y0 + v * cell + 6),
-            label,
-            (HPos::Center, VPos::Top),
-        ));
+        let under = (x0 + i * cell + cell / 2, y0 + v * cell + 6);
+        m.push(match n {
+            1 | 2 => text(g, under, label, (HPos::Center, VPos::Top)),
+            _ => Mark::Text {
+                text: g,
+                at: under,
+                size: label.min(fit(LABEL_UNDER, n)),
+                anchor: (HPos::Right, VPos::Center),
+                ink: BLACK,
+                vertical: true,
+            },
+        });
     }
     m.push(Mark::Frame {
         from: (x0, y0),
@@ -453,8 +472,8 @@ fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
     format!(
         // Short: a 256-character report has 10,800 cells, each with its title.
         "{}→{} count {}, P {}, Q {}",
-        py_repr(c.vocab[i]),
-        py_repr(c.vocab[j]),
+        c.vocab.label(i),
+        c.vocab.label(j),
         c.counts[i][j],
         sig4(c.p[i][j]),
         sig4(c.q[i][j])

@@ -6,12 +6,12 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{escape as esc, heatmap::glyph, plot::Figure, verdict};
-use crate::analysis::Analysis;
+use super::{escape as esc, plot::Figure, verdict};
+use crate::{analysis::Analysis, data::vocab::Vocab};
 
-/// A character as a table cell: its visible stand-in, in code style.
-pub(super) fn ch(c: char) -> String {
-    format!("<code>{}</code>", esc(&glyph(c).to_string()))
+/// Token `i` as a table cell: its visible stand-in ([`Vocab::glyph`]), in code style.
+pub(super) fn ch(vocab: &Vocab, i: usize) -> String {
+    format!("<code>{}</code>", esc(&vocab.glyph(i)))
 }
 
 const STYLE: &str = r#"
@@ -125,12 +125,14 @@ fn problem(s: &mut String, an: &Analysis) -> Result<()> {
     let v = an.cmp.vocab.len();
     let n = an.predictions;
     h2(s, "problem", "The problem");
+    let unit = an.cmp.vocab.unit();
+    let vocab = &an.cmp.vocab;
     let _ = writeln!(
         s,
-        "<p>A transformer with no layers is trained to predict the next character of this text \
-         ({} characters, {} next-character predictions):</p><blockquote>{}</blockquote>\
-         <p>Its vocabulary is the {v} distinct characters, numbered {order} \
-         (␣ is the space):</p><p class=vocab>{}</p>\
+        "<p>A transformer with no layers is trained to predict the next {unit} of this text \
+         ({} {unit}s, {} next-{unit} predictions):</p><blockquote>{}</blockquote>\
+         <p>Its vocabulary is the {v} distinct {what}, numbered {order} \
+         ({key}):</p><p class=vocab>{}</p>\
          <p>The model embeds the current token and unembeds it straight into logits for the next \
          one: <span class=eq>logits = W_E[token] · W_U</span>, with W_E of shape {v}×{dm} and \
          W_U {dm}×{v}. There is no attention and no MLP: nothing mixes positions, so its logits \
@@ -142,24 +144,34 @@ fn problem(s: &mut String, an: &Analysis) -> Result<()> {
         if an.ablation_not_run.is_some() {
             "<i>(not at hand: this model was trained from the text's bigram counts alone)</i>"
                 .to_string()
-        } else if an.text.chars().count() < an.corpus_chars {
+        } else if an.text_tokens < an.corpus_chars {
             format!(
-                "{} … <i>(the first {} characters)</i>",
+                "{} … <i>(the first {} {unit}s)</i>",
                 esc(&an.text),
-                an.text.chars().count()
+                an.text_tokens
             )
         } else {
             esc(&an.text)
         },
-        an.cmp
-            .vocab
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| format!("<code>{}:{i}</code>", esc(&glyph(c).to_string())))
+        (0..v)
+            .map(|i| match vocab.tokenizer() {
+                Some(_) => format!("<code>{}:{i}</code>", esc(&vocab.label(i).to_string())),
+                None => format!("<code>{}:{i}</code>", esc(&vocab.glyph(i))),
+            })
             .collect::<Vec<_>>()
             .join(" "),
         dm = an.cmp.d_model,
-        order = if an.cmp.vocab[..] == zl_core::SEED_VOCAB[..] {
+        what = match vocab.tokenizer() {
+            Some(_) => "tokens of its tokenizer",
+            None => "characters",
+        },
+        key = match vocab.tokenizer() {
+            Some(_) => "each as Python's repr of its text, bytes that are not UTF-8 as \\xNN",
+            None => "␣ is the space",
+        },
+        order = if vocab.tokenizer().is_some() {
+            "by the tokenizer's ids"
+        } else if vocab.as_chars().as_deref() == Some(&zl_core::SEED_VOCAB[..]) {
             "in the notebook's order"
         } else {
             "in code-point order, as sorted(set(text))"
@@ -382,14 +394,14 @@ fn tokens(s: &mut String, an: &Analysis) -> Result<()> {
         let list = |tops: &[usize], t: &[Vec<f64>]| -> String {
             tops.iter()
                 .take(crate::analysis::TOP)
-                .map(|&j| format!("{} {:.3}", ch(an.cmp.vocab[j]), t[i][j]))
+                .map(|&j| format!("{} {:.3}", ch(&an.cmp.vocab, j), t[i][j]))
                 .collect::<Vec<_>>()
                 .join(" &nbsp; ")
         };
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td>{}</td><td class=num>{:.2e}</td><td class=num>{:.2e}</td><td class=l>{}</td><td class=l>{}</td><td>{}</td></tr>",
-            ch(an.cmp.vocab[i]),
+            ch(&an.cmp.vocab, i),
             r.count,
             r.kl,
             an.cmp.gap_rows[i].unseen_mass,
@@ -501,7 +513,7 @@ fn sanity(s: &mut String, an: &Analysis) {
                 let _ = write!(
                     s,
                     "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-                    ch(an.cmp.vocab[i]),
+                    ch(&an.cmp.vocab, i),
                     a.positions_with,
                     a.changed_with,
                     a.positions_with,
