@@ -248,3 +248,60 @@ fn double_width_characters_keep_heatmaps_and_tables_aligned() {
     );
     assert!(square(&table), "{}", table.join("\n"));
 }
+
+/// Above 256 tokens, `--plot` writes the heatmap figure of the most frequent tokens the large
+/// view shows, and the report is a page of tables and that figure, not text in a `<pre>`.
+#[test]
+fn above_256_tokens_plot_draws_the_heatmap_and_the_report_is_html() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("wide.txt");
+    // 300 distinct CJK characters, each at least once, then a fixed pseudo-random sequence;
+    // '一' the most frequent by far.
+    let mut x = 3u32;
+    let text: String = (0..6_000u32)
+        .map(|i| {
+            x = x.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            let k = match i {
+                0..300 => i,
+                _ if i % 3 == 0 => 0,
+                _ => (x >> 16) % 300,
+            };
+            char::from_u32(0x4e00 + k).unwrap()
+        })
+        .collect();
+    std::fs::write(&path, text).unwrap();
+    let p = path.to_str().unwrap();
+    let base = ["--corpus", p, "--d-model", "4", "--epochs", "50"];
+    let plots = dir.path().join("plots");
+    let o = zl(&[&["interpret", "--plot", plots.to_str().unwrap()][..], &base].concat());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let svg = std::fs::read_to_string(plots.join("bigram_vs_model.svg")).unwrap();
+    // The shown tokens' cells (P and Q), each with its values on hover, and '一' on the axes.
+    let cells = svg.matches("<title>").count();
+    assert_eq!(cells, 2 * 60 * 60, "60 most frequent of 300, P and Q");
+    assert!(svg.contains("most frequent characters, 240 hidden"));
+    assert!(svg.contains(">一</text>"));
+    assert!(
+        std::fs::metadata(plots.join("bigram_vs_model.png"))
+            .unwrap()
+            .len()
+            > 0
+    );
+    let out = dir.path().join("r.html");
+    let o = zl(&[&["report", "--out", out.to_str().unwrap()][..], &base].concat());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let html = std::fs::read_to_string(&out).unwrap();
+    assert!(!html.contains("<pre>"), "tables, not preformatted text");
+    for id in ["gap", "regimes", "tables", "evidence", "spectrum"] {
+        assert!(html.contains(&format!("<h2 id=\"{id}\">")), "section {id}");
+    }
+    assert!(html.contains("<figure id=\"bigram_vs_model\"><svg"));
+    // The per-token table's first row is the most followed token.
+    let rows = &html[html.find("most followed of 300").unwrap()..];
+    let first = &rows[rows.find("<tr><td class=l>").unwrap()..];
+    assert!(
+        first.starts_with("<tr><td class=l><code>一</code>"),
+        "{}",
+        &first[..80]
+    );
+}

@@ -15,7 +15,7 @@ use super::{
     plot::{style, DESC, TICK},
 };
 use crate::{
-    analysis::{Analysis, Shown},
+    analysis::{large::LargeView, Analysis},
     data::vocab::Vocab,
 };
 
@@ -79,84 +79,137 @@ const WIDE: i32 = 1500;
 /// The P-and-Q figure's heading above its two heatmaps.
 const HEADING: i32 = 50;
 
-/// Whether the shown characters are too many for heatmaps side by side or in a narrow figure:
-/// the heatmaps then take a wide figure's whole width each (P above Q), so that a character
-/// label, at most as tall as a cell, stays readable where the report scales the figure to its
-/// column.
+/// Whether `n` shown tokens are too many for heatmaps side by side or in a narrow figure: the
+/// heatmaps then take a wide figure's whole width each (P above Q), so that a token label, at
+/// most as tall as a cell, stays readable where the report scales the figure to its column.
+fn wide_for(n: usize) -> bool {
+    n > 30
+}
+
+/// [`wide_for`] the analysis' shown tokens.
 pub(crate) fn wide(an: &Analysis) -> bool {
-    an.cmp.shown.ids.len() > 30
+    wide_for(an.cmp.shown.ids.len())
 }
 
 /// A heatmap figure, its size in pixels and its marks: the bigram counts alone, or the data's
 /// P beside (or above) the model's Q. The height follows the grid, so no band is left empty.
 pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
     let shown = &an.cmp.shown;
-    let v = shown.ids.len().max(1) as i32;
-    let hover = |i: usize, j: usize| cell_title(an, i, j);
-    let wide = wide(an);
-    let w = if counts && !wide { NARROW } else { WIDE };
-    let panel = if counts || wide { w } else { w / 2 };
-    let cell = ((panel - LEFT - BAR) / v).clamp(4, 48);
-    let panel_h = TOP + v * cell + BOTTOM;
-    let mut m = vec![];
-    if counts {
-        let annotate = |c: f64| {
-            if c > 0.0 {
-                format!("{c}")
-            } else {
-                String::new()
-            }
-        };
-        heatmap(
-            &mut m,
-            Area {
-                at: (0, 0),
-                width: w,
-                cell,
-            },
-            &an.cmp.counts,
+    let ids = &shown.ids;
+    let hover = |a: usize, b: usize| cell_title(an, ids[a], ids[b]);
+    let title = |t: &str| titled(t, ids.len(), shown.hidden, an.cmp.vocab.unit());
+    if !counts {
+        let (p, q) = (&an.cmp.p, &an.cmp.q);
+        return p_and_q(
+            ids,
             &an.cmp.vocab,
-            &shown.ids,
-            &titled("Bigram frequency table (for training corpus)", shown),
-            shown.max_count,
-            // Counts in the cells only where the figure is narrow: past that the cells are
-            // too many for their numbers to be read, and would double the figure's size.
-            (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
+            &title("Bigram statistics vs W_E @ W_U"),
+            &|a, b| p[ids[a]][ids[b]],
+            &|a, b| q[ids[a]][ids[b]],
             &hover,
         );
-        return ((w as u32, panel_h as u32), m);
     }
-    m.push(text(
-        titled("Bigram statistics vs W_E @ W_U", shown),
-        (w / 2, 10),
-        30,
-        (HPos::Center, VPos::Top),
-    ));
+    let wide = wide(an);
+    let w = if wide { WIDE } else { NARROW };
+    let cell = cell_size(w, ids.len());
+    let annotate = |c: f64| {
+        if c > 0.0 {
+            format!("{c}")
+        } else {
+            String::new()
+        }
+    };
+    let mut m = vec![];
+    let c = &an.cmp.counts;
+    heatmap(
+        &mut m,
+        Area {
+            at: (0, 0),
+            width: w,
+            cell,
+        },
+        &|a, b| c[ids[a]][ids[b]],
+        &an.cmp.vocab,
+        ids,
+        &title("Bigram frequency table (for training corpus)"),
+        shown.max_count,
+        // Counts in the cells only where the figure is narrow: past that the cells are
+        // too many for their numbers to be read, and would double the figure's size.
+        (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
+        &hover,
+    );
+    ((w as u32, panel_height(ids.len(), cell) as u32), m)
+}
+
+/// The large-V view's heatmap figure: the data's P beside (or above) the model's Q on the most
+/// frequent tokens it shows, each cell with its P and Q on hover.
+pub(crate) fn large_marks(view: &LargeView, vocab: &Vocab) -> ((u32, u32), Vec<Mark>) {
+    let s = &view.shown;
+    let hover = |a: usize, b: usize| {
+        format!(
+            "{}→{} P {}, Q {}",
+            vocab.label(s.ids[a]),
+            vocab.label(s.ids[b]),
+            sig4(s.p[a][b]),
+            sig4(s.q[a][b])
+        )
+    };
+    p_and_q(
+        &s.ids,
+        vocab,
+        &titled(
+            "Bigram statistics vs W_E @ W_U",
+            s.ids.len(),
+            s.hidden,
+            vocab.unit(),
+        ),
+        &|a, b| s.p[a][b],
+        &|a, b| s.q[a][b],
+        &hover,
+    )
+}
+
+/// A heatmap's cell size, in pixels, for `n` tokens in a panel `panel` pixels wide.
+fn cell_size(panel: i32, n: usize) -> i32 {
+    ((panel - LEFT - BAR) / n.max(1) as i32).clamp(4, 48)
+}
+
+/// A heatmap panel's height, in pixels: its grid of `n` cells and its margins.
+fn panel_height(n: usize, cell: i32) -> i32 {
+    TOP + n.max(1) as i32 * cell + BOTTOM
+}
+
+/// P beside (or, for many tokens, above) Q for the tokens `ids`: `p(a, b)` and `q(a, b)` are
+/// the cells of the `a`-th and `b`-th of them, and `hover(a, b)` their hover text.
+fn p_and_q(
+    ids: &[usize],
+    vocab: &Vocab,
+    title: &str,
+    p: &dyn Fn(usize, usize) -> f64,
+    q: &dyn Fn(usize, usize) -> f64,
+    hover: &dyn Fn(usize, usize) -> String,
+) -> ((u32, u32), Vec<Mark>) {
+    let wide = wide_for(ids.len());
+    let w = WIDE;
+    let panel = if wide { w } else { w / 2 };
+    let cell = cell_size(panel, ids.len());
+    let panel_h = panel_height(ids.len(), cell);
+    let mut m = vec![text(title, (w / 2, 10), 30, (HPos::Center, VPos::Top))];
     let second = if wide {
         (0, HEADING + panel_h)
     } else {
         (panel, HEADING)
     };
     for (at, table, title) in [
-        ((0, HEADING), &an.cmp.p, "Bigram statistics P(next | input)"),
-        (second, &an.cmp.q, "W_E @ W_U (post softmax) Q"),
+        ((0, HEADING), p, "Bigram statistics P(next | input)"),
+        (second, q, "W_E @ W_U (post softmax) Q"),
     ] {
         let area = Area {
             at,
             width: panel,
             cell,
         };
-        heatmap(
-            &mut m,
-            area,
-            table,
-            &an.cmp.vocab,
-            &shown.ids,
-            title,
-            1.0,
-            None,
-            &hover,
-        );
+        heatmap(&mut m, area, table, vocab, ids, title, 1.0, None, hover);
     }
     let h = second.1 + panel_h;
     ((w as u32, h as u32), m)
@@ -171,16 +224,16 @@ struct Area {
     cell: i32,
 }
 
-/// A labelled heatmap in `area`: title, the table's cells for the tokens `ids` (ascending;
-/// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
-/// to `vmax`; each cell carries `hover(i, j)` (token ids) as its title.
+/// A labelled heatmap in `area`: title, the cells `t(a, b)` of the `a`-th and `b`-th of the
+/// tokens `ids` (row ids[0] at the top), the tokens along both axes, axis titles and a colour
+/// bar from 0 to `vmax`; each cell carries `hover(a, b)` as its title.
 // Nine arguments: the output, the place, the table, its labels, the cells to draw, the title,
 // the scale, the annotation and the hover text are each a different thing every call sets.
 #[allow(clippy::too_many_arguments)]
 fn heatmap(
     m: &mut Vec<Mark>,
     area: Area,
-    t: &[Vec<f64>],
+    t: &dyn Fn(usize, usize) -> f64,
     vocab: &Vocab,
     ids: &[usize],
     title: &str,
@@ -200,14 +253,14 @@ fn heatmap(
     ));
     let label = (cell * 9 / 10).clamp(10, 22) as u32;
     for (i, &ti) in (0..).zip(ids) {
-        for (j, &tj) in (0..).zip(ids) {
-            let x = t[ti][tj];
+        for j in 0..v {
+            let x = t(i as usize, j as usize);
             let (cx, cy) = (x0 + j * cell, y0 + i * cell);
             m.push(Mark::Cell {
                 at: (cx, cy),
                 size: cell,
                 fill: blues(x / vmax),
-                title: hover(ti, tj),
+                title: hover(i as usize, j as usize),
             });
             // A count is written in its cell only where it can be read (cells of 18 px or
             // more: up to about 40 characters); a larger table shows the colours alone.
@@ -480,14 +533,10 @@ fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
     )
 }
 
-/// A heatmap's title, with the characters left out where there are too many to draw
-/// ([`Shown`]).
-fn titled(title: &str, shown: &Shown) -> String {
-    match shown.hidden {
+/// A heatmap's title, with the tokens (`unit`s) left out where there are too many to draw.
+fn titled(title: &str, shown: usize, hidden: usize, unit: &str) -> String {
+    match hidden {
         0 => title.to_string(),
-        h => format!(
-            "{title}: {} most frequent characters, {h} hidden",
-            shown.ids.len()
-        ),
+        h => format!("{title}: {shown} most frequent {unit}s, {h} hidden"),
     }
 }

@@ -16,7 +16,10 @@ use plotters::{
 };
 
 use super::heatmap_figure;
-use crate::{analysis::Analysis, data::vocab::Vocab};
+use crate::{
+    analysis::{large::LargeView, Analysis},
+    data::vocab::Vocab,
+};
 
 /// DejaVu Sans, cut to the characters figures draw (`cli/assets/make-font.sh` makes it; its
 /// licence, which allows embedding, is beside it).
@@ -217,6 +220,27 @@ pub fn all(an: &Analysis) -> Result<Vec<(String, Vec<u8>)>> {
         out.push((format!("{}.png", fig.stem()), fig.png(an)?));
     }
     Ok(out)
+}
+
+/// The large-V view's figure as `(file name, bytes)`: the heatmap of the most frequent tokens
+/// it shows, as `bigram_vs_model.svg` and `.png` (the other figures need the whole V×V
+/// analysis).
+pub fn large(view: &LargeView, vocab: &Vocab) -> Result<Vec<(String, Vec<u8>)>> {
+    let (size, marks) = heatmap_figure::large_marks(view, vocab);
+    let stem = Figure::BigramVsModel.stem();
+    Ok(vec![
+        (
+            format!("{stem}.svg"),
+            heatmap_figure::svg(size, &marks).into_bytes(),
+        ),
+        (
+            format!("{stem}.png"),
+            png_of(size, |root| {
+                root.fill(&WHITE)?;
+                heatmap_figure::draw(root, &marks)
+            })?,
+        ),
+    ])
 }
 
 pub(crate) fn style(size: u32) -> TextStyle<'static> {

@@ -480,14 +480,20 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     writeln!(w, "   ({})", margin_note(an))
 }
 
-/// The "controls fail?" cell: how each control stands against the model.
-pub fn told_words(r: &crate::analysis::EvidenceRow) -> String {
+/// How one control stands against the model, in words.
+pub fn told_word(t: crate::analysis::Told) -> &'static str {
     use crate::analysis::Told::*;
-    let one = |t| match t {
+    match t {
         Fails => "fails",
         NotToldApart => "not told apart",
         DoesBetter => "does better",
-    };
+    }
+}
+
+/// The "controls fail?" cell: how each control stands against the model.
+pub fn told_words(r: &crate::analysis::EvidenceRow) -> String {
+    use crate::analysis::Told::*;
+    let one = told_word;
     match r.told {
         [Fails, Fails] => "both".into(),
         [NotToldApart, NotToldApart] => "not told apart".into(),
