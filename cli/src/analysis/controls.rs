@@ -210,7 +210,7 @@ pub fn train(backend: &Backend, corpus: &Corpus, plan: Plan, tick: &Tick<'_>) ->
 }
 
 /// Trains `jobs` (of equal epochs) in segments of about [`SEGMENT_WORK`], ticking each.
-fn ticking(
+pub(crate) fn ticking(
     backend: &Backend,
     corpus: &Corpus,
     jobs: &[Job],
@@ -237,7 +237,7 @@ fn ticking(
 
 /// Work, in multiply-adds of an epoch times epochs, between two ticks of a run: a tenth of a
 /// second or so on one core.
-const SEGMENT_WORK: u64 = 200_000_000;
+pub(crate) const SEGMENT_WORK: u64 = 200_000_000;
 
 /// The work budget of the wider model, in multiply-adds (an epoch costs about `6·v²·d`): the
 /// seed text's d_model 30 at 10^4 epochs costs 1.6·10^9, GPL-3's (76 characters) d_model 64
