@@ -475,9 +475,9 @@ pub struct Alongside {
 }
 
 impl Alongside {
-    /// Nothing trained beside the model (settings not recorded): the untrained control alone.
-    #[cfg(test)]
-    pub(crate) fn untrained_only(seed: u64) -> Alongside {
+    /// Nothing trained beside weights whose training is not known: the untrained control alone
+    /// (from `seed`).
+    pub fn untrained_only(seed: u64) -> Alongside {
         Alongside {
             seed,
             epochs: 0,
