@@ -229,14 +229,14 @@ fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
     let (a, b) = view.untrained_seeds;
     let shuffled = match view.shuffles {
         Ok(n) => format!(
-            "and the shuffled-text control ({n} shuffle{} of the tokens, each trained like the model, measured on its text)",
+            " and the shuffled-text control ({n} shuffle{} of the tokens, each trained like the model, measured on its text)",
             if n == 1 { "" } else { "s" }
         ),
         Err(why) => format!("; the shuffled-text control is not trained: {}", not_trained(why)),
     };
     writeln!(
         w,
-        "   the evidence beside the untrained control (init_torch, seeds {a} to {b}) {shuffled}"
+        "   the evidence beside the untrained control (init_torch, seeds {a} to {b}){shuffled}"
     )?;
     writeln!(
         w,
