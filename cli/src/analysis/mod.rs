@@ -548,6 +548,7 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l);
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
+    let (gap_leak, gap_seen_misfit) = zi::gap_split(&gap_rows, b);
     let weight = |i: usize| b.row_total(i) / b.total();
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
@@ -591,8 +592,8 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
             .collect(),
         model_top: (0..v).map(|i| ranked(|j| log_q[(i, j)], v, TOP)).collect(),
         q,
-        gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
-        gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
+        gap_leak,
+        gap_seen_misfit,
         gap_rows,
         gap_by_row,
         gap_order,
