@@ -360,8 +360,13 @@ fn analyse_large(
     let progress = Progress::start("training the model", own);
     let tick = |n: u64| progress.add(n);
     // The held-out loss is measured once, at the end: every 100 epochs would cost a pass over
-    // V² logits each time. The gap curve's checkpoints are kept from the run itself.
-    let keep = large_retrain::curve_ends(src.config().epochs);
+    // V² logits each time. The gap curve's checkpoints are kept from the run itself (its last
+    // epoch is the model, measured anyway).
+    let epochs = src.config().epochs;
+    let keep: Vec<u32> = large_retrain::curve_ends(epochs)
+        .into_iter()
+        .filter(|&k| k < epochs)
+        .collect();
     let got = obtain_keeping(&backend, src, &corpus, None, &tick, &keep)?;
     progress.finish();
     if let Some(note) = &got.note {
