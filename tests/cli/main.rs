@@ -13,6 +13,7 @@ mod eval;
 mod external;
 mod hostile;
 mod interpret;
+mod large;
 mod regimes;
 mod report;
 mod run;

@@ -7,6 +7,7 @@
 pub mod controls;
 pub mod heldout;
 pub mod large;
+pub mod large_retrain;
 pub mod mechanism;
 pub mod sample;
 mod shown;

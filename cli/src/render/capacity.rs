@@ -47,7 +47,7 @@ fn budget(m: &MinimumWidth) -> String {
     }
 }
 
-fn minimum(m: &MinimumWidth) -> String {
+pub fn minimum(m: &MinimumWidth) -> String {
     if let Some(why) = m.not_measured {
         return format!(
             "Minimum width: not measured: {}.",
