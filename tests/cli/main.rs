@@ -19,5 +19,6 @@ mod report;
 mod run;
 mod sample;
 mod sweep;
+mod tokens;
 mod train;
 mod usage;
