@@ -447,8 +447,9 @@ pub struct Beside {
     /// The untrained control: its seeds, and each piece of evidence against it.
     pub untrained_seeds: (u64, u64),
     pub controls: Vec<EvidenceRow>,
-    /// The shuffled control: how many shuffles were trained, or why none.
-    pub shuffles: Result<usize, NotTrained>,
+    /// The shuffled control: how many shuffles were trained, and why none where none.
+    pub shuffles: usize,
+    pub shuffles_not_trained: Option<NotTrained>,
     /// Why the gap against the epoch was not measured, where it was not (the verdict holds it
     /// where it was).
     pub curve_not_measured: Option<NotTrained>,
@@ -643,7 +644,8 @@ fn beside(
         spectrum: ThinSvd::of(m, false).spectrum,
         truncations: truncations(&centred, counts, frequent),
         centred_spectrum: centred.spectrum,
-        shuffles: a.shuffled.map(|s| s.len()),
+        shuffles: shuffled_e.len(),
+        shuffles_not_trained: a.shuffled.err(),
         curve_not_measured: a.curve.err(),
         verdict,
         minimum,

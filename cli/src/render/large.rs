@@ -227,12 +227,15 @@ fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &Vocab, max: usize) -
 
 fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
     let (a, b) = view.untrained_seeds;
-    let shuffled = match view.shuffles {
-        Ok(n) => format!(
+    let shuffled = match (view.shuffles, view.shuffles_not_trained) {
+        (_, Some(why)) => format!(
+            "; the shuffled-text control is not trained: {}",
+            not_trained(why)
+        ),
+        (n, None) => format!(
             " and the shuffled-text control ({n} shuffle{} of the tokens, each trained like the model, measured on its text)",
             if n == 1 { "" } else { "s" }
         ),
-        Err(why) => format!("; the shuffled-text control is not trained: {}", not_trained(why)),
     };
     writeln!(
         w,
