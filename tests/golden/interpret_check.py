@@ -320,6 +320,11 @@ if replicas:
         "embedding_cosine": float(np.mean(pairs)),
         "random_cosine": math.gamma(D / 2) / (math.sqrt(math.pi) * math.gamma((D + 1) / 2)),
     }
+    # The rule of cli/src/analysis/mechanism.rs: the seen logits are set apart when the unseen
+    # spread at least 10x as much, and fixed by the data when also within 0.1 nats.
+    apart = replication["unseen_logit_spread"] >= 10.0 * replication["seen_logit_spread"]
+    replication["seen_apart"] = bool(apart)
+    replication["seen_fixed"] = bool(apart and replication["seen_logit_spread"] <= 0.1)
 
 
 def capacity_check(zl):

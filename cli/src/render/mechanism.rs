@@ -96,6 +96,7 @@ pub fn json(an: &Analysis) -> Map<String, Value> {
         "seed_replication": m.replication.as_ref().ok(),
         "seed_replication_not_run": m.replication.as_ref().err().map(not_replicated),
         "direction_match_cosine": MATCH_COSINE,
+        "seed_replication_rule": {"spread_factor": SPREAD_FACTOR, "seen_spread_nats": SEEN_SPREAD_NATS},
     });
     let Value::Object(o) = out else {
         return Map::new();

@@ -167,7 +167,7 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         ),
     )?;
     match unfair_note(&an.training) {
-        Some(note) => wrap(w, "  ", 3, &note),
+        Some(note) => writeln!(w, "   {note}"),
         None => Ok(()),
     }
 }

@@ -468,6 +468,9 @@ fn compare_weights(ours: &Value, np: &Value, what: &str) {
     let (rz, rn) = (&ours["seed_replication"], &np["seed_replication"]);
     if !rn.is_null() {
         assert_eq!(rz["seeds"], rn["seeds"], "{what}: seeds");
+        for key in ["seen_apart", "seen_fixed"] {
+            assert_eq!(rz[key], rn[key], "{what}: seed replication {key}");
+        }
         for key in [
             "seen_logit_spread",
             "unseen_logit_spread",
