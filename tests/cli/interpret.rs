@@ -78,7 +78,11 @@ fn interpret_fits_one_screen_in_a_learners_order() {
     let o = zl(&["interpret"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let s = &o.stdout;
-    assert!(s.lines().count() <= SCREEN, "{} lines:\n{s}", s.lines().count());
+    assert!(
+        s.lines().count() <= SCREEN,
+        "{} lines:\n{s}",
+        s.lines().count()
+    );
     let verdict = s.lines().position(|l| l.starts_with("verdict: ")).unwrap();
     assert!(verdict < sections_in_order(s, &SUMMARY)[0]);
     for t in FULL {
@@ -236,10 +240,21 @@ fn interpret_full_adds_the_rest_with_the_sanity_checks_in_an_appendix() {
             .count()
     };
     assert!(curve_rows(s) >= 16, "every point to 10^5 epochs");
-    assert_eq!(curve_rows(&summary), 0, "the summary lists its last points on one line");
+    assert_eq!(
+        curve_rows(&summary),
+        0,
+        "the summary lists its last points on one line"
+    );
     let ps = &v["patching_summary"];
-    let tolerance = format!("{}·n_a/N + {}%", ps["atol_per_prediction"], num(ps, "rtol") * 100.0);
-    assert!(s.contains(&tolerance) && !summary.contains(&tolerance), "{tolerance}");
+    let tolerance = format!(
+        "{}·n_a/N + {}%",
+        ps["atol_per_prediction"],
+        num(ps, "rtol") * 100.0
+    );
+    assert!(
+        s.contains(&tolerance) && !summary.contains(&tolerance),
+        "{tolerance}"
+    );
     let worst = num(&ps["finite_worst"], "abs_diff");
     assert!(s.contains(&format!("{worst:.1e}")) && !summary.contains(&format!("{worst:.1e}")));
     let median = format!("{:.3}", num(&v["class_cosines"], "others_median_abs"));
@@ -247,7 +262,10 @@ fn interpret_full_adds_the_rest_with_the_sanity_checks_in_an_appendix() {
     assert!(!summary.contains(&format!("median {median}")));
     let nearest = format!("{:.3}", num(&v["successor_nearest"][0], "js_divergence"));
     assert!(s.contains(&format!("{nearest} (cos ")), "{nearest}");
-    let below = format!("{:.2} nats below", -num(&v["seed_replication"], "unseen_logit_mean"));
+    let below = format!(
+        "{:.2} nats below",
+        -num(&v["seed_replication"], "unseen_logit_mean")
+    );
     assert!(s.contains(&below) && !summary.contains(&below), "{below}");
 }
 
@@ -808,7 +826,12 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
             .unwrap_or_else(|| panic!("no rows without a margin in:\n{text}"));
         let indent = |l: &str| l.len() - l.trim_start().len();
         let fact: String = std::iter::once(lines[at])
-            .chain(lines[at + 1..].iter().copied().take_while(|l| indent(l) > indent(lines[at]).max(10)))
+            .chain(
+                lines[at + 1..]
+                    .iter()
+                    .copied()
+                    .take_while(|l| indent(l) > indent(lines[at]).max(10)),
+            )
             .collect();
         fact.matches('\'').count() / 2
     };
@@ -915,7 +938,11 @@ fn the_weights_are_interpreted_and_each_test_fails_on_its_control() {
     assert!(seen > 0.0 && 100.0 * seen < unseen, "{r}");
     let bound = num(&v["seed_replication_rule"], "seen_spread_nats");
     assert!(seen <= bound, "{r}");
-    assert_eq!((&r["seen_apart"], &r["seen_fixed"]), (&true.into(), &true.into()), "{r}");
+    assert_eq!(
+        (&r["seen_apart"], &r["seen_fixed"]),
+        (&true.into(), &true.into()),
+        "{r}"
+    );
     assert!(num(r, "unseen_logit_mean") < -5.0, "{r}");
     assert!(
         num(r, "embedding_cosine") < 1.5 * num(r, "random_cosine"),
@@ -1230,8 +1257,16 @@ fn load_trains_its_controls_on_the_recorded_training_part() {
         assert_eq!(loaded[key], here[key], "{key}");
     }
     // The held-out numbers too, but the curve during training, which only a run here has.
-    for key in ["train_chars", "held_out_chars", "model_loss", "table_losses"] {
-        assert_eq!(loaded["held_out"][key], here["held_out"][key], "held_out {key}");
+    for key in [
+        "train_chars",
+        "held_out_chars",
+        "model_loss",
+        "table_losses",
+    ] {
+        assert_eq!(
+            loaded["held_out"][key], here["held_out"][key],
+            "held_out {key}"
+        );
     }
     assert_ne!(
         loaded["controls"], whole["controls"],

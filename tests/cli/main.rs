@@ -18,5 +18,6 @@ mod report;
 mod run;
 mod sample;
 mod sweep;
+mod tokens;
 mod train;
 mod usage;

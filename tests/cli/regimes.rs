@@ -246,8 +246,14 @@ fn gpl3_at_d_model_8_is_rank_limited() {
     let rule = &j["seed_replication_rule"];
     let bound = num(rule, "seen_spread_nats");
     assert!(num(r, "seen_logit_spread") > bound, "{r}");
-    assert!(num(r, "unseen_logit_spread") >= num(rule, "spread_factor") * num(r, "seen_logit_spread"));
-    assert_eq!((&r["seen_apart"], &r["seen_fixed"]), (&true.into(), &false.into()), "{r}");
+    assert!(
+        num(r, "unseen_logit_spread") >= num(rule, "spread_factor") * num(r, "seen_logit_spread")
+    );
+    assert_eq!(
+        (&r["seen_apart"], &r["seen_fixed"]),
+        (&true.into(), &false.into()),
+        "{r}"
+    );
     seeds_line_says(&text, ">", bound);
     assert!(!j["given_up"]["no_margin"].as_array().unwrap().is_empty());
 }

@@ -8,10 +8,7 @@ use std::{
     fmt::{self, Write},
 };
 
-use super::{
-    text::{fact, py_repr},
-    verdict,
-};
+use super::{text::fact, verdict};
 use crate::analysis::{
     width::{Capacity, GivenUp, MinimumWidth, Search},
     Analysis,
@@ -28,7 +25,7 @@ fn chars(an: &Analysis, rows: &[usize], shown: usize) -> String {
     let mut out: Vec<String> = rows
         .iter()
         .take(shown)
-        .map(|&i| py_repr(an.cmp.vocab[i]))
+        .map(|&i| an.cmp.vocab.label(i).to_string())
         .collect();
     if rows.len() > shown {
         out.push(format!("+{}", rows.len() - shown));
@@ -54,7 +51,10 @@ fn budget(m: &MinimumWidth) -> String {
 /// above), and where this model stands.
 fn minimum(m: &MinimumWidth, below: Option<bool>, d_model: usize, full: bool) -> String {
     if let Some(why) = m.not_measured {
-        return format!("minimum width: not measured: {}", verdict::not_retrained(why));
+        return format!(
+            "minimum width: not measured: {}",
+            verdict::not_retrained(why)
+        );
     }
     let reach = match (full, m.search) {
         (false, Search::Refits) => format!(
@@ -137,7 +137,7 @@ fn given_up(an: &Analysis, g: &GivenUp, full: bool) -> [String; 2] {
             "most misfit in {}",
             g.misfit_rows
                 .iter()
-                .map(|&(i, share)| format!("{} ({:.0}%)", py_repr(an.cmp.vocab[i]), 100.0 * share))
+                .map(|&(i, share)| format!("{} ({:.0}%)", an.cmp.vocab.label(i), 100.0 * share))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

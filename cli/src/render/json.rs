@@ -177,7 +177,8 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
 #[derive(Serialize)]
 struct Token {
     token: usize,
-    char: char,
+    /// The token's text (a character, or a tokenizer's token).
+    char: String,
 }
 
 /// A next token with the data's P and the model's Q of it.
@@ -273,7 +274,7 @@ struct GapCurveJson {
 #[derive(Serialize)]
 struct Interpret<'a> {
     source: &'a str,
-    vocab: &'a [char],
+    vocab: Vec<String>,
     d_model: usize,
     text: &'a str,
     corpus_chars: usize,
@@ -347,7 +348,7 @@ pub fn interpret(an: &Analysis) -> Value {
     let ran = an.ablation_not_run.is_none();
     let at = |i: usize| Token {
         token: i,
-        char: c.vocab[i],
+        char: c.vocab.text(i),
     };
     let next = |i: usize, j: usize| Next {
         at: at(j),
@@ -367,7 +368,7 @@ pub fn interpret(an: &Analysis) -> Value {
     let not_run = an.ablation_not_run.as_deref();
     let out = Interpret {
         source: &an.source,
-        vocab: &c.vocab,
+        vocab: (0..c.vocab.len()).map(|i| c.vocab.text(i)).collect(),
         d_model: c.d_model,
         text: &an.text,
         corpus_chars: an.corpus_chars,

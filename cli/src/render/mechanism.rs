@@ -9,7 +9,7 @@ use serde_json::{json, Map, Value};
 use super::{
     escape as esc,
     html::ch,
-    text::{fact, para, py_repr},
+    text::{fact, para},
 };
 use crate::analysis::{
     mechanism::{
@@ -44,7 +44,7 @@ pub fn not_replicated(why: &NotReplicated) -> String {
 /// The JSON keys of the weights' interpretation, for `zl interpret --json`.
 pub fn json(an: &Analysis) -> Map<String, Value> {
     let m = &an.mechanism;
-    let ch = |i: usize| an.cmp.vocab[i].to_string();
+    let ch = |i: usize| an.cmp.vocab.text(i);
     let cosines = |c: &ClassCosines| {
         json!({
             "within": c.within.iter().map(|&(a, b, x)| json!({"a": ch(a), "b": ch(b), "cosine": x})).collect::<Vec<_>>(),
@@ -106,7 +106,10 @@ pub fn json(an: &Analysis) -> Map<String, Value> {
 
 /// A class as `{'h', 'y'}`.
 fn class(an: &Analysis, c: &[usize]) -> String {
-    let xs: Vec<String> = c.iter().map(|&i| py_repr(an.cmp.vocab[i])).collect();
+    let xs: Vec<String> = c
+        .iter()
+        .map(|&i| an.cmp.vocab.label(i).to_string())
+        .collect();
     format!("{{{}}}", xs.join(", "))
 }
 
@@ -161,8 +164,8 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                     .take(NEAREST_SHOWN)
                     .map(|p| format!(
                         "{}/{} {:.3} (cos {:+.2})",
-                        py_repr(v[p.a]),
-                        py_repr(v[p.b]),
+                        v.label(p.a),
+                        v.label(p.b),
                         p.js,
                         p.cosine
                     ))
@@ -299,7 +302,7 @@ pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
     for (r, d) in an.directions.iter().enumerate() {
         let list = |xs: &[(usize, f64)]| {
             xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", py_repr(an.cmp.vocab[i])))
+                .map(|&(i, x)| format!("{} {x:+.2}", an.cmp.vocab.label(i)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -359,8 +362,8 @@ pub fn html(s: &mut String, an: &Analysis) {
             s,
             "<tr><td class=l>{} into {}{}</td><td class=num>{predicted}</td><td class=num>{:.3e}</td>\
              <td>{}</td><td class=num>{:.3e}</td><td>{}</td></tr>",
-            ch(an.cmp.vocab[t.from]),
-            ch(an.cmp.vocab[t.into]),
+            ch(&an.cmp.vocab, t.from),
+            ch(&an.cmp.vocab, t.into),
             if p.in_class { " (one class)" } else { "" },
             t.measured,
             yes(t.agrees),
@@ -390,7 +393,7 @@ pub fn directions_html(s: &mut String, an: &Analysis) {
     for d in &an.directions {
         let list = |xs: &[(usize, f64)]| {
             xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", ch(an.cmp.vocab[i])))
+                .map(|&(i, x)| format!("{} {x:+.2}", ch(&an.cmp.vocab, i)))
                 .collect::<Vec<_>>()
                 .join(" &nbsp; ")
         };

@@ -150,10 +150,7 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
     let is_small = v.gap <= v.small_gap;
     let controls = format!("{} it (rule: ≥ {CONTROL_FACTOR}×)", ratio(v));
     let bigram = match (is_small, v.controls_told_apart) {
-        (true, true) => format!(
-            "gap {:.2e} nats ({small}); controls {controls}",
-            v.gap
-        ),
+        (true, true) => format!("gap {:.2e} nats ({small}); controls {controls}", v.gap),
         (true, false) => format!(
             "gap {:.2e} nats ({small}), but the controls' gaps are only {controls}",
             v.gap
@@ -188,7 +185,9 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
             if v.holds(Regime::RankLimited) {
                 format!("{model}, {times} less (rule: ≥ {WIDER_FACTOR}×)")
             } else if is_small {
-                format!("the gap is small; {model} ({times} less), but a small gap is not a rank limit")
+                format!(
+                    "the gap is small; {model} ({times} less), but a small gap is not a rank limit"
+                )
             } else {
                 format!("{model}, only {times} less (rule: ≥ {WIDER_FACTOR}×)")
             }
