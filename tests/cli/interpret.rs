@@ -15,8 +15,16 @@ pub(crate) fn num(v: &Value, key: &str) -> f64 {
         .unwrap_or_else(|| panic!("{key} is not a number: {}", v[key]))
 }
 
-/// The titles of the one-screen summary's sections, in the order it prints them.
-const SUMMARY: [&str; 4] = ["The tables:", "The gap:", "The logits:", "Training time:"];
+/// The names of the one-screen summary's sections, in the order it prints them: the tables'
+/// title, then each section's name in the left column of its first line.
+const SUMMARY: [&str; 6] = [
+    "The tables:",
+    "gap:",
+    "logits:",
+    "weights:",
+    "capacity:",
+    "training:",
+];
 /// The titles `--full` adds after them, in order, the appendices last.
 const FULL: [&str; 8] = [
     "Token by token",
@@ -28,6 +36,9 @@ const FULL: [&str; 8] = [
     "Appendix A. Sanity checks",
     "Appendix B. Rank-k truncations",
 ];
+
+/// The most lines the default summary prints: one screen.
+const SCREEN: usize = 60;
 
 /// The line numbers of `titles` in `text`, each a line that starts with it; panics when one is
 /// missing or out of order.
@@ -53,43 +64,24 @@ fn sections_in_order(text: &str, titles: &[&str]) -> Vec<usize> {
 fn number_after(text: &str, prefix: &str) -> f64 {
     let at = text.find(prefix).unwrap_or_else(|| panic!("no {prefix:?}"));
     text[at + prefix.len()..]
-        .split(|c: char| c.is_whitespace() || c == ':')
+        .split(|c: char| c.is_whitespace() || c == ':' || c == ',')
         .find(|w| !w.is_empty())
         .unwrap()
         .parse()
         .unwrap()
 }
 
-/// The lines of `text` outside the sections whose titles start with `titles` (a section runs
-/// to the next blank line).
-fn lines_outside(text: &str, titles: &[&str]) -> usize {
-    let mut inside = false;
-    text.lines()
-        .filter(|l| {
-            if titles.iter().any(|t| l.starts_with(t)) {
-                inside = true;
-            } else if l.is_empty() {
-                inside = false;
-            }
-            !inside
-        })
-        .count()
-}
-
-/// The sections the weights' and the capacity's own tests size.
-const SIZED_ELSEWHERE: [&str; 2] = ["The weights", "Capacity"];
-
-/// The default text fits one screen: the verdict first, then the tables, the gap, the logits
-/// and the training time, and nothing of what --full adds.
+/// The default text fits one screen: the verdict first, then the tables, the gap, the logits,
+/// the weights, the capacity and the training time, and nothing of what --full adds.
 #[test]
 fn interpret_fits_one_screen_in_a_learners_order() {
     let o = zl(&["interpret"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let s = &o.stdout;
-    let own = lines_outside(s, &SIZED_ELSEWHERE);
     assert!(
-        own <= 60,
-        "{own} lines besides the weights and capacity:\n{s}"
+        s.lines().count() <= SCREEN,
+        "{} lines:\n{s}",
+        s.lines().count()
     );
     let verdict = s.lines().position(|l| l.starts_with("verdict: ")).unwrap();
     assert!(verdict < sections_in_order(s, &SUMMARY)[0]);
@@ -104,7 +96,7 @@ fn interpret_fits_one_screen_in_a_learners_order() {
     assert!(s.contains("   hiByxodcm.arufn-pszlt’eSkg,vb␣       hiByxodcm.arufn-pszlt’eSkg,vb␣"));
     assert!(!s.contains('\x1b'));
     // The decomposition as printed: model = floor + gap, and the gap's two parts.
-    let model = number_after(s, "model loss ");
+    let model = number_after(s, "loss ");
     let floor = number_after(s, "= floor ");
     let gap = number_after(s, "+ gap ");
     assert!((model - floor - gap).abs() <= 2e-9, "{model} {floor} {gap}");
@@ -113,14 +105,51 @@ fn interpret_fits_one_screen_in_a_learners_order() {
         gap > 0.0 && gap < 1e-4,
         "10,000 epochs close the gap to ~3e-5"
     );
-    let leak = number_after(s, "unseen pairs ");
-    let misfit = number_after(&s[s.find("+ misfit").unwrap()..], "seen pairs ");
+    let leak = number_after(s, "leak ");
+    let misfit = number_after(s, "misfit ");
     assert!(
         ((leak + misfit) / gap - 1.0).abs() < 1e-3,
         "{leak} + {misfit} vs {gap}"
     );
     assert!(s.contains("30 of 30 rows (24 of 24 with a single maximum)"));
     assert!(s.contains("every unseen logit below every seen one: 30 of 30 rows"));
+}
+
+/// `zl interpret`'s default output, run with `args`.
+fn summary_of(args: &[&str]) -> String {
+    let o = zl(&[&["interpret"], args].concat());
+    assert_eq!(o.code, 0, "zl interpret {args:?}: {}", o.stderr);
+    o.stdout
+}
+
+/// Every default run fits one screen, whatever the regime: the seed run, one epoch, a width
+/// below the minimum, GPL-3 at d_model 8 (76 characters, two regimes, what it gives up) and a
+/// saved model loaded back; each with every section of the summary, in order.
+#[test]
+fn every_default_run_fits_one_screen() {
+    let dir = tempfile::tempdir().unwrap();
+    let saved = dir.path().join("m.safetensors");
+    let saved = saved.to_str().unwrap();
+    assert_eq!(zl(&["train", "--save", saved]).code, 0);
+    let gpl = "/usr/share/common-licenses/GPL-3";
+    assert!(
+        Path::new(gpl).exists(),
+        "{gpl} (Debian's base-files) is missing"
+    );
+    let runs: [&[&str]; 5] = [
+        &[],
+        &["--epochs", "1"],
+        &["--d-model", "3"],
+        &["--corpus", gpl, "--d-model", "8"],
+        &["--load", saved],
+    ];
+    for args in runs {
+        let s = summary_of(args);
+        let n = s.lines().count();
+        assert!(n <= SCREEN, "zl interpret {args:?}: {n} lines:\n{s}");
+        sections_in_order(&s, &SUMMARY);
+        assert!(s.contains("--full adds"), "{args:?}");
+    }
 }
 
 /// Above 30 characters the summary's heatmaps show the most frequent and say so,
@@ -146,11 +175,7 @@ fn a_large_vocabulary_still_fits_one_screen() {
     let o = zl(&args);
     assert_eq!(o.code, 0, "{}", o.stderr);
     let s = &o.stdout;
-    let own = lines_outside(s, &SIZED_ELSEWHERE);
-    assert!(
-        own <= 60,
-        "{own} lines besides the weights and capacity:\n{s}"
-    );
+    assert!(s.lines().count() <= SCREEN, "{s}");
     sections_in_order(s, &SUMMARY);
     assert!(s.contains("30 most frequent of 76; 46 hidden"), "{s}");
     let o = zl(&[&args[..], &["--full"]].concat());
@@ -186,6 +211,62 @@ fn interpret_full_adds_the_rest_with_the_sanity_checks_in_an_appendix() {
     // The truncations sit in the appendix, after the sanity checks.
     let truncation = s.lines().position(|l| l.contains("loss, centred")).unwrap();
     assert!(truncation > full[7]);
+
+    // What the summary leaves to --full is in its sections: a line for every regime, the
+    // counting argument, the whole gap curve, the patches' tolerance and worst cases, the other
+    // pairs' cosines and the nearest pairs, and how far below the seen logits the unseen sit.
+    let v = zl_json(&["interpret", "--json"]);
+    let summary = zl(&["interpret"]).stdout;
+    let regime_lines = |text: &str| {
+        text.lines()
+            .filter(|l| {
+                // "✓ name: why", not the one line of those that do not hold.
+                let mut w = l.trim_start_matches("capacity:").split_whitespace();
+                matches!(w.next(), Some("✓" | "✗")) && w.next().is_some_and(|n| n.ends_with(':'))
+            })
+            .count()
+    };
+    assert_eq!(regime_lines(s), 4, "every regime with its rule:\n{s}");
+    assert_eq!(regime_lines(&summary), 1, "only the one that holds");
+    let equations = v["counting"]["equations"].as_u64().unwrap();
+    let counting = format!("fix {equations} log-ratio equations");
+    assert!(s.contains(&counting) && !summary.contains(&counting));
+    let curve_rows = |text: &str| {
+        text.lines()
+            .filter(|l| {
+                let w: Vec<&str> = l.split_whitespace().collect();
+                w.len() == 3 && w.iter().all(|x| x.parse::<f64>().is_ok())
+            })
+            .count()
+    };
+    assert!(curve_rows(s) >= 16, "every point to 10^5 epochs");
+    assert_eq!(
+        curve_rows(&summary),
+        0,
+        "the summary lists its last points on one line"
+    );
+    let ps = &v["patching_summary"];
+    let tolerance = format!(
+        "{}·n_a/N + {}%",
+        ps["atol_per_prediction"],
+        num(ps, "rtol") * 100.0
+    );
+    assert!(
+        s.contains(&tolerance) && !summary.contains(&tolerance),
+        "{tolerance}"
+    );
+    let worst = num(&ps["finite_worst"], "abs_diff");
+    assert!(s.contains(&format!("{worst:.1e}")) && !summary.contains(&format!("{worst:.1e}")));
+    let median = format!("{:.3}", num(&v["class_cosines"], "others_median_abs"));
+    assert!(s.contains(&format!("median {median}")), "{median}");
+    assert!(!summary.contains(&format!("median {median}")));
+    let nearest = format!("{:.3}", num(&v["successor_nearest"][0], "js_divergence"));
+    assert!(s.contains(&format!("{nearest} (cos ")), "{nearest}");
+    let below = format!(
+        "{:.2} nats below",
+        -num(&v["seed_replication"], "unseen_logit_mean")
+    );
+    assert!(s.contains(&below) && !summary.contains(&below), "{below}");
 }
 
 #[test]
@@ -733,6 +814,29 @@ fn the_verdict_follows_the_numbers_and_gates_the_claims() {
     let o = zl(&["interpret", "--d-model", "3", "--full"]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(!o.stdout.contains("✓ bigram_table"), "{}", o.stdout);
+    // --full names every row without a margin where the summary names the first few.
+    let no_margin = narrow["given_up"]["no_margin"].as_array().unwrap().len();
+    assert!((7..=12).contains(&no_margin), "{no_margin}");
+    // The characters quoted on the fact's line and its continuation lines (indented deeper).
+    let listed = |text: &str| {
+        let lines: Vec<&str> = text.lines().collect();
+        let at = lines
+            .iter()
+            .position(|l| l.contains(&format!("{no_margin} of 30 rows")))
+            .unwrap_or_else(|| panic!("no rows without a margin in:\n{text}"));
+        let indent = |l: &str| l.len() - l.trim_start().len();
+        let fact: String = std::iter::once(lines[at])
+            .chain(
+                lines[at + 1..]
+                    .iter()
+                    .copied()
+                    .take_while(|l| indent(l) > indent(lines[at]).max(10)),
+            )
+            .collect();
+        fact.matches('\'').count() / 2
+    };
+    assert_eq!(listed(&o.stdout), no_margin);
+    assert!(listed(&zl(&["interpret", "--d-model", "3"]).stdout) < no_margin);
 }
 
 /// The characters of `v` (a JSON list of one-character strings).
@@ -826,11 +930,19 @@ fn the_weights_are_interpreted_and_each_test_fails_on_its_control() {
     assert_eq!(s["holds"], true);
     assert_eq!(s["control_fails"], true);
 
-    // Seeds: the seen logits agree across 8 seeds, the unseen ones do not.
+    // Seeds: the seen logits agree across 8 seeds, within the bound, the unseen ones do not;
+    // so the data fixes them.
     let r = &v["seed_replication"];
     assert_eq!(num(r, "seeds"), 8.0, "{r}");
     let (seen, unseen) = (num(r, "seen_logit_spread"), num(r, "unseen_logit_spread"));
     assert!(seen > 0.0 && 100.0 * seen < unseen, "{r}");
+    let bound = num(&v["seed_replication_rule"], "seen_spread_nats");
+    assert!(seen <= bound, "{r}");
+    assert_eq!(
+        (&r["seen_apart"], &r["seen_fixed"]),
+        (&true.into(), &true.into()),
+        "{r}"
+    );
     assert!(num(r, "unseen_logit_mean") < -5.0, "{r}");
     assert!(
         num(r, "embedding_cosine") < 1.5 * num(r, "random_cosine"),
@@ -1120,4 +1232,47 @@ fn load_trains_its_controls_with_the_recorded_settings() {
     let o = zl(&["interpret", "--load", bare.to_str().unwrap()]);
     assert_eq!(o.code, 0, "{}", o.stderr);
     assert!(o.stdout.contains("not fair"), "{}", o.stdout);
+}
+
+/// A model trained with `--val-fraction` records it: loaded back, its controls, gap curve and
+/// retrained models train on the same first part of the text, as the same flags do here, and
+/// not on the whole text.
+#[test]
+fn load_trains_its_controls_on_the_recorded_training_part() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("m.safetensors");
+    let p = p.to_str().unwrap();
+    let flags = ["--val-fraction", "0.25", "--epochs", "300"];
+    let o = zl(&[&["train", "--save", p][..], &flags].concat());
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    let o = zl(&["interpret", "--json", "--load", p]);
+    assert_eq!(o.code, 0, "{}", o.stderr);
+    assert!(o.stderr.contains("0.25"), "names the split: {}", o.stderr);
+    let loaded: Value = serde_json::from_str(&o.stdout).unwrap();
+    let here = zl_json(&[&["interpret", "--json"][..], &flags].concat());
+    let whole = zl_json(&["interpret", "--json", "--epochs", "300"]);
+    assert_eq!(loaded["held_out"]["val_fraction"], 0.25);
+    assert_eq!(loaded["model_loss"], here["model_loss"], "the same model");
+    for key in ["controls", "gap_curve", "refit_losses", "verdict"] {
+        assert_eq!(loaded[key], here[key], "{key}");
+    }
+    // The held-out numbers too, but the curve during training, which only a run here has.
+    for key in [
+        "train_chars",
+        "held_out_chars",
+        "model_loss",
+        "table_losses",
+    ] {
+        assert_eq!(
+            loaded["held_out"][key], here["held_out"][key],
+            "held_out {key}"
+        );
+    }
+    assert_ne!(
+        loaded["controls"], whole["controls"],
+        "the whole text's controls differ"
+    );
+    // --val-fraction given with --load takes precedence over the recorded one.
+    let other = zl_json(&["interpret", "--json", "--load", p, "--val-fraction", "0.5"]);
+    assert_eq!(other["held_out"]["val_fraction"], 0.5);
 }

@@ -15,11 +15,17 @@ Nothing is stored: every number is computed from the file when the script runs.
 Given `zl interpret --json` of the same model (a .json file), it adds `capacity_check`:
 the counting argument and what a narrower model gives up, recomputed from the weights, and the
 verdict's regimes and minimum width decided again from the numbers zl printed, by the rules
-stated in cli/src/analysis/verdict.rs.
+stated in cli/src/analysis/verdict.rs; and the wider model's gap, which zl does not save: the
+script trains it again with `$ZL train` (zl on the PATH without $ZL) at the width and with the
+settings the JSON names, and computes its gap from the saved weights, asserting that it equals
+zl's within WIDER_GAP_ATOL.
 """
 import json
 import math
+import os
+import subprocess
 import sys
+import tempfile
 
 import numpy as np
 import torch
@@ -79,6 +85,39 @@ logQ = log_softmax(L)
 model_loss = loss_of_table(L)
 kl_rows = np.array([(P[i][C[i] > 0] * (logP[i][C[i] > 0] - logQ[i][C[i] > 0])).sum() for i in range(V)])
 kl_weighted = float((n / N * kl_rows).sum())
+
+
+def gap_of(WE, WU):
+    """The gap, Σ_i (n_i/N)·KL(P_i‖Q_i), of f32 weights in f64."""
+    lq = log_softmax(WE.astype(np.float64) @ WU.astype(np.float64))
+    rows = [(P[i][C[i] > 0] * (logP[i][C[i] > 0] - lq[i][C[i] > 0])).sum() for i in range(V)]
+    return float((n / N * np.array(rows)).sum())
+
+
+# zl's f64 sums over counts against numpy's over the same f32 weights: a few ulp of values of
+# size <= 10 (the tolerance of tests/cli/external/python.rs for the model's own gap).
+WIDER_GAP_ATOL = 1e-12
+
+
+def wider_gap(zl):
+    """The wider model zl compared with, trained again by `zl train --save` with the settings the
+    JSON names (the seed text, as this script reads), and its gap from the saved weights; None
+    where zl trained none."""
+    w, t = zl["verdict"]["wider_model"], zl["training"]
+    if w is None:
+        return None
+    with tempfile.TemporaryDirectory() as d:
+        out = os.path.join(d, "wider.safetensors")
+        subprocess.run(
+            [os.environ.get("ZL", "zl"), "train", "--d-model", str(w["d_model"]),
+             "--epochs", str(t["epochs"]), "--seed", str(t["seed"]), "--lr", repr(t["lr"]),
+             "--weight-decay", repr(t["weight_decay"]), "--save", out],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        _, we, wu = load(out)
+    gap = gap_of(we, wu)
+    assert abs(gap - w["gap"]) <= WIDER_GAP_ATOL, \
+        f"wider model d_model {w['d_model']}: gap {gap} here, {w['gap']} in zl's JSON"
+    return {"d_model": w["d_model"], "gap": gap, "tolerance": WIDER_GAP_ATOL}
 
 # The notebook's model and loss, in f32.
 model = gen.ZeroLayerTransformer(V, D, 0)
@@ -320,6 +359,11 @@ if replicas:
         "embedding_cosine": float(np.mean(pairs)),
         "random_cosine": math.gamma(D / 2) / (math.sqrt(math.pi) * math.gamma((D + 1) / 2)),
     }
+    # The rule of cli/src/analysis/mechanism.rs: the seen logits are set apart when the unseen
+    # spread at least 10x as much, and fixed by the data when also within 0.1 nats.
+    apart = replication["unseen_logit_spread"] >= 10.0 * replication["seen_logit_spread"]
+    replication["seen_apart"] = bool(apart)
+    replication["seen_fixed"] = bool(apart and replication["seen_logit_spread"] <= 0.1)
 
 
 def capacity_check(zl):
@@ -374,6 +418,7 @@ def capacity_check(zl):
         "misfit_rows": [[i, x] for x, i in shares[:3]],
         "small_gap": small,
         "regimes": regimes,
+        "wider_model": wider_gap(zl),
         "minimum_d_model": minimum,
     }
 

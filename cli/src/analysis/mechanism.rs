@@ -62,6 +62,13 @@ pub const CONTROL_AGREE_SHARE: f64 = 0.5;
 /// Seeds agree on what the data fixes and not on the rest when the unseen logits' spread is at
 /// least this many times the seen logits'.
 pub const SPREAD_FACTOR: f64 = 10.0;
+/// …and the data fixes the seen logits only where the seeds also agree on them to at most this
+/// many nats (RMS): a logit that moves by s moves its probability by a factor up to e^s and the
+/// loss by about s²/2 nats a prediction, so at 0.1 the seeds' tables give the same next-character
+/// probabilities within 11% and cost within 0.005 nats of each other. A ratio alone would call
+/// seeds that disagree by half a nat on every seen pair "fixed" whenever they disagree more on
+/// the unseen ones.
+pub const SEEN_SPREAD_NATS: f64 = 0.1;
 /// `W_E` is as unrelated across seeds as random directions when its rows' mean |cosine| across
 /// seeds is at most this many times that of random directions.
 pub const BASIS_FACTOR: f64 = 1.5;
@@ -481,6 +488,8 @@ pub struct Replication {
     /// `Γ(d/2) / (√π·Γ((d+1)/2))`: what unrelated bases give.
     pub random_cosine: f64,
     /// The unseen logits spread at least [`SPREAD_FACTOR`] times the seen ones.
+    pub seen_apart: bool,
+    /// `seen_apart`, and the seen logits spread at most [`SEEN_SPREAD_NATS`]: the data fixes them.
     pub seen_fixed: bool,
     /// `embedding_cosine` is at most [`BASIS_FACTOR`] times `random_cosine`.
     pub basis_arbitrary: bool,
@@ -576,7 +585,8 @@ pub fn replicate(
         },
         embedding_cosine,
         random_cosine,
-        seen_fixed: rms(unseen) >= SPREAD_FACTOR * rms(seen),
+        seen_apart: rms(unseen) >= SPREAD_FACTOR * rms(seen),
+        seen_fixed: rms(unseen) >= SPREAD_FACTOR * rms(seen) && rms(seen) <= SEEN_SPREAD_NATS,
         basis_arbitrary: embedding_cosine <= BASIS_FACTOR * random_cosine,
     }
 }
@@ -788,7 +798,23 @@ mod tests {
         let r = replicate(&[m(&w_e, &w_u), m(&w_e2, &w_u)], 4, &c, 2);
         assert!(r.seen_logit_spread < 1e-5, "{r:?}");
         assert!(r.unseen_logit_spread > 1.0, "{r:?}");
-        assert!(r.seen_fixed, "{r:?}");
+        assert!(r.seen_apart && r.seen_fixed, "{r:?}");
+        // Seeds that disagree by a nat on one seen pair of each row, and by 30 on the unseen
+        // ones: apart by the ratio, but not fixed, as the seen spread is past the bound.
+        let mut w_e3 = w_e2.clone();
+        for (i, row) in c.iter().enumerate() {
+            let j = row.iter().position(|&n| n > 0.0).unwrap();
+            w_e3[i * 4 + j] += 1.0;
+            for (k, &n) in row.iter().enumerate() {
+                if n == 0.0 {
+                    w_e3[i * 4 + k] = -10.0;
+                }
+            }
+        }
+        let r = replicate(&[m(&w_e, &w_u), m(&w_e3, &w_u)], 4, &c, 2);
+        assert!(r.seen_logit_spread > SEEN_SPREAD_NATS, "{r:?}");
+        assert!(r.unseen_logit_spread >= SPREAD_FACTOR * r.seen_logit_spread);
+        assert!(r.seen_apart && !r.seen_fixed, "{r:?}");
         // Two unrelated random models disagree on the seen logits as well.
         let noise = |s: u32| -> Vec<f32> {
             (0..16u32)

@@ -300,7 +300,32 @@ pub fn analyse_holding_out(
     full: bool,
     seeds: usize,
 ) -> Result<Analysis> {
+    let val_fraction = held_out_fraction(src, val_fraction)?;
     analyse_corpus(choice, src, corpus(src)?, val_fraction, full, seeds)
+}
+
+/// The fraction of the text held out: `--val-fraction`'s; without it, the one a `--load` file
+/// records where the text is the one it records, so that its controls, gap curve and retrained
+/// models train on the part it trained on (named on stderr).
+fn held_out_fraction(src: &ModelSource, flag: Option<f64>) -> Result<Option<f64>> {
+    let Some(load) = src.load.as_deref().filter(|_| flag.is_none()) else {
+        return Ok(flag);
+    };
+    if src.text.corpus.is_some() || src.text.counts.is_some() {
+        return Ok(None);
+    }
+    // A file that cannot be read is --load's error, said where it is loaded.
+    let recorded = match files::recorded_corpus(load) {
+        Ok(Some(_)) => files::recorded(load).ok().and_then(|r| r.val_fraction),
+        _ => None,
+    };
+    if let Some(f) = recorded {
+        eprintln!(
+            "--load {}: trained with --val-fraction {f}, as it records: analysed on the text without its last {f} (give --val-fraction for another)",
+            load.display()
+        );
+    }
+    Ok(recorded)
 }
 
 /// What `zl interpret` and `zl report` look at: the whole analysis up to
@@ -318,6 +343,7 @@ pub fn analyse_any(
     full: bool,
     seeds: usize,
 ) -> Result<Analysed> {
+    let val_fraction = held_out_fraction(src, val_fraction)?;
     let whole = corpus(src)?;
     Ok(match whole.vocab.len() > large::DENSE_MAX {
         true => Analysed::Large(Box::new(analyse_large(choice, src, whole, val_fraction)?)),

@@ -103,7 +103,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     // Saved before the analysis: a model is kept whatever the analysis then says.
     if let Some(path) = &a.save {
         let cfg = &job.config;
-        let meta = [
+        let mut meta = vec![
             ("seed", cfg.seed.to_string()),
             ("epochs", cfg.epochs.to_string()),
             ("lr", cfg.adamw.lr.to_string()),
@@ -112,6 +112,10 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             ("backend", name.clone()),
             ("corpus", corpus.source.to_string()),
         ];
+        // Trained on the corpus's first part: the fraction held out says which.
+        if let Some(split) = &split {
+            meta.push(("val_fraction", split.fraction.to_string()));
+        }
         files::save_model(path, &run.weights, &meta)
             .with_context(|| format!("--save {}", path.display()))?;
         eprintln!("zl train: saved the weights to {}", path.display());

@@ -278,6 +278,9 @@ pub struct Recorded {
     pub weight_decay: Option<f64>,
     /// The corpus as it names itself ([`Source`]'s words).
     pub corpus: Option<String>,
+    /// The fraction of the corpus held out (`--val-fraction`): the model trained on the rest,
+    /// the text's first part.
+    pub val_fraction: Option<f64>,
 }
 
 /// The settings `path` records; all `None` for a file without metadata.
@@ -300,6 +303,10 @@ pub fn recorded(path: &Path) -> Result<Recorded> {
         lr: lr.filter(|x| x.is_finite() && *x > 0.0),
         weight_decay: weight_decay.filter(|x| x.is_finite() && *x >= 0.0),
         corpus: m.get("corpus").cloned(),
+        val_fraction: m
+            .get("val_fraction")
+            .and_then(|s| s.parse::<f64>().ok())
+            .filter(|x| x.is_finite() && *x > 0.0 && *x < 1.0),
     })
 }
 

@@ -8,7 +8,7 @@ use std::{
     fmt::{self, Write},
 };
 
-use super::{text::wrap, verdict};
+use super::{text::fact, verdict};
 use crate::analysis::{
     width::{Capacity, GivenUp, MinimumWidth, Search},
     Analysis,
@@ -20,103 +20,121 @@ struct Parts {
     paragraphs: Vec<String>,
 }
 
-fn chars(an: &Analysis, rows: &[usize]) -> String {
-    const SHOWN: usize = 12;
+/// The characters of `rows`, the first `shown` of them and how many more.
+fn chars(an: &Analysis, rows: &[usize], shown: usize) -> String {
     let mut out: Vec<String> = rows
         .iter()
-        .take(SHOWN)
+        .take(shown)
         .map(|&i| an.cmp.vocab.label(i).to_string())
         .collect();
-    if rows.len() > SHOWN {
-        out.push(format!("+{}", rows.len() - SHOWN));
+    if rows.len() > shown {
+        out.push(format!("+{}", rows.len() - shown));
     }
     out.join(" ")
 }
+
+/// How many characters a list of rows names: in the summary, and with `full`.
+const CHARS_SHOWN: (usize, usize) = (6, 12);
 
 /// Where the minimum was searched, and within what.
 fn budget(m: &MinimumWidth) -> String {
     let epochs = m.max_epochs.map_or("?".to_string(), |n| n.to_string());
     match m.search {
-        Search::Refits => {
-            format!("within {epochs} epochs, this model's budget, retrained with its settings")
-        }
+        Search::Refits => format!("in {epochs} epochs with this model's settings"),
         Search::UntilGap => format!(
-            "within {epochs} epochs, each width trained until its gap reached it (as zl sweep \
-             --until-gap)"
+            "each width trained until it got there, up to {epochs} epochs, as zl sweep --until-gap does"
         ),
     }
 }
 
-pub fn minimum(m: &MinimumWidth) -> String {
+/// The minimum width, the gaps around it (the one below it, and with `full` two below and one
+/// above), and where this model stands.
+pub fn minimum(m: &MinimumWidth, below: Option<bool>, d_model: usize, full: bool) -> String {
     if let Some(why) = m.not_measured {
         return format!(
-            "Minimum width: not measured: {}.",
+            "minimum width: not measured: {}",
             verdict::not_retrained(why)
         );
     }
-    let reach = format!(
-        "gap of at most {:.2e} nats (the small gap), {}",
-        m.tolerance,
-        budget(m)
-    );
+    let reach = match (full, m.search) {
+        (false, Search::Refits) => format!(
+            "gap ≤ {:.2e} in {} epochs",
+            m.tolerance,
+            m.max_epochs.map_or("?".to_string(), |n| n.to_string())
+        ),
+        _ => format!("gap ≤ {:.2e} (the small gap), {}", m.tolerance, budget(m)),
+    };
     let shown = |from: usize, to: usize| {
         m.tried
             .iter()
             .filter(|t| (from..=to).contains(&t.d_model))
-            .map(|t| format!("d_model {} {:.2e}", t.d_model, t.gap))
+            .map(|t| format!("{}: {:.2e}", t.d_model, t.gap))
             .collect::<Vec<_>>()
             .join(", ")
+    };
+    let this = match below {
+        Some(false) => format!("; this model's d_model {d_model} is at or above it"),
+        _ => String::new(),
     };
     match (m.d_model, m.above) {
         (Some(d), above) => {
             let at = match above {
-                Some(a) if a + 1 == d => format!("d_model {d}, the narrowest with a"),
+                Some(a) if a + 1 == d => format!("d_model {d}: the narrowest with"),
                 Some(a) => format!(
-                    "d_model {d} or less (none of {} to {} was tried), the narrowest tried with a",
+                    "d_model {d} or less (none of {} to {} was tried): the narrowest tried with",
                     a + 1,
                     d - 1
                 ),
-                None if d == 1 => "d_model 1, with a".to_string(),
-                None => format!("d_model {d} or less, the narrowest tried with a"),
+                None if d == 1 => "d_model 1: with".to_string(),
+                None => format!("d_model {d} or less: the narrowest tried with"),
             };
-            let gaps = shown(d.saturating_sub(2).max(1), d + 1);
-            format!("Minimum width: {at} {reach}. Gaps: {gaps}.")
+            let gaps = match full {
+                true => shown(d.saturating_sub(2).max(1), d + 1),
+                false => shown(d.saturating_sub(1).max(1), d),
+            };
+            format!("minimum width {at} {reach} ({gaps}){this}")
         }
         (None, _) => {
             let widest = m.tried.last().map_or(String::new(), |t| {
                 format!(" (up to d_model {}, which gets {:.2e})", t.d_model, t.gap)
             });
-            format!("Minimum width: none of the widths tried{widest} has a {reach}.")
+            format!("minimum width: none of the widths tried{widest} has a {reach}")
         }
     }
 }
 
-fn given_up(an: &Analysis, g: &GivenUp) -> String {
+/// What a model below the minimum gives up: the rows without a margin and with a wrong top-1,
+/// and where the misfit lives.
+fn given_up(an: &Analysis, g: &GivenUp, full: bool) -> [String; 2] {
     let d = an.cmp.d_model;
+    let shown = if full { CHARS_SHOWN.1 } else { CHARS_SHOWN.0 };
     let margin = match g.no_margin.len() {
         0 => format!(
             "every one of the {} rows keeps a positive margin",
             g.rows_with_margin
         ),
         k => format!(
-            "{k} of {} rows have no positive margin (an unseen successor's logit at or above a \
-             seen one's: {})",
+            "{k} of {} rows have no positive margin{} ({})",
             g.rows_with_margin,
-            chars(an, &g.no_margin)
+            match full {
+                true => ", an unseen logit at or above a seen one",
+                false => "",
+            },
+            chars(an, &g.no_margin, shown)
         ),
     };
     let top = match g.wrong_top1.len() {
         0 => format!("every one of the {} rows keeps its top-1", g.followed),
         k => format!(
-            "{k} of {} rows get their top-1 wrong ({})",
+            "{k} of {} rows get top-1 wrong ({})",
             g.followed,
-            chars(an, &g.wrong_top1)
+            chars(an, &g.wrong_top1, shown)
         ),
     };
     let misfit = match g.misfit_rows.is_empty() {
         true => "there is no misfit to place".to_string(),
         false => format!(
-            "the misfit lives most in rows {}",
+            "most misfit in {}",
             g.misfit_rows
                 .iter()
                 .map(|&(i, share)| format!("{} ({:.0}%)", an.cmp.vocab.label(i), 100.0 * share))
@@ -124,67 +142,64 @@ fn given_up(an: &Analysis, g: &GivenUp) -> String {
                 .join(", ")
         ),
     };
-    format!("This model, d_model {d}, is below it and gives up: {margin}; {top}; {misfit}.")
+    [
+        format!("d_model {d} is below it: {margin}"),
+        format!("{top}; {misfit}"),
+    ]
 }
 
 fn counting(c: &Capacity) -> String {
     let k = &c.counting;
     let measured = match (c.minimum_vs_bound, c.minimum.d_model) {
         (Some(Ordering::Greater), Some(m)) => {
-            format!(" The measured minimum, {m}, is above it.")
+            format!(". The measured minimum, {m}, is above it")
         }
-        (Some(Ordering::Equal), Some(_)) => " The measured minimum meets it.".to_string(),
+        (Some(Ordering::Equal), Some(_)) => ". The measured minimum meets it".to_string(),
         (Some(Ordering::Less), Some(m)) => format!(
-            " The measured minimum, {m}, is below it: within the tolerance not every equation \
-             has to hold exactly."
+            ". The measured minimum, {m}, is below it: within the tolerance not every equation \
+             has to hold exactly"
         ),
         _ => String::new(),
     };
     format!(
-        "Counting: the {} pairs that occur fix {} log-ratio equations (each row's ln P, up to \
+        "counting: the {} pairs that occur fix {} log-ratio equations (each row's ln P, up to \
          the row's free shift); the {} pairs that never occur need only a margin below their \
          row's seen ones. A rank-d table with a free shift per row has d·(2V − d) + V \
          parameters, at least {} from d = {}: a lower bound only, as the margins cost width that \
-         no count of parameters shows.{measured}",
+         no count of parameters shows{measured}",
         k.seen_pairs, k.equations, k.unseen_pairs, k.equations, k.parameter_bound
     )
 }
 
-fn parts(an: &Analysis) -> Parts {
+fn parts(an: &Analysis, full: bool) -> Parts {
     let c = &an.capacity;
-    let mut paragraphs = vec![minimum(&c.minimum)];
-    match (c.below, &c.given_up) {
-        (Some(true), Some(g)) => paragraphs.push(given_up(an, g)),
-        (Some(false), _) => paragraphs.push(format!(
-            "This model, d_model {}, is at or above it.",
-            an.cmp.d_model
-        )),
-        _ => {}
+    let mut paragraphs = vec![minimum(&c.minimum, c.below, an.cmp.d_model, full)];
+    if let (Some(true), Some(g)) = (c.below, &c.given_up) {
+        paragraphs.extend(given_up(an, g, full));
     }
-    paragraphs.push(counting(c));
+    if full {
+        paragraphs.push(counting(c));
+    }
     Parts {
         regimes: verdict::regimes(&an.verdict, an.cmp.vocab.len()),
         paragraphs,
     }
 }
 
-/// The terminal's section.
-/// Without `full`, the regimes that do not hold share one line, and the counting argument is left
-/// to `--full`.
+/// The summary's section: the regimes that hold (✓), each with its numbers and rule, those that
+/// do not on one line (✗; with `full`, each with its own), the minimum width and what a model
+/// below it gives up; with `full`, the counting argument.
 pub fn section(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
-    let p = parts(an);
-    writeln!(
-        w,
-        "\nCapacity: the regimes (✓ holds, ✗ does not; more than one may hold), and the narrowest width"
-    )?;
+    let p = parts(an, full);
+    let mut label = "capacity:";
     for r in p.regimes.iter().filter(|r| full || r.holds) {
         let mark = if r.holds { "✓" } else { "✗" };
-        wrap(
+        fact(
             w,
-            &format!("   {mark} {:<12}", verdict::name(r.regime)),
-            18,
-            &r.why,
+            label,
+            &format!("{mark} {}: {}", verdict::name(r.regime), r.why),
         )?;
+        label = "";
     }
     let fails: Vec<String> = p
         .regimes
@@ -193,15 +208,14 @@ pub fn section(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
         .map(|r| format!("✗ {}", verdict::name(r.regime)))
         .collect();
     if !fails.is_empty() {
-        writeln!(
+        fact(
             w,
-            "   {} (each one's numbers and rule: --full)",
-            fails.join(", ")
+            label,
+            &format!("{} (each one's numbers and rule: --full)", fails.join(", ")),
         )?;
     }
-    let shown = p.paragraphs.len() - usize::from(!full);
-    for s in &p.paragraphs[..shown] {
-        wrap(w, "   ", 3, s)?;
+    for s in &p.paragraphs {
+        fact(w, "", s)?;
     }
     Ok(())
 }
@@ -209,7 +223,7 @@ pub fn section(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
 /// The report's section: the same sentences, each regime's item marked with `data-holds` or
 /// `data-fails` and its name.
 pub fn html(w: &mut impl Write, an: &Analysis) -> fmt::Result {
-    let p = parts(an);
+    let p = parts(an, true);
     write!(
         w,
         "<h3 id=capacity>Regimes and capacity</h3><p>Each regime is decided from the numbers \
@@ -229,7 +243,7 @@ pub fn html(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     }
     write!(w, "</ul>")?;
     for s in &p.paragraphs {
-        write!(w, "<p>{}</p>", super::escape(s))?;
+        write!(w, "<p>{}.</p>", super::escape(&verdict::capital(s)))?;
     }
     Ok(())
 }

@@ -620,8 +620,8 @@ fn limits(s: &mut String, an: &Analysis, full: bool) {
     let _ = writeln!(
         s,
         "<h2 id=limits>What this shows, and what it does not</h2><ul>\
-         <li>The decomposition is an identity: it holds for any weights. What the model adds is \
-         that {}.</li>\
+         <li>The decomposition is an identity: it holds for any weights. What the model adds, \
+         measured: {}.</li>\
          <li>The sanity checks (appendix A) follow from the architecture; an untrained model \
          passes them too. They show the code computes what it claims, not that anything was \
          learned.</li>\

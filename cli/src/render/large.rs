@@ -345,7 +345,16 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
                     not_trained(why)
                 )?;
             }
-            writeln!(w, "   {}", capacity::minimum(&b.minimum))?;
+            writeln!(
+                w,
+                "   {}",
+                capacity::minimum(
+                    &b.minimum,
+                    b.minimum.d_model.map(|m| view.d_model < m),
+                    view.d_model,
+                    full
+                )
+            )?;
         }
         let a = view.agreement;
         writeln!(

@@ -6,11 +6,16 @@ use std::fmt;
 
 use serde_json::{json, Map, Value};
 
-use super::{escape as esc, html::ch, text::para};
+use super::{
+    escape as esc,
+    html::ch,
+    text::{fact, para},
+};
 use crate::analysis::{
     mechanism::{
         ClassCosines, NotReplicated, Patch, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE,
-        MATCH_COSINE, PATCH_ATOL, PATCH_RTOL, PATCH_SEED, SPREAD_FACTOR, UNSEEN_NATS,
+        MATCH_COSINE, PATCH_ATOL, PATCH_RTOL, PATCH_SEED, SEEN_SPREAD_NATS, SPREAD_FACTOR,
+        UNSEEN_NATS,
     },
     Analysis, Direction,
 };
@@ -91,6 +96,7 @@ pub fn json(an: &Analysis) -> Map<String, Value> {
         "seed_replication": m.replication.as_ref().ok(),
         "seed_replication_not_run": m.replication.as_ref().err().map(not_replicated),
         "direction_match_cosine": MATCH_COSINE,
+        "seed_replication_rule": {"spread_factor": SPREAD_FACTOR, "seen_spread_nats": SEEN_SPREAD_NATS},
     });
     let Value::Object(o) = out else {
         return Map::new();
@@ -107,44 +113,48 @@ fn class(an: &Analysis, c: &[usize]) -> String {
     format!("{{{}}}", xs.join(", "))
 }
 
-/// The lowest and highest cosine within classes, "a to b".
-fn within_range(c: &ClassCosines) -> String {
+/// The lowest and highest cosine within classes, "a..b", to `digits` decimals.
+fn within_range(c: &ClassCosines, digits: usize) -> String {
     let hi = c
         .within
         .iter()
         .map(|w| w.2)
         .fold(f64::NEG_INFINITY, f64::max);
     match c.within_min {
-        Some(lo) => format!("{lo:.3} to {hi:.3}"),
+        Some(lo) => format!("{lo:.digits$}..{hi:.digits$}"),
         None => "none".into(),
     }
 }
 
-/// The section's paragraphs, each gated on its numbers, for the terminal and the page alike
-/// (plain text: render/html.rs escapes them).
-/// With `full`, also the nearest pairs of different successors.
+/// The section's facts, one sentence each and each conclusion gated on its numbers, for the
+/// terminal and the page alike (plain text: render/html.rs escapes them). With `full`, the
+/// details after each: the other pairs' cosines, the nearest pairs of different successors, the
+/// patches' rule, sample and worst cases.
 fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
     let m = &an.mechanism;
     let v = &an.cmp.vocab;
     let mut out = Vec::new();
     let c = &m.cosines;
+    let digits = if full { 3 } else { 2 };
     out.push(match m.classes.is_empty() {
-        true => "successor classes: none (no two characters are followed by identical next-character distributions here)".to_string(),
+        true => "successor classes: none (no two characters have identical next-character distributions)".to_string(),
         false => format!(
-            "successor classes (identical next-character distributions): {}; W_E cosines within them {} (untrained: {}), other pairs' |cos| median {:.3}, 90th percentile {:.3} → {}",
+            "successor classes {}: W_E cos {} (untrained {}) → {}",
             m.classes.iter().map(|c| class(an, c)).collect::<Vec<_>>().join(" "),
-            within_range(c),
-            within_range(&m.cosines_untrained),
-            c.others_median_abs,
-            c.others_p90_abs,
+            within_range(c, digits),
+            within_range(&m.cosines_untrained, digits),
             match c.aligned {
-                true => format!("aligned (all ≥ {CLASS_COSINE}) from unrelated random starts"),
+                true => format!("aligned (≥ {CLASS_COSINE})"),
                 false => format!("not all aligned (some below {CLASS_COSINE})"),
             }
         ),
     });
-    out.extend(full.then(|| {
-        format!(
+    if full {
+        out.push(format!(
+            "successor classes are characters with identical next-character distributions; W_E cosines of the other pairs: |cos| median {:.3}, 90th percentile {:.3}",
+            c.others_median_abs, c.others_p90_abs,
+        ));
+        out.push(format!(
             "nearest different successors (Jensen–Shannon divergence, nats): {}",
             match m.nearest.is_empty() {
                 true => "none".to_string(),
@@ -162,76 +172,90 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                     .collect::<Vec<_>>()
                     .join(", "),
             }
-        )
-    }));
+        ));
+    }
     let s = &m.patch_summary;
-    out.push(format!(
-        "patching W_E[b] into W_E[a] (hook_embed), {} pairs ({} within classes, {} sampled with seed {PATCH_SEED}): Δloss measured against (n_a/N)·(H(P_a, P_b) − H(P_a)), agreeing within {PATCH_ATOL}·n_a/N + {:.0}% (where b lacks a successor of a: at least {UNSEEN_NATS} nats per such prediction)",
-        s.pairs,
-        s.class_pairs,
-        s.pairs - s.class_pairs,
-        100.0 * PATCH_RTOL,
-    ));
-    let mut trained = Vec::new();
-    if let Some(x) = s.class_max {
-        trained.push(format!("within classes |Δ| ≤ {x:.1e}"));
-    }
-    if let Some((d, t)) = s.finite_worst {
-        trained.push(format!(
-            "worst other |Δ − predicted| {d:.1e}, allowed {t:.1e}"
-        ));
-    }
-    if let Some(r) = s.infinite_least {
-        trained.push(format!(
-            "the least of the infinite ones costs {r:.2}× its floor"
-        ));
-    }
-    out.push(format!(
-        "trained: {} of {} agree ({}); untrained (the control): {} of {}",
-        s.trained_agree,
-        s.pairs,
-        trained.join("; "),
-        s.untrained_agree,
-        s.pairs
-    ));
+    let agree = format!(
+        "patching W_E rows: Δloss as P predicts in {} of {}, untrained {}",
+        s.trained_agree, s.pairs, s.untrained_agree,
+    );
     out.push(match (s.pairs, s.holds, s.control_fails) {
-        (0, _, _) => "→ no pairs to patch".to_string(),
-        (_, true, true) => format!("→ the prediction from P holds on the trained model and fails on the untrained one (≤ {:.0}% agree)", 100.0 * CONTROL_AGREE_SHARE),
-        (_, true, false) => format!("→ the prediction holds on the trained model, but the untrained control agrees for more than {:.0}%: not evidence here", 100.0 * CONTROL_AGREE_SHARE),
-        (n, false, _) => format!("→ the prediction fails for {} of {n} patches on the trained model: its rows are not P's there", n - s.trained_agree),
+        (0, _, _) => "patching W_E[b] into W_E[a]: no pairs to patch".to_string(),
+        (_, true, true) => format!("{agree} → holds, control fails (≤ {:.0}%)", 100.0 * CONTROL_AGREE_SHARE),
+        (_, true, false) => format!("{agree} → holds, but the untrained control agrees for more than {:.0}%: not evidence here", 100.0 * CONTROL_AGREE_SHARE),
+        (n, false, _) => format!("{agree} → fails for {}", n - s.trained_agree),
     });
+    if full {
+        let mut detail = vec![format!(
+            "{} within classes, {} sampled with seed {PATCH_SEED}",
+            s.class_pairs,
+            s.pairs - s.class_pairs
+        )];
+        if let Some(x) = s.class_max {
+            detail.push(format!("within classes |Δ| ≤ {x:.1e}"));
+        }
+        if let Some((d, t)) = s.finite_worst {
+            detail.push(format!(
+                "worst other |Δ − predicted| {d:.1e}, allowed {t:.1e}"
+            ));
+        }
+        if let Some(r) = s.infinite_least {
+            detail.push(format!(
+                "the least of the infinite ones costs {r:.2}× its floor"
+            ));
+        }
+        out.push(format!(
+            "a patch writes W_E[b] into W_E[a] (hook_embed), and agrees with the Δloss P predicts, (n_a/N)·(H(P_a, P_b) − H(P_a)), within {PATCH_ATOL}·n_a/N + {:.0}%; where b lacks a successor of a the prediction is infinite, and at least {UNSEEN_NATS} nats per such prediction agrees; where a patch fails, the model's row is not P's; {}",
+            100.0 * PATCH_RTOL,
+            detail.join("; ")
+        ));
+    }
     match &m.replication {
         Err(why) => out.push(format!("seeds: not compared: {}", not_replicated(why))),
         Ok(r) => {
             let capped = match r.seeds < r.requested {
                 true => format!(
-                    ", of {} asked for: the work budget allows no more",
+                    " (of {} asked for: the work budget allows no more)",
                     r.requested
                 ),
                 false => String::new(),
             };
+            let bound = match r.seen_logit_spread <= SEEN_SPREAD_NATS {
+                true => "≤",
+                false => ">",
+            };
+            let factor = match r.seen_apart {
+                true => "≥",
+                false => "<",
+            };
             out.push(format!(
-                "seeds: {} models (this one and the same run from the next {}{capped}), each row-centred logit's spread across them: seen pairs {:.2e} nats (RMS), unseen {:.3} nats, sitting {:.2} nats below the seen; W_E rows' mean |cos| across seeds {:.3} (random directions in {} dimensions: {:.3})",
+                "seeds ({}{capped}): seen logits spread {:.2e} nats ({bound} {SEEN_SPREAD_NATS}), unseen {:.3} ({factor} {SPREAD_FACTOR}×) → {}",
                 r.seeds,
-                r.seeds - 1,
                 r.seen_logit_spread,
                 r.unseen_logit_spread,
-                -r.unseen_logit_mean,
+                match (r.seen_fixed, r.seen_apart) {
+                    (true, _) => "the data fixes them",
+                    (false, true) => "the data does not fix them",
+                    (false, false) => "the seeds do not set them apart",
+                }
+            ));
+            out.push(format!(
+                "W_E across seeds: mean |cos| {:.3}, random in {} dimensions {:.3} → {}",
                 r.embedding_cosine,
                 an.cmp.d_model,
                 r.random_cosine,
-            ));
-            out.push(format!(
-                "→ {}; {}",
-                match r.seen_fixed {
-                    true => format!("the data fixes the seen logits (unseen spread ≥ {SPREAD_FACTOR}× seen)"),
-                    false => format!("the seeds do not set the seen logits apart (unseen spread < {SPREAD_FACTOR}× seen)"),
-                },
                 match r.basis_arbitrary {
-                    true => format!("W_E's basis is arbitrary (≤ {BASIS_FACTOR}× random)"),
-                    false => format!("W_E's rows are closer across seeds than {BASIS_FACTOR}× random"),
+                    true => format!("its basis is arbitrary (≤ {BASIS_FACTOR}×)"),
+                    false => format!("closer than arbitrary (> {BASIS_FACTOR}×)"),
                 }
             ));
+            if full {
+                out.push(format!(
+                    "seeds: this model and the same run from the next {}; the spreads are the RMS across them of each logit centred on its row's seen pairs; the unseen sit {:.2} nats below the seen",
+                    r.seeds - 1,
+                    -r.unseen_logit_mean
+                ));
+            }
         }
     }
     out
@@ -240,14 +264,11 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
 /// How many of the nearest pairs the text and the page list (the JSON has all).
 const NEAREST_SHOWN: usize = 3;
 
-/// The terminal section "The weights".
+/// The summary's section on the weights, interpreted without choosing a basis (equal rows stay
+/// equal in every basis): one fact a line.
 pub fn section(w: &mut impl fmt::Write, an: &Analysis, full: bool) -> fmt::Result {
-    writeln!(
-        w,
-        "\nThe weights, without choosing a basis (equal rows stay equal in every basis)"
-    )?;
-    for p in paragraphs(an, full) {
-        para(w, &p)?;
+    for (k, p) in paragraphs(an, full).iter().enumerate() {
+        fact(w, if k == 0 { "weights:" } else { "" }, p)?;
     }
     Ok(())
 }

@@ -135,15 +135,19 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
 }
 
 /// How many of the gap curve's last points the default report shows; `--full` shows them all.
-const CURVE_SHOWN: usize = 7;
+const CURVE_SHOWN: usize = 5;
 
-/// `zl interpret`'s report, in a learner's order: the verdict, the two tables, the gap and its
-/// split, the logits, the weights, the capacity and the dependence on training time. With
-/// `full`, everything else after it, the sanity checks last in an appendix.
+/// `zl interpret`'s report, in a learner's order: the verdict, the two tables, then one line a
+/// fact, each section named in a left column: the gap and its split, the logits, the weights,
+/// the capacity and the dependence on training time. It fits a screen (60 lines on a 30-row
+/// table). With `full`, every regime's rule, the counting argument and the whole gap curve in
+/// those sections, then everything else under its own title, the sanity checks last in an
+/// appendix.
 pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
     string(|w| {
         header(w, an)?;
         heatmaps(w, an, colour, full)?;
+        writeln!(w)?;
         gap(w, an)?;
         logits(w, an)?;
         super::mechanism::section(w, an, full)?;
@@ -163,7 +167,7 @@ pub fn interpret(an: &Analysis, colour: bool, full: bool) -> String {
             return writeln!(w, "\nanalysis time: {:.2} ms", an.analysis_seconds * 1e3);
         }
         writeln!(w,
-            "\nanalysis time: {:.2} ms. --full adds token tables, controls, the counting argument, directions, sanity checks, truncations.",
+            "analysis time: {:.2} ms. --full adds each rule, token tables, controls, directions and appendices.",
             an.analysis_seconds * 1e3
         )
     })
@@ -183,7 +187,7 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         "verdict:",
         3,
         &format!(
-            "{}; {}.",
+            "{}: {}.",
             verdict::summary(&an.verdict),
             verdict::controls(&an.verdict, &an.budget)
         ),
@@ -202,6 +206,19 @@ fn title(w: &mut impl Write, s: &str) -> fmt::Result {
 /// `s` wrapped to the report's width, each line indented as a section's.
 pub(super) fn para(w: &mut impl Write, s: &str) -> fmt::Result {
     wrap(w, "   ", 3, s)
+}
+
+/// The width of the summary's left column, which names each section on its first fact.
+const LABEL: usize = 10;
+
+/// One fact of the summary: `label` (a section's name on its first fact, else empty) in the left
+/// column, `s` wrapped after it, its continuation lines indented past the column.
+pub(super) fn fact(w: &mut impl Write, label: &str, s: &str) -> fmt::Result {
+    match label.is_empty() {
+        // `wrap` puts a space after a non-blank first part, none after a blank one.
+        true => wrap(w, &" ".repeat(LABEL), LABEL + 2, s),
+        false => wrap(w, &format!("{label:0$}", LABEL - 1), LABEL + 2, s),
+    }
 }
 
 /// The report's width, in characters.
@@ -254,84 +271,87 @@ fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool, full: bool) -> fmt:
     ))
 }
 
-/// The loss as floor plus gap, and the gap split into leak and misfit.
+/// The loss as floor plus gap (nats, f64 on the f32 weights), and the gap split into leak and
+/// misfit; the formula and every term with `full`, in "Loss decomposition in full".
 fn gap(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let c = &an.cmp;
     let d = &c.decomposition;
-    title(
-        w,
-        &format!(
-            "The gap: loss = H(next|current) + Σ_i (n_i/N)·KL(P_i‖Q_i), after {} (in nats; f64 on the f32 weights)",
-            an.budget
-        ),
-    )?;
     let closed = match c.closed {
         Some(x) => format!(
-            ": {:.4}% of the way from uniform (ln {} = {:.4}) to the floor",
+            ": {:.4}% of the way from uniform ({:.4})",
             100.0 * x,
-            c.vocab.len(),
             d.uniform_loss
         ),
         None => String::new(),
     };
-    writeln!(
+    fact(
         w,
-        "   model loss {:.9} = floor {:.9} + gap {:.4e}{closed}",
-        d.model_loss, d.bigram_entropy, d.kl_weighted
+        "gap:",
+        &format!(
+            "loss {:.9} = floor {:.9} + gap {:.4e} nats{closed}",
+            d.model_loss, d.bigram_entropy, d.kl_weighted
+        ),
     )?;
-    writeln!(
+    fact(
         w,
-        "   gap = leak onto the {} unseen pairs {:.4e} + misfit on the {} seen pairs {:.4e}",
-        c.unseen_pairs, c.gap_leak, c.seen_pairs, c.gap_seen_misfit
+        "",
+        &format!(
+            "gap = leak {:.4e} onto {} unseen pairs + misfit {:.4e} on {} seen pairs",
+            c.gap_leak, c.unseen_pairs, c.gap_seen_misfit, c.seen_pairs
+        ),
     )?;
-    para(
-        w,
-        &format!("{}.", verdict::capital(&verdict::gap_site(&an.verdict))),
-    )
+    fact(w, "", &verdict::gap_site(&an.verdict))
 }
 
 /// The logit check: the seen logits against ln P, the margins, the top-1 agreement.
 fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let c = &an.cmp;
     let (m, a) = (&c.margin, &c.agreement);
-    title(
+    fact(
         w,
-        "The logits: W_E·W_U before softmax, each row centred on its seen pairs",
-    )?;
-    writeln!(
-        w,
-        "   seen pairs against ln P: correlation {:.4}, largest row spread (RMS) {:.3e}",
-        c.seen_logit_correlation, c.seen_spread_max
+        "logits:",
+        &format!(
+            "seen pairs (row-centred) against ln P: correlation {:.4}, largest row spread (RMS) {:.3e}",
+            c.seen_logit_correlation, c.seen_spread_max
+        ),
     )?;
     let smallest = match m.smallest {
         Some(s) => format!(" (smallest margin {s:+.3})"),
         None => String::new(),
     };
-    writeln!(
+    fact(
         w,
-        "   every unseen logit below every seen one: {} of {} rows{smallest}",
-        m.positive, m.rows
+        "",
+        &format!(
+            "every unseen logit below every seen one: {} of {} rows{smallest}",
+            m.positive, m.rows
+        ),
     )?;
-    writeln!(
+    fact(
         w,
-        "   top-1 is a most frequent next character: {} of {} rows ({} of {} with a single maximum)",
-        a.agree, a.followed, a.single_max_agree, a.single_max
+        "",
+        &format!(
+            "top-1 is a most frequent next character: {} of {} rows ({} of {} with a single maximum)",
+            a.agree, a.followed, a.single_max_agree, a.single_max
+        ),
     )
 }
 
 /// The gap against the epoch: its last points by default, every point and the run without
-/// weight decay with `full`.
+/// weight decay with `full`; and whether it was still falling when training stopped.
 fn training_time(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
-    title(
-        w,
-        "Training time: the gap against the epoch, with the run's settings",
-    )?;
+    let label = "training:";
     let Some(g) = &an.gap_curve else {
-        return writeln!(w,
-            "   not measured here (a loaded model, or the PTX interpreter, too slow for 10^5 epochs)"
+        return fact(w, label,
+            "the gap against the epoch: not measured here (a loaded model, or the PTX interpreter, too slow for 10^5 epochs)"
         );
     };
     if full {
+        fact(
+            w,
+            label,
+            "the gap against the epoch, with the run's settings",
+        )?;
         writeln!(
             w,
             "{:>9} {:>18} {:>18}",
@@ -344,24 +364,24 @@ fn training_time(w: &mut impl Write, an: &Analysis, full: bool) -> fmt::Result {
         }
     } else {
         let shown = &g.points[g.points.len().saturating_sub(CURVE_SHOWN)..];
-        let epochs: String = shown.iter().map(|p| format!("{:>10}", p.0)).collect();
-        let gaps: String = shown.iter().map(|p| format!("{:>10.3e}", p.1)).collect();
-        writeln!(w, "   epoch{epochs}")?;
-        writeln!(w, "     gap{gaps}   (weight decay {})", g.weight_decay)?;
+        let points: Vec<String> = shown
+            .iter()
+            .map(|p| format!("{} {:.3e}", p.0, p.1))
+            .collect();
+        fact(w, label, &format!("gap by epoch: {}", points.join(", ")))?;
     }
     match verdict::trend(&an.verdict) {
-        Some(t) if an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true) => para(
+        Some(t) if an.verdict.gap_trend.as_ref().and_then(|t| t.falling) == Some(true) => fact(
             w,
-            &format!(
-                "{}: it measures when training stopped, not yet what the rank can reach.",
-                verdict::capital(&t)
-            ),
+            "",
+            &format!("{t}: the gap measures when training stopped"),
         ),
-        Some(t) => para(w, &format!("{}.", verdict::capital(&t))),
-        None => para(
+        Some(t) => fact(w, "", &t),
+        None => fact(
             w,
+            "",
             &format!(
-                "The curve does not hold this model's last doubling: the gap holds for {}.",
+                "the curve does not hold this model's last doubling: the gap holds for {}",
                 an.budget
             ),
         ),

@@ -48,14 +48,15 @@ pub fn gap_site(v: &Verdict) -> String {
     let (leak, misfit) = (v.gap_share_leak, 1.0 - v.gap_share_leak);
     match v.gap_site {
         GapSite::Leak => format!(
-            "{} of the gap is leak onto pairs the text never has (mostly leak: at least {})",
+            "mostly leak: {} of the gap is on pairs the text never has (rule: ≥ {})",
             pct(leak),
             pct(MOSTLY_SHARE)
         ),
         GapSite::Misfit => format!(
-            "the gap is mostly misfit on the pairs that occur ({} misfit, {} leak)",
+            "mostly misfit: {} of the gap is on the pairs that occur, {} leak (rule: ≥ {})",
             pct(misfit),
-            pct(leak)
+            pct(leak),
+            pct(MOSTLY_SHARE)
         ),
         GapSite::Both => format!(
             "the gap is split: {} leak, {} misfit (neither holds {})",
@@ -73,15 +74,15 @@ pub fn trend(v: &Verdict) -> Option<String> {
     let t = v.gap_trend.as_ref()?;
     let (drop, falling) = (t.drop?, t.falling?);
     let over = format!(
-        "{} drop from {} to {} epochs; rule: more than {}",
+        "{} from epoch {} to {} (rule: > {})",
         pct(drop),
         t.at / 2,
         t.at,
         pct(STILL_FALLING_DROP)
     );
     Some(match falling {
-        true => format!("the gap keeps falling with the epoch ({over})"),
-        false => format!("the gap is flat over the last doubling ({over})"),
+        true => format!("still falling: {over}"),
+        false => format!("flat over the last doubling: {over}"),
     })
 }
 
@@ -89,9 +90,9 @@ pub fn trend(v: &Verdict) -> Option<String> {
 pub fn stopping(v: &Verdict, budget: &str) -> String {
     match (v.gap_trend.as_ref().and_then(|t| t.falling), trend(v)) {
         (Some(true), Some(t)) => {
-            format!("The gap is a stopping time, not a floor: it holds for {budget}, and {t}.")
+            format!("The gap is a stopping time, not a floor: it holds for {budget}, and is {t}.")
         }
-        (_, Some(t)) => format!("The gap holds for {budget}; {t}."),
+        (_, Some(t)) => format!("The gap holds for {budget}; it is {t}."),
         (_, None) => format!("The gap holds for {budget}."),
     }
 }
@@ -142,25 +143,19 @@ pub fn not_retrained(why: NotRetrained) -> String {
 /// Every regime, in the verdict's order, with the numbers and the rule that decide it.
 pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
     let small = format!(
-        "small: at most {:.2e}, {}% of ln V − floor",
+        "small: ≤ {:.2e}, {}% of ln V − floor",
         v.small_gap,
         100.0 * SMALL_GAP_FRACTION
     );
     let is_small = v.gap <= v.small_gap;
-    let controls = format!(
-        "{} the model's (rule: at least {CONTROL_FACTOR}×)",
-        ratio(v)
-    );
+    let controls = format!("{} it (rule: ≥ {CONTROL_FACTOR}×)", ratio(v));
     let bigram = match (is_small, v.controls_told_apart) {
-        (true, true) => format!(
-            "the gap, {:.2e} nats, is small ({small}), and the controls' gaps are {controls}",
-            v.gap
-        ),
+        (true, true) => format!("gap {:.2e} nats ({small}); controls {controls}", v.gap),
         (true, false) => format!(
-            "the gap, {:.2e} nats, is small ({small}), but the controls' gaps are only {controls}",
+            "gap {:.2e} nats ({small}), but the controls' gaps are only {controls}",
             v.gap
         ),
-        (false, _) => format!("the gap, {:.2e} nats, is not small ({small})", v.gap),
+        (false, _) => format!("gap {:.2e} nats, not small ({small})", v.gap),
     };
     let not_learned = match v.controls_told_apart {
         false => format!("the controls' gaps are only {controls}: not told apart"),
@@ -168,7 +163,7 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
     };
     let wider = |w: &Wider| {
         let full = match w.d_model == vocab {
-            true => ", the full rank V".to_string(),
+            true => " = V, full rank".to_string(),
             false => String::new(),
         };
         let times = match v.wider_ratio {
@@ -177,7 +172,10 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
             Some(r) => format!("{r:.1}×"),
         };
         (
-            format!("a wider model (d_model {}{full}) trained with the same settings and budget gets {:.2e} nats", w.d_model, w.gap),
+            format!(
+                "d_model {}{full} (same settings) gets {:.2e} nats",
+                w.d_model, w.gap
+            ),
             times,
         )
     };
@@ -185,13 +183,13 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
         (Some(w), _) => {
             let (model, times) = wider(w);
             if v.holds(Regime::RankLimited) {
-                format!("{model}, {times} less (rule: at least {WIDER_FACTOR}×)")
+                format!("{model}, {times} less (rule: ≥ {WIDER_FACTOR}×)")
             } else if is_small {
                 format!(
                     "the gap is small; {model} ({times} less), but a small gap is not a rank limit"
                 )
             } else {
-                format!("{model}, only {times} less (rule: at least {WIDER_FACTOR}×)")
+                format!("{model}, only {times} less (rule: ≥ {WIDER_FACTOR}×)")
             }
         }
         (None, Some(why)) => format!("no wider model: {}", not_retrained(why)),
@@ -205,7 +203,7 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
         None => "not decided: no gap curve holds this model's last doubling of epochs".into(),
         Some((t, drop, falling)) => {
             let over = format!(
-                "{} over the last doubling, {} to {} epochs (rule: more than {})",
+                "{} from epoch {} to {} (rule: > {})",
                 pct(drop),
                 t.at / 2,
                 t.at,
@@ -216,8 +214,8 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
                     format!("the gap is small, so its fall of {over} is not called undertraining")
                 }
                 (true, false) => format!("the gap is small, and it fell {over}"),
-                (false, true) => format!("the gap is not small and still falling: {over}"),
-                (false, false) => format!("the gap is flat: it fell {over}"),
+                (false, true) => format!("not small, and still falling: {over}"),
+                (false, false) => format!("not small, but flat: it fell {over}"),
             }
         }
     };
@@ -238,31 +236,30 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
 
 /// How the model's gap compares with the controls'.
 pub fn controls(v: &Verdict, budget: &str) -> String {
-    let small = match v.gap <= v.small_gap {
-        true => "small",
-        false => "not small",
+    let gap = match v.gap <= v.small_gap {
+        true => format!(
+            "gap {:.2e} nats after {budget}, small (≤ {:.2e})",
+            v.gap, v.small_gap
+        ),
+        false => format!(
+            "gap {:.2e} nats after {budget}, not small (small: ≤ {:.2e})",
+            v.gap, v.small_gap
+        ),
     };
-    let gap = format!(
-        "its gap is {small} ({:.2e} nats after {budget}; small: at most {:.2e})",
-        v.gap, v.small_gap
-    );
     let orders = v.gap > 0.0 && v.best_control_gap >= 100.0 * v.gap || v.gap == 0.0;
+    let rule = format!("rule: ≥ {CONTROL_FACTOR}×");
     if !v.controls_told_apart {
         format!(
-            "{gap}, and the controls' gaps are only {} the model's: not told apart (rule: at \
-             least {CONTROL_FACTOR}×)",
+            "{gap}; the controls' gaps are only {} it: not told apart ({rule})",
             ratio(v)
         )
     } else if orders && v.best_control_gap > 0.0 {
         format!(
-            "{gap}, while both controls' gaps are orders of magnitude larger (at least {})",
+            "{gap}; the controls' gaps are {} it, orders of magnitude larger ({rule})",
             ratio(v)
         )
     } else {
-        format!(
-            "{gap}, and both controls' gaps are at least {} larger",
-            ratio(v)
-        )
+        format!("{gap}; the controls' gaps are {} it ({rule})", ratio(v))
     }
 }
 

@@ -468,6 +468,9 @@ fn compare_weights(ours: &Value, np: &Value, what: &str) {
     let (rz, rn) = (&ours["seed_replication"], &np["seed_replication"]);
     if !rn.is_null() {
         assert_eq!(rz["seeds"], rn["seeds"], "{what}: seeds");
+        for key in ["seen_apart", "seen_fixed"] {
+            assert_eq!(rz[key], rn[key], "{what}: seed replication {key}");
+        }
         for key in [
             "seen_logit_spread",
             "unseen_logit_spread",
@@ -556,9 +559,11 @@ fn capacity_facts_agree_with_numpy() {
         let ours = zl_json(&["interpret", "--json", "--d-model", d]);
         let printed = dir.path().join(format!("d{d}.json"));
         std::fs::write(&printed, ours.to_string()).unwrap();
+        // The script trains the wider model again with this zl.
         let py = Command::new(zl_tests::python())
             .arg(root().join("tests/golden/interpret_check.py"))
             .args([&w, &printed])
+            .env("ZL", zl_bin())
             .output()
             .unwrap();
         assert!(
@@ -573,6 +578,16 @@ fn capacity_facts_agree_with_numpy() {
         assert_eq!(ours["minimum_d_model"]["d_model"], c["minimum_d_model"]);
         let small = num(&ours["verdict"], "small_gap");
         assert!((small - num(c, "small_gap")).abs() < 1e-12, "d_model {d}");
+        // The wider model's gap, recomputed from the same run trained again and saved.
+        let (zw, cw) = (&ours["verdict"]["wider_model"], &c["wider_model"]);
+        assert_eq!(zw["d_model"], cw["d_model"], "d_model {d}: the wider width");
+        let diff = (num(zw, "gap") - num(cw, "gap")).abs();
+        assert!(
+            diff <= num(cw, "tolerance"),
+            "d_model {d}: wider gap zl {} vs numpy {}",
+            zw["gap"],
+            cw["gap"]
+        );
         let g = &ours["given_up"];
         if d == "3" {
             assert_eq!(g["no_margin"], c["no_margin"], "d_model 3");
