@@ -111,18 +111,6 @@ impl Axis {
     }
 }
 
-/// [`side_by_side_vocab`] over a vocabulary of characters given as such.
-pub fn side_by_side(
-    left: &[Vec<f64>],
-    right: &[Vec<f64>],
-    shown: &Shown,
-    vocab: &[char],
-    titles: (&str, &str),
-    colour: bool,
-) -> String {
-    side_by_side_vocab(left, right, shown, &Vocab::chars(vocab), titles, colour)
-}
-
 /// Two tables (rows = current token, columns = next token) side by side, with titles, the
 /// vocabulary along the top and down the side ([`Axis`]), and a legend: the tokens `shown`,
 /// saying how many are hidden. Every line is padded by display width.
@@ -135,7 +123,27 @@ pub fn side_by_side_vocab(
     colour: bool,
 ) -> String {
     let ids = &shown.ids;
-    let v = ids.len();
+    side_by_side_at(
+        |a, b| left[ids[a]][ids[b]],
+        |a, b| right[ids[a]][ids[b]],
+        shown,
+        vocab,
+        titles,
+        colour,
+    )
+}
+
+/// [`side_by_side_vocab`] with each table's cells by their positions among `shown.ids`: `(a, b)`
+/// is current `ids[a]`, next `ids[b]` (the large-V view holds only those cells).
+pub fn side_by_side_at(
+    left: impl Fn(usize, usize) -> f64,
+    right: impl Fn(usize, usize) -> f64,
+    shown: &Shown,
+    vocab: &Vocab,
+    titles: (&str, &str),
+    colour: bool,
+) -> String {
+    let v = shown.ids.len();
     let axis = Axis::new(shown, vocab);
     // Left of the left table: its row labels; left of the right one: the column headings.
     let (lw, rw) = (
@@ -159,15 +167,15 @@ pub fn side_by_side_vocab(
         titles.1
     );
     let _ = writeln!(s, "{l_in}{}{r_in}{header}", pad_left(&header, block));
-    for (k, &i) in ids.iter().enumerate() {
-        let row = |t: &[Vec<f64>]| -> String {
-            ids.iter()
-                .map(|&j| cell(t[i][j], colour).repeat(axis.cell))
+    for k in 0..v {
+        let row = |t: &dyn Fn(usize, usize) -> f64| -> String {
+            (0..v)
+                .map(|b| cell(t(k, b), colour).repeat(axis.cell))
                 .collect()
         };
         let gap = " ".repeat(block - grid);
         let (l, r) = (pad_left(&axis.rows[k], lw), &axis.heads[k]);
-        let _ = writeln!(s, " {l} {}{gap} {r} {}", row(left), row(right));
+        let _ = writeln!(s, " {l} {}{gap} {r} {}", row(&left), row(&right));
     }
     let mut legend = String::from("   legend:");
     for k in 0..SHADES.len() {

@@ -371,44 +371,40 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
         write!(w, "{}", heatmaps(shown, vocab, view.vocab_len, colour))?;
         writeln!(w)?;
         rows_table(w, view, vocab, if full { ROWS_FULL } else { ROWS_SUMMARY })?;
-        if let Some(b) = &view.beside {
-            writeln!(w)?;
-            controls(w, b)?;
-            writeln!(w)?;
-            spectrum(w, b, view.d_model)?;
-            writeln!(w, "   not run at this size:")?;
-            for &n in &b.not_run {
-                writeln!(w, "   - {}", not_run(n, view.vocab_len))?;
+        match &view.beside {
+            Some(b) if full => {
+                writeln!(w)?;
+                controls(w, b)?;
+                writeln!(w)?;
+                spectrum(w, b, view.d_model)?;
+                writeln!(w, "   not run at this size:")?;
+                for &n in &b.not_run {
+                    writeln!(w, "   - {}", not_run(n, view.vocab_len))?;
+                }
             }
+            Some(b) => writeln!(
+                w,
+                "--full adds more rows, the evidence beside each control, the spectrum, and why {} analyses are not run at this size.",
+                b.not_run.len()
+            )?,
+            None => {}
         }
         Ok(())
     })
 }
 
-/// The heatmaps of the shown tokens, through the dense heatmap with the shown cells re-indexed;
-/// a heatmap has one character a cell, so a vocabulary of longer tokens gets a line instead.
+/// The heatmaps of the shown tokens, their cells as the view holds them.
 fn heatmaps(s: &analysis::large::Shown, vocab: &Vocab, v: usize, colour: bool) -> String {
-    let k = s.ids.len();
-    let Some(sub) = s
-        .ids
-        .iter()
-        .map(|&i| vocab.char(i))
-        .collect::<Option<Vec<char>>>()
-    else {
-        return format!(
-            "   (no heatmap: its cells are one character wide and these tokens are longer; the table below lists the {k} most frequent)\n"
-        );
-    };
     let shown = analysis::Shown {
-        ids: (0..k).collect(),
-        hidden: v - k,
+        ids: s.ids.clone(),
+        hidden: v - s.ids.len(),
         max_count: 1.0,
     };
-    heatmap::side_by_side(
-        &s.p,
-        &s.q,
+    heatmap::side_by_side_at(
+        |a, b| s.p[a][b],
+        |a, b| s.q[a][b],
         &shown,
-        &sub,
+        vocab,
         ("data P(next|cur)", "model Q = softmax(W_E·W_U)"),
         colour,
     )
@@ -428,24 +424,6 @@ pub fn json(view: &LargeView, vocab: &Vocab) -> Value {
         "view": view,
         "summary": view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
     })
-}
-
-/// `zl report`'s page at large V: the text view, whole, in one self-contained HTML file.
-pub fn html(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> String {
-    let title = match &view.beside {
-        Some(b) => verdict::capital(&verdict::summary(&b.verdict)),
-        None => "zl report".into(),
-    };
-    format!(
-        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title>\
-         <meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">\
-         <style>body{{font-family:sans-serif;margin:2em}}pre{{font-size:13px;line-height:1.25}}</style></head>\
-         <body><h1>{}</h1><p>{}</p><pre>{}</pre></body></html>\n",
-        super::escape(&title),
-        super::escape(&title),
-        super::escape(what),
-        super::escape(&interpret(view, vocab, false, full))
-    )
 }
 
 #[cfg(test)]
