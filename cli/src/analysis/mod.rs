@@ -49,6 +49,8 @@ pub struct Comparison {
     pub model_top: Vec<Vec<usize>>,
     /// Per row: the KL gap split into the leak onto unseen pairs and the misfit on seen ones.
     pub gap_rows: Vec<GapRow>,
+    /// Per row: `n_i/N`, its share of the next-token predictions (the weight of its gap).
+    pub row_weights: Vec<f64>,
     /// `Σ_i (n_i/N)·leak_i` and `Σ_i (n_i/N)·misfit_i`: they sum to `kl_weighted`.
     pub gap_leak: f64,
     pub gap_seen_misfit: f64,
@@ -547,7 +549,8 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l);
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
-    let weight = |i: usize| b.row_total(i) / b.total();
+    let row_weights: Vec<f64> = (0..v).map(|i| b.row_total(i) / b.total()).collect();
+    let weight = |i: usize| row_weights[i];
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
     let seen_spread = seen_spread(&seen, v);
@@ -593,6 +596,7 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
         gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
         gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
         gap_rows,
+        row_weights,
         gap_by_row,
         gap_order,
         margin: margin_summary(&margins),
@@ -734,16 +738,27 @@ impl Training {
 
 impl serde::Serialize for Training {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The settings' schema: the job's, flat, and what was not recorded and not fair.
+        #[derive(serde::Serialize)]
+        struct Schema<'a> {
+            d_model: usize,
+            seed: u64,
+            epochs: u32,
+            lr: f64,
+            weight_decay: f64,
+            unrecorded: &'a [Setting],
+            unfair: Vec<Retraining>,
+        }
         let c = &self.job.config;
-        serde_json::json!({
-            "d_model": self.job.d_model,
-            "seed": c.seed,
-            "epochs": c.epochs,
-            "lr": c.adamw.lr,
-            "weight_decay": c.adamw.weight_decay,
-            "unrecorded": self.unrecorded,
-            "unfair": self.unfair(),
-        })
+        Schema {
+            d_model: self.job.d_model,
+            seed: c.seed,
+            epochs: c.epochs,
+            lr: c.adamw.lr,
+            weight_decay: c.adamw.weight_decay,
+            unrecorded: &self.unrecorded,
+            unfair: self.unfair(),
+        }
         .serialize(s)
     }
 }
