@@ -16,13 +16,19 @@ pub mod width;
 
 pub use shown::Shown;
 
-use std::time::Instant;
+use std::{path::PathBuf, time::Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 pub use zl_core::interpret::Agreement;
 use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
-use crate::data::{corpus::Corpus, files::Weights};
+use crate::{
+    backend::Job,
+    data::{
+        corpus::{Corpus, NoText, Source},
+        files::{VocabFrom, Weights},
+    },
+};
 
 /// How many next tokens the model's own lists hold.
 pub const TOP: usize = 3;
@@ -399,10 +405,10 @@ pub struct Analysis {
     /// Characters the ablation reruns position by position: the whole corpus, or the first
     /// [`ablation_chars`] of a longer one.
     pub ablation_chars: usize,
-    /// Where the model came from, in words.
-    pub source: String,
-    /// Its training budget, in words ("10000 epochs"), which every quoted gap depends on.
-    pub budget: String,
+    /// Where the model came from.
+    pub source: Origin,
+    /// Its training budget, which every quoted gap depends on.
+    pub budget: Budget,
     /// Its settings, which every model trained beside it took.
     pub training: Training,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
@@ -418,7 +424,7 @@ pub struct Analysis {
     pub ablation_whole_text: bool,
     /// Why the ablation was not run (a corpus of counts alone has no text to rerun), if so:
     /// then `ablations` and `text` are empty.
-    pub ablation_not_run: Option<String>,
+    pub ablation_not_run: Option<AblationNotRun>,
     pub substitution_loss: f64,
     /// `substitution_loss − H(next|current)` (0 but for rounding), and the model's loss above
     /// `substitution_loss` (the gap, computed the other way).
@@ -712,7 +718,7 @@ pub enum Retraining {
 /// it takes (the controls, the gap curve, the refits and any other retraining).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Training {
-    pub job: crate::backend::Job,
+    pub job: Job,
     /// The settings a loaded file does not record: the notebook's stand in for them.
     pub unrecorded: Vec<Setting>,
 }
@@ -763,12 +769,74 @@ impl serde::Serialize for Training {
     }
 }
 
+/// Where a model came from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// Weights read from a file, with the corpus they are looked at on.
+    Loaded {
+        path: PathBuf,
+        d_model: usize,
+        corpus: Source,
+        vocabulary: VocabFrom,
+    },
+    /// A model trained here: the backend's name, the corpus, the job, and its training time
+    /// where it is shown (never in `zl sample` and `zl run`, whose bytes are the same from run
+    /// to run).
+    Trained {
+        backend: String,
+        corpus: Source,
+        job: Job,
+        seconds: Option<f64>,
+    },
+}
+
+impl Origin {
+    /// This origin with a trained model's training time, where it is known.
+    pub fn timed(self, time: Option<f64>) -> Self {
+        match self {
+            Origin::Trained {
+                backend,
+                corpus,
+                job,
+                ..
+            } => Origin::Trained {
+                backend,
+                corpus,
+                job,
+                seconds: time,
+            },
+            loaded => loaded,
+        }
+    }
+}
+
+/// The training budget behind a model: its epochs, or not recorded (a loaded file's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    Epochs(u32),
+    Unrecorded,
+}
+
+impl Budget {
+    /// The budget `training` records.
+    pub fn of(training: &Training) -> Self {
+        match training.unrecorded.contains(&Setting::Epochs) {
+            true => Budget::Unrecorded,
+            false => Budget::Epochs(training.job.config.epochs),
+        }
+    }
+}
+
+/// Why the ablation was not run: it reruns the text itself, and the corpus has none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AblationNotRun(pub NoText);
+
 /// Where the analysed model came from, as the command that obtained it says.
 pub struct Provenance {
-    /// Where the model came from, in words.
-    pub source: String,
-    /// Its training budget, in words ("10000 epochs").
-    pub budget: String,
+    /// Where the model came from.
+    pub source: Origin,
+    /// Its training budget.
+    pub budget: Budget,
     /// Its settings, which every model trained beside it takes.
     pub training: Training,
     /// Its training curve, when it was trained here.
@@ -803,9 +871,7 @@ pub fn analyse(
     beside: Beside,
 ) -> Result<Analysis> {
     let start = Instant::now();
-    let ablation_not_run = corpus
-        .without_text()
-        .map(|why| format!("the ablation was not run: it reruns the text itself, and {why}"));
+    let ablation_not_run = corpus.without_text().map(AblationNotRun);
     // At most the corpus's own characters: a --val-fraction training part is the head of a text
     // whose tail it does not count.
     let tokens = match ablation_not_run {

@@ -603,7 +603,7 @@ impl<'a> MechanismJson<'a> {
 /// integers (exact in the f64 they are computed in).
 #[derive(Serialize)]
 struct Interpret<'a> {
-    source: &'a str,
+    source: String,
     vocab: &'a [char],
     d_model: usize,
     text: &'a str,
@@ -622,7 +622,7 @@ struct Interpret<'a> {
     tokens_followed: usize,
     rows: Vec<Row<'a>>,
     ablation_changed_elsewhere: Option<usize>,
-    ablation_not_run: Option<&'a str>,
+    ablation_not_run: Option<String>,
     substitution_loss: f64,
     singular_values: &'a [f64],
     rank_threshold: f64,
@@ -634,13 +634,13 @@ struct Interpret<'a> {
     bigram_probs: &'a [Vec<f64>],
     model_probs: &'a [Vec<f64>],
     analysis_seconds: f64,
-    budget: &'a str,
+    budget: String,
     gap_leak: f64,
     gap_seen_misfit: f64,
     leak_by_token: Vec<Leak>,
     evidence: Evidence,
     controls: BTreeMap<&'static str, ControlRow>,
-    sanity_checks: SanityChecks<'a>,
+    sanity_checks: SanityChecks,
     margins: &'a [Option<f64>],
     indicator_beta: f64,
     indicator_r2: f64,
@@ -665,8 +665,8 @@ struct Interpret<'a> {
 }
 
 /// Ablation locality, the substitution's loss, the rank bound.
-type SanityChecks<'a> = (
-    Sanity<Option<usize>, Option<&'a str>>,
+type SanityChecks = (
+    Sanity<Option<usize>, Option<String>>,
     Sanity<f64, f64>,
     Sanity<usize, usize>,
 );
@@ -695,9 +695,9 @@ pub fn interpret(an: &Analysis) -> Value {
         what: k.what.to_string(),
         agreement: k.cmp.agreement,
     };
-    let not_run = an.ablation_not_run.as_deref();
+    let not_run = an.ablation_not_run.as_ref().map(ToString::to_string);
     let out = Interpret {
-        source: &an.source,
+        source: an.source.to_string(),
         vocab: &c.vocab,
         d_model: c.d_model,
         text: &an.text,
@@ -733,7 +733,7 @@ pub fn interpret(an: &Analysis) -> Value {
             })
             .collect(),
         ablation_changed_elsewhere: ran.then_some(an.ablation_changed_elsewhere),
-        ablation_not_run: not_run,
+        ablation_not_run: not_run.clone(),
         substitution_loss: an.substitution_loss,
         singular_values: &an.singular_values,
         rank_threshold: an.rank_threshold,
@@ -752,7 +752,7 @@ pub fn interpret(an: &Analysis) -> Value {
         bigram_probs: &c.p,
         model_probs: &c.q,
         analysis_seconds: an.analysis_seconds,
-        budget: &an.budget,
+        budget: an.budget.to_string(),
         gap_leak: c.gap_leak,
         gap_seen_misfit: c.gap_seen_misfit,
         leak_by_token: c

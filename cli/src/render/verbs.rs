@@ -10,6 +10,7 @@ use crate::{
     analysis::{
         heldout::HeldOut,
         sample::{Run, Samples},
+        Origin,
     },
     data::vocab::Vocab,
 };
@@ -41,7 +42,7 @@ fn py_repr(vocab: &Vocab, id: usize) -> String {
 
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
-    pub what: &'a str,
+    pub what: &'a Origin,
     pub vocab: &'a Vocab,
     pub prompt: &'a [usize],
     pub samples: &'a Samples,
@@ -103,7 +104,7 @@ pub fn sample_text(v: &SampleView) -> String {
 /// `zl sample --json`'s schema: `model_text` and `table_text` are the generated characters
 /// (after the prompt), `first_divergence` an index into them or null.
 #[derive(Serialize)]
-struct SampleJson<'a> {
+struct SampleJson {
     prompt: String,
     model_text: String,
     table_text: String,
@@ -112,7 +113,7 @@ struct SampleJson<'a> {
     seed: u64,
     temperature: f64,
     rng: &'static str,
-    model: &'a str,
+    model: String,
 }
 
 /// `zl sample --json`.
@@ -127,13 +128,13 @@ pub fn sample_json(v: &SampleView) -> Value {
         seed: v.seed,
         temperature: v.temperature,
         rng: "ChaCha8 (rand 0.10), u = 53 random bits / 2^53",
-        model: v.what,
+        model: v.what.to_string(),
     })
 }
 
 /// What `zl run` shows.
 pub struct RunView<'a> {
-    pub what: &'a str,
+    pub what: &'a Origin,
     pub vocab: &'a Vocab,
     pub run: &'a Run,
 }
@@ -181,8 +182,8 @@ pub fn run_text(v: &RunView) -> String {
 /// `zl run --json`'s schema: every position's `hook_embed` (W_E's row, each f32 exactly) and
 /// `logits` (f32), the target and its ln Q, and the mean loss.
 #[derive(Serialize)]
-struct RunJson<'a> {
-    model: &'a str,
+struct RunJson {
+    model: String,
     vocab: Vec<String>,
     positions: Vec<PositionJson>,
     loss: Option<f64>,
@@ -202,7 +203,7 @@ struct PositionJson {
 pub fn run_json(v: &RunView) -> Value {
     let exact = |xs: &[f32]| xs.iter().map(|&x| f32_exact(x)).collect();
     value(RunJson {
-        model: v.what,
+        model: v.what.to_string(),
         vocab: (0..v.vocab.len()).map(|i| string(v.vocab, &[i])).collect(),
         positions: v
             .run
