@@ -634,6 +634,16 @@ pub fn gap_row(log_q: &Table, b: &Counts, i: usize) -> GapRow {
     }
 }
 
+/// The gap's two parts over the whole text, `(leak, misfit)`: each row's [`GapRow`] part
+/// weighted by `n_i/N`, summed in row order (they sum to the gap to f64 rounding).
+pub fn gap_split(rows: &[GapRow], b: &Counts) -> (f64, f64) {
+    let weight = |i: usize| b.row_total(i) / b.total();
+    (
+        (0..rows.len()).map(|i| weight(i) * rows[i].leak).sum(),
+        (0..rows.len()).map(|i| weight(i) * rows[i].misfit).sum(),
+    )
+}
+
 /// Rows `first..` of [`logit_table`] into `out` (row-major, `vocab_len` entries a row, as many
 /// rows as `out` holds), bit for bit: each entry is `0 + e_0·u_0j + e_1·u_1j + …` in f64, the
 /// same sum in the same order. O(rows·V·d) time and no table: what analysis at large V reads a

@@ -12,7 +12,8 @@
 //! The crate is `no_std` with no allocator: every matrix of training is an nalgebra `SMatrix` on
 //! the stack, and `exp` and `ln` are computed in plain f32 operations ([`math`]), so the same
 //! inputs give the same bits on x86-64, Cortex-M and wasm32. The f64 analysis of a trained model
-//! ([`interpret`], the `alloc` feature) is sized at run time instead.
+//! ([`interpret`], the `alloc` feature) is sized at run time instead, and [`verdict`] decides
+//! from its numbers what the model is.
 //!
 //! This is the reference. The fast versions of the training loop (AVX-512 and the other
 //! instruction sets) live in the crate zl-lanes (`lanes/`), and the GPU's in `kernels/`; each
@@ -46,6 +47,8 @@ pub mod model;
 pub mod rng;
 pub mod sample;
 pub mod train;
+#[cfg(any(test, feature = "alloc"))]
+pub mod verdict;
 
 pub use adamw::{AdamW, AdamWConfig};
 pub use bigram::Bigrams;

@@ -148,6 +148,25 @@ pub fn init_torch(seed: u64, d_model: usize, w_e: &mut [f32], w_u: &mut [f32]) {
     }
 }
 
+/// Shuffles `items` in place (Fisher–Yates, from the last item down) with SplitMix64 (Steele,
+/// Lea and Flood 2014, as java.util.SplittableRandom) seeded with `seed`: the shuffled-text
+/// control's shuffle ([`crate::verdict`]), the same text for the same seed on every target.
+pub fn shuffle<T>(items: &mut [T], seed: u64) {
+    let mut state = seed;
+    let mut next = || {
+        state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    };
+    for k in (1..items.len()).rev() {
+        // Lemire's multiply-shift: an index in 0..=k (bias below 2^-40 for these lengths).
+        let r = ((next() as u128 * (k as u128 + 1)) >> 64) as usize;
+        items.swap(k, r);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -166,5 +185,19 @@ mod tests {
             x = g.next_u32();
         }
         assert_eq!(x, 4_123_659_995);
+    }
+
+    #[test]
+    fn a_shuffle_is_a_permutation_fixed_by_its_seed() {
+        let sorted: Vec<u32> = (0..100).collect();
+        let (mut a, mut b, mut c) = (sorted.clone(), sorted.clone(), sorted.clone());
+        shuffle(&mut a, 0);
+        shuffle(&mut b, 0);
+        shuffle(&mut c, 1);
+        assert_eq!(a, b);
+        assert_ne!(a, c);
+        assert_ne!(a, sorted);
+        a.sort_unstable();
+        assert_eq!(a, sorted);
     }
 }

@@ -138,6 +138,47 @@ check((await byId("sample-table").textContent()) === s.table_text, "the table's 
 await page.evaluate(() => window.scrollTo(0, 0));
 await page.screenshot({ path: join(artifacts, "page.png"), fullPage: true });
 
+// 4b. The verdict: the page decides it by zl-core's rules from the evidence zl interpret measures
+// (the same untrained seeds, shuffles and wider model, trained the same way), so its regimes and
+// the gap's site are zl interpret --json's. Each regime's line is marked whether it holds, and
+// the summary names exactly the regimes that hold.
+async function verdictMarks() {
+  return page.evaluate(() => ({
+    holds: Object.fromEntries([...document.querySelectorAll("#regimes [data-regime]")].map((e) => [e.dataset.regime, e.dataset.holds])),
+    summary: document.querySelector('[data-testid="summary"]').getAttribute("data-regimes"),
+    site: document.querySelector('[data-testid="gap-site"]').getAttribute("data-site"),
+    title: document.title,
+  }));
+}
+async function checkVerdict(what, flags, expect) {
+  const m = await verdictMarks();
+  const cj = JSON.parse(cli("interpret", ...flags, "--json")).verdict;
+  const holding = Object.keys(m.holds).filter((r) => m.holds[r] === "true").sort();
+  check(Object.keys(m.holds).length === 4, `${what}: every regime has a marked line`, JSON.stringify(m.holds));
+  for (const [r, h] of Object.entries(expect)) check(m.holds[r] === String(h), `${what}: ${r} ${h ? "holds" : "does not hold"}`, JSON.stringify(m.holds));
+  check(JSON.stringify(holding) === JSON.stringify([...cj.regimes].sort()), `${what}: the regimes are zl interpret --json's`,
+    `${holding} vs ${cj.regimes}`);
+  check(m.summary !== null && JSON.stringify(m.summary.split(" ").filter(Boolean).sort()) === JSON.stringify(holding),
+    `${what}: the summary names exactly the regimes that hold`, `${m.summary} vs ${holding}`);
+  check(m.site === cj.gap_site, `${what}: where the gap lives is zl interpret --json's`, `${m.site} vs ${cj.gap_site}`);
+  check(m.title !== "zl: a zero-layer transformer, trained in your browser", `${what}: the title says what this model is`, m.title);
+}
+await checkVerdict("the seed run", [], { bigram_table: true, not_learned: false, rank_limited: false });
+await byId("epochs").fill("1");
+check((await trainAndWait()) === "done", "one epoch finished", await page.locator("#message").textContent());
+await checkVerdict("one epoch", ["--epochs", "1"], { not_learned: true, bigram_table: false, rank_limited: false, undertrained: false });
+await byId("epochs").fill("10000");
+await byId("d-model").fill("3");
+const t3 = Date.now();
+check((await trainAndWait()) === "done", "d_model 3 finished", await page.locator("#message").textContent());
+const d3ms = Date.now() - t3;
+await checkVerdict("d_model 3", ["--d-model", "3"], { rank_limited: true, bigram_table: false, not_learned: false });
+await byId("d-model").fill("16");
+const t16 = Date.now();
+check((await trainAndWait()) === "done", "the seed run with its verdict finished", await page.locator("#message").textContent());
+const verdictMs = Date.now() - t16;
+check(verdictMs < 10000, "the seed run and the runs its verdict needs finish within 10 s", `${verdictMs} ms`);
+
 // 5. A non-ASCII text for 2,000 epochs, at d_model 8: zl train --corpus's checksum.
 const other = "Ζῷον λογικόν — the rational animal; ça va, naïve café? 日本語のテキスト, ünïcödé!\nZweite Zeile.";
 writeFileSync(join(tmp, "other.txt"), other);
@@ -208,4 +249,4 @@ const outside = requests.filter((u) => !(u === url || u.startsWith("blob:")));
 check(outside.length === 0, "no network request", outside.join(", "));
 check(consoleErrors.length === 0, "no uncaught error in the page", consoleErrors.join("; "));
 await browser.close();
-console.log(JSON.stringify({ seed_ms: times, seed_ms_median: median, stopped_at: Number(stoppedAt), max_lag_ms: maxLag }));
+console.log(JSON.stringify({ seed_ms: times, seed_ms_median: median, seed_with_verdict_ms: verdictMs, d_model_3_with_verdict_ms: d3ms, stopped_at: Number(stoppedAt), max_lag_ms: maxLag }));

@@ -1,5 +1,7 @@
-// The page's own script: the controls, the loss curve, the heatmaps, the tables. Every number it
-// shows comes from the worker (worker.js), which runs zl-core in WebAssembly. Text from the
+// The page's own script: the controls, the loss curve, the verdict, the heatmaps, the tables.
+// Every number it shows comes from the worker (worker.js), which runs zl-core in WebAssembly;
+// every sentence of the verdict is written here from the typed verdict zl-core decided, with
+// the numbers and the rule it was decided by, and claims a regime only where it holds. Text from the
 // reader only ever reaches the page as textContent or an attribute value, never as markup.
 "use strict";
 (() => {
@@ -10,6 +12,7 @@
   let last = null; // the last result: {result, untrained, ...}
   let losses = [];
   let drawPending = false;
+  const TITLE = document.title;
 
   const sig4 = (x) => Number(x).toPrecision(4);
   function el(tag, text, attrs) {
@@ -79,6 +82,8 @@
     for (const id of ["checksum", "train-ms", "loss"]) $(id).textContent = "–";
     $("isa").textContent = "";
     $("cli").textContent = "";
+    $("verdict").hidden = true;
+    document.title = TITLE;
     losses = [];
     drawCurve();
     worker.postMessage({ type: "train", controls: readControls() });
@@ -106,22 +111,36 @@
       }
     } else if (m.type === "result") {
       last = m;
-      $("train").disabled = false;
-      $("stop").disabled = true;
+      // A run not stopped goes on to the runs its verdict needs: Train waits for them.
+      $("train").disabled = !m.stopped;
+      $("stop").disabled = m.stopped;
       $("train-ms").textContent = m.ms.toFixed(1);
       $("isa").textContent = `(wasm ${m.isa === "simd128" ? "SIMD128" : "scalar"}, ${m.epochs} epochs; ${m.loopMs.toFixed(1)} ms of it in the training loop)`;
       $("checksum").textContent = m.result.checksum;
       if (m.stopped) $("cli").textContent = cliLine(current.setup, m.epochs);
-      $("status").textContent = m.stopped ? "stopped" : "done";
+      $("status").textContent = m.stopped ? "stopped" : "checking";
       drawCurve();
       showEvidence(m.result, m.untrained);
+      startVerdict(m);
+    } else if (m.type === "beside") {
+      showBeside(m);
+    } else if (m.type === "verdict") {
+      $("train").disabled = false;
+      $("stop").disabled = true;
+      if (m.stopped) {
+        $("status").textContent = "stopped";
+        noVerdict("Stopped before the runs the verdict needs were trained: no verdict.");
+      } else {
+        showVerdict(m.verdict, m.runs, m.ms);
+        $("status").textContent = "done";
+      }
     } else if (m.type === "ablation") {
       showAblation(m.result);
     } else if (m.type === "sample") {
       showSample(m.result);
     } else if (m.type === "error") {
       fail(m.message);
-      if (m.during !== "setup" && m.during !== "train") {
+      if (!["setup", "train", "verdict"].includes(m.during)) {
         worker.terminate();
         startWorker();
       }
@@ -155,6 +174,135 @@
       if (k === 0) g.moveTo(x, y); else g.lineTo(x, y);
     }
     g.stroke();
+  }
+
+  // A share as a percentage, with digits enough that a share short of 1 never reads "100.00%"
+  // (as zl's render/verdict.rs writes it).
+  function pct(x) {
+    let k = 2;
+    while (k < 8 && x < 1 && (100 * x).toFixed(k) === (100).toFixed(k)) k++;
+    return (100 * x).toFixed(k) + "%";
+  }
+  const e2 = (x) => Number(x).toExponential(2);
+  const times = (r) => r === null || r === undefined ? "∞" : r >= 100 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
+  const REGIMES = ["bigram_table", "rank_limited", "undertrained", "not_learned"];
+  const NAMES = {
+    bigram_table: "learned its text's bigram table", not_learned: "has not learned its text's bigram table",
+    rank_limited: "is rank-limited", undertrained: "was still learning when training stopped",
+  };
+
+  function startVerdict(m) {
+    $("verdict").hidden = false;
+    $("regimes").replaceChildren();
+    $("gap-site").textContent = "";
+    $("verdict-how").textContent = "";
+    $("verdict-title").textContent = "What this model is";
+    if (m.stopped) {
+      noVerdict(`Training stopped at epoch ${m.epochs}: no verdict. The runs it is decided from train like this model, for as many epochs; let a run finish for one.`);
+    } else {
+      $("summary").textContent = "";
+      $("summary").removeAttribute("data-regimes");
+      $("verdict-progress").textContent = "Training the runs beside this model that its verdict needs…";
+    }
+  }
+
+  function noVerdict(text) {
+    $("summary").textContent = text;
+    $("summary").setAttribute("data-regimes", "");
+    $("verdict-progress").textContent = "";
+  }
+
+  function describeRun(run) {
+    return run.kind === "shuffled" ? `shuffled text ${run.shuffle + 1}` : `wider model (d_model ${run.d_model})`;
+  }
+
+  function showBeside(m) {
+    $("verdict-progress").textContent = `Training the runs beside this model that its verdict needs: ${describeRun(m.runs[m.run])}, run ${m.run + 1} of ${m.runs.length}, epoch ${m.epoch} of ${m.epochs}`;
+  }
+
+  // Why no wider model was trained (the module's NotRetrained), in words.
+  function notRetrained(w) {
+    if (w.reason === "full_rank") return `d_model ${w.d_model} ≥ V = ${w.vocab}: W_E·W_U can have full rank, so no width limits it`;
+    if (w.reason === "widest_already") return `d_model ${w.d_model} is the widest zl trains`;
+    if (w.reason === "over_budget") return `at ${w.epochs} epochs the work budget allows retraining up to d_model ${w.widest} only`;
+    return w.reason;
+  }
+
+  // Every regime with whether it holds and the sentence, with its numbers and rule, that says
+  // why or why not (zl's render/verdict.rs: regimes).
+  function regimeLines(e) {
+    const v = e.verdict, rules = e.rules;
+    const holds = (r) => v.regimes.includes(r);
+    const isSmall = v.gap <= v.small_gap;
+    const small = `small: at most ${e2(v.small_gap)}, ${100 * rules.small_gap_fraction}% of ln V − floor`;
+    const ratio = v.gap > 0 ? `${(v.best_control_gap / v.gap).toFixed(1)}×` : "∞";
+    const controls = `${ratio} the model's (rule: at least ${rules.control_factor}×)`;
+    const bigram = isSmall
+      ? `the gap, ${e2(v.gap)} nats, is small (${small}), ${v.controls_told_apart ? "and" : "but"} the controls' gaps are ${v.controls_told_apart ? "" : "only "}${controls}`
+      : `the gap, ${e2(v.gap)} nats, is not small (${small})`;
+    const notLearned = v.controls_told_apart
+      ? `the controls are told apart: their gaps are ${controls}`
+      : `the controls' gaps are only ${controls}: not told apart`;
+    let rank;
+    if (v.wider_model) {
+      const w = v.wider_model, full = w.d_model === e.vocab ? ", the full rank V" : "";
+      const model = `a wider model (d_model ${w.d_model}${full}) trained with the same settings and budget gets ${e2(w.gap)} nats`;
+      rank = holds("rank_limited") ? `${model}, ${times(v.wider_ratio)} less (rule: at least ${rules.wider_factor}×)`
+        : isSmall ? `the gap is small; ${model} (${times(v.wider_ratio)} less), but a small gap is not a rank limit`
+        : `${model}, only ${times(v.wider_ratio)} less (rule: at least ${rules.wider_factor}×)`;
+    } else {
+      rank = v.wider_not_trained ? `no wider model: ${notRetrained(v.wider_not_trained)}` : "no wider model was trained";
+    }
+    const t = v.gap_trend;
+    let under;
+    if (!t || t.drop === null || t.falling === null) {
+      under = "not decided: the gap at half this model's epochs was not measured (a run of fewer than 2 epochs)";
+    } else {
+      const over = `${pct(t.drop)} over the last doubling, ${Math.floor(t.at / 2)} to ${t.at} epochs (rule: more than ${pct(rules.still_falling_drop)})`;
+      under = isSmall ? (t.falling ? `the gap is small, so its fall of ${over} is not called undertraining` : `the gap is small, and it fell ${over}`)
+        : (t.falling ? `the gap is not small and still falling: ${over}` : `the gap is flat: it fell ${over}`);
+    }
+    const why = { bigram_table: bigram, rank_limited: rank, undertrained: under, not_learned: notLearned };
+    return REGIMES.map((r) => ({ regime: r, holds: holds(r), why: why[r] }));
+  }
+
+  // Where the gap lives, with the share that decides it (render/verdict.rs: gap_site).
+  function gapSite(e) {
+    const v = e.verdict, leak = v.gap_share_leak, misfit = 1 - leak, m = pct(e.rules.mostly_share);
+    if (v.gap_site === "leak") return `${pct(leak)} of the gap is leak onto pairs the text never has (mostly leak: at least ${m}).`;
+    if (v.gap_site === "misfit") return `The gap is mostly misfit on the pairs that occur (${pct(misfit)} misfit, ${pct(leak)} leak; mostly: at least ${m}).`;
+    if (v.gap_site === "both") return `The gap is split: ${pct(leak)} leak, ${pct(misfit)} misfit (neither holds ${m}).`;
+    return "There is no gap to split.";
+  }
+
+  function showVerdict(e, runs, ms) {
+    const v = e.verdict;
+    const says = v.regimes.map((r) => NAMES[r]);
+    const summary = says.length ? `This zero-layer transformer ${says.join(" and ")}`
+      : "This zero-layer transformer is short of its text's bigram table";
+    const gap = `gap ${e2(v.gap)} nats to the floor ${e.floor.toFixed(4)} (small: at most ${e2(v.small_gap)})`;
+    const ctl = `controls ${v.controls_told_apart ? "told apart" : "not told apart"}`;
+    const wider = v.wider_model ? `; a wider model (d_model ${v.wider_model.d_model}) gets ${e2(v.wider_model.gap)}` : "";
+    $("summary").textContent = `${summary}: ${gap}, ${ctl}${wider}.`;
+    $("summary").setAttribute("data-regimes", v.regimes.join(" "));
+    $("verdict-title").textContent = `What this model is: it ${says.length ? says.join(" and ") : "is short of its text's bigram table"}`;
+    document.title = "zl: " + summary.charAt(0).toLowerCase() + summary.slice(1);
+    $("verdict-progress").textContent = "";
+    const ul = $("regimes");
+    ul.replaceChildren();
+    for (const line of regimeLines(e)) {
+      const li = el("li", undefined, { "data-regime": line.regime, "data-holds": String(line.holds) });
+      li.append(el("strong", `${line.holds ? "✓" : "✗"} ${line.regime}`), document.createTextNode(`: ${line.why}.`));
+      ul.append(li);
+    }
+    $("gap-site").textContent = "Where the gap lives: " + gapSite(e);
+    $("gap-site").setAttribute("data-site", v.gap_site);
+    const range = (xs) => xs.length ? `${e2(Math.min(...xs))} to ${e2(Math.max(...xs))}` : "none";
+    const shuffles = runs.filter((r) => r.kind === "shuffled").length;
+    $("verdict-how").textContent = `Decided by zl's rules from: the untrained model at seeds ${e.untrained_seeds[0]} to ${e.untrained_seeds[1]} (gaps ${range(e.untrained_gaps)} nats), ` +
+      `${shuffles} shuffled texts (the same characters, bigrams destroyed) trained like this model (gaps ${range(e.shuffled_gaps)}), ` +
+      (v.wider_model ? `a model of d_model ${v.wider_model.d_model} trained like it, ` : "") +
+      `all evaluated on this text${v.gap_trend ? ", and this run's own gap at half its epochs" : ""}. The runs beside it took ${(ms / 1000).toFixed(1)} s.`;
   }
 
   function agreement(r) {

@@ -2,7 +2,8 @@
 // it, so that training never blocks the page. Messages in: {type: "init", wasm: {simd, scalar}}
 // (gzipped module bytes), {type: "train", controls} (as typed: the module checks them),
 // {type: "stop"}, {type: "ablate", token}, {type: "sample", seed}. Messages out: "ready",
-// "started" (the settings as the module read them), "progress", "result", "ablation", "sample"
+// "started" (the settings as the module read them), "progress", "result", then, for a run not
+// stopped, "beside" (progress of the runs the verdict needs) and "verdict"; "ablation", "sample"
 // and "error".
 "use strict";
 let zl = null;
@@ -88,7 +89,41 @@ async function train(controls) {
   postMessage({ type: "progress", epoch: done, losses: pending });
   const ms = performance.now() - t0;
   const result = call({ op: "result" });
-  postMessage({ type: "result", ms, loopMs, stopped: stopRequested, epochs: done, isa: r.isa, result, untrained });
+  const stopped = stopRequested;
+  postMessage({ type: "result", ms, loopMs, stopped, epochs: done, isa: r.isa, result, untrained });
+  if (!stopped) await verdict(done);
+}
+
+// The runs the verdict needs beside the model (the module plans them: shuffled texts and a
+// wider model, each trained like the model for its epochs), then the verdict. Stop ends them,
+// with no verdict.
+async function verdict(epochs) {
+  const t0 = performance.now();
+  const plan = call({ op: "beside" });
+  if (plan.error) return postMessage({ type: "error", during: "verdict", message: plan.error });
+  const runs = plan.runs;
+  let last = performance.now();
+  for (let k = 0; k < runs.length; k++) {
+    const r = call({ op: "beside_setup", run: k });
+    if (r.error) return postMessage({ type: "error", during: "verdict", message: r.error });
+    let done = 0;
+    postMessage({ type: "beside", runs, run: k, epoch: 0, epochs });
+    while (done < epochs) {
+      if (stopRequested) return postMessage({ type: "verdict", stopped: true });
+      const s = call({ op: "beside_train", epochs: Math.min(CHUNK, epochs - done) });
+      if (s.error) break; // a run beside the model that diverged: its gap is what it reached
+      done = s.epoch;
+      if (performance.now() - last > 25) {
+        postMessage({ type: "beside", runs, run: k, epoch: done, epochs });
+        await yieldNow();
+        last = performance.now();
+      }
+    }
+    call({ op: "beside_done" });
+  }
+  const v = call({ op: "verdict" });
+  if (v.error) return postMessage({ type: "error", during: "verdict", message: v.error });
+  postMessage({ type: "verdict", runs, ms: performance.now() - t0, verdict: v });
 }
 
 onmessage = async (ev) => {

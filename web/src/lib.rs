@@ -12,9 +12,19 @@
 //! reply is JSON at [`zl_reply_ptr`], [`zl_reply_len`] bytes. A request is one of
 //! `{"op": "setup", "text", "max_chars", "epochs", "d_model", "seed", "lr", "weight_decay"}`
 //! (the controls as typed, checked here as `zl train` checks its flags),
-//! `{"op": "train", "epochs"}`, `{"op": "result"}`, `{"op": "ablate", "token"}` and
-//! `{"op": "sample", "seed", "chars"}`. A reply with an `"error"` key is one line for the
-//! reader. There is no wasm-bindgen: five functions of bytes and integers need no generated
+//! `{"op": "train", "epochs"}`, `{"op": "result"}`, `{"op": "ablate", "token"}`,
+//! `{"op": "sample", "seed", "chars"}`, and the verdict's: `{"op": "beside"}` (the runs trained
+//! beside the model), `{"op": "beside_setup", "run"}`, `{"op": "beside_train", "epochs"}`,
+//! `{"op": "beside_done"}` and `{"op": "verdict"}`. A reply with an `"error"` key is one line
+//! for the reader.
+//!
+//! The verdict is zl-core's ([`zl_core::verdict`]), decided from the evidence `zl interpret`
+//! decides it from, measured the same way: the untrained model at
+//! [`verdict::UNTRAINED_SEEDS`] seeds, [`verdict::shuffles`] shuffled texts (each the sorted
+//! text shuffled by [`zl_core::rng::shuffle`], trained like the model from seed + k), the wider
+//! model of [`verdict::wider_width`], all evaluated on the model's text, and the exact gap at
+//! half the model's epochs and at all of them (recorded from the model's own run as it passes
+//! them). The page writes its sentences from the typed verdict. There is no wasm-bindgen: five functions of bytes and integers need no generated
 //! glue, and the page stays one file with no build tool (docs/ARCHITECTURE.md).
 
 use std::{cell::RefCell, collections::BTreeSet};
@@ -25,6 +35,7 @@ use zl_core::{
     capacity::{self, AtCapacity, MAX_VOCAB},
     checksum, flags, glyph,
     interpret::{self as zi, Counts, Table, Weights},
+    verdict::{self, Evidence, GapTrend, NotRetrained, Wider},
     AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
@@ -38,6 +49,21 @@ trait Session {
     fn result(&mut self) -> Value;
     fn ablate(&self, token: usize) -> Value;
     fn sample(&self, seed: u64, chars: usize) -> Value;
+    /// The model's weights, for the analysis.
+    fn weights(&self) -> Weights;
+    /// The runs the verdict needs beside this model: `(shuffles, the wider width or why none)`.
+    fn beside(&self) -> (usize, Result<usize, NotRetrained>);
+    /// A run beside this one: the text shuffled with seed `k` (`Some(k)`), or this text at
+    /// `d_model` (the wider model), with this model's settings.
+    fn beside_setup(
+        &self,
+        shuffle: Option<u64>,
+        d_model: usize,
+    ) -> Result<Box<dyn Session>, String>;
+    /// The gap on this model's text of a model beside it.
+    fn gap_of(&self, w: &Weights) -> f64;
+    /// The verdict from this model's numbers, its untrained seeds and the runs beside it.
+    fn verdict(&self, shuffled: &[f64], wider: Result<Wider, NotRetrained>) -> Value;
 }
 
 struct State<const V: usize, const D: usize> {
@@ -52,21 +78,32 @@ struct State<const V: usize, const D: usize> {
     /// The loss after the last update of the last `train` call (what the checksum line holds).
     final_loss: Option<f32>,
     diverged: Option<zl_core::Diverged>,
+    /// How it was set up, for the runs beside it.
+    setup: Settings,
+    /// The exact gap at half the epochs it was set up for, once training passes them.
+    half_gap: Option<(u32, f64)>,
+}
+
+/// The settings a model was set up with: the runs beside it take them.
+#[derive(Clone, Copy)]
+struct Settings {
+    seed_vocab: bool,
+    seed: u64,
+    adamw: AdamWConfig,
+    epochs: u32,
 }
 
 struct Setup {
     text: String,
     vocab: Vec<char>,
-    seed_vocab: bool,
     d_model: usize,
-    seed: u64,
-    adamw: AdamWConfig,
+    settings: Settings,
 }
 
 impl AtCapacity for Setup {
     type Output = Result<Box<dyn Session>, String>;
     fn at<const V: usize, const D: usize>(self) -> Self::Output {
-        let chars: &[char] = if self.seed_vocab {
+        let chars: &[char] = if self.settings.seed_vocab {
             &SEED_VOCAB
         } else {
             &self.vocab
@@ -77,10 +114,10 @@ impl AtCapacity for Setup {
             .encode(&self.text)
             .collect::<Result<Vec<_>, _>>()
             .map_err(|e| e.to_string())?;
-        let model = Model::<V, D>::init_torch(self.seed, vocab.len(), self.d_model)
+        let model = Model::<V, D>::init_torch(self.settings.seed, vocab.len(), self.d_model)
             .map_err(|e| e.to_string())?;
         Ok(Box::new(State {
-            trainer: Box::new(Trainer::new(model, self.adamw)),
+            trainer: Box::new(Trainer::new(model, self.settings.adamw)),
             counts: Counts::of_bigrams(&bigrams),
             bigrams,
             vocab: vocab.chars().to_vec(),
@@ -89,6 +126,8 @@ impl AtCapacity for Setup {
             epochs: 0,
             final_loss: None,
             diverged: None,
+            setup: self.settings,
+            half_gap: None,
         }))
     }
 }
@@ -96,9 +135,6 @@ impl AtCapacity for Setup {
 impl<const V: usize, const D: usize> State<V, D> {
     fn v(&self) -> usize {
         self.vocab.len()
-    }
-    fn weights(&self) -> Weights {
-        Weights::of_model(&self.trainer.model)
     }
     fn log_q(&self) -> Table {
         zi::log_softmax(&zi::logit_table(&self.weights()))
@@ -114,12 +150,32 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             return json!({"error": "the model diverged; change the settings and train again"});
         }
         let mut losses = Vec::with_capacity(epochs as usize);
-        let r = self
-            .isa
-            .run(&mut self.trainer, &self.bigrams, epochs, |_, l| {
-                losses.push(l)
-            });
         let start = self.epochs;
+        // The run stops at half the epochs it was set up for, where the gap's trend starts
+        // (the same bits: training is the same in any number of calls).
+        let half = self.setup.epochs / 2;
+        let parts = match half.checked_sub(start) {
+            Some(h) if h > 0 && h < epochs => [h, epochs - h],
+            _ => [epochs, 0],
+        };
+        let (mut done, mut r) = (0u32, Ok(0.0));
+        for n in parts.into_iter().filter(|&n| n > 0) {
+            r = self
+                .isa
+                .run(&mut self.trainer, &self.bigrams, n, |_, l| losses.push(l))
+                .map_err(|d| zl_core::Diverged {
+                    epoch: done + d.epoch,
+                    ..d
+                });
+            if r.is_err() {
+                break;
+            }
+            done += n;
+            if start + done == half {
+                let gap = zi::decompose(&self.weights(), &self.counts).kl_weighted;
+                self.half_gap = Some((half, gap));
+            }
+        }
         match r {
             Ok(f) => {
                 self.epochs += epochs;
@@ -258,6 +314,106 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "seed": seed.to_string(),
         })
     }
+
+    fn weights(&self) -> Weights {
+        Weights::of_model(&self.trainer.model)
+    }
+
+    fn beside(&self) -> (usize, Result<usize, NotRetrained>) {
+        let (v, d) = (self.v(), self.trainer.model.d_model());
+        (
+            verdict::shuffles(v, d, self.epochs),
+            verdict::wider_width(v, d, self.epochs, &|_| true),
+        )
+    }
+
+    fn beside_setup(
+        &self,
+        shuffle: Option<u64>,
+        d_model: usize,
+    ) -> Result<Box<dyn Session>, String> {
+        let mut tokens = self.tokens.clone();
+        let settings = match shuffle {
+            // The text's characters in id order, shuffled, as `zl interpret` shuffles them.
+            Some(k) => {
+                tokens.sort_unstable();
+                zl_core::rng::shuffle(&mut tokens, k);
+                Settings {
+                    seed: self.setup.seed.wrapping_add(k),
+                    ..self.setup
+                }
+            }
+            None => self.setup,
+        };
+        let s = Setup {
+            text: tokens.iter().map(|&t| self.vocab[t]).collect(),
+            vocab: self.vocab.clone(),
+            d_model,
+            settings: Settings {
+                epochs: self.epochs,
+                ..settings
+            },
+        };
+        capacity::dispatch(self.v(), d_model, s)
+    }
+
+    fn gap_of(&self, w: &Weights) -> f64 {
+        zi::decompose(w, &self.counts).kl_weighted
+    }
+
+    fn verdict(&self, shuffled: &[f64], wider: Result<Wider, NotRetrained>) -> Value {
+        let (v, d) = (self.v(), self.trainer.model.d_model());
+        let dec = zi::decompose(&self.weights(), &self.counts);
+        let log_q = self.log_q();
+        let gap_rows: Vec<_> = (0..v)
+            .map(|i| zi::gap_row(&log_q, &self.counts, i))
+            .collect();
+        let (leak, misfit) = zi::gap_split(&gap_rows, &self.counts);
+        let untrained: Vec<f64> = (0..verdict::UNTRAINED_SEEDS)
+            .map(|k| {
+                let seed = self.setup.seed.wrapping_add(k);
+                let m = Model::<V, D>::init_torch(seed, v, d).expect("the model's own shape");
+                self.gap_of(&Weights::of_model(&m))
+            })
+            .collect();
+        // The gap at half the epochs and at all of them, where the run passed both.
+        let at = self.epochs;
+        let trend = self
+            .half_gap
+            .filter(|&(h, _)| at >= 2 && h == at / 2)
+            .map(|(h, g)| GapTrend::new(vec![h, at], vec![g, dec.kl_weighted], at));
+        let verdict = verdict::decide(Evidence {
+            gap: dec.kl_weighted,
+            leak,
+            misfit,
+            floor: dec.bigram_entropy,
+            uniform: dec.uniform_loss,
+            control_gaps: untrained.iter().chain(shuffled).copied().collect(),
+            wider,
+            trend,
+        });
+        json!({
+            "verdict": verdict,
+            "epochs": at,
+            "d_model": d,
+            "vocab": v,
+            "floor": dec.bigram_entropy,
+            "uniform": dec.uniform_loss,
+            "leak": leak,
+            "misfit": misfit,
+            "untrained_gaps": untrained,
+            "shuffled_gaps": shuffled,
+            "untrained_seeds": [self.setup.seed.to_string(),
+                self.setup.seed.wrapping_add(verdict::UNTRAINED_SEEDS - 1).to_string()],
+            "rules": {
+                "small_gap_fraction": verdict::SMALL_GAP_FRACTION,
+                "wider_factor": verdict::WIDER_FACTOR,
+                "control_factor": verdict::CONTROL_FACTOR,
+                "mostly_share": verdict::MOSTLY_SHARE,
+                "still_falling_drop": verdict::STILL_FALLING_DROP,
+            },
+        })
+    }
 }
 
 /// A control's value as typed (a string), or a number the worker sends as one.
@@ -315,16 +471,106 @@ fn setup(req: &Value) -> Result<(Box<dyn Session>, u32, Value), String> {
     let s = Setup {
         text,
         vocab,
-        seed_vocab,
         d_model,
-        seed,
-        adamw,
+        settings: Settings {
+            seed_vocab,
+            seed,
+            adamw,
+            epochs,
+        },
     };
     Ok((capacity::dispatch(v, d_model, s)?, epochs, settings))
 }
 
+/// A run the verdict needs beside the model.
+#[derive(Clone, Copy)]
+enum Run {
+    /// The text shuffled with this seed, trained from the model's seed plus it.
+    Shuffled(u64),
+    /// The model's text at this width.
+    Wider(usize),
+}
+
+/// The runs beside the model: those planned, the one training, and the gaps of those done.
+#[derive(Default)]
+struct Beside {
+    runs: Vec<Run>,
+    training: Option<(Run, Box<dyn Session>)>,
+    shuffled: Vec<f64>,
+    wider: Option<Result<Wider, NotRetrained>>,
+    done: usize,
+}
+
+impl Beside {
+    /// The runs `model` needs, and their description for the worker.
+    fn plan(model: &dyn Session) -> (Beside, Value) {
+        let (n, wider) = model.beside();
+        let mut runs: Vec<Run> = (0..n as u64).map(Run::Shuffled).collect();
+        runs.extend(wider.ok().map(Run::Wider));
+        let described: Vec<Value> = runs
+            .iter()
+            .map(|r| match *r {
+                Run::Shuffled(k) => json!({"kind": "shuffled", "shuffle": k}),
+                Run::Wider(d) => json!({"kind": "wider", "d_model": d}),
+            })
+            .collect();
+        let b = Beside {
+            runs,
+            wider: wider.err().map(Err),
+            ..Beside::default()
+        };
+        (b, json!({"runs": described}))
+    }
+
+    fn op(&mut self, model: &dyn Session, op: &str, req: &Value) -> Value {
+        match op {
+            "beside_setup" => {
+                let Some(&run) = self
+                    .runs
+                    .get(req["run"].as_u64().unwrap_or(u64::MAX) as usize)
+                else {
+                    return json!({"error": "no such run beside the model"});
+                };
+                let s = match run {
+                    Run::Shuffled(k) => model.beside_setup(Some(k), model.weights().d_model()),
+                    Run::Wider(d) => model.beside_setup(None, d),
+                };
+                match s {
+                    Ok(s) => {
+                        self.training = Some((run, s));
+                        json!({"ok": true})
+                    }
+                    Err(e) => json!({"error": e}),
+                }
+            }
+            "beside_train" => match self.training.as_mut() {
+                Some((_, s)) => s.train(req["epochs"].as_u64().unwrap_or(0) as u32),
+                None => json!({"error": "no run beside the model is set up"}),
+            },
+            "beside_done" => match self.training.take() {
+                Some((run, s)) => {
+                    let gap = model.gap_of(&s.weights());
+                    match run {
+                        Run::Shuffled(_) => self.shuffled.push(gap),
+                        Run::Wider(d_model) => self.wider = Some(Ok(Wider { d_model, gap })),
+                    }
+                    self.done += 1;
+                    json!({"gap": gap})
+                }
+                None => json!({"error": "no run beside the model is set up"}),
+            },
+            "verdict" => match &self.wider {
+                Some(w) if self.done == self.runs.len() => model.verdict(&self.shuffled, *w),
+                _ => json!({"error": "the runs beside the model are not all trained"}),
+            },
+            _ => json!({"error": format!("unknown request {op:?}")}),
+        }
+    }
+}
+
 thread_local! {
     static SESSION: RefCell<Option<Box<dyn Session>>> = const { RefCell::new(None) };
+    static BESIDE: RefCell<Option<Beside>> = const { RefCell::new(None) };
     static REPLY: RefCell<Vec<u8>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -334,6 +580,7 @@ fn handle(req: &Value) -> Value {
         return match setup(req) {
             Ok((s, epochs, settings)) => {
                 SESSION.with(|c| *c.borrow_mut() = Some(s));
+                BESIDE.with(|b| *b.borrow_mut() = None);
                 json!({"ok": true, "isa": Isa::best().name(), "epochs": epochs, "settings": settings})
             }
             Err(e) => json!({"error": e}),
@@ -352,7 +599,15 @@ fn handle(req: &Value) -> Value {
                 Ok(seed) => s.sample(seed, req["chars"].as_u64().unwrap_or(200) as usize),
                 Err(e) => json!({"error": e}),
             },
-            _ => json!({"error": format!("unknown request {op:?}")}),
+            "beside" => {
+                let (b, reply) = Beside::plan(s.as_ref());
+                BESIDE.with(|c| *c.borrow_mut() = Some(b));
+                reply
+            }
+            _ => BESIDE.with(|b| match b.borrow_mut().as_mut() {
+                Some(b) => b.op(s.as_ref(), op, req),
+                None => json!({"error": format!("unknown request {op:?}, or no runs planned")}),
+            }),
         }
     })
 }
@@ -393,4 +648,96 @@ pub extern "C" fn zl_reply_ptr() -> *const u8 {
 #[no_mangle]
 pub extern "C" fn zl_reply_len() -> usize {
     REPLY.with(|r| r.borrow().len())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Trains with zl's default settings as the page's worker does (in calls of 100 epochs, then the runs beside the
+    /// model) and returns the verdict's reply.
+    fn verdict_of(text: &str, epochs: u32, d_model: usize) -> Value {
+        let a = zl_core::TrainConfig::default().adamw;
+        let r = handle(
+            &json!({"op": "setup", "text": text, "epochs": epochs.to_string(),
+            "d_model": d_model.to_string(), "seed": "0", "lr": a.lr, "weight_decay": a.weight_decay}),
+        );
+        assert!(r["error"].is_null(), "{r}");
+        let train = |op: &str, epochs: u32| {
+            let mut done = 0;
+            while done < epochs {
+                let r = handle(&json!({"op": op, "epochs": (epochs - done).min(100)}));
+                assert!(r["error"].is_null(), "{r}");
+                done += (epochs - done).min(100);
+            }
+        };
+        train("train", epochs);
+        let plan = handle(&json!({"op": "beside"}));
+        for (k, _) in plan["runs"].as_array().unwrap().iter().enumerate() {
+            assert!(handle(&json!({"op": "beside_setup", "run": k}))["error"].is_null());
+            train("beside_train", epochs);
+            assert!(handle(&json!({"op": "beside_done"}))["gap"].is_f64());
+        }
+        handle(&json!({"op": "verdict"}))
+    }
+
+    fn regimes(r: &Value) -> Vec<&str> {
+        let v = r["verdict"]["regimes"].as_array().unwrap();
+        v.iter().map(|x| x.as_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn the_seed_run_is_a_bigram_table_by_zl_cores_rule_and_its_controls() {
+        let r = verdict_of(SEED_TEXT, 10_000, 16);
+        assert_eq!(regimes(&r), ["bigram_table"], "{r}");
+        let v = &r["verdict"];
+        assert_eq!(v["gap_site"], "leak");
+        // Measured beside it: 8 untrained seeds, 4 shuffles, the wider model at V = 30, and the
+        // trend over the last doubling.
+        assert_eq!(r["untrained_gaps"].as_array().unwrap().len(), 8);
+        assert_eq!(r["shuffled_gaps"].as_array().unwrap().len(), 4);
+        assert_eq!(v["wider_model"]["d_model"], 30);
+        assert_eq!(v["gap_trend"]["epochs"], json!([5000, 10_000]));
+        assert!(v["gap"].as_f64().unwrap() < v["small_gap"].as_f64().unwrap());
+    }
+
+    #[test]
+    fn one_epoch_is_not_learned_and_has_no_trend() {
+        let r = verdict_of(SEED_TEXT, 1, 16);
+        assert_eq!(regimes(&r), ["not_learned"], "{r}");
+        assert!(r["verdict"]["gap_trend"].is_null());
+        assert_eq!(r["verdict"]["controls_told_apart"], false);
+    }
+
+    #[test]
+    fn d_model_3_on_the_seed_text_is_rank_limited() {
+        let r = verdict_of(SEED_TEXT, 10_000, 3);
+        let got = regimes(&r);
+        assert!(
+            got.contains(&"rank_limited") && !got.contains(&"bigram_table"),
+            "{r}"
+        );
+        assert!(r["verdict"]["wider_ratio"].as_f64().unwrap() >= verdict::WIDER_FACTOR);
+    }
+
+    #[test]
+    fn the_runs_beside_a_model_at_full_rank_leave_out_the_wider_model_and_say_why() {
+        let r = verdict_of("abcabd", 100, 8);
+        assert_eq!(
+            r["verdict"]["wider_not_trained"]["reason"], "full_rank",
+            "{r}"
+        );
+        assert!(!regimes(&r).contains(&"rank_limited"));
+    }
+
+    #[test]
+    fn a_verdict_before_its_runs_are_trained_is_refused() {
+        handle(
+            &json!({"op": "setup", "text": "abcab", "epochs": "10", "d_model": "1",
+            "seed": "0", "lr": "1e-2", "weight_decay": "0"}),
+        );
+        handle(&json!({"op": "train", "epochs": 10}));
+        handle(&json!({"op": "beside"}));
+        assert!(handle(&json!({"op": "verdict"}))["error"].is_string());
+    }
 }

@@ -16,7 +16,7 @@ use super::{
     ControlWeights, ControlWhat, GapCurve,
 };
 use crate::{
-    backend::{capacity::MAX_D_MODEL, Backend, Job, Trained},
+    backend::{Backend, Job, Trained},
     data::{
         corpus::{Corpus, Source},
         files::Weights,
@@ -31,21 +31,12 @@ const GAP_CURVE_WORK: f64 = 1e11;
 const GAP_CURVE_MAX_EPOCHS: u32 = 100_000;
 const GAP_CURVE_MIN_EPOCHS: u32 = 10_000;
 
-/// The untrained control's null distribution: the model's `init_torch` at its own seed and the
-/// next ones (no training, so many cost nothing).
-pub const UNTRAINED_SEEDS: u64 = 8;
+/// The untrained control's null distribution: zl-core's, which the page's module trains by too.
+pub use zl_core::verdict::UNTRAINED_SEEDS;
 
-/// The shuffled control's null distribution: shuffles of the text (shuffle seed k, init seed the
-/// model's + k; k = 0 is the model's own seed), each trained like the model. As many as
-/// [`SHUFFLE_WORK`] multiply-adds allow (each epoch costs about `6·v²·d`), within [`SHUFFLES`]:
-/// 4 on the seed run, 3 on GPL-3 at d_model 8.
-pub const SHUFFLE_WORK: f64 = 1e10;
-pub const SHUFFLES: (usize, usize) = (2, 4);
-
-/// How many shuffles [`SHUFFLE_WORK`] allows for `job` on `v` tokens.
+/// How many shuffled controls zl-core's rule allows for `job` on `v` tokens.
 pub fn shuffles(v: usize, job: Job) -> usize {
-    let per = 6.0 * (v * v * job.d_model) as f64 * f64::from(job.config.epochs.max(1));
-    ((SHUFFLE_WORK / per) as usize).clamp(SHUFFLES.0, SHUFFLES.1)
+    zl_core::verdict::shuffles(v, job.d_model, job.config.epochs)
 }
 
 /// Work done, in multiply-adds of an epoch (`v²·d`) times epochs: what a progress line counts.
@@ -239,11 +230,6 @@ fn ticking(
 /// second or so on one core.
 const SEGMENT_WORK: u64 = 200_000_000;
 
-/// The work budget of the wider model, in multiply-adds (an epoch costs about `6·v²·d`): the
-/// seed text's d_model 30 at 10^4 epochs costs 1.6·10^9, GPL-3's (76 characters) d_model 64
-/// 2.2·10^10, about half a second on one AVX-512 core.
-const WIDER_WORK: f64 = 1e11;
-
 /// The models retrained beside one: at other widths, with its settings and budget.
 pub struct Retrained {
     /// At [`refit_sizes`] (d_model itself is the same run as the model's, bit for bit): each
@@ -253,34 +239,14 @@ pub struct Retrained {
     pub wider: Result<Wider, NotRetrained>,
 }
 
-/// The wider model's width for `job` on `v` tokens: the full rank V, within the widest zl
-/// trains and the backend holds (`fits`), and within [`WIDER_WORK`] at the job's epochs. `Err`
-/// says why none is wider than the job's own d_model.
+/// The wider model's width for `job` on `v` tokens, by zl-core's rule within what the backend
+/// holds (`fits`). `Err` says why none is wider than the job's own d_model.
 pub fn wider_width(
     v: usize,
     job: &Job,
     fits: &dyn Fn(usize) -> bool,
 ) -> Result<usize, NotRetrained> {
-    let d = job.d_model;
-    if d >= v {
-        return Err(NotRetrained::FullRank {
-            d_model: d,
-            vocab: v,
-        });
-    }
-    let widest = (d + 1..=v.min(MAX_D_MODEL))
-        .rev()
-        .find(|&w| fits(w))
-        .ok_or(NotRetrained::WidestAlready { d_model: d })?;
-    let epochs = job.config.epochs.max(1) as f64;
-    let affordable = (WIDER_WORK / (6.0 * (v * v) as f64 * epochs)) as usize;
-    match widest.min(affordable) {
-        w if w > d => Ok(w),
-        widest => Err(NotRetrained::OverBudget {
-            epochs: job.config.epochs,
-            widest,
-        }),
-    }
+    zl_core::verdict::wider_width(v, job.d_model, job.config.epochs, fits)
 }
 
 /// The widths [`retrain`] refits at: every size up to 16 (where the minimum width is searched),

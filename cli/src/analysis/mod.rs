@@ -555,15 +555,15 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l);
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
+    let (gap_leak, gap_seen_misfit) = zi::gap_split(&gap_rows, b);
     let row_weights: Vec<f64> = (0..v).map(|i| b.row_total(i) / b.total()).collect();
-    let weight = |i: usize| row_weights[i];
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
     let seen_spread = seen_spread(&seen, v);
     let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
     let counts = table(v, |i, j| b.count(i, j));
     let margins: Vec<Option<f64>> = (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect();
-    let gap_by_row: Vec<f64> = (0..v).map(|i| weight(i) * rows[i].kl).collect();
+    let gap_by_row: Vec<f64> = (0..v).map(|i| row_weights[i] * rows[i].kl).collect();
     let mut gap_order: Vec<usize> = (0..v).filter(|&i| rows[i].count > 0.0).collect();
     gap_order.sort_by(|&a, &c| gap_by_row[c].total_cmp(&gap_by_row[a]).then(a.cmp(&c)));
     let decomposition = zi::decompose_table(&l, b);
@@ -599,8 +599,8 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
             .collect(),
         model_top: (0..v).map(|i| ranked(|j| log_q[(i, j)], v, TOP)).collect(),
         q,
-        gap_leak: (0..v).map(|i| weight(i) * gap_rows[i].leak).sum(),
-        gap_seen_misfit: (0..v).map(|i| weight(i) * gap_rows[i].misfit).sum(),
+        gap_leak,
+        gap_seen_misfit,
         gap_rows,
         row_weights,
         gap_by_row,

@@ -29,15 +29,8 @@ use crate::{
 /// AdamW leave at full rank (3e-5 nats on the seed text).
 pub const COST_NATS: f64 = 0.01;
 
-/// A run that did not reach EPS is still falling when its gap after all N epochs is more than
-/// this fraction below its gap at ⌊N/2⌋ epochs (the last doubling of its training). Measured on
-/// the seed text (f64 KL gap, seeds 0..4, 150,000 → 300,000 epochs): d_model 1 and 2, which
-/// their rank holds far from the floor, fall 0.07–0.5%; d_model 3 and 4 fall 1.7–14% as they
-/// creep toward floors of their own; d_model 5 and 6, on their way to under 1e-5, fall 17% and
-/// 7% (seed 0). 1% sits above the stalls and below the slow descents, so a slow descent is
-/// called "still falling" rather than a rank limit: the rule errs toward not claiming what the
-/// budget did not show.
-pub const STILL_FALLING_DROP: f64 = 0.01;
+/// The verdict's rule for a run still falling, which a run that did not reach EPS is judged by.
+pub use zl_core::verdict::STILL_FALLING_DROP;
 
 /// Trains one model per size in `sizes` (ascending, distinct) for `config`'s epochs, all in one
 /// request to the backend.

@@ -377,20 +377,7 @@ impl Corpus {
         for (j, &n) in into.iter().enumerate() {
             text.extend(std::iter::repeat_n(j as u32, n as usize));
         }
-        let mut state = seed;
-        let mut next = || {
-            // SplitMix64 (Steele, Lea and Flood 2014), as java.util.SplittableRandom.
-            state = state.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            z ^ (z >> 31)
-        };
-        for k in (1..text.len()).rev() {
-            // Lemire's multiply-shift: an index in 0..=k (bias below 2^-40 for these lengths).
-            let r = ((next() as u128 * (k as u128 + 1)) >> 64) as usize;
-            text.swap(k, r);
-        }
+        zl_core::rng::shuffle(&mut text, seed);
         Ok(text)
     }
 
