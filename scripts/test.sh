@@ -21,11 +21,12 @@ node_ok() {
         [ "$(node -p 'process.versions.node.split(".")[0]')" -ge 20 ]
 }
 
-step "Debian packages: those missing of python3-venv, fonts-dejavu-core, chromium, qemu-user, qemu-system-arm, nodejs/npm (apt-get)"
+step "Debian packages: those missing of python3-venv, fonts-dejavu-core, chromium, qemu-user, qemu-system-arm, vim-runtime, nodejs/npm (apt-get)"
 # fonts-dejavu-core: a font for Chromium to render the report's and the page's text (zl's figures
 # have their own). chromium: the report screenshot and the page test.
 # qemu-user: zl-lanes' aarch64 tests. qemu-system-arm: the Cortex-M demo. python3-venv: Debian
-# splits `python3 -m venv` (its ensurepip) out of python3.
+# splits `python3 -m venv` (its ensurepip) out of python3. vim-runtime: its Chinese tutor is the
+# large-vocabulary tests' text (tests/cli/large.rs).
 missing=()
 python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
@@ -34,6 +35,7 @@ python3 -c 'import ensurepip, venv' 2>/dev/null || missing+=(python3-venv)
     missing+=(chromium)
 command -v qemu-aarch64 >/dev/null || missing+=(qemu-user)
 command -v qemu-system-arm >/dev/null || missing+=(qemu-system-arm)
+ls /usr/share/vim/vim*/tutor/tutor.zh_tw.utf-8 >/dev/null 2>&1 || missing+=(vim-runtime)
 if [ ${#missing[@]} -gt 0 ] && ! command -v apt-get >/dev/null; then
     fail "no apt-get: install ${missing[*]} (or their equivalents) by hand"
 fi

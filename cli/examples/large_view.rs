@@ -7,7 +7,7 @@
 use std::time::Instant;
 
 use zl_cli::{
-    analysis::large::{untrained, LargeView, RowMajor},
+    analysis::large::{untrained, Alongside, LargeView, RowMajor},
     data::{pairs::Pairs, vocab::Vocab},
     render,
 };
@@ -56,7 +56,8 @@ fn main() {
         w_e: &w_e,
         w_u: &w_u,
     };
-    let view = LargeView::new(&w, &train, Some(&held), Some(0)).expect("pairs");
+    let view =
+        LargeView::new(&w, &train, Some(&held), Some(Alongside::untrained_only(0))).expect("pairs");
     eprintln!("analysed in {:.2} s", t.elapsed().as_secs_f64());
     let t = Instant::now();
     // Labels: the tokens as characters from U+20000 (CJK Extension B on).

@@ -37,7 +37,7 @@ fn marked(text: &str) -> Vec<&'static str> {
         .collect()
 }
 
-fn regimes(j: &Value) -> Vec<String> {
+pub(super) fn regimes(j: &Value) -> Vec<String> {
     j["verdict"]["regimes"]
         .as_array()
         .unwrap()
@@ -47,7 +47,7 @@ fn regimes(j: &Value) -> Vec<String> {
 }
 
 /// The text marks exactly the JSON's regimes as holding, and every regime has a line.
-fn assert_marks_match(j: &Value, text: &str) {
+pub(super) fn assert_marks_match(j: &Value, text: &str) {
     assert_eq!(marked(text), regimes(j), "{text}");
     for r in REGIMES {
         assert!(

@@ -206,6 +206,9 @@ await page.waitForFunction(() => document.querySelector('[data-testid="status"]'
 const stoppedAt = (await text("checksum")).match(/^epochs=(\d+) /)[1];
 const stopLine = lastLine(cli("train", "--corpus", join(tmp, "other.txt"), "--epochs", stoppedAt, "--d-model", "8", "--checksum"));
 check((await text("checksum")) === stopLine, `stopped at epoch ${stoppedAt}: the checksum is zl train --epochs ${stoppedAt}'s`);
+const stoppedMarks = await verdictMarks();
+check(stoppedMarks.summary === "" && Object.keys(stoppedMarks.holds).length === 0, "a stopped run claims no regime",
+  JSON.stringify(stoppedMarks));
 const maxLag = Math.max(...lag);
 check(maxLag < 250, "the page answers within 250 ms while training", `${maxLag} ms`);
 

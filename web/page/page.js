@@ -183,7 +183,7 @@
     while (k < 8 && x < 1 && (100 * x).toFixed(k) === (100).toFixed(k)) k++;
     return (100 * x).toFixed(k) + "%";
   }
-  const e2 = (x) => Number(x).toExponential(2);
+  const e2 = (x) => Number(x).toExponential(2).replace("e+", "e"); // as Rust writes {:.2e}
   const times = (r) => r === null || r === undefined ? "∞" : r >= 100 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
   const REGIMES = ["bigram_table", "rank_limited", "undertrained", "not_learned"];
   const NAMES = {

@@ -201,7 +201,7 @@ pub fn train(backend: &Backend, corpus: &Corpus, plan: Plan, tick: &Tick<'_>) ->
 }
 
 /// Trains `jobs` (of equal epochs) in segments of about [`SEGMENT_WORK`], ticking each.
-fn ticking(
+pub(crate) fn ticking(
     backend: &Backend,
     corpus: &Corpus,
     jobs: &[Job],
@@ -228,7 +228,7 @@ fn ticking(
 
 /// Work, in multiply-adds of an epoch times epochs, between two ticks of a run: a tenth of a
 /// second or so on one core.
-const SEGMENT_WORK: u64 = 200_000_000;
+pub(crate) const SEGMENT_WORK: u64 = 200_000_000;
 
 /// The models retrained beside one: at other widths, with its settings and budget.
 pub struct Retrained {

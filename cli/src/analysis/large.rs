@@ -2,8 +2,10 @@
 //! [`super::Comparison`] and the evidence against the untrained control, computed one row of
 //! logits at a time (O(V·d) memory per core, rows across cores) from sparse counts, with top-K
 //! lists instead of V×V tables. No V×V table is built here. What would cost more than V²·d (the
-//! rank-k truncation curve) runs on a stated sample of rows; what needs models trained at this
-//! size, or every pair of rows, is listed as not run, with its cost.
+//! rank-k truncation curve) runs on a stated sample of rows; the models trained beside this one
+//! ([`super::large_retrain`]: the shuffled control, the gap curve, a wider and narrower models)
+//! are measured here by the dense view's rules, each within its stated budget; what needs every
+//! pair of rows, or is past its budget, is listed as not run, with its cost.
 
 use rayon::prelude::*;
 
@@ -16,9 +18,12 @@ use zl_core::{
 use super::{
     evidence_kinds, heldout,
     heldout::ALPHAS,
-    verdict::{self, Verdict},
+    large_retrain::NotTrained,
+    verdict::{self, GapTrend, NotRetrained, Verdict, Wider},
+    width::MinimumWidth,
     Evidence, EvidenceKind, Margin, MarginSummary, Told, COUNT_MARGIN, TOP,
 };
+use crate::data::files::Weights;
 
 /// The largest vocabulary the dense analysis ([`super::analyse`], [`super::compare`]) takes:
 /// zl-core's capacity. Above it, this module's.
@@ -320,7 +325,8 @@ pub struct Shown {
     pub q: Vec<Vec<f64>>,
 }
 
-/// How the untrained control stands against the model on one piece of evidence.
+/// How the untrained control (and the shuffled one, where trained) stands against the model on
+/// one piece of evidence.
 #[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct EvidenceRow {
     pub kind: EvidenceKind,
@@ -329,9 +335,19 @@ pub struct EvidenceRow {
     pub control: f64,
     pub spread: (f64, f64),
     pub told: Told,
+    /// The shuffled control: shuffle 0's value, the lowest and highest over the shuffles.
+    pub shuffled: Option<ControlCell>,
     pub margin: Margin,
     /// A count of rows rather than nats or a ratio.
     pub count: bool,
+}
+
+/// One control's runs against the model on one piece of evidence.
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
+pub struct ControlCell {
+    pub control: f64,
+    pub spread: (f64, f64),
+    pub told: Told,
 }
 
 /// The model's held-out loss on the counts of a held-out part (tokens the training part never
@@ -382,12 +398,13 @@ pub struct Truncations {
 }
 
 /// What is not computed at this size, and why (render names each).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 #[serde(rename_all = "snake_case")]
+#[serde(tag = "what")]
 pub enum NotRun {
-    /// Models trained beside this one (the shuffled control, the gap curve, the wider model,
-    /// the minimum width, the seed replicas): each an exact training run at this V.
-    Retraining,
+    /// The seed replicas: each costs `work` (`V²·d·epochs`, the model's own run), and their
+    /// statistics compare every logit of K models, which only the dense view computes.
+    SeedReplication { work: f64 },
     /// The weights' successor classes and patching compare every pair of rows (V² pairs).
     PairsOfRows,
     /// The ablation reruns the text once per token (V passes over the text).
@@ -430,21 +447,58 @@ pub struct Beside {
     /// The untrained control: its seeds, and each piece of evidence against it.
     pub untrained_seeds: (u64, u64),
     pub controls: Vec<EvidenceRow>,
-    /// The regimes, decided by the dense view's rules from these numbers and the untrained
-    /// control (nothing retrained: no wider model, no gap curve).
+    /// The shuffled control: how many shuffles were trained, and why none where none.
+    pub shuffles: usize,
+    pub shuffles_not_trained: Option<NotTrained>,
+    /// Why the gap against the epoch was not measured, where it was not (the verdict holds it
+    /// where it was).
+    pub curve_not_measured: Option<NotTrained>,
+    /// The regimes, decided by the dense view's rules from these numbers, both controls, the gap
+    /// curve and the wider model.
     pub verdict: Verdict,
+    /// The narrowest width, among those trained at the model's epochs (the narrower ones, the
+    /// model's and the wider one), whose gap is small.
+    pub minimum: MinimumWidth,
     pub not_run: Vec<NotRun>,
+}
+
+/// The models trained beside a model at large V ([`super::large_retrain`]), or why not, and the
+/// model's own seed and epochs.
+pub struct Alongside {
+    /// The model's own seed: its untrained control's first.
+    pub seed: u64,
+    pub epochs: u32,
+    pub shuffled: Result<Vec<Weights>, NotTrained>,
+    /// The model's weights at epochs of its run (ascending; its last epoch included or not).
+    pub curve: Result<Vec<(u32, Weights)>, NotTrained>,
+    pub wider: Result<Weights, NotRetrained>,
+    pub narrower: Result<Vec<Weights>, NotRetrained>,
+}
+
+impl Alongside {
+    /// Nothing trained beside weights whose training is not known: the untrained control alone
+    /// (from `seed`).
+    pub fn untrained_only(seed: u64) -> Alongside {
+        Alongside {
+            seed,
+            epochs: 0,
+            shuffled: Err(NotTrained::SettingsNotRecorded),
+            curve: Err(NotTrained::SettingsNotRecorded),
+            wider: Err(NotRetrained::SettingsNotRecorded),
+            narrower: Err(NotRetrained::SettingsNotRecorded),
+        }
+    }
 }
 
 impl LargeView {
     /// The comparison of `w` on `counts` (with `held`, also on the held-out part's counts),
-    /// and with `controls_seed` (the model's own seed: its untrained control's first) the
-    /// controls, the verdict and the spectrum.
+    /// and with `alongside` (the models trained beside it) the controls, the verdict and the
+    /// spectrum.
     pub fn new(
         w: &RowMajor<'_>,
         pairs: &Pairs,
         held: Option<&Pairs>,
-        controls_seed: Option<u64>,
+        alongside: Option<Alongside>,
     ) -> anyhow::Result<LargeView> {
         let no_pair = || anyhow::anyhow!("no pair of tokens to compare the model with");
         let counts = &pairs.csr().ok_or_else(no_pair)?;
@@ -467,18 +521,8 @@ impl LargeView {
             margin,
             seen_pairs: counts.pairs(),
             unseen_pairs: (v as u64) * (v as u64) - counts.pairs() as u64,
-            beside: controls_seed.map(|seed| {
-                beside(
-                    w,
-                    &m,
-                    counts,
-                    &e,
-                    &decomposition,
-                    agreement,
-                    &frequent,
-                    seed,
-                )
-            }),
+            beside: alongside
+                .map(|a| beside(w, &m, counts, &e, &decomposition, agreement, &frequent, a)),
             evidence: e,
             shown: shown(&m, counts, zl_core::interpret::MAX_SHOWN),
             shown_summary: shown(&m, counts, super::shown::SUMMARY_SHOWN),
@@ -517,6 +561,12 @@ pub fn comparison(
     )
 }
 
+/// The in-sample decomposition of weights `w` (the corpus's width or another) on `counts`.
+fn decomposition_of(w: &Weights, counts: &Csr<'_>) -> Decomposition {
+    let m = zi::Weights::from_row_major(counts.vocab_len(), w.d_model, &w.w_e, &w.w_u);
+    evidence(&pass(&m, counts, None, false), counts).1
+}
+
 #[allow(clippy::too_many_arguments)]
 fn beside(
     w: &RowMajor<'_>,
@@ -526,9 +576,10 @@ fn beside(
     decomposition: &Decomposition,
     agreement: Agreement,
     frequent: &[usize],
-    seed: u64,
+    a: Alongside,
 ) -> Beside {
     let (v, d) = (w.vocab_len, w.d_model);
+    let seed = a.seed;
     let seeds = untrained_seeds(v, d);
     let untrained_e: Vec<Evidence> = (seed..seed + seeds)
         .map(|s| {
@@ -537,6 +588,29 @@ fn beside(
             evidence(&pass(&u, counts, None, false), counts).0
         })
         .collect();
+    // The shuffled controls, evaluated on the model's own text.
+    let shuffled_e: Vec<Evidence> = a.shuffled.as_deref().map_or(vec![], |ws| {
+        ws.iter()
+            .map(|s| {
+                let u = zi::Weights::from_row_major(v, s.d_model, &s.w_e, &s.w_u);
+                evidence(&pass(&u, counts, None, false), counts).0
+            })
+            .collect()
+    });
+    let gap_of = |w: &Weights| decomposition_of(w, counts).kl_weighted;
+    let trend = a.curve.as_ref().ok().map(|points| {
+        let mut points: Vec<(u32, f64)> = points.iter().map(|(k, w)| (*k, gap_of(w))).collect();
+        if !points.iter().any(|p| p.0 == a.epochs) {
+            points.push((a.epochs, e.kl_weighted));
+        }
+        points.sort_by_key(|p| p.0);
+        let (epochs, gap) = points.into_iter().unzip();
+        GapTrend::new(epochs, gap, a.epochs)
+    });
+    let wider = a.wider.as_ref().map_err(|&why| why).map(|w| Wider {
+        d_model: w.d_model,
+        gap: gap_of(w),
+    });
     let centred = ThinSvd::of(m, true);
     let verdict = verdict::decide(verdict::Evidence {
         gap: e.kl_weighted,
@@ -544,34 +618,74 @@ fn beside(
         misfit: e.gap_seen_misfit,
         floor: decomposition.bigram_entropy,
         uniform: decomposition.uniform_loss,
-        control_gaps: untrained_e.iter().map(|u| u.kl_weighted).collect(),
-        wider: Err(verdict::NotRetrained::LargeVocabulary { vocab: v }),
-        trend: None,
+        control_gaps: untrained_e
+            .iter()
+            .chain(&shuffled_e)
+            .map(|u| u.kl_weighted)
+            .collect(),
+        wider,
+        trend,
     });
+    let refits = a.narrower.as_ref().map_err(|&why| why).map(|ws| {
+        ws.iter()
+            .map(|w| (w.d_model, decomposition_of(w, counts)))
+            .chain([(d, *decomposition)])
+            .collect::<Vec<_>>()
+    });
+    let minimum = MinimumWidth::from_refits(
+        &refits,
+        verdict.wider_model,
+        verdict.small_gap,
+        Some(a.epochs),
+    );
     Beside {
-        controls: controls(e, &untrained_e, agreement),
+        controls: controls(e, &untrained_e, &shuffled_e, agreement),
         untrained_seeds: (seed, seed + seeds - 1),
         spectrum: ThinSvd::of(m, false).spectrum,
         truncations: truncations(&centred, counts, frequent),
         centred_spectrum: centred.spectrum,
+        shuffles: shuffled_e.len(),
+        shuffles_not_trained: a.shuffled.err(),
+        curve_not_measured: a.curve.err(),
         verdict,
-        not_run: vec![NotRun::Retraining, NotRun::PairsOfRows, NotRun::Ablation],
+        minimum,
+        not_run: vec![
+            NotRun::SeedReplication {
+                work: super::large_retrain::work(v, d, a.epochs),
+            },
+            NotRun::PairsOfRows,
+            NotRun::Ablation,
+        ],
     }
 }
 
-fn controls(model: &Evidence, untrained: &[Evidence], a: Agreement) -> Vec<EvidenceRow> {
+fn controls(
+    model: &Evidence,
+    untrained: &[Evidence],
+    shuffled: &[Evidence],
+    a: Agreement,
+) -> Vec<EvidenceRow> {
     evidence_kinds(a, model.rows_with_margin)
         .iter()
         .map(|&(kind, f, margin)| {
-            let c: Vec<f64> = untrained.iter().map(f).collect();
-            let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
-            let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+            let cell = |runs: &[Evidence]| {
+                let c: Vec<f64> = runs.iter().map(f).collect();
+                let lo = c.iter().copied().fold(f64::INFINITY, f64::min);
+                let hi = c.iter().copied().fold(f64::NEG_INFINITY, f64::max);
+                ControlCell {
+                    control: c[0],
+                    spread: (lo, hi),
+                    told: margin.judge(f(model), &c),
+                }
+            };
+            let u = cell(untrained);
             EvidenceRow {
                 kind,
                 model: f(model),
-                control: c[0],
-                spread: (lo, hi),
-                told: margin.judge(f(model), &c),
+                control: u.control,
+                spread: u.spread,
+                told: u.told,
+                shuffled: (!shuffled.is_empty()).then(|| cell(shuffled)),
                 margin,
                 count: matches!(margin, Margin::Beyond(m) if m == COUNT_MARGIN),
             }
@@ -774,7 +888,8 @@ pub(crate) mod tests {
                 w_e: &w.w_e,
                 w_u: &w.w_u,
             };
-            let big = LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap();
+            let big =
+                LargeView::new(&rm, &c.pairs, None, Some(Alongside::untrained_only(0))).unwrap();
             let small = compare(&w, &c).unwrap();
             let (a, b) = (big.decomposition, small.decomposition);
             close(a.model_loss, b.model_loss, "loss");
@@ -832,7 +947,8 @@ pub(crate) mod tests {
                 .unwrap()
         };
         assert_eq!(
-            gap(&LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap()).told,
+            gap(&LargeView::new(&rm, &c.pairs, None, Some(Alongside::untrained_only(0))).unwrap())
+                .told,
             Told::Fails
         );
         // The untrained model at seed 0 against its own seeds: not told apart.
@@ -844,7 +960,8 @@ pub(crate) mod tests {
             w_u: &w_u,
         };
         assert_eq!(
-            gap(&LargeView::new(&rm, &c.pairs, None, Some(0)).unwrap()).told,
+            gap(&LargeView::new(&rm, &c.pairs, None, Some(Alongside::untrained_only(0))).unwrap())
+                .told,
             Told::NotToldApart
         );
     }

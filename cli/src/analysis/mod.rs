@@ -7,6 +7,7 @@
 pub mod controls;
 pub mod heldout;
 pub mod large;
+pub mod large_retrain;
 pub mod mechanism;
 pub mod sample;
 mod shown;
@@ -27,6 +28,7 @@ use crate::{
     data::{
         corpus::{Corpus, NoText, Source},
         files::{VocabFrom, Weights},
+        vocab::Vocab,
     },
 };
 
@@ -36,8 +38,8 @@ pub const TOP: usize = 3;
 /// The data's next-token distributions beside the model's, token by token: the numbers behind
 /// `zl train`'s table and `zl interpret`'s sections 1 and 2.
 pub struct Comparison {
-    /// Characters in token-id order.
-    pub vocab: Vec<char>,
+    /// The tokens, in id order.
+    pub vocab: Vocab,
     pub d_model: usize,
     pub decomposition: Decomposition,
     /// The model's loss from its own f32 forward, as training reports it.
@@ -397,8 +399,10 @@ impl Controls {
 /// Everything `zl interpret` and `zl report` show about one model, computed (never stored).
 pub struct Analysis {
     pub cmp: Comparison,
-    /// The start of the corpus (at most [`TEXT_SHOWN`] characters), for display.
+    /// The start of the corpus (at most [`TEXT_SHOWN`] tokens), decoded for display, and how
+    /// many tokens it is.
     pub text: String,
+    pub text_tokens: usize,
     /// The corpus's length in characters, and N, the number of next-token predictions.
     pub corpus_chars: usize,
     pub predictions: f64,
@@ -519,7 +523,7 @@ pub struct GapCurve {
 pub const DIRECTIONS: usize = 3;
 pub const LOADINGS: usize = 5;
 
-/// Characters of the corpus that the text report, the JSON and the HTML page show.
+/// Tokens of the corpus that the text report, the JSON and the HTML page show.
 pub const TEXT_SHOWN: usize = 2_000;
 
 fn table(v: usize, f: impl Fn(usize, usize) -> f64) -> Vec<Vec<f64>> {
@@ -550,7 +554,7 @@ fn subject(w: &Weights, corpus: &Corpus) -> Result<(zi::Weights, Counts)> {
 
 /// The comparison of a model and counts; `model_loss_f32` is the model's loss from its own f32
 /// forward (the training path's).
-fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) -> Comparison {
+fn compare_at(m: &zi::Weights, b: &Counts, vocab: &Vocab, model_loss_f32: f64) -> Comparison {
     let v = b.vocab_len();
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l);
@@ -572,7 +576,7 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &[char], model_loss_f32: f64) 
     Comparison {
         shown: Shown::of(&counts),
         shown_summary: Shown::at_most(&counts, shown::SUMMARY_SHOWN),
-        vocab: vocab.to_vec(),
+        vocab: vocab.clone(),
         d_model: m.d_model(),
         closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
         decomposition,
@@ -642,19 +646,12 @@ fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
     }
 }
 
-/// The characters of a vocabulary, for the tables that are still indexed by characters.
-fn chars(vocab: &crate::data::vocab::Vocab) -> Result<Vec<char>> {
-    vocab
-        .as_chars()
-        .context("the interpretation of a tokenizer's tokens is not built yet; use --corpus without --tokenizer or --bpe")
-}
-
 /// The comparison of saved or trained weights on a corpus.
 pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     let (m, b) = subject(w, corpus)?;
     let v = w.vocab.len();
     let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.dense_counts()?);
-    Ok(compare_at(&m, &b, &chars(&w.vocab)?, f32_loss as f64))
+    Ok(compare_at(&m, &b, &w.vocab, f32_loss as f64))
 }
 
 /// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
@@ -988,11 +985,9 @@ pub fn analyse(
     Ok(Analysis {
         capacity: width::Capacity::new(&cmp, minimum),
         verdict,
-        text: tokens
-            .iter()
-            .take(TEXT_SHOWN)
-            .map(|&t| chars(&w.vocab).map(|c| c[t]))
-            .collect::<Result<_>>()?,
+        text: String::from_utf8_lossy(&w.vocab.decode(&tokens[..tokens.len().min(TEXT_SHOWN)]))
+            .into_owned(),
+        text_tokens: tokens.len().min(TEXT_SHOWN),
         corpus_chars: corpus.chars as usize,
         ablation_chars: tokens.len(),
         ablated_predictions: tokens.len().saturating_sub(1),
@@ -1019,7 +1014,7 @@ pub fn analyse(
         rank_losses,
         centred_singular_values: centred.singular_values.clone(),
         centred_rank_losses: (0..=v).map(|k| centred.loss_at_rank(k, &b)).collect(),
-        directions: directions(&centred, &b, &chars(&w.vocab)?, spectra.as_deref(), &seen),
+        directions: directions(&centred, &b, &w.vocab, spectra.as_deref(), &seen),
         mechanism,
         seen_points: seen_points(&l, &b),
         untrained_sanity,
@@ -1067,7 +1062,7 @@ fn decide_verdict(
 fn directions(
     sp: &zi::Spectrum,
     b: &Counts,
-    vocab: &[char],
+    vocab: &Vocab,
     replicas: Option<&[zi::Spectrum]>,
     seen: &zi::Spectrum,
 ) -> Vec<Direction> {
@@ -1077,7 +1072,8 @@ fn directions(
         .map(|j| (0..v).map(|i| b.count(i, j)).sum())
         .collect();
     let vowel = |c: char| "aeiouAEIOU".contains(c) as u8 as f64;
-    let letters: Vec<usize> = (0..v).filter(|&i| vocab[i].is_alphabetic()).collect();
+    let letter = |i: usize| vocab.single_char(i).filter(|c| c.is_alphabetic());
+    let letters: Vec<usize> = (0..v).filter(|&i| letter(i).is_some()).collect();
     let top = |f: &dyn Fn(usize) -> f64| {
         let mut idx: Vec<usize> = (0..v).collect();
         idx.sort_by(|&a, &b| f(b).abs().total_cmp(&f(a).abs()).then(a.cmp(&b)));
@@ -1089,7 +1085,7 @@ fn directions(
             let u: Vec<f64> = (0..v).map(|i| sp.left(r, i)).collect();
             let w: Vec<f64> = (0..v).map(|j| sp.right(r, j)).collect();
             let on = |x: &[f64], idx: &[usize]| -> Vec<f64> { idx.iter().map(|&i| x[i]).collect() };
-            let vow: Vec<f64> = letters.iter().map(|&i| vowel(vocab[i])).collect();
+            let vow: Vec<f64> = letters.iter().flat_map(|&i| letter(i).map(vowel)).collect();
             let stability = replicas.map(|rs| {
                 rs.iter()
                     .map(|r| mechanism::matched(&u, &w, r))

@@ -1,7 +1,7 @@
 //! `zl interpret`: the evidence that the trained model is the text's bigram table, as text
 //! (with terminal heatmaps) or JSON, and the figures.
 
-use std::io::IsTerminal;
+use std::{io::IsTerminal, path::Path};
 
 use anyhow::{Context, Result};
 
@@ -22,12 +22,8 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
     )? {
         source::Analysed::Dense(an) => an,
         source::Analysed::Large(l) => {
-            if a.plot.is_some() {
-                eprintln!(
-                    "--plot: the figures are drawn up to {} tokens; this text has {}, so none were written",
-                    crate::analysis::large::DENSE_MAX,
-                    l.view.vocab_len
-                );
+            if let Some(dir) = &a.plot {
+                write_figures(dir, render::plot::large(&l.view, &l.vocab))?;
             }
             if a.json {
                 println!("{}", render::large::json(&l.view, &l.vocab));
@@ -44,12 +40,7 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         }
     };
     if let Some(dir) = &a.plot {
-        let written = render::plot::all(&an)
-            .and_then(|f| files::write_folder(dir, &f))
-            .with_context(|| format!("--plot {}", dir.display()))?;
-        for p in written {
-            eprintln!("wrote {}", p.display());
-        }
+        write_figures(dir, render::plot::all(&an))?;
     }
     if a.json {
         println!("{}", render::json::interpret(&an));
@@ -59,6 +50,17 @@ pub fn run(choice: Choice, a: &InterpretArgs) -> Result<()> {
         if let Some(h) = &an.held_out {
             print!("\n{}", render::verbs::held_out_text(h));
         }
+    }
+    Ok(())
+}
+
+/// Writes `--plot`'s figures into `dir`, saying each file.
+fn write_figures(dir: &Path, figures: Result<Vec<(String, Vec<u8>)>>) -> Result<()> {
+    let written = figures
+        .and_then(|f| files::write_folder(dir, &f))
+        .with_context(|| format!("--plot {}", dir.display()))?;
+    for p in written {
+        eprintln!("wrote {}", p.display());
     }
     Ok(())
 }

@@ -19,7 +19,7 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
     let page = match source::analyse_any(choice, &a.source, None, a.full, a.replication.replicas)? {
         source::Analysed::Dense(an) => render::html::page(&an, a.full)?,
         source::Analysed::Large(l) => {
-            render::large::html(&l.view, &l.vocab, &l.what.to_string(), a.full)
+            render::html::large_page(&l.view, &l.vocab, &l.what.to_string(), a.full)
         }
     };
     files::write_atomic(&a.out, page.as_bytes())

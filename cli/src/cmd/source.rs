@@ -13,7 +13,8 @@ use crate::{
         self,
         controls::{self, Plan, Tick},
         heldout::{self, Split},
-        large::{self, LargeView, RowMajor},
+        large::{self, Alongside, LargeView, RowMajor},
+        large_retrain::{self, Curve, Stage},
         verdict::small_gap,
         Analysis, Beside, Budget, Origin, Provenance, Setting, Training,
     },
@@ -24,6 +25,7 @@ use crate::{
         files::{self, Weights},
         vocab::Vocab,
     },
+    render,
 };
 
 /// A model to look at: its weights, what it is in words, and how it was trained.
@@ -44,6 +46,8 @@ pub struct Obtained {
     /// The held-out loss at every 100th epoch and the last, with `--val-fraction` and a model
     /// trained here.
     pub held_curve: Vec<(u32, f64)>,
+    /// A model trained here: its weights at the epochs [`obtain_keeping`] was asked to keep.
+    pub kept: Vec<(u32, Weights)>,
 }
 
 /// The corpus `src` names, whole: `--corpus`'s file or `--counts`'s count file; without them,
@@ -119,6 +123,19 @@ pub fn obtain(
     split: Option<&Split>,
     tick: &Tick<'_>,
 ) -> Result<Obtained> {
+    obtain_keeping(backend, src, corpus, split, tick, &[])
+}
+
+/// [`obtain`], a model trained here (without `split`) keeping its weights at the epochs `keep`
+/// (the same run bit for bit: segments continue one trainer state).
+fn obtain_keeping(
+    backend: &Backend,
+    src: &ModelSource,
+    corpus: &Corpus,
+    split: Option<&Split>,
+    tick: &Tick<'_>,
+    keep: &[u32],
+) -> Result<Obtained> {
     Ok(match &src.load {
         Some(path) => {
             let (w, from, note) = files::load_weights(path, corpus, src.text.corpus.is_some())?;
@@ -137,6 +154,7 @@ pub fn obtain(
                 note,
                 held_curve: vec![],
                 seconds: None,
+                kept: vec![],
             }
         }
         None => {
@@ -144,9 +162,15 @@ pub fn obtain(
                 d_model: src.d_model,
                 config: src.config(),
             };
-            let (run, held_curve) = match split {
-                Some(split) => train_holding_out(backend, split, job, HELD_EVERY)?,
-                None => (train_ticking(backend, corpus, job, tick)?, vec![]),
+            let (run, held_curve, kept) = match split {
+                Some(split) => {
+                    let (run, held) = train_holding_out(backend, split, job, HELD_EVERY)?;
+                    (run, held, vec![])
+                }
+                None => {
+                    let (run, kept) = train_ticking(backend, corpus, job, tick, keep)?;
+                    (run, vec![], kept)
+                }
             };
             let what = Origin::Trained {
                 backend: backend.name(),
@@ -165,26 +189,41 @@ pub fn obtain(
                 },
                 note: None,
                 held_curve,
+                kept,
             }
         }
     })
 }
 
 /// The model `job` on `corpus`, its losses recorded, in segments that `tick` hears (the same run
-/// bit for bit).
-fn train_ticking(backend: &Backend, corpus: &Corpus, job: Job, tick: &Tick<'_>) -> Result<Trained> {
+/// bit for bit), and its weights at the epochs `keep`.
+fn train_ticking(
+    backend: &Backend,
+    corpus: &Corpus,
+    job: Job,
+    tick: &Tick<'_>,
+    keep: &[u32],
+) -> Result<(Trained, Vec<(u32, Weights)>)> {
     let (epochs, v) = (job.config.epochs, corpus.vocab.len());
-    let ends = live::segment_ends(epochs, epochs, v, job.d_model);
+    let mut ends = live::segment_ends(epochs, epochs, v, job.d_model);
+    ends.extend(keep.iter().filter(|&&e| e > 0 && e < epochs));
+    ends.sort_unstable();
+    ends.dedup();
     let done = Mutex::new(0u32);
+    let kept = Mutex::new(vec![]);
     let after = |_: usize, t: &Trained| {
         let e = t.job.config.epochs;
         let before = std::mem::replace(&mut *done.lock().unwrap(), e);
         tick((v * v * job.d_model) as u64 * u64::from(e - before));
+        if keep.contains(&e) {
+            kept.lock().unwrap().push((e, t.weights.clone()));
+        }
         Ok(ControlFlow::Continue(()))
     };
-    Ok(backend
+    let run = backend
         .train_segments(corpus, &[job], &ends, true, &after)?
-        .remove(0))
+        .remove(0);
+    Ok((run, kept.into_inner().unwrap()))
 }
 
 /// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
@@ -297,7 +336,8 @@ pub struct Large {
 }
 
 /// The model `src` names on `whole` (its training part, with `val_fraction`), seen through
-/// [`LargeView`]: rows streamed, the untrained control beside it, nothing retrained.
+/// [`LargeView`]: rows streamed, beside the untrained control and the models
+/// [`large_retrain::Plan`] trains within its budgets, each with a progress line.
 fn analyse_large(
     choice: Choice,
     src: &ModelSource,
@@ -309,18 +349,79 @@ fn analyse_large(
     let backend = Backend::open(choice)?;
     let v = corpus.vocab.len();
     let own = match &src.load {
-        None => (v * v * src.d_model) as u64 * u64::from(src.config().epochs),
+        None => large_retrain::work(v, src.d_model, src.config().epochs) as u64,
         Some(_) => 0,
     };
     let progress = Progress::start("training the model", own);
     let tick = |n: u64| progress.add(n);
     // The held-out loss is measured once, at the end: every 100 epochs would cost a pass over
-    // V² logits each time.
-    let got = obtain(&backend, src, &corpus, None, &tick)?;
+    // V² logits each time. The gap curve's checkpoints are kept from the run itself (its last
+    // epoch is the model, measured anyway).
+    let epochs = src.config().epochs;
+    let keep: Vec<u32> = large_retrain::curve_ends(epochs)
+        .into_iter()
+        .filter(|&k| k < epochs)
+        .collect();
+    let got = obtain_keeping(&backend, src, &corpus, None, &tick, &keep)?;
     progress.finish();
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }
+    let job = got.training.job;
+    let fits = |w: usize| backend.check_size(v, w).is_ok();
+    let plan = large_retrain::Plan::new(
+        v,
+        job,
+        src.load.is_some(),
+        got.training.known(),
+        backend.is_simulator(),
+        &fits,
+    );
+    let e = job.config.epochs;
+    // Each retraining with its own progress line (on a terminal, past a second).
+    let stage = |s: Stage, d: usize, runs: usize| {
+        let total = (runs as f64 * large_retrain::work(v, d, e)) as u64;
+        Progress::start(&render::large::stage(s), total)
+    };
+    let shuffled = match plan.shuffles {
+        Ok(n) => {
+            let p = stage(Stage::Shuffled { n }, job.d_model, n);
+            let w = large_retrain::shuffled(&backend, &corpus, job, n, &|k| p.add(k))?;
+            p.finish();
+            Ok(w)
+        }
+        Err(why) => Err(why),
+    };
+    let curve = match &plan.curve {
+        Curve::Own(_) => Ok(got.kept.clone()),
+        Curve::Retrain(ends) => {
+            let p = stage(Stage::Curve, job.d_model, 1);
+            let c = large_retrain::checkpoints(&backend, &corpus, job, ends, &|k| p.add(k))?;
+            p.finish();
+            Ok(c)
+        }
+        Curve::Not(why) => Err(*why),
+    };
+    let wider = match plan.wider {
+        Ok(d_model) => {
+            let p = stage(Stage::Wider { d_model }, d_model, 1);
+            let mut w = large_retrain::widths(&backend, &corpus, job, &[d_model], &|k| p.add(k))?;
+            p.finish();
+            Ok(w.remove(0))
+        }
+        Err(why) => Err(why),
+    };
+    let narrower = match &plan.narrower {
+        Ok(ws) if !ws.is_empty() => {
+            let upto = *ws.last().expect("not empty");
+            let p = stage(Stage::Narrower { upto }, ws.iter().sum(), 1);
+            let n = large_retrain::widths(&backend, &corpus, job, ws, &|k| p.add(k))?;
+            p.finish();
+            Ok(n)
+        }
+        Ok(_) => Ok(vec![]),
+        Err(why) => Err(*why),
+    };
     let w = &got.weights;
     let view = LargeView::new(
         &RowMajor {
@@ -331,7 +432,14 @@ fn analyse_large(
         },
         &corpus.pairs,
         split.as_ref().map(|s| &s.held),
-        Some(got.training.job.config.seed),
+        Some(Alongside {
+            seed: job.config.seed,
+            epochs: e,
+            shuffled,
+            curve,
+            wider,
+            narrower,
+        }),
     )?;
     Ok(Large {
         view,

@@ -65,6 +65,12 @@ impl Vocab {
         &self.tokens[id]
     }
 
+    /// Token `id`'s text, as JSON carries it (bytes that are not UTF-8 as U+FFFD: the label
+    /// says which they were).
+    pub fn text(&self, id: usize) -> String {
+        String::from_utf8_lossy(&self.tokens[id]).into_owned()
+    }
+
     /// Token `id` as zl shows it: Python's `repr` of its text, bytes that are not UTF-8 escaped.
     pub fn label(&self, id: usize) -> Label<&[u8]> {
         Label(&self.tokens[id])
@@ -72,9 +78,12 @@ impl Vocab {
 
     /// Token `id` as one character, in a vocabulary of characters.
     pub fn char(&self, id: usize) -> Option<char> {
-        if self.tokenizer.is_some() {
-            return None;
-        }
+        self.tokenizer.is_none().then(|| self.single_char(id))?
+    }
+
+    /// Token `id`'s text where it is one character, in any vocabulary (a tokenizer's
+    /// single-letter tokens too).
+    pub fn single_char(&self, id: usize) -> Option<char> {
         let s = std::str::from_utf8(&self.tokens[id]).ok()?;
         let mut it = s.chars();
         it.next().filter(|_| it.next().is_none())

@@ -8,10 +8,7 @@ use std::{
     fmt::{self, Write},
 };
 
-use super::{
-    text::{py_repr, wrap},
-    verdict,
-};
+use super::{text::wrap, verdict};
 use crate::analysis::{
     width::{Capacity, GivenUp, MinimumWidth, Search},
     Analysis,
@@ -28,7 +25,7 @@ fn chars(an: &Analysis, rows: &[usize]) -> String {
     let mut out: Vec<String> = rows
         .iter()
         .take(SHOWN)
-        .map(|&i| py_repr(an.cmp.vocab[i]))
+        .map(|&i| an.cmp.vocab.label(i).to_string())
         .collect();
     if rows.len() > SHOWN {
         out.push(format!("+{}", rows.len() - SHOWN));
@@ -50,7 +47,7 @@ fn budget(m: &MinimumWidth) -> String {
     }
 }
 
-fn minimum(m: &MinimumWidth) -> String {
+pub fn minimum(m: &MinimumWidth) -> String {
     if let Some(why) = m.not_measured {
         return format!(
             "Minimum width: not measured: {}.",
@@ -122,7 +119,7 @@ fn given_up(an: &Analysis, g: &GivenUp) -> String {
             "the misfit lives most in rows {}",
             g.misfit_rows
                 .iter()
-                .map(|&(i, share)| format!("{} ({:.0}%)", py_repr(an.cmp.vocab[i]), 100.0 * share))
+                .map(|&(i, share)| format!("{} ({:.0}%)", an.cmp.vocab.label(i), 100.0 * share))
                 .collect::<Vec<_>>()
                 .join(", ")
         ),

@@ -1,10 +1,11 @@
-//! Terminal heatmaps of two V×V probability tables side by side, one character per cell, labelled
-//! with the vocabulary: 24-bit background colours on a terminal, plain ASCII shades otherwise
+//! Terminal heatmaps of two V×V probability tables side by side, one cell a token pair,
+//! labelled with the vocabulary ([`Axis`]): 24-bit background colours on a terminal, plain ASCII shades otherwise
 //! (so that a pipe, a file or a log keeps the picture).
 
 use std::fmt::Write;
 
-use crate::analysis::Shown;
+use super::{pad_left, width};
+use crate::{analysis::Shown, data::vocab::Vocab};
 
 /// Probability bins, upper bounds: a cell with p < BINS[k] (and ≥ the previous bound) is level k.
 /// The first bin (p < 1%) is left blank, so that what the text never does stays empty.
@@ -33,8 +34,6 @@ fn level(p: f64) -> usize {
     BINS.iter().take_while(|&&b| p >= b).count()
 }
 
-pub use zl_core::glyph;
-
 fn cell(p: f64, colour: bool) -> String {
     let k = level(p);
     if !colour {
@@ -59,9 +58,60 @@ pub fn hidden_note(shown: &Shown) -> Option<String> {
     })
 }
 
-/// Two tables (rows = current token, columns = next token) side by side, with titles, the
-/// vocabulary along the top and down the side, and a legend: the characters `shown`, saying how
-/// many are hidden.
+/// The keys of a tokenizer's shown tokens, in the order shown: one character each, enough for
+/// [`zl_core::interpret::MAX_SHOWN`].
+const KEYS: &str = "0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ";
+
+/// How a heatmap names the tokens along its axes, one glyph a column.
+///
+/// Characters head their own columns and rows, as [`glyph`] shows them; where one of them is
+/// double-width (CJK), every cell is two columns wide so that the grid stays square. A
+/// tokenizer's tokens are mostly longer than one cell, so each shown token gets a key from
+/// [`KEYS`] in the order shown: the columns are headed by the keys, and each row of the left
+/// table gives its key and then the token's label ([`zl_core::Label`]), which makes the rows the
+/// key to the columns.
+struct Axis {
+    /// Per shown token: its column heading (one glyph) and its row label on the left table.
+    heads: Vec<String>,
+    rows: Vec<String>,
+    /// Terminal columns a cell takes (1, or 2 for double-width characters).
+    cell: usize,
+}
+
+impl Axis {
+    fn new(shown: &Shown, vocab: &Vocab) -> Axis {
+        let ids = &shown.ids;
+        if vocab.tokenizer().is_none() {
+            let heads: Vec<String> = ids.iter().map(|&i| vocab.glyph(i)).collect();
+            let cell = heads
+                .iter()
+                .map(|h| width(h))
+                .max()
+                .unwrap_or(1)
+                .clamp(1, 2);
+            let heads: Vec<String> = heads.iter().map(|h| pad_left(h, cell)).collect();
+            return Axis {
+                rows: heads.clone(),
+                heads,
+                cell,
+            };
+        }
+        let heads: Vec<String> = KEYS.chars().take(ids.len()).map(String::from).collect();
+        let labels: Vec<String> = ids.iter().map(|&i| vocab.label(i).to_string()).collect();
+        let widest = labels.iter().map(|l| width(l)).max().unwrap_or(0);
+        Axis {
+            rows: heads
+                .iter()
+                .zip(&labels)
+                .map(|(k, l)| format!("{k} {}", pad_left(l, widest)))
+                .collect(),
+            heads,
+            cell: 1,
+        }
+    }
+}
+
+/// [`side_by_side_vocab`] over a vocabulary of characters given as such.
 pub fn side_by_side(
     left: &[Vec<f64>],
     right: &[Vec<f64>],
@@ -70,25 +120,54 @@ pub fn side_by_side(
     titles: (&str, &str),
     colour: bool,
 ) -> String {
+    side_by_side_vocab(left, right, shown, &Vocab::chars(vocab), titles, colour)
+}
+
+/// Two tables (rows = current token, columns = next token) side by side, with titles, the
+/// vocabulary along the top and down the side ([`Axis`]), and a legend: the tokens `shown`,
+/// saying how many are hidden. Every line is padded by display width.
+pub fn side_by_side_vocab(
+    left: &[Vec<f64>],
+    right: &[Vec<f64>],
+    shown: &Shown,
+    vocab: &Vocab,
+    titles: (&str, &str),
+    colour: bool,
+) -> String {
     let ids = &shown.ids;
     let v = ids.len();
-    let width = v.max(titles.0.chars().count()) + 4;
-    let header: String = ids.iter().map(|&i| glyph(vocab[i])).collect();
+    let axis = Axis::new(shown, vocab);
+    // Left of the left table: its row labels; left of the right one: the column headings.
+    let (lw, rw) = (
+        axis.rows.iter().map(|r| width(r)).max().unwrap_or(1),
+        axis.cell,
+    );
+    let grid = v * axis.cell;
+    let block = grid.max(width(titles.0)) + 4;
+    let header: String = axis.heads.concat();
     let mut s = String::new();
-    let pad = |t: &str| format!("{t:<width$}");
     // How many are hidden, on the titles' line: the summary keeps to one screen.
     let hidden = match shown.hidden {
         0 => String::new(),
         h => format!("   ({v} most frequent of {}; {h} hidden)", v + h),
     };
-    let _ = writeln!(s, "   {}   {}{hidden}", pad(titles.0), titles.1);
-    let _ = writeln!(s, "   {}   {header}", pad(&header));
-    for &i in ids {
-        let row =
-            |t: &[Vec<f64>]| -> String { ids.iter().map(|&j| cell(t[i][j], colour)).collect() };
-        let g = glyph(vocab[i]);
-        let gap = " ".repeat(width - v);
-        let _ = writeln!(s, " {g} {}{gap} {g} {}", row(left), row(right));
+    let (l_in, r_in) = (" ".repeat(lw + 2), " ".repeat(rw + 2));
+    let _ = writeln!(
+        s,
+        "{l_in}{}{r_in}{}{hidden}",
+        pad_left(titles.0, block),
+        titles.1
+    );
+    let _ = writeln!(s, "{l_in}{}{r_in}{header}", pad_left(&header, block));
+    for (k, &i) in ids.iter().enumerate() {
+        let row = |t: &[Vec<f64>]| -> String {
+            ids.iter()
+                .map(|&j| cell(t[i][j], colour).repeat(axis.cell))
+                .collect()
+        };
+        let gap = " ".repeat(block - grid);
+        let (l, r) = (pad_left(&axis.rows[k], lw), &axis.heads[k]);
+        let _ = writeln!(s, " {l} {}{gap} {r} {}", row(left), row(right));
     }
     let mut legend = String::from("   legend:");
     for k in 0..SHADES.len() {
@@ -104,7 +183,11 @@ pub fn side_by_side(
         };
         let _ = write!(legend, " {shown} {range}");
     }
-    let _ = writeln!(s, "{legend}; ␣ is a space");
+    let keys = match vocab.tokenizer() {
+        Some(_) => "columns are keyed as the rows: key, then the token",
+        None => "␣ is a space",
+    };
+    let _ = writeln!(s, "{legend}; {keys}");
     s
 }
 
@@ -115,7 +198,14 @@ mod tests {
     #[test]
     fn plain_heatmap_is_ascii_shades_in_a_grid() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &Shown::of(&t), &['a', ' '], ("L", "R"), false);
+        let s = side_by_side_vocab(
+            &t,
+            &t,
+            &Shown::of(&t),
+            &Vocab::chars(&['a', ' ']),
+            ("L", "R"),
+            false,
+        );
         assert!(!s.contains('\x1b'));
         let lines: Vec<&str> = s.lines().collect();
         assert_eq!(lines[2], " a  @     a  @");
@@ -129,7 +219,14 @@ mod tests {
     #[test]
     fn colour_heatmap_uses_background_escapes() {
         let t = vec![vec![0.0, 1.0], vec![0.5, 0.05]];
-        let s = side_by_side(&t, &t, &Shown::of(&t), &['a', 'b'], ("L", "R"), true);
+        let s = side_by_side_vocab(
+            &t,
+            &t,
+            &Shown::of(&t),
+            &Vocab::chars(&['a', 'b']),
+            ("L", "R"),
+            true,
+        );
         assert!(s.contains("\x1b[48;2;253;231;37m \x1b[0m"));
     }
 
@@ -153,7 +250,14 @@ mod tests {
         let vocab: Vec<char> = (0..70u32)
             .map(|i| char::from_u32(0x3b1 + i).unwrap())
             .collect();
-        let s = side_by_side(&p, &p, &Shown::of(&c), &vocab, ("P", "Q"), false);
+        let s = side_by_side_vocab(
+            &p,
+            &p,
+            &Shown::of(&c),
+            &Vocab::chars(&vocab),
+            ("P", "Q"),
+            false,
+        );
         assert!(s.contains("60 most frequent of 70; 10 hidden"), "{s}");
         let widest = s.lines().map(|l| l.chars().count()).max().unwrap();
         assert!(widest <= 130, "{widest} columns:\n{s}");
@@ -167,5 +271,106 @@ mod tests {
             })
             .count();
         assert_eq!(rows, zl_core::interpret::MAX_SHOWN);
+    }
+
+    /// A diagonal table of `v` tokens, token i occurring i + 1 times, as P.
+    fn diagonal(v: usize) -> (Vec<Vec<f64>>, Vec<Vec<f64>>) {
+        let c: Vec<Vec<f64>> = (0..v)
+            .map(|i| {
+                (0..v)
+                    .map(|j| if i == j { i as f64 + 1.0 } else { 0.0 })
+                    .collect()
+            })
+            .collect();
+        let p = c
+            .iter()
+            .map(|r| r.iter().map(|x| x / r.iter().sum::<f64>()).collect())
+            .collect();
+        (c, p)
+    }
+
+    #[test]
+    fn double_width_characters_keep_every_row_as_wide_and_the_grid_square() {
+        let vocab = ['日', '本', 'a', ' ', 'ー', '語'];
+        let (c, p) = diagonal(vocab.len());
+        for colour in [false, true] {
+            let s = side_by_side_vocab(
+                &p,
+                &p,
+                &Shown::of(&c),
+                &Vocab::chars(&vocab),
+                ("P", "Q"),
+                colour,
+            );
+            let plain = strip_escapes(&s);
+            let lines: Vec<&str> = plain.lines().collect();
+            // The header and every row of cells: the same display width, and a cell under
+            // each heading (two columns a cell, since some headings are two columns wide).
+            let grid: Vec<usize> = lines[1..=vocab.len() + 1]
+                .iter()
+                .map(|l| width(l))
+                .collect();
+            assert!(grid.windows(2).all(|w| w[0] == w[1]), "{grid:?}\n{plain}");
+            assert!(lines[1].contains("日本a ␣ ー語"), "{plain}");
+            // Row 日's cell on the diagonal sits under its heading, in both tables.
+            let row = lines[2];
+            let at = |l: &str, n: usize| -> Vec<usize> {
+                let mut cols = vec![];
+                let mut x = 0;
+                for ch in l.chars() {
+                    if n == 0 && ch == '@' || n == 1 && ch == '日' {
+                        cols.push(x);
+                    }
+                    x += width(&ch.to_string());
+                }
+                cols
+            };
+            if !colour {
+                let heads = at(lines[1], 1);
+                let cells = at(row, 0);
+                assert_eq!(heads.len(), 2, "{plain}");
+                assert_eq!(cells.len(), 4, "{plain}");
+                assert_eq!((cells[0], cells[2]), (heads[0], heads[1]), "{plain}");
+            }
+        }
+    }
+
+    /// `s` without its colour escapes.
+    fn strip_escapes(s: &str) -> String {
+        let mut out = String::new();
+        let mut it = s.chars();
+        while let Some(c) = it.next() {
+            if c == '\x1b' {
+                it.by_ref().find(|&c| c == 'm');
+            } else {
+                out.push(c);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn tokens_head_their_columns_with_keys_that_the_rows_spell_out() {
+        let t = crate::data::tokenizer::Tokenizer::train_bpe("the then them there 日本", 256)
+            .expect("a tokenizer");
+        let vocab = Vocab::tokens(std::sync::Arc::new(t));
+        let v = vocab.len();
+        let (c, p) = diagonal(v);
+        let shown = Shown::of(&c);
+        let s = side_by_side_vocab(&p, &p, &shown, &vocab, ("P", "Q"), false);
+        let lines: Vec<&str> = s.lines().collect();
+        let n = shown.ids.len();
+        let widths: Vec<usize> = lines[1..=n + 1].iter().map(|l| width(l)).collect();
+        assert!(widths.windows(2).all(|w| w[0] == w[1]), "{widths:?}\n{s}");
+        assert!(lines[1].contains(&KEYS[..n]), "{s}");
+        for (k, &i) in shown.ids.iter().enumerate() {
+            let key = &KEYS[k..=k];
+            let label = vocab.label(i).to_string();
+            assert!(lines[2 + k].starts_with(&format!(" {key} {label}")), "{s}");
+        }
+        assert!(
+            s.contains("\\x"),
+            "bytes that are not UTF-8 are escaped:\n{s}"
+        );
     }
 }

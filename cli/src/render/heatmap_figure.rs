@@ -12,11 +12,12 @@ use plotters::{
 
 use super::{
     escape,
-    heatmap::glyph,
     plot::{style, DESC, TICK},
-    text::py_repr,
 };
-use crate::analysis::{Analysis, Shown};
+use crate::{
+    analysis::{large::LargeView, Analysis},
+    data::vocab::Vocab,
+};
 
 /// One thing drawn, in the figure's pixels.
 pub(crate) enum Mark {
@@ -63,90 +64,152 @@ const TOP: i32 = 60;
 const LEFT: i32 = 80;
 const BOTTOM: i32 = 84;
 const BAR: i32 = 100;
+/// Pixels under the grid that an upright token label may take (the axis title is below them).
+const LABEL_UNDER: i32 = 36;
+
+/// The font size, at most 22 px and at least 6, at which `n` columns of text fit in `px`
+/// pixels (a character about 0.6 em wide).
+fn fit(px: i32, n: u32) -> u32 {
+    (px.max(0) as u32 * 10 / (6 * n.max(1))).clamp(6, 22)
+}
+
 /// The figures' widths: the counts alone in a narrow figure, P and Q in a wide one.
 const NARROW: i32 = 960;
 const WIDE: i32 = 1500;
 /// The P-and-Q figure's heading above its two heatmaps.
 const HEADING: i32 = 50;
 
-/// Whether the shown characters are too many for heatmaps side by side or in a narrow figure:
-/// the heatmaps then take a wide figure's whole width each (P above Q), so that a character
-/// label, at most as tall as a cell, stays readable where the report scales the figure to its
-/// column.
+/// Whether `n` shown tokens are too many for heatmaps side by side or in a narrow figure: the
+/// heatmaps then take a wide figure's whole width each (P above Q), so that a token label, at
+/// most as tall as a cell, stays readable where the report scales the figure to its column.
+fn wide_for(n: usize) -> bool {
+    n > 30
+}
+
+/// [`wide_for`] the analysis' shown tokens.
 pub(crate) fn wide(an: &Analysis) -> bool {
-    an.cmp.shown.ids.len() > 30
+    wide_for(an.cmp.shown.ids.len())
 }
 
 /// A heatmap figure, its size in pixels and its marks: the bigram counts alone, or the data's
 /// P beside (or above) the model's Q. The height follows the grid, so no band is left empty.
 pub(crate) fn marks(an: &Analysis, counts: bool) -> ((u32, u32), Vec<Mark>) {
     let shown = &an.cmp.shown;
-    let v = shown.ids.len().max(1) as i32;
-    let hover = |i: usize, j: usize| cell_title(an, i, j);
-    let wide = wide(an);
-    let w = if counts && !wide { NARROW } else { WIDE };
-    let panel = if counts || wide { w } else { w / 2 };
-    let cell = ((panel - LEFT - BAR) / v).clamp(4, 48);
-    let panel_h = TOP + v * cell + BOTTOM;
-    let mut m = vec![];
-    if counts {
-        let annotate = |c: f64| {
-            if c > 0.0 {
-                format!("{c}")
-            } else {
-                String::new()
-            }
-        };
-        heatmap(
-            &mut m,
-            Area {
-                at: (0, 0),
-                width: w,
-                cell,
-            },
-            &an.cmp.counts,
+    let ids = &shown.ids;
+    let hover = |a: usize, b: usize| cell_title(an, ids[a], ids[b]);
+    let title = |t: &str| titled(t, ids.len(), shown.hidden, an.cmp.vocab.unit());
+    if !counts {
+        let (p, q) = (&an.cmp.p, &an.cmp.q);
+        return p_and_q(
+            ids,
             &an.cmp.vocab,
-            &shown.ids,
-            &titled("Bigram frequency table (for training corpus)", shown),
-            shown.max_count,
-            // Counts in the cells only where the figure is narrow: past that the cells are
-            // too many for their numbers to be read, and would double the figure's size.
-            (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
+            &title("Bigram statistics vs W_E @ W_U"),
+            &|a, b| p[ids[a]][ids[b]],
+            &|a, b| q[ids[a]][ids[b]],
             &hover,
         );
-        return ((w as u32, panel_h as u32), m);
     }
-    m.push(text(
-        titled("Bigram statistics vs W_E @ W_U", shown),
-        (w / 2, 10),
-        30,
-        (HPos::Center, VPos::Top),
-    ));
+    let wide = wide(an);
+    let w = if wide { WIDE } else { NARROW };
+    let cell = cell_size(w, ids.len());
+    let annotate = |c: f64| {
+        if c > 0.0 {
+            format!("{c}")
+        } else {
+            String::new()
+        }
+    };
+    let mut m = vec![];
+    let c = &an.cmp.counts;
+    heatmap(
+        &mut m,
+        Area {
+            at: (0, 0),
+            width: w,
+            cell,
+        },
+        &|a, b| c[ids[a]][ids[b]],
+        &an.cmp.vocab,
+        ids,
+        &title("Bigram frequency table (for training corpus)"),
+        shown.max_count,
+        // Counts in the cells only where the figure is narrow: past that the cells are
+        // too many for their numbers to be read, and would double the figure's size.
+        (!wide).then_some(&annotate as &dyn Fn(f64) -> String),
+        &hover,
+    );
+    ((w as u32, panel_height(ids.len(), cell) as u32), m)
+}
+
+/// The large-V view's heatmap figure: the data's P beside (or above) the model's Q on the most
+/// frequent tokens it shows, each cell with its P and Q on hover.
+pub(crate) fn large_marks(view: &LargeView, vocab: &Vocab) -> ((u32, u32), Vec<Mark>) {
+    let s = &view.shown;
+    let hover = |a: usize, b: usize| {
+        format!(
+            "{}→{} P {}, Q {}",
+            vocab.label(s.ids[a]),
+            vocab.label(s.ids[b]),
+            sig4(s.p[a][b]),
+            sig4(s.q[a][b])
+        )
+    };
+    p_and_q(
+        &s.ids,
+        vocab,
+        &titled(
+            "Bigram statistics vs W_E @ W_U",
+            s.ids.len(),
+            s.hidden,
+            vocab.unit(),
+        ),
+        &|a, b| s.p[a][b],
+        &|a, b| s.q[a][b],
+        &hover,
+    )
+}
+
+/// A heatmap's cell size, in pixels, for `n` tokens in a panel `panel` pixels wide.
+fn cell_size(panel: i32, n: usize) -> i32 {
+    ((panel - LEFT - BAR) / n.max(1) as i32).clamp(4, 48)
+}
+
+/// A heatmap panel's height, in pixels: its grid of `n` cells and its margins.
+fn panel_height(n: usize, cell: i32) -> i32 {
+    TOP + n.max(1) as i32 * cell + BOTTOM
+}
+
+/// P beside (or, for many tokens, above) Q for the tokens `ids`: `p(a, b)` and `q(a, b)` are
+/// the cells of the `a`-th and `b`-th of them, and `hover(a, b)` their hover text.
+fn p_and_q(
+    ids: &[usize],
+    vocab: &Vocab,
+    title: &str,
+    p: &dyn Fn(usize, usize) -> f64,
+    q: &dyn Fn(usize, usize) -> f64,
+    hover: &dyn Fn(usize, usize) -> String,
+) -> ((u32, u32), Vec<Mark>) {
+    let wide = wide_for(ids.len());
+    let w = WIDE;
+    let panel = if wide { w } else { w / 2 };
+    let cell = cell_size(panel, ids.len());
+    let panel_h = panel_height(ids.len(), cell);
+    let mut m = vec![text(title, (w / 2, 10), 30, (HPos::Center, VPos::Top))];
     let second = if wide {
         (0, HEADING + panel_h)
     } else {
         (panel, HEADING)
     };
     for (at, table, title) in [
-        ((0, HEADING), &an.cmp.p, "Bigram statistics P(next | input)"),
-        (second, &an.cmp.q, "W_E @ W_U (post softmax) Q"),
+        ((0, HEADING), p, "Bigram statistics P(next | input)"),
+        (second, q, "W_E @ W_U (post softmax) Q"),
     ] {
         let area = Area {
             at,
             width: panel,
             cell,
         };
-        heatmap(
-            &mut m,
-            area,
-            table,
-            &an.cmp.vocab,
-            &shown.ids,
-            title,
-            1.0,
-            None,
-            &hover,
-        );
+        heatmap(&mut m, area, table, vocab, ids, title, 1.0, None, hover);
     }
     let h = second.1 + panel_h;
     ((w as u32, h as u32), m)
@@ -161,17 +224,17 @@ struct Area {
     cell: i32,
 }
 
-/// A labelled heatmap in `area`: title, the table's cells for the tokens `ids` (ascending;
-/// row ids[0] at the top), the characters along both axes, axis titles and a colour bar from 0
-/// to `vmax`; each cell carries `hover(i, j)` (token ids) as its title.
+/// A labelled heatmap in `area`: title, the cells `t(a, b)` of the `a`-th and `b`-th of the
+/// tokens `ids` (row ids[0] at the top), the tokens along both axes, axis titles and a colour
+/// bar from 0 to `vmax`; each cell carries `hover(a, b)` as its title.
 // Nine arguments: the output, the place, the table, its labels, the cells to draw, the title,
 // the scale, the annotation and the hover text are each a different thing every call sets.
 #[allow(clippy::too_many_arguments)]
 fn heatmap(
     m: &mut Vec<Mark>,
     area: Area,
-    t: &[Vec<f64>],
-    vocab: &[char],
+    t: &dyn Fn(usize, usize) -> f64,
+    vocab: &Vocab,
     ids: &[usize],
     title: &str,
     vmax: f64,
@@ -190,14 +253,14 @@ fn heatmap(
     ));
     let label = (cell * 9 / 10).clamp(10, 22) as u32;
     for (i, &ti) in (0..).zip(ids) {
-        for (j, &tj) in (0..).zip(ids) {
-            let x = t[ti][tj];
+        for j in 0..v {
+            let x = t(i as usize, j as usize);
             let (cx, cy) = (x0 + j * cell, y0 + i * cell);
             m.push(Mark::Cell {
                 at: (cx, cy),
                 size: cell,
                 fill: blues(x / vmax),
-                title: hover(ti, tj),
+                title: hover(i as usize, j as usize),
             });
             // A count is written in its cell only where it can be read (cells of 18 px or
             // more: up to about 40 characters); a larger table shows the colours alone.
@@ -215,20 +278,29 @@ fn heatmap(
                 }
             }
         }
-        let g = glyph(vocab[ti]).to_string();
-        // Row labels left of the grid, column labels under it.
+        // Row labels left of the grid, column labels under it: each token as
+        // `Vocab::glyph` shows it. A label longer than one character (a tokenizer's token)
+        // is made smaller to fit the margin, and under the grid it reads upwards.
+        let g = vocab.glyph(ti);
+        let n = super::width(&g).max(1) as u32;
         m.push(text(
             g.clone(),
             (x0 - 8, y0 + i * cell + cell / 2),
-            label,
+            label.min(fit(LEFT - 12, n)),
             (HPos::Right, VPos::Center),
         ));
-        m.push(text(
-            g,
-            (x0 + i * cell + cell / 2, y0 + v * cell + 6),
-            label,
-            (HPos::Center, VPos::Top),
-        ));
+        let under = (x0 + i * cell + cell / 2, y0 + v * cell + 6);
+        m.push(match n {
+            1 | 2 => text(g, under, label, (HPos::Center, VPos::Top)),
+            _ => Mark::Text {
+                text: g,
+                at: under,
+                size: label.min(fit(LABEL_UNDER, n)),
+                anchor: (HPos::Right, VPos::Center),
+                ink: BLACK,
+                vertical: true,
+            },
+        });
     }
     m.push(Mark::Frame {
         from: (x0, y0),
@@ -453,22 +525,18 @@ fn cell_title(an: &Analysis, i: usize, j: usize) -> String {
     format!(
         // Short: a 256-character report has 10,800 cells, each with its title.
         "{}→{} count {}, P {}, Q {}",
-        py_repr(c.vocab[i]),
-        py_repr(c.vocab[j]),
+        c.vocab.label(i),
+        c.vocab.label(j),
         c.counts[i][j],
         sig4(c.p[i][j]),
         sig4(c.q[i][j])
     )
 }
 
-/// A heatmap's title, with the characters left out where there are too many to draw
-/// ([`Shown`]).
-fn titled(title: &str, shown: &Shown) -> String {
-    match shown.hidden {
+/// A heatmap's title, with the tokens (`unit`s) left out where there are too many to draw.
+fn titled(title: &str, shown: usize, hidden: usize, unit: &str) -> String {
+    match hidden {
         0 => title.to_string(),
-        h => format!(
-            "{title}: {} most frequent characters, {h} hidden",
-            shown.ids.len()
-        ),
+        h => format!("{title}: {shown} most frequent {unit}s, {h} hidden"),
     }
 }

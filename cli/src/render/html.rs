@@ -6,12 +6,18 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{escape as esc, heatmap::glyph, plot::Figure, verdict};
-use crate::analysis::Analysis;
+use super::{escape as esc, plot::Figure, verdict};
+use crate::{
+    analysis::{
+        large::{Beside, LargeView},
+        Analysis,
+    },
+    data::vocab::Vocab,
+};
 
-/// A character as a table cell: its visible stand-in, in code style.
-pub(super) fn ch(c: char) -> String {
-    format!("<code>{}</code>", esc(&glyph(c).to_string()))
+/// Token `i` as a table cell: its visible stand-in ([`Vocab::glyph`]), in code style.
+pub(super) fn ch(vocab: &Vocab, i: usize) -> String {
+    format!("<code>{}</code>", esc(&vocab.glyph(i)))
 }
 
 const STYLE: &str = r#"
@@ -125,12 +131,14 @@ fn problem(s: &mut String, an: &Analysis) -> Result<()> {
     let v = an.cmp.vocab.len();
     let n = an.predictions;
     h2(s, "problem", "The problem");
+    let unit = an.cmp.vocab.unit();
+    let vocab = &an.cmp.vocab;
     let _ = writeln!(
         s,
-        "<p>A transformer with no layers is trained to predict the next character of this text \
-         ({} characters, {} next-character predictions):</p><blockquote>{}</blockquote>\
-         <p>Its vocabulary is the {v} distinct characters, numbered {order} \
-         (␣ is the space):</p><p class=vocab>{}</p>\
+        "<p>A transformer with no layers is trained to predict the next {unit} of this text \
+         ({} {unit}s, {} next-{unit} predictions):</p><blockquote>{}</blockquote>\
+         <p>Its vocabulary is the {v} distinct {what}, numbered {order} \
+         ({key}):</p><p class=vocab>{}</p>\
          <p>The model embeds the current token and unembeds it straight into logits for the next \
          one: <span class=eq>logits = W_E[token] · W_U</span>, with W_E of shape {v}×{dm} and \
          W_U {dm}×{v}. There is no attention and no MLP: nothing mixes positions, so its logits \
@@ -142,24 +150,34 @@ fn problem(s: &mut String, an: &Analysis) -> Result<()> {
         if an.ablation_not_run.is_some() {
             "<i>(not at hand: this model was trained from the text's bigram counts alone)</i>"
                 .to_string()
-        } else if an.text.chars().count() < an.corpus_chars {
+        } else if an.text_tokens < an.corpus_chars {
             format!(
-                "{} … <i>(the first {} characters)</i>",
+                "{} … <i>(the first {} {unit}s)</i>",
                 esc(&an.text),
-                an.text.chars().count()
+                an.text_tokens
             )
         } else {
             esc(&an.text)
         },
-        an.cmp
-            .vocab
-            .iter()
-            .enumerate()
-            .map(|(i, &c)| format!("<code>{}:{i}</code>", esc(&glyph(c).to_string())))
+        (0..v)
+            .map(|i| match vocab.tokenizer() {
+                Some(_) => format!("<code>{}:{i}</code>", esc(&vocab.label(i).to_string())),
+                None => format!("<code>{}:{i}</code>", esc(&vocab.glyph(i))),
+            })
             .collect::<Vec<_>>()
             .join(" "),
         dm = an.cmp.d_model,
-        order = if an.cmp.vocab[..] == zl_core::SEED_VOCAB[..] {
+        what = match vocab.tokenizer() {
+            Some(_) => "tokens of its tokenizer",
+            None => "characters",
+        },
+        key = match vocab.tokenizer() {
+            Some(_) => "each as Python's repr of its text, bytes that are not UTF-8 as \\xNN",
+            None => "␣ is the space",
+        },
+        order = if vocab.tokenizer().is_some() {
+            "by the tokenizer's ids"
+        } else if vocab.as_chars().as_deref() == Some(&zl_core::SEED_VOCAB[..]) {
             "in the notebook's order"
         } else {
             "in code-point order, as sorted(set(text))"
@@ -386,14 +404,14 @@ fn tokens(s: &mut String, an: &Analysis) -> Result<()> {
         let list = |tops: &[usize], t: &[Vec<f64>]| -> String {
             tops.iter()
                 .take(crate::analysis::TOP)
-                .map(|&j| format!("{} {:.3}", ch(an.cmp.vocab[j]), t[i][j]))
+                .map(|&j| format!("{} {:.3}", ch(&an.cmp.vocab, j), t[i][j]))
                 .collect::<Vec<_>>()
                 .join(" &nbsp; ")
         };
         let _ = write!(
             s,
             "<tr><td class=l>{}</td><td>{}</td><td class=num>{:.2e}</td><td class=num>{:.2e}</td><td class=l>{}</td><td class=l>{}</td><td>{}</td></tr>",
-            ch(an.cmp.vocab[i]),
+            ch(&an.cmp.vocab, i),
             r.count,
             r.kl,
             an.cmp.gap_rows[i].unseen_mass,
@@ -509,7 +527,7 @@ fn sanity(s: &mut String, an: &Analysis) {
                 let _ = write!(
                     s,
                     "<tr><td class=l>{}</td><td>{}</td><td>{} of {}</td><td>{} of {}</td><td class=num>{:+.6}</td><td class=num>{}</td><td class=num>{}</td></tr>",
-                    ch(an.cmp.vocab[i]),
+                    ch(&an.cmp.vocab, i),
                     a.positions_with,
                     a.changed_with,
                     a.positions_with,
@@ -634,4 +652,253 @@ fn limits(s: &mut String, an: &Analysis, full: bool) {
         }),
         an.analysis_seconds * 1e3,
     );
+}
+
+/// `zl report`'s page at large V ([`LargeView`]): the same story as the text view, as tables,
+/// with the heatmap figure of the most frequent tokens. `what` says where the model came from;
+/// with `full`, more rows of the per-token table.
+pub fn large_page(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> String {
+    let mut s = String::new();
+    let summary = view.beside.as_ref().map(|b| verdict::summary(&b.verdict));
+    let title = summary
+        .as_deref()
+        .map_or("zl report".to_string(), verdict::capital);
+    let _ = writeln!(
+        s,
+        "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
+         <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
+         <title>zl report: {}</title><style>{STYLE}</style></head><body>\
+         <h1>{}</h1><p class=sub>zl report, zl {} · {}</p>\
+         <p class=sub>{} {}s, d_model {}: above {} tokens the rows are streamed one at a time, \
+         and the tables show the most frequent (<code>zl interpret --json</code> has every row).</p>",
+        esc(&title),
+        esc(&title),
+        env!("CARGO_PKG_VERSION"),
+        esc(what),
+        view.vocab_len,
+        vocab.unit(),
+        view.d_model,
+        crate::analysis::large::DENSE_MAX,
+    );
+    if let Some(summary) = &summary {
+        let _ = write!(s, "<p id=verdict><b>Verdict:</b> {}.</p>", esc(summary));
+    }
+    if view.leads.held_out_leads {
+        large_held_out(&mut s, view);
+        large_gap(&mut s, view);
+    } else {
+        large_gap(&mut s, view);
+        large_held_out(&mut s, view);
+    }
+    if let Some(b) = &view.beside {
+        h2(&mut s, "regimes", "The regimes");
+        let _ = write!(
+            s,
+            "<table><tr><th>holds</th><th class=l>regime</th><th class=l>why</th></tr>"
+        );
+        for r in verdict::regimes(&b.verdict, view.vocab_len) {
+            let _ = write!(
+                s,
+                "<tr><td class={}>{}</td><td class=l><code>{}</code></td><td class=l>{}</td></tr>",
+                if r.holds { "ok" } else { "bad" },
+                if r.holds { "✓" } else { "✗" },
+                verdict::name(r.regime),
+                esc(&r.why)
+            );
+        }
+        s.push_str("</table>");
+    }
+    h2(&mut s, "tables", "The tables");
+    let (size, marks) = super::heatmap_figure::large_marks(view, vocab);
+    let _ = writeln!(
+        s,
+        "<figure id=\"bigram_vs_model\">{}<figcaption>The data's P(next | current) beside the \
+         model's Q = softmax(W_E·W_U), on the {} most frequent {}s (row total plus column total); \
+         each cell's values on hover.</figcaption></figure>",
+        super::heatmap_figure::svg(size, &marks),
+        view.shown.ids.len(),
+        vocab.unit()
+    );
+    large_rows(&mut s, view, vocab, full);
+    if let Some(b) = &view.beside {
+        large_controls(&mut s, b);
+        large_spectrum(&mut s, b, view.d_model);
+    }
+    s.push_str("</body></html>\n");
+    s
+}
+
+/// The decomposition in sample, and the top-1 agreement and margins.
+fn large_gap(s: &mut String, view: &LargeView) {
+    let d = view.decomposition;
+    h2(s, "gap", "The gap, in sample");
+    let rows: [(&str, String); 7] = [
+        ("model loss", f(d.model_loss, 6)),
+        ("floor H(next | current)", f(d.bigram_entropy, 6)),
+        ("gap Σ (n_i/N)·KL(P_i‖Q_i)", sci(d.kl_weighted)),
+        ("… leak onto unseen pairs", sci(view.gap_leak)),
+        ("… misfit on seen pairs", sci(view.gap_seen_misfit)),
+        ("uniform, ln V", f(d.uniform_loss, 6)),
+        ("unigram entropy", f(d.unigram_entropy, 6)),
+    ];
+    s.push_str("<table><tr><th class=l></th><th>nats a token</th></tr>");
+    for (name, x) in rows {
+        let _ = write!(s, "<tr><td class=l>{}</td><td>{x}</td></tr>", esc(name));
+    }
+    let a = view.agreement;
+    let _ = write!(
+        s,
+        "</table><p>The model's top-1 is a most frequent next token in {} of {} rows followed; \
+         every unseen logit is below every seen one in {} of {} rows; {} pairs occur, {} do not.</p>",
+        a.agree, a.followed, view.margin.positive, view.margin.rows, view.seen_pairs, view.unseen_pairs
+    );
+}
+
+/// The held-out loss beside the training part's smoothed count tables, and which leads.
+fn large_held_out(s: &mut String, view: &LargeView) {
+    h2(s, "held_out", "On text the model never saw");
+    let l = view.leads;
+    let _ = write!(
+        s,
+        "<p>The in-sample floor is about {} nats optimistic ((pairs − rows followed)/2N, \
+         Miller–Madow); {} leads (rule: at least {} nats).</p>",
+        sci(l.floor_optimism),
+        if l.held_out_leads {
+            "the held-out loss"
+        } else {
+            "the in-sample gap"
+        },
+        l.threshold
+    );
+    let Some(h) = &view.held_out else {
+        s.push_str("<p>No held-out part: give <code>--val-fraction F</code> to measure it.</p>");
+        return;
+    };
+    let _ = write!(
+        s,
+        "<table><tr><th class=l></th><th>nats a token</th></tr>\
+         <tr><td class=l>the model, on {} held-out predictions ({} of them on {} pairs training never has)</td><td>{}</td></tr>",
+        h.predictions,
+        h.unseen_predictions,
+        h.unseen_pairs,
+        f(h.model_loss, 4)
+    );
+    for &(alpha, loss) in &h.table_losses {
+        let _ = write!(
+            s,
+            "<tr><td class=l>the training part's count table, add-α smoothing, α = {alpha}</td><td>{}</td></tr>",
+            f(loss, 4)
+        );
+    }
+    let _ = write!(
+        s,
+        "</table><p>The model does {} than the best smoothed table (α = {}).</p>",
+        if h.model_beats_tables {
+            "better"
+        } else {
+            "worse"
+        },
+        h.best_table.0
+    );
+}
+
+/// The most followed rows: n, KL, and the data's and the model's top next tokens.
+fn large_rows(s: &mut String, view: &LargeView, vocab: &Vocab, full: bool) {
+    use super::large::{ROWS_FULL, ROWS_SUMMARY};
+    let max = if full { ROWS_FULL } else { ROWS_SUMMARY };
+    let rows: Vec<_> = view
+        .frequent
+        .iter()
+        .take(max)
+        .map(|&i| &view.rows[i])
+        .filter(|r| r.facts.token.count > 0.0)
+        .collect();
+    let _ = write!(
+        s,
+        "<h3>The {} most followed of {} {}s</h3><table><tr><th class=l>current</th><th>n</th>\
+         <th>KL(P‖Q)</th><th class=l>data: next (P)</th><th class=l>model: next (Q)</th></tr>",
+        rows.len(),
+        view.vocab_len,
+        vocab.unit()
+    );
+    let list = |n: &[crate::analysis::large::Next], by_p: bool| -> String {
+        n.iter()
+            .map(|x| {
+                let v = if by_p { x.p } else { x.q };
+                format!("{} {}", ch(vocab, x.token), f(v, 3))
+            })
+            .collect::<Vec<_>>()
+            .join(" &nbsp; ")
+    };
+    for r in rows {
+        let _ = write!(
+            s,
+            "<tr><td class=l>{}</td><td>{}</td><td>{}</td><td class=l>{}</td><td class=l>{}</td></tr>",
+            ch(vocab, r.token),
+            r.facts.token.count,
+            sci(r.facts.token.kl),
+            list(&r.data_top, true),
+            list(&r.model_top, false)
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// The evidence beside the untrained control.
+fn large_controls(s: &mut String, b: &Beside) {
+    h2(s, "evidence", "Evidence beside the untrained control");
+    let (lo, hi) = b.untrained_seeds;
+    let _ = write!(
+        s,
+        "<p>The untrained control is <code>init_torch</code> at seeds {lo} to {hi}; a number is \
+         evidence where the control fails it.</p><table><tr><th class=l></th><th>model</th>\
+         <th>untrained</th><th>its runs</th><th class=l>control</th></tr>"
+    );
+    for r in &b.controls {
+        let cell = |x: f64| match r.count {
+            true => f(x, 0),
+            false => sci(x),
+        };
+        let _ = write!(
+            s,
+            "<tr><td class=l>{}</td><td>{}</td><td>{}</td><td>{} to {}</td><td class=l>{}</td></tr>",
+            esc(&super::text::evidence_label(r.kind)),
+            cell(r.model),
+            cell(r.control),
+            cell(r.spread.0),
+            cell(r.spread.1),
+            super::text::told_word(r.told)
+        );
+    }
+    s.push_str("</table>");
+}
+
+/// The rank of W_E·W_U, the row-centred table's singular values, and the sampled truncations.
+fn large_spectrum(s: &mut String, b: &Beside, d_model: usize) {
+    h2(s, "spectrum", "The spectrum");
+    let c = &b.centred_spectrum;
+    let _ = write!(
+        s,
+        "<p>W_E·W_U has rank {} (d_model {d_model}; threshold {}); the row-centred table rank {}. \
+         Its singular values: {}.</p>",
+        b.spectrum.rank,
+        sci(b.spectrum.threshold),
+        c.rank,
+        c.singular_values
+            .iter()
+            .map(|x| f(*x, 3))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    let t = &b.truncations;
+    let _ = write!(
+        s,
+        "<h3>Rank-k truncations of the row-centred table, on the {} most followed rows ({} predictions)</h3>\
+         <table><tr><th>k</th><th>loss, nats a token</th></tr>",
+        t.rows, t.predictions
+    );
+    for &(k, l) in &t.losses {
+        let _ = write!(s, "<tr><td>{k}</td><td>{}</td></tr>", f(l, 4));
+    }
+    s.push_str("</table>");
 }

@@ -342,7 +342,8 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
 #[derive(Serialize)]
 struct Token {
     token: usize,
-    char: char,
+    /// The token's text (a character, or a tokenizer's token).
+    char: String,
 }
 
 /// A next token with the data's P and the model's Q of it.
@@ -518,7 +519,7 @@ struct MechanismJson<'a> {
 impl<'a> MechanismJson<'a> {
     fn new(an: &'a Analysis) -> Self {
         let m = &an.mechanism;
-        let ch = |i: usize| an.cmp.vocab[i].to_string();
+        let ch = |i: usize| an.cmp.vocab.text(i);
         let cosines = |c: &ClassCosines| CosinesJson {
             within: c
                 .within
@@ -604,7 +605,7 @@ impl<'a> MechanismJson<'a> {
 #[derive(Serialize)]
 struct Interpret<'a> {
     source: String,
-    vocab: &'a [char],
+    vocab: Vec<String>,
     d_model: usize,
     text: &'a str,
     corpus_chars: usize,
@@ -678,7 +679,7 @@ pub fn interpret(an: &Analysis) -> Value {
     let ran = an.ablation_not_run.is_none();
     let at = |i: usize| Token {
         token: i,
-        char: c.vocab[i],
+        char: c.vocab.text(i),
     };
     let next = |i: usize, j: usize| Next {
         at: at(j),
@@ -698,7 +699,7 @@ pub fn interpret(an: &Analysis) -> Value {
     let not_run = an.ablation_not_run.as_ref().map(ToString::to_string);
     let out = Interpret {
         source: an.source.to_string(),
-        vocab: &c.vocab,
+        vocab: (0..c.vocab.len()).map(|i| c.vocab.text(i)).collect(),
         d_model: c.d_model,
         text: &an.text,
         corpus_chars: an.corpus_chars,

@@ -7,10 +7,11 @@ use std::fmt::{self, Write};
 
 use serde_json::{json, Value};
 
-use super::{heatmap, text::evidence_label, verdict};
+use super::{capacity, heatmap, text::evidence_label, verdict};
 use crate::analysis::{
     self,
     large::{Beside, HeldOut, LargeView, Next, NotRun, Row},
+    large_retrain::{NotTrained, Stage},
     Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
 };
 use crate::data::vocab::Vocab;
@@ -50,10 +51,37 @@ fn told(t: Told) -> &'static str {
     }
 }
 
+/// What a retraining's progress line says it trains.
+pub fn stage(s: Stage) -> String {
+    match s {
+        Stage::Shuffled { n: 1 } => "training the shuffled-text control".into(),
+        Stage::Shuffled { n } => format!("training {n} shuffled-text controls"),
+        Stage::Curve => "retraining the loaded model for its gap against the epoch".into(),
+        Stage::Wider { d_model } => format!("training a wider model (d_model {d_model})"),
+        Stage::Narrower { upto } => {
+            format!("training d_model 1 to {upto} for the minimum width")
+        }
+    }
+}
+
+/// Why a model was not trained beside this one.
+fn not_trained(why: NotTrained) -> String {
+    match why {
+        NotTrained::OverBudget { work, budget } => format!(
+            "it would cost {work:.2e} (V²·d·epochs), past its budget of {budget:.1e}"
+        ),
+        NotTrained::SettingsNotRecorded => {
+            "the loaded file does not record how it was trained, so no retraining would be a fair comparison".into()
+        }
+        NotTrained::Simulator => "nothing is retrained on the PTX interpreter (too slow)".into(),
+    }
+}
+
 fn not_run(n: NotRun, v: usize) -> String {
     match n {
-        NotRun::Retraining => format!(
-            "models trained beside this one (the shuffled control, the gap against the epoch, a wider model, the minimum width, the seed replicas): each is an exact training run at V = {v}"
+        NotRun::SeedReplication { work } => format!(
+            "seed replication: each replica is the model's own run again ({work:.2e} V²·d·epochs at V = {v}), and its statistics compare every logit of the replicas, which only the dense view (at most {} tokens) computes",
+            analysis::large::DENSE_MAX
         ),
         NotRun::PairsOfRows => format!(
             "the weights' successor classes and embedding patching: they compare every pair of rows, {v}² of them"
@@ -199,14 +227,24 @@ fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &Vocab, max: usize) -
 
 fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
     let (a, b) = view.untrained_seeds;
+    let shuffled = match (view.shuffles, view.shuffles_not_trained) {
+        (_, Some(why)) => format!(
+            "; the shuffled-text control is not trained: {}",
+            not_trained(why)
+        ),
+        (n, None) => format!(
+            " and the shuffled-text control ({n} shuffle{} of the tokens, each trained like the model, measured on its text)",
+            if n == 1 { "" } else { "s" }
+        ),
+    };
     writeln!(
         w,
-        "   the evidence beside the untrained control (init_torch, seeds {a} to {b}); the shuffled control needs training at this V and is not run"
+        "   the evidence beside the untrained control (init_torch, seeds {a} to {b}){shuffled}"
     )?;
     writeln!(
         w,
-        "   {:<62} {:>12} {:>12}  control",
-        "", "model", "untrained"
+        "   {:<62} {:>12} {:>12} {:<15} {:>12}  shuffled",
+        "", "model", "untrained", "  untrained", "shuffled"
     )?;
     for r in &view.controls {
         let cell = |x: f64| {
@@ -216,13 +254,19 @@ fn controls(w: &mut impl Write, view: &Beside) -> fmt::Result {
                 small(x)
             }
         };
+        let (sv, st) = match r.shuffled {
+            Some(c) => (cell(c.control), told(c.told)),
+            None => ("-".into(), "-"),
+        };
         writeln!(
             w,
-            "   {:<62} {:>12} {:>12}  {}",
+            "   {:<62} {:>12} {:>12}   {:<14} {:>12}  {}",
             evidence_label(r.kind),
             cell(r.model),
             cell(r.control),
-            told(r.told)
+            told(r.told),
+            sv,
+            st
         )?;
     }
     writeln!(
@@ -294,6 +338,14 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
                     r.why
                 )?;
             }
+            if let Some(why) = b.curve_not_measured {
+                writeln!(
+                    w,
+                    "   the gap against the epoch is not measured: {}",
+                    not_trained(why)
+                )?;
+            }
+            writeln!(w, "   {}", capacity::minimum(&b.minimum))?;
         }
         let a = view.agreement;
         writeln!(
@@ -390,7 +442,7 @@ pub fn html(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::analysis::large::{tests::pairs, untrained, RowMajor};
+    use crate::analysis::large::{tests::pairs, untrained, Alongside, RowMajor};
 
     /// A text over `v` tokens where each token has two successors (xorshift draws).
     fn two_successors(v: usize, n: usize) -> Vec<u32> {
@@ -427,7 +479,8 @@ mod tests {
             let cut = n - n / 10;
             let train = pairs(v, &tokens[..cut]);
             let held = pairs(v, &tokens[cut - 1..]);
-            let view = LargeView::new(&w, &train, Some(&held), Some(0)).unwrap();
+            let view = LargeView::new(&w, &train, Some(&held), Some(Alongside::untrained_only(0)))
+                .unwrap();
             assert_eq!(view.leads.held_out_leads, leads, "{n} tokens");
             let text = interpret(&view, &vocab, false, false);
             let at = |s: &str| text.find(s).unwrap_or_else(|| panic!("{s:?} in\n{text}"));

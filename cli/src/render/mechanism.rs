@@ -4,11 +4,7 @@
 
 use std::fmt;
 
-use super::{
-    escape as esc,
-    html::ch,
-    text::{para, py_repr},
-};
+use super::{escape as esc, html::ch, text::para};
 use crate::analysis::{
     mechanism::{
         ClassCosines, NotReplicated, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE, MATCH_COSINE,
@@ -31,7 +27,10 @@ pub fn not_replicated(why: &NotReplicated) -> String {
 
 /// A class as `{'h', 'y'}`.
 fn class(an: &Analysis, c: &[usize]) -> String {
-    let xs: Vec<String> = c.iter().map(|&i| py_repr(an.cmp.vocab[i])).collect();
+    let xs: Vec<String> = c
+        .iter()
+        .map(|&i| an.cmp.vocab.label(i).to_string())
+        .collect();
     format!("{{{}}}", xs.join(", "))
 }
 
@@ -82,8 +81,8 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                     .take(NEAREST_SHOWN)
                     .map(|p| format!(
                         "{}/{} {:.3} (cos {:+.2})",
-                        py_repr(v[p.a]),
-                        py_repr(v[p.b]),
+                        v.label(p.a),
+                        v.label(p.b),
                         p.js,
                         p.cosine
                     ))
@@ -209,7 +208,7 @@ pub fn directions(w: &mut impl fmt::Write, an: &Analysis) -> fmt::Result {
     for (r, d) in an.directions.iter().enumerate() {
         let list = |xs: &[(usize, f64)]| {
             xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", py_repr(an.cmp.vocab[i])))
+                .map(|&(i, x)| format!("{} {x:+.2}", an.cmp.vocab.label(i)))
                 .collect::<Vec<_>>()
                 .join(", ")
         };
@@ -269,8 +268,8 @@ pub fn html(s: &mut String, an: &Analysis) {
             s,
             "<tr><td class=l>{} into {}{}</td><td class=num>{predicted}</td><td class=num>{:.3e}</td>\
              <td>{}</td><td class=num>{:.3e}</td><td>{}</td></tr>",
-            ch(an.cmp.vocab[t.from]),
-            ch(an.cmp.vocab[t.into]),
+            ch(&an.cmp.vocab, t.from),
+            ch(&an.cmp.vocab, t.into),
             if p.in_class { " (one class)" } else { "" },
             t.measured,
             yes(t.agrees),
@@ -300,7 +299,7 @@ pub fn directions_html(s: &mut String, an: &Analysis) {
     for d in &an.directions {
         let list = |xs: &[(usize, f64)]| {
             xs.iter()
-                .map(|&(i, x)| format!("{} {x:+.2}", ch(an.cmp.vocab[i])))
+                .map(|&(i, x)| format!("{} {x:+.2}", ch(&an.cmp.vocab, i)))
                 .collect::<Vec<_>>()
                 .join(" &nbsp; ")
         };

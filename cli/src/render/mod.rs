@@ -18,6 +18,22 @@ pub mod text;
 pub mod verbs;
 pub mod verdict;
 
+/// How many terminal columns `s` takes: two for a double-width (CJK) character, none for a
+/// combining mark. Every column zl aligns on a terminal is padded by this, not by characters.
+pub fn width(s: &str) -> usize {
+    unicode_width::UnicodeWidthStr::width(s)
+}
+
+/// `s` left-aligned in `w` terminal columns (as is, where it is wider).
+pub fn pad_left(s: &str, w: usize) -> String {
+    format!("{s}{}", " ".repeat(w.saturating_sub(width(s))))
+}
+
+/// `s` right-aligned in `w` terminal columns (as is, where it is wider).
+pub fn pad_right(s: &str, w: usize) -> String {
+    format!("{}{s}", " ".repeat(w.saturating_sub(width(s))))
+}
+
 /// Escapes text for XML and HTML element content and double-quoted attribute values (every
 /// attribute zl writes is double-quoted). `'` stays as it is: the heatmap's titles quote
 /// characters thousands of times in a large vocabulary's figure, and the report has a size limit.

@@ -15,8 +15,11 @@ use plotters::{
     style::text_anchor::{HPos, Pos, VPos},
 };
 
-use super::{heatmap::glyph, heatmap_figure};
-use crate::analysis::Analysis;
+use super::heatmap_figure;
+use crate::{
+    analysis::{large::LargeView, Analysis},
+    data::vocab::Vocab,
+};
 
 /// DejaVu Sans, cut to the characters figures draw (`cli/assets/make-font.sh` makes it; its
 /// licence, which allows embedding, is beside it).
@@ -217,6 +220,27 @@ pub fn all(an: &Analysis) -> Result<Vec<(String, Vec<u8>)>> {
         out.push((format!("{}.png", fig.stem()), fig.png(an)?));
     }
     Ok(out)
+}
+
+/// The large-V view's figure as `(file name, bytes)`: the heatmap of the most frequent tokens
+/// it shows, as `bigram_vs_model.svg` and `.png` (the other figures need the whole V×V
+/// analysis).
+pub fn large(view: &LargeView, vocab: &Vocab) -> Result<Vec<(String, Vec<u8>)>> {
+    let (size, marks) = heatmap_figure::large_marks(view, vocab);
+    let stem = Figure::BigramVsModel.stem();
+    Ok(vec![
+        (
+            format!("{stem}.svg"),
+            heatmap_figure::svg(size, &marks).into_bytes(),
+        ),
+        (
+            format!("{stem}.png"),
+            png_of(size, |root| {
+                root.fill(&WHITE)?;
+                heatmap_figure::draw(root, &marks)
+            })?,
+        ),
+    ])
 }
 
 pub(crate) fn style(size: u32) -> TextStyle<'static> {
@@ -521,7 +545,7 @@ impl TokenBars {
         self,
         root: &DrawingArea<DB, Shift>,
         values: &[f64],
-        vocab: &[char],
+        vocab: &Vocab,
         colour: impl Fn(f64) -> RGBColor,
     ) -> Result<()>
     where
@@ -694,7 +718,7 @@ where
     Ok(())
 }
 
-/// The characters under a bar chart's bars (one bar per token at x = 0, 1, …), in pixels:
+/// The tokens under a bar chart's bars (one bar per token at x = 0, 1, …), in pixels:
 /// plotters picks "nice" ticks, not one per bar.
 fn chars_under_bars<DB: DrawingBackend>(
     root: &DrawingArea<DB, Shift>,
@@ -702,7 +726,7 @@ fn chars_under_bars<DB: DrawingBackend>(
         DB,
         Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
     >,
-    vocab: &[char],
+    vocab: &Vocab,
 ) -> Result<()>
 where
     DB::ErrorType: 'static,
@@ -711,13 +735,17 @@ where
     let area = c.plotting_area();
     let (_, ypx) = area.get_pixel_range();
     let (ox, oy) = root.get_base_pixel();
-    for (i, &ch) in vocab.iter().enumerate() {
+    for i in 0..vocab.len() {
         let (x, _) = c.backend_coord(&(i as f64, 0.0));
-        root.draw(&Text::new(
-            glyph(ch).to_string(),
-            (x - ox, ypx.end + 8 - oy),
-            style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
-        ))?;
+        // A token longer than a character reads upwards from under its bar.
+        let g = vocab.glyph(i);
+        let st = match super::width(&g) {
+            0..=2 => style(TICK + 2).pos(Pos::new(HPos::Center, VPos::Top)),
+            _ => style(TICK)
+                .pos(Pos::new(HPos::Right, VPos::Center))
+                .transform(FontTransform::Rotate270),
+        };
+        root.draw(&Text::new(g, (x - ox, ypx.end + 8 - oy), st))?;
     }
     Ok(())
 }

@@ -6,13 +6,17 @@ use std::fmt::{self, Write};
 use zl_core::TrainConfig;
 
 use super::verdict;
+use super::{pad_left, pad_right, width};
 use crate::{
     analysis::{
         sweep::{Budget, Fixed, Shortfall, Sweep, UntilGap, COST_NATS, STILL_FALLING_DROP},
         Analysis, Comparison, ControlWhat, EvidenceKind, TOP,
     },
     backend::{Job, Trained},
-    data::corpus::{Corpus, Source},
+    data::{
+        corpus::{Corpus, Source},
+        vocab::Vocab,
+    },
 };
 
 /// A character as Python's `repr` shows it, so that labels match the notebook's prints.
@@ -22,7 +26,7 @@ pub fn py_repr(c: char) -> String {
 
 /// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`; past
 /// [`VOCAB_SHOWN`] tokens, the first of them and `…`.
-pub fn vocab_dict(vocab: &crate::data::vocab::Vocab) -> String {
+pub fn vocab_dict(vocab: &Vocab) -> String {
     let mut items: Vec<String> = (0..vocab.len().min(VOCAB_SHOWN))
         .map(|i| format!("{}: {i}", vocab.label(i)))
         .collect();
@@ -34,6 +38,25 @@ pub fn vocab_dict(vocab: &crate::data::vocab::Vocab) -> String {
 
 /// Most tokens the vocabulary line lists (every character vocabulary zl trained before fits).
 const VOCAB_SHOWN: usize = 256;
+
+/// The label column of a table over `vocab`, right-aligned: at least 5 terminal columns, as
+/// wide as the widest label (by display width, so that CJK labels keep the column straight).
+struct LabelColumn(usize);
+
+impl LabelColumn {
+    fn of(vocab: &Vocab) -> LabelColumn {
+        LabelColumn(
+            (0..vocab.len())
+                .map(|i| width(&vocab.label(i).to_string()))
+                .fold(5, usize::max),
+        )
+    }
+
+    /// `s` (a label, or the column's heading) in the column.
+    fn cell(&self, s: &str) -> String {
+        pad_right(s, self.0)
+    }
+}
 
 /// Runs `write` into a `String`: the one place a text report is collected, and writing into a
 /// `String` cannot fail.
@@ -56,7 +79,7 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
             let mut next: Vec<String> = top
                 .iter()
                 .take(max_next)
-                .map(|&j| format!("{} {:.3}/{:.3}", py_repr(vocab[j]), c.p[i][j], c.q[i][j]))
+                .map(|&j| format!("{} {:.3}/{:.3}", vocab.label(j), c.p[i][j], c.q[i][j]))
                 .collect();
             if top.len() > max_next {
                 next.push(format!("+{}", top.len() - max_next));
@@ -64,9 +87,10 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
             next.join("  ")
         })
         .collect();
-    let width = cells
+    let col = LabelColumn::of(vocab);
+    let next_width = cells
         .iter()
-        .map(|c| c.chars().count())
+        .map(|c| width(c))
         .max()
         .unwrap_or(0)
         .max("next: P / Q".len());
@@ -80,28 +104,30 @@ fn comparison_table(w: &mut impl Write, c: &Comparison, max_next: usize) -> fmt:
     )?;
     writeln!(
         w,
-        "{:>5} {:>4}  {:<width$} {:>9}  model top-1",
-        "cur", "n", "next: P / Q", "KL(P‖Q)"
+        "{} {:>4}  {:<next_width$} {:>9}  model top-1",
+        col.cell("cur"),
+        "n",
+        "next: P / Q",
+        "KL(P‖Q)"
     )?;
     for (i, (r, next)) in c.rows.iter().zip(&cells).enumerate() {
-        let label = py_repr(vocab[i]);
+        let label = col.cell(&vocab.label(i).to_string());
         if r.count == 0.0 {
             writeln!(
                 w,
-                "{label:>5} {:>4}  (never followed: the text's last character)",
+                "{label} {:>4}  (never followed: the text's last character)",
                 0
             )?;
             continue;
         }
         let mark = if r.argmax_agrees { "✓" } else { "✗" };
-        let pad = width - next.chars().count();
         writeln!(
             w,
-            "{label:>5} {:>4}  {next}{:pad$} {:>9.5}  {} {:.3} {mark}",
+            "{label} {:>4}  {} {:>9.5}  {} {:.3} {mark}",
             r.count,
-            "",
+            pad_left(next, next_width),
             r.kl,
-            py_repr(vocab[r.model_top]),
+            vocab.label(r.model_top),
             r.model_top_q
         )?;
     }
@@ -149,8 +175,8 @@ fn header(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     let n = an.predictions;
     writeln!(w, "zl interpret: {}", an.source)?;
     writeln!(w,
-        "model: logits = W_E[token]·W_U, W_E {v}×{}, W_U {}×{v}; corpus: {} characters, N = {n} next-token predictions",
-        an.cmp.d_model, an.cmp.d_model, an.corpus_chars
+        "model: logits = W_E[token]·W_U, W_E {v}×{}, W_U {}×{v}; corpus: {} {}s, N = {n} next-token predictions",
+        an.cmp.d_model, an.cmp.d_model, an.corpus_chars, an.cmp.vocab.unit()
     )?;
     wrap(
         w,
@@ -206,13 +232,16 @@ pub(super) fn wrap(w: &mut impl Write, first: &str, indent: usize, s: &str) -> f
 fn heatmaps(w: &mut impl Write, an: &Analysis, colour: bool, full: bool) -> fmt::Result {
     title(
         w,
-        "The tables: the data's P(next|cur) and the model's Q = softmax(W_E·W_U), row = current character",
+        &format!(
+            "The tables: the data's P(next|cur) and the model's Q = softmax(W_E·W_U), row = current {}",
+            an.cmp.vocab.unit()
+        ),
     )?;
     let shown = match full {
         true => &an.cmp.shown,
         false => &an.cmp.shown_summary,
     };
-    w.write_str(&super::heatmap::side_by_side(
+    w.write_str(&super::heatmap::side_by_side_vocab(
         &an.cmp.p,
         &an.cmp.q,
         shown,
@@ -353,19 +382,21 @@ fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         w,
         "\nThe model's own top {TOP} next characters (Q, with the data's P):"
     )?;
+    let col = LabelColumn::of(&an.cmp.vocab);
     for (i, tops) in an.cmp.model_top.iter().enumerate() {
         let cells: Vec<String> = tops
             .iter()
             .map(|&j| {
                 format!(
-                    "{:<5} {:.3}/{:.3}",
-                    py_repr(an.cmp.vocab[j]),
+                    "{} {:.3}/{:.3}",
+                    pad_left(&an.cmp.vocab.label(j).to_string(), 5),
                     an.cmp.q[i][j],
                     an.cmp.p[i][j]
                 )
             })
             .collect();
-        writeln!(w, "{:>5}  {}", py_repr(an.cmp.vocab[i]), cells.join("   "))?;
+        let label = col.cell(&an.cmp.vocab.label(i).to_string());
+        writeln!(w, "{label}  {}", cells.join("   "))?;
     }
     writeln!(w,
         "rows with a single most frequent next character: the model's top-1 is it for {} of {}; {} of the {} rows have only\none possible next character",
@@ -379,17 +410,23 @@ fn gap_rows(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     title(w,
         "Where the gap lives (the 8 rows that hold most of it; every row in --json's leak_by_token):"
     )?;
+    let col = LabelColumn::of(&c.vocab);
     writeln!(
         w,
-        "{:>5} {:>4}  {:>11}  {:>11}  {:>11}  {:>11}",
-        "cur", "n", "(n_i/N)·KL", "ε_i", "leak_i", "misfit_i"
+        "{} {:>4}  {:>11}  {:>11}  {:>11}  {:>11}",
+        col.cell("cur"),
+        "n",
+        "(n_i/N)·KL",
+        "ε_i",
+        "leak_i",
+        "misfit_i"
     )?;
     for &i in c.gap_order.iter().take(8) {
         let g = &c.gap_rows[i];
         writeln!(
             w,
-            "{:>5} {:>4}  {:>11.3e}  {:>11.3e}  {:>11.3e}  {:>11.3e}",
-            py_repr(c.vocab[i]),
+            "{} {:>4}  {:>11.3e}  {:>11.3e}  {:>11.3e}  {:>11.3e}",
+            col.cell(&c.vocab.label(i).to_string()),
             c.rows[i].count,
             c.gap_by_row[i],
             g.unseen_mass,
@@ -443,14 +480,20 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     writeln!(w, "   ({})", margin_note(an))
 }
 
-/// The "controls fail?" cell: how each control stands against the model.
-pub fn told_words(r: &crate::analysis::EvidenceRow) -> String {
+/// How one control stands against the model, in words.
+pub fn told_word(t: crate::analysis::Told) -> &'static str {
     use crate::analysis::Told::*;
-    let one = |t| match t {
+    match t {
         Fails => "fails",
         NotToldApart => "not told apart",
         DoesBetter => "does better",
-    };
+    }
+}
+
+/// The "controls fail?" cell: how each control stands against the model.
+pub fn told_words(r: &crate::analysis::EvidenceRow) -> String {
+    use crate::analysis::Told::*;
+    let one = told_word;
     match r.told {
         [Fails, Fails] => "both".into(),
         [NotToldApart, NotToldApart] => "not told apart".into(),
@@ -599,10 +642,11 @@ fn sanity(w: &mut impl Write, an: &Analysis) -> fmt::Result {
 
 /// What the ablation reran, in words.
 pub fn ablation_scope(an: &Analysis) -> String {
+    let unit = an.cmp.vocab.unit();
     match an.ablation_whole_text {
-        true => format!("the whole {}-character text", an.corpus_chars),
+        true => format!("the whole {}-{unit} text", an.corpus_chars),
         false => format!(
-            "the first {} characters of the {}-character text",
+            "the first {} {unit}s of the {}-{unit} text",
             an.ablation_chars, an.corpus_chars
         ),
     }
@@ -625,16 +669,22 @@ fn ablation(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     writeln!(w,
         "    Δloss: change of the mean loss over those {ablated} predictions coming from those positions."
     )?;
+    let col = LabelColumn::of(&an.cmp.vocab);
     writeln!(
         w,
-        "{:>5} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
-        "cur", "n", "changed there", "changed elsewhere", "Δloss there", "Δloss elsewhere",
+        "{} {:>4}  {:>13}  {:>17}  {:>11}  {:>15}  loss there: before → after",
+        col.cell("cur"),
+        "n",
+        "changed there",
+        "changed elsewhere",
+        "Δloss there",
+        "Δloss elsewhere",
     )?;
     for (i, a) in an.ablations.iter().enumerate() {
         writeln!(
             w,
-            "{:>5} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
-            py_repr(an.cmp.vocab[i]),
+            "{} {:>4}  {:>13}  {:>17}  {:>+11.6}  {:>15}  {}",
+            col.cell(&an.cmp.vocab.label(i).to_string()),
             a.positions_with,
             format!("{} of {}", a.changed_with, a.positions_with),
             format!("{} of {}", a.changed_without, a.positions_without),

@@ -1,0 +1,342 @@
+//! The models trained beside a model at large V (above [`super::large::DENSE_MAX`] tokens), each
+//! with the model's settings and within a work budget stated here: the shuffled-text control, the
+//! gap against the epoch, a wider model and the narrower widths the minimum is searched among.
+//! Work is counted in `V²·d·epochs`, the multiply-adds of the logits over the epochs (an epoch
+//! also costs V² exps and both gradient products, so it is a fixed multiple of that): on 2 cores
+//! about 8·10^9 of it a second (Vim's Chinese tutor, 628 tokens at d_model 16: 0.8 ms an epoch).
+
+use std::{ops::ControlFlow, sync::Mutex};
+
+use anyhow::{Context, Result};
+use serde::Serialize;
+use zl_core::TrainConfig;
+
+use super::{
+    controls::{self, Tick},
+    verdict::NotRetrained,
+};
+use crate::{
+    backend::{Backend, Job, Trained},
+    data::{corpus::Corpus, files::Weights},
+};
+
+/// The work of training a `d`-wide model over `v` tokens for `epochs` epochs, in `V²·d·epochs`.
+pub fn work(v: usize, d: usize, epochs: u32) -> f64 {
+    (v as f64) * (v as f64) * (d as f64) * f64::from(epochs)
+}
+
+/// The shuffled control's budget: as many shuffles as fit, at most [`SHUFFLES`]; each costs what
+/// the model's own run did. One at the Chinese tutor's 3,000 epochs (1.9·10^10, about 2.4 s), two
+/// below 1,600, none at the default 10,000 (6.3·10^10: `zl interpret` would take twice as long;
+/// the untrained control then decides alone whether the model learned, and the output says
+/// so).
+pub const SHUFFLE_WORK: f64 = 2.5e10;
+pub const SHUFFLES: usize = 2;
+
+/// The wider model: [`WIDER_FACTORS`] times d_model (the first that fits, capped at V), within
+/// [`WIDER_WORK`]. The dense view trains min(V, 64) wide; at large V that would be the full rank
+/// of thousands, so the wider model is a stated multiple instead: 2× at the Chinese tutor's
+/// d_model 16 and 3,000 epochs (3.8·10^10), 4× below 1,000 epochs.
+pub const WIDER_FACTORS: [usize; 2] = [4, 2];
+pub const WIDER_WORK: f64 = 5e10;
+
+/// Retraining a loaded model to its recorded epochs for its gap against the epoch (a model
+/// trained here keeps its own checkpoints, at no cost).
+pub const CURVE_WORK: f64 = 5e10;
+
+/// The minimum width is searched among 1 to [`MINIMUM_UPTO`] below d_model (d_model itself is the
+/// model, and the wider model is beside it), all at the model's epochs, within [`MINIMUM_WORK`]
+/// (widths 1 to k cost k(k+1)/2 times a width-1 run): at d_model 16 and V = 628, runs of up to
+/// 420 epochs.
+pub const MINIMUM_UPTO: usize = 16;
+pub const MINIMUM_WORK: f64 = 2e10;
+
+/// Why a model was not trained beside this one at large V.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[serde(tag = "reason", rename_all = "snake_case")]
+pub enum NotTrained {
+    /// It would cost `work` (`V²·d·epochs`), past `budget`.
+    OverBudget { work: f64, budget: f64 },
+    /// A loaded model whose file does not record how it was trained.
+    SettingsNotRecorded,
+    /// The PTX interpreter: far too slow to train more models.
+    Simulator,
+}
+
+/// How the gap against the epoch is measured.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Curve {
+    /// From the model's own run, at these epochs (it was trained here).
+    Own(Vec<u32>),
+    /// By retraining the loaded model with its recorded settings, to these epochs.
+    Retrain(Vec<u32>),
+    Not(NotTrained),
+}
+
+/// One retraining of a [`Plan`], for its progress line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Stage {
+    /// `n` shuffled-text controls.
+    Shuffled {
+        n: usize,
+    },
+    /// The loaded model again, for its gap against the epoch.
+    Curve,
+    Wider {
+        d_model: usize,
+    },
+    /// Widths 1 to `upto`, for the minimum.
+    Narrower {
+        upto: usize,
+    },
+}
+
+/// What is trained beside a model of `job` at large V, and why not where not.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Plan {
+    pub job: Job,
+    pub shuffles: Result<usize, NotTrained>,
+    pub curve: Curve,
+    pub wider: Result<usize, NotRetrained>,
+    /// The widths below d_model the minimum is searched among.
+    pub narrower: Result<Vec<usize>, NotRetrained>,
+}
+
+/// The epochs of the gap curve for a run of `epochs`: a quarter, a half (the undertrained rule's
+/// last doubling starts there) and all of them.
+pub fn curve_ends(epochs: u32) -> Vec<u32> {
+    let mut ends: Vec<u32> = [epochs / 4, epochs / 2, epochs]
+        .into_iter()
+        .filter(|&e| e > 0)
+        .collect();
+    ends.dedup();
+    ends
+}
+
+impl Plan {
+    /// The plan for a model of `job` over `v` tokens: `loaded` where it came from a file,
+    /// `known` where its settings are its own, `fits(d)` where the backend holds width `d`.
+    pub fn new(
+        v: usize,
+        job: Job,
+        loaded: bool,
+        known: bool,
+        simulator: bool,
+        fits: &dyn Fn(usize) -> bool,
+    ) -> Plan {
+        let (d, e) = (job.d_model, job.config.epochs);
+        let own = work(v, d, e);
+        let blocked = match (simulator, known) {
+            (true, _) => Some((NotTrained::Simulator, NotRetrained::Simulator)),
+            (false, false) => Some((
+                NotTrained::SettingsNotRecorded,
+                NotRetrained::SettingsNotRecorded,
+            )),
+            _ => None,
+        };
+        let over = |work: f64, budget: f64| NotTrained::OverBudget { work, budget };
+        let shuffles = match blocked {
+            Some((why, _)) => Err(why),
+            None => match ((SHUFFLE_WORK / own.max(1.0)) as usize).min(SHUFFLES) {
+                0 => Err(over(own, SHUFFLE_WORK)),
+                n => Ok(n),
+            },
+        };
+        let curve = match (blocked, loaded) {
+            (_, false) => Curve::Own(curve_ends(e)),
+            (Some((why, _)), true) => Curve::Not(why),
+            (None, true) if own <= CURVE_WORK => Curve::Retrain(curve_ends(e)),
+            (None, true) => Curve::Not(over(own, CURVE_WORK)),
+        };
+        let affordable = |budget: f64| (budget / work(v, 1, e.max(1))) as usize;
+        let wider = match blocked {
+            Some((_, why)) => Err(why),
+            None if d >= v => Err(NotRetrained::FullRank {
+                d_model: d,
+                vocab: v,
+            }),
+            None => WIDER_FACTORS
+                .iter()
+                .map(|&f| (f * d).min(v))
+                .find(|&w| w > d && work(v, w, e) <= WIDER_WORK && fits(w))
+                .ok_or(NotRetrained::OverBudget {
+                    epochs: e,
+                    widest: affordable(WIDER_WORK).min(v),
+                }),
+        };
+        let narrower = match blocked {
+            Some((_, why)) => Err(why),
+            None => {
+                let widths: Vec<usize> = (1..d.min(MINIMUM_UPTO + 1)).collect();
+                let total: usize = widths.iter().sum();
+                match work(v, total, e) <= MINIMUM_WORK {
+                    true => Ok(widths),
+                    // The widths 1..=k cost k(k+1)/2 width units.
+                    false => Err(NotRetrained::OverBudget {
+                        epochs: e,
+                        widest: (0..=MINIMUM_UPTO)
+                            .take_while(|&k| k * (k + 1) / 2 <= affordable(MINIMUM_WORK))
+                            .last()
+                            .unwrap_or(0),
+                    }),
+                }
+            }
+        };
+        Plan {
+            job,
+            shuffles,
+            curve,
+            wider,
+            narrower,
+        }
+    }
+}
+
+/// The model `job` trained on `corpus` shuffled `n` times (shuffle seed k, init seed the
+/// model's + k, as the dense view's shuffled control), evaluated later on the model's own text.
+pub fn shuffled(
+    backend: &Backend,
+    corpus: &Corpus,
+    job: Job,
+    n: usize,
+    tick: &Tick<'_>,
+) -> Result<Vec<Weights>> {
+    (0..n)
+        .map(|k| {
+            let text = corpus.shuffled(k as u64)?;
+            let job = Job {
+                config: TrainConfig {
+                    seed: job.config.seed.wrapping_add(k as u64),
+                    ..job.config
+                },
+                ..job
+            };
+            Ok(controls::ticking(backend, &text, &[job], tick)
+                .context("training the shuffled-text control")?
+                .remove(0)
+                .weights)
+        })
+        .collect()
+}
+
+/// The models `job` trains at each of `widths`, with its settings and budget.
+pub fn widths(
+    backend: &Backend,
+    corpus: &Corpus,
+    job: Job,
+    widths: &[usize],
+    tick: &Tick<'_>,
+) -> Result<Vec<Weights>> {
+    let jobs: Vec<Job> = widths
+        .iter()
+        .map(|&d_model| Job { d_model, ..job })
+        .collect();
+    Ok(controls::ticking(backend, corpus, &jobs, tick)
+        .context("retraining at other widths")?
+        .into_iter()
+        .map(|t| t.weights)
+        .collect())
+}
+
+/// The model `job` trained again (its recorded settings), its weights kept at `ends`.
+pub fn checkpoints(
+    backend: &Backend,
+    corpus: &Corpus,
+    job: Job,
+    ends: &[u32],
+    tick: &Tick<'_>,
+) -> Result<Vec<(u32, Weights)>> {
+    let v = corpus.vocab.len() as u64;
+    let len = ((controls::SEGMENT_WORK / (v * v * job.d_model as u64)) as u32).max(1);
+    let last = ends.last().copied().unwrap_or(0);
+    let mut segments: Vec<u32> = (1..)
+        .map(|k: u32| k.saturating_mul(len))
+        .take_while(|&e| e < last)
+        .chain(ends.iter().copied())
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
+    let kept = Mutex::new(vec![]);
+    let done = Mutex::new(0u32);
+    let after = |_: usize, t: &Trained| {
+        let e = t.job.config.epochs;
+        let before = std::mem::replace(&mut *done.lock().unwrap(), e);
+        tick(v * v * job.d_model as u64 * u64::from(e - before));
+        if ends.contains(&e) {
+            kept.lock().unwrap().push((e, t.weights.clone()));
+        }
+        Ok(ControlFlow::Continue(()))
+    };
+    backend
+        .train_segments(corpus, &[job], &segments, false, &after)
+        .context("retraining the loaded model for its gap against the epoch")?;
+    Ok(kept.into_inner().unwrap())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use zl_core::TrainConfig;
+
+    fn job(d_model: usize, epochs: u32) -> Job {
+        Job {
+            d_model,
+            config: TrainConfig {
+                epochs,
+                ..TrainConfig::default()
+            },
+        }
+    }
+
+    #[test]
+    fn the_chinese_tutor_gets_one_shuffle_a_2x_wider_model_and_no_minimum() {
+        let p = Plan::new(628, job(16, 3000), false, true, false, &|_| true);
+        assert_eq!(p.shuffles, Ok(1));
+        assert_eq!(p.wider, Ok(32));
+        assert_eq!(p.curve, Curve::Own(vec![750, 1500, 3000]));
+        assert!(matches!(
+            p.narrower,
+            Err(NotRetrained::OverBudget { epochs: 3000, .. })
+        ));
+        // A short run: both shuffles, 4× wider and every width below.
+        let p = Plan::new(628, job(16, 100), false, true, false, &|_| true);
+        assert_eq!(p.shuffles, Ok(2));
+        assert_eq!(p.wider, Ok(64));
+        assert_eq!(p.narrower, Ok((1..16).collect()));
+    }
+
+    #[test]
+    fn over_budget_says_how_far_and_a_loaded_file_without_settings_trains_nothing() {
+        let p = Plan::new(5_000, job(64, 1000), true, true, false, &|_| true);
+        let own = work(5_000, 64, 1000);
+        assert_eq!(
+            p.shuffles,
+            Err(NotTrained::OverBudget {
+                work: own,
+                budget: SHUFFLE_WORK
+            })
+        );
+        assert_eq!(
+            p.curve,
+            Curve::Not(NotTrained::OverBudget {
+                work: own,
+                budget: CURVE_WORK
+            })
+        );
+        // 5·10^10 / (5000²·1000): width 2 at most.
+        assert_eq!(
+            p.wider,
+            Err(NotRetrained::OverBudget {
+                epochs: 1000,
+                widest: 2
+            })
+        );
+        let p = Plan::new(628, job(16, 10), true, false, false, &|_| true);
+        assert_eq!(p.shuffles, Err(NotTrained::SettingsNotRecorded));
+        assert_eq!(p.curve, Curve::Not(NotTrained::SettingsNotRecorded));
+        assert_eq!(p.wider, Err(NotRetrained::SettingsNotRecorded));
+        // d_model ≥ V: no width limits the table.
+        let p = Plan::new(300, job(300, 1), false, true, false, &|_| true);
+        assert!(matches!(p.wider, Err(NotRetrained::FullRank { .. })));
+    }
+}
