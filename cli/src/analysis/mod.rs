@@ -17,13 +17,20 @@ pub mod width;
 
 pub use shown::Shown;
 
-use std::time::Instant;
+use std::{path::PathBuf, time::Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
 pub use zl_core::interpret::Agreement;
 use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
 
-use crate::data::{corpus::Corpus, files::Weights, vocab::Vocab};
+use crate::{
+    backend::Job,
+    data::{
+        corpus::{Corpus, NoText, Source},
+        files::{VocabFrom, Weights},
+        vocab::Vocab,
+    },
+};
 
 /// How many next tokens the model's own lists hold.
 pub const TOP: usize = 3;
@@ -50,6 +57,8 @@ pub struct Comparison {
     pub model_top: Vec<Vec<usize>>,
     /// Per row: the KL gap split into the leak onto unseen pairs and the misfit on seen ones.
     pub gap_rows: Vec<GapRow>,
+    /// Per row: `n_i/N`, its share of the next-token predictions (the weight of its gap).
+    pub row_weights: Vec<f64>,
     /// `Σ_i (n_i/N)·leak_i` and `Σ_i (n_i/N)·misfit_i`: they sum to `kl_weighted`.
     pub gap_leak: f64,
     pub gap_seen_misfit: f64,
@@ -400,10 +409,10 @@ pub struct Analysis {
     /// Characters the ablation reruns position by position: the whole corpus, or the first
     /// [`ablation_chars`] of a longer one.
     pub ablation_chars: usize,
-    /// Where the model came from, in words.
-    pub source: String,
-    /// Its training budget, in words ("10000 epochs"), which every quoted gap depends on.
-    pub budget: String,
+    /// Where the model came from.
+    pub source: Origin,
+    /// Its training budget, which every quoted gap depends on.
+    pub budget: Budget,
     /// Its settings, which every model trained beside it took.
     pub training: Training,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
@@ -419,7 +428,7 @@ pub struct Analysis {
     pub ablation_whole_text: bool,
     /// Why the ablation was not run (a corpus of counts alone has no text to rerun), if so:
     /// then `ablations` and `text` are empty.
-    pub ablation_not_run: Option<String>,
+    pub ablation_not_run: Option<AblationNotRun>,
     pub substitution_loss: f64,
     /// `substitution_loss − H(next|current)` (0 but for rounding), and the model's loss above
     /// `substitution_loss` (the gap, computed the other way).
@@ -551,14 +560,14 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &Vocab, model_loss_f32: f64) -
     let log_q = zi::log_softmax(&l);
     let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
     let (gap_leak, gap_seen_misfit) = zi::gap_split(&gap_rows, b);
-    let weight = |i: usize| b.row_total(i) / b.total();
+    let row_weights: Vec<f64> = (0..v).map(|i| b.row_total(i) / b.total()).collect();
     let q = table(v, |i, j| log_q[(i, j)].exp());
     let seen = seen_points(&l, b);
     let seen_spread = seen_spread(&seen, v);
     let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
     let counts = table(v, |i, j| b.count(i, j));
     let margins: Vec<Option<f64>> = (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect();
-    let gap_by_row: Vec<f64> = (0..v).map(|i| weight(i) * rows[i].kl).collect();
+    let gap_by_row: Vec<f64> = (0..v).map(|i| row_weights[i] * rows[i].kl).collect();
     let mut gap_order: Vec<usize> = (0..v).filter(|&i| rows[i].count > 0.0).collect();
     gap_order.sort_by(|&a, &c| gap_by_row[c].total_cmp(&gap_by_row[a]).then(a.cmp(&c)));
     let decomposition = zi::decompose_table(&l, b);
@@ -597,6 +606,7 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &Vocab, model_loss_f32: f64) -
         gap_leak,
         gap_seen_misfit,
         gap_rows,
+        row_weights,
         gap_by_row,
         gap_order,
         margin: margin_summary(&margins),
@@ -705,7 +715,7 @@ pub enum Retraining {
 /// it takes (the controls, the gap curve, the refits and any other retraining).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Training {
-    pub job: crate::backend::Job,
+    pub job: Job,
     /// The settings a loaded file does not record: the notebook's stand in for them.
     pub unrecorded: Vec<Setting>,
 }
@@ -731,26 +741,99 @@ impl Training {
 
 impl serde::Serialize for Training {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        /// The settings' schema: the job's, flat, and what was not recorded and not fair.
+        #[derive(serde::Serialize)]
+        struct Schema<'a> {
+            d_model: usize,
+            seed: u64,
+            epochs: u32,
+            lr: f64,
+            weight_decay: f64,
+            unrecorded: &'a [Setting],
+            unfair: Vec<Retraining>,
+        }
         let c = &self.job.config;
-        serde_json::json!({
-            "d_model": self.job.d_model,
-            "seed": c.seed,
-            "epochs": c.epochs,
-            "lr": c.adamw.lr,
-            "weight_decay": c.adamw.weight_decay,
-            "unrecorded": self.unrecorded,
-            "unfair": self.unfair(),
-        })
+        Schema {
+            d_model: self.job.d_model,
+            seed: c.seed,
+            epochs: c.epochs,
+            lr: c.adamw.lr,
+            weight_decay: c.adamw.weight_decay,
+            unrecorded: &self.unrecorded,
+            unfair: self.unfair(),
+        }
         .serialize(s)
     }
 }
 
+/// Where a model came from.
+#[derive(Clone, Debug)]
+pub enum Origin {
+    /// Weights read from a file, with the corpus they are looked at on.
+    Loaded {
+        path: PathBuf,
+        d_model: usize,
+        corpus: Source,
+        vocabulary: VocabFrom,
+    },
+    /// A model trained here: the backend's name, the corpus, the job, and its training time
+    /// where it is shown (never in `zl sample` and `zl run`, whose bytes are the same from run
+    /// to run).
+    Trained {
+        backend: String,
+        corpus: Source,
+        job: Job,
+        seconds: Option<f64>,
+    },
+}
+
+impl Origin {
+    /// This origin with a trained model's training time, where it is known.
+    pub fn timed(self, time: Option<f64>) -> Self {
+        match self {
+            Origin::Trained {
+                backend,
+                corpus,
+                job,
+                ..
+            } => Origin::Trained {
+                backend,
+                corpus,
+                job,
+                seconds: time,
+            },
+            loaded => loaded,
+        }
+    }
+}
+
+/// The training budget behind a model: its epochs, or not recorded (a loaded file's).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Budget {
+    Epochs(u32),
+    Unrecorded,
+}
+
+impl Budget {
+    /// The budget `training` records.
+    pub fn of(training: &Training) -> Self {
+        match training.unrecorded.contains(&Setting::Epochs) {
+            true => Budget::Unrecorded,
+            false => Budget::Epochs(training.job.config.epochs),
+        }
+    }
+}
+
+/// Why the ablation was not run: it reruns the text itself, and the corpus has none.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AblationNotRun(pub NoText);
+
 /// Where the analysed model came from, as the command that obtained it says.
 pub struct Provenance {
-    /// Where the model came from, in words.
-    pub source: String,
-    /// Its training budget, in words ("10000 epochs").
-    pub budget: String,
+    /// Where the model came from.
+    pub source: Origin,
+    /// Its training budget.
+    pub budget: Budget,
     /// Its settings, which every model trained beside it takes.
     pub training: Training,
     /// Its training curve, when it was trained here.
@@ -785,9 +868,7 @@ pub fn analyse(
     beside: Beside,
 ) -> Result<Analysis> {
     let start = Instant::now();
-    let ablation_not_run = corpus
-        .without_text()
-        .map(|why| format!("the ablation was not run: it reruns the text itself, and {why}"));
+    let ablation_not_run = corpus.without_text().map(AblationNotRun);
     // At most the corpus's own characters: a --val-fraction training part is the head of a text
     // whose tail it does not count.
     let tokens = match ablation_not_run {

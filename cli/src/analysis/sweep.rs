@@ -128,7 +128,7 @@ impl Sweep {
 
 /// One trained size: for a fixed budget, its f32 final loss; for `--until-gap`, its best run's
 /// f64 loss and gap.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Point {
     pub d_model: usize,
     pub final_loss: f64,

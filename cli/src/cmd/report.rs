@@ -18,7 +18,9 @@ pub fn run(choice: Choice, a: &ReportArgs) -> Result<()> {
     render::plot::load_font()?;
     let page = match source::analyse_any(choice, &a.source, None, a.full, a.replication.replicas)? {
         source::Analysed::Dense(an) => render::html::page(&an, a.full)?,
-        source::Analysed::Large(l) => render::html::large_page(&l.view, &l.vocab, &l.what, a.full),
+        source::Analysed::Large(l) => {
+            render::html::large_page(&l.view, &l.vocab, &l.what.to_string(), a.full)
+        }
     };
     files::write_atomic(&a.out, page.as_bytes())
         .with_context(|| format!("--out {}", a.out.display()))?;

@@ -16,7 +16,7 @@ use crate::{
         large::{self, Alongside, LargeView, RowMajor},
         large_retrain::{self, Curve, Stage},
         verdict::small_gap,
-        Analysis, Beside, Provenance, Setting, Training,
+        Analysis, Beside, Budget, Origin, Provenance, Setting, Training,
     },
     args::ModelSource,
     backend::{Backend, Choice, Job, Trained},
@@ -31,8 +31,8 @@ use crate::{
 /// A model to look at: its weights, what it is in words, and how it was trained.
 pub struct Obtained {
     pub weights: Weights,
-    /// What the model is, in words, for the output's first lines.
-    pub what: String,
+    /// Where the model came from, for the output's first lines.
+    pub what: Origin,
     /// The losses of a model trained here.
     pub losses: Option<Vec<f32>>,
     /// Its settings, which every model trained beside it takes: its own, or those a loaded file
@@ -139,12 +139,12 @@ fn obtain_keeping(
     Ok(match &src.load {
         Some(path) => {
             let (w, from, note) = files::load_weights(path, corpus, src.text.corpus.is_some())?;
-            let what = format!(
-                "weights loaded from {} (d_model {}), on {}; vocabulary: {from}",
-                path.display(),
-                w.d_model,
-                corpus.source
-            );
+            let what = Origin::Loaded {
+                path: path.clone(),
+                d_model: w.d_model,
+                corpus: corpus.source.clone(),
+                vocabulary: from,
+            };
             let training = recorded_training(path, w.d_model)?;
             Obtained {
                 weights: w,
@@ -172,17 +172,12 @@ fn obtain_keeping(
                     (run, vec![], kept)
                 }
             };
-            let cfg = &job.config;
-            let what = format!(
-                "a model trained here ({} backend) on {}: seed {}, {} epochs, d_model {}, AdamW lr {} weight decay {}",
-                backend.name(),
-                corpus.source,
-                cfg.seed,
-                cfg.epochs,
-                job.d_model,
-                cfg.adamw.lr,
-                cfg.adamw.weight_decay,
-            );
+            let what = Origin::Trained {
+                backend: backend.name(),
+                corpus: corpus.source.clone(),
+                job,
+                seconds: None,
+            };
             Obtained {
                 seconds: Some(run.seconds),
                 weights: run.weights,
@@ -362,8 +357,8 @@ pub fn analyse_any(
 pub struct Large {
     pub view: LargeView,
     pub vocab: Vocab,
-    /// What the model is, in words.
-    pub what: String,
+    /// Where the model came from.
+    pub what: Origin,
 }
 
 /// The model `src` names on `whole` (its training part, with `val_fraction`), seen through
@@ -527,10 +522,6 @@ fn analyse_corpus(
         seconds,
         ..
     } = got;
-    let source = match seconds {
-        Some(s) => format!("{what} ({:.0} ms)", s * 1e3),
-        None => what,
-    };
     // The gap curve, the refits and the wider model train more of the model's own run: where its
     // settings are known, on a backend fast enough for them.
     let plan = Plan {
@@ -561,11 +552,8 @@ fn analyse_corpus(
         false => None,
     };
     let provenance = Provenance {
-        source,
-        budget: match training.unrecorded.contains(&Setting::Epochs) {
-            true => "the loaded weights' training (its epochs are not recorded)".into(),
-            false => format!("{} epochs", training.job.config.epochs),
-        },
+        source: what.timed(seconds),
+        budget: Budget::of(&training),
         training,
         losses,
     };

@@ -100,6 +100,15 @@ pub enum Source {
     Counts(PathBuf),
 }
 
+/// Why a corpus has no text to read back, only its counts.
+#[derive(Clone, Debug, PartialEq)]
+pub enum NoText {
+    /// A shuffled control (its source, the corpus it shuffles).
+    Shuffled(Source),
+    /// A count file.
+    Counts(PathBuf),
+}
+
 impl std::fmt::Display for Source {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
@@ -275,17 +284,11 @@ impl Corpus {
     }
 
     /// Why this corpus has no text to read back (a count file's or a shuffle's), if so.
-    pub fn without_text(&self) -> Option<String> {
+    pub fn without_text(&self) -> Option<NoText> {
         match &self.source {
             Source::Seed | Source::File(_) | Source::Stdin(_) => None,
-            Source::Shuffled { .. } => Some(format!(
-                "{}: a shuffled control keeps only its counts, not its text",
-                self.source
-            )),
-            Source::Counts(p) => Some(format!(
-                "{} holds the bigram counts, not the text",
-                p.display()
-            )),
+            Source::Shuffled { .. } => Some(NoText::Shuffled(self.source.clone())),
+            Source::Counts(p) => Some(NoText::Counts(p.clone())),
         }
     }
 

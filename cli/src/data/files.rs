@@ -388,18 +388,6 @@ pub enum VocabFrom {
     Seed,
 }
 
-impl std::fmt::Display for VocabFrom {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            VocabFrom::Metadata => "the file's vocab metadata",
-            VocabFrom::Corpus => "the --corpus text's (the file has no vocab metadata)",
-            VocabFrom::Seed => {
-                "the seed notebook's (the file has no vocab metadata and W_E has its 30 rows)"
-            }
-        })
-    }
-}
-
 /// Reads `--load PATH` and names its vocabulary: the file's metadata, which must be the
 /// corpus's; else the corpus's (the `--corpus` text, or the seed notebook's when
 /// `corpus_given` is false) when its size is W_E's row count.

@@ -116,7 +116,7 @@ fn head(s: &mut String, an: &Analysis) {
          <p id=verdict><b>Verdict:</b> {}; {}.</p>",
         esc(&verdict::capital(&summary)),
         env!("CARGO_PKG_VERSION"),
-        esc(&an.source),
+        esc(&an.source.to_string()),
         esc(&summary),
         esc(&verdict::controls(&an.verdict, &an.budget)),
     );
@@ -253,7 +253,11 @@ fn gap(s: &mut String, an: &Analysis) -> Result<()> {
     let c = &an.cmp;
     let d = &c.decomposition;
     let v = c.vocab.len();
-    h2(s, "gap", &format!("The gap, after {}", esc(&an.budget)));
+    h2(
+        s,
+        "gap",
+        &format!("The gap, after {}", esc(&an.budget.to_string())),
+    );
     let _ = write!(
         s,
         "<p>With n<sub>i</sub> the number of times <i>i</i> is followed by something and N = {}, \
@@ -494,7 +498,11 @@ fn sanity(s: &mut String, an: &Analysis) {
     );
     match &an.ablation_not_run {
         Some(why) => {
-            let _ = write!(s, "<h3>A.1 Ablation is local</h3><p>{}.</p>", esc(why));
+            let _ = write!(
+                s,
+                "<h3>A.1 Ablation is local</h3><p>{}.</p>",
+                esc(&why.to_string())
+            );
         }
         None => {
             let elsewhere = an.ablation_changed_elsewhere;
@@ -587,7 +595,7 @@ fn truncations(s: &mut String, an: &Analysis) -> Result<()> {
             Some(r) => format!(
                 "retrained with the same settings ({}), d_model {} reaches {}. \
                  <code>zl sweep --until-gap</code> trains each size to convergence.",
-                esc(&an.budget),
+                esc(&an.budget.to_string()),
                 r.iter()
                     .map(|x| x.0.to_string())
                     .collect::<Vec<_>>()

@@ -3,13 +3,17 @@
 use std::collections::BTreeMap;
 
 use serde::Serialize;
-use serde_json::{json, Map, Value};
+use serde_json::Value;
 use zl_core::interpret::{Ablation, GapRow};
 
 use crate::{
+    analysis::sweep::Point,
     analysis::{
         heldout::HeldOut,
-        mechanism::Counting,
+        mechanism::{
+            ClassCosines, Counting, Patch, Replication, MATCH_COSINE, PATCH_ATOL, PATCH_RTOL,
+            SEEN_SPREAD_NATS, SPREAD_FACTOR, UNSEEN_NATS,
+        },
         sweep::Sweep,
         verdict::Verdict,
         width::{GivenUp, MinimumWidth},
@@ -18,6 +22,8 @@ use crate::{
     backend::Trained,
     data::corpus::Corpus,
 };
+
+use super::verbs::HeldOutJson;
 
 /// Rows of a row-major matrix with `n` columns.
 fn rows(flat: &[f32], n: usize) -> Vec<Vec<f64>> {
@@ -32,6 +38,44 @@ fn count(x: f64) -> u64 {
     x as u64
 }
 
+/// `zl train --json`'s schema.
+#[derive(Serialize)]
+#[allow(non_snake_case)]
+struct TrainJson<'a> {
+    backend: &'a str,
+    corpus: String,
+    corpus_chars: u64,
+    count_seconds: Option<f64>,
+    seed: u64,
+    epochs: u32,
+    lr: f64,
+    weight_decay: f64,
+    d_model: usize,
+    vocab: Vec<String>,
+    uniform_loss: f64,
+    bigram_entropy: f64,
+    initial_loss: f64,
+    losses: Vec<f64>,
+    final_loss: f64,
+    model_loss: f64,
+    kl_weighted: f64,
+    W_E: Vec<Vec<f64>>,
+    W_U: Vec<Vec<f64>>,
+    train_seconds: f64,
+    checksum: &'a str,
+    #[serde(flatten)]
+    held: Option<TrainHeld>,
+}
+
+/// `zl train --val-fraction … --json`'s held-out keys.
+#[derive(Serialize)]
+struct TrainHeld {
+    val_losses: Vec<f64>,
+    val_epochs: Vec<u32>,
+    final_val_loss: f64,
+    held_out: HeldOutJson,
+}
+
 /// `zl train --json`, with the held-out numbers where `--val-fraction` gave them.
 pub fn train(
     backend: &str,
@@ -42,38 +86,90 @@ pub fn train(
 ) -> Value {
     let d = cmp.decomposition();
     let (w, cfg) = (&run.weights, &run.job.config);
-    let mut out = json!({
-        "backend": backend,
-        "corpus": corpus.source.to_string(),
-        "corpus_chars": corpus.chars,
-        "count_seconds": corpus.count_seconds,
-        "seed": cfg.seed,
-        "epochs": cfg.epochs,
-        "lr": cfg.adamw.lr,
-        "weight_decay": cfg.adamw.weight_decay,
-        "d_model": w.d_model,
-        "vocab": (0..w.vocab.len()).map(|i| String::from_utf8_lossy(w.vocab.bytes(i)).into_owned()).collect::<Vec<_>>(),
-        "uniform_loss": (w.vocab.len() as f64).ln(),
-        "bigram_entropy": d.bigram_entropy,
-        "initial_loss": run.losses[0] as f64,
-        "losses": run.losses.iter().map(|&l| l as f64).collect::<Vec<_>>(),
-        "final_loss": run.final_loss as f64,
-        "model_loss": d.model_loss,
-        "kl_weighted": d.kl_weighted,
-        "W_E": rows(&w.w_e, w.d_model),
-        "W_U": rows(&w.w_u, w.vocab.len()),
-        "train_seconds": run.seconds,
-        "checksum": run.checksum,
-    });
-    if let (Some(h), Some(o)) = (held, out.as_object_mut()) {
-        let val_epochs: Vec<u32> = h.curve.iter().map(|&(e, _)| e).collect();
-        let val_losses: Vec<f64> = h.curve.iter().map(|&(_, l)| l).collect();
-        o.insert("val_losses".into(), val_losses.into());
-        o.insert("val_epochs".into(), val_epochs.into());
-        o.insert("final_val_loss".into(), h.model_loss.into());
-        o.insert("held_out".into(), super::verbs::held_out_json(h));
+    value(TrainJson {
+        backend,
+        corpus: corpus.source.to_string(),
+        corpus_chars: corpus.chars,
+        count_seconds: corpus.count_seconds,
+        seed: cfg.seed,
+        epochs: cfg.epochs,
+        lr: cfg.adamw.lr,
+        weight_decay: cfg.adamw.weight_decay,
+        d_model: w.d_model,
+        vocab: (0..w.vocab.len())
+            .map(|i| String::from_utf8_lossy(w.vocab.bytes(i)).into_owned())
+            .collect(),
+        uniform_loss: (w.vocab.len() as f64).ln(),
+        bigram_entropy: d.bigram_entropy,
+        initial_loss: run.losses[0] as f64,
+        losses: run.losses.iter().map(|&l| l as f64).collect(),
+        final_loss: run.final_loss as f64,
+        model_loss: d.model_loss,
+        kl_weighted: d.kl_weighted,
+        W_E: rows(&w.w_e, w.d_model),
+        W_U: rows(&w.w_u, w.vocab.len()),
+        train_seconds: run.seconds,
+        checksum: &run.checksum,
+        held: held.map(|h| TrainHeld {
+            val_losses: h.curve.iter().map(|&(_, l)| l).collect(),
+            val_epochs: h.curve.iter().map(|&(e, _)| e).collect(),
+            final_val_loss: h.model_loss,
+            held_out: HeldOutJson::new(h),
+        }),
+    })
+}
+
+/// A schema's JSON value. The value's object keys are sorted: every command prints its keys in
+/// one order, whatever the order of the struct's fields.
+pub(super) fn value(x: impl Serialize) -> Value {
+    serde_json::to_value(x).expect("a schema of strings, numbers and arrays serialises")
+}
+
+/// The settings every model of a batch or a sweep shares.
+#[derive(Serialize)]
+struct Shared<'a> {
+    backend: &'a str,
+    corpus: String,
+    lr: f64,
+    weight_decay: f64,
+}
+
+impl<'a> Shared<'a> {
+    fn new(backend: &'a str, corpus: &Corpus, cfg: &zl_core::TrainConfig) -> Self {
+        Shared {
+            backend,
+            corpus: corpus.source.to_string(),
+            lr: cfg.adamw.lr,
+            weight_decay: cfg.adamw.weight_decay,
+        }
     }
-    out
+}
+
+/// `zl train --seeds … --json`'s schema.
+#[derive(Serialize)]
+struct BatchJson<'a> {
+    #[serde(flatten)]
+    shared: Shared<'a>,
+    epochs: u32,
+    d_model: usize,
+    train_seconds: f64,
+    models: Vec<SeedLoss>,
+    summary: Option<SummaryJson>,
+}
+
+#[derive(Serialize)]
+struct SeedLoss {
+    seed: u64,
+    final_loss: f64,
+}
+
+#[derive(Serialize)]
+struct SummaryJson {
+    min: f64,
+    min_seed: u64,
+    median: f64,
+    max: f64,
+    max_seed: u64,
 }
 
 /// `zl train --seeds … --json`.
@@ -85,22 +181,91 @@ pub fn batch(
     seconds: f64,
 ) -> Value {
     let first = &runs[0];
-    let cfg = &first.job.config;
-    json!({
-        "backend": backend,
-        "corpus": corpus.source.to_string(),
-        "epochs": cfg.epochs,
-        "lr": cfg.adamw.lr,
-        "weight_decay": cfg.adamw.weight_decay,
-        "d_model": first.job.d_model,
-        "train_seconds": seconds,
-        "models": runs.iter().map(|r| json!({"seed": r.job.config.seed, "final_loss": r.final_loss as f64})).collect::<Vec<_>>(),
-        "summary": summary.map(|m| json!({
-            "min": m.min.1, "min_seed": m.min.0,
-            "median": m.median,
-            "max": m.max.1, "max_seed": m.max.0,
-        })),
+    value(BatchJson {
+        shared: Shared::new(backend, corpus, &first.job.config),
+        epochs: first.job.config.epochs,
+        d_model: first.job.d_model,
+        train_seconds: seconds,
+        models: runs
+            .iter()
+            .map(|r| SeedLoss {
+                seed: r.job.config.seed,
+                final_loss: r.final_loss as f64,
+            })
+            .collect(),
+        summary: summary.map(|m| SummaryJson {
+            min: m.min.1,
+            min_seed: m.min.0,
+            median: m.median,
+            max: m.max.1,
+            max_seed: m.max.0,
+        }),
     })
+}
+
+/// `zl sweep --json`'s schema.
+#[derive(Serialize)]
+struct SweepJson<'a> {
+    #[serde(flatten)]
+    shared: Shared<'a>,
+    vocab_size: usize,
+    bigram_entropy: f64,
+    uniform_loss: f64,
+    #[serde(flatten)]
+    runs: SweepRuns<'a>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum SweepRuns<'a> {
+    Fixed {
+        seed: u64,
+        epochs: u32,
+        cost_threshold_nats: f64,
+        within_cost: &'a [usize],
+        smallest_d_model_within_cost: Option<usize>,
+        summary: String,
+        runs: &'a [Point],
+    },
+    UntilGap {
+        until_gap: f64,
+        max_epochs: u32,
+        seeds: &'a [u64],
+        checkpoints: Vec<u32>,
+        still_falling_drop: f64,
+        still_falling_rule: String,
+        smallest_d_model_at_gap: Option<usize>,
+        summary: String,
+        runs: Vec<SizeJson>,
+    },
+}
+
+/// One size of `zl sweep --until-gap`: its best seed's run, and every seed's.
+#[derive(Serialize)]
+struct SizeJson {
+    d_model: usize,
+    best_gap: f64,
+    best_seed: u64,
+    epochs: u32,
+    reached: bool,
+    seeds_reached: usize,
+    still_falling: Option<bool>,
+    train_seconds: f64,
+    seeds: Vec<SeedRunJson>,
+}
+
+#[derive(Serialize)]
+struct SeedRunJson {
+    seed: u64,
+    gap: f64,
+    loss: f64,
+    epochs: u32,
+    reached: bool,
+    drop_over_last_half: Option<f64>,
+    still_falling: Option<bool>,
+    train_seconds: f64,
+    /// (epochs, gap) at each checkpoint.
+    gaps: Vec<(u32, f64)>,
 }
 
 /// `zl sweep --json`: a fixed budget's runs, or with `--until-gap` each size's best gap, the
@@ -108,69 +273,69 @@ pub fn batch(
 pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sweep) -> Value {
     use crate::analysis::sweep::{COST_NATS, STILL_FALLING_DROP};
     let v = corpus.vocab.len();
-    let mut out = json!({
-        "backend": backend,
-        "corpus": corpus.source.to_string(),
-        "vocab_size": v,
-        "lr": cfg.adamw.lr,
-        "weight_decay": cfg.adamw.weight_decay,
-        "bigram_entropy": sw.floor(),
-        "uniform_loss": (v as f64).ln(),
-    });
-    let more = match sw {
-        Sweep::Fixed(f) => json!({
-            "seed": cfg.seed,
-            "epochs": f.epochs,
-            "cost_threshold_nats": COST_NATS,
-            "within_cost": f.within,
-            "smallest_d_model_within_cost": f.enough,
-            "summary": super::text::fixed_verdict(f),
-            "runs": f.points.iter().map(|p| json!({
-                "d_model": p.d_model, "final_loss": p.final_loss, "gap": p.gap, "train_seconds": p.train_seconds,
-            })).collect::<Vec<_>>(),
-        }),
+    let runs = match sw {
+        Sweep::Fixed(f) => SweepRuns::Fixed {
+            seed: cfg.seed,
+            epochs: f.epochs,
+            cost_threshold_nats: COST_NATS,
+            within_cost: &f.within,
+            smallest_d_model_within_cost: f.enough,
+            summary: super::text::fixed_verdict(f),
+            runs: &f.points,
+        },
         Sweep::UntilGap(u) => {
             let b = &u.budget;
-            json!({
-                "until_gap": b.eps,
-                "max_epochs": b.max_epochs,
-                "seeds": b.seeds,
-                "checkpoints": b.checkpoints(),
-                "still_falling_drop": STILL_FALLING_DROP,
-                "still_falling_rule": super::text::still_falling_rule(b),
-                "smallest_d_model_at_gap": u.smallest,
-                "summary": super::text::until_verdict(u),
-                "runs": u.sizes.iter().map(|z| {
-                    let best = z.best();
-                    json!({
-                        "d_model": z.d_model,
-                        "best_gap": best.last().gap,
-                        "best_seed": best.seed,
-                        "epochs": best.last().epochs,
-                        "reached": z.reached,
-                        "seeds_reached": z.seeds_reached(),
-                        "still_falling": z.still_falling,
-                        "train_seconds": z.train_seconds,
-                        "seeds": z.seeds.iter().map(|r| json!({
-                            "seed": r.seed,
-                            "gap": r.last().gap,
-                            "loss": r.last().loss,
-                            "epochs": r.last().epochs,
-                            "reached": r.reached,
-                            "drop_over_last_half": r.drop,
-                            "still_falling": r.still_falling(),
-                            "train_seconds": r.train_seconds,
-                            "gaps": r.checkpoints.iter().map(|c| json!([c.epochs, c.gap])).collect::<Vec<_>>(),
-                        })).collect::<Vec<_>>(),
+            SweepRuns::UntilGap {
+                until_gap: b.eps,
+                max_epochs: b.max_epochs,
+                seeds: &b.seeds,
+                checkpoints: b.checkpoints(),
+                still_falling_drop: STILL_FALLING_DROP,
+                still_falling_rule: super::text::still_falling_rule(b),
+                smallest_d_model_at_gap: u.smallest,
+                summary: super::text::until_verdict(u),
+                runs: u
+                    .sizes
+                    .iter()
+                    .map(|z| {
+                        let best = z.best();
+                        SizeJson {
+                            d_model: z.d_model,
+                            best_gap: best.last().gap,
+                            best_seed: best.seed,
+                            epochs: best.last().epochs,
+                            reached: z.reached,
+                            seeds_reached: z.seeds_reached(),
+                            still_falling: z.still_falling,
+                            train_seconds: z.train_seconds,
+                            seeds: z
+                                .seeds
+                                .iter()
+                                .map(|r| SeedRunJson {
+                                    seed: r.seed,
+                                    gap: r.last().gap,
+                                    loss: r.last().loss,
+                                    epochs: r.last().epochs,
+                                    reached: r.reached,
+                                    drop_over_last_half: r.drop,
+                                    still_falling: r.still_falling(),
+                                    train_seconds: r.train_seconds,
+                                    gaps: r.checkpoints.iter().map(|c| (c.epochs, c.gap)).collect(),
+                                })
+                                .collect(),
+                        }
                     })
-                }).collect::<Vec<_>>(),
-            })
+                    .collect(),
+            }
         }
     };
-    if let (Value::Object(o), Value::Object(m)) = (&mut out, more) {
-        o.extend(m);
-    }
-    out
+    value(SweepJson {
+        shared: Shared::new(backend, corpus, cfg),
+        vocab_size: v,
+        bigram_entropy: sw.floor(),
+        uniform_loss: (v as f64).ln(),
+        runs,
+    })
 }
 
 /// A token, by id and character.
@@ -269,11 +434,190 @@ struct GapCurveJson {
     gap_without_weight_decay: Vec<f64>,
 }
 
+/// Two tokens' characters and a number between them.
+#[derive(Serialize)]
+struct PairCosine {
+    a: String,
+    b: String,
+    cosine: f64,
+}
+
+#[derive(Serialize)]
+struct NearJson {
+    a: String,
+    b: String,
+    js_divergence: f64,
+    cosine: f64,
+}
+
+#[derive(Serialize)]
+struct CosinesJson {
+    within: Vec<PairCosine>,
+    within_min: Option<f64>,
+    others_median_abs: f64,
+    others_p90_abs: f64,
+    others: usize,
+}
+
+/// A patch's numbers; `predicted` is null where the prediction is infinite.
+#[derive(Serialize)]
+struct PatchJson {
+    measured: f64,
+    predicted: Option<f64>,
+    at_least: f64,
+    tolerance: f64,
+    agrees: bool,
+}
+
+#[derive(Serialize)]
+struct PatchPairJson {
+    #[serde(flatten)]
+    trained: PatchJson,
+    from: String,
+    into: String,
+    in_class: bool,
+    untrained: PatchJson,
+}
+
+#[derive(Serialize)]
+struct AbsDiff {
+    abs_diff: f64,
+    tolerance: f64,
+}
+
+#[derive(Serialize)]
+struct PatchSummaryJson {
+    pairs: usize,
+    class_pairs: usize,
+    trained_agree: usize,
+    untrained_agree: usize,
+    holds: bool,
+    control_fails: bool,
+    class_max_abs: Option<f64>,
+    finite_worst: Option<AbsDiff>,
+    infinite_least_ratio: Option<f64>,
+    atol_per_prediction: f64,
+    rtol: f64,
+    unseen_nats: f64,
+}
+
+/// The weights' interpretation without a chosen basis: successor classes, embedding patches and
+/// seed replication.
+#[derive(Serialize)]
+struct MechanismJson<'a> {
+    successor_classes: Vec<Vec<String>>,
+    successor_nearest: Vec<NearJson>,
+    class_cosines: CosinesJson,
+    class_cosines_untrained: CosinesJson,
+    patching: Vec<PatchPairJson>,
+    patching_summary: PatchSummaryJson,
+    seed_replication: Option<&'a Replication>,
+    seed_replication_not_run: Option<String>,
+    direction_match_cosine: f64,
+    seed_replication_rule: ReplicationRule,
+}
+
+/// The seeds' rule: the unseen logits spread at least `spread_factor` times the seen ones, and
+/// the seen ones at most `seen_spread_nats`.
+#[derive(Serialize)]
+struct ReplicationRule {
+    spread_factor: f64,
+    seen_spread_nats: f64,
+}
+
+impl<'a> MechanismJson<'a> {
+    fn new(an: &'a Analysis) -> Self {
+        let m = &an.mechanism;
+        let ch = |i: usize| an.cmp.vocab.text(i);
+        let cosines = |c: &ClassCosines| CosinesJson {
+            within: c
+                .within
+                .iter()
+                .map(|&(a, b, cosine)| PairCosine {
+                    a: ch(a),
+                    b: ch(b),
+                    cosine,
+                })
+                .collect(),
+            within_min: c.within_min,
+            others_median_abs: c.others_median_abs,
+            others_p90_abs: c.others_p90_abs,
+            others: c.others,
+        };
+        let patch = |p: &Patch| PatchJson {
+            measured: p.measured,
+            predicted: p.predicted.is_finite().then_some(p.predicted),
+            at_least: p.at_least,
+            tolerance: p.tolerance,
+            agrees: p.agrees,
+        };
+        let s = &m.patch_summary;
+        MechanismJson {
+            successor_classes: m
+                .classes
+                .iter()
+                .map(|c| c.iter().map(|&i| ch(i)).collect())
+                .collect(),
+            successor_nearest: m
+                .nearest
+                .iter()
+                .map(|p| NearJson {
+                    a: ch(p.a),
+                    b: ch(p.b),
+                    js_divergence: p.js,
+                    cosine: p.cosine,
+                })
+                .collect(),
+            class_cosines: cosines(&m.cosines),
+            class_cosines_untrained: cosines(&m.cosines_untrained),
+            patching: m
+                .patches
+                .iter()
+                .map(|p| PatchPairJson {
+                    trained: patch(&p.trained),
+                    from: ch(p.trained.from),
+                    into: ch(p.trained.into),
+                    in_class: p.in_class,
+                    untrained: patch(&p.untrained),
+                })
+                .collect(),
+            patching_summary: PatchSummaryJson {
+                pairs: s.pairs,
+                class_pairs: s.class_pairs,
+                trained_agree: s.trained_agree,
+                untrained_agree: s.untrained_agree,
+                holds: s.holds,
+                control_fails: s.control_fails,
+                class_max_abs: s.class_max,
+                finite_worst: s.finite_worst.map(|(abs_diff, tolerance)| AbsDiff {
+                    abs_diff,
+                    tolerance,
+                }),
+                infinite_least_ratio: s.infinite_least,
+                atol_per_prediction: PATCH_ATOL,
+                rtol: PATCH_RTOL,
+                unseen_nats: UNSEEN_NATS,
+            },
+            seed_replication: m.replication.as_ref().ok(),
+            seed_replication_not_run: m
+                .replication
+                .as_ref()
+                .err()
+                .map(super::mechanism::not_replicated),
+            direction_match_cosine: MATCH_COSINE,
+            seed_replication_rule: ReplicationRule {
+                spread_factor: SPREAD_FACTOR,
+                seen_spread_nats: SEEN_SPREAD_NATS,
+            },
+        }
+    }
+}
+
 /// `zl interpret --json`'s schema. Tables are nested arrays indexed [current][next]; counts are
 /// integers (exact in the f64 they are computed in).
 #[derive(Serialize)]
 struct Interpret<'a> {
-    source: &'a str,
+    source: String,
     vocab: Vec<String>,
     d_model: usize,
     text: &'a str,
@@ -292,7 +636,7 @@ struct Interpret<'a> {
     tokens_followed: usize,
     rows: Vec<Row<'a>>,
     ablation_changed_elsewhere: Option<usize>,
-    ablation_not_run: Option<&'a str>,
+    ablation_not_run: Option<String>,
     substitution_loss: f64,
     singular_values: &'a [f64],
     rank_threshold: f64,
@@ -304,13 +648,13 @@ struct Interpret<'a> {
     bigram_probs: &'a [Vec<f64>],
     model_probs: &'a [Vec<f64>],
     analysis_seconds: f64,
-    budget: &'a str,
+    budget: String,
     gap_leak: f64,
     gap_seen_misfit: f64,
     leak_by_token: Vec<Leak>,
     evidence: Evidence,
     controls: BTreeMap<&'static str, ControlRow>,
-    sanity_checks: SanityChecks<'a>,
+    sanity_checks: SanityChecks,
     margins: &'a [Option<f64>],
     indicator_beta: f64,
     indicator_r2: f64,
@@ -329,14 +673,14 @@ struct Interpret<'a> {
     refit_losses: Option<Vec<Refit>>,
     gap_curve: Option<GapCurveJson>,
     #[serde(flatten)]
-    mechanism: Map<String, Value>,
+    mechanism: MechanismJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    held_out: Option<Value>,
+    held_out: Option<HeldOutJson>,
 }
 
 /// Ablation locality, the substitution's loss, the rank bound.
-type SanityChecks<'a> = (
-    Sanity<Option<usize>, Option<&'a str>>,
+type SanityChecks = (
+    Sanity<Option<usize>, Option<String>>,
     Sanity<f64, f64>,
     Sanity<usize, usize>,
 );
@@ -365,9 +709,9 @@ pub fn interpret(an: &Analysis) -> Value {
         what: k.what.to_string(),
         agreement: k.cmp.agreement,
     };
-    let not_run = an.ablation_not_run.as_deref();
+    let not_run = an.ablation_not_run.as_ref().map(ToString::to_string);
     let out = Interpret {
-        source: &an.source,
+        source: an.source.to_string(),
         vocab: (0..c.vocab.len()).map(|i| c.vocab.text(i)).collect(),
         d_model: c.d_model,
         text: &an.text,
@@ -403,7 +747,7 @@ pub fn interpret(an: &Analysis) -> Value {
             })
             .collect(),
         ablation_changed_elsewhere: ran.then_some(an.ablation_changed_elsewhere),
-        ablation_not_run: not_run,
+        ablation_not_run: not_run.clone(),
         substitution_loss: an.substitution_loss,
         singular_values: &an.singular_values,
         rank_threshold: an.rank_threshold,
@@ -422,7 +766,7 @@ pub fn interpret(an: &Analysis) -> Value {
         bigram_probs: &c.p,
         model_probs: &c.q,
         analysis_seconds: an.analysis_seconds,
-        budget: &an.budget,
+        budget: an.budget.to_string(),
         gap_leak: c.gap_leak,
         gap_seen_misfit: c.gap_seen_misfit,
         leak_by_token: c
@@ -432,7 +776,7 @@ pub fn interpret(an: &Analysis) -> Value {
             .map(|(i, &gap)| Leak {
                 at: at(i),
                 gap,
-                weight: c.rows[i].count / an.predictions,
+                weight: c.row_weights[i],
             })
             .collect(),
         evidence: c.evidence(),
@@ -508,29 +852,61 @@ pub fn interpret(an: &Analysis) -> Value {
             gap: g.points.iter().map(|p| p.1).collect(),
             gap_without_weight_decay: g.points.iter().map(|p| p.2).collect(),
         }),
-        mechanism: super::mechanism::json(an),
-        held_out: an.held_out.as_ref().map(super::verbs::held_out_json),
+        mechanism: MechanismJson::new(an),
+        held_out: an.held_out.as_ref().map(HeldOutJson::new),
     };
-    serde_json::to_value(out).expect("the interpret schema serialises")
+    value(out)
+}
+
+/// `zl eval --json`'s schema.
+#[derive(Serialize)]
+struct EvalJson {
+    load: String,
+    corpus: String,
+    vocab_size: usize,
+    corpus_vocab_size: usize,
+    d_model: usize,
+    model_loss: f64,
+    bigram_entropy: f64,
+    kl_weighted: f64,
+    /// The older names of model_loss and bigram_entropy, kept for one release.
+    loss: f64,
+    floor: f64,
+    scored: u64,
+    skipped: u64,
+    skipped_characters: Vec<SkippedChar>,
+}
+
+#[derive(Serialize)]
+struct SkippedChar {
+    char: String,
+    pairs: u64,
 }
 
 /// `zl eval --json`.
 pub fn eval(e: &super::text::EvalView) -> Value {
     let d = e.decomposition;
-    json!({
-        "load": e.load.display().to_string(),
-        "corpus": e.corpus.source.to_string(),
-        "vocab_size": e.weights.vocab.len(),
-        "corpus_vocab_size": e.corpus.vocab.len(),
-        "d_model": e.weights.d_model,
-        "model_loss": d.model_loss,
-        "bigram_entropy": d.bigram_entropy,
-        "kl_weighted": d.kl_weighted,
-        // The older names of model_loss and bigram_entropy, kept for one release.
-        "loss": d.model_loss,
-        "floor": d.bigram_entropy,
-        "scored": e.scored,
-        "skipped": e.skipped.pairs,
-        "skipped_characters": e.skipped.chars.iter().map(|&(c, n)| json!({"char": c.to_string(), "pairs": n})).collect::<Vec<_>>(),
+    value(EvalJson {
+        load: e.load.display().to_string(),
+        corpus: e.corpus.source.to_string(),
+        vocab_size: e.weights.vocab.len(),
+        corpus_vocab_size: e.corpus.vocab.len(),
+        d_model: e.weights.d_model,
+        model_loss: d.model_loss,
+        bigram_entropy: d.bigram_entropy,
+        kl_weighted: d.kl_weighted,
+        loss: d.model_loss,
+        floor: d.bigram_entropy,
+        scored: e.scored,
+        skipped: e.skipped.pairs,
+        skipped_characters: e
+            .skipped
+            .chars
+            .iter()
+            .map(|&(c, pairs)| SkippedChar {
+                char: c.to_string(),
+                pairs,
+            })
+            .collect(),
     })
 }

@@ -1,10 +1,8 @@
 //! The weights, interpreted without choosing a basis: successor classes, embedding patches and
-//! seed replication ([`crate::analysis::mechanism`]), as terminal text, HTML and JSON keys; and
+//! seed replication ([`crate::analysis::mechanism`]), as terminal text and HTML; and
 //! the row-centred table's directions with their stability.
 
 use std::fmt;
-
-use serde_json::{json, Map, Value};
 
 use super::{
     escape as esc,
@@ -13,21 +11,11 @@ use super::{
 };
 use crate::analysis::{
     mechanism::{
-        ClassCosines, NotReplicated, Patch, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE,
-        MATCH_COSINE, PATCH_ATOL, PATCH_RTOL, PATCH_SEED, SEEN_SPREAD_NATS, SPREAD_FACTOR,
-        UNSEEN_NATS,
+        ClassCosines, NotReplicated, BASIS_FACTOR, CLASS_COSINE, CONTROL_AGREE_SHARE, MATCH_COSINE,
+        PATCH_ATOL, PATCH_RTOL, PATCH_SEED, SEEN_SPREAD_NATS, SPREAD_FACTOR, UNSEEN_NATS,
     },
     Analysis, Direction,
 };
-
-/// A number JSON can hold: `null` for an infinite prediction.
-fn finite(x: f64) -> Value {
-    if x.is_finite() {
-        json!(x)
-    } else {
-        Value::Null
-    }
-}
 
 /// Why the seeds were not compared, in words.
 pub fn not_replicated(why: &NotReplicated) -> String {
@@ -39,69 +27,6 @@ pub fn not_replicated(why: &NotReplicated) -> String {
             "one more model would cost {work:.1e} multiply-adds, past the {budget:.0e} budget"
         ),
     }
-}
-
-/// The JSON keys of the weights' interpretation, for `zl interpret --json`.
-pub fn json(an: &Analysis) -> Map<String, Value> {
-    let m = &an.mechanism;
-    let ch = |i: usize| an.cmp.vocab.text(i);
-    let cosines = |c: &ClassCosines| {
-        json!({
-            "within": c.within.iter().map(|&(a, b, x)| json!({"a": ch(a), "b": ch(b), "cosine": x})).collect::<Vec<_>>(),
-            "within_min": c.within_min,
-            "others_median_abs": c.others_median_abs,
-            "others_p90_abs": c.others_p90_abs,
-            "others": c.others,
-        })
-    };
-    let patch = |p: &Patch| {
-        json!({
-            "measured": p.measured,
-            "predicted": finite(p.predicted),
-            "at_least": p.at_least,
-            "tolerance": p.tolerance,
-            "agrees": p.agrees,
-        })
-    };
-    let s = &m.patch_summary;
-    let out = json!({
-        "successor_classes": m.classes.iter().map(|c| c.iter().map(|&i| ch(i)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-        "successor_nearest": m.nearest.iter().map(|p| json!({"a": ch(p.a), "b": ch(p.b), "js_divergence": p.js, "cosine": p.cosine})).collect::<Vec<_>>(),
-        "class_cosines": cosines(&m.cosines),
-        "class_cosines_untrained": cosines(&m.cosines_untrained),
-        "patching": m.patches.iter().map(|p| {
-            let mut row = patch(&p.trained);
-            if let Value::Object(o) = &mut row {
-                o.insert("from".into(), json!(ch(p.trained.from)));
-                o.insert("into".into(), json!(ch(p.trained.into)));
-                o.insert("in_class".into(), json!(p.in_class));
-                o.insert("untrained".into(), patch(&p.untrained));
-            }
-            row
-        }).collect::<Vec<_>>(),
-        "patching_summary": {
-            "pairs": s.pairs,
-            "class_pairs": s.class_pairs,
-            "trained_agree": s.trained_agree,
-            "untrained_agree": s.untrained_agree,
-            "holds": s.holds,
-            "control_fails": s.control_fails,
-            "class_max_abs": s.class_max,
-            "finite_worst": s.finite_worst.map(|(d, t)| json!({"abs_diff": d, "tolerance": t})),
-            "infinite_least_ratio": s.infinite_least,
-            "atol_per_prediction": PATCH_ATOL,
-            "rtol": PATCH_RTOL,
-            "unseen_nats": UNSEEN_NATS,
-        },
-        "seed_replication": m.replication.as_ref().ok(),
-        "seed_replication_not_run": m.replication.as_ref().err().map(not_replicated),
-        "direction_match_cosine": MATCH_COSINE,
-        "seed_replication_rule": {"spread_factor": SPREAD_FACTOR, "seen_spread_nats": SEEN_SPREAD_NATS},
-    });
-    let Value::Object(o) = out else {
-        return Map::new();
-    };
-    o
 }
 
 /// A class as `{'h', 'y'}`.

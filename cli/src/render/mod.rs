@@ -10,6 +10,7 @@ pub mod html;
 pub mod json;
 pub mod large;
 pub mod mechanism;
+mod origin;
 pub mod page;
 pub mod plot;
 pub mod sweep_plot;

@@ -3,22 +3,25 @@
 
 use std::fmt::Write;
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use crate::{
     analysis::{
         heldout::HeldOut,
         sample::{Run, Samples},
+        Origin,
     },
     data::vocab::Vocab,
 };
 
-/// An f32 as JSON, in its shortest decimal that reads back as the same f32 (Rust's `Display`);
-/// held as the f64 of that decimal, which serde_json prints in the same digits.
-pub fn f32_exact(x: f32) -> Value {
-    format!("{x}")
-        .parse::<f64>()
-        .map_or(Value::Null, |v| json!(v))
+use super::json::value;
+
+/// An f32 in its shortest decimal that reads back as the same f32 (Rust's `Display`), held as
+/// the f64 of that decimal, which serde_json prints in the same digits (`None` for a non-finite
+/// f32: JSON's null).
+fn f32_exact(x: f32) -> Option<f64> {
+    format!("{x}").parse::<f64>().ok().filter(|v| v.is_finite())
 }
 
 /// Tokens decoded back to text (bytes that are not UTF-8 as U+FFFD, for JSON strings).
@@ -39,7 +42,7 @@ fn py_repr(vocab: &Vocab, id: usize) -> String {
 
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
-    pub what: &'a str,
+    pub what: &'a Origin,
     pub vocab: &'a Vocab,
     pub prompt: &'a [usize],
     pub samples: &'a Samples,
@@ -98,26 +101,40 @@ pub fn sample_text(v: &SampleView) -> String {
     out
 }
 
-/// `zl sample --json`: `model_text` and `table_text` are the generated characters (after the
-/// prompt), `first_divergence` an index into them or null.
+/// `zl sample --json`'s schema: `model_text` and `table_text` are the generated characters
+/// (after the prompt), `first_divergence` an index into them or null.
+#[derive(Serialize)]
+struct SampleJson {
+    prompt: String,
+    model_text: String,
+    table_text: String,
+    first_divergence: Option<usize>,
+    table_stopped_at: Option<String>,
+    seed: u64,
+    temperature: f64,
+    rng: &'static str,
+    model: String,
+}
+
+/// `zl sample --json`.
 pub fn sample_json(v: &SampleView) -> Value {
     let s = v.samples;
-    json!({
-        "prompt": string(v.vocab, v.prompt),
-        "model_text": string(v.vocab, &s.model),
-        "table_text": string(v.vocab, &s.table),
-        "first_divergence": s.first_divergence,
-        "table_stopped_at": s.table_stopped_at.map(|t| string(v.vocab, &[t])),
-        "seed": v.seed,
-        "temperature": v.temperature,
-        "rng": "ChaCha8 (rand 0.10), u = 53 random bits / 2^53",
-        "model": v.what,
+    value(SampleJson {
+        prompt: string(v.vocab, v.prompt),
+        model_text: string(v.vocab, &s.model),
+        table_text: string(v.vocab, &s.table),
+        first_divergence: s.first_divergence,
+        table_stopped_at: s.table_stopped_at.map(|t| string(v.vocab, &[t])),
+        seed: v.seed,
+        temperature: v.temperature,
+        rng: "ChaCha8 (rand 0.10), u = 53 random bits / 2^53",
+        model: v.what.to_string(),
     })
 }
 
 /// What `zl run` shows.
 pub struct RunView<'a> {
-    pub what: &'a str,
+    pub what: &'a Origin,
     pub vocab: &'a Vocab,
     pub run: &'a Run,
 }
@@ -162,29 +179,46 @@ pub fn run_text(v: &RunView) -> String {
     out
 }
 
-/// `zl run --json`: every position's `hook_embed` (W_E's row, each f32 exactly) and `logits`
-/// (f32), the target and its ln Q, and the mean loss.
+/// `zl run --json`'s schema: every position's `hook_embed` (W_E's row, each f32 exactly) and
+/// `logits` (f32), the target and its ln Q, and the mean loss.
+#[derive(Serialize)]
+struct RunJson {
+    model: String,
+    vocab: Vec<String>,
+    positions: Vec<PositionJson>,
+    loss: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct PositionJson {
+    char: String,
+    token: usize,
+    hook_embed: Vec<Option<f64>>,
+    logits: Vec<Option<f64>>,
+    next: Option<String>,
+    log_prob: Option<f64>,
+}
+
+/// `zl run --json`.
 pub fn run_json(v: &RunView) -> Value {
-    let positions: Vec<Value> = v
-        .run
-        .positions
-        .iter()
-        .map(|p| {
-            json!({
-                "char": string(v.vocab, &[p.token]),
-                "token": p.token,
-                "hook_embed": p.hook_embed.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
-                "logits": p.logits.iter().map(|&x| f32_exact(x)).collect::<Vec<_>>(),
-                "next": p.next.map(|n| string(v.vocab, &[n])),
-                "log_prob": p.log_prob,
+    let exact = |xs: &[f32]| xs.iter().map(|&x| f32_exact(x)).collect();
+    value(RunJson {
+        model: v.what.to_string(),
+        vocab: (0..v.vocab.len()).map(|i| string(v.vocab, &[i])).collect(),
+        positions: v
+            .run
+            .positions
+            .iter()
+            .map(|p| PositionJson {
+                char: string(v.vocab, &[p.token]),
+                token: p.token,
+                hook_embed: exact(&p.hook_embed),
+                logits: exact(&p.logits),
+                next: p.next.map(|n| string(v.vocab, &[n])),
+                log_prob: p.log_prob,
             })
-        })
-        .collect();
-    json!({
-        "model": v.what,
-        "vocab": (0..v.vocab.len()).map(|i| string(v.vocab, &[i])).collect::<Vec<_>>(),
-        "positions": positions,
-        "loss": v.run.loss,
+            .collect(),
+        loss: v.run.loss,
     })
 }
 
@@ -240,18 +274,55 @@ pub fn held_out_curve_text(h: &HeldOut) -> String {
     out
 }
 
-/// The held-out numbers as JSON (infinite losses as null).
-pub fn held_out_json(h: &HeldOut) -> Value {
-    let finite = |x: f64| x.is_finite().then_some(x);
-    json!({
-        "val_fraction": h.fraction,
-        "train_chars": h.train_chars,
-        "held_out_chars": h.held_chars,
-        "held_out_predictions": h.held_predictions,
-        "unseen_predictions": h.unseen_predictions,
-        "unseen_pairs": h.unseen_pairs,
-        "model_loss": h.model_loss,
-        "table_losses": h.table_losses.iter().map(|&(a, l)| json!({"alpha": a, "loss": finite(l)})).collect::<Vec<_>>(),
-        "val_losses": h.curve.iter().map(|&(e, l)| json!({"epoch": e, "loss": l})).collect::<Vec<_>>(),
-    })
+/// The held-out numbers' schema (infinite losses as null).
+#[derive(Serialize)]
+pub struct HeldOutJson {
+    val_fraction: f64,
+    train_chars: u64,
+    held_out_chars: u64,
+    held_out_predictions: u64,
+    unseen_predictions: u64,
+    unseen_pairs: usize,
+    model_loss: f64,
+    table_losses: Vec<AlphaLoss>,
+    val_losses: Vec<EpochLoss>,
+}
+
+#[derive(Serialize)]
+struct AlphaLoss {
+    alpha: f64,
+    loss: Option<f64>,
+}
+
+#[derive(Serialize)]
+struct EpochLoss {
+    epoch: u32,
+    loss: f64,
+}
+
+impl HeldOutJson {
+    pub fn new(h: &HeldOut) -> HeldOutJson {
+        HeldOutJson {
+            val_fraction: h.fraction,
+            train_chars: h.train_chars,
+            held_out_chars: h.held_chars,
+            held_out_predictions: h.held_predictions,
+            unseen_predictions: h.unseen_predictions,
+            unseen_pairs: h.unseen_pairs,
+            model_loss: h.model_loss,
+            table_losses: h
+                .table_losses
+                .iter()
+                .map(|&(alpha, l)| AlphaLoss {
+                    alpha,
+                    loss: l.is_finite().then_some(l),
+                })
+                .collect(),
+            val_losses: h
+                .curve
+                .iter()
+                .map(|&(epoch, loss)| EpochLoss { epoch, loss })
+                .collect(),
+        }
+    }
 }

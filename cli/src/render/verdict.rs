@@ -7,6 +7,7 @@ use crate::analysis::verdict::{
     GapSite, NotRetrained, Regime, Verdict, Wider, CONTROL_FACTOR, MOSTLY_SHARE,
     SMALL_GAP_FRACTION, STILL_FALLING_DROP, WIDER_FACTOR,
 };
+use crate::analysis::Budget;
 
 /// A share as a percentage, with digits enough that a share short of 1 never reads "100.00%".
 fn pct(x: f64) -> String {
@@ -87,7 +88,7 @@ pub fn trend(v: &Verdict) -> Option<String> {
 }
 
 /// Whether the gap is a stopping time, as one sentence: only a falling gap is called one.
-pub fn stopping(v: &Verdict, budget: &str) -> String {
+pub fn stopping(v: &Verdict, budget: &Budget) -> String {
     match (v.gap_trend.as_ref().and_then(|t| t.falling), trend(v)) {
         (Some(true), Some(t)) => {
             format!("The gap is a stopping time, not a floor: it holds for {budget}, and is {t}.")
@@ -235,7 +236,7 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
 }
 
 /// How the model's gap compares with the controls'.
-pub fn controls(v: &Verdict, budget: &str) -> String {
+pub fn controls(v: &Verdict, budget: &Budget) -> String {
     let gap = match v.gap <= v.small_gap {
         true => format!(
             "gap {:.2e} nats after {budget}, small (≤ {:.2e})",
