@@ -221,12 +221,6 @@ pub enum NotRetrained {
     /// A loaded model whose file does not record how it was trained: no retraining would be a
     /// fair comparison.
     SettingsNotRecorded,
-    /// A vocabulary above the dense analysis' (`vocab` tokens): the large-V view trains nothing
-    /// beside the model.
-    LargeVocabulary {
-        /// The vocabulary's size.
-        vocab: usize,
-    },
 }
 
 /// The numbers a verdict is decided from.

@@ -211,8 +211,12 @@ pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync))
     }
     let held_out = match held {
         Some((split, curve)) => Some(
-            render::verbs::held_out_json(&heldout::held_out(split, &run.weights, curve)?)
-                .to_string(),
+            render::json::value(render::verbs::HeldOutJson::new(&heldout::held_out(
+                split,
+                &run.weights,
+                curve,
+            )?))
+            .to_string(),
         ),
         None => None,
     };
@@ -351,7 +355,7 @@ pub fn sample(w: &Weights, corpus: &Corpus, what: &str, s: &Sampling) -> Result<
     check_vocab(w, corpus)?;
     let prompt = sample::prompt_ids(s.prompt.as_deref(), corpus)?;
     let view = render::verbs::SampleView {
-        what,
+        what: &what,
         vocab: &w.vocab,
         prompt: &prompt,
         samples: &sample::sample(w, s.temperature, corpus, &prompt, s.chars, s.sample_seed),

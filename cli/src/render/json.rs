@@ -121,7 +121,7 @@ pub fn train(
 
 /// A schema's JSON value. The value's object keys are sorted: every command prints its keys in
 /// one order, whatever the order of the struct's fields.
-pub(super) fn value(x: impl Serialize) -> Value {
+pub fn value(x: impl Serialize) -> Value {
     serde_json::to_value(x).expect("a schema of strings, numbers and arrays serialises")
 }
 

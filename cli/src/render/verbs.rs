@@ -1,7 +1,7 @@
 //! The output of `zl sample`, `zl run` and `--val-fraction`'s held-out numbers, as text and as
 //! JSON.
 
-use std::fmt::Write;
+use std::fmt::{self, Write};
 
 use serde::Serialize;
 use serde_json::Value;
@@ -10,7 +10,6 @@ use crate::{
     analysis::{
         heldout::HeldOut,
         sample::{Run, Samples},
-        Origin,
     },
     data::vocab::Vocab,
 };
@@ -42,7 +41,7 @@ fn py_repr(vocab: &Vocab, id: usize) -> String {
 
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
-    pub what: &'a Origin,
+    pub what: &'a dyn fmt::Display,
     pub vocab: &'a Vocab,
     pub prompt: &'a [usize],
     pub samples: &'a Samples,
@@ -134,7 +133,7 @@ pub fn sample_json(v: &SampleView) -> Value {
 
 /// What `zl run` shows.
 pub struct RunView<'a> {
-    pub what: &'a Origin,
+    pub what: &'a dyn fmt::Display,
     pub vocab: &'a Vocab,
     pub run: &'a Run,
 }

@@ -129,10 +129,6 @@ pub fn not_retrained(why: NotRetrained) -> String {
             "at {epochs} epochs the work budget allows retraining up to d_model {widest} only"
         ),
         NotRetrained::Simulator => "nothing is retrained on the PTX interpreter (too slow)".into(),
-        NotRetrained::LargeVocabulary { vocab } => format!(
-            "at V = {vocab} no model is retrained beside this one (each is an exact training run \
-             at this size)"
-        ),
         NotRetrained::SettingsNotRecorded => {
             "the loaded file does not record how it was trained, so no retraining would be a \
              fair comparison"
