@@ -230,6 +230,21 @@ pub(crate) fn ticking(
 /// second or so on one core.
 pub(crate) const SEGMENT_WORK: u64 = 200_000_000;
 
+/// Where a run of `v` tokens × `d_model` that must stop at `ends` (ascending) is cut: at each of
+/// `ends` and, between them, every [`SEGMENT_WORK`], for the progress ticks.
+pub(crate) fn segment_ends(v: u64, d_model: usize, ends: &[u32]) -> Vec<u32> {
+    let len = ((SEGMENT_WORK / (v * v * d_model as u64)) as u32).max(1);
+    let last = ends.last().copied().unwrap_or(0);
+    let mut segments: Vec<u32> = (1..)
+        .map(|k: u32| k.saturating_mul(len))
+        .take_while(|&e| e < last)
+        .chain(ends.iter().copied())
+        .collect();
+    segments.sort_unstable();
+    segments.dedup();
+    segments
+}
+
 /// The models retrained beside one: at other widths, with its settings and budget.
 pub struct Retrained {
     /// At [`refit_sizes`] (d_model itself is the same run as the model's, bit for bit): each
@@ -377,16 +392,7 @@ pub fn gap_curve(
         },
         ..job
     };
-    // Segments at the curve's epochs and, between them, every SEGMENT_WORK, for the ticks.
-    let len = ((SEGMENT_WORK / (v * v * job.d_model as u64)) as u32).max(1);
-    let last = ends.last().copied().unwrap_or(0);
-    let mut segments: Vec<u32> = (1..)
-        .map(|k: u32| k.saturating_mul(len))
-        .take_while(|&e| e < last)
-        .chain(ends.iter().copied())
-        .collect();
-    segments.sort_unstable();
-    segments.dedup();
+    let segments = segment_ends(v, job.d_model, ends);
     let gaps = Mutex::new(vec![vec![None; ends.len()]; 2]);
     let done = Mutex::new([0u32; 2]);
     let after = |n: usize, t: &Trained| {

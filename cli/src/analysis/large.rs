@@ -300,7 +300,17 @@ pub struct RowMajor<'a> {
     pub w_u: &'a [f32],
 }
 
-impl RowMajor<'_> {
+impl<'a> RowMajor<'a> {
+    /// A file's weights.
+    pub fn of(w: &'a Weights) -> Self {
+        RowMajor {
+            vocab_len: w.vocab.len(),
+            d_model: w.d_model,
+            w_e: &w.w_e,
+            w_u: &w.w_u,
+        }
+    }
+
     fn weights(&self) -> zi::Weights {
         zi::Weights::from_row_major(self.vocab_len, self.d_model, self.w_e, self.w_u)
     }
@@ -491,6 +501,16 @@ impl Alongside {
 }
 
 impl LargeView {
+    /// The rows of the `max` most followed tokens that are followed at all, most followed first.
+    pub fn most_followed(&self, max: usize) -> Vec<&Row> {
+        self.frequent
+            .iter()
+            .take(max)
+            .map(|&i| &self.rows[i])
+            .filter(|r| r.facts.token.count > 0.0)
+            .collect()
+    }
+
     /// The comparison of `w` on `counts` (with `held`, also on the held-out part's counts),
     /// and with `alongside` (the models trained beside it) the controls, the verdict and the
     /// spectrum.
@@ -548,17 +568,7 @@ pub fn comparison(
             w.vocab.len()
         );
     }
-    LargeView::new(
-        &RowMajor {
-            vocab_len: v,
-            d_model: w.d_model,
-            w_e: &w.w_e,
-            w_u: &w.w_u,
-        },
-        &corpus.pairs,
-        None,
-        None,
-    )
+    LargeView::new(&RowMajor::of(w), &corpus.pairs, None, None)
 }
 
 /// The in-sample decomposition of weights `w` (the corpus's width or another) on `counts`.

@@ -247,15 +247,7 @@ pub fn checkpoints(
     tick: &Tick<'_>,
 ) -> Result<Vec<(u32, Weights)>> {
     let v = corpus.vocab.len() as u64;
-    let len = ((controls::SEGMENT_WORK / (v * v * job.d_model as u64)) as u32).max(1);
-    let last = ends.last().copied().unwrap_or(0);
-    let mut segments: Vec<u32> = (1..)
-        .map(|k: u32| k.saturating_mul(len))
-        .take_while(|&e| e < last)
-        .chain(ends.iter().copied())
-        .collect();
-    segments.sort_unstable();
-    segments.dedup();
+    let segments = controls::segment_ends(v, job.d_model, ends);
     let kept = Mutex::new(vec![]);
     let done = Mutex::new(0u32);
     let after = |_: usize, t: &Trained| {

@@ -450,12 +450,7 @@ fn analyse_large(
     };
     let w = &got.weights;
     let view = LargeView::new(
-        &RowMajor {
-            vocab_len: v,
-            d_model: w.d_model,
-            w_e: &w.w_e,
-            w_u: &w.w_u,
-        },
+        &RowMajor::of(w),
         &corpus.pairs,
         split.as_ref().map(|s| &s.held),
         Some(Alongside {

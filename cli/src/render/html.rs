@@ -806,13 +806,7 @@ fn large_held_out(s: &mut String, view: &LargeView) {
 fn large_rows(s: &mut String, view: &LargeView, vocab: &Vocab, full: bool) {
     use super::large::{ROWS_FULL, ROWS_SUMMARY};
     let max = if full { ROWS_FULL } else { ROWS_SUMMARY };
-    let rows: Vec<_> = view
-        .frequent
-        .iter()
-        .take(max)
-        .map(|&i| &view.rows[i])
-        .filter(|r| r.facts.token.count > 0.0)
-        .collect();
+    let rows = view.most_followed(max);
     let _ = write!(
         s,
         "<h3>The {} most followed of {} {}s</h3><table><tr><th class=l>current</th><th>n</th>\

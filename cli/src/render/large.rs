@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use super::{capacity, heatmap, text::evidence_label, verdict};
 use crate::analysis::{
     self,
-    large::{Beside, HeldOut, LargeView, Next, NotRun, Row},
+    large::{Beside, HeldOut, LargeView, Next, NotRun},
     large_retrain::{NotTrained, Stage},
     Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
 };
@@ -198,13 +198,7 @@ fn nexts(vocab: &Vocab, n: &[Next], by_p: bool) -> String {
 
 /// The per-token table of the most followed rows.
 fn rows_table(w: &mut impl Write, view: &LargeView, vocab: &Vocab, max: usize) -> fmt::Result {
-    let shown: Vec<&Row> = view
-        .frequent
-        .iter()
-        .take(max)
-        .map(|&i| &view.rows[i])
-        .filter(|r| r.facts.token.count > 0.0)
-        .collect();
+    let shown = view.most_followed(max);
     writeln!(
         w,
         "   the {} most followed of {} tokens (--json has every row): n, KL(P‖Q) nats, the data's top next (P), the model's top next (Q)",
