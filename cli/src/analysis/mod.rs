@@ -752,21 +752,13 @@ impl serde::Serialize for Training {
         /// The settings' schema: the job's, flat, and what was not recorded and not fair.
         #[derive(serde::Serialize)]
         struct Schema<'a> {
-            d_model: usize,
-            seed: u64,
-            epochs: u32,
-            lr: f64,
-            weight_decay: f64,
+            #[serde(flatten)]
+            job: &'a Job,
             unrecorded: &'a [Setting],
             unfair: Vec<Retraining>,
         }
-        let c = &self.job.config;
         Schema {
-            d_model: self.job.d_model,
-            seed: c.seed,
-            epochs: c.epochs,
-            lr: c.adamw.lr,
-            weight_decay: c.adamw.weight_decay,
+            job: &self.job,
             unrecorded: &self.unrecorded,
             unfair: self.unfair(),
         }

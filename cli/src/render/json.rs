@@ -4,7 +4,10 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use zl_core::interpret::{Ablation, GapRow};
+use zl_core::{
+    interpret::{Ablation, GapRow},
+    AdamWConfig,
+};
 
 use crate::{
     analysis::{
@@ -18,7 +21,7 @@ use crate::{
         width::{GivenUp, MinimumWidth},
         Agreement, Analysis, Control, Direction, Evidence, EvidenceRow, SeedSummary, Training, TOP,
     },
-    backend::Trained,
+    backend::{Job, Trained},
     data::corpus::Corpus,
 };
 
@@ -45,11 +48,8 @@ struct TrainJson<'a> {
     corpus: String,
     corpus_chars: u64,
     count_seconds: Option<f64>,
-    seed: u64,
-    epochs: u32,
-    lr: f64,
-    weight_decay: f64,
-    d_model: usize,
+    #[serde(flatten)]
+    job: &'a Job,
     vocab: Vec<String>,
     uniform_loss: f64,
     bigram_entropy: f64,
@@ -84,17 +84,13 @@ pub fn train(
     held: Option<&HeldOut>,
 ) -> Value {
     let d = cmp.decomposition();
-    let (w, cfg) = (&run.weights, &run.job.config);
+    let w = &run.weights;
     value(TrainJson {
         backend,
         corpus: corpus.source.to_string(),
         corpus_chars: corpus.chars,
         count_seconds: corpus.count_seconds,
-        seed: cfg.seed,
-        epochs: cfg.epochs,
-        lr: cfg.adamw.lr,
-        weight_decay: cfg.adamw.weight_decay,
-        d_model: w.d_model,
+        job: &run.job,
         vocab: (0..w.vocab.len()).map(|i| w.vocab.text(i)).collect(),
         uniform_loss: (w.vocab.len() as f64).ln(),
         bigram_entropy: d.bigram_entropy,
@@ -127,17 +123,16 @@ pub fn value(x: impl Serialize) -> Value {
 struct Shared<'a> {
     backend: &'a str,
     corpus: String,
-    lr: f64,
-    weight_decay: f64,
+    #[serde(flatten)]
+    adamw: &'a AdamWConfig,
 }
 
 impl<'a> Shared<'a> {
-    fn new(backend: &'a str, corpus: &Corpus, cfg: &zl_core::TrainConfig) -> Self {
+    fn new(backend: &'a str, corpus: &Corpus, cfg: &'a zl_core::TrainConfig) -> Self {
         Shared {
             backend,
             corpus: corpus.source.to_string(),
-            lr: cfg.adamw.lr,
-            weight_decay: cfg.adamw.weight_decay,
+            adamw: &cfg.adamw,
         }
     }
 }
