@@ -187,10 +187,9 @@ pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync))
         .transpose()?;
     let (run, held) = match &split {
         Some(split) => {
-            let (run, curve) =
-                source::train_holding_out_watched(&backend, split, job, LOG_EVERY, &|t| {
-                    flow(after(t.job.config.epochs))
-                })?;
+            let (run, curve) = heldout::train_holding_out(&backend, split, job, LOG_EVERY, &|t| {
+                flow(after(t.job.config.epochs))
+            })?;
             (run, Some((split, curve)))
         }
         None => {

@@ -7,19 +7,18 @@ use std::{ops::ControlFlow, sync::Mutex};
 use anyhow::{bail, Result};
 use zl_core::TrainConfig;
 
-use super::live::{self, Progress};
+use super::live::Progress;
 use crate::{
     analysis::{
         self,
-        controls::{self, Plan, Tick},
-        heldout::{self, Split},
-        large::{self, Alongside, LargeView, RowMajor},
-        large_retrain::{self, Curve, Stage},
-        verdict::small_gap,
-        Analysis, Beside, Budget, Origin, Provenance, Setting, Training,
+        controls::{self, work, Plan, Tick},
+        heldout::{self, Split, HELD_EVERY},
+        large::{self, LargeView, RowMajor},
+        large_retrain::{self, Hear, Stage},
+        Analysis, Budget, Origin, Provenance, Setting, Training,
     },
     args::ModelSource,
-    backend::{Backend, Choice, Job, Trained},
+    backend::{Backend, Choice, Job},
     data::{
         corpus::{Corpus, Source, Tokens},
         files::{self, Weights},
@@ -164,11 +163,13 @@ fn obtain_keeping(
             };
             let (run, held_curve, kept) = match split {
                 Some(split) => {
-                    let (run, held) = train_holding_out(backend, split, job, HELD_EVERY)?;
+                    let go_on = |_: &_| ControlFlow::Continue(());
+                    let (run, held) =
+                        heldout::train_holding_out(backend, split, job, HELD_EVERY, &go_on)?;
                     (run, held, vec![])
                 }
                 None => {
-                    let (run, kept) = train_ticking(backend, corpus, job, tick, keep)?;
+                    let (run, kept) = controls::train_keeping(backend, corpus, job, tick, keep)?;
                     (run, vec![], kept)
                 }
             };
@@ -193,88 +194,6 @@ fn obtain_keeping(
             }
         }
     })
-}
-
-/// The model `job` on `corpus`, its losses recorded, in segments that `tick` hears (the same run
-/// bit for bit), and its weights at the epochs `keep`.
-fn train_ticking(
-    backend: &Backend,
-    corpus: &Corpus,
-    job: Job,
-    tick: &Tick<'_>,
-    keep: &[u32],
-) -> Result<(Trained, Vec<(u32, Weights)>)> {
-    let (epochs, v) = (job.config.epochs, corpus.vocab.len());
-    let mut ends = live::segment_ends(epochs, epochs, v, job.d_model);
-    ends.extend(keep.iter().filter(|&&e| e > 0 && e < epochs));
-    ends.sort_unstable();
-    ends.dedup();
-    let done = Mutex::new(0u32);
-    let kept = Mutex::new(vec![]);
-    let after = |_: usize, t: &Trained| {
-        let e = t.job.config.epochs;
-        let before = std::mem::replace(&mut *done.lock().unwrap(), e);
-        tick((v * v * job.d_model) as u64 * u64::from(e - before));
-        if keep.contains(&e) {
-            kept.lock().unwrap().push((e, t.weights.clone()));
-        }
-        Ok(ControlFlow::Continue(()))
-    };
-    let run = backend
-        .train_segments(corpus, &[job], &ends, true, &after)?
-        .remove(0);
-    Ok((run, kept.into_inner().unwrap()))
-}
-
-/// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
-/// 100 epochs).
-pub const HELD_EVERY: u32 = 100;
-
-/// Trains `job` on `split`'s training part in segments of `every` epochs, and measures the
-/// held-out loss at epoch 0, after every segment and at the end. The segments continue one
-/// trainer state (weights, moments, step count), so the run is bit for bit the unsegmented one.
-pub fn train_holding_out(
-    backend: &Backend,
-    split: &Split,
-    job: Job,
-    every: u32,
-) -> Result<(Trained, Vec<(u32, f64)>)> {
-    train_holding_out_watched(backend, split, job, every, &|_| ControlFlow::Continue(()))
-}
-
-/// [`train_holding_out`], with `watch` seeing each segment's run so far (`zl train` prints its
-/// losses from it); the run stops where `watch` breaks.
-pub fn train_holding_out_watched(
-    backend: &Backend,
-    split: &Split,
-    job: Job,
-    every: u32,
-    watch: &(dyn Fn(&Trained) -> ControlFlow<()> + Sync),
-) -> Result<(Trained, Vec<(u32, f64)>)> {
-    let epochs = job.config.epochs;
-    let start = Job {
-        config: TrainConfig {
-            epochs: 0,
-            ..job.config
-        },
-        ..job
-    };
-    let init = backend.train(&split.train, &[start], false)?.remove(0);
-    let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
-    let mut ends: Vec<u32> = (1..)
-        .map(|k| k * every)
-        .take_while(|&e| e < epochs)
-        .collect();
-    ends.push(epochs);
-    let after = |_: usize, t: &Trained| {
-        let l = split.model_loss(&t.weights)?;
-        curve.lock().unwrap().push((t.job.config.epochs, l));
-        Ok(watch(t))
-    };
-    let run = backend
-        .train_segments(&split.train, &[job], &ends, true, &after)?
-        .remove(0);
-    Ok((run, curve.into_inner().unwrap()))
 }
 
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
@@ -375,7 +294,7 @@ fn analyse_large(
     let backend = Backend::open(choice)?;
     let v = corpus.vocab.len();
     let own = match &src.load {
-        None => large_retrain::work(v, src.d_model, src.config().epochs) as u64,
+        None => work(v, src.d_model, src.config().epochs) as u64,
         Some(_) => 0,
     };
     let progress = Progress::start("training the model", own);
@@ -403,64 +322,16 @@ fn analyse_large(
         backend.is_simulator(),
         &fits,
     );
-    let e = job.config.epochs;
-    // Each retraining with its own progress line (on a terminal, past a second).
-    let stage = |s: Stage, d: usize, runs: usize| {
-        let total = (runs as f64 * large_retrain::work(v, d, e)) as u64;
-        Progress::start(&render::large::stage(s), total)
-    };
-    let shuffled = match plan.shuffles {
-        Ok(n) => {
-            let p = stage(Stage::Shuffled { n }, job.d_model, n);
-            let w = large_retrain::shuffled(&backend, &corpus, job, n, &|k| p.add(k))?;
-            p.finish();
-            Ok(w)
-        }
-        Err(why) => Err(why),
-    };
-    let curve = match &plan.curve {
-        Curve::Own(_) => Ok(got.kept.clone()),
-        Curve::Retrain(ends) => {
-            let p = stage(Stage::Curve, job.d_model, 1);
-            let c = large_retrain::checkpoints(&backend, &corpus, job, ends, &|k| p.add(k))?;
-            p.finish();
-            Ok(c)
-        }
-        Curve::Not(why) => Err(*why),
-    };
-    let wider = match plan.wider {
-        Ok(d_model) => {
-            let p = stage(Stage::Wider { d_model }, d_model, 1);
-            let mut w = large_retrain::widths(&backend, &corpus, job, &[d_model], &|k| p.add(k))?;
-            p.finish();
-            Ok(w.remove(0))
-        }
-        Err(why) => Err(why),
-    };
-    let narrower = match &plan.narrower {
-        Ok(ws) if !ws.is_empty() => {
-            let upto = *ws.last().expect("not empty");
-            let p = stage(Stage::Narrower { upto }, ws.iter().sum(), 1);
-            let n = large_retrain::widths(&backend, &corpus, job, ws, &|k| p.add(k))?;
-            p.finish();
-            Ok(n)
-        }
-        Ok(_) => Ok(vec![]),
-        Err(why) => Err(*why),
-    };
-    let w = &got.weights;
+    let stages = Stages(Mutex::new(None));
+    let alongside = large_retrain::train(&backend, &corpus, &plan, got.kept, &stages)?;
+    if let Some(p) = stages.0.into_inner().unwrap() {
+        p.finish();
+    }
     let view = LargeView::new(
-        &RowMajor::of(w),
+        &RowMajor::of(&got.weights),
         &corpus.pairs,
         split.as_ref().map(|s| &s.held),
-        Some(Alongside {
-            seed: job.config.seed,
-            epochs: e,
-            shuffled,
-            curve,
-            wider,
-            narrower,
-        }),
+        Some(alongside),
     )?;
     Ok(Large {
         view,
@@ -519,46 +390,36 @@ fn analyse_corpus(
     } = got;
     // The gap curve, the refits and the wider model train more of the model's own run: where its
     // settings are known, on a backend fast enough for them.
-    let plan = Plan {
-        job: training.job,
-        retrain: training.known() && !backend.is_simulator(),
-        full,
-    };
+    let plan = Plan::new(&training, &backend, full);
     progress.grow(plan.work(&corpus));
-    let trained = controls::train(&backend, &corpus, plan, &tick)?;
+    let beside = controls::beside(
+        &backend, &corpus, &weights, &training, plan, seeds, held, &tick,
+    )?;
     progress.finish();
-    let replicas = analysis::Replicas {
-        requested: seeds,
-        models: controls::replicas(
-            &backend,
-            &corpus,
-            training.known().then_some(training.job),
-            seeds,
-        )?,
-    };
-    // With `full`, the minimum width searched until each width's gap reaches the small gap.
-    let until_gap = match full && plan.retrain {
-        true => {
-            let d = analysis::decompose(&weights, &corpus)?;
-            let tolerance = small_gap(d.uniform_loss, d.bigram_entropy);
-            let u = controls::minimum_until_gap(&backend, &corpus, plan.job, tolerance)?;
-            Some((u, tolerance))
-        }
-        false => None,
-    };
     let provenance = Provenance {
         source: what.timed(seconds),
         budget: Budget::of(&training),
         training,
         losses,
     };
-    let beside = Beside {
-        controls: trained.controls,
-        gap_curve: trained.gap_curve,
-        retrained: trained.retrained,
-        until_gap,
-        held_out: held,
-        replicas,
-    };
     analysis::analyse(&weights, &corpus, provenance, beside)
+}
+
+/// The large view's retraining heard on stderr: a progress line for each stage (on a terminal,
+/// past a second).
+struct Stages(Mutex<Option<Progress>>);
+
+impl Hear for Stages {
+    fn start(&self, stage: Stage, total: u64) {
+        let line = Progress::start(&render::large::stage(stage), total);
+        if let Some(done) = self.0.lock().unwrap().replace(line) {
+            done.finish();
+        }
+    }
+
+    fn tick(&self, n: u64) {
+        if let Some(p) = &*self.0.lock().unwrap() {
+            p.add(n);
+        }
+    }
 }

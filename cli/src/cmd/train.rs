@@ -8,10 +8,7 @@ use std::{
 
 use anyhow::{Context, Result};
 
-use super::{
-    live::{self, Interrupted, Live},
-    source,
-};
+use super::live::{self, Interrupted, Live};
 use crate::{
     analysis::{
         self,
@@ -72,7 +69,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     let (run, held) = match &split {
         Some(split) => {
             let (run, curve) =
-                source::train_holding_out_watched(&backend, split, job, a.log_every, &watch)?;
+                heldout::train_holding_out(&backend, split, job, a.log_every, &watch)?;
             (run, Some((split, curve)))
         }
         None => {
