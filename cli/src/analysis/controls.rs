@@ -10,7 +10,7 @@
 use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{Context, Result};
-use zl_core::{interpret::Decomposition, AdamWConfig, TrainConfig};
+use zl_core::interpret::Decomposition;
 
 use super::{
     decompose,
@@ -54,27 +54,46 @@ pub fn work(v: usize, d: usize, epochs: u32) -> f64 {
 /// Work done, in [`work`]'s units: what a progress line hears.
 pub type Tick<'a> = dyn Fn(u64) + Sync + 'a;
 
-/// Work, in [`work`]'s units, between two ticks of a run: a tenth of a second or so on one core.
-const SEGMENT_WORK: u64 = 200_000_000;
+/// Work, in [`work`]'s units, that a segment of a run holds at least, so that a run logged
+/// every epoch does not pay a segment's overhead every epoch; and at most, so that a progress
+/// line moves and Ctrl-C is heard within a fraction of a second on one core.
+const SEGMENT_MIN_WORK: f64 = 5e6;
+const SEGMENT_MAX_WORK: f64 = 5e8;
 
-/// Where a run of `v` tokens × `d_model` that must stop at `ends` (ascending) is cut: at each of
-/// `ends` and, between them, every [`SEGMENT_WORK`], for the progress ticks.
-pub(crate) fn segment_ends(v: u64, d_model: usize, ends: &[u32]) -> Vec<u32> {
-    let len = ((SEGMENT_WORK / (v * v * d_model as u64)) as u32).max(1);
-    let last = ends.last().copied().unwrap_or(0);
-    let mut segments: Vec<u32> = (1..)
-        .map(|k: u32| k.saturating_mul(len))
-        .take_while(|&e| e < last)
-        .chain(ends.iter().copied())
-        .collect();
+/// Where a run of a `v`-token, `d`-wide model that must stop at `ends` (ascending; the last is
+/// its end) is cut: at each of `ends` and between them at multiples of the logging interval
+/// `log_every` (several together where each is cheap), never more than [`SEGMENT_MAX_WORK`]
+/// apart.
+pub fn segment_ends(ends: &[u32], log_every: u32, v: usize, d: usize) -> Vec<u32> {
+    let per_epoch = (v * v * d).max(1) as f64;
+    let max = ((SEGMENT_MAX_WORK / per_epoch) as u32).max(1);
+    let min = ((SEGMENT_MIN_WORK / per_epoch) as u32).max(1);
+    let log = log_every.max(1);
+    let len = if log >= max {
+        max
+    } else {
+        (log * min.div_ceil(log)).min(log * (max / log).max(1))
+    };
+    let mut segments = every(len, ends.last().copied().unwrap_or(0));
+    segments.extend(ends);
     segments.sort_unstable();
     segments.dedup();
     segments
 }
 
+/// The multiples of `len` below `last`, and `last`.
+pub fn every(len: u32, last: u32) -> Vec<u32> {
+    let mut ends: Vec<u32> = (1..)
+        .map(|k: u32| k.saturating_mul(len))
+        .take_while(|&e| e < last)
+        .collect();
+    ends.push(last);
+    ends
+}
+
 /// Trains `jobs` from `init_torch` to the last of `ends` (ascending), `at(job, trained)` seeing
 /// each at each of `ends` (a job stops where it breaks). With `tick`, the runs are cut also every
-/// [`SEGMENT_WORK`] and `tick` hears each job's work as it is done. The segments continue one
+/// [`SEGMENT_MAX_WORK`] and `tick` hears each job's work as it is done. The segments continue one
 /// trainer state (weights, moments, step count), so the runs are bit for bit unsegmented ones.
 pub fn segmented(
     backend: &Backend,
@@ -88,7 +107,7 @@ pub fn segmented(
     let v = corpus.vocab.len();
     let widest = jobs.iter().map(|j| j.d_model).max().unwrap_or(1);
     let segments = match tick {
-        Some(_) => segment_ends(v as u64, widest, ends),
+        Some(_) => segment_ends(ends, u32::MAX, v, widest),
         None => ends.to_vec(),
     };
     let done = Mutex::new(vec![0u32; jobs.len()]);
@@ -158,17 +177,16 @@ pub fn shuffled(
     tick: &Tick<'_>,
 ) -> Result<Weights> {
     let text = corpus.shuffled(k as u64)?;
-    let job = Job {
-        config: TrainConfig {
-            seed: job.config.seed.wrapping_add(k as u64),
-            ..job.config
-        },
-        ..job
-    };
-    Ok(ticking(backend, &text, &[job], tick)
+    Ok(ticking(backend, &text, &[reseeded(job, k as u64)], tick)
         .context("training the shuffled-text control")?
         .remove(0)
         .weights)
+}
+
+/// `job` from its seed + `k` (k = 0 is its own seed).
+fn reseeded(mut job: Job, k: u64) -> Job {
+    job.config.seed = job.config.seed.wrapping_add(k);
+    job
 }
 
 /// The models `job` trains at each of `widths`, with its settings and budget, in one request to
@@ -300,15 +318,10 @@ pub fn beside(
     tick: &Tick<'_>,
 ) -> Result<Beside> {
     let job = plan.job;
+    let mut untrained = job;
+    untrained.config.epochs = 0;
     let untrained: Vec<Job> = (0..UNTRAINED_SEEDS)
-        .map(|k| Job {
-            config: TrainConfig {
-                epochs: 0,
-                seed: job.config.seed.wrapping_add(k),
-                ..job.config
-            },
-            ..job
-        })
+        .map(|k| reseeded(untrained, k))
         .collect();
     let untrained: Vec<Weights> = backend
         .train(corpus, &untrained, false)?
@@ -509,16 +522,8 @@ fn gap_curve(
     tick: &Tick<'_>,
 ) -> Result<GapCurve> {
     let wd = job.config.adamw.weight_decay;
-    let without = Job {
-        config: TrainConfig {
-            adamw: AdamWConfig {
-                weight_decay: 0.0,
-                ..job.config.adamw
-            },
-            ..job.config
-        },
-        ..job
-    };
+    let mut without = job;
+    without.config.adamw.weight_decay = 0.0;
     let gaps = Mutex::new(vec![vec![None; ends.len()]; 2]);
     let at = |n: usize, t: &Trained| {
         let at = ends.iter().position(|&x| x == t.job.config.epochs);
@@ -581,17 +586,33 @@ pub fn replicas(
             budget: REPLICATION_WORK,
         }));
     }
-    let jobs: Vec<Job> = (1..=more as u64)
-        .map(|k| Job {
-            config: TrainConfig {
-                seed: job.config.seed.wrapping_add(k),
-                ..job.config
-            },
-            ..job
-        })
-        .collect();
+    let jobs: Vec<Job> = (1..=more as u64).map(|k| reseeded(job, k)).collect();
     let runs = backend
         .train(corpus, &jobs, false)
         .context("retraining from other seeds")?;
     Ok(Ok(runs.into_iter().map(|t| t.weights).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::segment_ends;
+
+    #[test]
+    fn segments_end_at_logged_epochs_and_the_last() {
+        // The seed model: 30·30·16 multiply-adds an epoch; logged every 100 epochs.
+        let e = segment_ends(&[10_000], 100, 30, 16);
+        assert_eq!(*e.last().unwrap(), 10_000);
+        assert!(e.windows(2).all(|w| w[0] < w[1]));
+        assert!(e[..e.len() - 1].iter().all(|x| x % 100 == 0), "{e:?}");
+        assert!(e.len() > 1 && e.len() <= 100, "{}", e.len());
+        // Logged every epoch: grouped, not a segment per epoch.
+        assert!(segment_ends(&[10_000], 1, 30, 16).len() < 100);
+        // A huge interval on a large model: still cut for Ctrl-C.
+        let e = segment_ends(&[100_000], 1_000_000, 256, 64);
+        assert!(e.len() > 10 && *e.last().unwrap() == 100_000, "{}", e.len());
+        assert_eq!(segment_ends(&[1], 100, 30, 16), vec![1]);
+        // Checkpoints are ends too.
+        let e = segment_ends(&[3, 7, 10_000], u32::MAX, 256, 64);
+        assert!(e.contains(&3) && e.contains(&7) && e.len() > 10, "{e:?}");
+    }
 }

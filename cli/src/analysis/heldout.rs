@@ -6,7 +6,7 @@
 use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{bail, Result};
-use zl_core::{interpret as zi, TrainConfig};
+use zl_core::interpret as zi;
 
 use super::{controls, large};
 use crate::{
@@ -183,21 +183,11 @@ pub fn train_holding_out(
     every: u32,
     watch: &(dyn Fn(&Trained) -> ControlFlow<()> + Sync),
 ) -> Result<(Trained, Vec<(u32, f64)>)> {
-    let epochs = job.config.epochs;
-    let start = Job {
-        config: TrainConfig {
-            epochs: 0,
-            ..job.config
-        },
-        ..job
-    };
+    let mut start = job;
+    start.config.epochs = 0;
     let init = backend.train(&split.train, &[start], false)?.remove(0);
     let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
-    let mut ends: Vec<u32> = (1..)
-        .map(|k| k * every)
-        .take_while(|&e| e < epochs)
-        .collect();
-    ends.push(epochs);
+    let ends = controls::every(every, job.config.epochs);
     let after = |_: usize, t: &Trained| {
         let l = split.model_loss(&t.weights)?;
         curve.lock().unwrap().push((t.job.config.epochs, l));

@@ -11,7 +11,7 @@ use anyhow::{Context, Result};
 use serde::Serialize;
 
 use super::{
-    controls::{self, work},
+    controls::{self, work, Tick},
     large::Alongside,
     verdict::NotRetrained,
 };
@@ -170,32 +170,25 @@ impl Plan {
     }
 }
 
-/// Hears the retraining at large V as it goes, in [`work`]'s units: each [`Stage`] as it
-/// starts, with its total, then its work as it is done.
-pub trait Hear: Sync {
-    fn start(&self, stage: Stage, total: u64);
-    fn tick(&self, n: u64);
-}
-
-/// Trains what `plan` asks beside a model trained on `corpus`, one [`Stage`] after another,
-/// each heard by `hear`; `kept` is the model's own run at [`curve_ends`], where it was trained
-/// here ([`Curve::Own`]).
+/// Trains what `plan` asks beside a model trained on `corpus`, one [`Stage`] after another:
+/// `start` hears each begin, with its total work in [`work`]'s units, and `tick` its work as it
+/// is done. `kept` is the model's own run at [`curve_ends`], where it was trained here
+/// ([`Curve::Own`]).
 pub fn train(
     backend: &Backend,
     corpus: &Corpus,
     plan: &Plan,
     kept: Vec<(u32, Weights)>,
-    hear: &dyn Hear,
+    start: &dyn Fn(Stage, u64),
+    tick: &Tick<'_>,
 ) -> Result<Alongside> {
     let (job, v) = (plan.job, corpus.vocab.len());
     let e = job.config.epochs;
-    let tick = |n: u64| hear.tick(n);
-    let stage =
-        |s: Stage, d: usize, runs: usize| hear.start(s, (runs as f64 * work(v, d, e)) as u64);
+    let stage = |s: Stage, d: usize, runs: usize| start(s, (runs as f64 * work(v, d, e)) as u64);
     let shuffled = match plan.shuffles {
         Ok(n) => {
             stage(Stage::Shuffled { n }, job.d_model, n);
-            let each = |k| controls::shuffled(backend, corpus, job, k, &tick);
+            let each = |k| controls::shuffled(backend, corpus, job, k, tick);
             Ok((0..n).map(each).collect::<Result<Vec<_>>>()?)
         }
         Err(why) => Err(why),
@@ -211,7 +204,7 @@ pub fn train(
                     .push((t.job.config.epochs, t.weights.clone()));
                 Ok(ControlFlow::Continue(()))
             };
-            controls::segmented(backend, corpus, &[job], ends, false, Some(&tick), &at)
+            controls::segmented(backend, corpus, &[job], ends, false, Some(tick), &at)
                 .context("retraining the loaded model for its gap against the epoch")?;
             Ok(kept.into_inner().unwrap())
         }
@@ -220,7 +213,7 @@ pub fn train(
     let wider = match plan.wider {
         Ok(d_model) => {
             stage(Stage::Wider { d_model }, d_model, 1);
-            Ok(controls::widths(backend, corpus, job, &[d_model], &tick)?.remove(0))
+            Ok(controls::widths(backend, corpus, job, &[d_model], tick)?.remove(0))
         }
         Err(why) => Err(why),
     };
@@ -228,7 +221,7 @@ pub fn train(
         Ok(ws) if !ws.is_empty() => {
             let upto = *ws.last().expect("not empty");
             stage(Stage::Narrower { upto }, ws.iter().sum(), 1);
-            Ok(controls::widths(backend, corpus, job, ws, &tick)?)
+            Ok(controls::widths(backend, corpus, job, ws, tick)?)
         }
         Ok(_) => Ok(vec![]),
         Err(why) => Err(*why),

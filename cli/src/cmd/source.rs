@@ -14,7 +14,7 @@ use crate::{
         controls::{self, work, Plan, Tick},
         heldout::{self, Split, HELD_EVERY},
         large::{self, LargeView, RowMajor},
-        large_retrain::{self, Hear, Stage},
+        large_retrain::{self, Stage},
         Analysis, Budget, Origin, Provenance, Setting, Training,
     },
     args::ModelSource,
@@ -45,7 +45,7 @@ pub struct Obtained {
     /// The held-out loss at every 100th epoch and the last, with `--val-fraction` and a model
     /// trained here.
     pub held_curve: Vec<(u32, f64)>,
-    /// A model trained here: its weights at the epochs [`obtain_keeping`] was asked to keep.
+    /// A model trained here: its weights at the epochs [`obtain`] was asked to keep.
     pub kept: Vec<(u32, Weights)>,
 }
 
@@ -89,23 +89,20 @@ pub fn corpus(src: &ModelSource) -> Result<Corpus> {
 fn recorded_training(path: &std::path::Path, d_model: usize) -> Result<Training> {
     let r = files::recorded(path)?;
     let mut c = TrainConfig::default();
-    let mut unrecorded = vec![];
-    match r.seed {
-        Some(x) => c.seed = x,
-        None => unrecorded.push(Setting::Seed),
-    }
-    match r.epochs {
-        Some(x) => c.epochs = x,
-        None => unrecorded.push(Setting::Epochs),
-    }
-    match r.lr {
-        Some(x) => c.adamw.lr = x,
-        None => unrecorded.push(Setting::Lr),
-    }
-    match r.weight_decay {
-        Some(x) => c.adamw.weight_decay = x,
-        None => unrecorded.push(Setting::WeightDecay),
-    }
+    let unrecorded = [
+        (r.seed.map(|x| c.seed = x), Setting::Seed),
+        (r.epochs.map(|x| c.epochs = x), Setting::Epochs),
+        (r.lr.map(|x| c.adamw.lr = x), Setting::Lr),
+        (
+            r.weight_decay.map(|x| c.adamw.weight_decay = x),
+            Setting::WeightDecay,
+        ),
+    ];
+    let unrecorded = unrecorded
+        .into_iter()
+        .filter(|r| r.0.is_none())
+        .map(|r| r.1)
+        .collect();
     Ok(Training {
         job: Job { d_model, config: c },
         unrecorded,
@@ -114,20 +111,9 @@ fn recorded_training(path: &std::path::Path, d_model: usize) -> Result<Training>
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
 /// metadata, else `corpus`'s when the sizes match), or a model trained here on `corpus`, with
-/// the held-out loss every [`HELD_EVERY`] epochs where `split` is given.
+/// the held-out loss every [`HELD_EVERY`] epochs where `split` is given, else `tick` hearing it
+/// and its weights kept at the epochs `keep` (the same run bit for bit).
 pub fn obtain(
-    backend: &Backend,
-    src: &ModelSource,
-    corpus: &Corpus,
-    split: Option<&Split>,
-    tick: &Tick<'_>,
-) -> Result<Obtained> {
-    obtain_keeping(backend, src, corpus, split, tick, &[])
-}
-
-/// [`obtain`], a model trained here (without `split`) keeping its weights at the epochs `keep`
-/// (the same run bit for bit: segments continue one trainer state).
-fn obtain_keeping(
     backend: &Backend,
     src: &ModelSource,
     corpus: &Corpus,
@@ -198,15 +184,11 @@ fn obtain_keeping(
 
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
 /// trained the same way on shuffled texts; and, where its settings are known, the gap against
-/// the epoch (to its epochs, or with `full` further) and the refits.
-pub fn analyse(choice: Choice, src: &ModelSource, full: bool, seeds: usize) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None, full, seeds)
-}
-
-/// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
-/// without its last fraction F, and its held-out numbers; with `full`, the minimum width
-/// searched as `zl sweep --until-gap` searches. `seeds` models in all are compared (the analysed
-/// one and the same run from the next seeds), where its settings are known.
+/// the epoch (to its epochs, or with `full` further) and the refits. With `--val-fraction F`:
+/// the model trained (or, loaded, analysed) on the text without its last fraction F, and its
+/// held-out numbers; with `full`, the minimum width searched as `zl sweep --until-gap`
+/// searches. `seeds` models in all are compared (the analysed one and the same run from the
+/// next seeds), where its settings are known.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
@@ -307,7 +289,7 @@ fn analyse_large(
         .into_iter()
         .filter(|&k| k < epochs)
         .collect();
-    let got = obtain_keeping(&backend, src, &corpus, None, &tick, &keep)?;
+    let got = obtain(&backend, src, &corpus, None, &tick, &keep)?;
     progress.finish();
     if let Some(note) = &got.note {
         eprintln!("{note}");
@@ -322,10 +304,18 @@ fn analyse_large(
         backend.is_simulator(),
         &fits,
     );
-    let stages = Stages(Mutex::new(None));
-    let alongside = large_retrain::train(&backend, &corpus, &plan, got.kept, &stages)?;
-    if let Some(p) = stages.0.into_inner().unwrap() {
-        p.finish();
+    // Each retraining with its own progress line (on a terminal, past a second).
+    let line = Mutex::new(None::<Progress>);
+    let stage = |s: Stage, total: u64| {
+        let next = Progress::start(&render::large::stage(s), total);
+        if let Some(done) = line.lock().unwrap().replace(next) {
+            done.finish();
+        }
+    };
+    let tick = |n: u64| line.lock().unwrap().iter().for_each(|p| p.add(n));
+    let alongside = large_retrain::train(&backend, &corpus, &plan, got.kept, &stage, &tick)?;
+    if let Some(done) = line.into_inner().unwrap() {
+        done.finish();
     }
     let view = LargeView::new(
         &RowMajor::of(&got.weights),
@@ -372,7 +362,7 @@ fn analyse_corpus(
     };
     let progress = Progress::start(what, own);
     let tick = |n: u64| progress.add(n);
-    let got = obtain(&backend, src, &whole, split.as_ref(), &tick)?;
+    let got = obtain(&backend, src, &whole, split.as_ref(), &tick, &[])?;
     if let Some(note) = &got.note {
         progress.suspend(|| eprintln!("{note}"));
     }
@@ -403,23 +393,4 @@ fn analyse_corpus(
         losses,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
-}
-
-/// The large view's retraining heard on stderr: a progress line for each stage (on a terminal,
-/// past a second).
-struct Stages(Mutex<Option<Progress>>);
-
-impl Hear for Stages {
-    fn start(&self, stage: Stage, total: u64) {
-        let line = Progress::start(&render::large::stage(stage), total);
-        if let Some(done) = self.0.lock().unwrap().replace(line) {
-            done.finish();
-        }
-    }
-
-    fn tick(&self, n: u64) {
-        if let Some(p) = &*self.0.lock().unwrap() {
-            p.add(n);
-        }
-    }
 }

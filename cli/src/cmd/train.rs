@@ -8,10 +8,10 @@ use std::{
 
 use anyhow::{Context, Result};
 
-use super::live::{self, Interrupted, Live};
+use super::live::{Interrupted, Live};
 use crate::{
     analysis::{
-        self,
+        self, controls,
         heldout::{self, Split},
         large,
     },
@@ -73,7 +73,8 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             (run, Some((split, curve)))
         }
         None => {
-            let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
+            let ends =
+                controls::segment_ends(&[epochs], a.log_every, corpus.vocab.len(), a.d_model);
             let run = backend
                 .train_segments(&corpus, &[job], &ends, true, &|_, t| Ok(watch(t)))?
                 .remove(0);
