@@ -10,7 +10,10 @@
 use std::{ops::ControlFlow, sync::Mutex};
 
 use anyhow::{Context, Result};
-use zl_core::interpret::Decomposition;
+use zl_core::{
+    interpret::Decomposition,
+    verdict::{shuffles, wider_width},
+};
 
 use super::{
     decompose,
@@ -38,11 +41,6 @@ const GAP_CURVE_MIN_EPOCHS: u32 = 10_000;
 
 /// The untrained control's null distribution: zl-core's, which the page's module trains by too.
 pub use zl_core::verdict::UNTRAINED_SEEDS;
-
-/// How many shuffled controls zl-core's rule allows for `job` on `v` tokens.
-pub fn shuffles(v: usize, job: Job) -> usize {
-    zl_core::verdict::shuffles(v, job.d_model, job.config.epochs)
-}
 
 /// The work of training a `d`-wide model over `v` tokens for `epochs` epochs, in `v²·d·epochs`:
 /// the multiply-adds of the logits over the epochs (an epoch also costs v² exps and both
@@ -243,14 +241,24 @@ pub fn refit_widths(
     }
 }
 
+/// Why no model is retrained beside one (the curve, other widths; at large V the shuffled
+/// control too), where none is: the PTX interpreter is far too slow for more models; a loaded
+/// file that does not record its settings has none to retrain with.
+pub fn not_retrained(known: bool, simulator: bool) -> Option<NotRetrained> {
+    match (simulator, known) {
+        (true, _) => Some(NotRetrained::Simulator),
+        (false, false) => Some(NotRetrained::SettingsNotRecorded),
+        (false, true) => None,
+    }
+}
+
 /// What [`beside`] trains beside the model, and with what.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
     /// The model's settings, which every model trained here takes.
     pub job: Job,
-    /// Whether to train the gap curve and the refits: the settings are the model's own (a
-    /// loaded file that records them, or a model trained here) on a backend fast enough.
-    pub retrain: bool,
+    /// Why the gap curve and the refits are not trained ([`not_retrained`]), where not.
+    pub not_retrained: Option<NotRetrained>,
     /// The gap curve past the model's epochs (to [`GAP_CURVE_MAX_EPOCHS`] within
     /// [`GAP_CURVE_WORK`]), rather than to them, and the minimum width searched until each
     /// width's gap reaches the small gap.
@@ -262,22 +270,24 @@ impl Plan {
     pub fn new(training: &Training, backend: &Backend, full: bool) -> Plan {
         Plan {
             job: training.job,
-            retrain: training.known() && !backend.is_simulator(),
+            not_retrained: not_retrained(training.known(), backend.is_simulator()),
             full,
         }
     }
 
     /// The total work [`beside`]'s `tick` hears, in [`work`]'s units.
     pub fn work(&self, corpus: &Corpus) -> u64 {
-        let (v, job) = (corpus.vocab.len(), self.job);
-        let run = |d: usize, epochs: u32| work(v, d, epochs);
-        let mut total = shuffles(v, job) as f64 * run(job.d_model, job.config.epochs);
-        if self.retrain {
-            total += 2.0 * run(job.d_model, *self.curve_ends(corpus).last().unwrap_or(&0));
-            total += refit_sizes(corpus, job)
-                .map_or(0.0, |s| s.iter().map(|&d| run(d, job.config.epochs)).sum());
-            let wider = wider_width(v, &job, &|_| true);
-            total += wider.map_or(0.0, |w| run(w, job.config.epochs));
+        let (v, d, e) = (corpus.vocab.len(), self.job.d_model, self.job.config.epochs);
+        let mut total = shuffles(v, d, e) as f64 * work(v, d, e);
+        if self.not_retrained.is_none() {
+            total += 2.0 * work(v, d, *self.curve_ends(corpus).last().unwrap_or(&0));
+            let refits = refit_sizes(corpus, self.job).unwrap_or_default();
+            let wider = wider_width(v, d, e, &|_| true).ok();
+            total += refits
+                .iter()
+                .chain(&wider)
+                .map(|&w| work(v, w, e))
+                .sum::<f64>();
         }
         total as u64
     }
@@ -303,7 +313,7 @@ impl Plan {
 /// Trains what `plan` asks beside the model `w` on `corpus`, every run independent of the others
 /// and all at once (the CPU's cores share them), `tick` hearing the work of all but the last
 /// two: the untrained control at [`UNTRAINED_SEEDS`] seeds, [`shuffles`] shuffled controls, with
-/// [`Plan::retrain`] the gap curve and the refits; the same run from `seeds − 1` more seeds
+/// [`Plan::not_retrained`] none the gap curve and the refits; the same run from `seeds − 1` more seeds
 /// ([`replicas`]); and with [`Plan::full`] the minimum width searched until each width's gap
 /// reaches the small gap. `held` is the held-out part's numbers, where one was held out.
 #[allow(clippy::too_many_arguments)]
@@ -328,20 +338,16 @@ pub fn beside(
         .into_iter()
         .map(|t| t.weights)
         .collect();
-    let n = shuffles(corpus.vocab.len(), job);
-    let curve = || match plan.retrain {
-        true => gap_curve(backend, corpus, job, &plan.curve_ends(corpus), tick).map(Some),
-        false => Ok(None),
+    let n = shuffles(corpus.vocab.len(), job.d_model, job.config.epochs);
+    let curve = || match plan.not_retrained {
+        None => gap_curve(backend, corpus, job, &plan.curve_ends(corpus), tick).map(Some),
+        Some(_) => Ok(None),
     };
-    let not_retrained = match backend.is_simulator() {
-        true => NotRetrained::Simulator,
-        false => NotRetrained::SettingsNotRecorded,
-    };
-    let refits = || match plan.retrain {
-        true => retrain(backend, corpus, job, tick),
-        false => Ok(Retrained {
-            refits: Err(not_retrained),
-            wider: Err(not_retrained),
+    let refits = || match plan.not_retrained {
+        None => retrain(backend, corpus, job, tick),
+        Some(why) => Ok(Retrained {
+            refits: Err(why),
+            wider: Err(why),
         }),
     };
     // Each from a thread of its own (see Backend::train_groups): the runs share rayon's pool. A
@@ -363,7 +369,7 @@ pub fn beside(
         requested: seeds,
         models: replicas(backend, corpus, training.known().then_some(job), seeds)?,
     };
-    let until_gap = match plan.full && plan.retrain {
+    let until_gap = match plan.full && plan.not_retrained.is_none() {
         true => {
             let d = decompose(w, corpus)?;
             let tolerance = small_gap(d.uniform_loss, d.bigram_entropy);
@@ -411,16 +417,6 @@ pub struct Retrained {
     pub wider: Result<Wider, NotRetrained>,
 }
 
-/// The wider model's width for `job` on `v` tokens, by zl-core's rule within what the backend
-/// holds (`fits`). `Err` says why none is wider than the job's own d_model.
-pub fn wider_width(
-    v: usize,
-    job: &Job,
-    fits: &dyn Fn(usize) -> bool,
-) -> Result<usize, NotRetrained> {
-    zl_core::verdict::wider_width(v, job.d_model, job.config.epochs, fits)
-}
-
 /// The widths [`retrain`] refits at: every size up to 16 (where the minimum width is searched),
 /// then powers of two below d and d; `Err` past [`GAP_CURVE_WORK`].
 fn refit_sizes(corpus: &Corpus, job: Job) -> Result<Vec<usize>, NotRetrained> {
@@ -434,12 +430,12 @@ fn refit_sizes(corpus: &Corpus, job: Job) -> Result<Vec<usize>, NotRetrained> {
     refit_widths(sizes, job.config.epochs, unit, GAP_CURVE_WORK)
 }
 
-/// The models retrained with the job's settings at [`refit_sizes`] and at [`wider_width`], in
+/// The models retrained with the job's settings at [`refit_sizes`] and at zl-core's [`wider_width`], in
 /// one request to the backend.
 fn retrain(backend: &Backend, corpus: &Corpus, job: Job, tick: &Tick<'_>) -> Result<Retrained> {
     let sizes = refit_sizes(corpus, job);
     let fits = |w: usize| backend.check_size(corpus.vocab.len(), w).is_ok();
-    let wider = wider_width(corpus.vocab.len(), &job, &fits);
+    let wider = wider_width(corpus.vocab.len(), job.d_model, job.config.epochs, &fits);
     let mut ws = sizes.clone().unwrap_or_default();
     if let Ok(w) = wider {
         if !ws.contains(&w) {

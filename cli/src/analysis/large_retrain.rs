@@ -105,25 +105,21 @@ pub fn curve_ends(epochs: u32) -> Vec<u32> {
 
 impl Plan {
     /// The plan for a model of `job` over `v` tokens: `loaded` where it came from a file,
-    /// `known` where its settings are its own, `fits(d)` where the backend holds width `d`.
+    /// `blocked` why nothing is retrained ([`controls::not_retrained`]), `fits(d)` where the
+    /// backend holds width `d`.
     pub fn new(
         v: usize,
         job: Job,
         loaded: bool,
-        known: bool,
-        simulator: bool,
+        blocked: Option<NotRetrained>,
         fits: &dyn Fn(usize) -> bool,
     ) -> Plan {
         let (d, e) = (job.d_model, job.config.epochs);
         let own = work(v, d, e);
-        let blocked = match (simulator, known) {
-            (true, _) => Some((NotTrained::Simulator, NotRetrained::Simulator)),
-            (false, false) => Some((
-                NotTrained::SettingsNotRecorded,
-                NotRetrained::SettingsNotRecorded,
-            )),
-            _ => None,
-        };
+        let blocked = blocked.map(|why| match why {
+            NotRetrained::Simulator => (NotTrained::Simulator, why),
+            _ => (NotTrained::SettingsNotRecorded, why),
+        });
         let over = |work: f64, budget: f64| NotTrained::OverBudget { work, budget };
         let shuffles = match blocked {
             Some((why, _)) => Err(why),
@@ -253,7 +249,7 @@ mod tests {
 
     #[test]
     fn the_chinese_tutor_gets_one_shuffle_a_2x_wider_model_and_no_minimum() {
-        let p = Plan::new(628, job(16, 3000), false, true, false, &|_| true);
+        let p = Plan::new(628, job(16, 3000), false, None, &|_| true);
         assert_eq!(p.shuffles, Ok(1));
         assert_eq!(p.wider, Ok(32));
         assert_eq!(p.curve, Curve::Own(vec![750, 1500, 3000]));
@@ -262,7 +258,7 @@ mod tests {
             Err(NotRetrained::OverBudget { epochs: 3000, .. })
         ));
         // A short run: both shuffles, 4× wider and every width below.
-        let p = Plan::new(628, job(16, 100), false, true, false, &|_| true);
+        let p = Plan::new(628, job(16, 100), false, None, &|_| true);
         assert_eq!(p.shuffles, Ok(2));
         assert_eq!(p.wider, Ok(64));
         assert_eq!(p.narrower, Ok((1..16).collect()));
@@ -270,7 +266,7 @@ mod tests {
 
     #[test]
     fn over_budget_says_how_far_and_a_loaded_file_without_settings_trains_nothing() {
-        let p = Plan::new(5_000, job(64, 1000), true, true, false, &|_| true);
+        let p = Plan::new(5_000, job(64, 1000), true, None, &|_| true);
         let own = work(5_000, 64, 1000);
         assert_eq!(
             p.shuffles,
@@ -294,12 +290,18 @@ mod tests {
                 widest: 2
             })
         );
-        let p = Plan::new(628, job(16, 10), true, false, false, &|_| true);
+        let p = Plan::new(
+            628,
+            job(16, 10),
+            true,
+            Some(NotRetrained::SettingsNotRecorded),
+            &|_| true,
+        );
         assert_eq!(p.shuffles, Err(NotTrained::SettingsNotRecorded));
         assert_eq!(p.curve, Curve::Not(NotTrained::SettingsNotRecorded));
         assert_eq!(p.wider, Err(NotRetrained::SettingsNotRecorded));
         // d_model ≥ V: no width limits the table.
-        let p = Plan::new(300, job(300, 1), false, true, false, &|_| true);
+        let p = Plan::new(300, job(300, 1), false, None, &|_| true);
         assert!(matches!(p.wider, Err(NotRetrained::FullRank { .. })));
     }
 }

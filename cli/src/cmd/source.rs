@@ -300,8 +300,7 @@ fn analyse_large(
         v,
         job,
         src.load.is_some(),
-        got.training.known(),
-        backend.is_simulator(),
+        controls::not_retrained(got.training.known(), backend.is_simulator()),
         &fits,
     );
     // Each retraining with its own progress line (on a terminal, past a second).
