@@ -540,11 +540,17 @@ mod tests {
         }
     }
 
-    /// Beyond the tiers (V = 300), every instruction set trains zl-core's reference run, in one
-    /// go and in segments: the same losses and checksum line.
+    /// Beyond the tiers (V = 300, or d_model 80), every instruction set trains zl-core's
+    /// reference run, in one go and in segments: the same losses and checksum line.
     #[test]
     fn beyond_the_tiers_every_cpu_path_trains_the_reference() {
-        let (v, d, epochs) = (300, 12, 4);
+        for (v, d) in [(300, 12), (40, 80)] {
+            beyond_the_tiers(v, d);
+        }
+    }
+
+    fn beyond_the_tiers(v: usize, d: usize) {
+        let epochs = 4;
         let c = corpus(v);
         let config = TrainConfig {
             seed: 3,
