@@ -135,12 +135,13 @@ fn ticking(
     segmented(backend, corpus, jobs, &[epochs], false, Some(tick), &go_on)
 }
 
-/// The model `job` on `corpus`, its losses recorded, `tick` hearing it, and its weights at the
-/// epochs `keep`.
+/// The model `job` on `corpus` (its losses recorded with `record`), `tick` hearing it, and its
+/// weights at the epochs `keep`.
 pub fn train_keeping(
     backend: &Backend,
     corpus: &Corpus,
     job: Job,
+    record: bool,
     tick: &Tick<'_>,
     keep: &[u32],
 ) -> Result<(Trained, Vec<(u32, Weights)>)> {
@@ -161,7 +162,7 @@ pub fn train_keeping(
         }
         Ok(ControlFlow::Continue(()))
     };
-    let run = segmented(backend, corpus, &[job], &ends, true, Some(tick), &at)?.remove(0);
+    let run = segmented(backend, corpus, &[job], &ends, record, Some(tick), &at)?.remove(0);
     Ok((run, kept.into_inner().unwrap()))
 }
 

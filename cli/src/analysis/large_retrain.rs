@@ -5,8 +5,6 @@
 //! also costs V² exps and both gradient products, so it is a fixed multiple of that): on 2 cores
 //! about 8·10^9 of it a second (Vim's Chinese tutor, 628 tokens at d_model 16: 0.8 ms an epoch).
 
-use std::{ops::ControlFlow, sync::Mutex};
-
 use anyhow::{Context, Result};
 use serde::Serialize;
 
@@ -16,7 +14,7 @@ use super::{
     verdict::NotRetrained,
 };
 use crate::{
-    backend::{Backend, Job, Trained},
+    backend::{Backend, Job},
     data::{corpus::Corpus, files::Weights},
 };
 
@@ -193,16 +191,9 @@ pub fn train(
         Curve::Own(_) => Ok(kept),
         Curve::Retrain(ends) => {
             stage(Stage::Curve, job.d_model, 1);
-            let kept = Mutex::new(vec![]);
-            let at = |_: usize, t: &Trained| {
-                kept.lock()
-                    .unwrap()
-                    .push((t.job.config.epochs, t.weights.clone()));
-                Ok(ControlFlow::Continue(()))
-            };
-            controls::segmented(backend, corpus, &[job], ends, false, Some(tick), &at)
+            let (_, kept) = controls::train_keeping(backend, corpus, job, false, tick, ends)
                 .context("retraining the loaded model for its gap against the epoch")?;
-            Ok(kept.into_inner().unwrap())
+            Ok(kept)
         }
         Curve::Not(why) => Err(*why),
     };

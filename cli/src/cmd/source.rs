@@ -155,7 +155,8 @@ pub fn obtain(
                     (run, held, vec![])
                 }
                 None => {
-                    let (run, kept) = controls::train_keeping(backend, corpus, job, tick, keep)?;
+                    let (run, kept) =
+                        controls::train_keeping(backend, corpus, job, true, tick, keep)?;
                     (run, vec![], kept)
                 }
             };
