@@ -350,10 +350,9 @@ fn analyse_corpus(
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
     let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
     let backend = Backend::open(choice)?;
-    let v = corpus.vocab.len() as u64;
     // The model's own run, where it is trained here, and what is trained beside it: one line.
     let own = match (&src.load, split.is_some()) {
-        (None, false) => v * v * src.d_model as u64 * u64::from(src.config().epochs),
+        (None, false) => work(corpus.vocab.len(), src.d_model, src.config().epochs) as u64,
         _ => 0,
     };
     let what = match src.load {
