@@ -114,11 +114,12 @@ pub struct Run<const V: usize, const D: usize> {
 pub type After<'a> = dyn Fn(usize, &Trained) -> Result<ControlFlow<()>> + Sync + 'a;
 
 /// A model for [`Backend::train`]: its width and its settings (seed, epochs, AdamW).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Job {
     /// Width of the residual stream.
     pub d_model: usize,
     /// `init_torch(config.seed)`, then `config.epochs` AdamW steps.
+    #[serde(flatten)]
     pub config: TrainConfig,
 }
 
