@@ -7,10 +7,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 use zl_cli::{
-    analysis::{heldout, sample, sweep},
+    analysis::{controls, heldout, sample, sweep},
     args::{Cli, Command, ModelSource, TextSource, Training},
     backend::{Backend, Choice, Job},
-    cmd::{live, source},
+    cmd::source,
     data::{corpus, files},
     render,
 };
@@ -187,14 +187,13 @@ pub fn train(whole: &Corpus, s: &Settings, after: &(dyn Fn(u32) -> bool + Sync))
         .transpose()?;
     let (run, held) = match &split {
         Some(split) => {
-            let (run, curve) =
-                source::train_holding_out_watched(&backend, split, job, LOG_EVERY, &|t| {
-                    flow(after(t.job.config.epochs))
-                })?;
+            let (run, curve) = heldout::train_holding_out(&backend, split, job, LOG_EVERY, &|t| {
+                flow(after(t.job.config.epochs))
+            })?;
             (run, Some((split, curve)))
         }
         None => {
-            let ends = live::segment_ends(epochs, LOG_EVERY, whole.vocab.len(), s.d_model);
+            let ends = controls::segment_ends(&[epochs], LOG_EVERY, whole.vocab.len(), s.d_model);
             let run = backend
                 .train_segments(whole, &[job], &ends, true, &|_, t| {
                     Ok(flow(after(t.job.config.epochs)))

@@ -3,11 +3,16 @@
 //! on it beside the count model's with add-α smoothing. An unseen pair has probability 0 in the
 //! table (α = 0), which is what a model that generalises does better than.
 
+use std::{ops::ControlFlow, sync::Mutex};
+
 use anyhow::{bail, Result};
 use zl_core::interpret as zi;
 
-use super::large;
-use crate::data::{corpus::Corpus, files::Weights, pairs::Pairs};
+use super::{controls, large};
+use crate::{
+    backend::{Backend, Job, Trained},
+    data::{corpus::Corpus, files::Weights, pairs::Pairs},
+};
 
 /// The α values of the count model's add-α smoothing.
 pub const ALPHAS: [f64; 4] = [0.0, 0.01, 0.1, 1.0];
@@ -167,6 +172,37 @@ pub struct HeldOut {
     /// training was recorded.
     #[serde(skip)]
     pub curve: Vec<(u32, f64)>,
+}
+
+/// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
+/// 100 epochs).
+pub const HELD_EVERY: u32 = 100;
+
+/// Trains `job` on `split`'s training part in segments of `every` epochs, and measures the
+/// held-out loss at epoch 0, after every segment and at the end; `watch` sees each segment's run
+/// so far (`zl train` prints its losses from it), and the run stops where it breaks.
+pub fn train_holding_out(
+    backend: &Backend,
+    split: &Split,
+    job: Job,
+    every: u32,
+    watch: &(dyn Fn(&Trained) -> ControlFlow<()> + Sync),
+) -> Result<(Trained, Vec<(u32, f64)>)> {
+    let mut start = job;
+    start.config.epochs = 0;
+    let init = backend.train(&split.train, &[start], false)?.remove(0);
+    let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
+    let ends = controls::every(every, job.config.epochs);
+    let after = |_: usize, t: &Trained| {
+        let l = split.model_loss(&t.weights)?;
+        curve.lock().unwrap().push((t.job.config.epochs, l));
+        Ok(watch(t))
+    };
+    let run = controls::segmented(backend, &split.train, &[job], &ends, true, None, &after)?;
+    Ok((
+        run.into_iter().next().expect("one job"),
+        curve.into_inner().unwrap(),
+    ))
 }
 
 /// [`HeldOut`] of the final weights `w` (and the curve, if any).

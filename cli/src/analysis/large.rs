@@ -661,7 +661,7 @@ fn beside(
         minimum,
         not_run: vec![
             NotRun::SeedReplication {
-                work: super::large_retrain::work(v, d, a.epochs),
+                work: super::controls::work(v, d, a.epochs),
             },
             NotRun::PairsOfRows,
             NotRun::Ablation,

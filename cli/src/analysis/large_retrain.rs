@@ -5,25 +5,18 @@
 //! also costs V² exps and both gradient products, so it is a fixed multiple of that): on 2 cores
 //! about 8·10^9 of it a second (Vim's Chinese tutor, 628 tokens at d_model 16: 0.8 ms an epoch).
 
-use std::{ops::ControlFlow, sync::Mutex};
-
 use anyhow::{Context, Result};
 use serde::Serialize;
-use zl_core::TrainConfig;
 
 use super::{
-    controls::{self, Tick},
+    controls::{self, work, Tick},
+    large::Alongside,
     verdict::NotRetrained,
 };
 use crate::{
-    backend::{Backend, Job, Trained},
+    backend::{Backend, Job},
     data::{corpus::Corpus, files::Weights},
 };
-
-/// The work of training a `d`-wide model over `v` tokens for `epochs` epochs, in `V²·d·epochs`.
-pub fn work(v: usize, d: usize, epochs: u32) -> f64 {
-    (v as f64) * (v as f64) * (d as f64) * f64::from(epochs)
-}
 
 /// The shuffled control's budget: as many shuffles as fit, at most [`SHUFFLES`]; each costs what
 /// the model's own run did. One at the Chinese tutor's 3,000 epochs (1.9·10^10, about 2.4 s), two
@@ -105,35 +98,26 @@ pub struct Plan {
 /// The epochs of the gap curve for a run of `epochs`: a quarter, a half (the undertrained rule's
 /// last doubling starts there) and all of them.
 pub fn curve_ends(epochs: u32) -> Vec<u32> {
-    let mut ends: Vec<u32> = [epochs / 4, epochs / 2, epochs]
-        .into_iter()
-        .filter(|&e| e > 0)
-        .collect();
-    ends.dedup();
-    ends
+    controls::curve_ends(epochs, false, &[epochs / 4, epochs / 2, epochs])
 }
 
 impl Plan {
     /// The plan for a model of `job` over `v` tokens: `loaded` where it came from a file,
-    /// `known` where its settings are its own, `fits(d)` where the backend holds width `d`.
+    /// `blocked` why nothing is retrained ([`controls::not_retrained`]), `fits(d)` where the
+    /// backend holds width `d`.
     pub fn new(
         v: usize,
         job: Job,
         loaded: bool,
-        known: bool,
-        simulator: bool,
+        blocked: Option<NotRetrained>,
         fits: &dyn Fn(usize) -> bool,
     ) -> Plan {
         let (d, e) = (job.d_model, job.config.epochs);
         let own = work(v, d, e);
-        let blocked = match (simulator, known) {
-            (true, _) => Some((NotTrained::Simulator, NotRetrained::Simulator)),
-            (false, false) => Some((
-                NotTrained::SettingsNotRecorded,
-                NotRetrained::SettingsNotRecorded,
-            )),
-            _ => None,
-        };
+        let blocked = blocked.map(|why| match why {
+            NotRetrained::Simulator => (NotTrained::Simulator, why),
+            _ => (NotTrained::SettingsNotRecorded, why),
+        });
         let over = |work: f64, budget: f64| NotTrained::OverBudget { work, budget };
         let shuffles = match blocked {
             Some((why, _)) => Err(why),
@@ -148,7 +132,6 @@ impl Plan {
             (None, true) if own <= CURVE_WORK => Curve::Retrain(curve_ends(e)),
             (None, true) => Curve::Not(over(own, CURVE_WORK)),
         };
-        let affordable = |budget: f64| (budget / work(v, 1, e.max(1))) as usize;
         let wider = match blocked {
             Some((_, why)) => Err(why),
             None if d >= v => Err(NotRetrained::FullRank {
@@ -161,25 +144,14 @@ impl Plan {
                 .find(|&w| w > d && work(v, w, e) <= WIDER_WORK && fits(w))
                 .ok_or(NotRetrained::OverBudget {
                     epochs: e,
-                    widest: affordable(WIDER_WORK).min(v),
+                    widest: ((WIDER_WORK / work(v, 1, e.max(1))) as usize).min(v),
                 }),
         };
         let narrower = match blocked {
             Some((_, why)) => Err(why),
             None => {
-                let widths: Vec<usize> = (1..d.min(MINIMUM_UPTO + 1)).collect();
-                let total: usize = widths.iter().sum();
-                match work(v, total, e) <= MINIMUM_WORK {
-                    true => Ok(widths),
-                    // The widths 1..=k cost k(k+1)/2 width units.
-                    false => Err(NotRetrained::OverBudget {
-                        epochs: e,
-                        widest: (0..=MINIMUM_UPTO)
-                            .take_while(|&k| k * (k + 1) / 2 <= affordable(MINIMUM_WORK))
-                            .last()
-                            .unwrap_or(0),
-                    }),
-                }
+                let below = (1..d.min(MINIMUM_UPTO + 1)).collect();
+                controls::refit_widths(below, e, work(v, 1, e), MINIMUM_WORK)
             }
         };
         Plan {
@@ -192,77 +164,63 @@ impl Plan {
     }
 }
 
-/// The model `job` trained on `corpus` shuffled `n` times (shuffle seed k, init seed the
-/// model's + k, as the dense view's shuffled control), evaluated later on the model's own text.
-pub fn shuffled(
+/// Trains what `plan` asks beside a model trained on `corpus`, one [`Stage`] after another:
+/// `start` hears each begin, with its total work in [`work`]'s units, and `tick` its work as it
+/// is done. `kept` is the model's own run at [`curve_ends`], where it was trained here
+/// ([`Curve::Own`]).
+pub fn train(
     backend: &Backend,
     corpus: &Corpus,
-    job: Job,
-    n: usize,
+    plan: &Plan,
+    kept: Vec<(u32, Weights)>,
+    start: &dyn Fn(Stage, u64),
     tick: &Tick<'_>,
-) -> Result<Vec<Weights>> {
-    (0..n)
-        .map(|k| {
-            let text = corpus.shuffled(k as u64)?;
-            let job = Job {
-                config: TrainConfig {
-                    seed: job.config.seed.wrapping_add(k as u64),
-                    ..job.config
-                },
-                ..job
-            };
-            Ok(controls::ticking(backend, &text, &[job], tick)
-                .context("training the shuffled-text control")?
-                .remove(0)
-                .weights)
-        })
-        .collect()
-}
-
-/// The models `job` trains at each of `widths`, with its settings and budget.
-pub fn widths(
-    backend: &Backend,
-    corpus: &Corpus,
-    job: Job,
-    widths: &[usize],
-    tick: &Tick<'_>,
-) -> Result<Vec<Weights>> {
-    let jobs: Vec<Job> = widths
-        .iter()
-        .map(|&d_model| Job { d_model, ..job })
-        .collect();
-    Ok(controls::ticking(backend, corpus, &jobs, tick)
-        .context("retraining at other widths")?
-        .into_iter()
-        .map(|t| t.weights)
-        .collect())
-}
-
-/// The model `job` trained again (its recorded settings), its weights kept at `ends`.
-pub fn checkpoints(
-    backend: &Backend,
-    corpus: &Corpus,
-    job: Job,
-    ends: &[u32],
-    tick: &Tick<'_>,
-) -> Result<Vec<(u32, Weights)>> {
-    let v = corpus.vocab.len() as u64;
-    let segments = controls::segment_ends(v, job.d_model, ends);
-    let kept = Mutex::new(vec![]);
-    let done = Mutex::new(0u32);
-    let after = |_: usize, t: &Trained| {
-        let e = t.job.config.epochs;
-        let before = std::mem::replace(&mut *done.lock().unwrap(), e);
-        tick(v * v * job.d_model as u64 * u64::from(e - before));
-        if ends.contains(&e) {
-            kept.lock().unwrap().push((e, t.weights.clone()));
+) -> Result<Alongside> {
+    let (job, v) = (plan.job, corpus.vocab.len());
+    let e = job.config.epochs;
+    let stage = |s: Stage, d: usize, runs: usize| start(s, (runs as f64 * work(v, d, e)) as u64);
+    let shuffled = match plan.shuffles {
+        Ok(n) => {
+            stage(Stage::Shuffled { n }, job.d_model, n);
+            let each = |k| controls::shuffled(backend, corpus, job, k, tick);
+            Ok((0..n).map(each).collect::<Result<Vec<_>>>()?)
         }
-        Ok(ControlFlow::Continue(()))
+        Err(why) => Err(why),
     };
-    backend
-        .train_segments(corpus, &[job], &segments, false, &after)
-        .context("retraining the loaded model for its gap against the epoch")?;
-    Ok(kept.into_inner().unwrap())
+    let curve = match &plan.curve {
+        Curve::Own(_) => Ok(kept),
+        Curve::Retrain(ends) => {
+            stage(Stage::Curve, job.d_model, 1);
+            let (_, kept) = controls::train_keeping(backend, corpus, job, false, tick, ends)
+                .context("retraining the loaded model for its gap against the epoch")?;
+            Ok(kept)
+        }
+        Curve::Not(why) => Err(*why),
+    };
+    let wider = match plan.wider {
+        Ok(d_model) => {
+            stage(Stage::Wider { d_model }, d_model, 1);
+            Ok(controls::widths(backend, corpus, job, &[d_model], tick)?.remove(0))
+        }
+        Err(why) => Err(why),
+    };
+    let narrower = match &plan.narrower {
+        Ok(ws) if !ws.is_empty() => {
+            let upto = *ws.last().expect("not empty");
+            stage(Stage::Narrower { upto }, ws.iter().sum(), 1);
+            Ok(controls::widths(backend, corpus, job, ws, tick)?)
+        }
+        Ok(_) => Ok(vec![]),
+        Err(why) => Err(*why),
+    };
+    Ok(Alongside {
+        seed: job.config.seed,
+        epochs: e,
+        shuffled,
+        curve,
+        wider,
+        narrower,
+    })
 }
 
 #[cfg(test)]
@@ -282,7 +240,7 @@ mod tests {
 
     #[test]
     fn the_chinese_tutor_gets_one_shuffle_a_2x_wider_model_and_no_minimum() {
-        let p = Plan::new(628, job(16, 3000), false, true, false, &|_| true);
+        let p = Plan::new(628, job(16, 3000), false, None, &|_| true);
         assert_eq!(p.shuffles, Ok(1));
         assert_eq!(p.wider, Ok(32));
         assert_eq!(p.curve, Curve::Own(vec![750, 1500, 3000]));
@@ -291,7 +249,7 @@ mod tests {
             Err(NotRetrained::OverBudget { epochs: 3000, .. })
         ));
         // A short run: both shuffles, 4× wider and every width below.
-        let p = Plan::new(628, job(16, 100), false, true, false, &|_| true);
+        let p = Plan::new(628, job(16, 100), false, None, &|_| true);
         assert_eq!(p.shuffles, Ok(2));
         assert_eq!(p.wider, Ok(64));
         assert_eq!(p.narrower, Ok((1..16).collect()));
@@ -299,7 +257,7 @@ mod tests {
 
     #[test]
     fn over_budget_says_how_far_and_a_loaded_file_without_settings_trains_nothing() {
-        let p = Plan::new(5_000, job(64, 1000), true, true, false, &|_| true);
+        let p = Plan::new(5_000, job(64, 1000), true, None, &|_| true);
         let own = work(5_000, 64, 1000);
         assert_eq!(
             p.shuffles,
@@ -323,12 +281,18 @@ mod tests {
                 widest: 2
             })
         );
-        let p = Plan::new(628, job(16, 10), true, false, false, &|_| true);
+        let p = Plan::new(
+            628,
+            job(16, 10),
+            true,
+            Some(NotRetrained::SettingsNotRecorded),
+            &|_| true,
+        );
         assert_eq!(p.shuffles, Err(NotTrained::SettingsNotRecorded));
         assert_eq!(p.curve, Curve::Not(NotTrained::SettingsNotRecorded));
         assert_eq!(p.wider, Err(NotRetrained::SettingsNotRecorded));
         // d_model ≥ V: no width limits the table.
-        let p = Plan::new(300, job(300, 1), false, true, false, &|_| true);
+        let p = Plan::new(300, job(300, 1), false, None, &|_| true);
         assert!(matches!(p.wider, Err(NotRetrained::FullRank { .. })));
     }
 }

@@ -40,33 +40,6 @@ impl std::error::Error for Interrupted {}
 static STOP: AtomicBool = AtomicBool::new(false);
 static HANDLER: Once = Once::new();
 
-/// Work, in multiply-adds of one epoch (`v²·d`), that a segment holds at least, so that a run
-/// logged every epoch does not pay a segment's overhead every epoch; and at most, so that the
-/// progress bar moves and Ctrl-C is heard within a fraction of a second on one core.
-const SEGMENT_MIN_WORK: f64 = 5e6;
-const SEGMENT_MAX_WORK: f64 = 5e8;
-
-/// Where a run of `epochs` epochs of a `v`-token, `d`-wide model logged every `log_every`
-/// epochs stops to print: multiples of the logging interval (several together where each is
-/// cheap), never more than [`SEGMENT_MAX_WORK`] apart, and the last epoch.
-pub fn segment_ends(epochs: u32, log_every: u32, v: usize, d: usize) -> Vec<u32> {
-    let per_epoch = (v * v * d).max(1) as f64;
-    let max = ((SEGMENT_MAX_WORK / per_epoch) as u32).max(1);
-    let min = ((SEGMENT_MIN_WORK / per_epoch) as u32).max(1);
-    let log = log_every.max(1);
-    let len = if log >= max {
-        max
-    } else {
-        (log * min.div_ceil(log)).min(log * (max / log).max(1))
-    };
-    let mut ends: Vec<u32> = (1..)
-        .map(|k: u32| k.saturating_mul(len))
-        .take_while(|&e| e < epochs)
-        .collect();
-    ends.push(epochs);
-    ends
-}
-
 /// A run's live display: its progress bar, and whether Ctrl-C asked it to stop.
 pub struct Live {
     bar: ProgressBar,
@@ -192,26 +165,5 @@ impl Progress {
     /// Clears the line.
     pub fn finish(&self) {
         self.bar.finish_and_clear();
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::segment_ends;
-
-    #[test]
-    fn segments_end_at_logged_epochs_and_the_last() {
-        // The seed model: 30·30·16 multiply-adds an epoch; logged every 100 epochs.
-        let e = segment_ends(10_000, 100, 30, 16);
-        assert_eq!(*e.last().unwrap(), 10_000);
-        assert!(e.windows(2).all(|w| w[0] < w[1]));
-        assert!(e[..e.len() - 1].iter().all(|x| x % 100 == 0), "{e:?}");
-        assert!(e.len() > 1 && e.len() <= 100, "{}", e.len());
-        // Logged every epoch: grouped, not a segment per epoch.
-        assert!(segment_ends(10_000, 1, 30, 16).len() < 100);
-        // A huge interval on a large model: still cut for Ctrl-C.
-        let e = segment_ends(100_000, 1_000_000, 256, 64);
-        assert!(e.len() > 10 && *e.last().unwrap() == 100_000, "{}", e.len());
-        assert_eq!(segment_ends(1, 100, 30, 16), vec![1]);
     }
 }

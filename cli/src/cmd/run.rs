@@ -16,7 +16,7 @@ pub fn run(choice: Choice, a: &RunArgs) -> Result<()> {
     // The text is checked against the vocabulary before any training.
     let tokens = corpus.vocab.encode(&a.text, "--text")?;
     let backend = Backend::open(choice)?;
-    let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {})?;
+    let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {}, &[])?;
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }

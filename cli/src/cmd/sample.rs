@@ -17,7 +17,7 @@ pub fn run(choice: Choice, a: &SampleArgs) -> Result<()> {
     // training.
     let prompt = sample::prompt_ids(a.prompt.as_deref(), &corpus)?;
     let backend = Backend::open(choice)?;
-    let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {})?;
+    let got = source::obtain(&backend, &a.source, &corpus, None, &|_| {}, &[])?;
     if let Some(note) = &got.note {
         eprintln!("{note}");
     }

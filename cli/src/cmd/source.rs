@@ -7,19 +7,18 @@ use std::{ops::ControlFlow, sync::Mutex};
 use anyhow::{bail, Result};
 use zl_core::TrainConfig;
 
-use super::live::{self, Progress};
+use super::live::Progress;
 use crate::{
     analysis::{
         self,
-        controls::{self, Plan, Tick},
-        heldout::{self, Split},
-        large::{self, Alongside, LargeView, RowMajor},
-        large_retrain::{self, Curve, Stage},
-        verdict::small_gap,
-        Analysis, Beside, Budget, Origin, Provenance, Setting, Training,
+        controls::{self, work, Plan, Tick},
+        heldout::{self, Split, HELD_EVERY},
+        large::{self, LargeView, RowMajor},
+        large_retrain::{self, Stage},
+        Analysis, Budget, Origin, Provenance, Setting, Training,
     },
     args::ModelSource,
-    backend::{Backend, Choice, Job, Trained},
+    backend::{Backend, Choice, Job},
     data::{
         corpus::{Corpus, Source, Tokens},
         files::{self, Weights},
@@ -46,7 +45,7 @@ pub struct Obtained {
     /// The held-out loss at every 100th epoch and the last, with `--val-fraction` and a model
     /// trained here.
     pub held_curve: Vec<(u32, f64)>,
-    /// A model trained here: its weights at the epochs [`obtain_keeping`] was asked to keep.
+    /// A model trained here: its weights at the epochs [`obtain`] was asked to keep.
     pub kept: Vec<(u32, Weights)>,
 }
 
@@ -90,23 +89,20 @@ pub fn corpus(src: &ModelSource) -> Result<Corpus> {
 fn recorded_training(path: &std::path::Path, d_model: usize) -> Result<Training> {
     let r = files::recorded(path)?;
     let mut c = TrainConfig::default();
-    let mut unrecorded = vec![];
-    match r.seed {
-        Some(x) => c.seed = x,
-        None => unrecorded.push(Setting::Seed),
-    }
-    match r.epochs {
-        Some(x) => c.epochs = x,
-        None => unrecorded.push(Setting::Epochs),
-    }
-    match r.lr {
-        Some(x) => c.adamw.lr = x,
-        None => unrecorded.push(Setting::Lr),
-    }
-    match r.weight_decay {
-        Some(x) => c.adamw.weight_decay = x,
-        None => unrecorded.push(Setting::WeightDecay),
-    }
+    let unrecorded = [
+        (r.seed.map(|x| c.seed = x), Setting::Seed),
+        (r.epochs.map(|x| c.epochs = x), Setting::Epochs),
+        (r.lr.map(|x| c.adamw.lr = x), Setting::Lr),
+        (
+            r.weight_decay.map(|x| c.adamw.weight_decay = x),
+            Setting::WeightDecay,
+        ),
+    ];
+    let unrecorded = unrecorded
+        .into_iter()
+        .filter(|r| r.0.is_none())
+        .map(|r| r.1)
+        .collect();
     Ok(Training {
         job: Job { d_model, config: c },
         unrecorded,
@@ -115,20 +111,9 @@ fn recorded_training(path: &std::path::Path, d_model: usize) -> Result<Training>
 
 /// The model `src` names on `corpus`: the `--load` file's weights (the vocabulary from its
 /// metadata, else `corpus`'s when the sizes match), or a model trained here on `corpus`, with
-/// the held-out loss every [`HELD_EVERY`] epochs where `split` is given.
+/// the held-out loss every [`HELD_EVERY`] epochs where `split` is given, else `tick` hearing it
+/// and its weights kept at the epochs `keep` (the same run bit for bit).
 pub fn obtain(
-    backend: &Backend,
-    src: &ModelSource,
-    corpus: &Corpus,
-    split: Option<&Split>,
-    tick: &Tick<'_>,
-) -> Result<Obtained> {
-    obtain_keeping(backend, src, corpus, split, tick, &[])
-}
-
-/// [`obtain`], a model trained here (without `split`) keeping its weights at the epochs `keep`
-/// (the same run bit for bit: segments continue one trainer state).
-fn obtain_keeping(
     backend: &Backend,
     src: &ModelSource,
     corpus: &Corpus,
@@ -164,11 +149,14 @@ fn obtain_keeping(
             };
             let (run, held_curve, kept) = match split {
                 Some(split) => {
-                    let (run, held) = train_holding_out(backend, split, job, HELD_EVERY)?;
+                    let go_on = |_: &_| ControlFlow::Continue(());
+                    let (run, held) =
+                        heldout::train_holding_out(backend, split, job, HELD_EVERY, &go_on)?;
                     (run, held, vec![])
                 }
                 None => {
-                    let (run, kept) = train_ticking(backend, corpus, job, tick, keep)?;
+                    let (run, kept) =
+                        controls::train_keeping(backend, corpus, job, true, tick, keep)?;
                     (run, vec![], kept)
                 }
             };
@@ -195,99 +183,13 @@ fn obtain_keeping(
     })
 }
 
-/// The model `job` on `corpus`, its losses recorded, in segments that `tick` hears (the same run
-/// bit for bit), and its weights at the epochs `keep`.
-fn train_ticking(
-    backend: &Backend,
-    corpus: &Corpus,
-    job: Job,
-    tick: &Tick<'_>,
-    keep: &[u32],
-) -> Result<(Trained, Vec<(u32, Weights)>)> {
-    let (epochs, v) = (job.config.epochs, corpus.vocab.len());
-    let mut ends = live::segment_ends(epochs, epochs, v, job.d_model);
-    ends.extend(keep.iter().filter(|&&e| e > 0 && e < epochs));
-    ends.sort_unstable();
-    ends.dedup();
-    let done = Mutex::new(0u32);
-    let kept = Mutex::new(vec![]);
-    let after = |_: usize, t: &Trained| {
-        let e = t.job.config.epochs;
-        let before = std::mem::replace(&mut *done.lock().unwrap(), e);
-        tick((v * v * job.d_model) as u64 * u64::from(e - before));
-        if keep.contains(&e) {
-            kept.lock().unwrap().push((e, t.weights.clone()));
-        }
-        Ok(ControlFlow::Continue(()))
-    };
-    let run = backend
-        .train_segments(corpus, &[job], &ends, true, &after)?
-        .remove(0);
-    Ok((run, kept.into_inner().unwrap()))
-}
-
-/// How often `zl interpret --val-fraction` measures the held-out loss (the notebook logs every
-/// 100 epochs).
-pub const HELD_EVERY: u32 = 100;
-
-/// Trains `job` on `split`'s training part in segments of `every` epochs, and measures the
-/// held-out loss at epoch 0, after every segment and at the end. The segments continue one
-/// trainer state (weights, moments, step count), so the run is bit for bit the unsegmented one.
-pub fn train_holding_out(
-    backend: &Backend,
-    split: &Split,
-    job: Job,
-    every: u32,
-) -> Result<(Trained, Vec<(u32, f64)>)> {
-    train_holding_out_watched(backend, split, job, every, &|_| ControlFlow::Continue(()))
-}
-
-/// [`train_holding_out`], with `watch` seeing each segment's run so far (`zl train` prints its
-/// losses from it); the run stops where `watch` breaks.
-pub fn train_holding_out_watched(
-    backend: &Backend,
-    split: &Split,
-    job: Job,
-    every: u32,
-    watch: &(dyn Fn(&Trained) -> ControlFlow<()> + Sync),
-) -> Result<(Trained, Vec<(u32, f64)>)> {
-    let epochs = job.config.epochs;
-    let start = Job {
-        config: TrainConfig {
-            epochs: 0,
-            ..job.config
-        },
-        ..job
-    };
-    let init = backend.train(&split.train, &[start], false)?.remove(0);
-    let curve = Mutex::new(vec![(0u32, split.model_loss(&init.weights)?)]);
-    let mut ends: Vec<u32> = (1..)
-        .map(|k| k * every)
-        .take_while(|&e| e < epochs)
-        .collect();
-    ends.push(epochs);
-    let after = |_: usize, t: &Trained| {
-        let l = split.model_loss(&t.weights)?;
-        curve.lock().unwrap().push((t.job.config.epochs, l));
-        Ok(watch(t))
-    };
-    let run = backend
-        .train_segments(&split.train, &[job], &ends, true, &after)?
-        .remove(0);
-    Ok((run, curve.into_inner().unwrap()))
-}
-
 /// The analysis of the model `src` names, with its controls: the same model untrained, and
 /// trained the same way on shuffled texts; and, where its settings are known, the gap against
-/// the epoch (to its epochs, or with `full` further) and the refits.
-pub fn analyse(choice: Choice, src: &ModelSource, full: bool, seeds: usize) -> Result<Analysis> {
-    analyse_holding_out(choice, src, None, full, seeds)
-}
-
-/// [`analyse`], with `--val-fraction F`: the model trained (or, loaded, analysed) on the text
-/// without its last fraction F, and its held-out numbers; with `full`, the minimum width
-/// searched as `zl sweep --until-gap` searches. `seeds` models in all are compared (the analysed
-/// one and the same run from the next seeds), where its settings are known.
+/// the epoch (to its epochs, or with `full` further) and the refits. With `--val-fraction F`:
+/// the model trained (or, loaded, analysed) on the text without its last fraction F, and its
+/// held-out numbers; with `full`, the minimum width searched as `zl sweep --until-gap`
+/// searches. `seeds` models in all are compared (the analysed one and the same run from the
+/// next seeds), where its settings are known.
 pub fn analyse_holding_out(
     choice: Choice,
     src: &ModelSource,
@@ -375,7 +277,7 @@ fn analyse_large(
     let backend = Backend::open(choice)?;
     let v = corpus.vocab.len();
     let own = match &src.load {
-        None => large_retrain::work(v, src.d_model, src.config().epochs) as u64,
+        None => work(v, src.d_model, src.config().epochs) as u64,
         Some(_) => 0,
     };
     let progress = Progress::start("training the model", own);
@@ -388,7 +290,7 @@ fn analyse_large(
         .into_iter()
         .filter(|&k| k < epochs)
         .collect();
-    let got = obtain_keeping(&backend, src, &corpus, None, &tick, &keep)?;
+    let got = obtain(&backend, src, &corpus, None, &tick, &keep)?;
     progress.finish();
     if let Some(note) = &got.note {
         eprintln!("{note}");
@@ -399,68 +301,27 @@ fn analyse_large(
         v,
         job,
         src.load.is_some(),
-        got.training.known(),
-        backend.is_simulator(),
+        controls::not_retrained(got.training.known(), backend.is_simulator()),
         &fits,
     );
-    let e = job.config.epochs;
     // Each retraining with its own progress line (on a terminal, past a second).
-    let stage = |s: Stage, d: usize, runs: usize| {
-        let total = (runs as f64 * large_retrain::work(v, d, e)) as u64;
-        Progress::start(&render::large::stage(s), total)
-    };
-    let shuffled = match plan.shuffles {
-        Ok(n) => {
-            let p = stage(Stage::Shuffled { n }, job.d_model, n);
-            let w = large_retrain::shuffled(&backend, &corpus, job, n, &|k| p.add(k))?;
-            p.finish();
-            Ok(w)
+    let line = Mutex::new(None::<Progress>);
+    let stage = |s: Stage, total: u64| {
+        let next = Progress::start(&render::large::stage(s), total);
+        if let Some(done) = line.lock().unwrap().replace(next) {
+            done.finish();
         }
-        Err(why) => Err(why),
     };
-    let curve = match &plan.curve {
-        Curve::Own(_) => Ok(got.kept.clone()),
-        Curve::Retrain(ends) => {
-            let p = stage(Stage::Curve, job.d_model, 1);
-            let c = large_retrain::checkpoints(&backend, &corpus, job, ends, &|k| p.add(k))?;
-            p.finish();
-            Ok(c)
-        }
-        Curve::Not(why) => Err(*why),
-    };
-    let wider = match plan.wider {
-        Ok(d_model) => {
-            let p = stage(Stage::Wider { d_model }, d_model, 1);
-            let mut w = large_retrain::widths(&backend, &corpus, job, &[d_model], &|k| p.add(k))?;
-            p.finish();
-            Ok(w.remove(0))
-        }
-        Err(why) => Err(why),
-    };
-    let narrower = match &plan.narrower {
-        Ok(ws) if !ws.is_empty() => {
-            let upto = *ws.last().expect("not empty");
-            let p = stage(Stage::Narrower { upto }, ws.iter().sum(), 1);
-            let n = large_retrain::widths(&backend, &corpus, job, ws, &|k| p.add(k))?;
-            p.finish();
-            Ok(n)
-        }
-        Ok(_) => Ok(vec![]),
-        Err(why) => Err(*why),
-    };
-    let w = &got.weights;
+    let tick = |n: u64| line.lock().unwrap().iter().for_each(|p| p.add(n));
+    let alongside = large_retrain::train(&backend, &corpus, &plan, got.kept, &stage, &tick)?;
+    if let Some(done) = line.into_inner().unwrap() {
+        done.finish();
+    }
     let view = LargeView::new(
-        &RowMajor::of(w),
+        &RowMajor::of(&got.weights),
         &corpus.pairs,
         split.as_ref().map(|s| &s.held),
-        Some(Alongside {
-            seed: job.config.seed,
-            epochs: e,
-            shuffled,
-            curve,
-            wider,
-            narrower,
-        }),
+        Some(alongside),
     )?;
     Ok(Large {
         view,
@@ -489,10 +350,9 @@ fn analyse_corpus(
     let split = val_fraction.map(|f| Split::new(&whole, f)).transpose()?;
     let corpus = split.as_ref().map_or(whole.clone(), |s| s.train.clone());
     let backend = Backend::open(choice)?;
-    let v = corpus.vocab.len() as u64;
     // The model's own run, where it is trained here, and what is trained beside it: one line.
     let own = match (&src.load, split.is_some()) {
-        (None, false) => v * v * src.d_model as u64 * u64::from(src.config().epochs),
+        (None, false) => work(corpus.vocab.len(), src.d_model, src.config().epochs) as u64,
         _ => 0,
     };
     let what = match src.load {
@@ -501,7 +361,7 @@ fn analyse_corpus(
     };
     let progress = Progress::start(what, own);
     let tick = |n: u64| progress.add(n);
-    let got = obtain(&backend, src, &whole, split.as_ref(), &tick)?;
+    let got = obtain(&backend, src, &whole, split.as_ref(), &tick, &[])?;
     if let Some(note) = &got.note {
         progress.suspend(|| eprintln!("{note}"));
     }
@@ -519,46 +379,17 @@ fn analyse_corpus(
     } = got;
     // The gap curve, the refits and the wider model train more of the model's own run: where its
     // settings are known, on a backend fast enough for them.
-    let plan = Plan {
-        job: training.job,
-        retrain: training.known() && !backend.is_simulator(),
-        full,
-    };
+    let plan = Plan::new(&training, &backend, full);
     progress.grow(plan.work(&corpus));
-    let trained = controls::train(&backend, &corpus, plan, &tick)?;
+    let beside = controls::beside(
+        &backend, &corpus, &weights, &training, plan, seeds, held, &tick,
+    )?;
     progress.finish();
-    let replicas = analysis::Replicas {
-        requested: seeds,
-        models: controls::replicas(
-            &backend,
-            &corpus,
-            training.known().then_some(training.job),
-            seeds,
-        )?,
-    };
-    // With `full`, the minimum width searched until each width's gap reaches the small gap.
-    let until_gap = match full && plan.retrain {
-        true => {
-            let d = analysis::decompose(&weights, &corpus)?;
-            let tolerance = small_gap(d.uniform_loss, d.bigram_entropy);
-            let u = controls::minimum_until_gap(&backend, &corpus, plan.job, tolerance)?;
-            Some((u, tolerance))
-        }
-        false => None,
-    };
     let provenance = Provenance {
         source: what.timed(seconds),
         budget: Budget::of(&training),
         training,
         losses,
-    };
-    let beside = Beside {
-        controls: trained.controls,
-        gap_curve: trained.gap_curve,
-        retrained: trained.retrained,
-        until_gap,
-        held_out: held,
-        replicas,
     };
     analysis::analyse(&weights, &corpus, provenance, beside)
 }

@@ -8,13 +8,10 @@ use std::{
 
 use anyhow::{Context, Result};
 
-use super::{
-    live::{self, Interrupted, Live},
-    source,
-};
+use super::live::{Interrupted, Live};
 use crate::{
     analysis::{
-        self,
+        self, controls,
         heldout::{self, Split},
         large,
     },
@@ -72,11 +69,12 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
     let (run, held) = match &split {
         Some(split) => {
             let (run, curve) =
-                source::train_holding_out_watched(&backend, split, job, a.log_every, &watch)?;
+                heldout::train_holding_out(&backend, split, job, a.log_every, &watch)?;
             (run, Some((split, curve)))
         }
         None => {
-            let ends = live::segment_ends(epochs, a.log_every, corpus.vocab.len(), a.d_model);
+            let ends =
+                controls::segment_ends(&[epochs], a.log_every, corpus.vocab.len(), a.d_model);
             let run = backend
                 .train_segments(&corpus, &[job], &ends, true, &|_, t| Ok(watch(t)))?
                 .remove(0);
