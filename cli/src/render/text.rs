@@ -5,6 +5,7 @@ use std::fmt::{self, Write};
 
 use zl_core::TrainConfig;
 
+use super::against::{beside, signed, Form};
 use super::verdict;
 use super::{pad_left, pad_right, width};
 use crate::{
@@ -316,7 +317,7 @@ fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         ),
     )?;
     let smallest = match m.smallest {
-        Some(s) => format!(" (smallest margin {s:+.3})"),
+        Some(s) => format!(" (smallest margin {})", signed(s, Form::Fixed(3))),
         None => String::new(),
     };
     fact(
@@ -1225,12 +1226,12 @@ pub fn fixed_verdict(f: &Fixed) -> String {
         ),
         Some(c) => format!(
             "{at}, {} within {COST_NATS} nats of the best run's gap ({best:.6} nats, d_model \
-             {best_at}); {} not (d_model {}: {:.6} nats, {:.6} more). {rest}",
+             {best_at}); {} not (d_model {}: {:.6} nats, {} more). {rest}",
             d_models_are(&f.within),
             d_models_are(&f.outside),
             c.d_model,
             c.gap,
-            c.excess
+            beside(c.excess, COST_NATS, Form::Fixed(6))
         ),
     }
 }
