@@ -262,3 +262,88 @@ pub fn capital(s: &str) -> String {
     c.next()
         .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::verdict::{decide, Evidence, GapTrend};
+    use crate::render::against::printed_order;
+
+    /// Evidence for a model of gap `gap` on a text whose small gap is 1e-2 (uniform − floor = 1),
+    /// with the controls' gap, the wider model (or why none) and a gap curve (or none).
+    fn evidence(
+        gap: f64,
+        control: f64,
+        wider: Result<Wider, NotRetrained>,
+        trend: bool,
+    ) -> Evidence {
+        Evidence {
+            gap,
+            leak: 0.9 * gap,
+            misfit: 0.1 * gap,
+            floor: 1.0,
+            uniform: 2.0,
+            control_gaps: vec![control],
+            wider,
+            trend: trend.then(|| GapTrend::new(vec![50, 100], vec![2.0 * gap, gap], 100)),
+        }
+    }
+
+    fn why(v: &Verdict, r: Regime) -> (bool, String) {
+        let line = regimes(v, 30).into_iter().find(|l| l.regime == r).unwrap();
+        (line.holds, line.why)
+    }
+
+    /// A small gap fails rank_limited and undertrained before any wider model or curve is looked
+    /// at, so their lines give the same reason whatever kept the wider model or the curve away,
+    /// and not the reason a gap that is not small gets.
+    #[test]
+    fn a_small_gap_is_the_reason_whatever_was_not_trained() {
+        let reasons = [
+            NotRetrained::OverBudget {
+                epochs: 100,
+                widest: 12,
+            },
+            NotRetrained::FullRank {
+                d_model: 30,
+                vocab: 30,
+            },
+            NotRetrained::Simulator,
+        ];
+        for r in [Regime::RankLimited, Regime::Undertrained] {
+            let small: Vec<_> = reasons
+                .iter()
+                .map(|&n| why(&decide(evidence(1e-3, 1.0, Err(n), false)), r))
+                .collect();
+            assert!(small.iter().all(|s| s == &small[0] && !s.0), "{small:?}");
+            let large: Vec<_> = reasons
+                .iter()
+                .map(|&n| why(&decide(evidence(0.5, 5.0, Err(n), false)), r))
+                .collect();
+            assert!(!large[0].0 && large[0].1 != small[0].1, "{large:?}");
+        }
+        // Where the gap is not small, the rank line names why no wider model was trained.
+        let rank = |n| why(&decide(evidence(0.5, 5.0, Err(n), false)), Regime::RankLimited);
+        assert_ne!(rank(reasons[0]), rank(reasons[1]));
+    }
+
+    /// The printed ratio of the controls' gap to the model's orders against the printed rule as
+    /// the verdict went, on both sides of it and at it.
+    #[test]
+    fn the_printed_ratio_reads_the_way_the_verdict_went() {
+        for ratio in [1.94, 1.96, 1.999, 2.0, 2.001, 2.04, 2.06] {
+            let gap = 0.5;
+            let v = decide(evidence(gap, ratio * gap, Err(NotRetrained::Simulator), true));
+            let (holds, line) = why(&v, Regime::NotLearned);
+            let printed = line
+                .split_whitespace()
+                .find_map(|w| w.strip_suffix('×'))
+                .unwrap();
+            let rule = CONTROL_FACTOR.to_string();
+            let order = printed_order(printed, &rule).unwrap();
+            // not_learned holds exactly where the ratio is below the rule.
+            assert_eq!(holds, order.is_lt(), "{ratio}: {line}");
+            assert_eq!(order, (ratio * gap / gap).total_cmp(&CONTROL_FACTOR), "{line}");
+        }
+    }
+}
