@@ -323,7 +323,12 @@ mod tests {
             assert!(!large[0].0 && large[0].1 != small[0].1, "{large:?}");
         }
         // Where the gap is not small, the rank line names why no wider model was trained.
-        let rank = |n| why(&decide(evidence(0.5, 5.0, Err(n), false)), Regime::RankLimited);
+        let rank = |n| {
+            why(
+                &decide(evidence(0.5, 5.0, Err(n), false)),
+                Regime::RankLimited,
+            )
+        };
         assert_ne!(rank(reasons[0]), rank(reasons[1]));
     }
 
@@ -333,7 +338,12 @@ mod tests {
     fn the_printed_ratio_reads_the_way_the_verdict_went() {
         for ratio in [1.94, 1.96, 1.999, 2.0, 2.001, 2.04, 2.06] {
             let gap = 0.5;
-            let v = decide(evidence(gap, ratio * gap, Err(NotRetrained::Simulator), true));
+            let v = decide(evidence(
+                gap,
+                ratio * gap,
+                Err(NotRetrained::Simulator),
+                true,
+            ));
             let (holds, line) = why(&v, Regime::NotLearned);
             let printed = line
                 .split_whitespace()
@@ -343,7 +353,11 @@ mod tests {
             let order = printed_order(printed, &rule).unwrap();
             // not_learned holds exactly where the ratio is below the rule.
             assert_eq!(holds, order.is_lt(), "{ratio}: {line}");
-            assert_eq!(order, (ratio * gap / gap).total_cmp(&CONTROL_FACTOR), "{line}");
+            assert_eq!(
+                order,
+                (ratio * gap / gap).total_cmp(&CONTROL_FACTOR),
+                "{line}"
+            );
         }
     }
 }
