@@ -8,7 +8,7 @@ use std::fmt::{self, Write};
 use serde_json::{json, Value};
 
 use super::{
-    against::{beside, Form},
+    against::{against, beside, Form},
     capacity, heatmap,
     text::evidence_label,
     verdict,
@@ -137,11 +137,10 @@ fn held_out_lines(w: &mut impl Write, h: &HeldOut) -> fmt::Result {
         true => ("better", "below"),
         false => ("worse", "above"),
     };
+    let (model, best) = against(h.model_loss, best, Form::Fixed(4));
     writeln!(
         w,
-        "   on text it never saw the model does {how} than the best smoothed table: {} nats, {than} α = {alpha}'s {}",
-        nats(h.model_loss),
-        nats(best)
+        "   on text it never saw the model does {how} than the best smoothed table: {model} nats, {than} α = {alpha}'s {best}"
     )
 }
 
