@@ -1102,6 +1102,8 @@ fn sweep_until_gap(
         )?;
         sweep_floor(w, corpus, sw)?;
         let many = b.seeds.len() > 1;
+        // A drop beside the rule stated below the table.
+        let fell = |d: f64| beside(d, STILL_FALLING_DROP, Form::Percent(2));
         writeln!(
             w,
             "{:>8}  {:>11}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9}",
@@ -1117,16 +1119,16 @@ fn sweep_until_gap(
                 "no".into()
             };
             let trend = match (z.still_falling, z.largest_drop()) {
-                (Some(true), Some((_, d))) => format!("still falling ({:.2}%)", d * 100.0),
-                (Some(false), Some((_, d))) => format!("stalled ({:.2}%)", d * 100.0),
+                (Some(true), Some((_, d))) => format!("still falling ({})", fell(d)),
+                (Some(false), Some((_, d))) => format!("stalled ({})", fell(d)),
                 _ => "-".into(),
             };
             let seconds = z.train_seconds;
             writeln!(
                 w,
-                "{:>8}  {:>11.4e}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
+                "{:>8}  {:>11}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
                 z.d_model,
-                best.gap,
+                beside(best.gap, b.eps, Form::Sci(4)),
                 z.best().seed,
                 grouped(best.epochs as u64),
                 reached,
