@@ -17,16 +17,21 @@
 
 use crate::{loss::Grads, model::Model};
 
-/// AdamW hyperparameters, as `torch.optim.AdamW` takes them (Python floats, so f64).
+/// AdamW hyperparameters, as `torch.optim.AdamW` takes them (Python floats, so f64). Serialised
+/// as lr and weight_decay: no command sets β1, β2 or ε, so they are always PyTorch's defaults.
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct AdamWConfig {
     /// Learning rate. Default 1e-3, as in the seed notebook.
     pub lr: f64,
     /// β1, the first-moment decay. Default 0.9 (PyTorch's default).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub beta1: f64,
     /// β2, the second-moment decay. Default 0.999 (PyTorch's default).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub beta2: f64,
     /// ε, added to the denominator. Default 1e-8 (PyTorch's default).
+    #[cfg_attr(feature = "serde", serde(skip))]
     pub eps: f64,
     /// Decoupled weight decay λ. Default 0.01 (PyTorch's AdamW default).
     pub weight_decay: f64,

@@ -92,8 +92,19 @@ pub fn epochs(s: &str) -> Result<u32, Refused<'_>> {
     count(s, "the epoch count", MAX_EPOCHS)
 }
 
-/// `--d-model`: 1 to [`crate::capacity::MAX_D_MODEL`].
+/// The widest model `zl` trains. The large-V trainer holds any width, so this bound is only
+/// against a typo; whether a model fits this machine's memory is checked with its vocabulary,
+/// before any work.
+pub const MAX_D_MODEL: u32 = 65_536;
+
+/// `zl`'s `--d-model`: 1 to [`MAX_D_MODEL`].
 pub fn d_model(s: &str) -> Result<usize, Refused<'_>> {
+    count(s, "d_model", MAX_D_MODEL).map(|d| d as usize)
+}
+
+/// The browser page's d_model: 1 to [`crate::capacity::MAX_D_MODEL`], the capacity tiers it
+/// trains with.
+pub fn d_model_in_tiers(s: &str) -> Result<usize, Refused<'_>> {
     count(s, "d_model", crate::capacity::MAX_D_MODEL as u32).map(|d| d as usize)
 }
 
@@ -158,8 +169,10 @@ mod tests {
             epochs("0").unwrap_err().to_string(),
             "the epoch count must be between 1 and 10000000 (got 0)"
         );
-        assert_eq!(d_model("64"), Ok(64));
-        assert!(d_model("65").is_err());
+        assert_eq!(d_model_in_tiers("64"), Ok(64));
+        assert!(d_model_in_tiers("65").is_err());
+        assert_eq!(d_model("65536"), Ok(65_536));
+        assert!(d_model("65537").is_err());
     }
 
     #[test]

@@ -9,14 +9,17 @@ use crate::{
     model::Model,
 };
 
-/// A training run's settings.
+/// A training run's settings (serialised flat: seed, epochs, lr, weight_decay; with `alloc`,
+/// which serde's flatten needs).
 #[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(all(feature = "serde", feature = "alloc"), derive(serde::Serialize))]
 pub struct TrainConfig {
     /// `torch.manual_seed` before the weights are drawn. Default 0, as in the notebook.
     pub seed: u64,
     /// Full-batch epochs (one AdamW step each). Default 10,000, as in the notebook.
     pub epochs: u32,
     /// Optimiser settings. Default: the notebook's `AdamW(lr=1e-3)` with PyTorch's defaults.
+    #[cfg_attr(all(feature = "serde", feature = "alloc"), serde(flatten))]
     pub adamw: AdamWConfig,
 }
 

@@ -624,7 +624,7 @@ fn bad_corpus_files_get_one_clear_line() {
         assert!(!o.stderr.contains("panicked"));
     }
     assert_one_line_error(&["train", "--d-model", "0"], 2, "--d-model");
-    assert_one_line_error(&["train", "--d-model", "65"], 2, "between 1 and 64");
+    assert_one_line_error(&["train", "--d-model", "65537"], 2, "between 1 and 65536");
 }
 
 /// A corpus that cannot be mapped (a pipe: `--corpus /dev/stdin`, `--corpus <(zcat t.gz)`) is

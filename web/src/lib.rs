@@ -452,7 +452,7 @@ fn setup(req: &Value) -> Result<(Box<dyn Session>, u32, Value), String> {
         ));
     }
     let epochs = control(req, "epochs", "epochs", flags::epochs)?;
-    let d_model = control(req, "d_model", "d_model", flags::d_model)?;
+    let d_model = control(req, "d_model", "d_model", flags::d_model_in_tiers)?;
     let seed = control(req, "seed", "seed", flags::seed)?;
     let adamw = AdamWConfig {
         lr: control(req, "lr", "learning rate", flags::lr)?,

@@ -146,11 +146,14 @@ pub fn table_loss(train: &Pairs, held: &Pairs, alpha: f64) -> f64 {
 }
 
 /// The held-out numbers of one model.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize)]
 pub struct HeldOut {
+    #[serde(rename = "val_fraction")]
     pub fraction: f64,
     pub train_chars: u64,
+    #[serde(rename = "held_out_chars")]
     pub held_chars: u64,
+    #[serde(rename = "held_out_predictions")]
     pub held_predictions: u64,
     /// Held-out predictions of a pair unseen in training, and distinct such pairs.
     pub unseen_predictions: u64,
@@ -158,9 +161,11 @@ pub struct HeldOut {
     /// The model's held-out loss at the end.
     pub model_loss: f64,
     /// (α, the count model's held-out loss).
+    #[serde(skip)]
     pub table_losses: Vec<(f64, f64)>,
     /// (epoch, the model's held-out loss with the weights after that many updates), where
     /// training was recorded.
+    #[serde(skip)]
     pub curve: Vec<(u32, f64)>,
 }
 

@@ -164,9 +164,12 @@ pub fn js_divergence(a: &[f64], b: &[f64]) -> f64 {
 /// Two characters whose successor distributions are close but not identical.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct NearPair {
+    #[serde(skip)]
     pub a: usize,
+    #[serde(skip)]
     pub b: usize,
     /// The Jensen–Shannon divergence of their successor distributions (nats).
+    #[serde(rename = "js_divergence")]
     pub js: f64,
     /// The cosine of their `W_E` rows.
     pub cosine: f64,
@@ -217,6 +220,7 @@ fn cosine_of(x: &[f32], y: &[f32]) -> f64 {
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct ClassCosines {
     /// (a, b, cosine) for every pair a < b in one class.
+    #[serde(skip)]
     pub within: Vec<(usize, usize, f64)>,
     /// The least of `within` (None without classes).
     pub within_min: Option<f64>,
@@ -225,6 +229,7 @@ pub struct ClassCosines {
     pub others_p90_abs: f64,
     pub others: usize,
     /// Every cosine within a class is at least [`CLASS_COSINE`] (false without classes).
+    #[serde(skip)]
     pub aligned: bool,
 }
 
@@ -271,7 +276,9 @@ pub fn class_cosines(
 /// One embedding patch: `W_E[from]` written into `W_E[into]`.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Patch {
+    #[serde(skip)]
     pub from: usize,
+    #[serde(skip)]
     pub into: usize,
     /// The patched model's loss less the model's (nats), each over the whole table.
     pub measured: f64,
@@ -399,11 +406,14 @@ pub struct PatchSummary {
     pub trained_agree: usize,
     pub untrained_agree: usize,
     /// On the trained model: the largest |measured| within classes (predicted 0)…
+    #[serde(rename = "class_max_abs")]
     pub class_max: Option<f64>,
     /// …the largest |measured − predicted| over the other finite predictions, and the pair's
     /// tolerance…
+    #[serde(skip)]
     pub finite_worst: Option<(f64, f64)>,
     /// …and the least `measured / at_least` over the infinite ones (≥ 1 agrees).
+    #[serde(rename = "infinite_least_ratio")]
     pub infinite_least: Option<f64>,
     /// Every patch agrees on the trained model, and at most [`CONTROL_AGREE_SHARE`] of them on
     /// the untrained one.

@@ -487,18 +487,25 @@ pub struct Sanity {
 
 /// One singular direction of the row-centred table: `σ u vᵀ`, `u` over the current character,
 /// `v` over the next.
+#[derive(serde::Serialize)]
 pub struct Direction {
     pub sigma: f64,
     /// The characters that load most on `u` and on `v` (largest |loading| first), with their
     /// loadings.
+    #[serde(skip)]
     pub current: Vec<(usize, f64)>,
+    #[serde(skip)]
     pub next: Vec<(usize, f64)>,
     /// Pearson correlations of `u` with how often each character is current (n_i), and of `v`
     /// with how often it is next; and of both with the vowel class (letters only: 1 for
     /// a e i o u in either case, 0 for other letters).
+    #[serde(rename = "current_frequency_correlation")]
     pub current_frequency: f64,
+    #[serde(rename = "next_frequency_correlation")]
     pub next_frequency: f64,
+    #[serde(rename = "current_vowel_correlation")]
     pub current_vowel: f64,
+    #[serde(rename = "next_vowel_correlation")]
     pub next_vowel: f64,
     /// The least over the seed replicas of its best match among each replica's directions
     /// ([`mechanism::matched`]), and whether that is at least [`mechanism::MATCH_COSINE`] (None
@@ -507,6 +514,7 @@ pub struct Direction {
     pub stable: Option<bool>,
     /// Its best match among the directions of the row-centred 0/1 seen matrix (which pairs
     /// occur, and nothing else), and whether that is at least [`mechanism::MATCH_COSINE`].
+    #[serde(rename = "seen_pattern_cosine")]
     pub seen_pattern: f64,
     pub is_seen_pattern: bool,
 }
@@ -744,21 +752,13 @@ impl serde::Serialize for Training {
         /// The settings' schema: the job's, flat, and what was not recorded and not fair.
         #[derive(serde::Serialize)]
         struct Schema<'a> {
-            d_model: usize,
-            seed: u64,
-            epochs: u32,
-            lr: f64,
-            weight_decay: f64,
+            #[serde(flatten)]
+            job: &'a Job,
             unrecorded: &'a [Setting],
             unfair: Vec<Retraining>,
         }
-        let c = &self.job.config;
         Schema {
-            d_model: self.job.d_model,
-            seed: c.seed,
-            epochs: c.epochs,
-            lr: c.adamw.lr,
-            weight_decay: c.adamw.weight_decay,
+            job: &self.job,
             unrecorded: &self.unrecorded,
             unfair: self.unfair(),
         }

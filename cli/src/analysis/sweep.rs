@@ -242,7 +242,7 @@ impl Budget {
 }
 
 /// The gap of one run at one checkpoint, from the f64 decomposition of its f32 weights.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Checkpoint {
     /// Epochs trained so far.
     pub epochs: u32,
@@ -305,10 +305,11 @@ impl<'a> Recorder<'a> {
 }
 
 /// One seed's run at one size.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct SeedRun {
     pub seed: u64,
     /// Its gap at each checkpoint it trained to; the last is where it stopped.
+    #[serde(skip)]
     pub checkpoints: Vec<Checkpoint>,
     /// Seconds of training, all segments together.
     pub train_seconds: f64,
@@ -316,6 +317,7 @@ pub struct SeedRun {
     pub reached: bool,
     /// For a run that did not reach EPS: `1 − gap(N)/gap(⌊N/2⌋)`, how much its gap fell over
     /// the last half of its epochs (None when N < 2, or the run reached EPS).
+    #[serde(rename = "drop_over_last_half")]
     pub drop: Option<f64>,
 }
 
@@ -350,11 +352,13 @@ impl SeedRun {
 }
 
 /// One size of an `--until-gap` sweep: its seeds' runs and what they add up to.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
 pub struct Size {
     pub d_model: usize,
+    #[serde(skip)]
     pub seeds: Vec<SeedRun>,
     /// The index in `seeds` of the run with the lowest last gap (the first, on a tie).
+    #[serde(skip)]
     pub best: usize,
     /// Whether any seed reached EPS.
     pub reached: bool,

@@ -114,11 +114,12 @@ pub struct Run<const V: usize, const D: usize> {
 pub type After<'a> = dyn Fn(usize, &Trained) -> Result<ControlFlow<()>> + Sync + 'a;
 
 /// A model for [`Backend::train`]: its width and its settings (seed, epochs, AdamW).
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
 pub struct Job {
     /// Width of the residual stream.
     pub d_model: usize,
     /// `init_torch(config.seed)`, then `config.epochs` AdamW steps.
+    #[serde(flatten)]
     pub config: TrainConfig,
 }
 
@@ -540,11 +541,17 @@ mod tests {
         }
     }
 
-    /// Beyond the tiers (V = 300), every instruction set trains zl-core's reference run, in one
-    /// go and in segments: the same losses and checksum line.
+    /// Beyond the tiers (V = 300, or d_model 80), every instruction set trains zl-core's
+    /// reference run, in one go and in segments: the same losses and checksum line.
     #[test]
     fn beyond_the_tiers_every_cpu_path_trains_the_reference() {
-        let (v, d, epochs) = (300, 12, 4);
+        for (v, d) in [(300, 12), (40, 80)] {
+            beyond_the_tiers(v, d);
+        }
+    }
+
+    fn beyond_the_tiers(v: usize, d: usize) {
+        let epochs = 4;
         let c = corpus(v);
         let config = TrainConfig {
             seed: 3,

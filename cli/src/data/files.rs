@@ -548,10 +548,10 @@ pub fn loaded_from_safetensors(bytes: &[u8]) -> Result<Loaded> {
         );
     }
     let d = se[1];
-    if v < 2 || !(1..=super::MAX_D_MODEL).contains(&d) {
+    if v < 2 || !(1..=zl_core::flags::MAX_D_MODEL as usize).contains(&d) {
         bail!(
             "a vocabulary of {v} and d_model {d}; zl models have at least 2 tokens and d_model 1 to {}",
-            super::MAX_D_MODEL
+            zl_core::flags::MAX_D_MODEL
         );
     }
     Ok(Loaded {

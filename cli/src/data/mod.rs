@@ -13,6 +13,3 @@ pub mod tokenizer;
 pub mod vocab;
 
 pub use corpus::MAX_VOCAB;
-
-/// Largest d_model zl trains or loads (the widest capacity tier, zl-core's `capacity`).
-pub use zl_core::capacity::MAX_D_MODEL;

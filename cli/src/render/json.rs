@@ -4,22 +4,24 @@ use std::collections::BTreeMap;
 
 use serde::Serialize;
 use serde_json::Value;
-use zl_core::interpret::{Ablation, GapRow};
+use zl_core::{
+    interpret::{Ablation, GapRow},
+    AdamWConfig,
+};
 
 use crate::{
-    analysis::sweep::Point,
     analysis::{
         heldout::HeldOut,
         mechanism::{
-            ClassCosines, Counting, Patch, Replication, MATCH_COSINE, PATCH_ATOL, PATCH_RTOL,
-            SEEN_SPREAD_NATS, SPREAD_FACTOR, UNSEEN_NATS,
+            ClassCosines, Counting, NearPair, Patch, PatchSummary, Replication, MATCH_COSINE,
+            PATCH_ATOL, PATCH_RTOL, SEEN_SPREAD_NATS, SPREAD_FACTOR, UNSEEN_NATS,
         },
-        sweep::Sweep,
+        sweep::{Checkpoint, Point, SeedRun, Size, Sweep},
         verdict::Verdict,
         width::{GivenUp, MinimumWidth},
-        Agreement, Analysis, Control, Evidence, EvidenceRow, SeedSummary, Training, TOP,
+        Agreement, Analysis, Control, Direction, Evidence, EvidenceRow, SeedSummary, Training, TOP,
     },
-    backend::Trained,
+    backend::{Job, Trained},
     data::corpus::Corpus,
 };
 
@@ -46,11 +48,8 @@ struct TrainJson<'a> {
     corpus: String,
     corpus_chars: u64,
     count_seconds: Option<f64>,
-    seed: u64,
-    epochs: u32,
-    lr: f64,
-    weight_decay: f64,
-    d_model: usize,
+    #[serde(flatten)]
+    job: &'a Job,
     vocab: Vec<String>,
     uniform_loss: f64,
     bigram_entropy: f64,
@@ -64,16 +63,16 @@ struct TrainJson<'a> {
     train_seconds: f64,
     checksum: &'a str,
     #[serde(flatten)]
-    held: Option<TrainHeld>,
+    held: Option<TrainHeld<'a>>,
 }
 
 /// `zl train --val-fraction … --json`'s held-out keys.
 #[derive(Serialize)]
-struct TrainHeld {
+struct TrainHeld<'a> {
     val_losses: Vec<f64>,
     val_epochs: Vec<u32>,
     final_val_loss: f64,
-    held_out: HeldOutJson,
+    held_out: HeldOutJson<'a>,
 }
 
 /// `zl train --json`, with the held-out numbers where `--val-fraction` gave them.
@@ -85,20 +84,14 @@ pub fn train(
     held: Option<&HeldOut>,
 ) -> Value {
     let d = cmp.decomposition();
-    let (w, cfg) = (&run.weights, &run.job.config);
+    let w = &run.weights;
     value(TrainJson {
         backend,
         corpus: corpus.source.to_string(),
         corpus_chars: corpus.chars,
         count_seconds: corpus.count_seconds,
-        seed: cfg.seed,
-        epochs: cfg.epochs,
-        lr: cfg.adamw.lr,
-        weight_decay: cfg.adamw.weight_decay,
-        d_model: w.d_model,
-        vocab: (0..w.vocab.len())
-            .map(|i| String::from_utf8_lossy(w.vocab.bytes(i)).into_owned())
-            .collect(),
+        job: &run.job,
+        vocab: (0..w.vocab.len()).map(|i| w.vocab.text(i)).collect(),
         uniform_loss: (w.vocab.len() as f64).ln(),
         bigram_entropy: d.bigram_entropy,
         initial_loss: run.losses[0] as f64,
@@ -130,17 +123,16 @@ pub fn value(x: impl Serialize) -> Value {
 struct Shared<'a> {
     backend: &'a str,
     corpus: String,
-    lr: f64,
-    weight_decay: f64,
+    #[serde(flatten)]
+    adamw: &'a AdamWConfig,
 }
 
 impl<'a> Shared<'a> {
-    fn new(backend: &'a str, corpus: &Corpus, cfg: &zl_core::TrainConfig) -> Self {
+    fn new(backend: &'a str, corpus: &Corpus, cfg: &'a zl_core::TrainConfig) -> Self {
         Shared {
             backend,
             corpus: corpus.source.to_string(),
-            lr: cfg.adamw.lr,
-            weight_decay: cfg.adamw.weight_decay,
+            adamw: &cfg.adamw,
         }
     }
 }
@@ -236,35 +228,30 @@ enum SweepRuns<'a> {
         still_falling_rule: String,
         smallest_d_model_at_gap: Option<usize>,
         summary: String,
-        runs: Vec<SizeJson>,
+        runs: Vec<SizeJson<'a>>,
     },
 }
 
 /// One size of `zl sweep --until-gap`: its best seed's run, and every seed's.
 #[derive(Serialize)]
-struct SizeJson {
-    d_model: usize,
+struct SizeJson<'a> {
+    #[serde(flatten)]
+    size: &'a Size,
     best_gap: f64,
     best_seed: u64,
     epochs: u32,
-    reached: bool,
     seeds_reached: usize,
-    still_falling: Option<bool>,
-    train_seconds: f64,
-    seeds: Vec<SeedRunJson>,
+    seeds: Vec<SeedRunJson<'a>>,
 }
 
+/// One seed's run, its last checkpoint, and (epochs, gap) at each checkpoint.
 #[derive(Serialize)]
-struct SeedRunJson {
-    seed: u64,
-    gap: f64,
-    loss: f64,
-    epochs: u32,
-    reached: bool,
-    drop_over_last_half: Option<f64>,
+struct SeedRunJson<'a> {
+    #[serde(flatten)]
+    run: &'a SeedRun,
+    #[serde(flatten)]
+    last: Checkpoint,
     still_falling: Option<bool>,
-    train_seconds: f64,
-    /// (epochs, gap) at each checkpoint.
     gaps: Vec<(u32, f64)>,
 }
 
@@ -300,26 +287,18 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
                     .map(|z| {
                         let best = z.best();
                         SizeJson {
-                            d_model: z.d_model,
+                            size: z,
                             best_gap: best.last().gap,
                             best_seed: best.seed,
                             epochs: best.last().epochs,
-                            reached: z.reached,
                             seeds_reached: z.seeds_reached(),
-                            still_falling: z.still_falling,
-                            train_seconds: z.train_seconds,
                             seeds: z
                                 .seeds
                                 .iter()
                                 .map(|r| SeedRunJson {
-                                    seed: r.seed,
-                                    gap: r.last().gap,
-                                    loss: r.last().loss,
-                                    epochs: r.last().epochs,
-                                    reached: r.reached,
-                                    drop_over_last_half: r.drop,
+                                    run: r,
+                                    last: r.last(),
                                     still_falling: r.still_falling(),
-                                    train_seconds: r.train_seconds,
                                     gaps: r.checkpoints.iter().map(|c| (c.epochs, c.gap)).collect(),
                                 })
                                 .collect(),
@@ -406,18 +385,11 @@ struct Loading {
 }
 
 #[derive(Serialize)]
-struct DirectionJson {
-    sigma: f64,
+struct DirectionJson<'a> {
+    #[serde(flatten)]
+    direction: &'a Direction,
     current: Vec<Loading>,
     next: Vec<Loading>,
-    current_frequency_correlation: f64,
-    next_frequency_correlation: f64,
-    current_vowel_correlation: f64,
-    next_vowel_correlation: f64,
-    stability: Option<f64>,
-    stable: Option<bool>,
-    seen_pattern_cosine: f64,
-    is_seen_pattern: bool,
 }
 
 #[derive(Serialize)]
@@ -443,40 +415,30 @@ struct PairCosine {
 }
 
 #[derive(Serialize)]
-struct NearJson {
+struct NearJson<'a> {
     a: String,
     b: String,
-    js_divergence: f64,
-    cosine: f64,
-}
-
-#[derive(Serialize)]
-struct CosinesJson {
-    within: Vec<PairCosine>,
-    within_min: Option<f64>,
-    others_median_abs: f64,
-    others_p90_abs: f64,
-    others: usize,
-}
-
-/// A patch's numbers; `predicted` is null where the prediction is infinite.
-#[derive(Serialize)]
-struct PatchJson {
-    measured: f64,
-    predicted: Option<f64>,
-    at_least: f64,
-    tolerance: f64,
-    agrees: bool,
-}
-
-#[derive(Serialize)]
-struct PatchPairJson {
     #[serde(flatten)]
-    trained: PatchJson,
+    pair: &'a NearPair,
+}
+
+#[derive(Serialize)]
+struct CosinesJson<'a> {
+    within: Vec<PairCosine>,
+    #[serde(flatten)]
+    cosines: &'a ClassCosines,
+}
+
+/// A patch pair: the trained model's numbers beside the pair, the untrained one's nested (an
+/// infinite `predicted` is JSON's null).
+#[derive(Serialize)]
+struct PatchPairJson<'a> {
+    #[serde(flatten)]
+    trained: &'a Patch,
     from: String,
     into: String,
     in_class: bool,
-    untrained: PatchJson,
+    untrained: &'a Patch,
 }
 
 #[derive(Serialize)]
@@ -486,16 +448,10 @@ struct AbsDiff {
 }
 
 #[derive(Serialize)]
-struct PatchSummaryJson {
-    pairs: usize,
-    class_pairs: usize,
-    trained_agree: usize,
-    untrained_agree: usize,
-    holds: bool,
-    control_fails: bool,
-    class_max_abs: Option<f64>,
+struct PatchSummaryJson<'a> {
+    #[serde(flatten)]
+    summary: &'a PatchSummary,
     finite_worst: Option<AbsDiff>,
-    infinite_least_ratio: Option<f64>,
     atol_per_prediction: f64,
     rtol: f64,
     unseen_nats: f64,
@@ -506,11 +462,11 @@ struct PatchSummaryJson {
 #[derive(Serialize)]
 struct MechanismJson<'a> {
     successor_classes: Vec<Vec<String>>,
-    successor_nearest: Vec<NearJson>,
-    class_cosines: CosinesJson,
-    class_cosines_untrained: CosinesJson,
-    patching: Vec<PatchPairJson>,
-    patching_summary: PatchSummaryJson,
+    successor_nearest: Vec<NearJson<'a>>,
+    class_cosines: CosinesJson<'a>,
+    class_cosines_untrained: CosinesJson<'a>,
+    patching: Vec<PatchPairJson<'a>>,
+    patching_summary: PatchSummaryJson<'a>,
     seed_replication: Option<&'a Replication>,
     seed_replication_not_run: Option<String>,
     direction_match_cosine: f64,
@@ -529,7 +485,7 @@ impl<'a> MechanismJson<'a> {
     fn new(an: &'a Analysis) -> Self {
         let m = &an.mechanism;
         let ch = |i: usize| an.cmp.vocab.text(i);
-        let cosines = |c: &ClassCosines| CosinesJson {
+        let cosines = |c: &'a ClassCosines| CosinesJson {
             within: c
                 .within
                 .iter()
@@ -539,17 +495,7 @@ impl<'a> MechanismJson<'a> {
                     cosine,
                 })
                 .collect(),
-            within_min: c.within_min,
-            others_median_abs: c.others_median_abs,
-            others_p90_abs: c.others_p90_abs,
-            others: c.others,
-        };
-        let patch = |p: &Patch| PatchJson {
-            measured: p.measured,
-            predicted: p.predicted.is_finite().then_some(p.predicted),
-            at_least: p.at_least,
-            tolerance: p.tolerance,
-            agrees: p.agrees,
+            cosines: c,
         };
         let s = &m.patch_summary;
         MechanismJson {
@@ -564,8 +510,7 @@ impl<'a> MechanismJson<'a> {
                 .map(|p| NearJson {
                     a: ch(p.a),
                     b: ch(p.b),
-                    js_divergence: p.js,
-                    cosine: p.cosine,
+                    pair: p,
                 })
                 .collect(),
             class_cosines: cosines(&m.cosines),
@@ -574,26 +519,19 @@ impl<'a> MechanismJson<'a> {
                 .patches
                 .iter()
                 .map(|p| PatchPairJson {
-                    trained: patch(&p.trained),
+                    trained: &p.trained,
                     from: ch(p.trained.from),
                     into: ch(p.trained.into),
                     in_class: p.in_class,
-                    untrained: patch(&p.untrained),
+                    untrained: &p.untrained,
                 })
                 .collect(),
             patching_summary: PatchSummaryJson {
-                pairs: s.pairs,
-                class_pairs: s.class_pairs,
-                trained_agree: s.trained_agree,
-                untrained_agree: s.untrained_agree,
-                holds: s.holds,
-                control_fails: s.control_fails,
-                class_max_abs: s.class_max,
+                summary: s,
                 finite_worst: s.finite_worst.map(|(abs_diff, tolerance)| AbsDiff {
                     abs_diff,
                     tolerance,
                 }),
-                infinite_least_ratio: s.infinite_least,
                 atol_per_prediction: PATCH_ATOL,
                 rtol: PATCH_RTOL,
                 unseen_nats: UNSEEN_NATS,
@@ -663,7 +601,7 @@ struct Interpret<'a> {
     agreement: Agreement,
     centred_singular_values: &'a [f64],
     centred_rank_k_losses: &'a [f64],
-    directions: Vec<DirectionJson>,
+    directions: Vec<DirectionJson<'a>>,
     verdict: &'a Verdict,
     training: &'a Training,
     evidence_table: Vec<EvidenceRow>,
@@ -675,7 +613,7 @@ struct Interpret<'a> {
     #[serde(flatten)]
     mechanism: MechanismJson<'a>,
     #[serde(skip_serializing_if = "Option::is_none")]
-    held_out: Option<HeldOutJson>,
+    held_out: Option<HeldOutJson<'a>>,
 }
 
 /// Ablation locality, the substitution's loss, the rank bound.
@@ -822,17 +760,9 @@ pub fn interpret(an: &Analysis) -> Value {
             .directions
             .iter()
             .map(|d| DirectionJson {
-                sigma: d.sigma,
+                direction: d,
                 current: loadings(&d.current),
                 next: loadings(&d.next),
-                current_frequency_correlation: d.current_frequency,
-                next_frequency_correlation: d.next_frequency,
-                current_vowel_correlation: d.current_vowel,
-                next_vowel_correlation: d.next_vowel,
-                stability: d.stability,
-                stable: d.stable,
-                seen_pattern_cosine: d.seen_pattern,
-                is_seen_pattern: d.is_seen_pattern,
             })
             .collect(),
         verdict: &an.verdict,

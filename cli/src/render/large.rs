@@ -5,7 +5,8 @@
 
 use std::fmt::{self, Write};
 
-use serde_json::{json, Value};
+use serde::Serialize;
+use serde_json::Value;
 
 use super::{
     against::{against, beside, Form},
@@ -418,14 +419,21 @@ pub fn train_table(view: &LargeView, vocab: &Vocab) -> String {
     string(|w| rows_table(w, view, vocab, ROWS_SUMMARY))
 }
 
-/// The large view as JSON: every number of the view, every row, and the tokens' labels.
+/// The large view's JSON: every number of the view, every row, the tokens' texts, and the
+/// verdict's summary.
+#[derive(Serialize)]
+struct Json<'a> {
+    vocab: Vec<String>,
+    view: &'a LargeView,
+    summary: Option<String>,
+}
+
+/// The large view as JSON.
 pub fn json(view: &LargeView, vocab: &Vocab) -> Value {
-    json!({
-        "vocab": (0..vocab.len())
-            .map(|i| String::from_utf8_lossy(vocab.bytes(i)).into_owned())
-            .collect::<Vec<_>>(),
-        "view": view,
-        "summary": view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
+    super::json::value(Json {
+        vocab: (0..vocab.len()).map(|i| vocab.text(i)).collect(),
+        view,
+        summary: view.beside.as_ref().map(|b| verdict::summary(&b.verdict)),
     })
 }
 

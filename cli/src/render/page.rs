@@ -5,7 +5,7 @@
 //! assembles it. Nothing in it loads from anywhere else: it opens from `file://`.
 
 use base64::Engine;
-use serde_json::json;
+use serde::Serialize;
 
 use super::heatmap_figure::BLUES;
 use zl_core::{TrainConfig, SEED_D, SEED_TEXT};
@@ -21,27 +21,60 @@ const WORKER: &str = include_str!("../../../web/page/worker.js");
 const WASM_SIMD: &[u8] = include_bytes!("../../../web/dist/zl-web-simd128.wasm.gz");
 const WASM_SCALAR: &[u8] = include_bytes!("../../../web/dist/zl-web.wasm.gz");
 
+/// What the page starts from.
+#[derive(Serialize)]
+struct Config<'a> {
+    text: &'a str,
+    seed_text: &'a str,
+    defaults: Controls,
+    /// The flags' own defaults: the page leaves a flag at its default out of the commands it
+    /// prints, and its worker warms up on them.
+    cli_defaults: Controls,
+    /// The report's heatmap scale (P and Q from 0 to 1), so that the page's colours are its.
+    colours: [(u8, u8, u8); 5],
+    /// The module checks the controls as zl checks its flags; this limit is the page's own.
+    limits: Limits,
+}
+
+/// The training controls' values; the seed as a string, past JavaScript's exact integers.
+#[derive(Serialize)]
+struct Controls {
+    epochs: u32,
+    d_model: usize,
+    seed: String,
+    lr: f64,
+    weight_decay: f64,
+}
+
+impl Controls {
+    fn new(c: &TrainConfig, d_model: usize) -> Self {
+        Controls {
+            epochs: c.epochs,
+            d_model,
+            seed: c.seed.to_string(),
+            lr: c.adamw.lr,
+            weight_decay: c.adamw.weight_decay,
+        }
+    }
+}
+
+#[derive(Serialize)]
+struct Limits {
+    max_chars: usize,
+}
+
 /// The page for `text` (at most [`MAX_PAGE_CHARS`] characters, checked by the caller) with the
 /// controls set to `c`.
 pub fn page(text: &str, c: &TrainConfig, d_model: usize) -> String {
-    let d = TrainConfig::default();
-    let config = json!({
-        "text": text,
-        "seed_text": SEED_TEXT,
-        "defaults": {
-            "epochs": c.epochs, "d_model": d_model, "seed": c.seed.to_string(),
-            "lr": c.adamw.lr, "weight_decay": c.adamw.weight_decay,
+    let config = super::json::value(Config {
+        text,
+        seed_text: SEED_TEXT,
+        defaults: Controls::new(c, d_model),
+        cli_defaults: Controls::new(&TrainConfig::default(), SEED_D),
+        colours: BLUES,
+        limits: Limits {
+            max_chars: MAX_PAGE_CHARS,
         },
-        // The flags' own defaults: the page leaves a flag at its default out of the commands
-        // it prints, and its worker warms up on them.
-        "cli_defaults": {
-            "epochs": d.epochs, "d_model": SEED_D, "seed": d.seed.to_string(),
-            "lr": d.adamw.lr, "weight_decay": d.adamw.weight_decay,
-        },
-        // The report's heatmap scale (P and Q from 0 to 1), so that the page's colours are its.
-        "colours": BLUES,
-        // The module checks the controls as zl checks its flags; this limit is the page's own.
-        "limits": { "max_chars": MAX_PAGE_CHARS },
     });
     // Inside <script>, "</script" would end the element: JSON may spell '<' as \u003c, and '<'
     // occurs only inside its strings.

@@ -396,8 +396,10 @@ fn per_token(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     comparison_table(w, &an.cmp, 4)?;
     writeln!(
         w,
-        "model's top-1 next character is a most frequent one in the data for {} of {} characters",
-        a.agree, a.followed
+        "model's top-1 next {u} is a most frequent one in the data for {} of {} {u}s",
+        a.agree,
+        a.followed,
+        u = an.cmp.vocab.unit()
     )?;
     writeln!(
         w,
@@ -937,7 +939,8 @@ pub fn train_tail(t: &TrainView) -> String {
         };
         let (agree, followed) = (a.agree, a.followed);
         writeln!(w)?;
-        writeln!(w, "model's top-1 next character is a most frequent one in the data for {agree} of {followed} characters")?;
+        let u = run.weights.vocab.unit();
+        writeln!(w, "model's top-1 next {u} is a most frequent one in the data for {agree} of {followed} {u}s")?;
         writeln!(
             w,
             "mean cross-entropy (model):            {:.6} nats",

@@ -273,16 +273,11 @@ pub fn held_out_curve_text(h: &HeldOut) -> String {
     out
 }
 
-/// The held-out numbers' schema (infinite losses as null).
+/// The held-out numbers' schema (an infinite loss is JSON's null).
 #[derive(Serialize)]
-pub struct HeldOutJson {
-    val_fraction: f64,
-    train_chars: u64,
-    held_out_chars: u64,
-    held_out_predictions: u64,
-    unseen_predictions: u64,
-    unseen_pairs: usize,
-    model_loss: f64,
+pub struct HeldOutJson<'a> {
+    #[serde(flatten)]
+    held_out: &'a HeldOut,
     table_losses: Vec<AlphaLoss>,
     val_losses: Vec<EpochLoss>,
 }
@@ -290,7 +285,7 @@ pub struct HeldOutJson {
 #[derive(Serialize)]
 struct AlphaLoss {
     alpha: f64,
-    loss: Option<f64>,
+    loss: f64,
 }
 
 #[derive(Serialize)]
@@ -299,23 +294,14 @@ struct EpochLoss {
     loss: f64,
 }
 
-impl HeldOutJson {
-    pub fn new(h: &HeldOut) -> HeldOutJson {
+impl<'a> HeldOutJson<'a> {
+    pub fn new(h: &'a HeldOut) -> Self {
         HeldOutJson {
-            val_fraction: h.fraction,
-            train_chars: h.train_chars,
-            held_out_chars: h.held_chars,
-            held_out_predictions: h.held_predictions,
-            unseen_predictions: h.unseen_predictions,
-            unseen_pairs: h.unseen_pairs,
-            model_loss: h.model_loss,
+            held_out: h,
             table_losses: h
                 .table_losses
                 .iter()
-                .map(|&(alpha, l)| AlphaLoss {
-                    alpha,
-                    loss: l.is_finite().then_some(l),
-                })
+                .map(|&(alpha, loss)| AlphaLoss { alpha, loss })
                 .collect(),
             val_losses: h
                 .curve
