@@ -1277,3 +1277,46 @@ fn load_trains_its_controls_on_the_recorded_training_part() {
     let other = zl_json(&["interpret", "--json", "--load", p, "--val-fraction", "0.5"]);
     assert_eq!(other["held_out"]["val_fraction"], 0.5);
 }
+
+/// Each number printed as "N× it" beside the controls' rule, as the text writes it.
+fn printed_ratios(text: &str) -> Vec<f64> {
+    let words: Vec<&str> = text.split_whitespace().collect();
+    words
+        .windows(2)
+        .filter(|w| w[1].trim_end_matches([',', ':', '.']) == "it")
+        .filter_map(|w| w[0].strip_suffix('×')?.parse().ok())
+        .collect()
+}
+
+/// At 265 and 266 epochs the seed run's controls' gaps are 1.998 and 2.008 times its own, either
+/// side of the rule's 2 and both within rounding of it at one decimal: each ratio the text prints
+/// beside the rule must compare with it the way the verdict went, and never read as equal to it.
+#[test]
+fn a_ratio_within_rounding_of_its_rule_reads_the_way_the_verdict_went() {
+    use zl_core::verdict::CONTROL_FACTOR;
+    for epochs in ["265", "266"] {
+        let args = ["interpret", "--epochs", epochs];
+        let v = zl_json(&[&args[..], &["--json"]].concat())["verdict"].clone();
+        let ratio = num(&v, "best_control_gap") / num(&v, "gap");
+        assert!(
+            (ratio - CONTROL_FACTOR).abs() < 0.05 && ratio != CONTROL_FACTOR,
+            "{epochs} epochs: the ratio {ratio} is no longer within rounding of {CONTROL_FACTOR}"
+        );
+        let told_apart = v["controls_told_apart"].as_bool().unwrap();
+        let text = ok(zl(&[&args[..], &["--full"]].concat()), "interpret --full").stdout;
+        let printed = printed_ratios(&text);
+        assert!(printed.len() >= 2, "no ratios beside the rule in:\n{text}");
+        for p in printed {
+            assert_eq!(
+                p > CONTROL_FACTOR,
+                told_apart,
+                "{epochs} epochs: printed {p}× against the rule's {CONTROL_FACTOR}×, told apart: \
+                 {told_apart}\n{text}"
+            );
+            assert!(
+                p != CONTROL_FACTOR,
+                "{epochs} epochs: reads as the rule\n{text}"
+            );
+        }
+    }
+}

@@ -176,15 +176,40 @@
     g.stroke();
   }
 
-  // A share as a percentage, with digits enough that a share short of 1 never reads "100.00%"
-  // (as zl's render/verdict.rs writes it).
-  function pct(x) {
-    let k = 2;
-    while (k < 8 && x < 1 && (100 * x).toFixed(k) === (100).toFixed(k)) k++;
-    return (100 * x).toFixed(k) + "%";
+  // A number beside the threshold that decided it, as zl's render/against.rs writes it: from the
+  // usual digits up, the fewest at which the printed pair orders as the exact pair does (printed
+  // equal only where exactly equal), and a share short of 1 never reads "100%".
+  const FORMS = {
+    fixed: (x, d) => x.toFixed(d),
+    sci: (x, d) => x.toExponential(d).replace("e+", "e"), // as Rust writes {:.de}
+    percent: (x, d) => (100 * x).toFixed(d) + "%",
+  };
+  const firstDigits = (d0, ok) => {
+    for (let d = d0; d <= 100; d++) if (ok(d)) return d;
+    return d0;
+  };
+  function reads(form, x, t, limit, d) {
+    const shown = parseFloat(FORMS[form](x, d));
+    const whole = form !== "percent" || x >= 1 || shown < 100;
+    return whole && Math.sign(shown - limit) === Math.sign(x - t);
   }
-  const e2 = (x) => Number(x).toExponential(2).replace("e+", "e"); // as Rust writes {:.2e}
-  const times = (r) => r === null || r === undefined ? "∞" : r >= 100 ? `${r.toFixed(0)}×` : `${r.toFixed(1)}×`;
+  // Values judged by one threshold, each written, and the threshold written once with the digits
+  // at which every value orders against it as it does exactly.
+  function against(xs, t, form, d0) {
+    const w = FORMS[form];
+    const order = (x, d, limit) => Math.sign(parseFloat(w(x, d)) - limit) === Math.sign(x - t);
+    const dt = firstDigits(d0, (d) => xs.every((x) => order(x, d, parseFloat(w(t, d)))));
+    const limit = parseFloat(w(t, dt));
+    return [xs.map((x) => w(x, firstDigits(dt, (d) => reads(form, x, t, limit, d)))), w(t, dt)];
+  }
+  // A value beside a threshold the page writes exactly (a rule's constant).
+  function beside(x, t, form, d0) {
+    const limit = form === "percent" ? 100 * t : t;
+    return FORMS[form](x, firstDigits(d0, (d) => reads(form, x, t, limit, d)));
+  }
+  const pct = (x, rule) => against([x], rule, "percent", 2);
+  const e2 = (x) => FORMS.sci(Number(x), 2);
+  const times = (r, rule) => r === null || r === undefined ? "∞" : `${beside(r, rule, "fixed", r >= 100 ? 0 : 1)}×`;
   const REGIMES = ["bigram_table", "rank_limited", "undertrained", "not_learned"];
   const NAMES = {
     bigram_table: "learned its text's bigram table", not_learned: "has not learned its text's bigram table",
@@ -234,12 +259,13 @@
     const v = e.verdict, rules = e.rules;
     const holds = (r) => v.regimes.includes(r);
     const isSmall = v.gap <= v.small_gap;
-    const small = `small: at most ${e2(v.small_gap)}, ${100 * rules.small_gap_fraction}% of ln V − floor`;
-    const ratio = v.gap > 0 ? `${(v.best_control_gap / v.gap).toFixed(1)}×` : "∞";
+    const [[gap], smallGap] = against([v.gap], v.small_gap, "sci", 2);
+    const small = `small: at most ${smallGap}, ${100 * rules.small_gap_fraction}% of ln V − floor`;
+    const ratio = v.gap > 0 ? `${beside(v.best_control_gap / v.gap, rules.control_factor, "fixed", 1)}×` : "∞";
     const controls = `${ratio} the model's (rule: at least ${rules.control_factor}×)`;
     const bigram = isSmall
-      ? `the gap, ${e2(v.gap)} nats, is small (${small}), ${v.controls_told_apart ? "and" : "but"} the controls' gaps are ${v.controls_told_apart ? "" : "only "}${controls}`
-      : `the gap, ${e2(v.gap)} nats, is not small (${small})`;
+      ? `the gap, ${gap} nats, is small (${small}), ${v.controls_told_apart ? "and" : "but"} the controls' gaps are ${v.controls_told_apart ? "" : "only "}${controls}`
+      : `the gap, ${gap} nats, is not small (${small})`;
     const notLearned = v.controls_told_apart
       ? `the controls are told apart: their gaps are ${controls}`
       : `the controls' gaps are only ${controls}: not told apart`;
@@ -247,18 +273,24 @@
     if (v.wider_model) {
       const w = v.wider_model, full = w.d_model === e.vocab ? ", the full rank V" : "";
       const model = `a wider model (d_model ${w.d_model}${full}) trained with the same settings and budget gets ${e2(w.gap)} nats`;
-      rank = holds("rank_limited") ? `${model}, ${times(v.wider_ratio)} less (rule: at least ${rules.wider_factor}×)`
-        : isSmall ? `the gap is small; ${model} (${times(v.wider_ratio)} less), but a small gap is not a rank limit`
-        : `${model}, only ${times(v.wider_ratio)} less (rule: at least ${rules.wider_factor}×)`;
+      const less = times(v.wider_ratio, rules.wider_factor);
+      rank = holds("rank_limited") ? `${model}, ${less} less (rule: at least ${rules.wider_factor}×)`
+        : isSmall ? `the gap is small; ${model} (${less} less), but a small gap is not a rank limit`
+        : `${model}, only ${less} less (rule: at least ${rules.wider_factor}×)`;
     } else {
-      rank = v.wider_not_trained ? `no wider model: ${notRetrained(v.wider_not_trained)}` : "no wider model was trained";
+      // A small gap is decided before any wider model is looked at.
+      rank = isSmall ? "the gap is small, and a small gap is not a rank limit"
+        : v.wider_not_trained ? `no wider model: ${notRetrained(v.wider_not_trained)}` : "no wider model was trained";
     }
     const t = v.gap_trend;
     let under;
-    if (!t || t.drop === null || t.falling === null) {
+    if ((!t || t.drop === null || t.falling === null) && isSmall) {
+      under = "the gap is small, and a small gap is not undertraining";
+    } else if (!t || t.drop === null || t.falling === null) {
       under = "not decided: the gap at half this model's epochs was not measured (a run of fewer than 2 epochs)";
     } else {
-      const over = `${pct(t.drop)} over the last doubling, ${Math.floor(t.at / 2)} to ${t.at} epochs (rule: more than ${pct(rules.still_falling_drop)})`;
+      const [[drop], rule] = pct(t.drop, rules.still_falling_drop);
+      const over = `${drop} over the last doubling, ${Math.floor(t.at / 2)} to ${t.at} epochs (rule: more than ${rule})`;
       under = isSmall ? (t.falling ? `the gap is small, so its fall of ${over} is not called undertraining` : `the gap is small, and it fell ${over}`)
         : (t.falling ? `the gap is not small and still falling: ${over}` : `the gap is flat: it fell ${over}`);
     }
@@ -268,10 +300,11 @@
 
   // Where the gap lives, with the share that decides it (render/verdict.rs: gap_site).
   function gapSite(e) {
-    const v = e.verdict, leak = v.gap_share_leak, misfit = 1 - leak, m = pct(e.rules.mostly_share);
-    if (v.gap_site === "leak") return `${pct(leak)} of the gap is leak onto pairs the text never has (mostly leak: at least ${m}).`;
-    if (v.gap_site === "misfit") return `The gap is mostly misfit on the pairs that occur (${pct(misfit)} misfit, ${pct(leak)} leak; mostly: at least ${m}).`;
-    if (v.gap_site === "both") return `The gap is split: ${pct(leak)} leak, ${pct(misfit)} misfit (neither holds ${m}).`;
+    const v = e.verdict;
+    const [[leak, misfit], m] = against([v.gap_share_leak, 1 - v.gap_share_leak], e.rules.mostly_share, "percent", 2);
+    if (v.gap_site === "leak") return `${leak} of the gap is leak onto pairs the text never has (mostly leak: at least ${m}).`;
+    if (v.gap_site === "misfit") return `The gap is mostly misfit on the pairs that occur (${misfit} misfit, ${leak} leak; mostly: at least ${m}).`;
+    if (v.gap_site === "both") return `The gap is split: ${leak} leak, ${misfit} misfit (neither holds ${m}).`;
     return "There is no gap to split.";
   }
 
@@ -280,7 +313,8 @@
     const says = v.regimes.map((r) => NAMES[r]);
     const summary = says.length ? `This zero-layer transformer ${says.join(" and ")}`
       : "This zero-layer transformer is short of its text's bigram table";
-    const gap = `gap ${e2(v.gap)} nats to the floor ${e.floor.toFixed(4)} (small: at most ${e2(v.small_gap)})`;
+    const [[gapNats], smallGap] = against([v.gap], v.small_gap, "sci", 2);
+    const gap = `gap ${gapNats} nats to the floor ${e.floor.toFixed(4)} (small: at most ${smallGap})`;
     const ctl = `controls ${v.controls_told_apart ? "told apart" : "not told apart"}`;
     const wider = v.wider_model ? `; a wider model (d_model ${v.wider_model.d_model}) gets ${e2(v.wider_model.gap)}` : "";
     $("summary").textContent = `${summary}: ${gap}, ${ctl}${wider}.`;

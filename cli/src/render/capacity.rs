@@ -8,7 +8,11 @@ use std::{
     fmt::{self, Write},
 };
 
-use super::{text::fact, verdict};
+use super::{
+    against::{against_all, Form},
+    text::fact,
+    verdict,
+};
 use crate::analysis::{
     width::{Capacity, GivenUp, MinimumWidth, Search},
     Analysis,
@@ -56,22 +60,37 @@ pub fn minimum(m: &MinimumWidth, below: Option<bool>, d_model: usize, full: bool
             verdict::not_retrained(why)
         );
     }
+    // The gaps printed beside the tolerance, with the digits to compare with it as decided.
+    let tried: Vec<_> = match m.d_model {
+        Some(d) => {
+            let shown = match full {
+                true => d.saturating_sub(2).max(1)..=d + 1,
+                false => d.saturating_sub(1).max(1)..=d,
+            };
+            m.tried
+                .iter()
+                .filter(|t| shown.contains(&t.d_model))
+                .collect()
+        }
+        None => m.tried.last().into_iter().collect(),
+    };
+    let (gaps, tolerance) = against_all(
+        &tried.iter().map(|t| t.gap).collect::<Vec<_>>(),
+        m.tolerance,
+        Form::Sci(2),
+    );
     let reach = match (full, m.search) {
         (false, Search::Refits) => format!(
-            "gap ≤ {:.2e} in {} epochs",
-            m.tolerance,
+            "gap ≤ {tolerance} in {} epochs",
             m.max_epochs.map_or("?".to_string(), |n| n.to_string())
         ),
-        _ => format!("gap ≤ {:.2e} (the small gap), {}", m.tolerance, budget(m)),
+        _ => format!("gap ≤ {tolerance} (the small gap), {}", budget(m)),
     };
-    let shown = |from: usize, to: usize| {
-        m.tried
-            .iter()
-            .filter(|t| (from..=to).contains(&t.d_model))
-            .map(|t| format!("{}: {:.2e}", t.d_model, t.gap))
-            .collect::<Vec<_>>()
-            .join(", ")
-    };
+    let listed: Vec<String> = tried
+        .iter()
+        .zip(&gaps)
+        .map(|(t, g)| format!("{}: {g}", t.d_model))
+        .collect();
     let this = match below {
         Some(false) => format!("; this model's d_model {d_model} is at or above it"),
         _ => String::new(),
@@ -88,16 +107,13 @@ pub fn minimum(m: &MinimumWidth, below: Option<bool>, d_model: usize, full: bool
                 None if d == 1 => "d_model 1: with".to_string(),
                 None => format!("d_model {d} or less: the narrowest tried with"),
             };
-            let gaps = match full {
-                true => shown(d.saturating_sub(2).max(1), d + 1),
-                false => shown(d.saturating_sub(1).max(1), d),
-            };
-            format!("minimum width {at} {reach} ({gaps}){this}")
+            format!("minimum width {at} {reach} ({}){this}", listed.join(", "))
         }
         (None, _) => {
-            let widest = m.tried.last().map_or(String::new(), |t| {
-                format!(" (up to d_model {}, which gets {:.2e})", t.d_model, t.gap)
-            });
+            let widest = match (tried.first(), gaps.first()) {
+                (Some(t), Some(g)) => format!(" (up to d_model {}, which gets {g})", t.d_model),
+                _ => String::new(),
+            };
             format!("minimum width: none of the widths tried{widest} has a {reach}")
         }
     }

@@ -6,7 +6,12 @@ use std::fmt::Write;
 
 use anyhow::{Context, Result};
 
-use super::{escape as esc, plot::Figure, verdict};
+use super::{
+    against::{beside, signed, Form},
+    escape as esc,
+    plot::Figure,
+    verdict,
+};
 use crate::{
     analysis::{
         large::{Beside, LargeView},
@@ -315,7 +320,10 @@ fn logits(s: &mut String, an: &Analysis) -> Result<()> {
     let (m, a) = (&c.margin, &c.agreement);
     h2(s, "logits", "The logits, before softmax");
     let smallest = match m.smallest {
-        Some(x) => format!(" (the smallest margin is <span class=num>{x:+.3}</span>)"),
+        Some(x) => format!(
+            " (the smallest margin is <span class=num>{}</span>)",
+            signed(x, Form::Fixed(3))
+        ),
         None => String::new(),
     };
     let _ = write!(
@@ -760,9 +768,9 @@ fn large_held_out(s: &mut String, view: &LargeView) {
     let l = view.leads;
     let _ = write!(
         s,
-        "<p>The in-sample floor is about {} nats optimistic ((pairs − rows followed)/2N, \
-         Miller–Madow); {} leads (rule: at least {} nats).</p>",
-        sci(l.floor_optimism),
+        "<p>The in-sample floor is about <span class=num>{}</span> nats optimistic ((pairs − \
+         rows followed)/2N, Miller–Madow); {} leads (rule: at least {} nats).</p>",
+        beside(l.floor_optimism, l.threshold, Form::Sci(2)),
         if l.held_out_leads {
             "the held-out loss"
         } else {

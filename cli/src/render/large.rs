@@ -8,7 +8,12 @@ use std::fmt::{self, Write};
 use serde::Serialize;
 use serde_json::Value;
 
-use super::{capacity, heatmap, text::evidence_label, verdict};
+use super::{
+    against::{against, beside, Form},
+    capacity, heatmap,
+    text::evidence_label,
+    verdict,
+};
 use crate::analysis::{
     self,
     large::{Beside, HeldOut, LargeView, Next, NotRun},
@@ -36,12 +41,17 @@ fn nats(x: f64) -> String {
     }
 }
 
-fn small(x: f64) -> String {
+/// How [`small`] writes `x`.
+fn small_form(x: f64) -> Form {
     if x != 0.0 && x.abs() < 0.01 {
-        format!("{x:.3e}")
+        Form::Sci(3)
     } else {
-        format!("{x:.4}")
+        Form::Fixed(4)
     }
+}
+
+fn small(x: f64) -> String {
+    small_form(x).write(x)
 }
 
 fn told(t: Told) -> &'static str {
@@ -128,11 +138,10 @@ fn held_out_lines(w: &mut impl Write, h: &HeldOut) -> fmt::Result {
         true => ("better", "below"),
         false => ("worse", "above"),
     };
+    let (model, best) = against(h.model_loss, best, Form::Fixed(4));
     writeln!(
         w,
-        "   on text it never saw the model does {how} than the best smoothed table: {} nats, {than} α = {alpha}'s {}",
-        nats(h.model_loss),
-        nats(best)
+        "   on text it never saw the model does {how} than the best smoothed table: {model} nats, {than} α = {alpha}'s {best}"
     )
 }
 
@@ -145,7 +154,7 @@ fn leads_line(w: &mut impl Write, view: &LargeView) -> fmt::Result {
     writeln!(
         w,
         "   {lead}: the in-sample floor is about {} nats optimistic ((pairs − rows followed)/2N, Miller–Madow), {cmp} {} nats",
-        small(l.floor_optimism),
+        beside(l.floor_optimism, l.threshold, small_form(l.floor_optimism)),
         l.threshold
     )
 }

@@ -5,6 +5,7 @@
 use std::fmt;
 
 use super::{
+    against::{beside, Form},
     escape as esc,
     html::ch,
     text::{fact, para},
@@ -39,6 +40,7 @@ fn class(an: &Analysis, c: &[usize]) -> String {
 }
 
 /// The lowest and highest cosine within classes, "a..b", to `digits` decimals.
+/// The least cosine, the one [`CLASS_COSINE`] judges, has the digits to compare with it.
 fn within_range(c: &ClassCosines, digits: usize) -> String {
     let hi = c
         .within
@@ -46,7 +48,10 @@ fn within_range(c: &ClassCosines, digits: usize) -> String {
         .map(|w| w.2)
         .fold(f64::NEG_INFINITY, f64::max);
     match c.within_min {
-        Some(lo) => format!("{lo:.digits$}..{hi:.digits$}"),
+        Some(lo) => format!(
+            "{}..{hi:.digits$}",
+            beside(lo, CLASS_COSINE, Form::Fixed(digits))
+        ),
         None => "none".into(),
     }
 }
@@ -154,9 +159,9 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                 false => "<",
             };
             out.push(format!(
-                "seeds ({}{capped}): seen logits spread {:.2e} nats ({bound} {SEEN_SPREAD_NATS}), unseen {:.3} ({factor} {SPREAD_FACTOR}×) → {}",
+                "seeds ({}{capped}): seen logits spread {} nats ({bound} {SEEN_SPREAD_NATS}), unseen {:.3} ({factor} {SPREAD_FACTOR}×) → {}",
                 r.seeds,
-                r.seen_logit_spread,
+                beside(r.seen_logit_spread, SEEN_SPREAD_NATS, Form::Sci(2)),
                 r.unseen_logit_spread,
                 match (r.seen_fixed, r.seen_apart) {
                     (true, _) => "the data fixes them",
@@ -201,21 +206,37 @@ pub fn section(w: &mut impl fmt::Write, an: &Analysis, full: bool) -> fmt::Resul
 /// One direction's stability and its match with the seen pattern, in words; and whether it is
 /// interpreted (stable).
 fn direction_status(an: &Analysis, d: &Direction) -> (String, bool) {
+    let seen = beside(d.seen_pattern, MATCH_COSINE, Form::Fixed(2));
     let pattern = match d.is_seen_pattern {
-        true => format!(
-            "seen-pattern match {:.2} ≥ {MATCH_COSINE}: mostly which pairs occur",
-            d.seen_pattern
-        ),
-        false => format!(
-            "seen-pattern match {:.2} < {MATCH_COSINE}: more than which pairs occur",
-            d.seen_pattern
-        ),
+        true => format!("seen-pattern match {seen} ≥ {MATCH_COSINE}: mostly which pairs occur"),
+        false => format!("seen-pattern match {seen} < {MATCH_COSINE}: more than which pairs occur"),
     };
-    match (d.stability, d.stable, &an.mechanism.replication) {
-        (Some(x), Some(true), Ok(r)) => (format!("stable: least match over {} seeds {x:.2} ≥ {MATCH_COSINE}; {pattern}", r.seeds), true),
-        (Some(x), _, _) => (format!("unstable: least match over seeds {x:.2} < {MATCH_COSINE}, not interpreted; {pattern}"), false),
-        (None, _, Err(why)) => (format!("stability not measured ({}), not interpreted; {pattern}", not_replicated(why)), false),
-        (None, _, Ok(_)) => (format!("stability not measured, not interpreted; {pattern}"), false),
+    let x = d.stability.map(|x| beside(x, MATCH_COSINE, Form::Fixed(2)));
+    match (x, d.stable, &an.mechanism.replication) {
+        (Some(x), Some(true), Ok(r)) => (
+            format!(
+                "stable: least match over {} seeds {x} ≥ {MATCH_COSINE}; {pattern}",
+                r.seeds
+            ),
+            true,
+        ),
+        (Some(x), _, _) => (
+            format!(
+                "unstable: least match over seeds {x} < {MATCH_COSINE}, not interpreted; {pattern}"
+            ),
+            false,
+        ),
+        (None, _, Err(why)) => (
+            format!(
+                "stability not measured ({}), not interpreted; {pattern}",
+                not_replicated(why)
+            ),
+            false,
+        ),
+        (None, _, Ok(_)) => (
+            format!("stability not measured, not interpreted; {pattern}"),
+            false,
+        ),
     }
 }
 

@@ -3,6 +3,7 @@
 //! the HTML report ([`html`]). Renderers read
 //! analysis results and runs; they never train and never compute a meaning of their own.
 
+pub mod against;
 pub mod capacity;
 pub mod heatmap;
 pub mod heatmap_figure;

@@ -5,6 +5,7 @@ use std::fmt::{self, Write};
 
 use zl_core::TrainConfig;
 
+use super::against::{beside, signed, Form};
 use super::verdict;
 use super::{pad_left, pad_right, width};
 use crate::{
@@ -316,7 +317,7 @@ fn logits(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         ),
     )?;
     let smallest = match m.smallest {
-        Some(s) => format!(" (smallest margin {s:+.3})"),
+        Some(s) => format!(" (smallest margin {})", signed(s, Form::Fixed(3))),
         None => String::new(),
     };
     fact(
@@ -1104,6 +1105,8 @@ fn sweep_until_gap(
         )?;
         sweep_floor(w, corpus, sw)?;
         let many = b.seeds.len() > 1;
+        // A drop beside the rule stated below the table.
+        let fell = |d: f64| beside(d, STILL_FALLING_DROP, Form::Percent(2));
         writeln!(
             w,
             "{:>8}  {:>11}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9}",
@@ -1119,16 +1122,16 @@ fn sweep_until_gap(
                 "no".into()
             };
             let trend = match (z.still_falling, z.largest_drop()) {
-                (Some(true), Some((_, d))) => format!("still falling ({:.2}%)", d * 100.0),
-                (Some(false), Some((_, d))) => format!("stalled ({:.2}%)", d * 100.0),
+                (Some(true), Some((_, d))) => format!("still falling ({})", fell(d)),
+                (Some(false), Some((_, d))) => format!("stalled ({})", fell(d)),
                 _ => "-".into(),
             };
             let seconds = z.train_seconds;
             writeln!(
                 w,
-                "{:>8}  {:>11.4e}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
+                "{:>8}  {:>11}  {:>6}  {:>10}  {:>7}  {:<21}  {:>9.1}",
                 z.d_model,
-                best.gap,
+                beside(best.gap, b.eps, Form::Sci(4)),
                 z.best().seed,
                 grouped(best.epochs as u64),
                 reached,
@@ -1228,12 +1231,12 @@ pub fn fixed_verdict(f: &Fixed) -> String {
         ),
         Some(c) => format!(
             "{at}, {} within {COST_NATS} nats of the best run's gap ({best:.6} nats, d_model \
-             {best_at}); {} not (d_model {}: {:.6} nats, {:.6} more). {rest}",
+             {best_at}); {} not (d_model {}: {:.6} nats, {} more). {rest}",
             d_models_are(&f.within),
             d_models_are(&f.outside),
             c.d_model,
             c.gap,
-            c.excess
+            beside(c.excess, COST_NATS, Form::Fixed(6))
         ),
     }
 }

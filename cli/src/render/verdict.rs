@@ -3,27 +3,42 @@
 //! ratio or threshold it was decided by; otherwise its truthful alternative. Plain text (no
 //! markup, nothing the HTML must escape), one sentence per meaning for both renderers.
 
+use super::against::{against, against_all, beside, Form};
 use crate::analysis::verdict::{
-    GapSite, NotRetrained, Regime, Verdict, Wider, CONTROL_FACTOR, MOSTLY_SHARE,
+    GapSite, GapTrend, NotRetrained, Regime, Verdict, Wider, CONTROL_FACTOR, MOSTLY_SHARE,
     SMALL_GAP_FRACTION, STILL_FALLING_DROP, WIDER_FACTOR,
 };
 use crate::analysis::Budget;
 
-/// A share as a percentage, with digits enough that a share short of 1 never reads "100.00%".
-fn pct(x: f64) -> String {
-    let digits = (2..8)
-        .find(|&k| x >= 1.0 || format!("{:.k$}", 100.0 * x) != format!("{:.k$}", 100.0))
-        .unwrap_or(8);
-    format!("{:.digits$}%", 100.0 * x)
+/// A share beside the share `rule` it was judged by, both as percentages.
+fn pct(x: f64, rule: f64) -> (String, String) {
+    against(x, rule, Form::Percent(2))
 }
 
-/// The controls' gaps over the model's, "∞" for a model at the floor.
+/// The controls' gaps over the model's, beside [`CONTROL_FACTOR`]; "∞" for a model at the
+/// floor.
 fn ratio(v: &Verdict) -> String {
     if v.gap > 0.0 {
-        format!("{:.1}×", v.best_control_gap / v.gap)
+        let r = v.best_control_gap / v.gap;
+        format!("{}×", beside(r, CONTROL_FACTOR, Form::Fixed(1)))
     } else {
         "∞".into()
     }
+}
+
+/// The model's gap and the small gap, each as the verdict compared them.
+fn small_gap(v: &Verdict) -> (String, String) {
+    against(v.gap, v.small_gap, Form::Sci(2))
+}
+
+/// A drop over the last doubling of epochs beside [`STILL_FALLING_DROP`]'s rule.
+fn fell(t: &GapTrend, drop: f64) -> String {
+    let (drop, rule) = pct(drop, STILL_FALLING_DROP);
+    format!(
+        "{drop} from epoch {} to {} (rule: > {rule})",
+        t.at / 2,
+        t.at
+    )
 }
 
 /// What this model is, by its regimes: the report's title and one-line summary.
@@ -46,25 +61,20 @@ pub fn summary(v: &Verdict) -> String {
 
 /// Where the gap lives, with the share that decides it.
 pub fn gap_site(v: &Verdict) -> String {
-    let (leak, misfit) = (v.gap_share_leak, 1.0 - v.gap_share_leak);
+    let shares = [v.gap_share_leak, 1.0 - v.gap_share_leak];
+    let (shares, rule) = against_all(&shares, MOSTLY_SHARE, Form::Percent(2));
+    let (leak, misfit) = (&shares[0], &shares[1]);
     match v.gap_site {
         GapSite::Leak => format!(
-            "mostly leak: {} of the gap is on pairs the text never has (rule: ≥ {})",
-            pct(leak),
-            pct(MOSTLY_SHARE)
+            "mostly leak: {leak} of the gap is on pairs the text never has (rule: ≥ {rule})"
         ),
         GapSite::Misfit => format!(
-            "mostly misfit: {} of the gap is on the pairs that occur, {} leak (rule: ≥ {})",
-            pct(misfit),
-            pct(leak),
-            pct(MOSTLY_SHARE)
+            "mostly misfit: {misfit} of the gap is on the pairs that occur, {leak} leak (rule: ≥ \
+             {rule})"
         ),
-        GapSite::Both => format!(
-            "the gap is split: {} leak, {} misfit (neither holds {})",
-            pct(leak),
-            pct(misfit),
-            pct(MOSTLY_SHARE)
-        ),
+        GapSite::Both => {
+            format!("the gap is split: {leak} leak, {misfit} misfit (neither holds {rule})")
+        }
         GapSite::None => "there is no gap to split".into(),
     }
 }
@@ -74,13 +84,7 @@ pub fn gap_site(v: &Verdict) -> String {
 pub fn trend(v: &Verdict) -> Option<String> {
     let t = v.gap_trend.as_ref()?;
     let (drop, falling) = (t.drop?, t.falling?);
-    let over = format!(
-        "{} from epoch {} to {} (rule: > {})",
-        pct(drop),
-        t.at / 2,
-        t.at,
-        pct(STILL_FALLING_DROP)
-    );
+    let over = fell(t, drop);
     Some(match falling {
         true => format!("still falling: {over}"),
         false => format!("flat over the last doubling: {over}"),
@@ -139,20 +143,19 @@ pub fn not_retrained(why: NotRetrained) -> String {
 
 /// Every regime, in the verdict's order, with the numbers and the rule that decide it.
 pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
+    let (gap, small_gap) = small_gap(v);
     let small = format!(
-        "small: ≤ {:.2e}, {}% of ln V − floor",
-        v.small_gap,
+        "small: ≤ {small_gap}, {}% of ln V − floor",
         100.0 * SMALL_GAP_FRACTION
     );
     let is_small = v.gap <= v.small_gap;
     let controls = format!("{} it (rule: ≥ {CONTROL_FACTOR}×)", ratio(v));
     let bigram = match (is_small, v.controls_told_apart) {
-        (true, true) => format!("gap {:.2e} nats ({small}); controls {controls}", v.gap),
-        (true, false) => format!(
-            "gap {:.2e} nats ({small}), but the controls' gaps are only {controls}",
-            v.gap
-        ),
-        (false, _) => format!("gap {:.2e} nats, not small ({small})", v.gap),
+        (true, true) => format!("gap {gap} nats ({small}); controls {controls}"),
+        (true, false) => {
+            format!("gap {gap} nats ({small}), but the controls' gaps are only {controls}")
+        }
+        (false, _) => format!("gap {gap} nats, not small ({small})"),
     };
     let not_learned = match v.controls_told_apart {
         false => format!("the controls' gaps are only {controls}: not told apart"),
@@ -165,8 +168,8 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
         };
         let times = match v.wider_ratio {
             None => "∞".to_string(),
-            Some(r) if r >= 100.0 => format!("{r:.0}×"),
-            Some(r) => format!("{r:.1}×"),
+            Some(r) if r >= 100.0 => format!("{}×", beside(r, WIDER_FACTOR, Form::Fixed(0))),
+            Some(r) => format!("{}×", beside(r, WIDER_FACTOR, Form::Fixed(1))),
         };
         (
             format!(
@@ -189,6 +192,8 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
                 format!("{model}, only {times} less (rule: ≥ {WIDER_FACTOR}×)")
             }
         }
+        // A small gap is decided before any wider model is looked at.
+        (None, _) if is_small => "the gap is small, and a small gap is not a rank limit".into(),
         (None, Some(why)) => format!("no wider model: {}", not_retrained(why)),
         (None, None) => "no wider model was trained".into(),
     };
@@ -197,15 +202,11 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
         .as_ref()
         .and_then(|t| Some((t, t.drop?, t.falling?)));
     let under = match trend {
+        // As with the rank limit, a small gap is decided before the curve is looked at.
+        None if is_small => "the gap is small, and a small gap is not undertraining".into(),
         None => "not decided: no gap curve holds this model's last doubling of epochs".into(),
         Some((t, drop, falling)) => {
-            let over = format!(
-                "{} from epoch {} to {} (rule: > {})",
-                pct(drop),
-                t.at / 2,
-                t.at,
-                pct(STILL_FALLING_DROP)
-            );
+            let over = fell(t, drop);
             match (is_small, falling) {
                 (true, true) => {
                     format!("the gap is small, so its fall of {over} is not called undertraining")
@@ -233,15 +234,10 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
 
 /// How the model's gap compares with the controls'.
 pub fn controls(v: &Verdict, budget: &Budget) -> String {
+    let (gap, small) = small_gap(v);
     let gap = match v.gap <= v.small_gap {
-        true => format!(
-            "gap {:.2e} nats after {budget}, small (≤ {:.2e})",
-            v.gap, v.small_gap
-        ),
-        false => format!(
-            "gap {:.2e} nats after {budget}, not small (small: ≤ {:.2e})",
-            v.gap, v.small_gap
-        ),
+        true => format!("gap {gap} nats after {budget}, small (≤ {small})"),
+        false => format!("gap {gap} nats after {budget}, not small (small: ≤ {small})"),
     };
     let orders = v.gap > 0.0 && v.best_control_gap >= 100.0 * v.gap || v.gap == 0.0;
     let rule = format!("rule: ≥ {CONTROL_FACTOR}×");
@@ -265,4 +261,103 @@ pub fn capital(s: &str) -> String {
     let mut c = s.chars();
     c.next()
         .map_or(String::new(), |f| f.to_uppercase().chain(c).collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::analysis::verdict::{decide, Evidence, GapTrend};
+    use crate::render::against::printed_order;
+
+    /// Evidence for a model of gap `gap` on a text whose small gap is 1e-2 (uniform − floor = 1),
+    /// with the controls' gap, the wider model (or why none) and a gap curve (or none).
+    fn evidence(
+        gap: f64,
+        control: f64,
+        wider: Result<Wider, NotRetrained>,
+        trend: bool,
+    ) -> Evidence {
+        Evidence {
+            gap,
+            leak: 0.9 * gap,
+            misfit: 0.1 * gap,
+            floor: 1.0,
+            uniform: 2.0,
+            control_gaps: vec![control],
+            wider,
+            trend: trend.then(|| GapTrend::new(vec![50, 100], vec![2.0 * gap, gap], 100)),
+        }
+    }
+
+    fn why(v: &Verdict, r: Regime) -> (bool, String) {
+        let line = regimes(v, 30).into_iter().find(|l| l.regime == r).unwrap();
+        (line.holds, line.why)
+    }
+
+    /// A small gap fails rank_limited and undertrained before any wider model or curve is looked
+    /// at, so their lines give the same reason whatever kept the wider model or the curve away,
+    /// and not the reason a gap that is not small gets.
+    #[test]
+    fn a_small_gap_is_the_reason_whatever_was_not_trained() {
+        let reasons = [
+            NotRetrained::OverBudget {
+                epochs: 100,
+                widest: 12,
+            },
+            NotRetrained::FullRank {
+                d_model: 30,
+                vocab: 30,
+            },
+            NotRetrained::Simulator,
+        ];
+        for r in [Regime::RankLimited, Regime::Undertrained] {
+            let small: Vec<_> = reasons
+                .iter()
+                .map(|&n| why(&decide(evidence(1e-3, 1.0, Err(n), false)), r))
+                .collect();
+            assert!(small.iter().all(|s| s == &small[0] && !s.0), "{small:?}");
+            let large: Vec<_> = reasons
+                .iter()
+                .map(|&n| why(&decide(evidence(0.5, 5.0, Err(n), false)), r))
+                .collect();
+            assert!(!large[0].0 && large[0].1 != small[0].1, "{large:?}");
+        }
+        // Where the gap is not small, the rank line names why no wider model was trained.
+        let rank = |n| {
+            why(
+                &decide(evidence(0.5, 5.0, Err(n), false)),
+                Regime::RankLimited,
+            )
+        };
+        assert_ne!(rank(reasons[0]), rank(reasons[1]));
+    }
+
+    /// The printed ratio of the controls' gap to the model's orders against the printed rule as
+    /// the verdict went, on both sides of it and at it.
+    #[test]
+    fn the_printed_ratio_reads_the_way_the_verdict_went() {
+        for ratio in [1.94, 1.96, 1.999, 2.0, 2.001, 2.04, 2.06] {
+            let gap = 0.5;
+            let v = decide(evidence(
+                gap,
+                ratio * gap,
+                Err(NotRetrained::Simulator),
+                true,
+            ));
+            let (holds, line) = why(&v, Regime::NotLearned);
+            let printed = line
+                .split_whitespace()
+                .find_map(|w| w.strip_suffix('×'))
+                .unwrap();
+            let rule = CONTROL_FACTOR.to_string();
+            let order = printed_order(printed, &rule).unwrap();
+            // not_learned holds exactly where the ratio is below the rule.
+            assert_eq!(holds, order.is_lt(), "{ratio}: {line}");
+            assert_eq!(
+                order,
+                (ratio * gap / gap).total_cmp(&CONTROL_FACTOR),
+                "{line}"
+            );
+        }
+    }
 }
