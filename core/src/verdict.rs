@@ -19,8 +19,6 @@
 
 use alloc::vec::Vec;
 
-use crate::capacity::MAX_D_MODEL;
-
 /// A gap is small when it is at most this fraction of `ln V − H(next|current)`, the most a
 /// bigram model can gain over uniform predictions: the model has closed 99% of it. On the seed
 /// run (gap 3.1e-5 of 1.79 nats) it holds with a factor of 500 to spare; on GPL-3 at d_model 8
@@ -74,7 +72,7 @@ pub fn shuffles(v: usize, d_model: usize, epochs: u32) -> usize {
 pub const WIDER_WORK: f64 = 1e11;
 
 /// The wider model's width for a model of `d_model` trained `epochs` on `v` tokens: the full
-/// rank V, within [`MAX_D_MODEL`] and what the trainer holds (`fits`), and within
+/// rank V, within what the trainer holds (`fits`: memory, or the page's capacity tiers), and within
 /// [`WIDER_WORK`]. `Err` says why none is wider than `d_model`.
 pub fn wider_width(
     v: usize,
@@ -89,7 +87,7 @@ pub fn wider_width(
             vocab: v,
         });
     }
-    let widest = (d + 1..=v.min(MAX_D_MODEL))
+    let widest = (d + 1..=v)
         .rev()
         .find(|&w| fits(w))
         .ok_or(NotRetrained::WidestAlready { d_model: d })?;
@@ -508,7 +506,8 @@ mod tests {
         let any = |_: usize| true;
         assert_eq!(wider_width(30, 16, 10_000, &any), Ok(30));
         assert_eq!(wider_width(30, 3, 10_000, &any), Ok(30));
-        assert_eq!(wider_width(76, 8, 10_000, &any), Ok(64));
+        assert_eq!(wider_width(76, 8, 10_000, &any), Ok(76));
+        assert_eq!(wider_width(76, 8, 10_000, &|w| w <= 64), Ok(64));
         assert_eq!(
             wider_width(30, 30, 10_000, &any),
             Err(NotRetrained::FullRank {

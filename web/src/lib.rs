@@ -32,7 +32,7 @@ use std::{cell::RefCell, collections::BTreeSet};
 use rand::{rngs::ChaCha8Rng, RngExt, SeedableRng};
 use serde_json::{json, Value};
 use zl_core::{
-    capacity::{self, AtCapacity, MAX_VOCAB},
+    capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
     checksum, flags, glyph,
     interpret::{self as zi, Counts, Table, Weights},
     verdict::{self, Evidence, GapTrend, NotRetrained, Wider},
@@ -323,7 +323,8 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
         let (v, d) = (self.v(), self.trainer.model.d_model());
         (
             verdict::shuffles(v, d, self.epochs),
-            verdict::wider_width(v, d, self.epochs, &|_| true),
+            // The page trains within the capacity tiers.
+            verdict::wider_width(v, d, self.epochs, &|w| w <= MAX_D_MODEL),
         )
     }
 
