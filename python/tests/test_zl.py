@@ -207,7 +207,7 @@ def test_from_torch_of_a_notebook_trained_model():
     "call, exc, words",
     [
         (lambda: zl.train(d_model=0), ValueError, "d-model"),
-        (lambda: zl.train(d_model=65), ValueError, "d-model"),
+        (lambda: zl.train(d_model=65_537), ValueError, "d-model"),
         (lambda: zl.train(epochs=-1), ValueError, "epochs"),
         (lambda: zl.train(lr=0.0), ValueError, "learning rate"),
         (lambda: zl.train(weight_decay=float("nan")), ValueError, "weight decay"),
@@ -225,7 +225,7 @@ def test_from_torch_of_a_notebook_trained_model():
         (lambda: zl.train(epochs=10).sample(text="xyz"), ValueError, "vocabulary"),
         (lambda: zl.train(epochs=10).save("/no/such/dir/m.safetensors"), ValueError, "/no/such/dir"),
         (lambda: zl.sweep(d_model=[]), ValueError, "d_model"),
-        (lambda: zl.sweep(d_model=[4, 99]), ValueError, "d-model"),
+        (lambda: zl.sweep(d_model=[4, 65_537]), ValueError, "d-model"),
         (lambda: zl.from_torch({"W_E": np.zeros((30, 4), np.float32)}), ValueError, "W_U"),
         (lambda: zl.from_torch({"W_E": np.zeros((30, 4), np.float32), "W_U": np.zeros((30, 4), np.float32)}),
          ValueError, "W_U"),
