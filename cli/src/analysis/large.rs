@@ -18,7 +18,7 @@ use zl_core::{
 use super::{
     evidence_kinds, heldout,
     heldout::ALPHAS,
-    large_retrain::NotTrained,
+    large_retrain::{NotTrained, Skipped},
     verdict::{self, GapTrend, NotRetrained, Verdict, Wider},
     width::MinimumWidth,
     Evidence, EvidenceKind, Margin, MarginSummary, Told, COUNT_MARGIN, TOP,
@@ -463,6 +463,14 @@ pub struct Beside {
     /// Why the gap against the epoch was not measured, where it was not (the verdict holds it
     /// where it was).
     pub curve_not_measured: Option<NotTrained>,
+    /// What held the wider model back, where none was trained (the verdict holds its own
+    /// reason).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub wider_not_trained: Option<NotTrained>,
+    /// What held back the narrower widths the minimum is searched among, where they were not
+    /// trained.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub minimum_not_measured: Option<NotTrained>,
     /// The regimes, decided by the dense view's rules from these numbers, both controls, the gap
     /// curve and the wider model.
     pub verdict: Verdict,
@@ -481,8 +489,8 @@ pub struct Alongside {
     pub shuffled: Result<Vec<Weights>, NotTrained>,
     /// The model's weights at epochs of its run (ascending; its last epoch included or not).
     pub curve: Result<Vec<(u32, Weights)>, NotTrained>,
-    pub wider: Result<Weights, NotRetrained>,
-    pub narrower: Result<Vec<Weights>, NotRetrained>,
+    pub wider: Result<Weights, Skipped>,
+    pub narrower: Result<Vec<Weights>, Skipped>,
 }
 
 impl Alongside {
@@ -494,8 +502,8 @@ impl Alongside {
             epochs: 0,
             shuffled: Err(NotTrained::SettingsNotRecorded),
             curve: Err(NotTrained::SettingsNotRecorded),
-            wider: Err(NotRetrained::SettingsNotRecorded),
-            narrower: Err(NotRetrained::SettingsNotRecorded),
+            wider: Err(Skipped::blocked(NotRetrained::SettingsNotRecorded)),
+            narrower: Err(Skipped::blocked(NotRetrained::SettingsNotRecorded)),
         }
     }
 }
@@ -617,7 +625,7 @@ fn beside(
         let (epochs, gap) = points.into_iter().unzip();
         GapTrend::new(epochs, gap, a.epochs)
     });
-    let wider = a.wider.as_ref().map_err(|&why| why).map(|w| Wider {
+    let wider = a.wider.as_ref().map_err(|s| s.verdict).map(|w| Wider {
         d_model: w.d_model,
         gap: gap_of(w),
     });
@@ -636,7 +644,7 @@ fn beside(
         wider,
         trend,
     });
-    let refits = a.narrower.as_ref().map_err(|&why| why).map(|ws| {
+    let refits = a.narrower.as_ref().map_err(|s| s.verdict).map(|ws| {
         ws.iter()
             .map(|w| (w.d_model, decomposition_of(w, counts)))
             .chain([(d, *decomposition)])
@@ -657,6 +665,8 @@ fn beside(
         shuffles: shuffled_e.len(),
         shuffles_not_trained: a.shuffled.err(),
         curve_not_measured: a.curve.err(),
+        wider_not_trained: a.wider.as_ref().err().map(|s| s.why),
+        minimum_not_measured: a.narrower.as_ref().err().map(|s| s.why),
         verdict,
         minimum,
         not_run: vec![

@@ -50,6 +50,19 @@ pub const MINIMUM_WORK: f64 = 2e10;
 pub enum NotTrained {
     /// It would cost `work` (`V²·d·epochs`), past `budget`.
     OverBudget { work: f64, budget: f64 },
+    /// Widths `from` to `to` (one model where they are equal) would cost `work` together,
+    /// past `budget`.
+    WidthsOverBudget {
+        from: usize,
+        to: usize,
+        work: f64,
+        budget: f64,
+    },
+    /// The trainer cannot hold a model `d_model` wide (its memory), though the work budget
+    /// allows it.
+    DoesNotFit { d_model: usize },
+    /// d_model ≥ V: `W_E·W_U` can have full rank, so no wider model can show a rank limit.
+    FullRank { d_model: usize, vocab: usize },
     /// A loaded model whose file does not record how it was trained.
     SettingsNotRecorded,
     /// The PTX interpreter: far too slow to train more models.
@@ -90,9 +103,33 @@ pub struct Plan {
     pub job: Job,
     pub shuffles: Result<usize, NotTrained>,
     pub curve: Curve,
-    pub wider: Result<usize, NotRetrained>,
+    pub wider: Result<usize, Skipped>,
     /// The widths below d_model the minimum is searched among.
-    pub narrower: Result<Vec<usize>, NotRetrained>,
+    pub narrower: Result<Vec<usize>, Skipped>,
+}
+
+/// Why the wider model or the narrower widths were not trained at large V: what held them back
+/// here (`why`), and the verdict's reason (`verdict`, the type the dense view and the page share,
+/// whose budget fact is the widest the budget allows).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Skipped {
+    pub why: NotTrained,
+    pub verdict: NotRetrained,
+}
+
+impl Skipped {
+    fn both(why: NotTrained, verdict: NotRetrained) -> Skipped {
+        Skipped { why, verdict }
+    }
+
+    /// Nothing retrained, for `why` ([`controls::not_retrained`]).
+    pub fn blocked(why: NotRetrained) -> Skipped {
+        let here = match why {
+            NotRetrained::Simulator => NotTrained::Simulator,
+            _ => NotTrained::SettingsNotRecorded,
+        };
+        Skipped::both(here, why)
+    }
 }
 
 /// The epochs of the gap curve for a run of `epochs`: a quarter, a half (the undertrained rule's
@@ -114,13 +151,10 @@ impl Plan {
     ) -> Plan {
         let (d, e) = (job.d_model, job.config.epochs);
         let own = work(v, d, e);
-        let blocked = blocked.map(|why| match why {
-            NotRetrained::Simulator => (NotTrained::Simulator, why),
-            _ => (NotTrained::SettingsNotRecorded, why),
-        });
+        let blocked = blocked.map(Skipped::blocked);
         let over = |work: f64, budget: f64| NotTrained::OverBudget { work, budget };
         let shuffles = match blocked {
-            Some((why, _)) => Err(why),
+            Some(s) => Err(s.why),
             None => match ((SHUFFLE_WORK / own.max(1.0)) as usize).min(SHUFFLES) {
                 0 => Err(over(own, SHUFFLE_WORK)),
                 n => Ok(n),
@@ -128,30 +162,61 @@ impl Plan {
         };
         let curve = match (blocked, loaded) {
             (_, false) => Curve::Own(curve_ends(e)),
-            (Some((why, _)), true) => Curve::Not(why),
+            (Some(s), true) => Curve::Not(s.why),
             (None, true) if own <= CURVE_WORK => Curve::Retrain(curve_ends(e)),
             (None, true) => Curve::Not(over(own, CURVE_WORK)),
         };
         let wider = match blocked {
-            Some((_, why)) => Err(why),
-            None if d >= v => Err(NotRetrained::FullRank {
-                d_model: d,
-                vocab: v,
-            }),
-            None => WIDER_FACTORS
-                .iter()
-                .map(|&f| (f * d).min(v))
-                .find(|&w| w > d && work(v, w, e) <= WIDER_WORK && fits(w))
-                .ok_or(NotRetrained::OverBudget {
-                    epochs: e,
-                    widest: ((WIDER_WORK / work(v, 1, e.max(1))) as usize).min(v),
-                }),
+            Some(s) => Err(s),
+            None if d >= v => Err(Skipped::both(
+                NotTrained::FullRank {
+                    d_model: d,
+                    vocab: v,
+                },
+                NotRetrained::FullRank {
+                    d_model: d,
+                    vocab: v,
+                },
+            )),
+            None => {
+                let widths = WIDER_FACTORS.map(|f| (f * d).min(v));
+                widths
+                    .into_iter()
+                    .find(|&w| w > d && work(v, w, e) <= WIDER_WORK && fits(w))
+                    .ok_or_else(|| {
+                        // The narrowest of them costs least: past the budget, so are the
+                        // others; within it, the trainer cannot hold it (nor the wider ones).
+                        let narrowest = widths.into_iter().filter(|&w| w > d).min().unwrap_or(v);
+                        let cost = work(v, narrowest, e);
+                        let why = match cost > WIDER_WORK {
+                            true => NotTrained::WidthsOverBudget {
+                                from: narrowest,
+                                to: narrowest,
+                                work: cost,
+                                budget: WIDER_WORK,
+                            },
+                            false => NotTrained::DoesNotFit { d_model: narrowest },
+                        };
+                        let widest = ((WIDER_WORK / work(v, 1, e.max(1))) as usize).min(v);
+                        Skipped::both(why, NotRetrained::OverBudget { epochs: e, widest })
+                    })
+            }
         };
         let narrower = match blocked {
-            Some((_, why)) => Err(why),
+            Some(s) => Err(s),
             None => {
-                let below = (1..d.min(MINIMUM_UPTO + 1)).collect();
-                controls::refit_widths(below, e, work(v, 1, e), MINIMUM_WORK)
+                let below: Vec<usize> = (1..d.min(MINIMUM_UPTO + 1)).collect();
+                let to = below.last().copied().unwrap_or(0);
+                let cost = below.iter().sum::<usize>() as f64 * work(v, 1, e);
+                controls::refit_widths(below, e, work(v, 1, e), MINIMUM_WORK).map_err(|verdict| {
+                    let why = NotTrained::WidthsOverBudget {
+                        from: 1,
+                        to,
+                        work: cost,
+                        budget: MINIMUM_WORK,
+                    };
+                    Skipped::both(why, verdict)
+                })
             }
         };
         Plan {
@@ -246,7 +311,10 @@ mod tests {
         assert_eq!(p.curve, Curve::Own(vec![750, 1500, 3000]));
         assert!(matches!(
             p.narrower,
-            Err(NotRetrained::OverBudget { epochs: 3000, .. })
+            Err(Skipped {
+                verdict: NotRetrained::OverBudget { epochs: 3000, .. },
+                ..
+            })
         ));
         // A short run: both shuffles, 4× wider and every width below.
         let p = Plan::new(628, job(16, 100), false, None, &|_| true);
@@ -273,12 +341,21 @@ mod tests {
                 budget: CURVE_WORK
             })
         );
-        // 5·10^10 / (5000²·1000): width 2 at most.
+        // 5·10^10 / (5000²·1000): width 2 at most, for the verdict; here, what held the
+        // narrowest wider model back.
         assert_eq!(
             p.wider,
-            Err(NotRetrained::OverBudget {
-                epochs: 1000,
-                widest: 2
+            Err(Skipped {
+                why: NotTrained::WidthsOverBudget {
+                    from: 128,
+                    to: 128,
+                    work: work(5_000, 128, 1000),
+                    budget: WIDER_WORK
+                },
+                verdict: NotRetrained::OverBudget {
+                    epochs: 1000,
+                    widest: 2
+                }
             })
         );
         let p = Plan::new(
@@ -290,9 +367,72 @@ mod tests {
         );
         assert_eq!(p.shuffles, Err(NotTrained::SettingsNotRecorded));
         assert_eq!(p.curve, Curve::Not(NotTrained::SettingsNotRecorded));
-        assert_eq!(p.wider, Err(NotRetrained::SettingsNotRecorded));
+        assert_eq!(
+            p.wider,
+            Err(Skipped::blocked(NotRetrained::SettingsNotRecorded))
+        );
         // d_model ≥ V: no width limits the table.
         let p = Plan::new(300, job(300, 1), false, None, &|_| true);
-        assert!(matches!(p.wider, Err(NotRetrained::FullRank { .. })));
+        assert!(matches!(
+            p.wider,
+            Err(Skipped {
+                why: NotTrained::FullRank { .. },
+                verdict: NotRetrained::FullRank { .. }
+            })
+        ));
+    }
+
+    /// Where no wider model or narrower widths are trained, the reason names what held them back:
+    /// a width above the model's own and its cost past the budget, or the trainer's memory; the
+    /// widths below it and their cost together. The decisions are the budgets' alone.
+    #[test]
+    fn a_model_not_trained_is_held_back_by_its_own_cost_or_the_trainers_memory() {
+        for (v, d, e) in [
+            (628, 16, 10_000),
+            (628, 16, 3_000),
+            (2_000, 8, 10_000),
+            (700, 1, 50_000),
+        ] {
+            let p = Plan::new(v, job(d, e), false, None, &|_| true);
+            match p.wider {
+                Ok(w) => assert!(w > d && work(v, w, e) <= WIDER_WORK),
+                Err(Skipped { why, .. }) => match why {
+                    NotTrained::WidthsOverBudget {
+                        from,
+                        to,
+                        work: cost,
+                        budget,
+                    } => {
+                        assert!(from == to && to > d, "{why:?} at d_model {d}");
+                        assert_eq!(cost, work(v, to, e));
+                        assert!(cost > budget && budget == WIDER_WORK, "{why:?}");
+                    }
+                    other => panic!("{other:?}"),
+                },
+            }
+            match p.narrower {
+                Ok(ws) => assert!(ws.iter().sum::<usize>() as f64 * work(v, 1, e) <= MINIMUM_WORK),
+                Err(Skipped { why, .. }) => match why {
+                    NotTrained::WidthsOverBudget {
+                        from,
+                        to,
+                        work: cost,
+                        budget,
+                    } => {
+                        assert_eq!((from, to), (1, (d - 1).min(MINIMUM_UPTO)), "{why:?}");
+                        assert_eq!(cost, (to * (to + 1) / 2) as f64 * work(v, 1, e));
+                        assert!(cost > budget && budget == MINIMUM_WORK, "{why:?}");
+                    }
+                    other => panic!("{other:?}"),
+                },
+            }
+        }
+        // The budget holds 2× the Chinese tutor's d_model 16 at 3,000 epochs, but the trainer
+        // holds nothing past 20: its memory, not the budget, is why.
+        let p = Plan::new(628, job(16, 3000), false, None, &|w| w <= 20);
+        assert_eq!(
+            p.wider.map_err(|s| s.why),
+            Err(NotTrained::DoesNotFit { d_model: 32 })
+        );
     }
 }

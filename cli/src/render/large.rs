@@ -18,6 +18,7 @@ use crate::analysis::{
     self,
     large::{Beside, HeldOut, LargeView, Next, NotRun},
     large_retrain::{NotTrained, Stage},
+    verdict::NotRetrained,
     Told, COUNT_MARGIN, GAP_FAIL_FACTOR, RATIO_MARGIN,
 };
 use crate::data::vocab::Vocab;
@@ -75,12 +76,50 @@ pub fn stage(s: Stage) -> String {
     }
 }
 
+/// A work budget: one of large_retrain's constants, which `{:.1e}` writes exactly.
+fn budget(b: f64) -> String {
+    format!("{b:.1e}")
+}
+
+/// Work past `budget`, with the digits to read past it.
+fn cost(work: f64, budget: f64) -> String {
+    beside(work, budget, Form::Sci(2))
+}
+
 /// Why a model was not trained beside this one.
 fn not_trained(why: NotTrained) -> String {
     match why {
-        NotTrained::OverBudget { work, budget } => format!(
-            "it would cost {work:.2e} (V²·d·epochs), past its budget of {budget:.1e}"
+        NotTrained::OverBudget { work, budget: b } => format!(
+            "it would cost {} (V²·d·epochs), past its budget of {}",
+            cost(work, b),
+            budget(b)
         ),
+        NotTrained::WidthsOverBudget {
+            from,
+            to,
+            work,
+            budget: b,
+        } if from == to => format!(
+            "d_model {to} would cost {} (V²·d·epochs), past its budget of {}",
+            cost(work, b),
+            budget(b)
+        ),
+        NotTrained::WidthsOverBudget {
+            from,
+            to,
+            work,
+            budget: b,
+        } => format!(
+            "d_model {from} to {to} would cost {} (V²·d·epochs) together, past their budget of {}",
+            cost(work, b),
+            budget(b)
+        ),
+        NotTrained::DoesNotFit { d_model } => format!(
+            "the trainer cannot hold d_model {d_model} (its memory), though the work budget allows it"
+        ),
+        NotTrained::FullRank { d_model, vocab } => {
+            verdict::not_retrained(NotRetrained::FullRank { d_model, vocab })
+        }
         NotTrained::SettingsNotRecorded => {
             "the loaded file does not record how it was trained, so no retraining would be a fair comparison".into()
         }
@@ -333,7 +372,11 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
             held_out(w, view)?;
         }
         if let Some(b) = &view.beside {
-            for r in verdict::regimes(&b.verdict, view.vocab_len) {
+            let no_wider = |why| match b.wider_not_trained {
+                Some(here) => not_trained(here),
+                None => verdict::not_retrained(why),
+            };
+            for r in verdict::regimes_saying(&b.verdict, view.vocab_len, &no_wider) {
                 writeln!(
                     w,
                     "   {} {}: {}",
@@ -349,16 +392,16 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
                     not_trained(why)
                 )?;
             }
-            writeln!(
-                w,
-                "   {}",
-                capacity::minimum(
+            let minimum = match b.minimum_not_measured {
+                Some(why) => format!("minimum width: not measured: {}", not_trained(why)),
+                None => capacity::minimum(
                     &b.minimum,
                     b.minimum.d_model.map(|m| view.d_model < m),
                     view.d_model,
-                    full
-                )
-            )?;
+                    full,
+                ),
+            };
+            writeln!(w, "   {minimum}")?;
         }
         let a = view.agreement;
         writeln!(

@@ -143,6 +143,16 @@ pub fn not_retrained(why: NotRetrained) -> String {
 
 /// Every regime, in the verdict's order, with the numbers and the rule that decide it.
 pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
+    regimes_saying(v, vocab, &not_retrained)
+}
+
+/// [`regimes`], with `no_wider` saying why no wider model was trained (the large view knows
+/// more than the verdict's reason).
+pub fn regimes_saying(
+    v: &Verdict,
+    vocab: usize,
+    no_wider: &dyn Fn(NotRetrained) -> String,
+) -> Vec<RegimeLine> {
     let (gap, small_gap) = small_gap(v);
     let small = format!(
         "small: ≤ {small_gap}, {}% of ln V − floor",
@@ -194,7 +204,7 @@ pub fn regimes(v: &Verdict, vocab: usize) -> Vec<RegimeLine> {
         }
         // A small gap is decided before any wider model is looked at.
         (None, _) if is_small => "the gap is small, and a small gap is not a rank limit".into(),
-        (None, Some(why)) => format!("no wider model: {}", not_retrained(why)),
+        (None, Some(why)) => format!("no wider model: {}", no_wider(why)),
         (None, None) => "no wider model was trained".into(),
     };
     let trend = v
