@@ -499,6 +499,37 @@ mod tests {
             .collect()
     }
 
+    /// A model held back by its cost reads past its budget, however close: the printed cost
+    /// parses above the printed budget.
+    #[test]
+    fn a_cost_past_its_budget_reads_past_it() {
+        let number = |s: &str, after: &str| -> f64 {
+            let at = s.find(after).unwrap_or_else(|| panic!("{after:?} in {s}")) + after.len();
+            s[at..].split([' ', ',']).next().unwrap().parse().unwrap()
+        };
+        for work in [5.0004e10, 5.004e10, 1.26e11] {
+            for why in [
+                NotTrained::WidthsOverBudget {
+                    from: 32,
+                    to: 32,
+                    work,
+                    budget: 5e10,
+                },
+                NotTrained::WidthsOverBudget {
+                    from: 1,
+                    to: 15,
+                    work,
+                    budget: 5e10,
+                },
+                NotTrained::OverBudget { work, budget: 5e10 },
+            ] {
+                let s = not_trained(why);
+                assert!(number(&s, "cost ") > number(&s, "budget of "), "{s}");
+                assert_eq!(number(&s, "budget of "), 5e10, "{s}");
+            }
+        }
+    }
+
     /// The held-out section comes first exactly where the rule says it leads: on a short text
     /// of the source and not on a long one.
     #[test]
