@@ -118,6 +118,27 @@ pub fn beside(value: f64, threshold: f64, form: Form) -> String {
     f.write(value)
 }
 
+/// `value` written in `form` or with more digits, beside `printed`: the `threshold` it was judged
+/// by as [`against`] or [`against_all`] wrote it, so that the two order as the exact pair does.
+pub fn beside_printed(value: f64, threshold: f64, printed: &str, form: Form) -> String {
+    let limit = Form::read(printed);
+    form.first(|f| reads_as(f, value, threshold, limit))
+        .write(value)
+}
+
+/// The ratio `value / base` beside the `factor` of a rule that compared `value` with
+/// `factor · base`: with the digits, from `form`'s up, at which it orders against `factor` the
+/// way `value` did against `factor · base`; `∞` where `base` is 0.
+pub fn times(value: f64, base: f64, factor: f64, form: Form) -> String {
+    if base == 0.0 {
+        return "∞".into();
+    }
+    let went = value.partial_cmp(&(factor * base));
+    let ratio = value / base;
+    form.first(|f| Form::read(&f.write(ratio)).partial_cmp(&factor) == went)
+        .write(ratio)
+}
+
 /// A margin, signed, beside the 0 that decides whether it is positive.
 pub fn signed(x: f64, form: Form) -> String {
     match beside(x, 0.0, form) {
@@ -252,6 +273,54 @@ mod tests {
         agrees(1.0000001e-12, 1e-12, Form::Sci(2));
         agrees(9.999999e-13, 1e-12, Form::Sci(2));
         agrees(5e-324, 0.0, Form::Fixed(2));
+    }
+
+    /// A ratio beside its factor reads the way the product's comparison went, even where the
+    /// ratio's own rounding (or the division) would put it on the factor.
+    #[test]
+    fn a_ratio_reads_the_way_its_product_rule_went() {
+        assert_eq!(times(1.853, 1.84e-4, 10.0, Form::Fixed(0)), "10071");
+        assert_eq!(times(0.2, 0.203, 1.5, Form::Fixed(2)), "0.99");
+        assert_eq!(times(1.0, 0.0, 10.0, Form::Fixed(1)), "∞");
+        for (value, base, factor) in [
+            (9.96, 1.0, 10.0),
+            (10.04, 1.0, 10.0),
+            (10.0, 1.0, 10.0),
+            (0.30449, 0.203, 1.5),
+            (0.30451, 0.203, 1.5),
+            (1.5 * 0.2 + 1e-12, 0.2, 1.5),
+            (1.5 * 0.2 - 1e-12, 0.2, 1.5),
+        ] {
+            let s = times(value, base, factor, Form::Fixed(1));
+            assert_eq!(
+                printed_order(&s, &factor.to_string()),
+                value.partial_cmp(&(factor * base)),
+                "{value} against {factor}×{base}: {s}"
+            );
+        }
+    }
+
+    /// A value beside a threshold printed elsewhere (a table's column beside its rule's line)
+    /// orders against the printed threshold as the exact pair does.
+    #[test]
+    fn a_value_reads_against_the_threshold_as_printed() {
+        for (x, t) in [
+            (3.01704e-4, 3.01705e-4),
+            (3.01706e-4, 3.01705e-4),
+            (8.4e1, 3.0e-4),
+        ] {
+            let (_, printed) = against_all(&[x], t, Form::Sci(3));
+            let s = beside_printed(x, t, &printed, Form::Sci(6));
+            assert_eq!(
+                printed_order(&s, &printed),
+                x.partial_cmp(&t),
+                "{s} {printed}"
+            );
+        }
+        assert_eq!(
+            beside_printed(8.4e1, 3.0e-4, "3.000e-4", Form::Sci(6)),
+            "8.400000e1"
+        );
     }
 
     #[test]

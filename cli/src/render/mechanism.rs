@@ -5,7 +5,7 @@
 use std::fmt;
 
 use super::{
-    against::{beside, Form},
+    against::{beside, times, Form},
     escape as esc,
     html::ch,
     text::{fact, para},
@@ -158,11 +158,15 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                 true => "≥",
                 false => "<",
             };
+            let digits = match r.unseen_logit_spread >= 100.0 * r.seen_logit_spread {
+                true => Form::Fixed(0),
+                false => Form::Fixed(1),
+            };
             out.push(format!(
-                "seeds ({}{capped}): seen logits spread {} nats ({bound} {SEEN_SPREAD_NATS}), unseen {:.3} ({factor} {SPREAD_FACTOR}×) → {}",
+                "seeds ({}{capped}): seen logits spread {} nats ({bound} {SEEN_SPREAD_NATS}), unseen {}× ({factor} {SPREAD_FACTOR}×) → {}",
                 r.seeds,
                 beside(r.seen_logit_spread, SEEN_SPREAD_NATS, Form::Sci(2)),
-                r.unseen_logit_spread,
+                times(r.unseen_logit_spread, r.seen_logit_spread, SPREAD_FACTOR, digits),
                 match (r.seen_fixed, r.seen_apart) {
                     (true, _) => "the data fixes them",
                     (false, true) => "the data does not fix them",
@@ -170,10 +174,15 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                 }
             ));
             out.push(format!(
-                "W_E across seeds: mean |cos| {:.3}, random in {} dimensions {:.3} → {}",
+                "W_E across seeds: mean |cos| {:.3} = {}× random in {} dimensions → {}",
                 r.embedding_cosine,
+                times(
+                    r.embedding_cosine,
+                    r.random_cosine,
+                    BASIS_FACTOR,
+                    Form::Fixed(2)
+                ),
                 an.cmp.d_model,
-                r.random_cosine,
                 match r.basis_arbitrary {
                     true => format!("its basis is arbitrary (≤ {BASIS_FACTOR}×)"),
                     false => format!("closer than arbitrary (> {BASIS_FACTOR}×)"),
@@ -181,9 +190,12 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
             ));
             if full {
                 out.push(format!(
-                    "seeds: this model and the same run from the next {}; the spreads are the RMS across them of each logit centred on its row's seen pairs; the unseen sit {:.2} nats below the seen",
+                    "seeds: this model and the same run from the next {}; the spreads are the RMS across them of each logit centred on its row's seen pairs; the unseen spread {:.3} nats and sit {:.2} nats below the seen; random directions in {} dimensions have mean |cos| {:.3}",
                     r.seeds - 1,
-                    -r.unseen_logit_mean
+                    r.unseen_logit_spread,
+                    -r.unseen_logit_mean,
+                    an.cmp.d_model,
+                    r.random_cosine
                 ));
             }
         }

@@ -5,7 +5,7 @@ use std::fmt::{self, Write};
 
 use zl_core::TrainConfig;
 
-use super::against::{beside, signed, Form};
+use super::against::{against_all, beside, beside_printed, signed, Form};
 use super::verdict;
 use super::{pad_left, pad_right, width};
 use crate::{
@@ -766,9 +766,11 @@ fn truncations(w: &mut impl Write, an: &Analysis) -> fmt::Result {
     writeln!(w,
         "   singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi). The raw truncations are not\n   invariant to the per-row shift softmax ignores; the row-centred ones are. Neither need fall with k."
     )?;
+    // The threshold with the digits every σ needs to read on the side of it that it was counted.
+    let (_, threshold) = against_all(&an.singular_values, an.rank_threshold, Form::Sci(3));
     writeln!(w,
-        "   numerical rank: σ > σ_1·{v}·2⁻²³ = {:.3e} (f32 rounding of the table) → rank {} (d_model {}, so at most {})",
-        an.rank_threshold, an.rank, an.cmp.d_model, an.cmp.d_model.min(v)
+        "   numerical rank: σ > σ_1·{v}·2⁻²³ = {threshold} (f32 rounding of the table) → rank {} (d_model {}, so at most {})",
+        an.rank, an.cmp.d_model, an.cmp.d_model.min(v)
     )?;
     writeln!(
         w,
@@ -786,6 +788,15 @@ fn truncations(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             0 => String::new(),
             k => format!("{:.6e}", s[k - 1]),
         };
+        let raw = match k {
+            0 => String::new(),
+            k => beside_printed(
+                an.singular_values[k - 1],
+                an.rank_threshold,
+                &threshold,
+                Form::Sci(6),
+            ),
+        };
         let refit = an
             .refit_losses
             .iter()
@@ -795,7 +806,7 @@ fn truncations(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         writeln!(
             w,
             "{k:>4} {:>14} {:>16.9} {:>14} {:>16.9} {refit:>22}",
-            sigma(&an.singular_values),
+            raw,
             an.rank_losses[k],
             sigma(&an.centred_singular_values),
             an.centred_rank_losses[k],
