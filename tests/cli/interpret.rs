@@ -1320,3 +1320,44 @@ fn a_ratio_within_rounding_of_its_rule_reads_the_way_the_verdict_went() {
         }
     }
 }
+
+/// The seeds' spread factor and the basis ratio are printed beside their rules (the unseen
+/// logits spread at least 10× the seen; W_E's cosines at most 1.5× random's), and each reads the
+/// way the JSON's decision went: on the seed run (the data fixes the seen logits), GPL-3 at
+/// d_model 8 (it does not) and one epoch (the seeds do not set them apart).
+#[test]
+fn the_seeds_factors_read_the_way_their_rules_went() {
+    use zl_cli::analysis::mechanism::{BASIS_FACTOR, SPREAD_FACTOR};
+    let gpl = "/usr/share/common-licenses/GPL-3";
+    let runs: [&[&str]; 3] = [
+        &["interpret"],
+        &["interpret", "--corpus", gpl, "--d-model", "8"],
+        &["interpret", "--epochs", "1"],
+    ];
+    for args in runs {
+        let r = zl_json(&[args, &["--json"]].concat())["seed_replication"].clone();
+        let text = ok(zl(args), "interpret").stdout;
+        let words: Vec<&str> = text.split_whitespace().collect();
+        let factor = |before: &str| -> f64 {
+            let at = words
+                .windows(2)
+                .position(|w| w[0] == before && w[1].ends_with('×'))
+                .unwrap_or_else(|| panic!("no \"{before} N×\" in\n{text}"));
+            words[at + 1].trim_end_matches('×').parse().unwrap()
+        };
+        let apart = r["seen_apart"].as_bool().unwrap();
+        let spread = factor("unseen");
+        assert_eq!(
+            spread >= SPREAD_FACTOR,
+            apart,
+            "{args:?}: {spread}× {r}\n{text}"
+        );
+        let arbitrary = r["basis_arbitrary"].as_bool().unwrap();
+        let basis = factor("=");
+        assert_eq!(
+            basis <= BASIS_FACTOR,
+            arbitrary,
+            "{args:?}: {basis}× {r}\n{text}"
+        );
+    }
+}

@@ -87,7 +87,7 @@ fn assert_rules(b: &Value) {
 /// of 0.016 nats against a small gap of 0.047, the controls' 300× larger.
 #[test]
 fn the_chinese_tutor_trained_long_enough_is_a_bigram_table() {
-    let (b, _) = interpret(&["--d-model", "32", "--epochs", "1500"]);
+    let (b, text) = interpret(&["--d-model", "32", "--epochs", "1500"]);
     assert_eq!(regimes(&b), ["bigram_table"]);
     // Still falling, and a 4× wider model is better, but a small gap is neither.
     let v = &b["verdict"];
@@ -97,10 +97,35 @@ fn the_chinese_tutor_trained_long_enough_is_a_bigram_table() {
         "4× d_model within the budget"
     );
     // The narrower widths (1 to 16, 136 width units at 1,500 epochs: 2.5·10^10) are past their
-    // budget (2·10^10): not measured, and the output says how far the budget reaches.
+    // budget (2·10^10): not measured, and the verdict's reason says how far the budget reaches.
     let m = &b["minimum"]["not_measured"];
     assert_eq!(m["reason"], "over_budget", "{m}");
     assert!(m["widest"].as_u64().unwrap() < 16, "{m}");
+    // The text says what held them back: their cost, past their budget, as printed.
+    let held = &b["minimum_not_measured"];
+    assert_eq!(
+        (&held["from"], &held["to"]),
+        (&1.into(), &16.into()),
+        "{held}"
+    );
+    assert!(num(held, "work") > num(held, "budget"), "{held}");
+    let line = text
+        .lines()
+        .find(|l| l.contains("minimum width"))
+        .expect("a minimum width line");
+    let after = |prefix: &str| -> f64 {
+        let at = line
+            .find(prefix)
+            .unwrap_or_else(|| panic!("{prefix:?} in {line}"))
+            + prefix.len();
+        line[at..].split(' ').next().unwrap().parse().unwrap()
+    };
+    assert!(line.contains(" 16 "), "the widest searched, 16: {line}");
+    assert!(
+        (after("cost ") / num(held, "work") - 1.0).abs() < 0.01,
+        "{line}"
+    );
+    assert!(after("cost ") > after("budget of "), "{line}");
 }
 
 /// One epoch: the model is as far from the floor as its controls, and nothing else is claimed.
