@@ -704,7 +704,7 @@ pub fn large_page(view: &LargeView, vocab: &Vocab, what: &str, full: bool) -> St
             s,
             "<table><tr><th>holds</th><th class=l>regime</th><th class=l>why</th></tr>"
         );
-        for r in verdict::regimes(&b.verdict, view.vocab_len) {
+        for r in super::large::regimes(b, view.vocab_len) {
             let _ = write!(
                 s,
                 "<tr><td class={}>{}</td><td class=l><code>{}</code></td><td class=l>{}</td></tr>",

@@ -127,6 +127,16 @@ fn not_trained(why: NotTrained) -> String {
     }
 }
 
+/// The regimes' lines at large V ([`verdict::regimes`]), where no wider model was trained saying
+/// what held it back here.
+pub fn regimes(b: &Beside, vocab: usize) -> Vec<verdict::RegimeLine> {
+    let no_wider = |why| match b.wider_not_trained {
+        Some(here) => not_trained(here),
+        None => verdict::not_retrained(why),
+    };
+    verdict::regimes_saying(&b.verdict, vocab, &no_wider)
+}
+
 fn not_run(n: NotRun, v: usize) -> String {
     match n {
         NotRun::SeedReplication { work } => format!(
@@ -372,11 +382,7 @@ pub fn interpret(view: &LargeView, vocab: &Vocab, colour: bool, full: bool) -> S
             held_out(w, view)?;
         }
         if let Some(b) = &view.beside {
-            let no_wider = |why| match b.wider_not_trained {
-                Some(here) => not_trained(here),
-                None => verdict::not_retrained(why),
-            };
-            for r in verdict::regimes_saying(&b.verdict, view.vocab_len, &no_wider) {
+            for r in regimes(b, view.vocab_len) {
                 writeln!(
                     w,
                     "   {} {}: {}",
