@@ -550,13 +550,7 @@ fn ranked(score: impl Fn(usize) -> f64, v: usize, n: usize) -> Vec<usize> {
 /// The model and the counts at their own sizes, checked to share a vocabulary.
 fn subject(w: &Weights, corpus: &Corpus) -> Result<(zi::Weights, Counts)> {
     let v = corpus.vocab.len();
-    if w.vocab.len() != v {
-        bail!(
-            "the model has {} tokens and the corpus {v}; they must agree",
-            w.vocab.len()
-        );
-    }
-    let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+    let m = weights_on(w, corpus)?;
     let b = Counts::from_table(v, &corpus.dense_counts()?).map_err(|e| anyhow!("{e}"))?;
     Ok((m, b))
 }
@@ -644,6 +638,18 @@ pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     ))
 }
 
+/// The weights `w` for the analysis of `corpus`, whose vocabulary they must share.
+fn weights_on(w: &Weights, corpus: &Corpus) -> Result<zi::Weights> {
+    let v = corpus.vocab.len();
+    if w.vocab.len() != v {
+        bail!(
+            "the model has {} tokens and the corpus {v}; they must agree",
+            w.vocab.len()
+        );
+    }
+    Ok(zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u))
+}
+
 /// The corpus's counts as sparse rows.
 fn pairs(corpus: &Corpus) -> Result<Csr<'_>> {
     corpus
@@ -655,14 +661,7 @@ fn pairs(corpus: &Corpus) -> Result<Csr<'_>> {
 /// The loss decomposition alone (no tables, no f32 forward, no lists): for loops that need one
 /// number a checkpoint.
 pub fn decompose(w: &Weights, corpus: &Corpus) -> Result<Decomposition> {
-    let v = corpus.vocab.len();
-    if w.vocab.len() != v {
-        bail!(
-            "the model has {} tokens and the corpus {v}; they must agree",
-            w.vocab.len()
-        );
-    }
-    let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+    let m = weights_on(w, corpus)?;
     let b = pairs(corpus)?;
     let large::Pass { facts, sums, .. } = large::pass(&m, &b, None, false);
     Ok(zi::summarise(&facts, &sums, &b).decomposition)
