@@ -324,7 +324,9 @@ pub fn source_record(source: &Source) -> String {
         Source::Counts(p) => format!("{COUNTS_RECORD}{}", p.display()),
         // Not read back (nothing to read again).
         Source::Stdin(_) => "standard input".into(),
-        Source::Shuffled { of, seed } => format!("a shuffle of {} (seed {seed})", source_record(of)),
+        Source::Shuffled { of, seed } => {
+            format!("a shuffle of {} (seed {seed})", source_record(of))
+        }
     }
 }
 
