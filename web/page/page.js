@@ -345,7 +345,7 @@
   }
 
   function showEvidence(r, u) {
-    for (const [id, k] of [["model-loss", "model_loss"], ["floor", "floor"], ["gap", "gap"], ["uniform", "uniform"]]) {
+    for (const [id, k] of [["model-loss", "model_loss"], ["floor", "bigram_entropy"], ["gap", "kl_weighted"], ["uniform", "uniform_loss"]]) {
       $(id).textContent = r[k].toFixed(6);
       $(id + "-0").textContent = u[k].toFixed(6);
     }
@@ -451,10 +451,10 @@
     $("ablation-there").textContent = `${a.changed_with} of ${a.positions_with}`;
     $("ablation-elsewhere").textContent = String(a.changed_without);
     $("ablation-elsewhere").title = `${a.changed_without} of ${a.positions_without}`;
-    $("ablation-delta").textContent = (a.delta_with >= 0 ? "+" : "") + a.delta_with.toFixed(6);
-    $("ablation-delta-else").textContent = a.delta_without === 0 ? "0 (exact)" : a.delta_without.toExponential(3);
+    $("ablation-delta").textContent = (a.delta_loss_with >= 0 ? "+" : "") + a.delta_loss_with.toFixed(6);
+    $("ablation-delta-else").textContent = a.delta_loss_without === 0 ? "0 (exact)" : a.delta_loss_without.toExponential(3);
     $("ablation-means").textContent = a.positions_with > 0
-      ? `${a.mean_before.toFixed(4)} → ${a.mean_after.toFixed(4)}` : "(never current)";
+      ? `${a.mean_loss_with_before.toFixed(4)} → ${a.mean_loss_with_after.toFixed(4)}` : "(never current)";
   }
 
   function showSample(s) {
