@@ -258,10 +258,10 @@
   function regimeLines(e) {
     const v = e.verdict, rules = e.rules;
     const holds = (r) => v.regimes.includes(r);
-    const isSmall = v.gap <= v.small_gap;
+    const isSmall = e.small;
     const [[gap], smallGap] = against([v.gap], v.small_gap, "sci", 2);
     const small = `small: at most ${smallGap}, ${100 * rules.small_gap_fraction}% of ln V − floor`;
-    const ratio = v.gap > 0 ? `${beside(v.best_control_gap / v.gap, rules.control_factor, "fixed", 1)}×` : "∞";
+    const ratio = e.controls_ratio !== null ? `${beside(e.controls_ratio, rules.control_factor, "fixed", 1)}×` : "∞";
     const controls = `${ratio} the model's (rule: at least ${rules.control_factor}×)`;
     const bigram = isSmall
       ? `the gap, ${gap} nats, is small (${small}), ${v.controls_told_apart ? "and" : "but"} the controls' gaps are ${v.controls_told_apart ? "" : "only "}${controls}`
