@@ -387,29 +387,18 @@ pub struct Agreement {
     pub single_successor: usize,
 }
 
-impl Agreement {
-    /// Counts one row followed by something: whether the model's top-1 is among its most
-    /// frequent next tokens, whether one next token is the most frequent, and whether only one
-    /// follows. Every agreement (the dense rows here, the large view's streamed ones) is this sum.
-    pub fn add(&mut self, argmax_agrees: bool, single_max: bool, single_successor: bool) {
-        self.followed += 1;
-        self.agree += argmax_agrees as usize;
-        self.single_max += single_max as usize;
-        self.single_max_agree += (single_max && argmax_agrees) as usize;
-        self.single_successor += single_successor as usize;
-    }
-}
-
 /// [`Agreement`] of the rows [`token_row`] gives for the counts `b`.
 pub fn agreement(rows: &[TokenRow], b: &Counts) -> Agreement {
     let mut a = Agreement::default();
     for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.count > 0.0) {
         let row = b.counts.row(i);
-        a.add(
-            r.argmax_agrees,
-            row.iter().filter(|&&c| c == r.data_top_count).count() == 1,
-            row.iter().filter(|&&c| c > 0.0).count() == 1,
-        );
+        a.followed += 1;
+        a.agree += r.argmax_agrees as usize;
+        if row.iter().filter(|&&c| c == r.data_top_count).count() == 1 {
+            a.single_max += 1;
+            a.single_max_agree += r.argmax_agrees as usize;
+        }
+        a.single_successor += (row.iter().filter(|&&c| c > 0.0).count() == 1) as usize;
     }
     a
 }

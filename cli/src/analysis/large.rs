@@ -230,6 +230,11 @@ fn evidence(p: &Pass, b: &Csr<'_>) -> (Evidence, Decomposition, Agreement, Margi
     let (mut loss, mut entropy, mut followed_n) = (0.0f64, 0.0f64, 0.0f64);
     let (mut kl, mut leak, mut misfit) = (0.0f64, 0.0f64, 0.0f64);
     let mut a = Agreement::default();
+    let mut margin = MarginSummary {
+        rows: 0,
+        positive: 0,
+        smallest: None,
+    };
     for (i, f) in p.facts.iter().enumerate() {
         let weight = f.token.count / n;
         loss += f.loss_sum;
@@ -239,11 +244,19 @@ fn evidence(p: &Pass, b: &Csr<'_>) -> (Evidence, Decomposition, Agreement, Margi
         leak += weight * f.gap.leak;
         misfit += weight * f.gap.misfit;
         if f.token.count > 0.0 {
-            a.add(f.token.argmax_agrees, f.single_max, f.single_successor);
+            a.followed += 1;
+            a.agree += f.token.argmax_agrees as usize;
+            a.single_max += f.single_max as usize;
+            a.single_max_agree += (f.single_max && f.token.argmax_agrees) as usize;
+            a.single_successor += f.single_successor as usize;
+        }
+        if let Some(m) = f.margin {
+            margin.rows += 1;
+            margin.positive += (m > 0.0) as usize;
+            margin.smallest = Some(margin.smallest.map_or(m, |s: f64| s.min(m)));
         }
     }
     let sum = |g: &dyn Fn(&SeenSums) -> f64| p.sums.iter().map(g).sum::<f64>();
-    let margin = super::margin_summary(&p.facts.iter().map(|f| f.margin).collect::<Vec<_>>());
     let (xy, xx, yy) = (sum(&|s| s.xy), sum(&|s| s.xx), sum(&|s| s.yy));
     let (ixy, ixx, iyy) = (sum(&|s| s.ind_xy), sum(&|s| s.ind_xx), sum(&|s| s.ind_yy));
     let beta = if ixx > 0.0 { ixy / ixx } else { 0.0 };
