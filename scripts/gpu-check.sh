@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The GPU check of issues 5 and 15: one call, on a machine with an NVIDIA GPU, that cannot waste
+# The GPU check: one call, on a machine with an NVIDIA GPU, that cannot waste
 # its device time. A GPU machine is lent to this project only now and then, for about 15 minutes
 # in all, its start included, so one call must give a dated, traceable result table, or a precise
 # reason for failing, and leave time for a rerun. In order:
@@ -20,13 +20,13 @@
 #   8. table.txt, last.
 #
 # Usage
-#   scripts/gpu-check.sh --prepare   # where Rust is (no GPU needed): build the four programs into
+#   scripts/gpu-check.sh --prepare   # where Rust is (no GPU needed): build the three programs into
 #                                    # target/gpu-bin/ with a STAMP, to carry to the GPU machine
 #   scripts/gpu-check.sh             # on the GPU machine (no cargo or network needed)
 #   scripts/gpu-check.sh --simulate  # anywhere, after --prepare: the same run with the PTX
 #                                    # interpreter for the GPU and tiny sizes, to check this
 #                                    # script and its table, not the kernel's speed
-# Output: at most 9 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
+# Output: at most 8 flat files in $OUT (the device tool's output folder), else target/gpu-check/:
 #   env.txt tests.log bench.json bench.log torch.log zl.log big.log table.txt
 # (the device tool returns at most 8; compute-sanitizer's section follows the checksums in zl.log)
 # Time: every step runs under `timeout`; each is also cut to what is left of a 360 s budget (ZL_GPU_CHECK_BUDGET_S may lower it), so one call ends within
@@ -54,7 +54,7 @@ source_hash() {
         -not -path '*/target/*' | LC_ALL=C sort | xargs sha256sum | sha256sum | cut -c1-16
 }
 
-# --prepare: builds gpu_bench, zl and the two test binaries and copies them, from wherever cargo
+# --prepare: builds gpu_bench, zl and the test binary `backends` and copies them, from wherever cargo
 # put them (cargo's own JSON messages name each executable, so CARGO_TARGET_DIR is respected),
 # into $BIN with a STAMP: the source hash, the commit and whether the tree was dirty, since .git
 # may not travel to the GPU machine.

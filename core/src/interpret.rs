@@ -11,17 +11,19 @@
 //! ```
 //!
 //! (add and subtract `(1/N) Σ C_ij ln P_ij`; Cover & Thomas, *Elements of Information Theory*,
-//! §2.3). The KL term is the whole gap between the model and the floor; [`decompose`] computes
-//! all three terms independently and the identity's residual; [`gap_row`] splits each row's KL
-//! into the probability leaked onto pairs that never occur and the misfit on those that do.
+//! §2.3). The KL term is the whole gap between the model and the floor. Every number comes from
+//! one row's logits at a time ([`row_facts`], [`seen_sums`]), at any vocabulary size, and one
+//! pooling over the rows ([`summarise`]): it computes the three terms independently and the
+//! identity's residual, and splits each row's KL into the probability leaked onto pairs that
+//! never occur and the misfit on those that do ([`GapRow`]).
 //!
 //! Evidence and sanity checks are different things. Three facts hold for *any* weights of this
 //! architecture, trained or not, and so are sanity checks of the code, not evidence of what was
 //! learned: [`ablate_embedding_row`] (a position's logits depend on its token alone, so zeroing
 //! a row of `W_E` changes nothing elsewhere), [`substitution_loss`] (it reads only the counts)
 //! and the rank of [`Spectrum`] (at most d_model for any `W_E·W_U`). Evidence is what an
-//! untrained or wrongly trained model fails: the gap, the per-row agreement, the margins of
-//! [`unseen_margin`].
+//! untrained or wrongly trained model fails: the gap, the per-row agreement, the margins
+//! ([`RowFacts::margin`]).
 //!
 //! Precision: everything here is f64 arithmetic on the model's f32 weights. A product of two f32
 //! is exact in f64 (24 + 24 < 53 significant bits), so `L` is the table the weights define, to
@@ -156,6 +158,24 @@ impl Counts {
         })
     }
 
+    /// The pairs that occur as compressed sparse rows, owned ([`Csr::new`] takes them): the
+    /// form every comparison reads.
+    pub fn sparse(&self) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
+        let v = self.vocab_len();
+        let (mut row_start, mut col, mut count) = (alloc::vec![0], Vec::new(), Vec::new());
+        for i in 0..v {
+            for j in 0..v {
+                let c = self.counts[(i, j)];
+                if c > 0.0 {
+                    col.push(j as u32);
+                    count.push(c as u64);
+                }
+            }
+            row_start.push(col.len());
+        }
+        (row_start, col, count)
+    }
+
     /// The counts training holds at a capacity tier.
     pub fn of_bigrams<const V: usize>(b: &Bigrams<V>) -> Self {
         let v = b.vocab_len();
@@ -233,8 +253,9 @@ pub fn log_softmax(l: &Table) -> Table {
 }
 
 /// The mean next-token cross-entropy of a logit table on the counts:
-/// `(1/N) Σ_ij C_ij (lse_i − l_ij)`, summed only where `C_ij > 0`. An entry of `−∞` (probability
-/// 0) where the data has a count gives `+∞`, as it should: the model rules out what happens.
+/// `(1/N) Σ_i (Σ_j C_ij (lse_i − l_ij))`, each row's sum over its pairs that occur, then the rows
+/// in ascending order: [`row_facts`]' `loss_sum`, to the bit. An entry of `−∞` (probability 0)
+/// where the data has a count gives `+∞`, as it should: the model rules out what happens.
 pub fn cross_entropy(l: &Table, b: &Counts) -> f64 {
     let v = b.vocab_len();
     let mut total = 0.0f64;
@@ -243,48 +264,16 @@ pub fn cross_entropy(l: &Table, b: &Counts) -> f64 {
             continue;
         }
         let lse = row_lse(l, i);
+        let mut row = 0.0f64;
         for j in 0..v {
             let c = b.counts[(i, j)];
             if c > 0.0 {
-                total += c * (lse - l[(i, j)]);
+                row += c * (lse - l[(i, j)]);
             }
         }
+        total += row;
     }
     total / b.total
-}
-
-/// `KL(P_i ‖ Q_i) = Σ_j P_ij (ln P_ij − ln Q_ij)` in nats, from the log-probabilities `log_q`;
-/// 0 for a token never followed by anything (its `P_i` is undefined and weighs nothing).
-pub fn row_kl(log_q: &Table, b: &Counts, i: usize) -> f64 {
-    let n = b.row_totals[i];
-    let mut kl = 0.0f64;
-    for j in 0..b.vocab_len() {
-        let c = b.counts[(i, j)];
-        if c > 0.0 {
-            let p = c / n;
-            kl += p * (libm::log(p) - log_q[(i, j)]);
-        }
-    }
-    kl
-}
-
-/// `H(next)` in nats for the next-token marginal `m_j = Σ_i C_ij / N`: the distribution of the
-/// N prediction targets (the text without its first character). It is the lowest loss of a model
-/// that ignores the current token (constant logits).
-pub fn unigram_entropy(b: &Counts) -> f64 {
-    let v = b.vocab_len();
-    let n = b.total;
-    let mut h = 0.0f64;
-    for j in 0..v {
-        let mut c = 0.0f64;
-        for i in 0..v {
-            c += b.counts[(i, j)];
-        }
-        if c > 0.0 {
-            h -= c / n * libm::log(c / n);
-        }
-    }
-    h
 }
 
 /// The model's loss split into the floor and the gap.
@@ -303,31 +292,6 @@ pub struct Decomposition {
     pub uniform_loss: f64,
     /// [`unigram_entropy`]: the loss of the best context-free predictor.
     pub unigram_entropy: f64,
-}
-
-/// The loss decomposition of `w` on `b` (each term computed on its own, see the module docs).
-pub fn decompose(w: &Weights, b: &Counts) -> Decomposition {
-    decompose_table(&logit_table(w), b)
-}
-
-/// [`decompose`] of a logit table.
-pub fn decompose_table(l: &Table, b: &Counts) -> Decomposition {
-    let v = b.vocab_len();
-    let log_q = log_softmax(l);
-    let model_loss = cross_entropy(l, b);
-    let bigram_entropy = b.conditional_entropy();
-    let mut kl_weighted = 0.0f64;
-    for i in 0..v {
-        kl_weighted += b.row_totals[i] / b.total * row_kl(&log_q, b, i);
-    }
-    Decomposition {
-        model_loss,
-        bigram_entropy,
-        kl_weighted,
-        residual: model_loss - (bigram_entropy + kl_weighted),
-        uniform_loss: libm::log(v as f64),
-        unigram_entropy: unigram_entropy(b),
-    }
 }
 
 /// One input token's row of the comparison.
@@ -349,27 +313,6 @@ pub struct TokenRow {
     pub argmax_agrees: bool,
 }
 
-/// Row `i` of the comparison, from the model's log-probabilities.
-pub fn token_row(log_q: &Table, b: &Counts, i: usize) -> TokenRow {
-    let v = b.vocab_len();
-    let mut model_top = 0;
-    let mut data_top_count = 0.0f64;
-    for j in 0..v {
-        if log_q[(i, j)] > log_q[(i, model_top)] {
-            model_top = j;
-        }
-        data_top_count = data_top_count.max(b.counts[(i, j)]);
-    }
-    TokenRow {
-        count: b.row_totals[i],
-        kl: row_kl(log_q, b, i),
-        model_top,
-        model_top_q: libm::exp(log_q[(i, model_top)]),
-        data_top_count,
-        argmax_agrees: data_top_count > 0.0 && b.counts[(i, model_top)] == data_top_count,
-    }
-}
-
 /// The model's top-1 against the data's most frequent next tokens, over the rows.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
@@ -385,22 +328,6 @@ pub struct Agreement {
     pub single_max_agree: usize,
     /// Rows with one possible next token only (agreement there needs no more than its order).
     pub single_successor: usize,
-}
-
-/// [`Agreement`] of the rows [`token_row`] gives for the counts `b`.
-pub fn agreement(rows: &[TokenRow], b: &Counts) -> Agreement {
-    let mut a = Agreement::default();
-    for (i, r) in rows.iter().enumerate().filter(|(_, r)| r.count > 0.0) {
-        let row = b.counts.row(i);
-        a.followed += 1;
-        a.agree += r.argmax_agrees as usize;
-        if row.iter().filter(|&&c| c == r.data_top_count).count() == 1 {
-            a.single_max += 1;
-            a.single_max_agree += r.argmax_agrees as usize;
-        }
-        a.single_successor += (row.iter().filter(|&&c| c > 0.0).count() == 1) as usize;
-    }
-    a
 }
 
 /// Writes into `out` the indices `0..v` ranked by `score` (highest first, lower id first among
@@ -431,17 +358,26 @@ pub const MAX_SHOWN: usize = 60;
 /// The characters a heatmap of many characters shows: at most `out.len()` token ids, the most
 /// frequent ones, written into `out` in token-id order; returns how many (`min(out.len(), v)`).
 /// A character's frequency is how often it occurs in the pairs, as current or as next character
-/// (its row total plus its column total of `count(current, next)`); ties keep the lower id. The
-/// `zl` heatmaps and the browser page's both choose this way.
-pub fn most_frequent(count: impl Fn(usize, usize) -> f64, v: usize, out: &mut [usize]) -> usize {
-    let freq = |i: usize| (0..v).map(|j| count(i, j) + count(j, i)).sum::<f64>();
+/// (its row total plus its column total, each count as [`Counts`] holds it: sums of integers,
+/// exact in any order); ties keep the lower id. The `zl` heatmaps, at any vocabulary size, and
+/// the browser page's all choose this way.
+pub fn most_frequent(b: &Csr<'_>, out: &mut [usize]) -> usize {
+    let v = b.vocab_len();
     if out.len() >= v {
         for (i, o) in out.iter_mut().take(v).enumerate() {
             *o = i;
         }
         return v;
     }
-    let k = ranked(freq, v, out);
+    let mut freq = alloc::vec![0.0f64; v];
+    for i in 0..v {
+        let (cols, counts) = b.row(i);
+        for (&j, &c) in cols.iter().zip(counts) {
+            freq[i] += csr_count(c);
+            freq[j as usize] += csr_count(c);
+        }
+    }
+    let k = ranked(|i| freq[i], v, out);
     out[..k].sort_unstable();
     k
 }
@@ -596,54 +532,6 @@ pub struct GapRow {
     pub misfit: f64,
 }
 
-/// [`GapRow`] of row `i`, from the model's log-probabilities.
-pub fn gap_row(log_q: &Table, b: &Counts, i: usize) -> GapRow {
-    let n = b.row_totals[i];
-    if n == 0.0 {
-        return GapRow::default();
-    }
-    let v = b.vocab_len();
-    // ln(1 − ε) = ln Σ_seen Q_ij, as a log-sum-exp of the seen log-probabilities: exact where ε
-    // is tiny (a trained model) and where it is near 1 (an untrained one), unlike 1 − Σ_unseen.
-    let mut mx = f64::NEG_INFINITY;
-    for j in 0..v {
-        if b.counts[(i, j)] > 0.0 {
-            mx = mx.max(log_q[(i, j)]);
-        }
-    }
-    let mut sum = 0.0f64;
-    for j in 0..v {
-        if b.counts[(i, j)] > 0.0 {
-            sum += libm::exp(log_q[(i, j)] - mx);
-        }
-    }
-    let log_seen = mx + libm::log(sum);
-    let unseen_mass = -libm::expm1(log_seen);
-    let mut misfit = 0.0f64;
-    for j in 0..v {
-        let c = b.counts[(i, j)];
-        if c > 0.0 {
-            let p = c / n;
-            misfit += p * (libm::log(p) - (log_q[(i, j)] - log_seen));
-        }
-    }
-    GapRow {
-        unseen_mass,
-        leak: -log_seen,
-        misfit,
-    }
-}
-
-/// The gap's two parts over the whole text, `(leak, misfit)`: each row's [`GapRow`] part
-/// weighted by `n_i/N`, summed in row order (they sum to the gap to f64 rounding).
-pub fn gap_split(rows: &[GapRow], b: &Counts) -> (f64, f64) {
-    let weight = |i: usize| b.row_total(i) / b.total();
-    (
-        (0..rows.len()).map(|i| weight(i) * rows[i].leak).sum(),
-        (0..rows.len()).map(|i| weight(i) * rows[i].misfit).sum(),
-    )
-}
-
 /// Rows `first..` of [`logit_table`] into `out` (row-major, `vocab_len` entries a row, as many
 /// rows as `out` holds), bit for bit: each entry is `0 + e_0·u_0j + e_1·u_1j + …` in f64, the
 /// same sum in the same order. O(rows·V·d) time and no table: what analysis at large V reads a
@@ -685,18 +573,18 @@ pub fn csr_total(b: &Csr<'_>) -> f64 {
     b.total() as f32 as f64
 }
 
-/// What one row of the model gives against one row of sparse counts, from that row's logits
-/// alone: every per-row number of [`token_row`], [`gap_row`], [`unseen_margin`] and the row's
-/// terms of [`decompose`], with the same values as those functions give on the dense tables
-/// (the same sums in the same order).
+/// What one row of the model gives against one row of the counts, from that row's logits alone:
+/// the row's comparison, its gap's split, its margin and its terms of the decomposition.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 #[cfg_attr(feature = "serde", derive(serde::Serialize))]
 pub struct RowFacts {
-    /// [`token_row`]'s numbers.
+    /// The row's comparison.
     pub token: TokenRow,
-    /// [`gap_row`]'s split.
+    /// The row's KL split into the leak and the misfit.
     pub gap: GapRow,
-    /// [`unseen_margin`].
+    /// Its weakest logit on a pair that occurs minus its strongest logit on a pair that never
+    /// occurs: positive when every unseen pair is ranked below every seen one; `None` for a row
+    /// with no seen or no unseen pair.
     pub margin: Option<f64>,
     /// `Σ_j C_ij (lse_i − l_ij)`: the row's part of `N ×` the model's loss.
     pub loss_sum: f64,
@@ -851,8 +739,10 @@ pub fn row_facts(l: &[f64], b: &Csr<'_>, i: usize, top: usize, s: &mut TopList) 
     facts
 }
 
-/// [`unigram_entropy`] of sparse counts (the same sums in the same order).
-pub fn csr_unigram_entropy(b: &Csr<'_>) -> f64 {
+/// `H(next)` in nats for the next-token marginal `m_j = Σ_i C_ij / N`: the distribution of the
+/// N prediction targets (the text without its first character). It is the lowest loss of a model
+/// that ignores the current token (constant logits).
+pub fn unigram_entropy(b: &Csr<'_>) -> f64 {
     let v = b.vocab_len();
     let mut col = alloc::vec![0.0f64; v];
     for i in 0..v {
@@ -869,6 +759,185 @@ pub fn csr_unigram_entropy(b: &Csr<'_>) -> f64 {
         }
     }
     h
+}
+
+/// One row's sums behind the pooled evidence (the seen logits against ln P, the indicator fit):
+/// [`summarise`] pools them over the rows in ascending order.
+#[derive(Clone, Copy, Debug, Default, PartialEq)]
+pub struct SeenSums {
+    /// Seen logits (y) against ln P (x), both centred on the row's seen pairs: Σxy.
+    pub xy: f64,
+    /// Σxx.
+    pub xx: f64,
+    /// Σyy.
+    pub yy: f64,
+    /// The RMS of (y − x) over the row's seen pairs, with two or more.
+    pub spread: Option<f64>,
+    /// The row-centred logits (y) against the row-centred seen indicator (x): Σxy.
+    pub ind_xy: f64,
+    /// Σxx.
+    pub ind_xx: f64,
+    /// Σyy.
+    pub ind_yy: f64,
+}
+
+/// [`SeenSums`] of row `i` from its logits `l` against the counts `b`, the row's `n_i` as
+/// [`RowFacts`] holds it. O(V) time.
+pub fn seen_sums(l: &[f64], b: &Csr<'_>, i: usize, n: f64) -> SeenSums {
+    let (cols, counts) = b.row(i);
+    let mut s = SeenSums::default();
+    if n == 0.0 || cols.is_empty() {
+        return s;
+    }
+    let k = cols.len() as f64;
+    let lp = |c: u64| libm::log(csr_count(c) / n);
+    let mx = counts.iter().map(|&c| lp(c)).sum::<f64>() / k;
+    let my = cols.iter().map(|&j| l[j as usize]).sum::<f64>() / k;
+    let mut sq = 0.0;
+    for (&j, &c) in cols.iter().zip(counts) {
+        let (x, y) = (lp(c) - mx, l[j as usize] - my);
+        s.xy += x * y;
+        s.xx += x * x;
+        s.yy += y * y;
+        sq += (y - x) * (y - x);
+    }
+    s.spread = (cols.len() >= 2).then(|| libm::sqrt(sq / k));
+    // The indicator's sums from the row's Σl and Σl² and its seen entries: with y = l − mean
+    // and x = 1[seen] − m, Σxy = Σ_seen y − m·Σy, Σx² = k(1 − m)² + (V − k)m², Σy² = Σl² − V·mean².
+    let v = l.len() as f64;
+    let (sum, sq) = l
+        .iter()
+        .fold((0.0f64, 0.0f64), |(a, b), &x| (a + x, b + x * x));
+    let mean = sum / v;
+    let m = k / v;
+    let seen_y: f64 = cols.iter().map(|&j| l[j as usize] - mean).sum();
+    s.ind_xy = seen_y - m * (sum - v * mean);
+    s.ind_xx = k * (1.0 - m) * (1.0 - m) + (v - k) * m * m;
+    s.ind_yy = (sq - v * mean * mean).max(0.0);
+    s
+}
+
+/// The margins (weakest seen logit − strongest unseen logit, per row), summarised.
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[cfg_attr(feature = "serde", derive(serde::Serialize))]
+pub struct MarginSummary {
+    /// Rows with a margin (some seen and some unseen pair).
+    pub rows: usize,
+    /// Of those, the positive ones.
+    pub positive: usize,
+    /// The smallest margin (`None` when no row has one).
+    pub smallest: Option<f64>,
+}
+
+/// A model against the counts, over all rows: what [`summarise`] pools from [`row_facts`] and
+/// [`seen_sums`].
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Summary {
+    /// The loss, the floor and the gap.
+    pub decomposition: Decomposition,
+    /// The top-1 agreement.
+    pub agreement: Agreement,
+    /// The margins.
+    pub margin: MarginSummary,
+    /// `Σ_i (n_i/N)·leak_i`; with the misfit it sums to the gap to f64 rounding.
+    pub gap_leak: f64,
+    /// `Σ_i (n_i/N)·misfit_i`.
+    pub gap_seen_misfit: f64,
+    /// The seen/unseen indicator's least-squares fit `β·x` to the row-centred logits over the
+    /// rows that are followed, and its `R² = 1 − Σ(y − βx)² / Σy²`: a trained table is mostly
+    /// "which pairs occur", an untrained one is not. β:
+    pub indicator_beta: f64,
+    /// R².
+    pub indicator_r2: f64,
+    /// Pearson's correlation of the seen logits with ln P, each centred on its row's seen pairs
+    /// (so that softmax's free per-row constant does not count), pooled over the rows.
+    pub seen_logit_correlation: f64,
+    /// The largest [`SeenSums::spread`] (0 when no row has two seen pairs).
+    pub seen_spread_max: f64,
+}
+
+/// The one pooling of every row's facts and sums (ascending row order) into the model's
+/// decomposition and evidence. The terms of the decomposition are computed each on its own, so
+/// that `residual` checks the identity; the floor is [`bigram::conditional_entropy_rows`].
+pub fn summarise(facts: &[RowFacts], sums: &[SeenSums], b: &Csr<'_>) -> Summary {
+    let n = csr_total(b);
+    let (mut loss, mut kl, mut leak, mut misfit) = (0.0f64, 0.0f64, 0.0f64, 0.0f64);
+    let mut a = Agreement::default();
+    let mut margin = MarginSummary {
+        rows: 0,
+        positive: 0,
+        smallest: None,
+    };
+    for f in facts {
+        let weight = f.token.count / n;
+        loss += f.loss_sum;
+        kl += weight * f.token.kl;
+        leak += weight * f.gap.leak;
+        misfit += weight * f.gap.misfit;
+        if f.token.count > 0.0 {
+            a.followed += 1;
+            a.agree += f.token.argmax_agrees as usize;
+            a.single_max += f.single_max as usize;
+            a.single_max_agree += (f.single_max && f.token.argmax_agrees) as usize;
+            a.single_successor += f.single_successor as usize;
+        }
+        if let Some(m) = f.margin {
+            margin.rows += 1;
+            margin.positive += (m > 0.0) as usize;
+            margin.smallest = Some(margin.smallest.map_or(m, |s: f64| s.min(m)));
+        }
+    }
+    let sum = |g: &dyn Fn(&SeenSums) -> f64| sums.iter().map(g).sum::<f64>();
+    let (xy, xx, yy) = (sum(&|s| s.xy), sum(&|s| s.xx), sum(&|s| s.yy));
+    let (ixy, ixx, iyy) = (sum(&|s| s.ind_xy), sum(&|s| s.ind_xx), sum(&|s| s.ind_yy));
+    let beta = if ixx > 0.0 { ixy / ixx } else { 0.0 };
+    let sse = iyy - 2.0 * beta * ixy + beta * beta * ixx;
+    let model_loss = loss / n;
+    let v = b.vocab_len();
+    let floor =
+        bigram::conditional_entropy_rows((0..v).map(|i| b.row(i).1.iter().map(|&c| csr_count(c))));
+    Summary {
+        decomposition: Decomposition {
+            model_loss,
+            bigram_entropy: floor,
+            kl_weighted: kl,
+            residual: model_loss - (floor + kl),
+            uniform_loss: libm::log(v as f64),
+            unigram_entropy: unigram_entropy(b),
+        },
+        agreement: a,
+        margin,
+        gap_leak: leak,
+        gap_seen_misfit: misfit,
+        indicator_beta: beta,
+        indicator_r2: if iyy > 0.0 { 1.0 - sse / iyy } else { 0.0 },
+        seen_logit_correlation: if xx > 0.0 && yy > 0.0 {
+            xy / libm::sqrt(xx * yy)
+        } else {
+            0.0
+        },
+        seen_spread_max: sums.iter().filter_map(|s| s.spread).fold(0.0, f64::max),
+    }
+}
+
+/// Every row's [`RowFacts`] and [`SeenSums`] of `w` on `b`, one row's logits at a time (no
+/// table, no top lists): what [`summarise`] pools.
+pub fn rows(w: &Weights, b: &Csr<'_>) -> (Vec<RowFacts>, Vec<SeenSums>) {
+    let v = w.vocab_len();
+    let (mut l, mut top) = (alloc::vec![0.0; v], TopList::default());
+    (0..v)
+        .map(|i| {
+            logit_rows(w, i, &mut l);
+            let f = row_facts(&l, b, i, 0, &mut top);
+            (f, seen_sums(&l, b, i, f.token.count))
+        })
+        .unzip()
+}
+
+/// The model's decomposition on `b`: [`summarise`] of [`rows`].
+pub fn decompose(w: &Weights, b: &Csr<'_>) -> Decomposition {
+    let (facts, sums) = rows(w, b);
+    summarise(&facts, &sums, b).decomposition
 }
 
 /// The singular values of `W_E·W_U` (or of its row-centred table) without the V×V table.
@@ -962,62 +1031,6 @@ pub fn row_centred(l: &Table) -> Table {
         out.row_mut(i).iter_mut().for_each(|x| *x -= mean);
     }
     out
-}
-
-/// Row `i`'s margin: its weakest logit on a pair that occurs minus its strongest logit on a pair
-/// that never occurs. Positive when every unseen pair is ranked below every seen one. `None`
-/// for a row with no seen or no unseen pair.
-pub fn unseen_margin(l: &Table, b: &Counts, i: usize) -> Option<f64> {
-    let (mut weakest_seen, mut strongest_unseen) = (f64::INFINITY, f64::NEG_INFINITY);
-    for j in 0..b.vocab_len() {
-        if b.counts[(i, j)] > 0.0 {
-            weakest_seen = weakest_seen.min(l[(i, j)]);
-        } else {
-            strongest_unseen = strongest_unseen.max(l[(i, j)]);
-        }
-    }
-    (weakest_seen.is_finite() && strongest_unseen.is_finite())
-        .then_some(weakest_seen - strongest_unseen)
-}
-
-/// How much of the row-centred table one seen/unseen indicator explains: over the rows that are
-/// followed, the row-centred logits `y_ij` are fitted by `β·x_ij`, with `x_ij` the row-centred
-/// indicator (1 where the pair occurs, else 0) and one `β` for the whole table, by least squares;
-/// returns `(β, R²)`, `R² = 1 − Σ(y − βx)² / Σy²`. A trained table is mostly "which pairs
-/// occur"; an untrained one is not.
-pub fn seen_indicator_fit(l: &Table, b: &Counts) -> (f64, f64) {
-    let v = b.vocab_len();
-    let y = row_centred(l);
-    // Each row's share of seen pairs: the mean its indicator is centred by.
-    let mean: Vec<f64> = (0..v)
-        .map(|i| (0..v).filter(|&j| b.counts[(i, j)] > 0.0).count() as f64 / v as f64)
-        .collect();
-    let x = |i: usize, j: usize| {
-        if b.counts[(i, j)] > 0.0 {
-            1.0 - mean[i]
-        } else {
-            -mean[i]
-        }
-    };
-    let followed = |i: usize| b.row_totals[i] > 0.0;
-    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    for i in (0..v).filter(|&i| followed(i)) {
-        for j in 0..v {
-            sxy += x(i, j) * y[(i, j)];
-            sxx += x(i, j) * x(i, j);
-            syy += y[(i, j)] * y[(i, j)];
-        }
-    }
-    let beta = if sxx > 0.0 { sxy / sxx } else { 0.0 };
-    let mut sse = 0.0f64;
-    for i in (0..v).filter(|&i| followed(i)) {
-        for j in 0..v {
-            let r = y[(i, j)] - beta * x(i, j);
-            sse += r * r;
-        }
-    }
-    let r2 = if syy > 0.0 { 1.0 - sse / syy } else { 0.0 };
-    (beta, r2)
 }
 
 /// The singular value decomposition of a logit table (nalgebra's: Householder bidiagonalisation
@@ -1121,16 +1134,40 @@ mod tests {
         Weights::from_row_major(30, d, &we, &wu)
     }
 
+    /// Every row's facts and sums of a logit table on `csr`, a row at a time.
+    fn facts_of(l: &Table, csr: &Csr<'_>) -> (Vec<RowFacts>, Vec<SeenSums>) {
+        let v = l.nrows();
+        (0..v)
+            .map(|i| {
+                let row: Vec<f64> = (0..v).map(|j| l[(i, j)]).collect();
+                let f = row_facts(&row, csr, i, 3, &mut TopList::default());
+                (f, seen_sums(&row, csr, i, f.token.count))
+            })
+            .unzip()
+    }
+
     #[test]
     fn gap_split_sums_to_the_kl_and_row_centring_keeps_q() {
         let (b, _) = seed();
+        let (rs, col, cnt) = b.sparse();
+        let csr = Csr::new(30, &rs, &col, &cnt).unwrap();
         for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
             let m = random(s, 16, scale);
             let l = logit_table(&m);
             let log_q = log_softmax(&l);
-            for i in 0..30 {
-                let g = gap_row(&log_q, &b, i);
-                let kl = row_kl(&log_q, &b, i);
+            let (facts, _) = rows(&m, &csr);
+            for (i, f) in facts.iter().enumerate() {
+                let (g, kl) = (f.gap, f.token.kl);
+                // The KL straight from the table, term by term.
+                let n = b.row_total(i);
+                let direct: f64 = (0..30)
+                    .filter(|&j| b.count(i, j) > 0.0)
+                    .map(|j| {
+                        let p = b.count(i, j) / n;
+                        p * (libm::log(p) - log_q[(i, j)])
+                    })
+                    .sum();
+                assert!((kl - direct).abs() <= 1e-13 * (1.0 + kl), "row {i}");
                 assert!(
                     (g.leak + g.misfit - kl).abs() <= 1e-12 * (1.0 + kl),
                     "row {i}"
@@ -1157,15 +1194,15 @@ mod tests {
     #[test]
     fn agreement_counts_ties_single_maxima_and_single_successors_apart() {
         let b = Counts::from_table(4, &[1, 1, 0, 0, 3, 0, 1, 0, 0, 0, 0, 2, 0, 0, 0, 0]).unwrap();
+        let (rs, col, cnt) = b.sparse();
+        let csr = Csr::new(4, &rs, &col, &cnt).unwrap();
         let l = Table::from_fn(4, 4, |i, j| match (i, j) {
             (0, 1) | (1, 2) | (2, 3) => 1.0,
             _ => 0.0,
         });
-        let log_q = log_softmax(&l);
-        let rows: Vec<TokenRow> = (0..4).map(|i| token_row(&log_q, &b, i)).collect();
-        let a = agreement(&rows, &b);
+        let (facts, sums) = facts_of(&l, &csr);
         assert_eq!(
-            a,
+            summarise(&facts, &sums, &csr).agreement,
             Agreement {
                 agree: 2,
                 followed: 3,
@@ -1181,6 +1218,8 @@ mod tests {
         // ln P where the pair occurs and a constant far below elsewhere: every margin is
         // positive and the indicator explains the table up to the spread of ln P.
         let (b, _) = seed();
+        let (rs, col, cnt) = b.sparse();
+        let csr = Csr::new(30, &rs, &col, &cnt).unwrap();
         let l = Table::from_fn(30, 30, |i, j| {
             let c = b.count(i, j);
             if c > 0.0 {
@@ -1189,15 +1228,18 @@ mod tests {
                 -30.0
             }
         });
-        for i in 0..29 {
-            assert!(unseen_margin(&l, &b, i).unwrap() > 20.0, "row {i}");
+        let (facts, sums) = facts_of(&l, &csr);
+        for (i, f) in facts.iter().enumerate().take(29) {
+            assert!(f.margin.unwrap() > 20.0, "row {i}");
         }
-        let (beta, r2) = seen_indicator_fit(&l, &b);
-        assert!(beta > 20.0 && r2 > 0.95, "{beta} {r2}");
+        let s = summarise(&facts, &sums, &csr);
+        assert!(s.indicator_beta > 20.0 && s.indicator_r2 > 0.95, "{s:?}");
+        assert!(s.seen_logit_correlation > 0.999_999, "{s:?}");
         // Random weights: no margin, and the indicator explains almost nothing.
-        let l = logit_table(&random(1, 16, 1.0));
-        let (_, r2) = seen_indicator_fit(&l, &b);
-        assert!(r2 < 0.2, "{r2}");
+        let (facts, sums) = rows(&random(1, 16, 1.0), &csr);
+        let s = summarise(&facts, &sums, &csr);
+        assert!(s.indicator_r2 < 0.2, "{s:?}");
+        assert!(s.margin.positive < s.margin.rows, "{s:?}");
     }
 
     #[test]
@@ -1205,12 +1247,18 @@ mod tests {
         let vocab = Vocab::seed();
         let bigrams = Bigrams::<30>::from_text(&vocab, SEED_TEXT).unwrap();
         let (b, _) = seed();
+        let (rs, col, cnt) = b.sparse();
+        let csr = Csr::new(30, &rs, &col, &cnt).unwrap();
         for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
             let w = random(s, 16, scale);
-            let d = decompose(&w, &b);
+            let d = decompose(&w, &csr);
             // f64 sums of ~900 terms of size ≤ 10: rounding well under 1e-12.
             assert!(libm::fabs(d.residual) < 1e-12, "{d:?}");
             assert!(d.kl_weighted > 0.0);
+            // The one loss and the one floor: the table's cross-entropy and the counts' entropy,
+            // to the bit.
+            assert_eq!(d.model_loss, cross_entropy(&logit_table(&w), &b));
+            assert_eq!(d.bigram_entropy, b.conditional_entropy());
             // The f32 forward agrees to f32 rounding of the loss (~1e-7 relative).
             let mut g = TorchGenerator::new(s);
             let (mut we, mut wu) = (alloc::vec![0f32; 480], alloc::vec![0f32; 480]);
@@ -1225,11 +1273,19 @@ mod tests {
                 "{f32_loss} vs {d:?}"
             );
         }
-        let d = decompose(&random(4, 16, 0.0), &b);
+        let d = decompose(&random(4, 16, 0.0), &csr);
         assert!(
             libm::fabs(d.model_loss - libm::log(30.0)) < 1e-14,
             "zero weights are uniform"
         );
+        // The unigram entropy from the column totals, directly.
+        let col_total = |j: usize| (0..30).map(|i| b.count(i, j)).sum::<f64>();
+        let h: f64 = (0..30)
+            .map(col_total)
+            .filter(|&c| c > 0.0)
+            .map(|c| -c / b.total() * libm::log(c / b.total()))
+            .sum();
+        assert!((d.unigram_entropy - h).abs() < 1e-13, "{d:?}");
     }
 
     #[test]
@@ -1318,58 +1374,31 @@ mod tests {
         }
     }
 
-    /// The seed text's counts as compressed sparse rows, owned.
-    fn seed_csr(b: &Counts) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
-        let (mut rs, mut col, mut cnt) = (alloc::vec![0], Vec::new(), Vec::new());
-        for i in 0..30 {
-            for j in 0..30 {
-                if b.count(i, j) > 0.0 {
-                    col.push(j as u32);
-                    cnt.push(b.count(i, j) as u64);
-                }
-            }
-            rs.push(col.len());
-        }
-        (rs, col, cnt)
-    }
-
     #[test]
-    fn streamed_rows_give_the_dense_tables_numbers() {
+    fn a_row_at_a_time_gives_the_tables_logits_and_top_lists() {
         let (b, _) = seed();
-        let (rs, col, cnt) = seed_csr(&b);
+        let (rs, col, cnt) = b.sparse();
         let csr = Csr::new(30, &rs, &col, &cnt).unwrap();
         for (s, scale) in [(1, 0.3), (2, 1.0), (3, 2.0)] {
             let w = random(s, 16, scale);
             let l = logit_table(&w);
             let log_q = log_softmax(&l);
             let mut sc = TopList::default();
-            let (mut loss, mut floor, mut kl_w) = (0.0, 0.0, 0.0);
             let mut rows = alloc::vec![0.0; 30 * 30];
             logit_rows(&w, 0, &mut rows);
             for i in 0..30 {
                 let f = row_facts(&rows[i * 30..(i + 1) * 30], &csr, i, 3, &mut sc);
-                // Bit for bit: the same sums in the same order.
-                assert_eq!(f.token, token_row(&log_q, &b, i), "row {i}");
-                assert_eq!(f.gap, gap_row(&log_q, &b, i), "row {i}");
-                assert_eq!(f.margin, unseen_margin(&l, &b, i), "row {i}");
                 let mut top = [0; 3];
                 ranked(|j| log_q[(i, j)], 30, &mut top);
                 assert_eq!(sc.top, top, "row {i}");
+                assert_eq!(f.token.model_top, top[0], "row {i}");
                 assert_eq!(sc.top_log_q[0], log_q[(i, top[0])]);
                 assert_eq!(sc.top_logit[0], l[(i, top[0])]);
                 let mut row = alloc::vec![0.0; 60];
                 logit_rows(&w, i.min(28), &mut row);
                 let t = i - i.min(28);
                 assert!((0..30).all(|j| row[t * 30 + j].to_bits() == l[(i, j)].to_bits()));
-                loss += f.loss_sum;
-                floor += f.entropy_sum;
-                kl_w += b.row_total(i) / b.total() * f.token.kl;
             }
-            let d = decompose(&w, &b);
-            assert!((loss / b.total() - d.model_loss).abs() < 1e-13 * d.model_loss);
-            assert!((floor / b.total() - d.bigram_entropy).abs() < 1e-13);
-            assert_eq!(kl_w.to_bits(), d.kl_weighted.to_bits());
-            assert_eq!(csr_unigram_entropy(&csr), d.unigram_entropy);
         }
     }
 

@@ -229,7 +229,7 @@ pub enum NotRetrained {
 pub struct Evidence {
     /// `Σ_i (n_i/N)·KL(P_i‖Q_i)`.
     pub gap: f64,
-    /// The gap's leak onto unseen pairs ([`crate::interpret::gap_split`]).
+    /// The gap's leak onto unseen pairs ([`crate::interpret::Summary::gap_leak`]).
     pub leak: f64,
     /// The gap's misfit on the seen pairs (leak + misfit = gap).
     pub misfit: f64,

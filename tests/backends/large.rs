@@ -17,8 +17,8 @@ use zl_tests::{
 
 const V: usize = 64;
 const D: usize = 64;
-/// The minimum, and what the interpreter affords: one 64×64 epoch is about 18 times the
-/// seed model's instructions.
+/// Two epochs, so that the second updates from moments the first wrote, and what the interpreter
+/// affords: one 64×64 epoch is about 18 times the seed model's instructions.
 const EPOCHS: u32 = 2;
 
 /// A fixed token sequence over all 64 tokens: each token once (so that every row and column of

@@ -27,10 +27,10 @@ mod large;
 /// The tiled kernels for any vocabulary (kernels/big.ptx).
 mod tiled;
 
-/// Issue 5's bound on every epoch's loss against the CPU. Equal operations in equal order give
+/// The bound on every epoch's loss against the CPU. Equal operations in equal order give
 /// equal bits, so any difference at all means the kernel departed from the core somewhere.
 const LOSS_ATOL: f64 = 1e-5;
-/// Issue 5's bound on the final weights after a full run: near convergence AdamW amplifies a
+/// The bound on the final weights after a full run: near convergence AdamW amplifies a
 /// last-bit difference (see tests/golden.rs), so weights get a looser bound than losses.
 const WEIGHT_ATOL: f64 = 1e-3;
 /// Weights and moments after a few epochs: rounding only, no time to drift.

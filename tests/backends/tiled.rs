@@ -61,19 +61,7 @@ impl Owned {
 
 /// Sparse rows of `b`'s counts: (row_start, col, count).
 fn sparse<const V: usize>(b: &Bigrams<V>) -> (Vec<usize>, Vec<u32>, Vec<u64>) {
-    let v = b.vocab_len();
-    let (mut starts, mut cols, mut counts) = (vec![0], vec![], vec![]);
-    for i in 0..v {
-        for j in 0..v {
-            let c = b.counts[(i, j)];
-            if c > 0.0 {
-                cols.push(j as u32);
-                counts.push(c as u64);
-            }
-        }
-        starts.push(cols.len());
-    }
-    (starts, cols, counts)
+    zl_core::interpret::Counts::of_bigrams(b).sparse()
 }
 
 /// A fixed, skewed token sequence over `v` tokens of which the last never occurs (an all-zero row

@@ -1,4 +1,4 @@
-//! Count files (`zl count`, issue 17): counting shards and merging them equals counting the
+//! Count files (`zl count`): counting shards and merging them equals counting the
 //! whole text, in both semantics; and every command trains from `--counts` as from the text.
 
 use std::{

@@ -116,7 +116,7 @@ fn the_memory_table_is_what_size_of_says() {
             ]));
         )*};
     }
-    // The seed model, then every tier of cli/src/backend/capacity.rs.
+    // The seed model, then every tier of core/src/capacity.rs.
     tiers!(30 x 16, 32 x 8, 32 x 16, 32 x 32, 32 x 64, 64 x 8, 64 x 16, 64 x 32, 64 x 64,
         128 x 8, 128 x 16, 128 x 32, 128 x 64, 256 x 8, 256 x 16, 256 x 32, 256 x 64);
     let doc = guide();

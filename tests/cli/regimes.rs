@@ -257,7 +257,7 @@ fn gpl3_at_d_model_8_is_rank_limited() {
 
 /// `--full` searches the minimum as `zl sweep --until-gap` does: each width until its gap is at
 /// most the small gap, up to 3·10^5 epochs. On the seed text the answer stays 5: d_model 4 runs
-/// the whole budget and stops at 0.042 nats (the measurement), above the small gap.
+/// the whole budget and stops at 0.042 nats (measured), above the small gap.
 #[test]
 fn full_searches_the_minimum_until_each_gap_stops() {
     let j = zl_json(&["interpret", "--json", "--full"]);

@@ -112,7 +112,8 @@ fn report_is_one_self_contained_page_with_the_story_and_numbers() {
     // margins, gap against the epoch; --full adds the counts and the spectrum.
     assert_eq!(summary.matches("<svg").count(), 6, "six inline SVG figures");
     assert_eq!(html.matches("<svg").count(), 8, "eight inline SVG figures");
-    // No sentence claims a test "would fail" (issue 13): the controls are shown instead.
+    // No sentence claims a test "would fail" that the page does not run: the controls are
+    // shown instead.
     assert!(
         !html.contains("would fail"),
         "a claim the page does not show failing"
@@ -260,7 +261,7 @@ fn interactive_flags_fail_in_one_line() {
     assert!(!out.exists(), "nothing is written after a bad --corpus");
 }
 
-/// The page's size limit (issue: at most 1.5 MB).
+/// The page's size limit: at most 1.5 MB.
 const MAX_PAGE_BYTES: usize = 1_500_000;
 
 /// Every character of the test text: Latin, Cyrillic, Greek and Latin-1 letters in both

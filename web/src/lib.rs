@@ -34,9 +34,9 @@ use serde_json::{json, Value};
 use zl_core::{
     capacity::{self, AtCapacity, MAX_D_MODEL, MAX_VOCAB},
     checksum, flags, glyph,
-    interpret::{self as zi, Counts, Table, Weights},
+    interpret::{self as zi, Counts, Summary, Table, Weights},
     verdict::{self, Evidence, GapTrend, NotRetrained, Wider},
-    AdamWConfig, Bigrams, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
+    AdamWConfig, Bigrams, Csr, Label, Model, Trainer, Vocab, SEED_TEXT, SEED_VOCAB,
 };
 use zl_lanes::Isa;
 
@@ -69,8 +69,9 @@ trait Session {
 struct State<const V: usize, const D: usize> {
     trainer: Box<Trainer<V, D>>,
     bigrams: Box<Bigrams<V>>,
-    /// The same counts at their own size, for the analysis.
+    /// The same counts at their own size, for the analysis, and as sparse rows (checked).
     counts: Counts,
+    pairs: (Vec<usize>, Vec<u32>, Vec<u64>),
     vocab: Vec<char>,
     tokens: Vec<usize>,
     isa: Isa,
@@ -116,9 +117,13 @@ impl AtCapacity for Setup {
             .map_err(|e| e.to_string())?;
         let model = Model::<V, D>::init_torch(self.settings.seed, vocab.len(), self.d_model)
             .map_err(|e| e.to_string())?;
+        let counts = Counts::of_bigrams(&bigrams);
+        let pairs = counts.sparse();
+        Csr::new(vocab.len(), &pairs.0, &pairs.1, &pairs.2).map_err(|e| format!("{e:?}"))?;
         Ok(Box::new(State {
             trainer: Box::new(Trainer::new(model, self.settings.adamw)),
-            counts: Counts::of_bigrams(&bigrams),
+            counts,
+            pairs,
             bigrams,
             vocab: vocab.chars().to_vec(),
             tokens,
@@ -141,6 +146,17 @@ impl<const V: usize, const D: usize> State<V, D> {
     }
     fn count(&self, i: usize, j: usize) -> f64 {
         self.counts.count(i, j)
+    }
+    fn csr(&self) -> Csr<'_> {
+        let (r, c, n) = &self.pairs;
+        Csr::new(self.v(), r, c, n).expect("checked when the state was set up")
+    }
+    /// The weights `w` against this text, row by row: zl-core's one comparison.
+    fn summary(&self, w: &Weights) -> (Vec<zi::RowFacts>, Summary) {
+        let b = self.csr();
+        let (facts, sums) = zi::rows(w, &b);
+        let s = zi::summarise(&facts, &sums, &b);
+        (facts, s)
     }
 }
 
@@ -172,7 +188,7 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             }
             done += n;
             if start + done == half {
-                let gap = zi::decompose(&self.weights(), &self.counts).kl_weighted;
+                let gap = zi::decompose(&self.weights(), &self.csr()).kl_weighted;
                 self.half_gap = Some((half, gap));
             }
         }
@@ -203,13 +219,12 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
         if let Some(f) = self.final_loss {
             let _ = checksum::write_line(&mut line, self.epochs, f, m);
         }
-        let d = zi::decompose(&self.weights(), &self.counts);
+        let (facts, summary) = self.summary(&self.weights());
+        let d = summary.decomposition;
         let log_q = self.log_q();
         let mut shown = [0usize; zi::MAX_SHOWN];
-        let k = zi::most_frequent(|i, j| self.count(i, j), v, &mut shown);
-        let token_rows: Vec<_> = (0..v)
-            .map(|i| zi::token_row(&log_q, &self.counts, i))
-            .collect();
+        let k = zi::most_frequent(&self.csr(), &mut shown);
+        let token_rows: Vec<_> = facts.iter().map(|f| f.token).collect();
         let rows: Vec<Value> = (0..v)
             .map(|i| {
                 let r = &token_rows[i];
@@ -265,7 +280,7 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             "gap": d.kl_weighted,
             "uniform": d.uniform_loss,
             "rows": rows,
-            "agreement": zi::agreement(&token_rows, &self.counts),
+            "agreement": summary.agreement,
             "shown": &shown[..k],
             "counts": counts, "p": p, "q": q,
         })
@@ -359,17 +374,13 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
     }
 
     fn gap_of(&self, w: &Weights) -> f64 {
-        zi::decompose(w, &self.counts).kl_weighted
+        zi::decompose(w, &self.csr()).kl_weighted
     }
 
     fn verdict(&self, shuffled: &[f64], wider: Result<Wider, NotRetrained>) -> Value {
         let (v, d) = (self.v(), self.trainer.model.d_model());
-        let dec = zi::decompose(&self.weights(), &self.counts);
-        let log_q = self.log_q();
-        let gap_rows: Vec<_> = (0..v)
-            .map(|i| zi::gap_row(&log_q, &self.counts, i))
-            .collect();
-        let (leak, misfit) = zi::gap_split(&gap_rows, &self.counts);
+        let (_, s) = self.summary(&self.weights());
+        let (dec, leak, misfit) = (s.decomposition, s.gap_leak, s.gap_seen_misfit);
         let untrained: Vec<f64> = (0..verdict::UNTRAINED_SEEDS)
             .map(|k| {
                 let seed = self.setup.seed.wrapping_add(k);

@@ -88,21 +88,15 @@ impl Split {
         unseen(&self.train.pairs, &self.held)
     }
 
-    /// The model's mean cross-entropy on the held-out predictions (zl-core's `cross_entropy` of
-    /// its f64 logit table; above [`large::DENSE_MAX`] tokens, the large view's, row by row).
+    /// The model's mean cross-entropy on the held-out predictions, a row of logits at a time.
     pub fn model_loss(&self, w: &Weights) -> Result<f64> {
         let v = w.vocab.len();
         let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
-        if v > large::DENSE_MAX {
-            let held = self
-                .held
-                .csr()
-                .ok_or_else(|| anyhow::anyhow!("no held-out pair"))?;
-            return Ok(large::cross_entropy(&m, &held));
-        }
-        let b =
-            zi::Counts::from_table(v, &self.held.dense()?).map_err(|e| anyhow::anyhow!("{e}"))?;
-        Ok(zi::cross_entropy(&zi::logit_table(&m), &b))
+        let held = self
+            .held
+            .csr()
+            .ok_or_else(|| anyhow::anyhow!("no held-out pair"))?;
+        Ok(large::cross_entropy(&m, &held))
     }
 
     /// [`table_loss`] of this split.

@@ -1,7 +1,8 @@
 //! Interpretation at a large vocabulary (more than [`DENSE_MAX`] tokens): the numbers of
-//! [`super::Comparison`] and the evidence against the untrained control, computed one row of
-//! logits at a time (O(V·d) memory per core, rows across cores) from sparse counts, with top-K
-//! lists instead of V×V tables. No V×V table is built here. What would cost more than V²·d (the
+//! [`super::Comparison`] and the evidence against the untrained control, from the one pass over
+//! the rows that both views read ([`pass`]: a row of logits at a time, O(V·d) memory per core,
+//! rows across cores, pooled by `zl_core::interpret::summarise`), with top-K lists instead of
+//! V×V tables. No V×V table is built here. What would cost more than V²·d (the
 //! rank-k truncation curve) runs on a stated sample of rows; the models trained beside this one
 //! ([`super::large_retrain`]: the shuffled control, the gap curve, a wider and narrower models)
 //! are measured here by the dense view's rules, each within its stated budget; what needs every
@@ -74,62 +75,12 @@ pub struct Row {
     pub data_top: Vec<Next>,
 }
 
-/// The row's sums behind the pooled evidence (the seen logits against ln P, the indicator fit):
-/// each pooled over rows, in ascending row order.
-#[derive(Clone, Copy, Debug, Default)]
-struct SeenSums {
-    /// Seen logits against ln P, both centred on the row's seen pairs: Σxy, Σxx, Σyy.
-    xy: f64,
-    xx: f64,
-    yy: f64,
-    /// RMS of (y − x) over the row's seen pairs, with two or more.
-    spread: Option<f64>,
-    /// The row-centred table against the row-centred seen indicator: Σxy, Σxx, Σyy.
-    ind_xy: f64,
-    ind_xx: f64,
-    ind_yy: f64,
-}
-
-fn seen_sums(l: &[f64], b: &Csr<'_>, i: usize, n: f64) -> SeenSums {
-    let (cols, counts) = b.row(i);
-    let mut s = SeenSums::default();
-    if n == 0.0 || cols.is_empty() {
-        return s;
-    }
-    let k = cols.len() as f64;
-    let lp = |c: u64| (c as f32 as f64 / n).ln();
-    let mx = counts.iter().map(|&c| lp(c)).sum::<f64>() / k;
-    let my = cols.iter().map(|&j| l[j as usize]).sum::<f64>() / k;
-    let mut sq = 0.0;
-    for (&j, &c) in cols.iter().zip(counts) {
-        let (x, y) = (lp(c) - mx, l[j as usize] - my);
-        s.xy += x * y;
-        s.xx += x * x;
-        s.yy += y * y;
-        sq += (y - x) * (y - x);
-    }
-    s.spread = (cols.len() >= 2).then(|| (sq / k).sqrt());
-    // The indicator's sums from the row's Σl and Σl² and its seen entries: with y = l − mean
-    // and x = 1[seen] − m, Σxy = Σ_seen y − m·Σy, Σx² = k(1 − m)² + (V − k)m², Σy² = Σl² − V·mean².
-    let v = l.len() as f64;
-    let (sum, sq) = l
-        .iter()
-        .fold((0.0f64, 0.0f64), |(a, b), &x| (a + x, b + x * x));
-    let mean = sum / v;
-    let m = k / v;
-    let seen_y: f64 = cols.iter().map(|&j| l[j as usize] - mean).sum();
-    s.ind_xy = seen_y - m * (sum - v * mean);
-    s.ind_xx = k * (1.0 - m) * (1.0 - m) + (v - k) * m * m;
-    s.ind_yy = (sq - v * mean * mean).max(0.0);
-    s
-}
-
 /// One pass of a model over the rows: each row's facts and sums, and, where asked, its lists.
-struct Pass {
+pub(super) struct Pass {
     /// `Σ_j H_ij (lse_i − l_ij)` over the held-out counts `H`, summed in row order (0 without).
     held_loss_sum: f64,
-    facts: Vec<RowFacts>,
-    sums: Vec<SeenSums>,
+    pub facts: Vec<RowFacts>,
+    pub sums: Vec<zi::SeenSums>,
     rows: Vec<Row>,
 }
 
@@ -164,12 +115,12 @@ fn each_row<T: Send>(
 
 /// One pass over the rows of `w` on the counts `b`; with `held`, the held-out loss from the same
 /// logits (each row's held-out terms read its logits and `lse` while they are at hand).
-fn pass(w: &zi::Weights, b: &Csr<'_>, held: Option<&Csr<'_>>, lists: bool) -> Pass {
+pub(super) fn pass(w: &zi::Weights, b: &Csr<'_>, held: Option<&Csr<'_>>, lists: bool) -> Pass {
     let v = b.vocab_len();
     let top = if lists { TOP } else { 0 };
     let out = each_row(w, |l, i, tl| {
         let f = zi::row_facts(l, b, i, top, tl);
-        let sums = seen_sums(l, b, i, f.token.count);
+        let sums = zi::seen_sums(l, b, i, f.token.count);
         let row = lists.then(|| row(l, tl, b, i, f));
         let held = held.map_or(0.0, |h| {
             let (cols, counts) = h.row(i);
@@ -224,72 +175,10 @@ fn row(l: &[f64], s: &TopList, b: &Csr<'_>, i: usize, f: RowFacts) -> Row {
     }
 }
 
-/// The evidence of one pass, summed over the rows in ascending order.
+/// The evidence of one pass, pooled over the rows in ascending order.
 fn evidence(p: &Pass, b: &Csr<'_>) -> (Evidence, Decomposition, Agreement, MarginSummary) {
-    let n = zi::csr_total(b);
-    let (mut loss, mut entropy, mut followed_n) = (0.0f64, 0.0f64, 0.0f64);
-    let (mut kl, mut leak, mut misfit) = (0.0f64, 0.0f64, 0.0f64);
-    let mut a = Agreement::default();
-    let mut margin = MarginSummary {
-        rows: 0,
-        positive: 0,
-        smallest: None,
-    };
-    for (i, f) in p.facts.iter().enumerate() {
-        let weight = f.token.count / n;
-        loss += f.loss_sum;
-        entropy += f.entropy_sum;
-        followed_n += b.row(i).1.iter().map(|&c| c as f32 as f64).sum::<f64>();
-        kl += weight * f.token.kl;
-        leak += weight * f.gap.leak;
-        misfit += weight * f.gap.misfit;
-        if f.token.count > 0.0 {
-            a.followed += 1;
-            a.agree += f.token.argmax_agrees as usize;
-            a.single_max += f.single_max as usize;
-            a.single_max_agree += (f.single_max && f.token.argmax_agrees) as usize;
-            a.single_successor += f.single_successor as usize;
-        }
-        if let Some(m) = f.margin {
-            margin.rows += 1;
-            margin.positive += (m > 0.0) as usize;
-            margin.smallest = Some(margin.smallest.map_or(m, |s: f64| s.min(m)));
-        }
-    }
-    let sum = |g: &dyn Fn(&SeenSums) -> f64| p.sums.iter().map(g).sum::<f64>();
-    let (xy, xx, yy) = (sum(&|s| s.xy), sum(&|s| s.xx), sum(&|s| s.yy));
-    let (ixy, ixx, iyy) = (sum(&|s| s.ind_xy), sum(&|s| s.ind_xx), sum(&|s| s.ind_yy));
-    let beta = if ixx > 0.0 { ixy / ixx } else { 0.0 };
-    let sse = iyy - 2.0 * beta * ixy + beta * beta * ixx;
-    let model_loss = loss / n;
-    let floor = entropy / followed_n;
-    let v = b.vocab_len();
-    let d = Decomposition {
-        model_loss,
-        bigram_entropy: floor,
-        kl_weighted: kl,
-        residual: model_loss - (floor + kl),
-        uniform_loss: (v as f64).ln(),
-        unigram_entropy: zi::csr_unigram_entropy(b),
-    };
-    let e = Evidence {
-        model_loss,
-        kl_weighted: kl,
-        gap_leak: leak,
-        gap_seen_misfit: misfit,
-        argmax_agreement: a.agree,
-        single_max_agreement: a.single_max_agree,
-        positive_margins: margin.positive,
-        rows_with_margin: margin.rows,
-        indicator_r2: if iyy > 0.0 { 1.0 - sse / iyy } else { 0.0 },
-        seen_logit_correlation: if xx > 0.0 && yy > 0.0 {
-            xy / (xx * yy).sqrt()
-        } else {
-            0.0
-        },
-        seen_spread_max: p.sums.iter().filter_map(|s| s.spread).fold(0.0, f64::max),
-    };
-    (e, d, a, margin)
+    let s = zi::summarise(&p.facts, &p.sums, b);
+    (Evidence::of(&s), s.decomposition, s.agreement, s.margin)
 }
 
 /// A model's weights at run-time size, row-major as files hold them.
@@ -705,19 +594,8 @@ fn controls(
 
 fn shown(m: &zi::Weights, b: &Csr<'_>, max: usize) -> Shown {
     let v = b.vocab_len();
-    let mut freq = vec![0.0f64; v];
-    for (i, f) in freq.iter_mut().enumerate() {
-        *f += zi::csr_row_total(b, i);
-    }
-    for i in 0..v {
-        let (cols, counts) = b.row(i);
-        for (&j, &c) in cols.iter().zip(counts) {
-            freq[j as usize] += c as f32 as f64;
-        }
-    }
     let mut ids = vec![0; max.min(v)];
-    zi::ranked(|i| freq[i], v, &mut ids);
-    ids.sort_unstable();
+    zi::most_frequent(b, &mut ids);
     let mut logits = vec![0.0; v];
     let (mut p, mut q) = (vec![], vec![]);
     for &i in &ids {
@@ -846,6 +724,11 @@ pub(crate) mod tests {
         c.dense_counts().unwrap()
     }
 
+    /// Bit for bit: the dense view and this one read one implementation.
+    fn same(a: f64, b: f64, what: &str) {
+        assert_eq!(a.to_bits(), b.to_bits(), "{what}: {a} vs {b}");
+    }
+
     fn close(a: f64, b: f64, what: &str) {
         assert!(
             (a - b).abs() <= 1e-12 * (1.0 + b.abs()),
@@ -902,23 +785,23 @@ pub(crate) mod tests {
                 LargeView::new(&rm, &c.pairs, None, Some(Alongside::untrained_only(0))).unwrap();
             let small = compare(&w, &c).unwrap();
             let (a, b) = (big.decomposition, small.decomposition);
-            close(a.model_loss, b.model_loss, "loss");
-            close(a.bigram_entropy, b.bigram_entropy, "floor");
-            close(a.kl_weighted, b.kl_weighted, "gap");
-            close(a.unigram_entropy, b.unigram_entropy, "unigram");
-            close(big.gap_leak, small.gap_leak, "leak");
-            close(big.gap_seen_misfit, small.gap_seen_misfit, "misfit");
+            same(a.model_loss, b.model_loss, "loss");
+            same(a.bigram_entropy, b.bigram_entropy, "floor");
+            same(a.kl_weighted, b.kl_weighted, "gap");
+            same(a.unigram_entropy, b.unigram_entropy, "unigram");
+            same(big.gap_leak, small.gap_leak, "leak");
+            same(big.gap_seen_misfit, small.gap_seen_misfit, "misfit");
             assert_eq!(big.agreement, small.agreement);
             assert_eq!(big.margin, small.margin);
             assert_eq!(big.seen_pairs, small.seen_pairs);
             let (e, f) = (big.evidence, small.evidence());
-            close(e.indicator_r2, f.indicator_r2, "R²");
-            close(
+            same(e.indicator_r2, f.indicator_r2, "R²");
+            same(
                 e.seen_logit_correlation,
                 f.seen_logit_correlation,
                 "correlation",
             );
-            close(e.seen_spread_max, f.seen_spread_max, "spread");
+            same(e.seen_spread_max, f.seen_spread_max, "spread");
             assert_eq!(big.shown.ids, small.shown.ids);
             assert_eq!(big.shown_summary.ids, small.shown_summary.ids);
             for r in &big.rows {
@@ -928,7 +811,7 @@ pub(crate) mod tests {
                 let data: Vec<usize> = r.data_top.iter().map(|n| n.token).collect();
                 assert_eq!(data[..], small.data_top[i][..data.len()], "row {i}");
                 for n in r.model_top.iter().chain(&r.data_top) {
-                    close(n.q, small.q[i][n.token], "Q");
+                    same(n.q, small.q[i][n.token], "Q");
                     assert_eq!(n.p, small.p[i][n.token]);
                 }
             }

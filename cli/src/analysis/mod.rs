@@ -20,8 +20,11 @@ pub use shown::Shown;
 use std::{path::PathBuf, time::Instant};
 
 use anyhow::{anyhow, bail, Context, Result};
-pub use zl_core::interpret::Agreement;
-use zl_core::interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow};
+pub use zl_core::interpret::{Agreement, MarginSummary};
+use zl_core::{
+    interpret::{self as zi, Ablation, Counts, Decomposition, GapRow, TokenRow},
+    Csr,
+};
 
 use crate::{
     backend::Job,
@@ -95,34 +98,32 @@ pub struct Comparison {
     /// The characters the heatmaps show, and the summary's fewer ([`shown::SUMMARY_SHOWN`]).
     pub shown: Shown,
     pub shown_summary: Shown,
-}
-
-/// The margins (weakest seen logit − strongest unseen logit, per row), summarised.
-#[derive(Clone, Copy, Debug, PartialEq, serde::Serialize)]
-pub struct MarginSummary {
-    /// Rows with a margin (some seen and some unseen pair), and of those, the positive ones.
-    pub rows: usize,
-    pub positive: usize,
-    /// The smallest margin (`None` when no row has one).
-    pub smallest: Option<f64>,
+    evidence: Evidence,
 }
 
 impl Comparison {
     /// The pieces of evidence, by name, for the controls' side-by-side table and the JSON.
     pub fn evidence(&self) -> Evidence {
-        let (a, m) = (self.agreement, self.margin);
+        self.evidence
+    }
+}
+
+impl Evidence {
+    /// The evidence in a summary of the rows.
+    pub fn of(s: &zi::Summary) -> Evidence {
+        let (a, m) = (s.agreement, s.margin);
         Evidence {
-            model_loss: self.decomposition.model_loss,
-            kl_weighted: self.decomposition.kl_weighted,
-            gap_leak: self.gap_leak,
-            gap_seen_misfit: self.gap_seen_misfit,
+            model_loss: s.decomposition.model_loss,
+            kl_weighted: s.decomposition.kl_weighted,
+            gap_leak: s.gap_leak,
+            gap_seen_misfit: s.gap_seen_misfit,
             argmax_agreement: a.agree,
             single_max_agreement: a.single_max_agree,
             positive_margins: m.positive,
             rows_with_margin: m.rows,
-            indicator_r2: self.indicator_fit.1,
-            seen_logit_correlation: self.seen_logit_correlation,
-            seen_spread_max: self.seen_spread_max,
+            indicator_r2: s.indicator_r2,
+            seen_logit_correlation: s.seen_logit_correlation,
+            seen_spread_max: s.seen_spread_max,
         }
     }
 }
@@ -541,49 +542,45 @@ fn ranked(score: impl Fn(usize) -> f64, v: usize, n: usize) -> Vec<usize> {
 /// The model and the counts at their own sizes, checked to share a vocabulary.
 fn subject(w: &Weights, corpus: &Corpus) -> Result<(zi::Weights, Counts)> {
     let v = corpus.vocab.len();
-    if w.vocab.len() != v {
-        bail!(
-            "the model has {} tokens and the corpus {v}; they must agree",
-            w.vocab.len()
-        );
-    }
-    let m = zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u);
+    let m = weights_on(w, corpus)?;
     let b = Counts::from_table(v, &corpus.dense_counts()?).map_err(|e| anyhow!("{e}"))?;
     Ok((m, b))
 }
 
-/// The comparison of a model and counts; `model_loss_f32` is the model's loss from its own f32
-/// forward (the training path's).
-fn compare_at(m: &zi::Weights, b: &Counts, vocab: &Vocab, model_loss_f32: f64) -> Comparison {
+/// The comparison of a model and counts (`b` dense, `pairs` the same counts sparse);
+/// `model_loss_f32` is the model's loss from its own f32 forward (the training path's).
+fn compare_at(
+    m: &zi::Weights,
+    b: &Counts,
+    pairs: &Csr<'_>,
+    vocab: &Vocab,
+    model_loss_f32: f64,
+) -> Comparison {
     let v = b.vocab_len();
     let l = zi::logit_table(m);
     let log_q = zi::log_softmax(&l);
-    let gap_rows: Vec<GapRow> = (0..v).map(|i| zi::gap_row(&log_q, b, i)).collect();
-    let (gap_leak, gap_seen_misfit) = zi::gap_split(&gap_rows, b);
+    let large::Pass { facts, sums, .. } = large::pass(m, pairs, None, false);
+    let summary = zi::summarise(&facts, &sums, pairs);
+    let decomposition = summary.decomposition;
     let row_weights: Vec<f64> = (0..v).map(|i| b.row_total(i) / b.total()).collect();
-    let q = table(v, |i, j| log_q[(i, j)].exp());
-    let seen = seen_points(&l, b);
-    let seen_spread = seen_spread(&seen, v);
-    let rows: Vec<TokenRow> = (0..v).map(|i| zi::token_row(&log_q, b, i)).collect();
+    let rows: Vec<TokenRow> = facts.iter().map(|f| f.token).collect();
     let counts = table(v, |i, j| b.count(i, j));
-    let margins: Vec<Option<f64>> = (0..v).map(|i| zi::unseen_margin(&l, b, i)).collect();
     let gap_by_row: Vec<f64> = (0..v).map(|i| row_weights[i] * rows[i].kl).collect();
     let mut gap_order: Vec<usize> = (0..v).filter(|&i| rows[i].count > 0.0).collect();
     gap_order.sort_by(|&a, &c| gap_by_row[c].total_cmp(&gap_by_row[a]).then(a.cmp(&c)));
-    let decomposition = zi::decompose_table(&l, b);
     let reach = decomposition.uniform_loss - decomposition.bigram_entropy;
-    let unseen_pairs = counts.iter().flatten().filter(|&&c| c == 0.0).count();
+    let unseen_pairs = v * v - pairs.pairs();
     Comparison {
-        shown: Shown::of(&counts),
-        shown_summary: Shown::at_most(&counts, shown::SUMMARY_SHOWN),
+        shown: Shown::of(&counts, pairs),
+        shown_summary: Shown::at_most(&counts, pairs, shown::SUMMARY_SHOWN),
         vocab: vocab.clone(),
         d_model: m.d_model(),
         closed: (reach > 0.0).then(|| 1.0 - decomposition.kl_weighted / reach),
         decomposition,
         model_loss_f32,
-        agreement: zi::agreement(&rows, b),
+        agreement: summary.agreement,
         unseen_pairs,
-        seen_pairs: v * v - unseen_pairs,
+        seen_pairs: pairs.pairs(),
         counts,
         // P in f64 (Bigrams::probability divides in f32).
         p: table(v, |i, j| {
@@ -602,48 +599,21 @@ fn compare_at(m: &zi::Weights, b: &Counts, vocab: &Vocab, model_loss_f32: f64) -
             })
             .collect(),
         model_top: (0..v).map(|i| ranked(|j| log_q[(i, j)], v, TOP)).collect(),
-        q,
-        gap_leak,
-        gap_seen_misfit,
-        gap_rows,
+        q: table(v, |i, j| log_q[(i, j)].exp()),
+        gap_leak: summary.gap_leak,
+        gap_seen_misfit: summary.gap_seen_misfit,
+        gap_rows: facts.iter().map(|f| f.gap).collect(),
         row_weights,
         gap_by_row,
         gap_order,
-        margin: margin_summary(&margins),
-        margins,
-        indicator_fit: zi::seen_indicator_fit(&l, b),
-        seen_logit_correlation: seen_correlation(&seen),
-        seen_spread_max: seen_spread.iter().flatten().copied().fold(0.0, f64::max),
-        seen_spread_rows: seen_spread.iter().flatten().count(),
-        seen_spread,
-    }
-}
-
-/// Rows with a margin, how many of them are positive, and the smallest.
-fn margin_summary(margins: &[Option<f64>]) -> MarginSummary {
-    let with: Vec<f64> = margins.iter().flatten().copied().collect();
-    MarginSummary {
-        rows: with.len(),
-        positive: with.iter().filter(|&&m| m > 0.0).count(),
-        smallest: with.iter().copied().reduce(f64::min),
-    }
-}
-
-/// The Pearson correlation of logits with ln P over the seen pairs, each centred on its row's
-/// seen pairs (so that softmax's free per-row constant does not count), pooled over the rows
-/// with at least two seen pairs (a row with one contributes its (0, 0) point, which adds
-/// nothing).
-fn seen_correlation(pts: &[(usize, f64, f64)]) -> f64 {
-    let (mut sxy, mut sxx, mut syy) = (0.0f64, 0.0f64, 0.0f64);
-    for &(_, x, y) in pts {
-        sxy += x * y;
-        sxx += x * x;
-        syy += y * y;
-    }
-    if sxx > 0.0 && syy > 0.0 {
-        sxy / (sxx * syy).sqrt()
-    } else {
-        0.0
+        margin: summary.margin,
+        margins: facts.iter().map(|f| f.margin).collect(),
+        indicator_fit: (summary.indicator_beta, summary.indicator_r2),
+        seen_logit_correlation: summary.seen_logit_correlation,
+        seen_spread_max: summary.seen_spread_max,
+        seen_spread: sums.iter().map(|s| s.spread).collect(),
+        seen_spread_rows: sums.iter().filter(|s| s.spread.is_some()).count(),
+        evidence: Evidence::of(&summary),
     }
 }
 
@@ -652,14 +622,42 @@ pub fn compare(w: &Weights, corpus: &Corpus) -> Result<Comparison> {
     let (m, b) = subject(w, corpus)?;
     let v = w.vocab.len();
     let f32_loss = zl_core::loss::loss_at(v, w.d_model, &w.w_e, &w.w_u, &corpus.dense_counts()?);
-    Ok(compare_at(&m, &b, &w.vocab, f32_loss as f64))
+    Ok(compare_at(
+        &m,
+        &b,
+        &pairs(corpus)?,
+        &w.vocab,
+        f32_loss as f64,
+    ))
 }
 
-/// The loss decomposition alone (no tables, no f32 forward): for loops that need one number a
-/// checkpoint.
+/// The weights `w` for the analysis of `corpus`, whose vocabulary they must share.
+fn weights_on(w: &Weights, corpus: &Corpus) -> Result<zi::Weights> {
+    let v = corpus.vocab.len();
+    if w.vocab.len() != v {
+        bail!(
+            "the model has {} tokens and the corpus {v}; they must agree",
+            w.vocab.len()
+        );
+    }
+    Ok(zi::Weights::from_row_major(v, w.d_model, &w.w_e, &w.w_u))
+}
+
+/// The corpus's counts as sparse rows.
+fn pairs(corpus: &Corpus) -> Result<Csr<'_>> {
+    corpus
+        .pairs
+        .csr()
+        .ok_or_else(|| anyhow!("no pair of tokens to compare the model with"))
+}
+
+/// The loss decomposition alone (no tables, no f32 forward, no lists): for loops that need one
+/// number a checkpoint.
 pub fn decompose(w: &Weights, corpus: &Corpus) -> Result<Decomposition> {
-    let (m, b) = subject(w, corpus)?;
-    Ok(zi::decompose(&m, &b))
+    let m = weights_on(w, corpus)?;
+    let b = pairs(corpus)?;
+    let large::Pass { facts, sums, .. } = large::pass(&m, &b, None, false);
+    Ok(zi::summarise(&facts, &sums, &b).decomposition)
 }
 
 /// The most characters of a --corpus file that the position-by-position ablation reruns (the
@@ -1106,7 +1104,8 @@ fn directions(
         .collect()
 }
 
-/// The seen pairs' logits against ln P, each centred on its row's seen pairs.
+/// The seen pairs' logits against ln P, each centred on its row's seen pairs (the points of the
+/// figure whose sums [`zi::seen_sums`] pools).
 fn seen_points(l: &zi::Table, b: &Counts) -> Vec<(usize, f64, f64)> {
     let v = b.vocab_len();
     let mut out = vec![];
@@ -1122,19 +1121,6 @@ fn seen_points(l: &zi::Table, b: &Counts) -> Vec<(usize, f64, f64)> {
         out.extend(seen.iter().map(|&j| (i, lp(j) - mx, l[(i, j)] - my)));
     }
     out
-}
-
-/// Each row's RMS distance from the diagonal over its seen points (rows with at least two).
-fn seen_spread(pts: &[(usize, f64, f64)], v: usize) -> Vec<Option<f64>> {
-    let mut sum = vec![0.0f64; v];
-    let mut n = vec![0usize; v];
-    for &(i, x, y) in pts {
-        sum[i] += (y - x) * (y - x);
-        n[i] += 1;
-    }
-    (0..v)
-        .map(|i| (n[i] >= 2).then(|| (sum[i] / n[i] as f64).sqrt()))
-        .collect()
 }
 
 /// Pearson's correlation of two equally long series (0 when either is constant).

@@ -164,17 +164,7 @@ fn train_tiled<const V: usize, const D: usize>(
     record: bool,
 ) -> Result<Vec<Run<V, D>>> {
     let v = b.vocab_len();
-    let (mut row_start, mut col, mut count) = (vec![0], vec![], vec![]);
-    for i in 0..v {
-        for j in 0..v {
-            let c = b.counts[(i, j)];
-            if c > 0.0 {
-                col.push(j as u32);
-                count.push(c as u64);
-            }
-        }
-        row_start.push(col.len());
-    }
+    let (row_start, col, count) = zl_core::interpret::Counts::of_bigrams(b).sparse();
     let csr = Csr::new(v, &row_start, &col, &count)
         .map_err(|e| anyhow::anyhow!("the bigram counts as sparse rows: {e:?}"))?;
     let mut runs = Vec::with_capacity(trainers.len());

@@ -209,7 +209,7 @@ mod tests {
         let s = side_by_side_vocab(
             &t,
             &t,
-            &Shown::of(&t),
+            &Shown::of_table(&t),
             &Vocab::chars(&['a', ' ']),
             ("L", "R"),
             false,
@@ -230,7 +230,7 @@ mod tests {
         let s = side_by_side_vocab(
             &t,
             &t,
-            &Shown::of(&t),
+            &Shown::of_table(&t),
             &Vocab::chars(&['a', 'b']),
             ("L", "R"),
             true,
@@ -261,7 +261,7 @@ mod tests {
         let s = side_by_side_vocab(
             &p,
             &p,
-            &Shown::of(&c),
+            &Shown::of_table(&c),
             &Vocab::chars(&vocab),
             ("P", "Q"),
             false,
@@ -305,7 +305,7 @@ mod tests {
             let s = side_by_side_vocab(
                 &p,
                 &p,
-                &Shown::of(&c),
+                &Shown::of_table(&c),
                 &Vocab::chars(&vocab),
                 ("P", "Q"),
                 colour,
@@ -364,7 +364,7 @@ mod tests {
         let vocab = Vocab::tokens(std::sync::Arc::new(t));
         let v = vocab.len();
         let (c, p) = diagonal(v);
-        let shown = Shown::of(&c);
+        let shown = Shown::of_table(&c);
         let s = side_by_side_vocab(&p, &p, &shown, &vocab, ("P", "Q"), false);
         let lines: Vec<&str> = s.lines().collect();
         let n = shown.ids.len();

@@ -1,4 +1,4 @@
-//! The GPU timings of issue 5, with the CPU comparison, for scripts/gpu-check.sh:
+//! The GPU timings, with the CPU comparison, for scripts/gpu-check.sh:
 //!   (a) one seed-model run of `--epochs` (10,000) in one launch;
 //!   (b) a batch of `--models` (1,024) seeds × `--epochs` in one launch;
 //! each at the default block size and then at several others, each configuration launched
@@ -28,7 +28,7 @@ use zl_cuda::{Batch, Device, Run};
 
 mod big;
 
-/// Issue 5's bounds: every epoch's loss, and the final weights.
+/// The bounds against the CPU (as tests/backends): every epoch's loss, and the final weights.
 const LOSS_ATOL: f32 = 1e-5;
 const WEIGHT_ATOL: f32 = 1e-3;
 /// How long the warm-up keeps the GPU busy: an idle card sits near its lowest clock (about

@@ -179,7 +179,7 @@ fn compare_with_numpy(path: &Path, replicas: &[&Path], what: &str) {
         F64_SUMS,
         "Q",
     );
-    // Issue 13's evidence: the gap split, margins, the indicator fit, the correlation, the
+    // The evidence for the mechanism: the gap split, margins, the indicator fit, the correlation, the
     // honest top-1 counts, on the model and on the untrained control.
     let (ev, npe) = (&ours["evidence"], &np["evidence"]);
     for key in [
