@@ -35,6 +35,9 @@ pub const WIDER_FACTOR: f64 = 10.0;
 /// over 8 untrained seeds and 4 shuffles), so a factor of 2 is no near-tie.
 pub const CONTROL_FACTOR: f64 = 2.0;
 
+/// The controls' gaps over the model's at which they are orders of magnitude apart.
+pub const ORDERS_APART: f64 = 100.0;
+
 /// One part of the gap "mostly" holds it when its share is at least this: two thirds.
 pub const MOSTLY_SHARE: f64 = 2.0 / 3.0;
 
@@ -250,6 +253,9 @@ pub struct Verdict {
     pub regimes: Vec<Regime>,
     /// The gap below which it is small: [`SMALL_GAP_FRACTION`] × (uniform − floor).
     pub small_gap: f64,
+    /// The model's gap is at most `small_gap`.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub small: bool,
     /// The model's gap.
     pub gap: f64,
     /// `leak / gap` (0 when there is no gap).
@@ -260,6 +266,13 @@ pub struct Verdict {
     pub best_control_gap: f64,
     /// Whether every control's gap is [`CONTROL_FACTOR`] times the model's.
     pub controls_told_apart: bool,
+    /// `best_control_gap` over the model's gap (`None` for a model at the floor).
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub controls_ratio: Option<f64>,
+    /// The controls' gaps are [`ORDERS_APART`] times the model's or more, or the model is at the
+    /// floor: orders of magnitude apart, not only told apart.
+    #[cfg_attr(feature = "serde", serde(skip))]
+    pub controls_orders_apart: bool,
     /// The wider model, where one was trained.
     pub wider_model: Option<Wider>,
     /// The model's gap over the wider model's (`None` without one, or when the wider gap is 0).
@@ -317,11 +330,15 @@ pub fn decide(e: Evidence) -> Verdict {
     Verdict {
         regimes,
         small_gap,
+        small,
         gap: e.gap,
         gap_share_leak: share,
         gap_site,
         best_control_gap,
         controls_told_apart,
+        controls_ratio: (e.gap > 0.0).then(|| best_control_gap / e.gap),
+        controls_orders_apart: e.gap > 0.0 && best_control_gap >= ORDERS_APART * e.gap
+            || e.gap == 0.0,
         wider_model: e.wider.ok(),
         wider_ratio: e.wider.ok().filter(|w| w.gap > 0.0).map(|w| e.gap / w.gap),
         wider_not_trained: e.wider.err(),

@@ -466,7 +466,12 @@ fn random_problems_match_cpu(be: Backend) {
                 // A diverging problem: the backend must stop with the core's model and epoch.
                 let e = got.expect_err("the core diverged, so must the backend");
                 let d = e.downcast_ref::<zl_cli::backend::Diverged>();
-                prop_assert_eq!(d.map(|d| (d.model, d.epoch)), Some((model, epoch)), "{}", e);
+                prop_assert_eq!(
+                    d.map(|d| (d.model, d.at.epoch)),
+                    Some((model, epoch)),
+                    "{}",
+                    e
+                );
                 return Ok(());
             }
         };

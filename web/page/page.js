@@ -258,10 +258,10 @@
   function regimeLines(e) {
     const v = e.verdict, rules = e.rules;
     const holds = (r) => v.regimes.includes(r);
-    const isSmall = v.gap <= v.small_gap;
+    const isSmall = e.small;
     const [[gap], smallGap] = against([v.gap], v.small_gap, "sci", 2);
     const small = `small: at most ${smallGap}, ${100 * rules.small_gap_fraction}% of ln V − floor`;
-    const ratio = v.gap > 0 ? `${beside(v.best_control_gap / v.gap, rules.control_factor, "fixed", 1)}×` : "∞";
+    const ratio = e.controls_ratio !== null ? `${beside(e.controls_ratio, rules.control_factor, "fixed", 1)}×` : "∞";
     const controls = `${ratio} the model's (rule: at least ${rules.control_factor}×)`;
     const bigram = isSmall
       ? `the gap, ${gap} nats, is small (${small}), ${v.controls_told_apart ? "and" : "but"} the controls' gaps are ${v.controls_told_apart ? "" : "only "}${controls}`
@@ -345,7 +345,7 @@
   }
 
   function showEvidence(r, u) {
-    for (const [id, k] of [["model-loss", "model_loss"], ["floor", "floor"], ["gap", "gap"], ["uniform", "uniform"]]) {
+    for (const [id, k] of [["model-loss", "model_loss"], ["floor", "bigram_entropy"], ["gap", "kl_weighted"], ["uniform", "uniform_loss"]]) {
       $(id).textContent = r[k].toFixed(6);
       $(id + "-0").textContent = u[k].toFixed(6);
     }
@@ -451,10 +451,10 @@
     $("ablation-there").textContent = `${a.changed_with} of ${a.positions_with}`;
     $("ablation-elsewhere").textContent = String(a.changed_without);
     $("ablation-elsewhere").title = `${a.changed_without} of ${a.positions_without}`;
-    $("ablation-delta").textContent = (a.delta_with >= 0 ? "+" : "") + a.delta_with.toFixed(6);
-    $("ablation-delta-else").textContent = a.delta_without === 0 ? "0 (exact)" : a.delta_without.toExponential(3);
+    $("ablation-delta").textContent = (a.delta_loss_with >= 0 ? "+" : "") + a.delta_loss_with.toFixed(6);
+    $("ablation-delta-else").textContent = a.delta_loss_without === 0 ? "0 (exact)" : a.delta_loss_without.toExponential(3);
     $("ablation-means").textContent = a.positions_with > 0
-      ? `${a.mean_before.toFixed(4)} → ${a.mean_after.toFixed(4)}` : "(never current)";
+      ? `${a.mean_loss_with_before.toFixed(4)} → ${a.mean_loss_with_after.toFixed(4)}` : "(never current)";
   }
 
   function showSample(s) {

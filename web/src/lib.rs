@@ -405,6 +405,9 @@ impl<const V: usize, const D: usize> Session for State<V, D> {
             trend,
         });
         json!({
+            // The comparisons zl's render reads from the verdict, which its JSON leaves out.
+            "small": verdict.small,
+            "controls_ratio": verdict.controls_ratio,
             "verdict": verdict,
             "epochs": at,
             "d_model": d,
@@ -711,6 +714,10 @@ mod tests {
         assert_eq!(v["wider_model"]["d_model"], 30);
         assert_eq!(v["gap_trend"]["epochs"], json!([5000, 10_000]));
         assert!(v["gap"].as_f64().unwrap() < v["small_gap"].as_f64().unwrap());
+        // The comparisons the page words, as the verdict made them.
+        assert_eq!(r["small"], true);
+        let ratio = v["best_control_gap"].as_f64().unwrap() / v["gap"].as_f64().unwrap();
+        assert_eq!(r["controls_ratio"].as_f64(), Some(ratio));
     }
 
     #[test]
@@ -719,6 +726,7 @@ mod tests {
         assert_eq!(regimes(&r), ["not_learned"], "{r}");
         assert!(r["verdict"]["gap_trend"].is_null());
         assert_eq!(r["verdict"]["controls_told_apart"], false);
+        assert_eq!(r["small"], false);
     }
 
     #[test]

@@ -393,7 +393,7 @@ pub fn beside(
             shuffled_what: ControlWhat::Shuffled {
                 config: job.config,
                 text: Source::Shuffled {
-                    of: corpus.source.to_string(),
+                    of: Box::new(corpus.source.clone()),
                     seed: 0,
                 },
                 more: n - 1,

@@ -222,8 +222,10 @@ pub struct ClassCosines {
     /// (a, b, cosine) for every pair a < b in one class.
     #[serde(skip)]
     pub within: Vec<(usize, usize, f64)>,
-    /// The least of `within` (None without classes).
+    /// The least and the greatest of `within` (None without classes).
     pub within_min: Option<f64>,
+    #[serde(skip)]
+    pub within_max: Option<f64>,
     /// Over the other pairs: the median of |cosine|, and its 90th percentile.
     pub others_median_abs: f64,
     pub others_p90_abs: f64,
@@ -266,6 +268,7 @@ pub fn class_cosines(
     ClassCosines {
         aligned: within_min.is_some_and(|c| c >= CLASS_COSINE),
         within_min,
+        within_max: within.iter().map(|w| w.2).reduce(f64::max),
         within,
         others_median_abs: at(0.5),
         others_p90_abs: at(0.9),
@@ -499,7 +502,10 @@ pub struct Replication {
     pub random_cosine: f64,
     /// The unseen logits spread at least [`SPREAD_FACTOR`] times the seen ones.
     pub seen_apart: bool,
-    /// `seen_apart`, and the seen logits spread at most [`SEEN_SPREAD_NATS`]: the data fixes them.
+    /// The seen logits spread at most [`SEEN_SPREAD_NATS`].
+    #[serde(skip)]
+    pub seen_small: bool,
+    /// `seen_apart` and `seen_small`: the data fixes them.
     pub seen_fixed: bool,
     /// `embedding_cosine` is at most [`BASIS_FACTOR`] times `random_cosine`.
     pub basis_arbitrary: bool,
@@ -596,6 +602,7 @@ pub fn replicate(
         embedding_cosine,
         random_cosine,
         seen_apart: rms(unseen) >= SPREAD_FACTOR * rms(seen),
+        seen_small: rms(seen) <= SEEN_SPREAD_NATS,
         seen_fixed: rms(unseen) >= SPREAD_FACTOR * rms(seen) && rms(seen) <= SEEN_SPREAD_NATS,
         basis_arbitrary: embedding_cosine <= BASIS_FACTOR * random_cosine,
     }

@@ -78,6 +78,8 @@ pub struct Comparison {
     pub seen_spread: Vec<Option<f64>>,
     /// The largest of `seen_spread` (0 when no row has two seen pairs).
     pub seen_spread_max: f64,
+    /// The rows with a `seen_spread` (two seen pairs or more).
+    pub seen_spread_rows: usize,
     /// The top-1 agreement.
     pub agreement: Agreement,
     /// The margins' summary.
@@ -243,18 +245,6 @@ impl EvidenceRow {
     pub fn controls_fail(&self) -> bool {
         self.told == [Told::Fails; 2]
     }
-
-    /// Column `k` (trained, untrained, shuffled) as the text and the report print it.
-    pub fn cell(&self, k: usize) -> String {
-        let x = self.values[k];
-        if self.count {
-            format!("{x:.0}")
-        } else if x.abs() < 0.01 {
-            format!("{x:.3e}")
-        } else {
-            format!("{x:.3}")
-        }
-    }
 }
 
 /// A control does worse on a gap-like number (lower is better) when its value is at least this
@@ -418,6 +408,8 @@ pub struct Analysis {
     pub training: Training,
     /// The training curve (the notebook's `train_losses`), when the model was trained here.
     pub losses: Option<Vec<f32>>,
+    /// The gap to the floor after each epoch of `losses`: loss − H(next|current).
+    pub gaps: Option<Vec<f64>>,
     pub ablations: Vec<Ablation>,
     /// Over all ablations: the predictions that changed away from the ablated token, and the
     /// sum of the Δloss where it is current.
@@ -620,6 +612,7 @@ fn compare_at(
         seen_logit_correlation: summary.seen_logit_correlation,
         seen_spread_max: summary.seen_spread_max,
         seen_spread: sums.iter().map(|s| s.spread).collect(),
+        seen_spread_rows: sums.iter().filter(|s| s.spread.is_some()).count(),
         evidence: Evidence::of(&summary),
     }
 }
@@ -994,6 +987,10 @@ pub fn analyse(
         source: provenance.source,
         budget: provenance.budget,
         training: provenance.training,
+        gaps: provenance.losses.as_ref().map(|l| {
+            let floor = cmp.decomposition.bigram_entropy;
+            l.iter().map(|&x| x as f64 - floor).collect()
+        }),
         losses: provenance.losses,
         ablation_changed_elsewhere: ablations.iter().map(|a| a.changed_without).sum(),
         ablation_delta_total: ablations.iter().map(|a| a.delta_with).sum(),

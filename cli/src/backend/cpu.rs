@@ -38,10 +38,9 @@ pub(super) fn train_states<const V: usize, const D: usize>(
             let seconds = start.elapsed().as_secs_f64();
             match result {
                 Ok(final_loss) => Ok((losses, final_loss, seconds)),
-                Err(zl_core::Diverged { epoch, loss }) => Err(Diverged {
+                Err(at) => Err(Diverged {
                     model,
-                    epoch,
-                    loss,
+                    at,
                     previous: last,
                     lr: t.opt.config.lr,
                 }),
@@ -92,10 +91,9 @@ pub(super) fn train_big(
     let seconds = start.elapsed().as_secs_f64();
     match result {
         Ok(final_loss) => Ok((losses, final_loss, seconds)),
-        Err(zl_core::Diverged { epoch, loss }) => Err(Diverged {
+        Err(at) => Err(Diverged {
             model: 0,
-            epoch,
-            loss,
+            at,
             previous: last,
             lr,
         }

@@ -260,8 +260,7 @@ fn diverged_at(
     let d = zl_core::Diverged::after_the_fact(losses, final_loss, end_finite, epochs)?;
     Some(Diverged {
         model: 0,
-        epoch: d.epoch,
-        loss: d.loss,
+        at: d,
         previous: d.epoch.checked_sub(1).map(|p| losses[p as usize]),
         lr,
     })

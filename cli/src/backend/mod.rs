@@ -64,10 +64,8 @@ pub enum Backend {
 pub struct Diverged {
     /// Which model of the batch (its index).
     pub model: usize,
-    /// The epoch.
-    pub epoch: u32,
-    /// The loss there.
-    pub loss: f32,
+    /// The epoch and its loss, as zl-core's rule found them.
+    pub at: zl_core::Diverged,
     /// The loss of the epoch before, the last finite one, if there was one.
     pub previous: Option<f32>,
     /// The model's learning rate.
@@ -80,14 +78,14 @@ impl fmt::Display for Diverged {
             Some(l) => format!(
                 "the last finite loss was {} at epoch {}",
                 l as f64,
-                self.epoch - 1
+                self.at.epoch - 1
             ),
             None => "no epoch had a finite loss".to_string(),
         };
         write!(
             f,
             "training diverged at epoch {}: the loss became {} ({last}); nothing was saved; try a smaller --lr than {:?}",
-            self.epoch, self.loss, self.lr
+            self.at.epoch, self.at.loss, self.lr
         )
     }
 }
@@ -374,7 +372,10 @@ impl Batch<'_> {
                 // The model's index within the group, and the epoch within the whole run.
                 Ok(d) => Diverged {
                     model: active[d.model],
-                    epoch: d.epoch + done,
+                    at: zl_core::Diverged {
+                        epoch: d.at.epoch + done,
+                        ..d.at
+                    },
                     ..d
                 }
                 .into(),
@@ -608,6 +609,6 @@ mod tests {
             .unwrap_err();
         let d = e.downcast_ref::<Diverged>().expect("a divergence");
         assert_eq!(d.model, 0);
-        assert!(d.epoch < 30 && !d.loss.is_finite(), "{d:?}");
+        assert!(d.at.epoch < 30 && !d.at.loss.is_finite(), "{d:?}");
     }
 }

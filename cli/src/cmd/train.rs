@@ -108,7 +108,7 @@ pub fn run(choice: Choice, a: &TrainArgs) -> Result<()> {
             ("weight_decay", cfg.adamw.weight_decay.to_string()),
             ("final_loss", (run.final_loss as f64).to_string()),
             ("backend", name.clone()),
-            ("corpus", corpus.source.to_string()),
+            ("corpus", files::source_record(&corpus.source)),
         ];
         // Trained on the corpus's first part: the fraction held out says which.
         if let Some(split) = &split {

@@ -95,7 +95,7 @@ pub enum Source {
     /// Standard input (`--corpus -`), kept: it cannot be read again.
     Stdin(std::sync::Arc<str>),
     /// A shuffle of another corpus's tokens (a control: its bigrams destroyed).
-    Shuffled { of: String, seed: u64 },
+    Shuffled { of: Box<Source>, seed: u64 },
     /// A count file given with --counts (`zl count`): the counts without the text.
     Counts(PathBuf),
 }
@@ -107,18 +107,6 @@ pub enum NoText {
     Shuffled(Source),
     /// A count file.
     Counts(PathBuf),
-}
-
-impl std::fmt::Display for Source {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Source::Seed => f.write_str("the seed notebook's text"),
-            Source::File(p) => write!(f, "{}", p.display()),
-            Source::Stdin(_) => f.write_str("standard input"),
-            Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
-            Source::Counts(p) => write!(f, "the counts in {}", p.display()),
-        }
-    }
 }
 
 impl Corpus {
@@ -352,7 +340,7 @@ impl Corpus {
         keys.sort_unstable();
         Ok(Corpus {
             source: Source::Shuffled {
-                of: self.source.to_string(),
+                of: Box::new(self.source.clone()),
                 seed,
             },
             vocab: self.vocab.clone(),

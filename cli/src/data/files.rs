@@ -276,7 +276,7 @@ pub struct Recorded {
     pub epochs: Option<u32>,
     pub lr: Option<f64>,
     pub weight_decay: Option<f64>,
-    /// The corpus as it names itself ([`Source`]'s words).
+    /// The corpus as [`source_record`] writes it.
     pub corpus: Option<String>,
     /// The fraction of the corpus held out (`--val-fraction`): the model trained on the rest,
     /// the text's first part.
@@ -310,17 +310,37 @@ pub fn recorded(path: &Path) -> Result<Recorded> {
     })
 }
 
-/// The corpus a weights file records (`zl train --save` writes the `corpus` metadata), as a
-/// source that can be read again: the seed text, a text file or a count file that exists here.
-/// `None` where the file records none, or one that is gone (a shuffle, a moved file, a pipe).
+/// The seed text's and a count file's marks in a weights file's `corpus` metadata.
+const SEED_RECORD: &str = "the seed notebook's text";
+const COUNTS_RECORD: &str = "the counts in ";
+
+/// A corpus's source as a weights file's `corpus` metadata records it (`zl train --save`), which
+/// [`recorded_corpus`] reads back: a file format, so it stays as files already written have it,
+/// whatever words render gives a source.
+pub fn source_record(source: &Source) -> String {
+    match source {
+        Source::Seed => SEED_RECORD.into(),
+        Source::File(p) => p.display().to_string(),
+        Source::Counts(p) => format!("{COUNTS_RECORD}{}", p.display()),
+        // Not read back (nothing to read again).
+        Source::Stdin(_) => "standard input".into(),
+        Source::Shuffled { of, seed } => {
+            format!("a shuffle of {} (seed {seed})", source_record(of))
+        }
+    }
+}
+
+/// The corpus a weights file records ([`source_record`]), as a source that can be read again:
+/// the seed text, a text file or a count file that exists here. `None` where the file records
+/// none, or one that is gone (a shuffle, a moved file, a pipe).
 pub fn recorded_corpus(path: &Path) -> Result<Option<Source>> {
     let Some(s) = recorded(path)?.corpus else {
         return Ok(None);
     };
-    if s == Source::Seed.to_string() {
+    if s == SEED_RECORD {
         return Ok(Some(Source::Seed));
     }
-    let (file, counts) = match s.strip_prefix("the counts in ") {
+    let (file, counts) = match s.strip_prefix(COUNTS_RECORD) {
         Some(p) => (PathBuf::from(p), true),
         None => (PathBuf::from(s), false),
     };

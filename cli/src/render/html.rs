@@ -465,9 +465,9 @@ fn evidence(s: &mut String, an: &Analysis) {
             s,
             "<tr><td class=l>{}</td><td class=num>{}</td><td class=num>{}</td><td class=num>{}</td><td><span class={}>{}</span></td></tr>",
             esc(super::text::evidence_label(r.kind).trim()),
-            r.cell(0),
-            r.cell(1),
-            r.cell(2),
+            super::text::evidence_cell(&r, 0),
+            super::text::evidence_cell(&r, 1),
+            super::text::evidence_cell(&r, 2),
             if r.controls_fail() { "ok" } else { "bad" },
             esc(&super::text::told_words(&r))
         );

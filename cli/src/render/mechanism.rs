@@ -42,17 +42,12 @@ fn class(an: &Analysis, c: &[usize]) -> String {
 /// The lowest and highest cosine within classes, "a..b", to `digits` decimals.
 /// The least cosine, the one [`CLASS_COSINE`] judges, has the digits to compare with it.
 fn within_range(c: &ClassCosines, digits: usize) -> String {
-    let hi = c
-        .within
-        .iter()
-        .map(|w| w.2)
-        .fold(f64::NEG_INFINITY, f64::max);
-    match c.within_min {
-        Some(lo) => format!(
+    match (c.within_min, c.within_max) {
+        (Some(lo), Some(hi)) => format!(
             "{}..{hi:.digits$}",
             beside(lo, CLASS_COSINE, Form::Fixed(digits))
         ),
-        None => "none".into(),
+        _ => "none".into(),
     }
 }
 
@@ -150,7 +145,7 @@ fn paragraphs(an: &Analysis, full: bool) -> Vec<String> {
                 ),
                 false => String::new(),
             };
-            let bound = match r.seen_logit_spread <= SEEN_SPREAD_NATS {
+            let bound = match r.seen_small {
                 true => "≤",
                 false => ">",
             };

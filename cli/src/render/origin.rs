@@ -1,13 +1,28 @@
-//! Where a model and its corpus came from, in words: the first line of `zl interpret`,
-//! `zl sample` and `zl run`, the budget every quoted gap holds for, and why the ablation did not
-//! run.
+//! Where a model and its corpus came from, in words: a corpus's source, the first line of
+//! `zl interpret`, `zl sample` and `zl run`, the budget every quoted gap holds for, and why the
+//! ablation did not run.
 
 use std::fmt::{self, Display, Formatter};
 
 use crate::{
     analysis::{AblationNotRun, Budget, Origin},
-    data::{corpus::NoText, files::VocabFrom},
+    data::{
+        corpus::{NoText, Source},
+        files::VocabFrom,
+    },
 };
+
+impl Display for Source {
+    fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {
+        match self {
+            Source::Seed => f.write_str("the seed notebook's text"),
+            Source::File(p) => write!(f, "{}", p.display()),
+            Source::Stdin(_) => f.write_str("standard input"),
+            Source::Shuffled { of, seed } => write!(f, "a shuffle of {of} (seed {seed})"),
+            Source::Counts(p) => write!(f, "the counts in {}", p.display()),
+        }
+    }
+}
 
 impl Display for Origin {
     fn fmt(&self, f: &mut Formatter<'_>) -> fmt::Result {

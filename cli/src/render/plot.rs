@@ -365,13 +365,10 @@ where
     }
     legend_box(&mut c)?;
 
-    let gaps: Vec<(f64, f64)> = log_thin(losses.len(), 800)
-        .map(|e| {
-            (
-                e as f64 + 1.0,
-                (losses[e] as f64 - d.bigram_entropy).max(1e-9),
-            )
-        })
+    let gap = an.gaps.as_deref().unwrap_or_default();
+    // Clamped above 0 for the log axis.
+    let gaps: Vec<(f64, f64)> = log_thin(gap.len(), 800)
+        .map(|e| (e as f64 + 1.0, gap[e].max(1e-9)))
         .collect();
     let gmin = gaps.iter().map(|g| g.1).fold(f64::INFINITY, f64::min) / 2.0;
     let gmax = gaps.iter().map(|g| g.1).fold(0.0, f64::max) * 2.0;
@@ -630,8 +627,7 @@ where
         .iter()
         .map(|s| s.unwrap_or(0.0))
         .collect();
-    let with = an.cmp.seen_spread.iter().flatten().count();
-    let worst = spread.iter().cloned().fold(0.0, f64::max);
+    let (with, worst) = (an.cmp.seen_spread_rows, an.cmp.seen_spread_max);
     TokenBars {
         caption: format!("Each row's spread about y = x ({with} rows with 2+ seen pairs)"),
         caption_size: 22,

@@ -20,11 +20,6 @@ use crate::{
     },
 };
 
-/// A character as Python's `repr` shows it, so that labels match the notebook's prints.
-pub fn py_repr(c: char) -> String {
-    zl_core::Label(c).to_string()
-}
-
 /// The vocabulary as the notebook prints `char_to_token`: `{'h': 0, 'i': 1, …}`; past
 /// [`VOCAB_SHOWN`] tokens, the first of them and `…`.
 pub fn vocab_dict(vocab: &Vocab) -> String {
@@ -494,9 +489,9 @@ fn evidence(w: &mut impl Write, an: &Analysis) -> fmt::Result {
             w,
             "{:<58} {:>12} {:>12} {:>12}  {}",
             evidence_label(r.kind),
-            r.cell(0),
-            r.cell(1),
-            r.cell(2),
+            evidence_cell(&r, 0),
+            evidence_cell(&r, 1),
+            evidence_cell(&r, 2),
             told_words(&r)
         )?;
     }
@@ -1350,7 +1345,7 @@ pub fn eval(e: &EvalView) -> String {
                 .chars
                 .iter()
                 .take(12)
-                .map(|&(c, n)| format!("{} ({n})", py_repr(c)))
+                .map(|&(c, n)| format!("{} ({n})", zl_core::Label(c)))
                 .collect();
             let more = e.skipped.chars.len().saturating_sub(12);
             writeln!(
@@ -1381,6 +1376,19 @@ pub fn eval(e: &EvalView) -> String {
         )?;
         Ok(())
     })
+}
+
+/// Column `k` (trained, untrained, shuffled) of an evidence row, as the text and the report
+/// print it.
+pub fn evidence_cell(r: &crate::analysis::EvidenceRow, k: usize) -> String {
+    let x = r.values[k];
+    if r.count {
+        format!("{x:.0}")
+    } else if x.abs() < 0.01 {
+        format!("{x:.3e}")
+    } else {
+        format!("{x:.3}")
+    }
 }
 
 /// The words for one row of the evidence-and-controls table (sub-rows indented by two spaces).

@@ -34,11 +34,6 @@ fn shown(vocab: &Vocab, ids: &[usize]) -> String {
     zl_core::Escaped(&vocab.decode(ids)).to_string()
 }
 
-/// A token as the tables show it.
-fn py_repr(vocab: &Vocab, id: usize) -> String {
-    vocab.label(id).to_string()
-}
-
 /// What `zl sample` shows.
 pub struct SampleView<'a> {
     pub what: &'a dyn fmt::Display,
@@ -54,7 +49,10 @@ pub fn sample_text(v: &SampleView) -> String {
     let s = v.samples;
     let prompt = string(v.vocab, v.prompt);
     let shown_prompt = shown(v.vocab, v.prompt);
-    let last = py_repr(v.vocab, *v.prompt.last().expect("a prompt"));
+    let last = v
+        .vocab
+        .label(*v.prompt.last().expect("a prompt"))
+        .to_string();
     let mut out = String::new();
     let _ = writeln!(out, "zl sample: {}", v.what);
     let _ = writeln!(
@@ -72,10 +70,10 @@ pub fn sample_text(v: &SampleView) -> String {
             out,
             "the table's text stops after {} characters: {} is the text's last character and is never followed, so its row of P is empty",
             s.table.len(),
-            py_repr(v.vocab, t)
+            v.vocab.label(t)
         );
     }
-    let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| py_repr(v.vocab, i));
+    let ch = |x: Option<&usize>| x.map_or("the end".into(), |&i| v.vocab.label(i).to_string());
     match s.first_divergence {
         Some(0) => {
             let _ = writeln!(
@@ -157,9 +155,9 @@ pub fn run_text(v: &RunView) -> String {
         let top: Vec<String> = p
             .top
             .iter()
-            .map(|&(j, q)| format!("{} {q:.3}", py_repr(v.vocab, j)))
+            .map(|&(j, q)| format!("{} {q:.3}", v.vocab.label(j)))
             .collect();
-        let next = p.next.map_or("-".into(), |n| py_repr(v.vocab, n));
+        let next = p.next.map_or("-".into(), |n| v.vocab.label(n).to_string());
         let (lp, loss) = match p.log_prob {
             Some(lp) => (format!("{lp:.4}"), format!("{:.4}", -lp)),
             None => ("-".into(), "-".into()),
@@ -167,7 +165,7 @@ pub fn run_text(v: &RunView) -> String {
         let _ = writeln!(
             out,
             "{k:>5}  {:<6} {next:<6} {:<58} {lp:>11} {loss:>9}",
-            py_repr(v.vocab, p.token),
+            v.vocab.label(p.token).to_string(),
             top.join(", ")
         );
     }

@@ -18,11 +18,9 @@ fn pct(x: f64, rule: f64) -> (String, String) {
 /// The controls' gaps over the model's, beside [`CONTROL_FACTOR`]; "∞" for a model at the
 /// floor.
 fn ratio(v: &Verdict) -> String {
-    if v.gap > 0.0 {
-        let r = v.best_control_gap / v.gap;
-        format!("{}×", beside(r, CONTROL_FACTOR, Form::Fixed(1)))
-    } else {
-        "∞".into()
+    match v.controls_ratio {
+        Some(r) => format!("{}×", beside(r, CONTROL_FACTOR, Form::Fixed(1))),
+        None => "∞".into(),
     }
 }
 
@@ -158,7 +156,7 @@ pub fn regimes_saying(
         "small: ≤ {small_gap}, {}% of ln V − floor",
         100.0 * SMALL_GAP_FRACTION
     );
-    let is_small = v.gap <= v.small_gap;
+    let is_small = v.small;
     let controls = format!("{} it (rule: ≥ {CONTROL_FACTOR}×)", ratio(v));
     let bigram = match (is_small, v.controls_told_apart) {
         (true, true) => format!("gap {gap} nats ({small}); controls {controls}"),
@@ -245,18 +243,17 @@ pub fn regimes_saying(
 /// How the model's gap compares with the controls'.
 pub fn controls(v: &Verdict, budget: &Budget) -> String {
     let (gap, small) = small_gap(v);
-    let gap = match v.gap <= v.small_gap {
+    let gap = match v.small {
         true => format!("gap {gap} nats after {budget}, small (≤ {small})"),
         false => format!("gap {gap} nats after {budget}, not small (small: ≤ {small})"),
     };
-    let orders = v.gap > 0.0 && v.best_control_gap >= 100.0 * v.gap || v.gap == 0.0;
     let rule = format!("rule: ≥ {CONTROL_FACTOR}×");
     if !v.controls_told_apart {
         format!(
             "{gap}; the controls' gaps are only {} it: not told apart ({rule})",
             ratio(v)
         )
-    } else if orders && v.best_control_gap > 0.0 {
+    } else if v.controls_orders_apart && v.best_control_gap > 0.0 {
         format!(
             "{gap}; the controls' gaps are {} it, orders of magnitude larger ({rule})",
             ratio(v)
