@@ -224,22 +224,31 @@ pub fn logit_table(w: &Weights) -> Table {
     })
 }
 
-/// `ln Σ_j exp(l[i][j])` over row `i`, shifted by the row maximum. `−∞` entries count as
-/// probability 0; a row of only `−∞` gives `−∞`.
-fn row_lse(l: &Table, i: usize) -> f64 {
-    let v = l.ncols();
+/// `ln Σ_j exp(l_j)` of a row of logits, shifted by the row's maximum: the one log-sum-exp of
+/// the analysis. `−∞` entries count as probability 0; a row of only `−∞` gives `−∞`.
+pub fn log_sum_exp(l: impl Iterator<Item = f64> + Clone) -> f64 {
     let mut mx = f64::NEG_INFINITY;
-    for j in 0..v {
-        mx = mx.max(l[(i, j)]);
+    for x in l.clone() {
+        mx = mx.max(x);
     }
     if mx == f64::NEG_INFINITY {
         return mx;
     }
     let mut s = 0.0f64;
-    for j in 0..v {
-        s += libm::exp(l[(i, j)] - mx);
+    for x in l {
+        s += libm::exp(x - mx);
     }
     mx + libm::log(s)
+}
+
+/// [`log_sum_exp`] of row `i` of a table.
+fn row_lse(l: &Table, i: usize) -> f64 {
+    log_sum_exp((0..l.ncols()).map(|j| l[(i, j)]))
+}
+
+/// `ln V`: the loss of uniform predictions (all-zero logits) over `v` tokens.
+pub fn uniform_loss(v: usize) -> f64 {
+    libm::log(v as f64)
 }
 
 /// Row-wise log-softmax of a logit table: `ln Q_ij`.
@@ -633,20 +642,7 @@ pub fn row_facts(l: &[f64], b: &Csr<'_>, i: usize, top: usize, s: &mut TopList) 
         margin = (weakest_seen.is_finite() && strongest_unseen.is_finite())
             .then_some(weakest_seen - strongest_unseen);
     }
-    // row_lse, as the dense table computes it.
-    let mut mx = f64::NEG_INFINITY;
-    for &x in l.iter() {
-        mx = mx.max(x);
-    }
-    let lse = if mx == f64::NEG_INFINITY {
-        mx
-    } else {
-        let mut sum = 0.0f64;
-        for &x in l.iter() {
-            sum += libm::exp(x - mx);
-        }
-        mx + libm::log(sum)
-    };
+    let lse = log_sum_exp(l.iter().copied());
     // The model's top list and top-1 by log Q = l − lse (log_softmax's values).
     s.top.clear();
     s.top_log_q.clear();
@@ -902,7 +898,7 @@ pub fn summarise(facts: &[RowFacts], sums: &[SeenSums], b: &Csr<'_>) -> Summary 
             bigram_entropy: floor,
             kl_weighted: kl,
             residual: model_loss - (floor + kl),
-            uniform_loss: libm::log(v as f64),
+            uniform_loss: uniform_loss(v),
             unigram_entropy: unigram_entropy(b),
         },
         agreement: a,

@@ -610,8 +610,7 @@ fn shown(m: &zi::Weights, b: &Csr<'_>, max: usize) -> Shown {
     let (mut p, mut q) = (vec![], vec![]);
     for &i in &ids {
         zi::logit_rows(m, i, &mut logits);
-        let mx = logits.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-        let lse = mx + logits.iter().map(|&x| (x - mx).exp()).sum::<f64>().ln();
+        let lse = zi::log_sum_exp(logits.iter().copied());
         let (cols, counts) = b.row(i);
         let n = zi::csr_row_total(b, i);
         p.push(
@@ -659,8 +658,7 @@ fn truncations(svd: &ThinSvd, b: &Csr<'_>, frequent: &[usize]) -> Truncations {
                     || vec![0.0f64; v],
                     |l, &i| {
                         svd.truncated_row(i, k, l);
-                        let mx = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-                        let lse = mx + l.iter().map(|&x| (x - mx).exp()).sum::<f64>().ln();
+                        let lse = zi::log_sum_exp(l.iter().copied());
                         let (cols, counts) = b.row(i);
                         cols.iter()
                             .zip(counts)

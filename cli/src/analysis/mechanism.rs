@@ -88,8 +88,7 @@ fn logit_row(e_row: &[f32], w_u: &[f32], v: usize) -> Vec<f64> {
 
 /// `ln softmax` of a row, shifted by its maximum.
 fn log_softmax(l: &[f64]) -> Vec<f64> {
-    let mx = l.iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    let lse = mx + l.iter().map(|x| (x - mx).exp()).sum::<f64>().ln();
+    let lse = zl_core::interpret::log_sum_exp(l.iter().copied());
     l.iter().map(|x| x - lse).collect()
 }
 

@@ -92,7 +92,7 @@ pub fn train(
         count_seconds: corpus.count_seconds,
         job: &run.job,
         vocab: (0..w.vocab.len()).map(|i| w.vocab.text(i)).collect(),
-        uniform_loss: (w.vocab.len() as f64).ln(),
+        uniform_loss: d.uniform_loss,
         bigram_entropy: d.bigram_entropy,
         initial_loss: run.losses[0] as f64,
         losses: run.losses.iter().map(|&l| l as f64).collect(),
@@ -312,7 +312,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &zl_core::TrainConfig, sw: &Sw
         shared: Shared::new(backend, corpus, cfg),
         vocab_size: v,
         bigram_entropy: sw.floor(),
-        uniform_loss: (v as f64).ln(),
+        uniform_loss: zl_core::interpret::uniform_loss(v),
         runs,
     })
 }

@@ -2,6 +2,7 @@
 //! reports of `zl train`, `zl sweep` and `zl interpret`.
 
 use std::fmt::{self, Write};
+use zl_core::interpret::uniform_loss;
 
 use zl_core::TrainConfig;
 
@@ -902,7 +903,7 @@ pub fn train_header(backend: &str, corpus: &Corpus, job: &Job) -> String {
             vocab.unit(),
             vocab_dict(vocab)
         )?;
-        writeln!(w, "uniform loss: ln {v} = {}", (v as f64).ln())?;
+        writeln!(w, "uniform loss: ln {v} = {}", uniform_loss(v))?;
         writeln!(w)?;
         Ok(())
     })
@@ -918,7 +919,7 @@ pub fn loss_line(epoch: usize, loss: f32) -> String {
 pub fn train_tail(t: &TrainView) -> String {
     let (run, cmp) = (t.run, t.cmp);
     let cfg = &run.job.config;
-    let uniform = (run.weights.vocab.len() as f64).ln();
+    let uniform = uniform_loss(run.weights.vocab.len());
     string(|w| {
         writeln!(
             w,
@@ -1040,7 +1041,7 @@ pub fn sweep(backend: &str, corpus: &Corpus, cfg: &TrainConfig, sw: &Sweep) -> S
 /// The floor and the uniform loss, under a sweep's first line.
 fn sweep_floor(w: &mut impl Write, corpus: &Corpus, sw: &Sweep) -> fmt::Result {
     let v = corpus.vocab.len();
-    let uniform = (v as f64).ln();
+    let uniform = uniform_loss(v);
     writeln!(
         w,
         "bigram entropy floor H(next|current) = {:.6} nats; uniform ln {v} = {uniform:.6} nats",
