@@ -7,7 +7,7 @@ Reads W_E and W_U (any d_model) from a safetensors file whose `vocab` metadata i
 notebook's, and prints one JSON object with the same keys as `zl interpret --json`. With
 REPLICA files (the same run from other seeds), also the seed replication and the directions'
 stability across them. Where zl works
-from bigram counts in its own f64 code (one-sided Jacobi SVD, its own log-softmax), this script
+from bigram counts in its own f64 code (nalgebra's SVD, its own log-softmax), this script
 works position by position over the 193-character text, the way the notebook's loss_fn does,
 with numpy's LAPACK SVD; the f32 loss is the notebook's own model and loss_fn in PyTorch.
 Nothing is stored: every number is computed from the file when the script runs.

@@ -569,7 +569,7 @@ fn sanity(s: &mut String, an: &Analysis) {
         "<h3>A.3 The rank is at most d_model</h3>\
          <p>W_E·W_U passes through d_model = {dm} dimensions, so its rank is at most {dm}, for \
          any weights: <b>{}</b> for this model and <b>{}</b> for the untrained one (singular \
-         values above σ<sub>1</sub>·{v}·2<sup>−23</sup> = {}, in f64, one-sided Jacobi).</p>",
+         values above σ<sub>1</sub>·{v}·2<sup>−23</sup> = {}, in f64, nalgebra's SVD).</p>",
         an.rank,
         u.rank,
         sci(an.rank_threshold),

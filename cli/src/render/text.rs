@@ -760,7 +760,7 @@ fn truncations(w: &mut impl Write, an: &Analysis) -> fmt::Result {
         "Appendix B. Rank-k truncations of this model's table: what an SVD keeps, not what a model of width k\n   can learn (the retrained column is that, at this budget; zl sweep --until-gap trains each width to convergence)"
     )?;
     writeln!(w,
-        "   singular values of the {v}×{v} table W_E·W_U (f64, one-sided Jacobi). The raw truncations are not\n   invariant to the per-row shift softmax ignores; the row-centred ones are. Neither need fall with k."
+        "   singular values of the {v}×{v} table W_E·W_U (f64, nalgebra's SVD). The raw truncations are not\n   invariant to the per-row shift softmax ignores; the row-centred ones are. Neither need fall with k."
     )?;
     // The threshold with the digits every σ needs to read on the side of it that it was counted.
     let (_, threshold) = against_all(&an.singular_values, an.rank_threshold, Form::Sci(3));

@@ -150,7 +150,7 @@ fn compare_with_numpy(path: &Path, replicas: &[&Path], what: &str) {
         "ablation Δloss without (exactly 0 on both sides)",
     );
 
-    // Singular values: Jacobi and LAPACK are both accurate to about ε·σ_1 in absolute terms;
+    // Singular values: nalgebra's SVD and LAPACK are both accurate to about ε·σ_1 in absolute terms;
     // 1e-12·σ_1 leaves three digits of room. The ones below the rank are rounding noise on both
     // sides (≈1e-15·σ_1), so they agree to the same absolute tolerance.
     let (s_ours, s_np) = (f64s(&ours["singular_values"]), f64s(&np["singular_values"]));
