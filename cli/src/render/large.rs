@@ -99,21 +99,17 @@ fn not_trained(why: NotTrained) -> String {
             to,
             work,
             budget: b,
-        } if from == to => format!(
-            "d_model {to} would cost {} (V²·d·epochs), past its budget of {}",
-            cost(work, b),
-            budget(b)
-        ),
-        NotTrained::WidthsOverBudget {
-            from,
-            to,
-            work,
-            budget: b,
-        } => format!(
-            "d_model {from} to {to} would cost {} (V²·d·epochs) together, past their budget of {}",
-            cost(work, b),
-            budget(b)
-        ),
+        } => {
+            let (widths, together, whose) = match from == to {
+                true => (format!("d_model {to}"), "", "its"),
+                false => (format!("d_model {from} to {to}"), " together", "their"),
+            };
+            format!(
+                "{widths} would cost {} (V²·d·epochs){together}, past {whose} budget of {}",
+                cost(work, b),
+                budget(b)
+            )
+        }
         NotTrained::DoesNotFit { d_model } => format!(
             "the trainer cannot hold d_model {d_model} (its memory), though the work budget allows it"
         ),
